@@ -1,0 +1,12 @@
+"""The local catalog: SQLite (over sqlite-utils) plus a content-addressed file store; no torch, no Qt."""
+
+from .catalog import Catalog
+from .records import (AnnotationRecord, ArtifactRecord, DatasetRecord, EvaluationRecord, ExecutionRecord,
+                      ExecutionStatus, ItemRecord, MetricSample, ModelRecord, ModelStatus, PackageRecord,
+                      PipelineRecord, ProjectRecord, ServiceRecord)
+
+__all__ = [
+    "Catalog", "AnnotationRecord", "ArtifactRecord", "DatasetRecord", "EvaluationRecord", "ExecutionRecord",
+    "ExecutionStatus", "ItemRecord", "MetricSample", "ModelRecord", "ModelStatus", "PackageRecord",
+    "PipelineRecord", "ProjectRecord", "ServiceRecord",
+]

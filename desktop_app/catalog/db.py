@@ -1,0 +1,181 @@
+"""The catalog's SQLite connection: WAL, foreign keys, one connection per thread, IMMEDIATE writes."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sqlite3
+import threading
+import time
+import uuid
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Iterator
+
+import sqlite_utils
+
+from desktop_app.errors import CatalogBusyError, CatalogVersionError, UserError
+
+from . import schema
+
+# Long enough that a script logging metrics never fails while an import holds the lock.
+BUSY_TIMEOUT_S = 120.0
+
+
+def now_iso() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def new_id() -> str:
+    """24 hex characters, like Dataloop ids."""
+    return uuid.uuid4().hex[:24]
+
+
+def to_json(value: Any) -> str | None:
+    if value is None:
+        return None
+    return json.dumps(value, separators=(",", ":"))
+
+
+class Database:
+    """Thread-local sqlite-utils databases over one file, with explicit write transactions."""
+
+    def __init__(self, path: Path, *, read_only: bool = False):
+        self.path = Path(path)
+        self.read_only = read_only
+        self._local = threading.local()
+        self._all: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+        conn = self.conn  # open now so errors surface at construction
+        version = schema.user_version(conn)
+        if version > schema.SCHEMA_VERSION:
+            raise CatalogVersionError(
+                f"the catalog at {self.path} has schema version {version}, newer than this "
+                f"Model Desk understands ({schema.SCHEMA_VERSION}); update Model Desk to open it")
+        if version < schema.SCHEMA_VERSION:
+            if read_only:
+                raise CatalogVersionError(
+                    f"the catalog at {self.path} needs a migration but is opened read-only")
+            schema.migrate(conn)
+
+    def _connect(self) -> sqlite3.Connection:
+        if self.read_only:
+            uri = f"file:{self.path}?mode=ro"
+            conn = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_S, isolation_level=None,
+                                   check_same_thread=False)
+        else:
+            conn = sqlite3.connect(str(self.path), timeout=BUSY_TIMEOUT_S, isolation_level=None,
+                                   check_same_thread=False)
+        conn.row_factory = sqlite3.Row
+        if not self.read_only:
+            _retry_busy(lambda: conn.execute("PRAGMA journal_mode=WAL"))
+        conn.execute("PRAGMA foreign_keys=ON")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_S * 1000)}")
+        with self._lock:
+            self._all.append(conn)
+        return conn
+
+    @property
+    def conn(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._connect()
+            self._local.conn = conn
+            self._local.depth = 0
+        return conn
+
+    @property
+    def db(self) -> sqlite_utils.Database:
+        udb = getattr(self._local, "udb", None)
+        if udb is None or udb.conn is not self.conn:
+            udb = sqlite_utils.Database(self.conn, execute_plugins=False)
+            self._local.udb = udb
+        return udb
+
+    def close(self) -> None:
+        with self._lock:
+            for c in self._all:
+                with contextlib.suppress(Exception):
+                    c.close()
+            self._all.clear()
+        self._local = threading.local()
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction (BEGIN IMMEDIATE, so no lock upgrade can deadlock); nests as a savepoint."""
+        if self.read_only:
+            raise UserError(f"the catalog at {self.path} is open read-only (another Model Desk holds it)")
+        conn = self.conn
+        depth = self._local.depth
+        if depth == 0:
+            _retry_busy(lambda: conn.execute("BEGIN IMMEDIATE"))
+        else:
+            conn.execute(f"SAVEPOINT sp{depth}")
+        self._local.depth = depth + 1
+        try:
+            yield conn
+        except BaseException:
+            self._local.depth = depth
+            if depth == 0:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+            else:
+                conn.execute(f"ROLLBACK TO sp{depth}")
+                conn.execute(f"RELEASE sp{depth}")
+            raise
+        else:
+            self._local.depth = depth
+            if depth == 0:
+                _retry_busy(lambda: conn.execute("COMMIT"))
+            else:
+                conn.execute(f"RELEASE sp{depth}")
+
+    def query(self, sql: str, params: Any = ()) -> list[dict[str, Any]]:
+        return [dict(r) for r in self.conn.execute(sql, params).fetchall()]
+
+    def query_one(self, sql: str, params: Any = ()) -> dict[str, Any] | None:
+        row = self.conn.execute(sql, params).fetchone()
+        return dict(row) if row is not None else None
+
+    def scalar(self, sql: str, params: Any = ()) -> Any:
+        row = self.conn.execute(sql, params).fetchone()
+        return row[0] if row is not None else None
+
+    def insert(self, table: str, values: dict[str, Any]) -> None:
+        cols = list(values)
+        sql = f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})"
+        with self.transaction() as conn:
+            conn.execute(sql, [_encode(values[c]) for c in cols])
+
+    def update(self, table: str, key: dict[str, Any], values: dict[str, Any]) -> int:
+        if not values:
+            return 0
+        sets = ", ".join(f"{c} = ?" for c in values)
+        where = " AND ".join(f"{c} = ?" for c in key)
+        with self.transaction() as conn:
+            cur = conn.execute(f"UPDATE {table} SET {sets} WHERE {where}",
+                               [_encode(v) for v in values.values()] + list(key.values()))
+            return cur.rowcount
+
+
+def _encode(value: Any) -> Any:
+    if isinstance(value, (dict, list, tuple)):
+        return to_json(value)
+    return value
+
+
+def _retry_busy(fn, attempts: int = 50):
+    """busy_timeout covers most waits; BEGIN/COMMIT under WAL checkpoints can still report BUSY."""
+    delay = 0.01
+    for i in range(attempts):
+        try:
+            return fn()
+        except sqlite3.OperationalError as e:
+            msg = str(e).lower()
+            if "locked" not in msg and "busy" not in msg:
+                raise
+            if i == attempts - 1:
+                raise CatalogBusyError(f"the catalog database stayed locked by another process: {e}") from e
+            time.sleep(delay)
+            delay = min(delay * 2, 1.0)

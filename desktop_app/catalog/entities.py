@@ -1,0 +1,210 @@
+"""Catalog operations on projects, packages, models, artifacts and aliases."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from desktop_app.errors import AlreadyExistsError, NotFoundError, ValidationError
+
+from .db import Database, new_id, now_iso
+from .records import (AliasRecord, ArtifactRecord, ModelRecord, ModelStatus, PackageRecord,
+                      ProjectRecord)
+from .store import BlobStore
+
+MODEL_FIELDS = {
+    "name", "description", "tags", "status", "configuration", "labels", "input_type", "output_type",
+    "dataset_id", "train_filter", "validation_filter", "scope", "metadata", "parent_id",
+}
+
+
+class EntitiesMixin:
+    db: Database
+    store: BlobStore
+
+    # -- projects -------------------------------------------------------------------------
+    def create_project(self, name: str, description: str = "", metadata: dict | None = None) -> ProjectRecord:
+        _check_name(name, "project")
+        if self.db.scalar("SELECT 1 FROM projects WHERE name = ?", (name,)):
+            raise AlreadyExistsError(f"a project named {name!r} already exists")
+        now = now_iso()
+        rec = ProjectRecord(id=new_id(), name=name, description=description, created_at=now,
+                            updated_at=now, metadata=metadata or {})
+        self.db.insert("projects", rec.to_dict())
+        return rec
+
+    def get_project(self, id_or_name: str) -> ProjectRecord:
+        row = self.db.query_one("SELECT * FROM projects WHERE id = ? OR name = ? ORDER BY id = ? DESC",
+                                (id_or_name, id_or_name, id_or_name))
+        if row is None:
+            raise NotFoundError(f"no project with id or name {id_or_name!r}")
+        return ProjectRecord.from_row(row)
+
+    def list_projects(self) -> list[ProjectRecord]:
+        return [ProjectRecord.from_row(r) for r in self.db.query("SELECT * FROM projects ORDER BY created_at")]
+
+    def update_project(self, project_id: str, **values: Any) -> ProjectRecord:
+        values["updated_at"] = now_iso()
+        self.db.update("projects", {"id": project_id}, values)
+        return self.get_project(project_id)
+
+    def delete_project(self, project_id: str) -> None:
+        with self.db.transaction() as conn:
+            # Models reference packages of other projects; drop this project's models first.
+            conn.execute("DELETE FROM models WHERE project_id = ?", (project_id,))
+            conn.execute("DELETE FROM projects WHERE id = ?", (project_id,))
+
+    # -- packages -------------------------------------------------------------------------
+    def create_package(self, name: str, *, project_id: str | None = None, kind: str = "builtin",
+                       description: str = "", entry_point: str | None = None,
+                       class_name: str | None = None, codebase_sha: str | None = None,
+                       default_configuration: dict | None = None, hyperparameters: list | None = None,
+                       input_type: str = "image", output_type: str = "class", version: str = "1.0.0",
+                       metadata: dict | None = None) -> PackageRecord:
+        _check_name(name, "package")
+        if self.db.scalar("SELECT 1 FROM packages WHERE name = ?", (name,)):
+            raise AlreadyExistsError(f"a package named {name!r} already exists")
+        rec = PackageRecord(
+            id=new_id(), name=name, project_id=project_id, kind=kind, version=version,
+            description=description, entry_point=entry_point, class_name=class_name,
+            codebase_sha=codebase_sha, default_configuration=default_configuration or {},
+            hyperparameters=hyperparameters or [], input_type=input_type, output_type=output_type,
+            created_at=now_iso(), metadata=metadata or {})
+        self.db.insert("packages", rec.to_dict())
+        return rec
+
+    def get_package(self, id_or_name: str) -> PackageRecord:
+        row = self.db.query_one("SELECT * FROM packages WHERE id = ? OR name = ? ORDER BY id = ? DESC",
+                                (id_or_name, id_or_name, id_or_name))
+        if row is None:
+            raise NotFoundError(f"no package with id or name {id_or_name!r}")
+        return PackageRecord.from_row(row)
+
+    def list_packages(self, project_id: str | None = None) -> list[PackageRecord]:
+        if project_id is None:
+            rows = self.db.query("SELECT * FROM packages ORDER BY created_at")
+        else:
+            rows = self.db.query("SELECT * FROM packages WHERE project_id IS NULL OR project_id = ? "
+                                 "ORDER BY created_at", (project_id,))
+        return [PackageRecord.from_row(r) for r in rows]
+
+    def update_package(self, package_id: str, **values: Any) -> PackageRecord:
+        self.db.update("packages", {"id": package_id}, values)
+        return self.get_package(package_id)
+
+    def delete_package(self, package_id: str) -> None:
+        with self.db.transaction() as conn:
+            conn.execute("DELETE FROM packages WHERE id = ?", (package_id,))
+
+    # -- models ---------------------------------------------------------------------------
+    def create_model(self, name: str, *, project_id: str, package_id: str, description: str = "",
+                     tags: list | None = None, status: str = ModelStatus.CREATED,
+                     configuration: dict | None = None, labels: list | None = None,
+                     input_type: str = "image", output_type: str = "class",
+                     dataset_id: str | None = None, train_filter: dict | None = None,
+                     validation_filter: dict | None = None, parent_id: str | None = None,
+                     scope: str = "project", metadata: dict | None = None) -> ModelRecord:
+        _check_name(name, "model")
+        if status not in ModelStatus.ALL:
+            raise ValidationError(f"unknown model status {status!r}; one of {', '.join(ModelStatus.ALL)}")
+        if self.db.scalar("SELECT 1 FROM models WHERE project_id = ? AND name = ?", (project_id, name)):
+            raise AlreadyExistsError(f"a model named {name!r} already exists in this project")
+        now = now_iso()
+        rec = ModelRecord(
+            id=new_id(), name=name, project_id=project_id, package_id=package_id,
+            description=description or "", tags=list(tags or []), status=status,
+            configuration=dict(configuration or {}), labels=list(labels or []), input_type=input_type,
+            output_type=output_type, dataset_id=dataset_id, train_filter=train_filter,
+            validation_filter=validation_filter, parent_id=parent_id, scope=scope,
+            created_at=now, updated_at=now, metadata=metadata or {})
+        self.db.insert("models", rec.to_dict())
+        return rec
+
+    def get_model(self, model_id: str) -> ModelRecord:
+        row = self.db.query_one("SELECT * FROM models WHERE id = ?", (model_id,))
+        if row is None:
+            raise NotFoundError(f"no model with id {model_id!r}")
+        return ModelRecord.from_row(row)
+
+    def find_models(self, *, name: str | None = None, project_id: str | None = None,
+                    package_id: str | None = None, dataset_id: str | None = None,
+                    status: str | None = None, parent_id: str | None = None) -> list[ModelRecord]:
+        where, params = [], []
+        for col, val in (("name", name), ("project_id", project_id), ("package_id", package_id),
+                         ("dataset_id", dataset_id), ("status", status), ("parent_id", parent_id)):
+            if val is not None:
+                where.append(f"{col} = ?")
+                params.append(val)
+        sql = "SELECT * FROM models" + (" WHERE " + " AND ".join(where) if where else "")
+        return [ModelRecord.from_row(r) for r in self.db.query(sql + " ORDER BY created_at", params)]
+
+    def update_model(self, model_id: str, **values: Any) -> ModelRecord:
+        unknown = set(values) - MODEL_FIELDS
+        if unknown:
+            raise ValidationError(f"models have no field(s) {', '.join(sorted(unknown))}")
+        if "status" in values and values["status"] not in ModelStatus.ALL:
+            raise ValidationError(f"unknown model status {values['status']!r}")
+        if "name" in values:
+            _check_name(values["name"], "model")
+            current = self.get_model(model_id)
+            if self.db.scalar("SELECT 1 FROM models WHERE project_id = ? AND name = ? AND id != ?",
+                              (current.project_id, values["name"], model_id)):
+                raise AlreadyExistsError(f"a model named {values['name']!r} already exists in this project")
+        values["updated_at"] = now_iso()
+        if self.db.update("models", {"id": model_id}, values) == 0:
+            raise NotFoundError(f"no model with id {model_id!r}")
+        return self.get_model(model_id)
+
+    def delete_model(self, model_id: str) -> None:
+        with self.db.transaction() as conn:
+            conn.execute("DELETE FROM annotations WHERE model_id = ?", (model_id,))
+            conn.execute("DELETE FROM models WHERE id = ?", (model_id,))
+
+    # -- artifacts ------------------------------------------------------------------------
+    def add_artifact(self, model_id: str, filename: str, sha256: str, size: int) -> ArtifactRecord:
+        rec = ArtifactRecord(id=new_id(), model_id=model_id, filename=filename, sha256=sha256,
+                             size=size, created_at=now_iso())
+        with self.db.transaction() as conn:
+            conn.execute("DELETE FROM artifacts WHERE model_id = ? AND filename = ?", (model_id, filename))
+            conn.execute("INSERT INTO artifacts (id, model_id, filename, sha256, size, created_at) "
+                         "VALUES (?, ?, ?, ?, ?, ?)",
+                         (rec.id, model_id, filename, sha256, size, rec.created_at))
+        return rec
+
+    def list_artifacts(self, model_id: str) -> list[ArtifactRecord]:
+        rows = self.db.query("SELECT * FROM artifacts WHERE model_id = ? ORDER BY filename", (model_id,))
+        return [ArtifactRecord.from_row(r) for r in rows]
+
+    def delete_artifact(self, model_id: str, filename: str) -> bool:
+        with self.db.transaction() as conn:
+            cur = conn.execute("DELETE FROM artifacts WHERE model_id = ? AND filename = ?", (model_id, filename))
+            return cur.rowcount > 0
+
+    # -- aliases --------------------------------------------------------------------------
+    def set_alias(self, package_id: str, alias: str, model_id: str, *, who: str = "",
+                  reason: str = "") -> AliasRecord:
+        now = now_iso()
+        with self.db.transaction() as conn:
+            prev = conn.execute("SELECT model_id FROM model_aliases WHERE package_id = ? AND alias = ?",
+                                (package_id, alias)).fetchone()
+            conn.execute("INSERT OR REPLACE INTO model_aliases (package_id, alias, model_id, set_at, set_by) "
+                         "VALUES (?, ?, ?, ?, ?)", (package_id, alias, model_id, now, who))
+            conn.execute("INSERT INTO alias_history (package_id, alias, model_id, previous_model_id, set_at, "
+                         "set_by, reason) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                         (package_id, alias, model_id, prev[0] if prev else None, now, who, reason))
+        return AliasRecord(package_id=package_id, alias=alias, model_id=model_id, set_at=now, set_by=who)
+
+    def get_alias(self, package_id: str, alias: str) -> AliasRecord | None:
+        row = self.db.query_one("SELECT * FROM model_aliases WHERE package_id = ? AND alias = ?",
+                                (package_id, alias))
+        return AliasRecord.from_row(row) if row else None
+
+    def alias_history(self, package_id: str, alias: str) -> list[dict]:
+        return self.db.query("SELECT * FROM alias_history WHERE package_id = ? AND alias = ? ORDER BY id",
+                             (package_id, alias))
+
+
+def _check_name(name: Any, what: str) -> None:
+    if not isinstance(name, str) or not name.strip():
+        raise ValidationError(f"a {what} needs a non-empty name")
+    if len(name) > 200:
+        raise ValidationError(f"{what} name is longer than 200 characters")
