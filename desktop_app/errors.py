@@ -39,3 +39,7 @@ class CatalogVersionError(UserError):
 
 class CatalogBusyError(UserError):
     """The catalog is locked by another writer for longer than we are willing to wait."""
+
+
+class Cancelled(DesktopAppError):
+    """The user asked a job to stop; not a failure."""

@@ -264,7 +264,7 @@ class DataMixin:
                  subset: str | None = None, width: int | None = None, height: int | None = None,
                  metadata: dict | None = None) -> ItemRecord:
         from desktop_app.formats.base import ImageEntry
-        from desktop_app.formats.images import read_image_size
+        from desktop_app.formats.images import read_size as read_image_size
 
         src = Path(source)
         if width is None or height is None:
@@ -290,7 +290,7 @@ class DataMixin:
     def _item_where(self, dataset_id: str, *, subset: str | None = None, label: str | None = None,
                     ann_type: str | None = None, text: str | None = None,
                     item_ids: Sequence[int] | None = None, reviewed: bool | None = None,
-                    has_annotations: bool | None = None) -> tuple[str, list[Any]]:
+                    has_annotations: bool | None = None, dir: str | None = None) -> tuple[str, list[Any]]:
         where, params = ["dataset_id = ?"], [dataset_id]
         if subset is not None:
             if subset == "none":
@@ -309,6 +309,11 @@ class DataMixin:
         if text:
             where.append("name LIKE ?")
             params.append(f"%{text}%")
+        if dir:
+            prefix = dir.strip("/")
+            if prefix:
+                where.append("name LIKE ?")
+                params.append(f"{prefix}/%")
         if item_ids is not None:
             ids = [int(i) for i in item_ids]
             where.append(f"id IN ({','.join('?' * len(ids)) or 'NULL'})")

@@ -1,1 +1,33 @@
-"""sdk."""
+"""The Dataloop-style SDK: `import desktop_app.sdk as dl`, then dl.packages.get(...).models.get(...).clone(...)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from desktop_app.catalog.records import ExecutionStatus, ModelStatus
+
+from .client import Client, default_client, reset_default, use_catalog
+from .definitions import (AnnotationCollection, AnnotationType, Box, Classification, DatasetSubsetType,
+                          Filters, PlotSample, Point, Polygon)
+from .entities import Annotation, Artifact, Dataset, Execution, Item, Package, Project, Service
+from .model import Model
+
+_REPOSITORIES = ("projects", "packages", "models", "datasets", "executions", "services", "pipelines")
+
+
+def __getattr__(name: str) -> Any:
+    # dl.models etc. belong to the default client, created on first use (no work at import time).
+    if name in _REPOSITORIES:
+        return getattr(default_client(), name)
+    if name == "BaseModelAdapter":
+        from desktop_app.ml.adapter import BaseModelAdapter
+        return BaseModelAdapter
+    raise AttributeError(f"module 'desktop_app.sdk' has no attribute {name!r}")
+
+
+__all__ = [
+    "Client", "default_client", "use_catalog", "reset_default", "AnnotationCollection", "AnnotationType",
+    "Box", "Classification", "Polygon", "Point", "DatasetSubsetType", "Filters", "PlotSample",
+    "Annotation", "Artifact", "Dataset", "Execution", "Item", "Package", "Project", "Service", "Model",
+    "ModelStatus", "ExecutionStatus", "BaseModelAdapter", *_REPOSITORIES,
+]

@@ -1,0 +1,214 @@
+"""Catalog commands: list, info, import, export, clone, and the GUI entry."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from desktop_app.errors import NotFoundError, ValidationError
+
+from .main import command, print_json, print_table
+
+
+def client():
+    from desktop_app.sdk import default_client
+    return default_client()
+
+
+def resolve_model(spec: str):
+    """A model by id, by name, or as 'package/name' or 'project/name' when names repeat."""
+    c = client()
+    try:
+        return c.models.get(model_id=spec)
+    except NotFoundError:
+        pass
+    scope, _, name = spec.rpartition("/")
+    found = c.catalog.find_models(name=name)
+    if scope:
+        found = [m for m in found if scope in (c.catalog.get_package(m.package_id).name,
+                                               c.catalog.get_project(m.project_id).name)]
+    if not found:
+        raise NotFoundError(f"no model {spec!r} (give its id, its name, or package/name)")
+    if len(found) > 1:
+        raise ValidationError(f"{len(found)} models are named {name!r}; use its id or package/name")
+    return c.models.get(model_id=found[0].id)
+
+
+def resolve_dataset(spec: str, project: str | None = None):
+    c = client()
+    if project:
+        return c.projects.get(project).datasets.get(spec)
+    return c.datasets.get(spec)
+
+
+def open_gui(args: argparse.Namespace) -> int:
+    try:
+        from desktop_app.gui.app import run
+    except ImportError as e:
+        print(f"The window needs PySide6 ({e}). The command line works without it: desktop-app --help",
+              file=sys.stderr)
+        return 2
+    return run([])
+
+
+# -- listing ---------------------------------------------------------------------------------
+def _setup_list(p: argparse.ArgumentParser, what: str) -> None:
+    p.add_argument("action", choices=["list"], nargs="?", default="list")
+    p.add_argument("--project", help="project name or id")
+    if what == "models":
+        p.add_argument("--package", help="package name or id")
+    p.add_argument("--json", action="store_true", help="print JSON")
+
+
+@command("projects", "List projects.")
+def _projects(p):
+    _setup_list(p, "projects")
+    p.set_defaults(func=lambda a: _print([x.to_json() for x in client().projects.list()], a,
+                                         ["id", "name", "description"]))
+
+
+@command("packages", "List packages (model code).")
+def _packages(p):
+    _setup_list(p, "packages")
+    p.set_defaults(func=lambda a: _print([x.to_json() for x in client().packages.list()], a,
+                                         ["id", "name", "kind", "output_type", "description"]))
+
+
+@command("datasets", "List datasets with their item counts.")
+def _datasets(p):
+    _setup_list(p, "datasets")
+
+    def run(a):
+        c = client()
+        repo = c.projects.get(a.project).datasets if a.project else c.datasets
+        rows = []
+        for d in repo.list():
+            rows.append({**d.to_json(), "items": d.items_count, "labels": ",".join(d.labels)})
+        return _print(rows, a, ["id", "name", "items", "labels"])
+    p.set_defaults(func=run)
+
+
+@command("models", "List models with status and lineage.")
+def _models(p):
+    _setup_list(p, "models")
+
+    def run(a):
+        c = client()
+        if a.package:
+            repo = c.packages.get(a.package).models
+        elif a.project:
+            repo = c.projects.get(a.project).models
+        else:
+            repo = c.models
+        names = {r.id: r.name for r in c.catalog.find_models()}
+        pkgs = {r.id: r.name for r in c.catalog.list_packages()}
+        rows = [{**m.to_json(), "package": pkgs.get(m.package_id, ""), "parent": names.get(m.parent_id, "")}
+                for m in repo.list()]
+        return _print(rows, a, ["id", "name", "package", "status", "parent"])
+    p.set_defaults(func=run)
+
+
+def _print(rows, args, columns) -> int:
+    if args.json:
+        print_json(rows)
+    else:
+        print_table(rows, columns)
+    return 0
+
+
+@command("info", "Show the catalog folder, its size, and counts; or one model / dataset with --model / --dataset.")
+def _info(p):
+    p.add_argument("--model")
+    p.add_argument("--dataset")
+    p.add_argument("--json", action="store_true")
+
+    def run(a):
+        c = client()
+        if a.model:
+            m = resolve_model(a.model)
+            info = {**m.to_json(), "artifacts": [x.to_json() for x in m.artifacts.list()],
+                    "lineage": [x.name for x in m.lineage()],
+                    "metrics": sorted({f"{s.figure}/{s.legend}" for s in m.metrics.list()})}
+        elif a.dataset:
+            d = resolve_dataset(a.dataset)
+            info = {**d.to_json(), "items": d.items_count, "subsets": d.subset_counts(),
+                    "label_counts": d.label_counts()}
+        else:
+            cat = c.catalog
+            info = {"home": str(cat.home), "schema_version": cat.db.scalar("PRAGMA user_version"),
+                    "projects": len(cat.list_projects()), "packages": len(cat.list_packages()),
+                    "models": len(cat.find_models()), "datasets": len(cat.list_datasets()),
+                    "items": cat.db.scalar("SELECT COUNT(*) FROM items"),
+                    "annotations": cat.db.scalar("SELECT COUNT(*) FROM annotations"),
+                    "store_bytes": sum(cat.store.size_of(s) for s in cat.store.iter_shas())}
+        print_json(info)
+        return 0
+    p.set_defaults(func=run)
+
+
+# -- import / export -------------------------------------------------------------------------
+@command("import", "Import a COCO / YOLO / VOC / ImageFolder / Dataloop set into a dataset (all or nothing).")
+def _import(p):
+    p.add_argument("path", help="annotation file or folder")
+    p.add_argument("--format", choices=["coco", "yolo", "voc", "imagefolder", "dataloop", "auto"], default="auto")
+    p.add_argument("--dataset", required=True, help="dataset name (created if missing) or id")
+    p.add_argument("--project", help="project name or id (default: the sample project)")
+    p.add_argument("--images", help="images folder (COCO)")
+
+    def run(a):
+        c = client()
+        project = c.projects.get(a.project) if a.project else c.sample_project
+        try:
+            ds = project.datasets.get(a.dataset)
+        except NotFoundError:
+            ds = project.datasets.create(a.dataset)
+        kw = {"images_dir": a.images} if a.images else {}
+        ids = ds.import_from(a.path, None if a.format == "auto" else a.format, **kw)
+        print(f"imported {len(ids)} items into {project.name}/{ds.name} ({ds.id})")
+        return 0
+    p.set_defaults(func=run)
+
+
+@command("export", "Export a dataset to COCO / YOLO / VOC / ImageFolder / Dataloop.")
+def _export(p):
+    p.add_argument("out", help="output folder")
+    p.add_argument("--format", choices=["coco", "yolo", "voc", "imagefolder", "dataloop"], default="coco")
+    p.add_argument("--dataset", required=True)
+    p.add_argument("--project")
+    p.add_argument("--subset", choices=["train", "validation", "test"])
+
+    def run(a):
+        ds = resolve_dataset(a.dataset, a.project)
+        out = ds.export(Path(a.out), a.format, filters={"subset": a.subset} if a.subset else None)
+        print(f"exported {ds.name} as {a.format} to {out}")
+        return 0
+    p.set_defaults(func=run)
+
+
+@command("clone", "Clone a model into a new version (optionally with new hyper-parameters).")
+def _clone(p):
+    p.add_argument("model", help="model id, name or package/name")
+    p.add_argument("--name", required=True)
+    p.add_argument("--description")
+    p.add_argument("--project")
+    p.add_argument("--dataset")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="hyper-parameter")
+
+    def run(a):
+        from desktop_app.ml.adapter import validate_model_configuration
+        from desktop_app.ml.hparams import parse_assignments
+        src = resolve_model(a.model)
+        c = client()
+        project_id = c.projects.get(a.project).id if a.project else None
+        dataset = resolve_dataset(a.dataset, a.project) if a.dataset else None
+        overrides = parse_assignments(a.set)
+        config = validate_model_configuration(c.catalog, src.package_id, {**src.configuration, **overrides})
+        m = src.clone(model_name=a.name, description=a.description, project_id=project_id, dataset=dataset,
+                      configuration={k: config[k] for k in overrides})
+        print(f"cloned {src.name} -> {m.name} ({m.id})")
+        return 0
+    p.set_defaults(func=run)
+
+
+from . import jobs_commands  # noqa: E402,F401  (train, jobs, evaluate, serve ... register themselves)

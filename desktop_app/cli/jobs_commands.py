@@ -1,0 +1,125 @@
+"""Job commands: train, jobs, evaluate, evaluate-coco, import-tensorboard."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+from .commands import client, resolve_dataset, resolve_model
+from .main import command, print_json, print_table
+
+
+@command("train", "Train a model in a worker process (Ctrl+C cancels); --set key=value edits hyper-parameters first.")
+def _train(p):
+    p.add_argument("model", help="model id, name or package/name")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
+    p.add_argument("--resume", action="store_true", help="continue the last interrupted run from its checkpoint")
+    p.add_argument("--device", help="auto, cpu, cuda, cuda:N, all")
+    p.add_argument("--no-wait", action="store_true", help="queue the job and return")
+
+    def run(a):
+        from desktop_app.ml.adapter import validate_model_configuration
+        from desktop_app.ml.hparams import parse_assignments
+        m = resolve_model(a.model)
+        if a.set:
+            overrides = parse_assignments(a.set)
+            config = validate_model_configuration(client().catalog, m.package_id, {**m.configuration, **overrides})
+            m.configuration.update({k: config[k] for k in overrides})
+            m.update()
+        ex = m.train(wait=not a.no_wait, resume=a.resume, device=a.device)
+        print(f"execution {ex.id}: {ex.status}" + (f" ({ex.error})" if ex.error else ""))
+        return 0 if ex.status in ("success", "created", "in-progress") else 1
+    p.set_defaults(func=run)
+
+
+@command("jobs", "List jobs; or cancel / resume / show the log of one.")
+def _jobs(p):
+    p.add_argument("action", nargs="?", choices=["list", "cancel", "resume", "log"], default="list")
+    p.add_argument("execution", nargs="?")
+    p.add_argument("--json", action="store_true")
+
+    def run(a):
+        from desktop_app.jobs import runner
+        c = client()
+        if a.action == "list":
+            rows = runner.status_summary(c.catalog)
+            if a.json:
+                print_json(rows)
+            else:
+                print_table(rows, ["id", "kind", "model", "status", "progress", "device", "created", "error"])
+            return 0
+        if not a.execution:
+            print(f"jobs {a.action} needs an execution id", file=sys.stderr)
+            return 2
+        ex = c.executions.get(a.execution)
+        if a.action == "cancel":
+            ex.cancel()
+            print(f"cancel requested for {ex.id}")
+        elif a.action == "resume":
+            rec = runner.resume_execution(c.catalog, ex.id, wait=False)
+            print(f"execution {rec.id} queued to resume")
+        else:
+            print(ex.logs(), end="")
+        return 0
+    p.set_defaults(func=run)
+
+
+@command("evaluate", "Evaluate a model on a dataset (or one subset of it) and print its metrics.")
+def _evaluate(p):
+    p.add_argument("model")
+    p.add_argument("--dataset", help="dataset name or id (default: the model's)")
+    p.add_argument("--subset", choices=["train", "validation", "test"])
+    p.add_argument("--name", help="evaluation name (eval key)")
+    p.add_argument("--iou", type=float, default=0.5)
+    p.add_argument("--conf", type=float, default=0.0)
+    p.add_argument("--json", action="store_true")
+
+    def run(a):
+        m = resolve_model(a.model)
+        ds = resolve_dataset(a.dataset) if a.dataset else m.dataset
+        ex = m.evaluate(dataset=ds, filters={"subset": a.subset} if a.subset else None, name=a.name,
+                        iou_threshold=a.iou, conf_threshold=a.conf)
+        out = ex.output
+        if ex.status != "success":
+            print(f"evaluation failed: {ex.error}", file=sys.stderr)
+            return 1
+        if a.json:
+            print_json(out)
+        else:
+            for k, v in (out.get("summary") or {}).items():
+                print(f"{k:>24}: {v:.4f}" if isinstance(v, float) else f"{k:>24}: {v}")
+        return 0
+    p.set_defaults(func=run)
+
+
+@command("evaluate-coco", "Score a COCO results file against COCO ground truth, exactly as pycocotools does.")
+def _evaluate_coco(p):
+    p.add_argument("--gt", required=True)
+    p.add_argument("--dt", required=True)
+    p.add_argument("--iou-type", choices=["bbox", "segm"], default="bbox")
+    p.add_argument("--json", action="store_true")
+
+    def run(a):
+        from desktop_app.evaluation.cocofiles import evaluate_coco_files
+        res = evaluate_coco_files(a.gt, a.dt, iou_type=a.iou_type)
+        if a.json:
+            print(json.dumps(res))
+        else:
+            for name, v in zip(res["stat_names"], res["stats"]):
+                print(f"{name:>6}: {v:.4f}")
+        return 0
+    p.set_defaults(func=run)
+
+
+@command("import-tensorboard", "Bring scalars from TensorBoard event files into a model's metrics.")
+def _import_tb(p):
+    p.add_argument("logdir")
+    p.add_argument("--model", required=True)
+
+    def run(a):
+        from desktop_app.ml.tensorboard import import_tensorboard
+        m = resolve_model(a.model)
+        n = import_tensorboard(client().catalog, m.id, a.logdir)
+        print(f"imported {n} scalar points into {m.name}")
+        return 0
+    p.set_defaults(func=run)

@@ -1,0 +1,167 @@
+"""Submitting jobs: validate first, queue an execution, make sure a scheduler runs, optionally wait."""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import Any, Sequence
+
+from desktop_app.catalog import Catalog, ExecutionRecord, ExecutionStatus
+from desktop_app.errors import ValidationError
+
+from .scheduler import ensure_scheduler, mark_interrupted
+
+
+def _queue(catalog: Catalog, kind: str, *, model_id: str | None, input: dict) -> ExecutionRecord:
+    model = catalog.get_model(model_id) if model_id else None
+    ex = catalog.create_execution(kind, model_id=model_id, project_id=model.project_id if model else None,
+                                  input=input)
+    return catalog.update_execution(ex.id, log_path=f"logs/executions/{ex.id}.log")
+
+
+def submit_train(catalog: Catalog, model_id: str, *, wait: bool = True, resume: bool = False,
+                 show_progress: bool | None = None, device: str | None = None) -> ExecutionRecord:
+    """Queue training of a model. Bad hyper-parameters and empty subsets are refused here, before any job."""
+    from desktop_app.ml.adapter import validate_model_configuration
+
+    model = catalog.get_model(model_id)
+    if resume:
+        ex = _resumable(catalog, model_id)
+        if ex is not None:
+            return resume_execution(catalog, ex.id, wait=wait, show_progress=show_progress)
+    if model.status == "training":
+        active = catalog.list_executions(model_id=model_id, kind="train",
+                                         status=[ExecutionStatus.CREATED, ExecutionStatus.IN_PROGRESS])
+        if active:
+            raise ValidationError(f"model {model.name!r} is already training (execution {active[0].id})")
+    config = validate_model_configuration(catalog, model.package_id, model.configuration)
+    if model.dataset_id is None:
+        raise ValidationError(f"model {model.name!r} has no dataset to train on; clone it with dataset=")
+    for subset, f in (("train", model.train_filter), ("validation", model.validation_filter)):
+        f = f or {"subset": subset}
+        if catalog.count_items(model.dataset_id, **f) == 0:
+            ds = catalog.get_dataset(model.dataset_id)
+            raise ValidationError(f"the {subset} subset of dataset {ds.name!r} is empty (filter {f}); split "
+                                  f"the dataset (dataset.split_ml_subsets) or change the model's {subset} filter")
+    requested = device or str(config.get("device", "auto"))
+    if config.get("distributed"):
+        requested = "all"
+    ex = _queue(catalog, "train", model_id=model_id,
+                input={"device": requested, "resume": False, "previous_status": model.status})
+    catalog.update_model(model_id, status="pending")
+    return _start(catalog, ex, wait, show_progress)
+
+
+def submit_evaluate(catalog: Catalog, model_id: str, dataset_id: str, *, filters: dict | None = None,
+                    name: str | None = None, wait: bool = True, iou_threshold: float = 0.5,
+                    conf_threshold: float = 0.0, show_progress: bool | None = None) -> ExecutionRecord:
+    catalog.get_dataset(dataset_id)
+    if not (0.0 < iou_threshold <= 1.0):
+        raise ValidationError(f"iou_threshold must be within (0, 1], got {iou_threshold}")
+    if not (0.0 <= conf_threshold <= 1.0):
+        raise ValidationError(f"conf_threshold must be within [0, 1], got {conf_threshold}")
+    if catalog.count_items(dataset_id, **(filters or {})) == 0:
+        raise ValidationError(f"nothing to evaluate: the filter {filters or {}} selects no items")
+    ex = _queue(catalog, "evaluate", model_id=model_id,
+                input={"dataset_id": dataset_id, "filters": filters or {}, "name": name,
+                       "iou_threshold": iou_threshold, "conf_threshold": conf_threshold, "device": "auto"})
+    return _start(catalog, ex, wait, show_progress)
+
+
+def submit_predict(catalog: Catalog, model_id: str, *, item_ids: Sequence[int] | None = None,
+                   dataset_id: str | None = None, filters: dict | None = None, wait: bool = True,
+                   show_progress: bool | None = None) -> ExecutionRecord:
+    ex = _queue(catalog, "predict", model_id=model_id,
+                input={"item_ids": [int(i) for i in item_ids] if item_ids is not None else None,
+                       "dataset_id": dataset_id, "filters": filters or {}, "device": "auto"})
+    return _start(catalog, ex, wait, show_progress)
+
+
+def _resumable(catalog: Catalog, model_id: str) -> ExecutionRecord | None:
+    mark_interrupted(catalog)
+    for ex in catalog.list_executions(model_id=model_id, kind="train"):
+        if ex.status in (ExecutionStatus.INTERRUPTED, ExecutionStatus.CANCELED, ExecutionStatus.FAILED):
+            return ex
+        if ex.status == ExecutionStatus.SUCCESS:
+            return None
+    return None
+
+
+def resume_execution(catalog: Catalog, execution_id: str, *, wait: bool = True,
+                     show_progress: bool | None = None) -> ExecutionRecord:
+    """Queue an interrupted / canceled / failed job again; training continues from its last checkpoint."""
+    mark_interrupted(catalog)
+    ex = catalog.get_execution(execution_id)
+    if ex.status not in (ExecutionStatus.INTERRUPTED, ExecutionStatus.CANCELED, ExecutionStatus.FAILED):
+        raise ValidationError(f"execution {execution_id} is {ex.status}; only interrupted, canceled or failed "
+                              f"jobs can be resumed")
+    inp = dict(ex.input)
+    inp["resume"] = True
+    ex = catalog.update_execution(execution_id, status=ExecutionStatus.CREATED, cancel_requested=0, input=inp,
+                                  error=None, finished_at=None, message="queued to resume")
+    if ex.model_id and ex.kind == "train":
+        catalog.update_model(ex.model_id, status="pending")
+    return _start(catalog, ex, wait, show_progress)
+
+
+resume = resume_execution
+
+
+def _start(catalog: Catalog, ex: ExecutionRecord, wait: bool, show_progress: bool | None) -> ExecutionRecord:
+    ensure_scheduler(catalog.home)
+    if not wait:
+        return ex
+    return wait_for(catalog, ex.id, show_progress=show_progress)
+
+
+def wait_for(catalog: Catalog, execution_id: str, *, show_progress: bool | None = None,
+             timeout: float | None = None) -> ExecutionRecord:
+    """Block until the job ends, drawing a progress bar on a terminal; Ctrl+C cancels the job."""
+    show = sys.stderr.isatty() if show_progress is None else show_progress
+    start = time.monotonic()
+    last_check = start
+    try:
+        while True:
+            ex = catalog.get_execution(execution_id)
+            if show:
+                _draw(ex, time.monotonic() - start)
+            if ex.status in ExecutionStatus.FINAL:
+                break
+            if timeout is not None and time.monotonic() - start > timeout:
+                raise TimeoutError(f"execution {execution_id} did not finish within {timeout} s")
+            if time.monotonic() - last_check > 5:
+                ensure_scheduler(catalog.home)  # the scheduler may have exited with our job still queued
+                last_check = time.monotonic()
+            time.sleep(0.25)
+    except KeyboardInterrupt:
+        catalog.request_cancel(execution_id)
+        if show:
+            print("\ncanceling ...", file=sys.stderr)
+        while catalog.get_execution(execution_id).status not in ExecutionStatus.FINAL:
+            time.sleep(0.25)
+        raise
+    if show:
+        print(file=sys.stderr)
+        if ex.status == ExecutionStatus.FAILED:
+            print(f"failed: {ex.error}", file=sys.stderr)
+    return ex
+
+
+def _draw(ex: ExecutionRecord, elapsed: float) -> None:
+    width = 30
+    filled = int(width * ex.progress / 100)
+    eta = ""
+    if 0 < ex.progress < 100:
+        remaining = elapsed * (100 - ex.progress) / ex.progress
+        eta = f" ETA {int(remaining // 60)}:{int(remaining % 60):02d}"
+    bar = "#" * filled + "." * (width - filled)
+    sys.stderr.write(f"\r{ex.kind} [{bar}] {ex.progress:5.1f}% {ex.status} {ex.message[:40]}{eta}   ")
+    sys.stderr.flush()
+
+
+def status_summary(catalog: Catalog, limit: int = 50) -> list[dict[str, Any]]:
+    mark_interrupted(catalog)
+    names = {m.id: m.name for m in catalog.find_models()}
+    return [{"id": e.id, "kind": e.kind, "model": names.get(e.model_id, ""), "status": e.status,
+             "progress": f"{e.progress:.0f}%", "device": e.device or "", "created": e.created_at[:19],
+             "error": (e.error or "")[:60]} for e in catalog.list_executions(limit=limit)]

@@ -1,0 +1,263 @@
+"""The job queue: one scheduler process per catalog starts workers on free devices and supervises them."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from desktop_app.catalog import Catalog, ExecutionStatus
+
+from . import devices
+
+log = logging.getLogger(__name__)
+
+LOCK_NAME = "scheduler.lock"
+CANCEL_GRACE_S = 8.0     # a worker that ignores a cancel this long is terminated, then killed
+IDLE_EXIT_S = 3.0
+
+
+@dataclass
+class Running:
+    execution_id: str
+    proc: subprocess.Popen
+    slots: list[devices.Slot]
+    cancel_seen_at: float | None = None
+    terminated_at: float | None = None
+    log_file: object = field(default=None, repr=False)
+
+
+def pid_alive(pid: int | None) -> bool:
+    if not pid:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # A zombie child is dead for our purposes.
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split(") ", 1)[1][:1] != "Z"
+    except OSError:
+        return True
+
+
+def mark_interrupted(catalog: Catalog, *, except_ids: set[str] = frozenset()) -> list[str]:
+    """Executions left in-progress by a process that is gone become `interrupted` (resumable)."""
+    changed = []
+    for ex in catalog.list_executions(status=ExecutionStatus.IN_PROGRESS):
+        if ex.id in except_ids or pid_alive(ex.pid):
+            continue
+        catalog.update_execution(ex.id, status=ExecutionStatus.INTERRUPTED,
+                                 message="the process running this job ended without finishing it; resume it "
+                                         "to continue from the last checkpoint")
+        if ex.model_id and ex.kind == "train":
+            with contextlib.suppress(Exception):
+                catalog.update_model(ex.model_id, status="failed")
+        changed.append(ex.id)
+    return changed
+
+
+class _FileLock:
+    def __init__(self, path: Path):
+        self.path = path
+        self.fd: int | None = None
+
+    def acquire(self) -> bool:
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            _lock(fd)
+        except OSError:
+            os.close(fd)
+            return False
+        os.ftruncate(fd, 0)
+        os.write(fd, str(os.getpid()).encode())
+        self.fd = fd
+        return True
+
+    def release(self) -> None:
+        if self.fd is not None:
+            _unlock(self.fd)
+            os.close(self.fd)
+            self.fd = None
+
+
+if sys.platform == "win32":  # pragma: no cover
+    import msvcrt
+
+    def _lock(fd: int) -> None:
+        msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+
+    def _unlock(fd: int) -> None:
+        msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)
+else:
+    import fcntl
+
+    def _lock(fd: int) -> None:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+
+    def _unlock(fd: int) -> None:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+
+
+def scheduler_running(home: Path) -> bool:
+    lock = _FileLock(Path(home) / LOCK_NAME)
+    if lock.acquire():
+        lock.release()
+        return False
+    return True
+
+
+def ensure_scheduler(home: Path) -> None:
+    """Start a detached scheduler for this catalog unless one is running."""
+    if scheduler_running(home):
+        return
+    logs = Path(home) / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    with open(logs / "scheduler.log", "ab") as out:
+        subprocess.Popen([sys.executable, "-m", "desktop_app.jobs.scheduler", str(home)],
+                         stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                         start_new_session=True, env=_child_env())
+
+
+def _child_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    env = dict(os.environ)
+    # The package must be importable from a source checkout too.
+    root = str(Path(__file__).resolve().parents[2])
+    env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    env.update(extra or {})
+    return env
+
+
+class Scheduler:
+    def __init__(self, home: Path, *, idle_exit_s: float = IDLE_EXIT_S, poll_s: float = 0.2):
+        self.home = Path(home)
+        self.catalog = Catalog(self.home)
+        self.slots = devices.all_slots()
+        self.running: dict[str, Running] = {}
+        self.idle_exit_s = idle_exit_s
+        self.poll_s = poll_s
+        self.lock = _FileLock(self.home / LOCK_NAME)
+
+    def free_slots(self) -> list[devices.Slot]:
+        busy = {s.name for r in self.running.values() for s in r.slots}
+        return [s for s in self.slots if s.name not in busy]
+
+    def run(self) -> None:
+        if not self.lock.acquire():
+            return
+        log.info("scheduler %d started with slots %s", os.getpid(), [s.name for s in self.slots])
+        idle_since = time.monotonic()
+        try:
+            while True:
+                busy = self.step()
+                if busy:
+                    idle_since = time.monotonic()
+                elif time.monotonic() - idle_since > self.idle_exit_s:
+                    self.lock.release()
+                    # A job queued while we were deciding to exit must not be stranded.
+                    if self._queued() and self.lock.acquire():
+                        idle_since = time.monotonic()
+                        continue
+                    return
+                time.sleep(self.poll_s)
+        finally:
+            self.lock.release()
+
+    def _queued(self):
+        return sorted(self.catalog.list_executions(status=ExecutionStatus.CREATED), key=lambda e: e.created_at)
+
+    def step(self) -> bool:
+        mark_interrupted(self.catalog, except_ids=set(self.running))
+        self._reap()
+        self._enforce_cancels()
+        self._start_queued()
+        return bool(self.running) or bool(self._queued())
+
+    def _start_queued(self) -> None:
+        for ex in self._queued():
+            if ex.cancel_requested:
+                self.catalog.update_execution(ex.id, status=ExecutionStatus.CANCELED, message="canceled before it started")
+                continue
+            requested = str(ex.input.get("device") or "auto")
+            try:
+                slots = devices.pick_slots(requested, self.free_slots(), self.slots)
+            except RuntimeError as e:
+                self.catalog.update_execution(ex.id, status=ExecutionStatus.FAILED, error=str(e))
+                continue
+            if slots is None:
+                continue
+            self._spawn(ex.id, slots)
+
+    def _spawn(self, execution_id: str, slots: list[devices.Slot]) -> None:
+        ex = self.catalog.get_execution(execution_id)
+        log_path = self.home / (ex.log_path or f"logs/executions/{execution_id}.log")
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        out = open(log_path, "ab")
+        gpu = [str(s.cuda_index) for s in slots if s.is_gpu]
+        env = _child_env({"CUDA_VISIBLE_DEVICES": ",".join(gpu)} if gpu else {"CUDA_VISIBLE_DEVICES": ""})
+        if not gpu and "DESKTOP_APP_GPUS" not in os.environ:
+            env.pop("CUDA_VISIBLE_DEVICES")  # CPU job on a machine without GPUs: leave the env alone
+        proc = subprocess.Popen([sys.executable, "-m", "desktop_app.jobs.worker", str(self.home), execution_id],
+                                stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
+                                start_new_session=True)
+        device = ",".join(s.name for s in slots)
+        self.catalog.update_execution(execution_id, status=ExecutionStatus.IN_PROGRESS, pid=proc.pid,
+                                      device=device, message=f"started on {device}")
+        self.running[execution_id] = Running(execution_id, proc, slots, log_file=out)
+        log.info("execution %s started on %s (pid %d)", execution_id, device, proc.pid)
+
+    def _reap(self) -> None:
+        for eid, r in list(self.running.items()):
+            code = r.proc.poll()
+            if code is None:
+                continue
+            r.log_file.close()
+            del self.running[eid]
+            ex = self.catalog.get_execution(eid)
+            if ex.status in ExecutionStatus.FINAL:
+                continue
+            if ex.cancel_requested:
+                self.catalog.update_execution(eid, status=ExecutionStatus.CANCELED, message="canceled")
+                continue
+            why = f"killed by signal {-code}" if code < 0 else f"exited with code {code}"
+            self.catalog.update_execution(eid, status=ExecutionStatus.FAILED,
+                                          error=f"the worker process {why} before finishing; see the log")
+            if ex.model_id and ex.kind == "train":
+                with contextlib.suppress(Exception):
+                    self.catalog.update_model(ex.model_id, status="failed")
+
+    def _enforce_cancels(self) -> None:
+        now = time.monotonic()
+        for eid, r in self.running.items():
+            ex = self.catalog.get_execution(eid)
+            if not ex.cancel_requested:
+                continue
+            if r.cancel_seen_at is None:
+                r.cancel_seen_at = now
+            elif r.terminated_at is None and now - r.cancel_seen_at > CANCEL_GRACE_S:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(r.proc.pid, signal.SIGTERM)
+                r.terminated_at = now
+            elif r.terminated_at is not None and now - r.terminated_at > 3.0:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(r.proc.pid, signal.SIGKILL)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    Scheduler(Path(argv[0])).run()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,359 @@
+"""dl.BaseModelAdapter: the user implements load / save / train / predict; the base class orchestrates."""
+
+from __future__ import annotations
+
+import abc
+import importlib
+import importlib.util
+import inspect
+import io
+import logging
+import shutil
+import sys
+import tempfile
+import zipfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, Sequence
+
+import numpy as np
+
+from desktop_app.errors import ValidationError
+
+if TYPE_CHECKING:
+    from desktop_app.catalog import Catalog, PackageRecord
+    from desktop_app.sdk.model import Model
+
+log = logging.getLogger(__name__)
+
+
+class BaseModelAdapter(abc.ABC):
+    """Subclass it and implement load, save, predict (and train to make the model trainable).
+
+    The base class moves weights between the catalog and disk (`load_from_model`, `save_to_model`),
+    lays the model's subsets out on disk (`prepare_data`), and runs whole workflows
+    (`train_model`, `predict_items`, `evaluate_model`), as Dataloop's adapter does.
+    """
+
+    def __init__(self, model_entity: Model | None = None):
+        self.model_entity: Model | None = None
+        self.model: Any = None
+        self.logger = logging.getLogger(type(self).__module__)
+        # Set by the job runner: metric logging, cancel checks, the execution's log.
+        self.context: dict[str, Any] = {}
+        if model_entity is not None:
+            self.load_from_model(model_entity)
+
+    # -- what the user implements ---------------------------------------------------------
+    @abc.abstractmethod
+    def load(self, local_path: str, **kwargs: Any) -> None:
+        """Build the runnable model into self.model from the files in local_path."""
+
+    @abc.abstractmethod
+    def save(self, local_path: str, **kwargs: Any) -> None:
+        """Write weights (and whatever else load() needs) into local_path."""
+
+    @abc.abstractmethod
+    def predict(self, batch: Sequence[Any], **kwargs: Any) -> list:
+        """Return one dl.AnnotationCollection per item of the batch."""
+
+    def train(self, data_path: str, output_path: str, **kwargs: Any) -> None:
+        """Train on the files prepare_data laid out; kwargs carry on_epoch_end_callback(i_epoch, n_epoch)."""
+        raise NotImplementedError(f"the adapter {type(self).__name__} does not implement train()")
+
+    def convert_from_dtlpy(self, data_path: str, **kwargs: Any) -> None:
+        """Turn the prepared layout into the model's own format (optional)."""
+
+    def prepare_item_func(self, item: Any) -> Any:
+        """Item -> batch element; images become an RGB numpy array by default."""
+        from PIL import Image
+        with Image.open(item.local_path) as im:
+            return np.asarray(im.convert("RGB"))
+
+    # -- configuration --------------------------------------------------------------------
+    @property
+    def configuration(self) -> dict[str, Any]:
+        return self.model_entity.configuration if self.model_entity is not None else {}
+
+    def log_metrics(self, step: float, epoch: float | None = None, **metrics: float) -> None:
+        """Log metric points from train(); 'train/loss' keys split into figure 'loss', legend 'train'."""
+        rows = []
+        for key, value in metrics.items():
+            legend, _, figure = key.rpartition("/")
+            rows.append({"figure": figure, "legend": legend or "value", "x": float(step), "y": float(value),
+                         "epoch": epoch})
+        sink = self.context.get("log_metrics")
+        if sink is not None:
+            sink(rows)
+        elif self.model_entity is not None:
+            self.model_entity._client.catalog.add_metric_samples(self.model_entity.id, rows)
+
+    def should_stop(self) -> bool:
+        check = self.context.get("should_stop")
+        return bool(check and check())
+
+    # -- orchestration --------------------------------------------------------------------
+    def _catalog(self) -> Catalog:
+        if self.model_entity is None:
+            raise ValidationError("this adapter has no model; call load_from_model(model) first")
+        return self.model_entity._client.catalog
+
+    def load_from_model(self, model_entity: Model | None = None, local_path: str | None = None,
+                        overwrite: bool = True, **kwargs: Any) -> None:
+        if model_entity is not None:
+            self.model_entity = model_entity
+        catalog = self._catalog()
+        local = Path(local_path) if local_path else catalog.work_dir / "models" / self.model_entity.id
+        if overwrite and local.exists():
+            shutil.rmtree(local)
+        self.model_entity.artifacts.download(local, overwrite=overwrite)
+        self.load(str(local), **kwargs)
+
+    def save_to_model(self, local_path: str | None = None, cleanup: bool = False, replace: bool = True,
+                      **kwargs: Any) -> None:
+        catalog = self._catalog()
+        tmp = None
+        if local_path is None:
+            tmp = tempfile.mkdtemp(dir=catalog.work_dir)
+            local_path = tmp
+        try:
+            self.save(local_path, **kwargs)
+            root = Path(local_path)
+            files = [f for f in root.rglob("*") if f.is_file() and "checkpoints" not in f.relative_to(root).parts]
+            if not files:
+                raise ValidationError(f"{type(self).__name__}.save() wrote no files into {local_path}")
+            with catalog.db.transaction():
+                if replace:
+                    for a in catalog.list_artifacts(self.model_entity.id):
+                        catalog.delete_artifact(self.model_entity.id, a.filename)
+                for f in files:
+                    sha, size = catalog.store.put_file(f)
+                    catalog.add_artifact(self.model_entity.id, f.relative_to(root).as_posix(), sha, size)
+        finally:
+            if tmp or cleanup:
+                shutil.rmtree(local_path, ignore_errors=True)
+
+    def prepare_data(self, dataset: Any = None, root_path: str | None = None, data_path: str | None = None,
+                     output_path: str | None = None, overwrite: bool = False,
+                     subsets: Sequence[str] = ("train", "validation"), **kwargs: Any) -> tuple[str, str, str]:
+        """Lay the model's subsets out as <data_path>/<subset>/{items,json} and run convert_from_dtlpy."""
+        from desktop_app.formats.io import dataset_bundle
+
+        from .layout import write_layout
+
+        catalog = self._catalog()
+        model = self.model_entity
+        ds = dataset if dataset is not None else model.dataset
+        root = Path(root_path) if root_path else catalog.work_dir / "data" / model.id
+        data = Path(data_path) if data_path else root / "datasets" / ds.id
+        out = Path(output_path) if output_path else root / "output"
+        if overwrite and data.exists():
+            shutil.rmtree(data)
+        data.mkdir(parents=True, exist_ok=True)
+        out.mkdir(parents=True, exist_ok=True)
+        labels = list(model.labels) or ds.labels
+        subset_entries = {}
+        for name in subsets:
+            f = model.subsets.get(name) or {"subset": name}
+            bundle = dataset_bundle(catalog, ds.id, filters=f)
+            if not bundle.items:
+                raise ValidationError(f"the {name} subset of dataset {ds.name!r} is empty (filter {f}); "
+                                      f"split the dataset first (dataset.split_ml_subsets) or change the "
+                                      f"model's {name} filter")
+            # Train on ground truth of the model's output type only (as Dataloop does).
+            wanted = _wanted_types(model.output_type)
+            for it in bundle.items:
+                it.annotations = [a for a in it.annotations if a.type in wanted]
+            subset_entries[name] = bundle.items
+        write_layout(data, subset_entries, labels)
+        self.convert_from_dtlpy(str(data), **kwargs)
+        return str(root), str(data), str(out)
+
+    def train_model(self, model: Model | None = None, cleanup: bool = False,
+                    progress: Callable[[float, str], None] | None = None, context: dict | None = None,
+                    output_path: str | None = None, resume: bool = False) -> Model:
+        """load_from_model -> prepare_data -> train -> save_to_model; status training -> trained."""
+        if model is not None:
+            self.model_entity = model
+        if context:
+            self.context.update(context)
+        m = self.model_entity
+        m.status = "training"
+        self.load_from_model(m)
+        root, data, out = self.prepare_data(output_path=output_path)
+
+        def on_epoch_end(i_epoch: int, n_epoch: int) -> None:
+            if progress:
+                progress(100.0 * (i_epoch + 1) / max(n_epoch, 1), f"epoch {i_epoch + 1}/{n_epoch}")
+
+        try:
+            self.train(data, out, on_epoch_end_callback=on_epoch_end, resume=resume)
+        except BaseException:
+            m.status = "failed"
+            raise
+        self.save_to_model(out)
+        m.status = "trained"
+        if cleanup:
+            shutil.rmtree(root, ignore_errors=True)
+        return m.refresh()
+
+    def predict_items(self, items: Sequence[Any], batch_size: int | None = None,
+                      upload_annotations: bool = True, **kwargs: Any) -> tuple[list, list]:
+        """Predict in batches; store each item's predictions, replacing this model's earlier ones."""
+        from desktop_app.sdk.definitions import AnnotationCollection
+
+        catalog = self._catalog()
+        m = self.model_entity
+        bs = int(batch_size or m.configuration.get("batch_size", 4))
+        all_anns: list = []
+        errors: list[str] = []
+        for i in range(0, len(items), bs):
+            batch_items = list(items[i:i + bs])
+            batch = [self.prepare_item_func(it) for it in batch_items]
+            out = self.predict(batch, **kwargs)
+            if len(out) != len(batch_items):
+                raise ValidationError(f"{type(self).__name__}.predict returned {len(out)} results for a batch "
+                                      f"of {len(batch_items)}")
+            for it, coll in zip(batch_items, out):
+                if isinstance(coll, AnnotationCollection):
+                    anns = coll.to_interchange()
+                elif isinstance(coll, list):
+                    anns = coll  # interchange Annotations (built-ins) or a plain list (Dataloop warns too)
+                else:
+                    errors.append(f"item {it.id}: predict returned {type(coll).__name__}")
+                    continue
+                for a in anns:
+                    if a.score is None:
+                        a.score = 1.0
+                all_anns.append(anns)
+        if errors:
+            raise ValidationError("; ".join(errors))
+        if upload_annotations:
+            by_ds: dict[str, dict[int, list]] = {}
+            for it, anns in zip(items, all_anns):
+                by_ds.setdefault(it.dataset_id, {})[it.id] = anns
+            for ds_id, preds in by_ds.items():
+                catalog.replace_predictions(m.id, m.name, preds, ds_id)
+        return list(items), all_anns
+
+    def evaluate(self, model: Model, dataset: Any, filters: dict | None = None, **kwargs: Any) -> Any:
+        from desktop_app.evaluation.run import score_model
+        return score_model(self._catalog(), model.id, dataset.id, filters=filters, **kwargs)
+
+    def evaluate_model(self, model: Model, dataset: Any, filters: dict | None = None, **kwargs: Any) -> Any:
+        self.load_from_model(model)
+        items = dataset.items.list(filters=filters)
+        self.predict_items(items)
+        return self.evaluate(model, dataset, filters, **kwargs)
+
+
+def _wanted_types(output_type: str) -> set[str]:
+    if output_type in ("segment", "binary"):
+        return {"segment", "binary"}
+    if output_type == "box":
+        return {"box", "segment"}  # a polygon's bounds are a box too
+    return {output_type}
+
+
+# -- packages of user code ------------------------------------------------------------------
+def push_package(catalog: Catalog, *, package_name: str, src_path: Path, entry_point: str,
+                 class_name: str | None, default_configuration: dict, output_type: str, input_type: str,
+                 description: str, hyperparameters: list | None, project_id: str | None) -> PackageRecord:
+    """Zip the folder into the store (so a model stays reproducible) after checking the adapter loads."""
+    src = Path(src_path)
+    if not src.is_dir():
+        raise ValidationError(f"package source {src} is not a folder")
+    entry = src / entry_point
+    if not entry.is_file():
+        raise ValidationError(f"package entry point {entry_point!r} not found in {src}")
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for f in sorted(src.rglob("*")):
+            rel = f.relative_to(src)
+            if f.is_file() and "__pycache__" not in rel.parts and not rel.name.endswith(".pyc"):
+                zf.write(f, rel.as_posix())
+    cls = _load_class_from_folder(src, entry_point, class_name, tag=f"check_{package_name}")
+    class_name = cls.__name__
+    sha = catalog.store.put_bytes(buf.getvalue())
+    supported = {m: _overrides(cls, m) for m in ("load", "save", "train", "predict")}
+    return catalog.create_package(
+        package_name, project_id=project_id, kind="user", description=description, entry_point=entry_point,
+        class_name=class_name, codebase_sha=sha, default_configuration=default_configuration,
+        hyperparameters=hyperparameters or [], input_type=input_type, output_type=output_type,
+        metadata={"supported_methods": supported, "source": str(src)})
+
+
+def _overrides(cls: type, name: str) -> bool:
+    return getattr(cls, name, None) is not getattr(BaseModelAdapter, name, None)
+
+
+def _load_class_from_folder(folder: Path, entry_point: str, class_name: str | None, tag: str) -> type:
+    module_name = f"desktop_app_user_{tag}_{abs(hash(str(folder))) % 10**8}"
+    spec = importlib.util.spec_from_file_location(module_name, folder / entry_point,
+                                                  submodule_search_locations=None)
+    if spec is None or spec.loader is None:
+        raise ValidationError(f"cannot load {entry_point} from {folder}")
+    module = importlib.util.module_from_spec(spec)
+    sys.path.insert(0, str(folder))
+    try:
+        sys.modules[module_name] = module
+        spec.loader.exec_module(module)
+    except Exception as e:
+        raise ValidationError(f"{entry_point} failed to import: {type(e).__name__}: {e}") from e
+    finally:
+        sys.path.remove(str(folder))
+    if class_name:
+        cls = getattr(module, class_name, None)
+        if cls is None:
+            raise ValidationError(f"{entry_point} has no class {class_name!r}")
+    else:
+        found = [c for _, c in inspect.getmembers(module, inspect.isclass)
+                 if issubclass(c, BaseModelAdapter) and c is not BaseModelAdapter and c.__module__ == module_name]
+        if len(found) != 1:
+            raise ValidationError(f"{entry_point} must define exactly one BaseModelAdapter subclass "
+                                  f"(found {len(found)}); name it with class_name=")
+        cls = found[0]
+    if not (isinstance(cls, type) and issubclass(cls, BaseModelAdapter)):
+        raise ValidationError(f"{class_name} in {entry_point} is not a dl.BaseModelAdapter subclass")
+    if inspect.isabstract(cls):
+        missing = ", ".join(sorted(cls.__abstractmethods__))
+        raise ValidationError(f"{cls.__name__} does not implement {missing}")
+    return cls
+
+
+def load_adapter_class(catalog: Catalog, package: PackageRecord) -> type:
+    """The adapter class of a package: a built-in module, or user code unpacked from the store."""
+    if package.kind == "builtin":
+        module = importlib.import_module(package.entry_point)
+        return getattr(module, package.class_name)
+    if not package.codebase_sha:
+        raise ValidationError(f"package {package.name!r} has no code")
+    folder = catalog.work_dir / "packages" / package.codebase_sha[:16]
+    if not (folder / package.entry_point).exists():
+        tmp = Path(tempfile.mkdtemp(dir=catalog.work_dir))
+        with zipfile.ZipFile(catalog.store.path(package.codebase_sha)) as zf:
+            for name in zf.namelist():
+                if name.startswith("/") or ".." in Path(name).parts:
+                    raise ValidationError(f"package {package.name!r} holds an unsafe path {name!r}")
+            zf.extractall(tmp)
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            tmp.rename(folder)
+        except OSError:  # another process unpacked it first
+            shutil.rmtree(tmp, ignore_errors=True)
+    return _load_class_from_folder(folder, package.entry_point, package.class_name, tag=package.codebase_sha[:12])
+
+
+def validate_model_configuration(catalog: Catalog, package_id: str, configuration: dict) -> dict:
+    """Check hyper-parameters against the package's declared schema before any job starts."""
+    from .hparams import HParam, Schema, validate_config
+
+    pkg = catalog.get_package(package_id)
+    if not pkg.hyperparameters:
+        return dict(configuration)
+    params = {}
+    for d in pkg.hyperparameters:
+        params[d["name"]] = HParam(name=d["name"], kind=d["kind"], default=d["default"], help=d.get("help", ""),
+                                   minimum=d.get("minimum"), maximum=d.get("maximum"),
+                                   choices=tuple(d.get("choices") or ()), advanced=d.get("advanced", False),
+                                   allow_auto=d.get("allow_auto", False), pattern=d.get("pattern"))
+    return validate_config(Schema(params), configuration, allow_unknown=True)

@@ -1,0 +1,464 @@
+"""SDK entities other than Model: Project, Package, Dataset, Item, Annotation, Artifact, Execution, Service."""
+
+from __future__ import annotations
+
+import shutil
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Sequence
+
+from desktop_app.catalog.records import (AnnotationRecord, ArtifactRecord, DatasetRecord, ExecutionRecord,
+                                         ExecutionStatus, ItemRecord, PackageRecord, ProjectRecord,
+                                         ServiceRecord)
+from desktop_app.errors import ValidationError
+
+from .definitions import definition_from, filter_dict
+
+if TYPE_CHECKING:
+    from .client import Client
+
+
+class Entity:
+    _record: Any
+
+    def __init__(self, client: Client, record: Any):
+        self._client = client
+        self._record = record
+
+    @property
+    def id(self) -> Any:
+        return self._record.id
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self) and other.id == self.id  # type: ignore[attr-defined]
+
+    def __hash__(self) -> int:
+        return hash((type(self).__name__, self.id))
+
+    def __repr__(self) -> str:
+        name = getattr(self._record, "name", None)
+        return f"{type(self).__name__}(id={self.id!r}" + (f", name={name!r})" if name else ")")
+
+    def to_json(self) -> dict:
+        return self._record.to_dict()
+
+
+class Project(Entity):
+    _record: ProjectRecord
+
+    @property
+    def name(self) -> str:
+        return self._record.name
+
+    @property
+    def description(self) -> str:
+        return self._record.description
+
+    @property
+    def datasets(self):
+        from .repositories import Datasets
+        return Datasets(self._client, project=self)
+
+    @property
+    def models(self):
+        from .repositories import Models
+        return Models(self._client, project=self)
+
+    @property
+    def packages(self):
+        from .repositories import Packages
+        return Packages(self._client, project=self)
+
+    @property
+    def pipelines(self):
+        from .repositories import Pipelines
+        return Pipelines(self._client, project=self)
+
+    def delete(self) -> bool:
+        self._client.catalog.delete_project(self.id)
+        return True
+
+
+class Package(Entity):
+    _record: PackageRecord
+
+    name = property(lambda self: self._record.name)
+    kind = property(lambda self: self._record.kind)
+    version = property(lambda self: self._record.version)
+    description = property(lambda self: self._record.description)
+    output_type = property(lambda self: self._record.output_type)
+    input_type = property(lambda self: self._record.input_type)
+    entry_point = property(lambda self: self._record.entry_point)
+    class_name = property(lambda self: self._record.class_name)
+    metadata = property(lambda self: self._record.metadata)
+
+    @property
+    def default_configuration(self) -> dict:
+        return dict(self._record.default_configuration)
+
+    @property
+    def hyperparameters(self) -> list[dict]:
+        return list(self._record.hyperparameters)
+
+    @property
+    def models(self):
+        from .repositories import Models
+        return Models(self._client, package=self)
+
+    def build(self, model_entity=None):
+        """Instantiate this package's adapter (its code loaded from the store for user packages)."""
+        from desktop_app.ml.adapter import load_adapter_class
+        cls = load_adapter_class(self._client.catalog, self._record)
+        return cls(model_entity=model_entity)
+
+    def delete(self) -> bool:
+        self._client.catalog.delete_package(self.id)
+        return True
+
+
+class Dataset(Entity):
+    _record: DatasetRecord
+
+    name = property(lambda self: self._record.name)
+    description = property(lambda self: self._record.description)
+    project_id = property(lambda self: self._record.project_id)
+    metadata = property(lambda self: self._record.metadata)
+
+    @property
+    def labels(self) -> list[str]:
+        return list(self._record.labels)
+
+    @property
+    def project(self) -> Project:
+        return self._client.projects.get(project_id=self.project_id)
+
+    @property
+    def items(self):
+        from .repositories import Items
+        return Items(self._client, dataset=self)
+
+    @property
+    def items_count(self) -> int:
+        return self._client.catalog.count_items(self.id)
+
+    def refresh(self) -> Dataset:
+        self._record = self._client.catalog.get_dataset(self.id)
+        return self
+
+    def add_labels(self, label_list: str | Sequence[str]) -> list[str]:
+        labels = [label_list] if isinstance(label_list, str) else list(label_list)
+        self._client.catalog.add_labels(self.id, labels)
+        return self.refresh().labels
+
+    def split_ml_subsets(self, items_query: Any = None, percentages: dict | None = None,
+                         seed: int = 0) -> dict[str, int]:
+        """Tag items train / validation / test by percentages (default 80/10/10, as Dataloop)."""
+        pct = percentages or {"train": 80, "validation": 10, "test": 10}
+        if items_query is not None:
+            ids = self._client.catalog.item_ids(self.id, **filter_dict(items_query))
+            return _split_ids(self._client, ids, pct, seed)
+        return self._client.catalog.split_subsets(self.id, pct, seed=seed)
+
+    def assign_subset_to_items(self, subset: str, items_query: Any = None) -> int:
+        ids = self._client.catalog.item_ids(self.id, **filter_dict(items_query))
+        self._client.catalog.set_subset(ids, subset)
+        return len(ids)
+
+    def remove_subset_from_items(self, items_query: Any = None) -> int:
+        ids = self._client.catalog.item_ids(self.id, **filter_dict(items_query))
+        self._client.catalog.set_subset(ids, None)
+        return len(ids)
+
+    def get_items_missing_ml_subset(self) -> list[int]:
+        return self._client.catalog.item_ids(self.id, subset="none")
+
+    def subset_counts(self) -> dict[str, int]:
+        return self._client.catalog.subset_counts(self.id)
+
+    def label_counts(self, subset: str | None = None) -> dict[str, int]:
+        return self._client.catalog.label_counts(self.id, subset=subset)
+
+    def import_from(self, path: str | Path, format: str | None = None, **kwargs: Any) -> list[int]:
+        """Import a COCO / YOLO / VOC / ImageFolder / Dataloop set in one transaction."""
+        from desktop_app.formats import io as fio
+        return fio.import_dataset(self._client.catalog, self.id, path, format, **kwargs)
+
+    def export(self, path: str | Path, format: str = "coco", *, filters: Any = None,
+               include_predictions: bool = False, **kwargs: Any) -> Path:
+        from desktop_app.formats import io as fio
+        return fio.export_dataset(self._client.catalog, self.id, path, format,
+                                  filters=filter_dict(filters), include_predictions=include_predictions, **kwargs)
+
+    def delete(self) -> bool:
+        self._client.catalog.delete_dataset(self.id)
+        return True
+
+
+def _split_ids(client: Client, ids: list[int], pct: dict, seed: int) -> dict[str, int]:
+    import random
+    total = sum(pct.values())
+    if abs(total - 100) > 1e-6:
+        raise ValidationError(f"subset percentages must sum to 100 (got {total})")
+    ids = list(ids)
+    random.Random(seed).shuffle(ids)
+    out, start = {}, 0
+    names = list(pct)
+    for k, s in enumerate(names):
+        n = len(ids) - start if k == len(names) - 1 else round(len(ids) * pct[s] / 100)
+        client.catalog.set_subset(ids[start:start + n], s)
+        out[s] = n
+        start += n
+    return out
+
+
+class Item(Entity):
+    _record: ItemRecord
+
+    name = property(lambda self: self._record.name)
+    width = property(lambda self: self._record.width)
+    height = property(lambda self: self._record.height)
+    dataset_id = property(lambda self: self._record.dataset_id)
+    mimetype = property(lambda self: self._record.mimetype)
+    metadata = property(lambda self: self._record.metadata)
+
+    @property
+    def filename(self) -> str:
+        return "/" + self._record.name
+
+    @property
+    def subset(self) -> str | None:
+        return self._record.subset
+
+    @property
+    def reviewed(self) -> bool:
+        return bool(self._record.reviewed)
+
+    @property
+    def dataset(self) -> Dataset:
+        return self._client.datasets.get(dataset_id=self.dataset_id)
+
+    @property
+    def annotations(self):
+        from .repositories import Annotations
+        return Annotations(self._client, item=self)
+
+    @property
+    def local_path(self) -> Path:
+        """The image file inside the catalog's store (read-only; use download() for a copy)."""
+        return self._client.catalog.item_path(self._record)
+
+    def download(self, local_path: str | Path | None = None) -> Path:
+        dest = Path(local_path) if local_path else Path.cwd()
+        if dest.is_dir() or not dest.suffix:
+            dest = dest / Path(self.name).name
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(self.local_path, dest)
+        return dest
+
+    def open_image(self):
+        from PIL import Image
+        im = Image.open(self.local_path)
+        im.load()
+        return im
+
+    def assign_subset(self, subset: str) -> Item:
+        self._record = self._client.catalog.update_item(self.id, subset=subset)
+        return self
+
+    def remove_subset(self) -> Item:
+        self._record = self._client.catalog.update_item(self.id, subset=None)
+        return self
+
+    def get_current_subset(self) -> str | None:
+        return self._record.subset
+
+    def mark_reviewed(self, reviewed: bool = True) -> Item:
+        self._record = self._client.catalog.update_item(self.id, reviewed=int(reviewed))
+        return self
+
+    def refresh(self) -> Item:
+        self._record = self._client.catalog.get_item(self.id)
+        return self
+
+    def delete(self) -> bool:
+        return self._client.catalog.delete_items([self.id]) == 1
+
+
+class Annotation(Entity):
+    """One stored annotation; ground truth unless it carries model_info."""
+    _record: AnnotationRecord
+
+    type = property(lambda self: self._record.type)
+    label = property(lambda self: self._record.label)
+    item_id = property(lambda self: self._record.item_id)
+    dataset_id = property(lambda self: self._record.dataset_id)
+    attributes = property(lambda self: self._record.attributes)
+    left = property(lambda self: self._record.left)
+    top = property(lambda self: self._record.top)
+    right = property(lambda self: self._record.right)
+    bottom = property(lambda self: self._record.bottom)
+
+    @property
+    def coordinates(self) -> Any:
+        """Dataloop JSON coordinates ([{x, y, z}, {x, y, z}] for a box, [[{x, y}, ...]] for a polygon)."""
+        from desktop_app.formats.dataloop import to_dataloop_annotation
+        return to_dataloop_annotation(self.to_interchange())["coordinates"]
+
+    @property
+    def compact_coordinates(self) -> Any:
+        return self._record.compact_coordinates()
+
+    @property
+    def model_info(self) -> dict | None:
+        r = self._record
+        if r.model_id is None and r.model_name is None:
+            return None
+        return {"name": r.model_name, "model_id": r.model_id, "confidence": r.score}
+
+    @property
+    def is_ground_truth(self) -> bool:
+        return self.model_info is None
+
+    @property
+    def confidence(self) -> float | None:
+        return self._record.score
+
+    @property
+    def annotation_definition(self):
+        r = self._record
+        return definition_from(r.type, r.label, r.compact_coordinates(), r.attributes)
+
+    def to_interchange(self):
+        from desktop_app.catalog.data import record_to_annotation
+        return record_to_annotation(self._record)
+
+    def to_json(self) -> dict:
+        from desktop_app.formats.dataloop import to_dataloop_annotation
+        d = to_dataloop_annotation(self.to_interchange())
+        d.update({"id": self.id, "itemId": self.item_id, "datasetId": self.dataset_id})
+        return d
+
+    def update(self, label: str | None = None, coordinates: Any = None, who: str = "sdk") -> Annotation:
+        self._record = self._client.catalog.update_annotation(self.id, who=who, label=label,
+                                                              coordinates=coordinates)
+        return self
+
+    def delete(self, who: str = "sdk") -> bool:
+        self._client.catalog.delete_annotation(self.id, who=who)
+        return True
+
+
+class Artifact(Entity):
+    _record: ArtifactRecord
+
+    filename = property(lambda self: self._record.filename)
+    name = property(lambda self: self._record.filename)
+    size = property(lambda self: self._record.size)
+    sha256 = property(lambda self: self._record.sha256)
+
+    @property
+    def local_path(self) -> Path:
+        return self._client.catalog.store.path(self.sha256)
+
+
+class Execution(Entity):
+    """A job (train, evaluate, predict, ...) and its status; `wait()` blocks until it ends."""
+    _record: ExecutionRecord
+
+    kind = property(lambda self: self._record.kind)
+    model_id = property(lambda self: self._record.model_id)
+
+    def refresh(self) -> Execution:
+        self._record = self._client.catalog.get_execution(self.id)
+        return self
+
+    @property
+    def status(self) -> str:
+        return self.refresh()._record.status
+
+    @property
+    def progress(self) -> float:
+        return self.refresh()._record.progress
+
+    @property
+    def error(self) -> str | None:
+        return self.refresh()._record.error
+
+    @property
+    def message(self) -> str:
+        return self.refresh()._record.message
+
+    @property
+    def output(self) -> dict:
+        return self.refresh()._record.output
+
+    @property
+    def record(self) -> ExecutionRecord:
+        return self.refresh()._record
+
+    @property
+    def done(self) -> bool:
+        return self.status in ExecutionStatus.FINAL
+
+    def wait(self, timeout: float | None = None, poll: float = 0.2) -> Execution:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while not self.done:
+            if deadline is not None and time.monotonic() > deadline:
+                raise TimeoutError(f"execution {self.id} still {self._record.status} after {timeout} s")
+            time.sleep(poll)
+        return self
+
+    def cancel(self) -> None:
+        self._client.catalog.request_cancel(self.id)
+
+    def logs(self) -> str:
+        path = self.refresh()._record.log_path
+        if not path:
+            return ""
+        p = Path(path)
+        if not p.is_absolute():
+            p = self._client.catalog.home / p
+        return p.read_text(errors="replace") if p.exists() else ""
+
+    def resume(self, wait: bool = True) -> Execution:
+        from desktop_app.jobs import runner
+        return self._client.executions._wrap(runner.resume(self._client.catalog, self.id, wait=wait))
+
+
+class Service(Entity):
+    _record: ServiceRecord
+
+    name = property(lambda self: self._record.name)
+    model_id = property(lambda self: self._record.model_id)
+    port = property(lambda self: self._record.port)
+    pid = property(lambda self: self._record.pid)
+    started_at = property(lambda self: self._record.started_at)
+
+    def refresh(self) -> Service:
+        self._record = self._client.catalog.get_service(self.id)
+        return self
+
+    @property
+    def url(self) -> str | None:
+        return self.refresh()._record.url
+
+    @property
+    def status(self) -> str:
+        return self.refresh()._record.status
+
+    @property
+    def model(self):
+        return self._client.models.get(model_id=self.model_id)
+
+    def stop(self, timeout: float = 10.0) -> Service:
+        from desktop_app.serving import manager
+        manager.stop_service(self._client.catalog, self.id, timeout=timeout)
+        return self.refresh()
+
+
+def as_list(value: Any) -> list:
+    if value is None:
+        return []
+    if isinstance(value, (list, tuple)):
+        return list(value)
+    return [value]

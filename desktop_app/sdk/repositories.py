@@ -1,0 +1,438 @@
+"""Repositories (dl.projects, dl.packages, dl.models, dl.datasets, ...), each scoped by its parent."""
+
+from __future__ import annotations
+
+import glob
+import os
+import warnings
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Sequence
+
+from desktop_app.errors import NotFoundError, ValidationError
+
+from .definitions import AnnotationCollection, PlotSample, filter_dict
+from .entities import (Annotation, Artifact, Dataset, Entity, Execution, Item, Package, Project, Service,
+                       as_list)
+from .model import Model
+
+if TYPE_CHECKING:
+    from .client import Client
+
+
+def _pick(positional: Any, name: Any, id_: Any) -> tuple[str | None, str | None]:
+    """get('x') means name or id; get(x_name=..) and get(x_id=..) are explicit."""
+    if positional is not None:
+        return positional, positional
+    return name, id_
+
+
+class Repository:
+    def __init__(self, client: Client, **scope: Any):
+        self._client = client
+        self._scope = scope
+
+    @property
+    def catalog(self):
+        return self._client.catalog
+
+
+class Projects(Repository):
+    def create(self, project_name: str, description: str = "") -> Project:
+        return Project(self._client, self.catalog.create_project(project_name, description))
+
+    def get(self, name_or_id: str | None = None, *, project_name: str | None = None,
+            project_id: str | None = None) -> Project:
+        key = name_or_id or project_id or project_name
+        if key is None:
+            raise ValidationError("projects.get needs project_name or project_id")
+        return Project(self._client, self.catalog.get_project(key))
+
+    def list(self) -> list[Project]:
+        return [Project(self._client, r) for r in self.catalog.list_projects()]
+
+    def delete(self, project_name: str | None = None, project_id: str | None = None) -> bool:
+        return self.get(project_name=project_name, project_id=project_id).delete()
+
+
+class Packages(Repository):
+    def get(self, name_or_id: str | None = None, *, package_name: str | None = None,
+            package_id: str | None = None) -> Package:
+        key = name_or_id or package_id or package_name
+        if key is None:
+            raise ValidationError("packages.get needs package_name or package_id")
+        return Package(self._client, self.catalog.get_package(key))
+
+    def list(self) -> list[Package]:
+        project = self._scope.get("project")
+        return [Package(self._client, r) for r in self.catalog.list_packages(project.id if project else None)]
+
+    def push(self, package_name: str, src_path: str | Path, entry_point: str = "model_adapter.py",
+             class_name: str | None = None, default_configuration: dict | None = None,
+             output_type: str = "class", input_type: str = "image", description: str = "",
+             hyperparameters: list | None = None, project_id: str | None = None, **_ignored: Any) -> Package:
+        """Register a folder holding a BaseModelAdapter subclass; its code is copied into the store."""
+        from desktop_app.ml.adapter import push_package
+        project = self._scope.get("project")
+        rec = push_package(self.catalog, package_name=package_name, src_path=Path(src_path),
+                           entry_point=entry_point, class_name=class_name,
+                           default_configuration=default_configuration or {}, output_type=output_type,
+                           input_type=input_type, description=description, hyperparameters=hyperparameters,
+                           project_id=project_id or (project.id if project else None))
+        return Package(self._client, rec)
+
+    def delete(self, package_name: str | None = None, package_id: str | None = None) -> bool:
+        return self.get(package_name=package_name, package_id=package_id).delete()
+
+
+class Datasets(Repository):
+    def _project_id(self, project_id: str | None = None) -> str | None:
+        project = self._scope.get("project")
+        return project_id or (project.id if project else None)
+
+    def create(self, dataset_name: str, labels: Sequence[str] = (), description: str = "",
+               project_id: str | None = None) -> Dataset:
+        pid = self._project_id(project_id)
+        if pid is None:
+            raise ValidationError("datasets.create needs a project: project.datasets.create(...) or project_id=")
+        return Dataset(self._client, self.catalog.create_dataset(pid, dataset_name, labels=list(labels),
+                                                                 description=description))
+
+    def get(self, name_or_id: str | None = None, *, dataset_name: str | None = None,
+            dataset_id: str | None = None) -> Dataset:
+        key = name_or_id or dataset_id or dataset_name
+        if key is None:
+            raise ValidationError("datasets.get needs dataset_name or dataset_id")
+        return Dataset(self._client, self.catalog.get_dataset(key, self._project_id()))
+
+    def list(self) -> list[Dataset]:
+        return [Dataset(self._client, r) for r in self.catalog.list_datasets(self._project_id())]
+
+    def delete(self, dataset_name: str | None = None, dataset_id: str | None = None) -> bool:
+        return self.get(dataset_name=dataset_name, dataset_id=dataset_id).delete()
+
+
+class Items(Repository):
+    @property
+    def dataset(self) -> Dataset:
+        return self._scope["dataset"]
+
+    def get(self, item_id: int | str | None = None, filepath: str | None = None) -> Item:
+        if item_id is not None:
+            rec = self.catalog.get_item(int(item_id))
+            if rec.dataset_id != self.dataset.id:
+                raise NotFoundError(f"item {item_id} is not in dataset {self.dataset.name!r}")
+            return Item(self._client, rec)
+        if filepath is not None:
+            return Item(self._client, self.catalog.find_item(self.dataset.id, filepath))
+        raise ValidationError("items.get needs item_id or filepath")
+
+    def list(self, filters: Any = None, *, offset: int = 0, limit: int | None = None) -> list[Item]:
+        recs = self.catalog.list_items(self.dataset.id, offset=offset, limit=limit, **filter_dict(filters))
+        return [Item(self._client, r) for r in recs]
+
+    def count(self, filters: Any = None) -> int:
+        return self.catalog.count_items(self.dataset.id, **filter_dict(filters))
+
+    def upload(self, local_path: str | Path, remote_path: str | None = None, *, subset: str | None = None,
+               item_metadata: dict | None = None) -> Item | list[Item]:
+        """Copy an image (or every image in a folder) into the dataset."""
+        p = Path(local_path)
+        if p.is_dir():
+            from desktop_app.formats.images import IMAGE_EXTENSIONS
+            files = sorted(f for f in p.rglob("*") if f.suffix.lower() in IMAGE_EXTENSIONS)
+            from desktop_app.formats.base import DatasetBundle, ImageEntry
+            from desktop_app.formats.images import read_size as read_image_size
+            prefix = (remote_path or "").strip("/")
+            entries = []
+            for f in files:
+                w, h = read_image_size(f)
+                name = f.relative_to(p).as_posix()
+                entries.append(ImageEntry(source=f, name=f"{prefix}/{name}" if prefix else name, width=w,
+                                          height=h, subset=subset))
+            ids = self.catalog.import_bundle(self.dataset.id, DatasetBundle(items=entries))
+            return [Item(self._client, self.catalog.get_item(i)) for i in ids]
+        name = p.name if not remote_path else f"{remote_path.strip('/')}/{p.name}"
+        return Item(self._client, self.catalog.add_item(self.dataset.id, p, name, subset=subset,
+                                                        metadata=item_metadata))
+
+    def delete(self, item_id: int | None = None, filters: Any = None) -> int:
+        if item_id is not None:
+            return self.catalog.delete_items([int(item_id)])
+        return self.catalog.delete_items(self.catalog.item_ids(self.dataset.id, **filter_dict(filters)))
+
+
+class Annotations(Repository):
+    @property
+    def item(self) -> Item:
+        return self._scope["item"]
+
+    def builder(self) -> AnnotationCollection:
+        return AnnotationCollection(item=self.item)
+
+    def list(self, *, ground_truth: bool | None = None, model_id: str | None = None) -> list[Annotation]:
+        recs = self.catalog.list_annotations(item_ids=[self.item.id], ground_truth=ground_truth,
+                                             model_id=model_id)
+        return [Annotation(self._client, r) for r in recs]
+
+    def get(self, annotation_id: int) -> Annotation:
+        rec = self.catalog.get_annotation(int(annotation_id))
+        if rec.item_id != self.item.id:
+            raise NotFoundError(f"annotation {annotation_id} does not belong to item {self.item.id}")
+        return Annotation(self._client, rec)
+
+    def upload(self, annotations: AnnotationCollection | Sequence[Any], *, creator: str = "sdk") -> list[Annotation]:
+        if isinstance(annotations, AnnotationCollection):
+            anns = annotations.to_interchange()
+        else:
+            coll = AnnotationCollection(self.item)
+            for a in annotations:
+                coll.add(annotation_definition=a)
+            anns = coll.to_interchange()
+        # A prediction is linked to its model by id when model_info names one we know.
+        by_model: dict[str | None, list] = {}
+        for a in anns:
+            mid = a.metadata.pop("model_id", None) if a.model_name else None
+            by_model.setdefault(mid, []).append(a)
+        ids: list[int] = []
+        for mid, group in by_model.items():
+            ids += self.catalog.add_annotations(self.item.id, group, creator=creator, model_id=mid)
+        return [Annotation(self._client, self.catalog.get_annotation(i)) for i in ids]
+
+    def delete(self, annotation_id: int | None = None, *, who: str = "sdk") -> bool:
+        if annotation_id is None:
+            raise ValidationError("annotations.delete needs annotation_id")
+        self.get(annotation_id).delete(who=who)
+        return True
+
+
+class Models(Repository):
+    def _filters(self) -> dict[str, Any]:
+        f: dict[str, Any] = {}
+        if "project" in self._scope:
+            f["project_id"] = self._scope["project"].id
+        if "package" in self._scope:
+            f["package_id"] = self._scope["package"].id
+        return f
+
+    def get(self, name_or_id: str | None = None, *, model_name: str | None = None,
+            model_id: str | None = None) -> Model:
+        if name_or_id is not None or model_id is not None:
+            key = name_or_id or model_id
+            try:
+                rec = self.catalog.get_model(key)
+                return Model(self._client, rec)
+            except NotFoundError:
+                if model_id is not None and name_or_id is None:
+                    raise
+                model_name = key
+        if model_name is None:
+            raise ValidationError("models.get needs model_name or model_id")
+        found = self.catalog.find_models(name=model_name, **self._filters())
+        if not found:
+            where = ", ".join(f"{k}={v}" for k, v in self._filters().items()) or "the catalog"
+            raise NotFoundError(f"no model named {model_name!r} in {where}")
+        if len(found) > 1:
+            raise ValidationError(f"{len(found)} models are named {model_name!r}; give project or model_id")
+        return Model(self._client, found[0])
+
+    def list(self, *, status: str | None = None, dataset_id: str | None = None) -> list[Model]:
+        return [Model(self._client, r) for r in self.catalog.find_models(status=status, dataset_id=dataset_id,
+                                                                       **self._filters())]
+
+    def create(self, model_name: str, dataset_id: str | None = None, labels: Sequence[str] | None = None,
+               description: str = "", project_id: str | None = None, tags: Sequence[str] | None = None,
+               configuration: dict | None = None, status: str | None = None, input_type: str | None = None,
+               output_type: str | None = None, train_filter: Any = None, validation_filter: Any = None,
+               package: Package | None = None, package_id: str | None = None, **_ignored: Any) -> Model:
+        pkg = package or self._scope.get("package") or (
+            self._client.packages.get(package_id=package_id) if package_id else None)
+        if pkg is None:
+            raise ValidationError("models.create needs a package (package.models.create(...) or package=)")
+        project = self._scope.get("project")
+        pid = project_id or (project.id if project else None)
+        if pid is None:
+            raise ValidationError("models.create needs project_id")
+        self.catalog.get_project(pid)
+        if labels is None and dataset_id:
+            labels = self.catalog.get_dataset(dataset_id).labels
+        config = dict(pkg.default_configuration)
+        config.update(configuration or {})
+        rec = self.catalog.create_model(
+            model_name, project_id=pid, package_id=pkg.id, description=description, tags=list(tags or []),
+            status=status or "created", configuration=config, labels=list(labels or []),
+            input_type=input_type or pkg.input_type, output_type=output_type or pkg.output_type,
+            dataset_id=dataset_id,
+            train_filter=filter_dict(train_filter) if train_filter is not None else {"subset": "train"},
+            validation_filter=(filter_dict(validation_filter) if validation_filter is not None
+                               else {"subset": "validation"}))
+        return Model(self._client, rec)
+
+    def clone(self, from_model: Model, model_name: str, description: str | None = None,
+              project_id: str | None = None, dataset: Dataset | None = None, dataset_id: str | None = None,
+              configuration: dict | None = None, labels: Sequence[str] | None = None,
+              tags: Sequence[str] | None = None, train_filter: Any = None, validation_filter: Any = None,
+              status: str | None = None) -> Model:
+        """A new version: same package, a copy of the configuration (merged with yours), parent's weights."""
+        src = self.catalog.get_model(from_model.id)
+        pid = project_id or src.project_id
+        self.catalog.get_project(pid)  # clear error for a wrong project id
+        ds_id = dataset.id if dataset is not None else (dataset_id or src.dataset_id)
+        if labels is None:
+            labels = (self.catalog.get_dataset(ds_id).labels if (dataset is not None or dataset_id)
+                      else list(src.labels))
+        config = dict(src.configuration)  # never mutate the source's configuration (dtlpy does)
+        if list(labels) != list(src.labels):
+            config.pop("id_to_label_map", None)
+            config.pop("label_to_id_map", None)
+        config.update(configuration or {})
+        with self.catalog.db.transaction():
+            rec = self.catalog.create_model(
+                model_name, project_id=pid, package_id=src.package_id,
+                description=src.description if description is None else description,
+                tags=list(src.tags if tags is None else tags), status=status or "created",
+                configuration=config, labels=list(labels), input_type=src.input_type,
+                output_type=src.output_type, dataset_id=ds_id,
+                train_filter=filter_dict(train_filter) if train_filter is not None else src.train_filter,
+                validation_filter=(filter_dict(validation_filter) if validation_filter is not None
+                                   else src.validation_filter),
+                parent_id=src.id, metadata={"cloned_from": {"id": src.id, "name": src.name}})
+            for art in self.catalog.list_artifacts(src.id):
+                self.catalog.add_artifact(rec.id, art.filename, art.sha256, art.size)
+        return Model(self._client, rec)
+
+    def delete(self, model: Model | None = None, model_id: str | None = None) -> bool:
+        mid = model.id if model is not None else model_id
+        if mid is None:
+            raise ValidationError("models.delete needs model or model_id")
+        self.catalog.delete_model(mid)
+        return True
+
+
+class Artifacts(Repository):
+    @property
+    def model(self) -> Model:
+        return self._scope["model"]
+
+    def list(self) -> list[Artifact]:
+        return [Artifact(self._client, r) for r in self.catalog.list_artifacts(self.model.id)]
+
+    def get(self, filename: str) -> Artifact:
+        for a in self.list():
+            if a.filename == filename:
+                return a
+        raise NotFoundError(f"model {self.model.name!r} has no artifact {filename!r}")
+
+    def upload(self, filepath: str | Path, overwrite: bool = True, artifact_name: str | None = None) -> list[Artifact]:
+        """Upload a file, a folder (recursively) or a glob into the model's artifacts."""
+        p = Path(filepath)
+        if p.is_dir():
+            pairs = [(f, f.relative_to(p).as_posix()) for f in sorted(p.rglob("*")) if f.is_file()]
+        elif p.is_file():
+            pairs = [(p, artifact_name or p.name)]
+        else:
+            matches = sorted(glob.glob(str(filepath)))
+            if not matches:
+                raise NotFoundError(f"nothing to upload at {filepath}")
+            pairs = [(Path(m), Path(m).name) for m in matches if os.path.isfile(m)]
+        existing = {a.filename for a in self.list()}
+        out = []
+        for f, name in pairs:
+            if name in existing and not overwrite:
+                raise ValidationError(f"artifact {name!r} exists; pass overwrite=True to replace it")
+            sha, size = self.catalog.store.put_file(f)
+            out.append(Artifact(self._client, self.catalog.add_artifact(self.model.id, name, sha, size)))
+        return out
+
+    def download(self, local_path: str | Path, overwrite: bool = True) -> Path:
+        dest = Path(local_path)
+        dest.mkdir(parents=True, exist_ok=True)
+        for a in self.list():
+            target = dest / a.filename
+            if target.exists() and not overwrite:
+                continue
+            self.catalog.store.export(a.sha256, target)
+        return dest
+
+    def delete(self, filename: str) -> bool:
+        return self.catalog.delete_artifact(self.model.id, filename)
+
+
+class Metrics(Repository):
+    @property
+    def model(self) -> Model:
+        return self._scope["model"]
+
+    def create(self, samples: PlotSample | Sequence[PlotSample] | dict, dataset_id: str | None = None) -> int:
+        rows = []
+        for s in as_list(samples):
+            if isinstance(s, PlotSample):
+                rows.append(s.as_row())
+            elif isinstance(s, dict):
+                data = s.get("data", s)
+                rows.append({"figure": s.get("figure"), "legend": s.get("legend"), "x": data.get("x"),
+                             "y": data.get("y")})
+            else:
+                raise ValidationError(f"metrics.create takes dl.PlotSample objects, got {type(s).__name__}")
+        return self.catalog.add_metric_samples(self.model.id, rows, dataset_id=dataset_id)
+
+    def list(self, figure: str | None = None, legend: str | None = None) -> list[PlotSample]:
+        return [PlotSample(m.figure, m.legend, m.x, m.y)
+                for m in self.catalog.list_metrics(self.model.id, figure=figure, legend=legend)]
+
+    def records(self, **kw: Any):
+        return self.catalog.list_metrics(self.model.id, **kw)
+
+
+class Executions(Repository):
+    def _wrap(self, rec) -> Execution:
+        return Execution(self._client, rec)
+
+    def get(self, execution_id: str) -> Execution:
+        return Execution(self._client, self.catalog.get_execution(execution_id))
+
+    def list(self, *, status: str | None = None, model_id: str | None = None) -> list[Execution]:
+        return [Execution(self._client, r) for r in self.catalog.list_executions(status=status, model_id=model_id)]
+
+
+class Services(Repository):
+    def get(self, service_id: str) -> Service:
+        return Service(self._client, self.catalog.get_service(service_id))
+
+    def list(self, *, status: str | None = None) -> list[Service]:
+        return [Service(self._client, r) for r in self.catalog.list_services(status=status)]
+
+
+class Evaluations(Repository):
+    @property
+    def model(self) -> Model:
+        return self._scope["model"]
+
+    def list(self):
+        from desktop_app.evaluation.store import EvaluationView
+        return [EvaluationView(self.catalog, r) for r in self.catalog.list_evaluations(model_id=self.model.id)]
+
+    def get(self, name: str):
+        from desktop_app.evaluation.store import EvaluationView
+        return EvaluationView(self.catalog, self.catalog.find_evaluation(self.model.id, name))
+
+
+class Pipelines(Repository):
+    def list(self) -> list[Entity]:
+        from desktop_app.pipelines.api import Pipeline
+        project = self._scope.get("project")
+        return [Pipeline(self._client, r) for r in self.catalog.list_pipelines(project.id if project else None)]
+
+    def get(self, name_or_id: str):
+        from desktop_app.pipelines.api import Pipeline
+        return Pipeline(self._client, self.catalog.get_pipeline(name_or_id))
+
+    def create(self, *args: Any, **kwargs: Any):
+        from desktop_app.pipelines.api import create_pipeline
+        project = self._scope.get("project")
+        if project is not None:
+            kwargs.setdefault("project_id", project.id)
+        return create_pipeline(self._client, *args, **kwargs)
+
+
+def warn(message: str) -> None:
+    warnings.warn(message, UserWarning, stacklevel=3)
