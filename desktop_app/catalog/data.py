@@ -493,6 +493,7 @@ class DataMixin:
                 ann.label = label
             if coordinates is not None:
                 ann.coordinates = list(coordinates) if ann.type == "box" else coordinates
+                ann.metadata.pop("area", None)  # the stored area belonged to the old geometry
             if attributes is not None:
                 ann.attributes = attributes
             validate_annotation(ann, where=f"annotation {annotation_id}")

@@ -1,0 +1,413 @@
+"""Helpers shared by the format modules: image headers and checks, item names, masks, geometry, file copies."""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import shutil
+import struct
+import warnings
+from collections.abc import Callable, Iterable
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from desktop_app.errors import FormatError
+from desktop_app.formats.base import Annotation, DatasetBundle, ImageEntry
+
+logger = logging.getLogger(__name__)
+
+MAX_PIXELS = 200_000_000
+IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp"})
+COPY_MODES = ("copy", "hardlink", "symlink", "none")
+# Folder names that mean a subset, in every layout that encodes subsets as folders.
+SPLIT_DIRS = {"train": "train", "val": "validation", "valid": "validation", "validation": "validation", "test": "test"}
+SUBSET_DIRS = {"train": "train", "validation": "val", "test": "test"}
+
+
+def is_image_file(path: Path) -> bool:
+    return path.suffix.lower() in IMAGE_EXTENSIONS and not path.name.startswith(".")
+
+
+def tolerance(side: float) -> float:
+    """How far (pixels) geometry may stick out of an image side before it counts as malformed."""
+    return max(2.0, 0.01 * side)
+
+
+# ---------------------------------------------------------------- image files
+
+def _open_unchecked(path: Path) -> Image.Image:
+    # PIL refuses images above 2 * MAX_IMAGE_PIXELS (~179 MP) on open; our own limit is 200 MP, so
+    # repeat PIL's plugin lookup without its check rather than change the process-wide limit.
+    Image.init()
+    with open(path, "rb") as f:
+        prefix = f.read(16)
+    for fmt in Image.ID:
+        factory, accept = Image.OPEN[fmt]
+        ok = not accept or accept(prefix)
+        if ok and not isinstance(ok, str):
+            try:
+                return factory(str(path))  # given a path, the plugin owns (and later closes) the file
+            except (SyntaxError, IndexError, TypeError, struct.error):
+                continue
+    raise OSError("cannot identify image file")
+
+
+def open_image(path: Path) -> Image.Image:
+    """Open lazily (header only); the caller closes it. Raises OSError / FileNotFoundError."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        try:
+            return Image.open(path)
+        except Image.DecompressionBombError:
+            return _open_unchecked(path)
+
+
+class _Bad(Exception):
+    """An image problem, before it is wrapped in a FormatError that names the file."""
+
+
+def _header_size(path: Path) -> tuple[int, int]:
+    if not path.is_file():
+        raise _Bad("image file missing")
+    try:
+        with open_image(path) as im:
+            w, h = im.size
+    except (OSError, ValueError, SyntaxError, struct.error) as e:
+        raise _Bad(f"not a readable image ({e})") from None
+    if w <= 0 or h <= 0:
+        raise _Bad(f"image has an empty size {w}x{h}")
+    if w * h > MAX_PIXELS:
+        raise _Bad(f"image is {w}x{h} = {w * h / 1e6:.0f} megapixels, over the {MAX_PIXELS // 1_000_000} MP limit")
+    return w, h
+
+
+def read_size(path: Path, *, entry: str | None = None) -> tuple[int, int]:
+    """(width, height) from the file header; FormatError naming the file if missing, unreadable or too big."""
+    try:
+        return _header_size(Path(path))
+    except _Bad as e:
+        raise FormatError(str(e), file=str(path), entry=entry) from None
+
+
+def check_size(path: Path, declared: tuple[Any, Any], *, entry: str | None = None) -> tuple[int, int]:
+    """Header size of ``path``; a declared (width, height) that disagrees with the file is an error."""
+    w, h = read_size(path, entry=entry)
+    dw, dh = declared
+    if dw is not None and dh is not None and (dw, dh) != (w, h):
+        raise FormatError(f"declared size {dw}x{dh} but the image file is {w}x{h}", file=str(path), entry=entry)
+    return w, h
+
+
+def _problem(path: Path, full: bool) -> str | None:
+    try:
+        _header_size(path)
+        with open_image(path) as im:
+            im.verify()  # PNG: checks chunk CRCs and the end marker
+        if full:
+            # verify() does not decode JPEG data; load() does and raises on a truncated file
+            # (as long as nobody set ImageFile.LOAD_TRUNCATED_IMAGES, which hides truncation).
+            with open_image(path) as im:
+                im.load()
+    except _Bad as e:
+        return str(e)
+    except (OSError, ValueError, SyntaxError, struct.error) as e:
+        return f"image is damaged or truncated ({e})"
+    return None
+
+
+def verify_image(path: Path, *, full: bool = True) -> None:
+    """Raise FormatError naming ``path`` if it cannot be decoded; ``full`` decodes every pixel."""
+    msg = _problem(Path(path), full)
+    if msg:
+        raise FormatError(msg, file=str(path))
+
+
+def verify_images(bundle: DatasetBundle, full: bool = True,
+                  progress: Callable[[int, int], None] | None = None) -> None:
+    """Check every item's image decodes; the FormatError names the first bad file and counts the rest."""
+    bad: list[tuple[ImageEntry, str]] = []
+    total = len(bundle.items)
+    for i, it in enumerate(bundle.items):
+        if it.source is not None:
+            msg = _problem(Path(it.source), full)
+            if msg:
+                bad.append((it, msg))
+        if progress is not None:
+            progress(i + 1, total)
+    if bad:
+        it, msg = bad[0]
+        more = f" (and {len(bad) - 1} more bad images)" if len(bad) > 1 else ""
+        raise FormatError(msg + more, file=str(it.source), entry=it.name)
+
+
+# ---------------------------------------------------------------- names
+
+def clean_name(name: Any, *, file: str | None = None, entry: str | None = None) -> str:
+    """A dataset-relative '/' path: no leading '/', no '..', no drive, not empty."""
+    if not isinstance(name, str) or not name.strip():
+        raise FormatError(f"file name must be a non-empty string, got {name!r}", file=file, entry=entry)
+    parts = [p for p in name.replace("\\", "/").split("/") if p not in ("", ".")]
+    if not parts or ".." in parts or parts[0].endswith(":"):
+        raise FormatError(f"file name {name!r} must stay inside the dataset", file=file, entry=entry)
+    return "/".join(parts)
+
+
+def check_unique(names: Iterable[tuple[str, str]], *, file: str | None = None) -> None:
+    """names: (name, where) pairs; a repeated name is an error naming both places."""
+    seen: dict[str, str] = {}
+    for name, where in names:
+        if name in seen:
+            raise FormatError(f"duplicate file name {name!r} (also {seen[name]})", file=file, entry=where)
+        seen[name] = where
+
+
+def split_subset(parts: tuple[str, ...]) -> tuple[str | None, str | None, tuple[str, ...]]:
+    """Pull the first split folder out of a relative path: (subset, that folder, remaining parts)."""
+    for i, p in enumerate(parts[:-1]):
+        if p.lower() in SPLIT_DIRS:
+            return SPLIT_DIRS[p.lower()], p, parts[:i] + parts[i + 1:]
+    return None, None, parts
+
+
+def dedupe_split_names(rows: list[tuple[str | None, str, str]]) -> list[str]:
+    """rows: (split folder or None, name inside it, where). Names normally drop the split folder; if that
+    makes two names equal (same file in train and val), every name keeps its split folder instead."""
+    plain = [n for _, n, _ in rows]
+    if len(set(plain)) == len(plain):
+        return plain
+    names = [f"{d}/{n}" if d else n for d, n, _ in rows]
+    check_unique(zip(names, (w for _, _, w in rows)))
+    return names
+
+
+# ---------------------------------------------------------------- masks (COCO RLE, column-major)
+
+def rle_counts(counts: Any) -> list[int]:
+    """Run lengths from an uncompressed list or a COCO compressed string."""
+    if isinstance(counts, list):
+        if not all(isinstance(v, int) and not isinstance(v, bool) for v in counts):
+            raise ValueError("counts list must hold integers")
+        return counts
+    if isinstance(counts, bytes):
+        counts = counts.decode("ascii")
+    if not isinstance(counts, str):
+        raise TypeError(f"counts must be a string or a list, got {type(counts).__name__}")
+    # The LEB128-like code of pycocotools' rleFrString: 5 bits a char, deltas against the count 2 back.
+    out: list[int] = []
+    p = 0
+    while p < len(counts):
+        x = k = 0
+        more = True
+        while more:
+            if p >= len(counts):
+                raise ValueError("string ends inside a number")
+            c = ord(counts[p]) - 48
+            if not 0 <= c < 64:
+                raise ValueError(f"bad character {counts[p]!r}")
+            x |= (c & 0x1F) << (5 * k)
+            more = bool(c & 0x20)
+            p += 1
+            k += 1
+            if not more and c & 0x10:
+                x |= -1 << (5 * k)
+        if len(out) > 2:
+            x += out[-2]
+        out.append(x)
+    return out
+
+
+def rle_string(counts: list[int]) -> str:
+    """COCO compressed string of a run-length list (pycocotools' rleToString)."""
+    chars: list[str] = []
+    for i, x in enumerate(counts):
+        if i > 2:
+            x -= counts[i - 2]
+        more = True
+        while more:
+            c = x & 0x1F
+            x >>= 5
+            more = x != -1 if c & 0x10 else x != 0
+            if more:
+                c |= 0x20
+            chars.append(chr(c + 48))
+    return "".join(chars)
+
+
+def rle_decode(rle: dict[str, Any]) -> np.ndarray:
+    """Boolean (h, w) mask of a COCO RLE dict."""
+    h, w = rle["size"]
+    counts = rle_counts(rle["counts"])
+    values = np.zeros(len(counts), dtype=bool)
+    values[1::2] = True
+    return np.repeat(values, counts).reshape((h, w), order="F")
+
+
+def rle_encode(mask: np.ndarray) -> dict[str, Any]:
+    """COCO RLE dict with a compressed counts string of a (h, w) mask."""
+    h, w = mask.shape
+    flat = np.asarray(mask, dtype=bool).flatten(order="F")
+    edges = np.flatnonzero(flat[1:] != flat[:-1]) + 1
+    runs = np.diff(np.concatenate(([0], edges, [flat.size]))).tolist()
+    if flat.size and flat[0]:
+        runs.insert(0, 0)  # counts always start with a run of background
+    return {"size": [int(h), int(w)], "counts": rle_string([int(v) for v in runs])}
+
+
+def rle_area(rle: dict[str, Any]) -> int:
+    return int(sum(rle_counts(rle["counts"])[1::2]))
+
+
+def rle_bbox(rle: dict[str, Any]) -> list[float]:
+    """[x, y, w, h] of the mask's pixels, as pycocotools' toBbox (all zeros for an empty mask)."""
+    m = rle_decode(rle)
+    ys, xs = np.nonzero(m)
+    if xs.size == 0:
+        return [0.0, 0.0, 0.0, 0.0]
+    return [float(xs.min()), float(ys.min()), float(xs.max() - xs.min() + 1), float(ys.max() - ys.min() + 1)]
+
+
+# ---------------------------------------------------------------- geometry
+
+def is_number(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def _inside(xs: list[float], ys: list[float], w: int | None, h: int | None) -> bool:
+    if w is None or h is None:
+        return True
+    tw, th = tolerance(w), tolerance(h)
+    return min(xs) >= -tw and max(xs) <= w + tw and min(ys) >= -th and max(ys) <= h + th
+
+
+def validate_annotation(a: Annotation, width: int | None, height: int | None, *,
+                        file: str | None = None, entry: str | None = None) -> None:
+    """Check one annotation's label and compact coordinates against its image size."""
+    def bad(msg: str) -> FormatError:
+        return FormatError(msg, file=file, entry=entry)
+
+    if not isinstance(a.label, str) or not a.label.strip():
+        raise bad(f"label must be a non-empty string, got {a.label!r}")
+    c = a.coordinates
+    if a.type == "class":
+        return
+    if a.type == "box":
+        if not (isinstance(c, (list, tuple)) and len(c) == 4 and all(is_number(v) for v in c)):
+            raise bad(f"box must be 4 finite numbers, got {c!r}")
+        l, t, r, b = c
+        if r <= l or b <= t:
+            raise bad(f"box has a negative or zero size: width {r - l:g}, height {b - t:g}")
+        if not _inside([l, r], [t, b], width, height):
+            raise bad(f"box {[round(v, 2) for v in c]} lies outside the {width}x{height} image")
+    elif a.type == "segment":
+        if not isinstance(c, list) or not c:
+            raise bad("segment must be a non-empty list of rings")
+        for ring in c:
+            if not (isinstance(ring, list) and len(ring) >= 3 and all(
+                    isinstance(p, (list, tuple)) and len(p) == 2 and all(map(is_number, p)) for p in ring)):
+                raise bad("each polygon ring needs at least 3 [x, y] points of finite numbers")
+            if not _inside([p[0] for p in ring], [p[1] for p in ring], width, height):
+                raise bad(f"polygon lies outside the {width}x{height} image")
+    elif a.type == "point":
+        if not (isinstance(c, (list, tuple)) and len(c) == 2 and all(is_number(v) for v in c)):
+            raise bad(f"point must be [x, y], got {c!r}")
+        if not _inside([c[0]], [c[1]], width, height):
+            raise bad(f"point {list(c)} lies outside the {width}x{height} image")
+    elif a.type == "binary":
+        if not (isinstance(c, dict) and isinstance(c.get("size"), (list, tuple)) and len(c["size"]) == 2
+                and all(isinstance(v, int) and v > 0 for v in c["size"])):
+            raise bad("binary mask needs {'size': [h, w], 'counts': ...}")
+        h, w = c["size"]
+        if width is not None and height is not None and (h, w) != (height, width):
+            raise bad(f"mask size {h}x{w} (h x w) does not match the {height}x{width} image")
+        try:
+            counts = rle_counts(c.get("counts"))
+        except (TypeError, ValueError) as e:
+            raise bad(f"bad RLE counts ({e})") from None
+        if sum(counts) != h * w or any(v < 0 for v in counts):
+            raise bad(f"RLE counts cover {sum(counts)} pixels, expected {h * w}")
+    else:
+        raise bad(f"unknown annotation type {a.type!r}")
+    if a.score is not None and not is_number(a.score):
+        raise bad(f"score must be a number, got {a.score!r}")
+
+
+def bounds(a: Annotation) -> list[float] | None:
+    """[l, t, r, b] of a box, polygon or mask; None for class / point / empty masks."""
+    if a.type == "box":
+        return [float(v) for v in a.coordinates]
+    if a.type == "segment":
+        xs = [p[0] for ring in a.coordinates for p in ring]
+        ys = [p[1] for ring in a.coordinates for p in ring]
+        return [min(xs), min(ys), max(xs), max(ys)]
+    if a.type == "binary":
+        x, y, w, h = rle_bbox(a.coordinates)
+        return [x, y, x + w, y + h] if w > 0 else None
+    return None
+
+
+# ---------------------------------------------------------------- writing
+
+def entry_size(it: ImageEntry) -> tuple[int, int]:
+    """An item's (width, height), from the entry or else the source header."""
+    if it.width and it.height:
+        return int(it.width), int(it.height)
+    if it.source is None:
+        raise FormatError("image size unknown and no source file to read it from", entry=it.name)
+    return read_size(it.source, entry=it.name)
+
+
+def place_image(it: ImageEntry, dst: Path, mode: str = "copy") -> None:
+    """Copy / hard-link / symlink an item's source to ``dst`` ('none' writes nothing)."""
+    if mode not in COPY_MODES:
+        raise ValueError(f"copy_images must be one of {COPY_MODES}, got {mode!r}")
+    if mode == "none":
+        return
+    if it.source is None or not Path(it.source).is_file():
+        raise FormatError("image file missing", file=str(it.source) if it.source else None, entry=it.name)
+    src = Path(it.source)
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    if dst.exists() or dst.is_symlink():
+        if dst.exists() and os.path.samefile(src, dst):
+            return
+        dst.unlink()
+    if mode == "hardlink":
+        try:
+            os.link(src, dst)
+            return
+        except OSError:  # other device / filesystem without links: fall back to a copy
+            pass
+    elif mode == "symlink":
+        dst.symlink_to(src.resolve())
+        return
+    shutil.copy2(src, dst)
+
+
+def unique_targets(paths: Iterable[tuple[PurePosixPath | str, str]]) -> None:
+    """Two items written to one output path would overwrite each other."""
+    check_unique((str(p), where) for p, where in paths)
+
+
+def all_labels(bundle: DatasetBundle) -> list[str]:
+    """bundle.labels followed by any label used in annotations but missing there (first-use order)."""
+    labels = list(dict.fromkeys(bundle.labels))
+    known = set(labels)
+    for it in bundle.items:
+        for a in it.annotations:
+            if a.label not in known:
+                known.add(a.label)
+                labels.append(a.label)
+    return labels
+
+
+def log_dropped(fmt: str, dropped: dict[str, int], converted: dict[str, int] | None = None) -> None:
+    """One warning per export for annotations the format cannot hold (and ones it holds only as boxes)."""
+    if dropped:
+        what = ", ".join(f"{n} {k}" for k, n in sorted(dropped.items()))
+        logger.warning("%s export: left out %s annotations the format cannot hold", fmt, what)
+    if converted:
+        what = ", ".join(f"{n} {k}" for k, n in sorted(converted.items()))
+        logger.warning("%s export: wrote %s annotations as their bounding boxes", fmt, what)

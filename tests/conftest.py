@@ -1,0 +1,74 @@
+"""Every test runs against a temporary catalog (DESKTOP_APP_HOME), never the user's."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# Workers and schedulers spawned by tests must not see a GPU they would then wait for.
+os.environ.setdefault("DESKTOP_APP_CPU_JOBS", "1")
+
+
+@pytest.fixture(autouse=True)
+def _isolated_home(tmp_path_factory, monkeypatch):
+    home = tmp_path_factory.mktemp("home")
+    monkeypatch.setenv("DESKTOP_APP_HOME", str(home))
+    from desktop_app.sdk import client as sdk_client
+    sdk_client.reset_default()
+    yield home
+    sdk_client.reset_default()
+
+
+@pytest.fixture(scope="session")
+def template_home(tmp_path_factory) -> Path:
+    """A catalog bootstrapped once per session (built-in packages + the generated sample project)."""
+    from desktop_app.catalog import Catalog
+    from desktop_app.sdk.bootstrap import ensure_builtins
+
+    home = tmp_path_factory.mktemp("template")
+    cat = Catalog(home)
+    ensure_builtins(cat)
+    cat.close()
+    # Fold the WAL into the main file so a plain folder copy is a consistent catalog.
+    conn = sqlite3.connect(home / "catalog.db")
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    conn.close()
+    return home
+
+
+@pytest.fixture
+def home(template_home, tmp_path, monkeypatch) -> Path:
+    """A fresh copy of the bootstrapped catalog, also set as DESKTOP_APP_HOME."""
+    dest = tmp_path / "catalog"
+    shutil.copytree(template_home, dest)
+    monkeypatch.setenv("DESKTOP_APP_HOME", str(dest))
+    return dest
+
+
+@pytest.fixture
+def client(home):
+    from desktop_app.sdk import use_catalog
+    c = use_catalog(home)
+    yield c
+    c.catalog.close()
+
+
+@pytest.fixture
+def catalog(tmp_path):
+    """An empty catalog: schema only, nothing bootstrapped."""
+    from desktop_app.catalog import Catalog
+    cat = Catalog(tmp_path / "empty")
+    yield cat
+    cat.close()
+
+
+@pytest.fixture
+def dl(client):
+    """The SDK module, its default client pointing at a fresh bootstrapped catalog."""
+    import desktop_app.sdk as dl
+    return dl
