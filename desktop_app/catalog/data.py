@@ -78,16 +78,21 @@ def validate_annotation(ann: Annotation, *, where: str) -> None:
 
 def annotation_row(ann: Annotation, item_id: int, dataset_id: str, now: str, creator: str,
                    model_id: str | None = None, ann_id: int | None = None) -> tuple:
-    l, t, r, b, area = geometry(ann)
-    if "area" in ann.metadata:  # COCO's own area decides COCO area ranges; keep it exactly
-        area = float(ann.metadata["area"])
-        meta = {k: v for k, v in ann.metadata.items() if k != "area"}
+    if ann.type == "box":  # the hot path of bulk imports: no JSON for the geometry
+        l, t, r, b = ann.coordinates
+        l, t, r, b = float(l), float(t), float(r), float(b)
+        area = (r - l) * (b - t)
+        coords = None
     else:
-        meta = ann.metadata
-    coords = None if ann.type in ("box", "class") else to_json(ann.coordinates)
+        l, t, r, b, area = geometry(ann)
+        coords = None if ann.type == "class" else to_json(ann.coordinates)
+    meta = ann.metadata
+    if meta and "area" in meta:  # COCO's own area decides COCO area ranges; keep it exactly
+        area = float(meta["area"])
+        meta = {k: v for k, v in meta.items() if k != "area"}
     return (ann_id, item_id, dataset_id, ann.type, ann.label, l, t, r, b, coords,
             to_json(ann.attributes) if ann.attributes else "{}",
-            model_id, ann.model_name, ann.score, int(bool(ann.iscrowd)), area,
+            model_id, ann.model_name, ann.score, 1 if ann.iscrowd else 0, area,
             to_json(meta) if meta else "{}", creator, now, now)
 
 

@@ -31,10 +31,13 @@ def new_id() -> str:
     return uuid.uuid4().hex[:24]
 
 
+_encode_json = json.JSONEncoder(separators=(",", ":")).encode  # one encoder: json.dumps(**kw) builds one per call
+
+
 def to_json(value: Any) -> str | None:
     if value is None:
         return None
-    return json.dumps(value, separators=(",", ":"))
+    return _encode_json(value)
 
 
 class Database:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -42,7 +43,21 @@ def resolve_dataset(spec: str, project: str | None = None):
     return c.datasets.get(spec)
 
 
+def has_display() -> bool:
+    if os.environ.get("QT_QPA_PLATFORM", "") in ("offscreen", "minimal"):
+        return False
+    if sys.platform.startswith("linux"):
+        return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+    return True
+
+
 def open_gui(args: argparse.Namespace) -> int:
+    """The main job: the window on the sample project, or the headless demo where there is no screen."""
+    if not has_display():
+        print("No display found: running the headless demo instead of the window (desktop-app demo).",
+              file=sys.stderr)
+        from .demo import run_demo
+        return run_demo()
     try:
         from desktop_app.gui.app import run
     except ImportError as e:
@@ -211,4 +226,4 @@ def _clone(p):
     p.set_defaults(func=run)
 
 
-from . import jobs_commands  # noqa: E402,F401  (train, jobs, evaluate, serve ... register themselves)
+from . import demo, jobs_commands  # noqa: E402,F401  (train, jobs, evaluate, demo ... register themselves)

@@ -1,0 +1,1 @@
+"""Built-in packages: adapters over the torchvision training engine."""
