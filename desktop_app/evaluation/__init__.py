@@ -1,0 +1,1 @@
+"""Evaluation: COCO-exact detection metrics, per-instance matching, live thresholds, classification metrics."""

@@ -1,0 +1,266 @@
+"""Evaluate a catalog model: predict over a dataset, score against the ground truth, store the evaluation."""
+
+from __future__ import annotations
+
+import io
+import time
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import numpy as np
+
+from desktop_app.catalog import Catalog
+from desktop_app.errors import ValidationError
+
+from .classification import evaluate_classification
+from .coco import COCOEvaluator
+from .inputs import Detections, GroundTruth
+
+
+@dataclass
+class DetectionInputs:
+    gt: GroundTruth
+    dt: Detections
+    labels: list[str]
+    item_ids: np.ndarray
+
+
+def _item_ids(catalog: Catalog, dataset_id: str, filters: dict | None) -> np.ndarray:
+    ids = catalog.item_ids(dataset_id, **(filters or {}))
+    if not ids:
+        raise ValidationError(f"the filter {filters or {}} selects no items of the dataset")
+    return np.asarray(ids, np.int64)
+
+
+def _rows(catalog: Catalog, sql: str, params: tuple) -> list[tuple]:
+    return catalog.db.conn.execute(sql, params).fetchall()
+
+
+def detection_inputs(catalog: Catalog, model_id: str, dataset_id: str, item_ids: np.ndarray,
+                     labels: list[str]) -> DetectionInputs:
+    """Ground-truth boxes and the model's box predictions as columns, straight from SQLite."""
+    wanted = set(item_ids.tolist())
+    pos = {iid: k for k, iid in enumerate(item_ids.tolist())}
+    cols = "id, item_id, label, left, top, right, bottom, area, iscrowd, score"
+    gt_rows = [r for r in _rows(catalog, f"SELECT {cols} FROM annotations WHERE dataset_id = ? AND model_id IS NULL "
+                                         f"AND model_name IS NULL AND type = 'box'", (dataset_id,)) if r[1] in wanted]
+    if not gt_rows:  # polygon-only ground truth: their bounds are the boxes
+        gt_rows = [r for r in _rows(catalog, f"SELECT {cols} FROM annotations WHERE dataset_id = ? AND model_id IS "
+                                             f"NULL AND model_name IS NULL AND type = 'segment'", (dataset_id,))
+                   if r[1] in wanted]
+    dt_rows = [r for r in _rows(catalog, f"SELECT {cols} FROM annotations WHERE model_id = ? AND type = 'box'",
+                                (model_id,)) if r[1] in wanted]
+    labels = list(labels)
+    for r in gt_rows:  # ground truth may know labels the model was not trained on
+        if r[2] not in labels:
+            labels.append(r[2])
+    cat_index = {lb: i for i, lb in enumerate(labels)}
+
+    def columns(rows, is_gt):
+        n = len(rows)
+        arr = np.array([(r[3], r[4], r[5], r[6]) for r in rows], np.float64).reshape(n, 4)
+        boxes = np.column_stack([arr[:, 0], arr[:, 1], arr[:, 2] - arr[:, 0], arr[:, 3] - arr[:, 1]]) if n else \
+            np.zeros((0, 4))
+        img = np.array([pos[r[1]] for r in rows], np.int64)
+        cat = np.array([cat_index.get(r[2], -1) for r in rows], np.int64)
+        ids = np.array([r[0] for r in rows], np.int64)
+        if is_gt:
+            area = np.array([r[7] if r[7] is not None else (r[5] - r[3]) * (r[6] - r[4]) for r in rows], np.float64)
+            crowd = np.array([bool(r[8]) for r in rows], bool)
+            return img, cat, boxes, area, crowd, ids
+        scores = np.array([r[9] if r[9] is not None else 1.0 for r in rows], np.float64)
+        return img, cat, boxes, scores, ids
+
+    g_img, g_cat, g_box, g_area, g_crowd, g_ids = columns(gt_rows, True)
+    d_img, d_cat, d_box, d_score, d_ids = columns(dt_rows, False)
+    gt = GroundTruth(item_ids, np.arange(1, len(labels) + 1), g_img, g_cat, g_box, g_area, g_crowd, g_ids)
+    dt = Detections(d_img, d_cat, d_box, d_score, ids=d_ids)
+    return DetectionInputs(gt, dt, labels, item_ids)
+
+
+def inputs_to_npz(inp: DetectionInputs) -> bytes:
+    buf = io.BytesIO()
+    np.savez_compressed(
+        buf, labels=np.array(inp.labels, dtype=object), item_ids=inp.item_ids,
+        g_img=inp.gt.image_idx, g_cat=inp.gt.cat_idx, g_box=inp.gt.boxes, g_area=inp.gt.area,
+        g_crowd=inp.gt.iscrowd, g_ids=inp.gt.ids, d_img=inp.dt.image_idx, d_cat=inp.dt.cat_idx,
+        d_box=inp.dt.boxes, d_score=inp.dt.scores, d_ids=inp.dt.ids)
+    return buf.getvalue()
+
+
+def inputs_from_npz(data: bytes) -> DetectionInputs:
+    z = np.load(io.BytesIO(data), allow_pickle=True)
+    labels = [str(x) for x in z["labels"].tolist()]
+    gt = GroundTruth(z["item_ids"], np.arange(1, len(labels) + 1), z["g_img"], z["g_cat"], z["g_box"], z["g_area"],
+                     z["g_crowd"], z["g_ids"])
+    dt = Detections(z["d_img"], z["d_cat"], z["d_box"], z["d_score"], ids=z["d_ids"])
+    return DetectionInputs(gt, dt, labels, z["item_ids"])
+
+
+def score_detection(catalog: Catalog, model_id: str, dataset_id: str, item_ids: np.ndarray, labels: list[str],
+                    iou_threshold: float, conf_threshold: float) -> tuple[dict, bytes]:
+    inp = detection_inputs(catalog, model_id, dataset_id, item_ids, labels)
+    res = COCOEvaluator("bbox").evaluate(inp.gt, inp.dt)
+    from .matching import InstanceMatcher
+    matches = InstanceMatcher(inp.gt, inp.dt).match(iou_threshold, conf_threshold)
+    names = {i + 1: lb for i, lb in enumerate(inp.labels)}
+    per_class_counts = matches.per_class()
+    stats = res.stats_dict
+    per_class = {}
+    for k, cid in enumerate(res.category_ids.tolist()):
+        pr = res.precision[0, :, k, 0, 2]
+        ap = res.precision[:, :, k, 0, 2]
+        valid = ap[ap > -1]
+        per_class[names[cid]] = {
+            "AP": float(valid.mean()) if valid.size else -1.0,
+            "AP50": float(pr[pr > -1].mean()) if (pr > -1).any() else -1.0,
+            **{key: per_class_counts[cid][key] for key in ("tp", "fp", "fn", "precision", "recall", "f1")},
+            "support": int((inp.gt.cat_idx == k).sum() - (inp.gt.iscrowd & (inp.gt.cat_idx == k)).sum()),
+        }
+    summary = {"mAP": stats["AP"], "mAP50": stats["AP50"], "mAP75": stats["AP75"], "AR100": stats["AR100"],
+               **{k: v for k, v in matches.summary().items() if k in ("precision", "recall", "f1")},
+               "tp": matches.summary()["tp"], "fp": matches.summary()["fp"], "fn": matches.summary()["fn"]}
+    recall_pts = res.recall_thresholds.tolist()
+    curves = {names[cid]: {"recall": recall_pts, "precision_50": res.precision[0, :, k, 0, 2].tolist(),
+                           "precision_75": res.precision[5, :, k, 0, 2].tolist()}
+              for k, cid in enumerate(res.category_ids.tolist())}
+    results = {"method": "coco", "summary": summary, "stats": stats, "per_class": per_class,
+               "confusion": {"labels": inp.labels + ["background"],
+                             "matrix": matches.confusion.tolist() if matches.confusion is not None else []},
+               "pr_curves": curves, "n_items": int(item_ids.shape[0]), "n_ground_truth": len(inp.gt),
+               "n_predictions": len(inp.dt)}
+    return results, inputs_to_npz(inp)
+
+
+def score_classification(catalog: Catalog, model_id: str, dataset_id: str, item_ids: np.ndarray,
+                         labels: list[str]) -> tuple[dict, bytes]:
+    wanted = set(item_ids.tolist())
+    gt = {}
+    for item_id, label in _rows(catalog, "SELECT item_id, label FROM annotations WHERE dataset_id = ? AND "
+                                         "model_id IS NULL AND model_name IS NULL AND type = 'class' ORDER BY id",
+                                (dataset_id,)):
+        if item_id in wanted:
+            gt.setdefault(item_id, label)
+    preds = {}
+    for item_id, label, score, meta in _rows(catalog, "SELECT item_id, label, score, metadata FROM annotations "
+                                                      "WHERE model_id = ? AND type = 'class' ORDER BY score DESC",
+                                             (model_id,)):
+        if item_id in wanted:
+            preds.setdefault(item_id, (label, score, meta))
+    labels = list(labels)
+    for lb in list(gt.values()) + [p[0] for p in preds.values()]:
+        if lb not in labels:
+            labels.append(lb)
+    index = {lb: i for i, lb in enumerate(labels)}
+    items = [i for i in item_ids.tolist() if i in gt]
+    if not items:
+        raise ValidationError("none of the evaluated items has a ground-truth class annotation")
+    import json
+    y_true = np.array([index[gt[i]] for i in items], np.int64)
+    # An item the model gave no answer for counts as wrong: predicted "background" (an extra column).
+    missing = [i for i in items if i not in preds]
+    if missing:
+        labels.append("(no prediction)")
+    y_pred = np.array([index[preds[i][0]] if i in preds else len(labels) - 1 for i in items], np.int64)
+    scores = None
+    vectors = []
+    for i in items:
+        meta = json.loads(preds[i][2]) if i in preds and preds[i][2] else {}
+        vectors.append(meta.get("scores"))
+    if all(v is not None and len(v) <= len(labels) for v in vectors):
+        scores = np.zeros((len(items), len(labels)))
+        for r, v in enumerate(vectors):
+            scores[r, :len(v)] = v
+    res = evaluate_classification(y_true, y_pred, scores, labels=labels, top_k=(1, 3) if scores is not None else (1,))
+    d = res.to_dict(curves=scores is not None)
+    summary = {"accuracy": res.accuracy, "macro_f1": res.macro["f1"], "weighted_f1": res.weighted["f1"],
+               "macro_precision": res.macro["precision"], "macro_recall": res.macro["recall"]}
+    if scores is not None:
+        summary["top3_accuracy"] = float(res.top_k.get(3, res.accuracy))
+    per_item = {"item_ids": items, "true": [labels[i] for i in y_true.tolist()],
+                "pred": [labels[i] for i in res.item_pred.tolist()], "score": res.item_score.tolist(),
+                "correct": res.item_correct.tolist()}
+    results = {"method": "classification", "summary": summary, **d, "n_items": len(items)}
+    buf = io.BytesIO()
+    np.savez_compressed(buf, items=np.array(items), y_true=y_true, y_pred=y_pred,
+                        scores=scores if scores is not None else np.zeros((0, 0)),
+                        labels=np.array(labels, dtype=object))
+    results["items"] = per_item
+    return results, buf.getvalue()
+
+
+def score_model(catalog: Catalog, model_id: str, dataset_id: str, *, filters: dict | None = None,
+                name: str | None = None, iou_threshold: float = 0.5, conf_threshold: float = 0.0,
+                execution_id: str | None = None) -> dict:
+    """Score the model's stored predictions on the filtered items; store an evaluation record."""
+    model = catalog.get_model(model_id)
+    ds = catalog.get_dataset(dataset_id)
+    item_ids = _item_ids(catalog, dataset_id, filters)
+    labels = list(model.labels) or list(ds.labels)
+    if model.output_type == "class":
+        results, cache = score_classification(catalog, model_id, dataset_id, item_ids, labels)
+        method = "classification"
+    else:
+        results, cache = score_detection(catalog, model_id, dataset_id, item_ids, labels, iou_threshold,
+                                         conf_threshold)
+        method = "coco"
+    cache_sha = catalog.store.put_bytes(cache)
+    weights = [a.sha256 for a in catalog.list_artifacts(model_id) if a.filename.endswith(".pt")]
+    name = name or _default_name(ds.name, filters)
+    with catalog.db.transaction():
+        for old in catalog.list_evaluations(model_id=model_id):
+            if old.name == name:
+                catalog.delete_evaluation(old.id)
+        rec = catalog.create_evaluation(
+            model_id, dataset_id, name, method=method, filter=filters or {},
+            iou_thresholds=[round(0.5 + 0.05 * i, 2) for i in range(10)] if method == "coco" else [],
+            conf_threshold=conf_threshold, weights_sha=weights[0] if weights else None, results=results,
+            cache_sha=cache_sha, execution_id=execution_id)
+        _log_metric_samples(catalog, model_id, dataset_id, name, results["summary"], execution_id)
+    return {"evaluation_id": rec.id, "name": name, "method": method, "summary": results["summary"]}
+
+
+def _default_name(dataset_name: str, filters: dict | None) -> str:
+    subset = (filters or {}).get("subset")
+    return f"{dataset_name}-{subset}" if subset else dataset_name
+
+
+def _log_metric_samples(catalog: Catalog, model_id: str, dataset_id: str, name: str, summary: dict,
+                        execution_id: str | None) -> None:
+    """Evaluation figures beside the training curves: one point per metric, at the model's last step."""
+    last = catalog.db.scalar("SELECT MAX(x) FROM metrics WHERE model_id = ? AND figure NOT LIKE 'eval/%'",
+                             (model_id,)) or 0.0
+    rows = [{"figure": f"eval/{k}", "legend": name, "x": last, "y": float(v), "wall_time": time.time()}
+            for k, v in summary.items() if isinstance(v, (int, float)) and not isinstance(v, bool)]
+    catalog.add_metric_samples(model_id, rows, dataset_id=dataset_id, execution_id=execution_id)
+
+
+def evaluate_model(catalog: Catalog, model_id: str, dataset_id: str, *, filters: dict | None = None,
+                   name: str | None = None, iou_threshold: float = 0.5, conf_threshold: float = 0.0,
+                   execution_id: str | None = None, progress: Callable[[float, str], None] | None = None,
+                   should_stop: Callable[[], None] | None = None, batch_size: int = 64) -> dict:
+    """Predict over the items (replacing this model's earlier predictions there), then score."""
+    from desktop_app.sdk.client import Client
+
+    client = Client(catalog, bootstrap=False)
+    model = client.models.get(model_id=model_id)
+    ds = client.datasets.get(dataset_id=dataset_id)
+    adapter = model.package.build(model_entity=model)
+    ids = _item_ids(catalog, dataset_id, filters).tolist()
+    t0 = time.monotonic()
+    for k in range(0, len(ids), batch_size):
+        if should_stop:
+            should_stop()
+        items = [ds.items.get(item_id=i) for i in ids[k:k + batch_size]]
+        adapter.predict_items(items, batch_size=batch_size)
+        if progress:
+            done = min(k + batch_size, len(ids))
+            progress(90.0 * done / len(ids), f"predicted {done}/{len(ids)} items")
+    predict_s = time.monotonic() - t0
+    if progress:
+        progress(95.0, "scoring")
+    out = score_model(catalog, model_id, dataset_id, filters=filters, name=name, iou_threshold=iou_threshold,
+                      conf_threshold=conf_threshold, execution_id=execution_id)
+    out["predict_seconds"] = round(predict_s, 2)
+    out["items_per_second"] = round(len(ids) / predict_s, 1) if predict_s > 0 else None
+    return out
