@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import time
+import warnings
 from typing import TYPE_CHECKING, Any, Iterator, Sequence
 
 from desktop_app.catalog.records import ModelRecord, ModelStatus
@@ -173,6 +174,9 @@ class Model(Entity):
         rec = runner.submit_train(self._client.catalog, self.id, wait=wait, resume=resume,
                                   show_progress=progress, device=device)
         self.refresh()
+        origin = self.metadata.get("weights_origin", "")
+        if wait and "random" in origin:
+            warnings.warn(f"model {self.name!r}: {origin}", UserWarning, stacklevel=2)
         return Execution(self._client, rec)
 
     def evaluate(self, dataset: Dataset | None = None, dataset_id: str | None = None, filters: Any = None,

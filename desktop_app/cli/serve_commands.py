@@ -1,0 +1,93 @@
+"""Serving commands: serve, services, export-model."""
+
+from __future__ import annotations
+
+import sys
+import time
+
+from .commands import client, resolve_model
+from .main import command, print_json, print_table
+
+
+@command("serve", "Deploy a model as a local HTTP service (Open Inference Protocol v2) and print its URL.")
+def _serve(p):
+    p.add_argument("model", help="model id, name or package/name")
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default loopback; others need --token)")
+    p.add_argument("--port", type=int, default=0, help="0 picks a free port")
+    p.add_argument("--token", help="bearer token every request must carry (required off loopback)")
+    p.add_argument("--max-batch-size", type=int)
+    p.add_argument("--max-wait-ms", type=float)
+    p.add_argument("--device", help="cpu, cuda, cuda:N (passed to the model)")
+    p.add_argument("--foreground", action="store_true", help="stay attached; Ctrl+C stops the service")
+
+    def run(a):
+        m = resolve_model(a.model)
+        config = {"host": a.host, "port": a.port, "token": a.token, "max_batch_size": a.max_batch_size,
+                  "max_wait_ms": a.max_wait_ms, "device": a.device}
+        service = m.deploy(service_config={k: v for k, v in config.items() if v is not None})
+        print(f"service {service.id} serving {m.name} at {service.url} (pid {service.pid})")
+        print(f"  POST {service.url}/v2/models/{m.name}/infer    POST {service.url}/predictions/{m.name}")
+        if not a.foreground:
+            print(f"  stop it with: desktop-app services stop {service.id}")
+            return 0
+        from desktop_app.serving import manager
+        try:
+            while True:
+                manager.cleanup_stale(client().catalog)  # notices a server that died
+                if service.status != "running":
+                    break
+                time.sleep(1.0)
+            print(f"service {service.id} ended ({service.status})", file=sys.stderr)
+            return 1
+        except KeyboardInterrupt:
+            service.stop()
+            print(f"service {service.id} stopped")
+            return 0
+    p.set_defaults(func=run)
+
+
+@command("services", "List running model services, or stop one.")
+def _services(p):
+    p.add_argument("action", nargs="?", choices=["list", "stop"], default="list")
+    p.add_argument("service", nargs="?", help="service id (for stop)")
+    p.add_argument("--all", action="store_true", help="list stopped and failed services too")
+    p.add_argument("--json", action="store_true")
+
+    def run(a):
+        from desktop_app.serving import manager
+        c = client()
+        if a.action == "stop":
+            if not a.service:
+                print("services stop needs a service id", file=sys.stderr)
+                return 2
+            rec = manager.stop_service(c.catalog, c.services.get(a.service).id)
+            print(f"service {rec.id}: {rec.status}")
+            return 0
+        running = manager.list_running(c.catalog)
+        recs = c.catalog.list_services() if a.all else running
+        names = {m.id: m.name for m in c.catalog.find_models()}
+        rows = [{"id": s.id, "model": names.get(s.model_id, s.model_id), "status": s.status, "url": s.url or "",
+                 "pid": s.pid or "", "started": s.started_at[:19], "stopped": (s.stopped_at or "")[:19]}
+                for s in recs]
+        if a.json:
+            print_json(rows)
+        else:
+            print_table(rows, ["id", "model", "status", "url", "pid", "started"] + (["stopped"] if a.all else []))
+        return 0
+    p.set_defaults(func=run)
+
+
+@command("export-model", "Export a trained model's network to ONNX or TorchScript, checked against torch.")
+def _export_model(p):
+    p.add_argument("model", help="model id, name or package/name")
+    p.add_argument("--format", choices=["onnx", "torchscript"], required=True)
+    p.add_argument("--out", required=True, help="output file")
+
+    def run(a):
+        from desktop_app.serving.export import export_model
+        m = resolve_model(a.model)
+        res = export_model(client().catalog, m.id, a.format, a.out)
+        print(res.summary())
+        print(f"max abs diff: {res.max_abs_diff:.3e}")
+        return 0 if res.ok else 1
+    p.set_defaults(func=run)

@@ -1,0 +1,199 @@
+"""TorchScript and ONNX files of a trained built-in model's network, each checked by running the file.
+
+The exported network takes float32 RGB pixels 0..255, NCHW, any batch size (and any height / width):
+normalisation is inside it. Classifiers answer `probabilities` [N, classes]; tinydet answers its raw heads
+`heatmap` [N, classes, H/4, W/4] (logits) and `box_distances` [N, 4, H/4, W/4] (pixels to the four sides).
+Labels, architecture and input size travel inside the file (ONNX metadata / a TorchScript extra file).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from desktop_app.errors import ValidationError
+
+FORMATS = ("onnx", "torchscript")
+OPSET = 17
+META_FILE = "model_desk.json"
+
+
+@dataclass
+class ExportResult:
+    path: Path
+    format: str
+    arch: str
+    outputs: list[str]
+    input_shape: list[int]
+    max_abs_diff: float
+    tolerance: float
+    seconds: float
+    per_output: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.max_abs_diff <= self.tolerance
+
+    def summary(self) -> str:
+        verdict = "OK" if self.ok else f"TOO FAR (tolerance {self.tolerance:.1e})"
+        return (f"exported {self.arch} as {self.format} to {self.path} in {self.seconds:.1f} s; checked on "
+                f"{self.input_shape}: max abs diff vs torch = {self.max_abs_diff:.3e} {verdict}")
+
+
+def _wrapper(model: Any):
+    import torch
+    from torch import nn
+
+    class Exportable(nn.Module):
+        """The network alone, with plain tensor outputs (no python-side decoding)."""
+
+        def __init__(self, inner: nn.Module):
+            super().__init__()
+            self.inner = inner
+            self.classifier = inner.task == "classification"
+
+        def forward(self, images: torch.Tensor):
+            if self.classifier:
+                return self.inner(images).float().softmax(dim=1)
+            heat, dist = self.inner(images)
+            return heat, dist
+
+    return Exportable(model).eval()
+
+
+def output_names(model: Any) -> list[str]:
+    return ["probabilities"] if model.task == "classification" else ["heatmap", "box_distances"]
+
+
+def load_network(weights_path: str | Path):
+    """(TaskModel in eval mode, metadata) from a Model Desk weights file, read with weights_only=True."""
+    from desktop_app.ml.models import build_model, read_state_dict
+
+    state, meta = read_state_dict(weights_path)  # torch.load(..., weights_only=True)
+    arch, labels = meta.get("arch"), meta.get("labels")
+    if not arch or not labels:
+        raise ValidationError(f"{weights_path} is not a Model Desk weights file (no arch / labels inside)")
+    if arch not in ("resnet18", "resnet50", "mobilenet_v3_small", "tinydet"):
+        raise ValidationError(f"exporting {arch} is not supported (classifiers and tinydet are); torchvision's "
+                              f"Faster R-CNN returns python lists that neither format holds")
+    model, _ = build_model(arch, len(labels), image_size=int(meta.get("image_size") or 64), pretrained=False)
+    missing, unexpected = model.load_state_dict(state, strict=False)
+    if missing or unexpected:
+        raise ValidationError(f"{weights_path} does not fit {arch}: missing {list(missing)[:3]}, "
+                              f"unexpected {list(unexpected)[:3]}")
+    return model.eval(), meta
+
+
+def weights_file(catalog: Any, model_id: str) -> Path:
+    from desktop_app.ml.packages.torchvision_adapter import WEIGHTS
+
+    model = catalog.get_model(model_id)
+    for a in catalog.list_artifacts(model_id):
+        if a.filename == WEIGHTS:
+            return catalog.store.path(a.sha256)
+    raise ValidationError(f"model {model.name!r} has no {WEIGHTS}: train it before exporting")
+
+
+def export_model(catalog: Any, model_id: str, fmt: str, out: str | Path, *, check_batch: int = 3) -> ExportResult:
+    """Export the model's network to `out` and compare the file's outputs with torch's on random images."""
+    if fmt not in FORMATS:
+        raise ValidationError(f"format must be one of {', '.join(FORMATS)}, got {fmt!r}")
+    rec = catalog.get_model(model_id)
+    model, meta = load_network(weights_file(catalog, model_id))
+    return export_network(model, meta, fmt, out, check_batch=check_batch, name=rec.name)
+
+
+def export_network(model: Any, meta: dict, fmt: str, out: str | Path, *, check_batch: int = 3,
+                   name: str = "") -> ExportResult:
+    import torch
+
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    size = int(meta.get("image_size") or model.image_size)
+    names = output_names(model)
+    net = _wrapper(model)
+    info = {"format": "model-desk-export/1", "name": name, "arch": model.arch, "task": model.task,
+            "labels": list(meta.get("labels") or []), "image_size": size, "input": "images",
+            "input_layout": "float32 RGB 0..255, [N, 3, H, W]", "outputs": names}
+    gen = torch.Generator().manual_seed(0)
+    example = torch.randint(0, 256, (2, 3, size, size), generator=gen).float()
+    t0 = time.perf_counter()
+    tmp = out.with_name(out.name + ".part")
+    with warnings.catch_warnings():
+        # torch marks the TorchScript-based ONNX exporter and torch.jit as deprecated in favour of
+        # torch.export; the dynamo exporter needs the extra onnxscript package, so we stay on these.
+        warnings.simplefilter("ignore", DeprecationWarning)
+        warnings.simplefilter("ignore", FutureWarning)
+        warnings.simplefilter("ignore", UserWarning)
+        with torch.no_grad():
+            if fmt == "onnx":
+                _to_onnx(net, example, tmp, names, info)
+            else:
+                traced = torch.jit.trace(net, example)
+                torch.jit.save(traced, str(tmp), _extra_files={META_FILE: json.dumps(info)})
+    os.replace(tmp, out)
+    seconds = time.perf_counter() - t0
+    # Check on a batch size (and height) the export never saw: the axes must really be dynamic.
+    check = torch.randint(0, 256, (check_batch, 3, size + 16, size), generator=gen).float()
+    with torch.no_grad():
+        ref = net(check)
+    ref = [r.numpy() for r in (ref if isinstance(ref, tuple) else (ref,))]
+    got = run_exported(out, fmt, check.numpy())
+    per = {n: float(abs(a - b).max()) for n, a, b in zip(names, got, ref)}
+    scale = max(1.0, max(float(abs(r).max()) for r in ref))
+    return ExportResult(path=out, format=fmt, arch=model.arch, outputs=names, input_shape=list(check.shape),
+                        max_abs_diff=max(per.values()), tolerance=1e-4 * scale, seconds=seconds, per_output=per)
+
+
+def _to_onnx(net: Any, example: Any, path: Path, names: list[str], info: dict) -> None:
+    import onnx
+    import torch
+
+    axes = {"images": {0: "batch", 2: "height", 3: "width"}}
+    for n in names:
+        axes[n] = {0: "batch"} if n == "probabilities" else {0: "batch", 2: "grid_h", 3: "grid_w"}
+    torch.onnx.export(net, (example,), str(path), dynamo=False, input_names=["images"], output_names=names,
+                      dynamic_axes=axes, opset_version=OPSET, do_constant_folding=True)
+    proto = onnx.load(str(path))
+    for k, v in info.items():
+        entry = proto.metadata_props.add()
+        entry.key, entry.value = k, v if isinstance(v, str) else json.dumps(v)
+    onnx.checker.check_model(proto)
+    onnx.save(proto, str(path))
+
+
+def run_exported(path: str | Path, fmt: str, images: Any) -> list[Any]:
+    """Run an exported file on float32 NCHW images (onnxruntime for ONNX, torch.jit for TorchScript)."""
+    if fmt == "onnx":
+        import onnxruntime as ort
+
+        sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+        return sess.run(None, {"images": images})
+    import torch
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)  # torch.jit.load is deprecated (see above)
+        module = torch.jit.load(str(path), map_location="cpu")
+    with torch.no_grad():
+        out = module(torch.from_numpy(images))
+    return [o.numpy() for o in (out if isinstance(out, tuple) else (out,))]
+
+
+def read_export_metadata(path: str | Path, fmt: str) -> dict:
+    if fmt == "onnx":
+        import onnx
+
+        proto = onnx.load(str(path), load_external_data=False)
+        return {p.key: p.value for p in proto.metadata_props}
+    import torch
+
+    extra = {META_FILE: ""}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)
+        torch.jit.load(str(path), map_location="cpu", _extra_files=extra)
+    return json.loads(extra[META_FILE])

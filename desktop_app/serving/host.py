@@ -1,0 +1,132 @@
+"""The served model: its adapter loaded through the SDK, predictions normalised and thresholded."""
+
+from __future__ import annotations
+
+import logging
+import math
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from desktop_app.errors import ValidationError
+from desktop_app.formats.base import Annotation
+from desktop_app.formats.dataloop import to_dataloop_annotation
+
+from .errors import ModelFailed
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """A prediction is kept when its score reaches its class's threshold, else `conf`."""
+
+    conf: float = 0.0
+    per_class: dict[str, float] = field(default_factory=dict)
+
+    @classmethod
+    def from_configuration(cls, configuration: dict[str, Any]) -> Thresholds:
+        conf = _threshold("conf_threshold", configuration.get("conf_threshold", 0.0) or 0.0)
+        raw = configuration.get("class_thresholds") or {}
+        if not isinstance(raw, dict):
+            raise ValidationError("class_thresholds must be a {label: threshold} mapping")
+        per_class = {str(k): _threshold(f"class_thresholds[{k!r}]", v) for k, v in raw.items()}
+        return cls(conf, per_class)
+
+    def keep(self, a: Annotation) -> bool:
+        score = 1.0 if a.score is None else a.score
+        return score >= self.per_class.get(a.label, self.conf)
+
+
+def _threshold(name: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
+            or not 0.0 <= value <= 1.0:
+        raise ValidationError(f"{name} must be a number within 0..1, got {value!r}")
+    return float(value)
+
+
+class ModelHost:
+    """Wraps an adapter: predict(list of RGB arrays) -> one list of interchange Annotations per image."""
+
+    def __init__(self, adapter: Any, *, name: str, model_id: str, package: str, output_type: str,
+                 labels: Sequence[str], thresholds: Thresholds, work_dir: Path | None = None):
+        self.adapter = adapter
+        self.name = name
+        self.model_id = model_id
+        self.package = package
+        self.output_type = output_type
+        self.labels = list(labels)
+        self.thresholds = thresholds
+        self.work_dir = work_dir
+
+    @classmethod
+    def load(cls, catalog: Any, model_id: str, *, device: str | None = None,
+             work_dir: Path | None = None) -> ModelHost:
+        """Build the model's adapter from the catalog (its own copy of the artifacts under work_dir)."""
+        from desktop_app.sdk.client import Client
+
+        client = Client(catalog, bootstrap=False)
+        model = client.models.get(model_id=model_id)
+        thresholds = Thresholds.from_configuration(model.configuration)
+        if device:
+            model.configuration["device"] = device  # this process only; the catalog keeps its own
+        package = model.package
+        adapter = package.build()
+        # A folder of our own: two services (or a predict job) of one model must not share one that
+        # load_from_model wipes first.
+        local = work_dir or catalog.work_dir / "models" / model_id
+        adapter.load_from_model(model_entity=model, local_path=str(local))
+        return cls(adapter, name=model.name, model_id=model.id, package=package.name,
+                   output_type=model.output_type, labels=model.labels, thresholds=thresholds, work_dir=work_dir)
+
+    def predict(self, images: Sequence[np.ndarray]) -> list[list[Annotation]]:
+        try:
+            out = self.adapter.predict(list(images))
+        except Exception as e:  # noqa: BLE001 - any model failure is one request's 500, not the service's end
+            log.exception("predict failed on a batch of %d", len(images))
+            raise ModelFailed(f"the model failed in predict: {type(e).__name__}: {e}") from e
+        if not isinstance(out, (list, tuple)) or len(out) != len(images):
+            got = len(out) if isinstance(out, (list, tuple)) else type(out).__name__
+            raise ModelFailed(f"{type(self.adapter).__name__}.predict returned {got} results for "
+                              f"{len(images)} images")
+        return [self._normalise(o) for o in out]
+
+    def _normalise(self, result: Any) -> list[Annotation]:
+        from desktop_app.sdk.definitions import AnnotationCollection, BaseDefinition
+
+        if isinstance(result, AnnotationCollection):
+            anns = result.to_interchange()
+        elif isinstance(result, (list, tuple)):
+            anns = []
+            for a in result:
+                if isinstance(a, Annotation):
+                    anns.append(a)
+                elif isinstance(a, BaseDefinition):
+                    anns.extend(AnnotationCollection().add(a).to_interchange())
+                else:
+                    raise ModelFailed(f"predict returned a {type(a).__name__} in an image's results; expected "
+                                      f"annotations (dl.AnnotationCollection)")
+        else:
+            raise ModelFailed(f"predict returned {type(result).__name__} for an image; expected a "
+                              f"dl.AnnotationCollection")
+        kept = []
+        for a in anns:
+            if a.score is None:
+                a.score = 1.0
+            elif not isinstance(a.score, (int, float)) or not math.isfinite(a.score):
+                raise ModelFailed(f"predict returned a non-finite score {a.score!r}")
+            a.model_name = self.name
+            a.metadata = {**a.metadata, "model_id": self.model_id}
+            if self.thresholds.keep(a):
+                kept.append(a)
+        return kept
+
+    def dataloop_json(self, anns: Sequence[Annotation]) -> list[dict[str, Any]]:
+        return [to_dataloop_annotation(a) for a in anns]
+
+    def close(self) -> None:
+        if self.work_dir is not None:
+            shutil.rmtree(self.work_dir, ignore_errors=True)

@@ -1,0 +1,58 @@
+"""Turn untrusted request bytes into RGB arrays: size from the header first, pixels only when allowed."""
+
+from __future__ import annotations
+
+import io
+import struct
+import warnings
+
+import numpy as np
+from PIL import Image
+
+from .errors import RequestError, TooLarge
+
+# Formats a client may send; PIL's other plugins (EPS, PSD, ...) are not worth their attack surface here.
+FORMATS = ("JPEG", "PNG", "WEBP", "BMP", "GIF", "TIFF")
+
+
+def decode_image(data: bytes, max_pixels: int, *, what: str = "image") -> np.ndarray:
+    """Encoded bytes -> [H, W, 3] uint8. Refuses empty, non-image, too big (before decoding) and damaged files."""
+    if not data:
+        raise RequestError(f"{what} is empty")
+    with warnings.catch_warnings():
+        # PIL warns above its own limit and raises above twice it; our limit is checked from the header.
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        try:
+            im = Image.open(io.BytesIO(data), formats=FORMATS)
+        except Image.DecompressionBombError as e:
+            raise TooLarge(f"{what} is too large: {e}") from None
+        except (OSError, SyntaxError, ValueError, struct.error):
+            raise RequestError(f"{what} is not an image in a supported format "
+                               f"({', '.join(FORMATS)})") from None
+        with im:
+            w, h = im.size
+            if w <= 0 or h <= 0:
+                raise RequestError(f"{what} has an empty size {w}x{h}")
+            if w * h > max_pixels:
+                raise TooLarge(f"{what} is {w}x{h} = {w * h:,} pixels, over the service's limit of "
+                               f"{max_pixels:,}; it was not decoded")
+            try:
+                im.load()  # raises on truncated data (unless someone set LOAD_TRUNCATED_IMAGES)
+                rgb = im.convert("RGB")
+            except Image.DecompressionBombError as e:
+                raise TooLarge(f"{what} is too large: {e}") from None
+            except (OSError, SyntaxError, ValueError, struct.error, EOFError) as e:
+                raise RequestError(f"{what} is damaged or truncated ({e})") from None
+    return np.asarray(rgb)
+
+
+def check_array(arr: np.ndarray, max_pixels: int, *, what: str = "image") -> np.ndarray:
+    """An [H, W, 3] uint8 array within the pixel limit."""
+    if arr.ndim != 3 or arr.shape[2] != 3:
+        raise RequestError(f"{what} must have shape [H, W, 3], got {list(arr.shape)}")
+    h, w = arr.shape[:2]
+    if h <= 0 or w <= 0:
+        raise RequestError(f"{what} has an empty size {w}x{h}")
+    if h * w > max_pixels:
+        raise TooLarge(f"{what} is {w}x{h} = {w * h:,} pixels, over the service's limit of {max_pixels:,}")
+    return arr

@@ -1,0 +1,246 @@
+"""Start, stop and list service processes; keep service records and the model's `deployed` status true."""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from desktop_app.catalog import Catalog
+from desktop_app.catalog.db import now_iso
+from desktop_app.catalog.records import ModelStatus, ServiceRecord
+from desktop_app.errors import DesktopAppError, ValidationError
+
+from .config import ServiceConfig
+
+RUNNING = ("starting", "running")
+# Statuses a model can be served from: it has weights (or, for user code, whatever load() needs).
+NOT_SERVABLE = (ModelStatus.PENDING, ModelStatus.TRAINING, ModelStatus.FAILED)
+
+
+class ServiceError(DesktopAppError):
+    """A service process did not start; the message carries the end of its log."""
+
+
+def log_path(catalog: Catalog, service_id: str) -> Path:
+    p = catalog.logs_dir / "services"
+    p.mkdir(parents=True, exist_ok=True)
+    return p / f"{service_id}.log"
+
+
+def start_service(catalog: Catalog, model_id: str, config: dict[str, Any] | None = None) -> ServiceRecord:
+    """Spawn a detached server for the model; return its record once /v2/health/ready answers."""
+    config = dict(config or {})
+    cfg = ServiceConfig.from_dict(config)
+    model = catalog.get_model(model_id)
+    if importlib.util.find_spec("uvicorn") is None or importlib.util.find_spec("starlette") is None:
+        raise ValidationError("serving needs uvicorn and starlette: pip install 'model-desk[serve]'")
+    if model.status in NOT_SERVABLE:
+        raise ValidationError(f"model {model.name!r} is {model.status}; only a trained model can be deployed")
+    _check_weights(catalog, model)
+    previous = _status_before_deploy(catalog, model_id)
+    rec = catalog.create_service(model_id, str(config.get("name") or model.name), status="starting",
+                                 host=cfg.host, config={**cfg.public(), "previous_status": previous})
+    log_file = log_path(catalog, rec.id)
+    with open(log_file, "ab") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "desktop_app.serving.server", str(catalog.home), rec.id],
+            stdin=subprocess.PIPE, stdout=out, stderr=subprocess.STDOUT, start_new_session=True, env=_child_env())
+    try:
+        assert proc.stdin is not None
+        proc.stdin.write(json.dumps({"token": cfg.token}).encode())
+        proc.stdin.close()
+    except OSError:
+        pass  # it died at once; the wait below reports why
+    catalog.update_service(rec.id, pid=proc.pid)
+    _children[rec.id] = proc
+    try:
+        url = _wait_ready(catalog, rec.id, proc, cfg, log_file)
+    except BaseException:
+        _terminate(proc.pid, rec.id, timeout=5.0, proc=proc)
+        catalog.update_service(rec.id, status="failed", stopped_at=now_iso())
+        raise
+    catalog.update_service(rec.id, status="running", url=url)
+    catalog.update_model(model_id, status=ModelStatus.DEPLOYED)
+    return catalog.get_service(rec.id)
+
+
+def _check_weights(catalog: Catalog, model) -> None:
+    pkg = catalog.get_package(model.package_id)
+    if pkg.kind != "builtin":
+        return
+    from desktop_app.ml.packages.torchvision_adapter import WEIGHTS
+    if not any(a.filename == WEIGHTS for a in catalog.list_artifacts(model.id)):
+        raise ValidationError(f"model {model.name!r} has no {WEIGHTS} yet (pretrained weights are never "
+                              f"downloaded): train it, or clone a trained model, before deploying")
+
+
+def _status_before_deploy(catalog: Catalog, model_id: str) -> str:
+    status = catalog.get_model(model_id).status
+    if status != ModelStatus.DEPLOYED:
+        return status
+    for s in catalog.list_services(model_id=model_id):
+        if s.status in RUNNING and s.config.get("previous_status"):
+            return s.config["previous_status"]
+    return ModelStatus.TRAINED
+
+
+def _wait_ready(catalog: Catalog, service_id: str, proc: subprocess.Popen, cfg: ServiceConfig,
+                log_file: Path) -> str:
+    deadline = time.monotonic() + cfg.start_timeout_s
+    headers = {"Authorization": f"Bearer {cfg.token}"} if cfg.token else {}
+    while True:
+        code = proc.poll()
+        if code is not None:
+            raise ServiceError(f"the service process ended (exit code {code}) before it was ready:\n"
+                               f"{log_tail(log_file)}")
+        rec = catalog.get_service(service_id)
+        if rec.url and _ready(_probe_url(rec), headers):
+            return rec.url
+        if time.monotonic() > deadline:
+            raise ServiceError(f"the service was not ready within {cfg.start_timeout_s:.0f} s:\n{log_tail(log_file)}")
+        time.sleep(0.05)
+
+
+def _probe_url(rec: ServiceRecord) -> str:
+    # A service bound to every interface is probed on loopback.
+    host = {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(rec.host, rec.host)
+    shown = f"[{host}]" if ":" in host else host
+    return f"http://{shown}:{rec.port}/v2/health/ready"
+
+
+def _ready(url: str, headers: dict[str, str]) -> bool:
+    req = urllib.request.Request(url, headers=headers)
+    try:
+        with urllib.request.urlopen(req, timeout=2.0) as r:
+            return r.status == 200 and bool(json.loads(r.read()).get("ready"))
+    except (OSError, ValueError, urllib.error.URLError):
+        return False
+
+
+def log_tail(path: Path, lines: int = 30) -> str:
+    try:
+        text = path.read_text(errors="replace")
+    except OSError:
+        return "(no log)"
+    return "\n".join(text.splitlines()[-lines:])
+
+
+# -- stopping -----------------------------------------------------------------------------------------
+def stop_service(catalog: Catalog, service_id: str, timeout: float = 10.0) -> ServiceRecord:
+    """SIGTERM (uvicorn finishes open requests), then SIGKILL after `timeout`; status 'stopped'."""
+    rec = catalog.get_service(service_id)
+    if rec.pid and _is_our_server(rec.pid, service_id):
+        _terminate(rec.pid, service_id, timeout=timeout, proc=_children.get(service_id))
+    _children.pop(service_id, None)
+    mark_ended(catalog, service_id)
+    return catalog.get_service(service_id)
+
+
+def mark_ended(catalog: Catalog, service_id: str) -> None:
+    """The process is gone (or going): record it and give the model its status back if nothing serves it."""
+    rec = catalog.get_service(service_id)
+    if rec.status in RUNNING:
+        catalog.update_service(service_id, status="stopped" if rec.status == "running" else "failed",
+                               stopped_at=now_iso())
+    _restore_model_status(catalog, rec)
+
+
+def _restore_model_status(catalog: Catalog, rec: ServiceRecord) -> None:
+    with contextlib.suppress(Exception):  # the model may have been deleted meanwhile
+        others = [s for s in catalog.list_services(model_id=rec.model_id)
+                  if s.id != rec.id and s.status in RUNNING and _alive(s)]
+        if others:
+            return
+        if catalog.get_model(rec.model_id).status == ModelStatus.DEPLOYED:
+            catalog.update_model(rec.model_id, status=rec.config.get("previous_status") or ModelStatus.TRAINED)
+
+
+def _terminate(pid: int, service_id: str, *, timeout: float, proc: subprocess.Popen | None = None) -> None:
+    def signal_group(sig: int) -> None:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            # The server leads its own session: its group includes any helper processes the model started.
+            if hasattr(os, "killpg") and os.getpgid(pid) == pid:
+                os.killpg(pid, sig)
+            else:
+                os.kill(pid, sig)
+
+    def gone() -> bool:
+        if proc is not None:
+            return proc.poll() is not None
+        return not pid_alive(pid)
+
+    signal_group(signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while not gone():
+        if time.monotonic() > deadline:
+            signal_group(signal.SIGKILL)
+            break
+        time.sleep(0.05)
+    if proc is not None:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(timeout=5.0)
+
+
+# -- listing ------------------------------------------------------------------------------------------
+def list_running(catalog: Catalog) -> list[ServiceRecord]:
+    """Services that are running now; records whose process is gone are marked stopped first."""
+    cleanup_stale(catalog)
+    return [s for s in catalog.list_services() if s.status in RUNNING]
+
+
+def cleanup_stale(catalog: Catalog) -> list[str]:
+    """Mark 'stopped' every starting / running record whose process is no longer our server."""
+    changed = []
+    for s in catalog.list_services():
+        if s.status in RUNNING and not _alive(s):
+            if s.status == "starting" and s.pid is None:
+                continue  # being started right now by another caller
+            catalog.update_service(s.id, status="stopped", stopped_at=now_iso())
+            _restore_model_status(catalog, s)
+            changed.append(s.id)
+    return changed
+
+
+def _alive(rec: ServiceRecord) -> bool:
+    return bool(rec.pid) and _is_our_server(rec.pid, rec.id)
+
+
+def pid_alive(pid: int) -> bool:
+    from desktop_app.jobs.scheduler import pid_alive as alive
+    return alive(pid)
+
+
+def _is_our_server(pid: int, service_id: str) -> bool:
+    """The pid is alive and is this service's server (after a reboot the pid may belong to anyone)."""
+    if not pid_alive(pid):
+        return False
+    cmdline = Path(f"/proc/{pid}/cmdline")
+    if not cmdline.parent.exists():
+        return True  # no /proc (macOS, Windows): trust the pid
+    try:
+        args = cmdline.read_bytes().split(b"\0")
+    except OSError:
+        return False
+    return b"desktop_app.serving.server" in args and service_id.encode() in args
+
+
+def _child_env() -> dict[str, str]:
+    env = dict(os.environ)
+    # The package must be importable from a source checkout too.
+    root = str(Path(__file__).resolve().parents[2])
+    env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    return env
+
+
+# Popen objects of services this process started: reaped on stop (no zombies left behind).
+_children: dict[str, subprocess.Popen] = {}

@@ -1,0 +1,224 @@
+"""Open Inference Protocol v2 (REST): parse an infer request into images, turn predictions into named outputs.
+
+Input: exactly one tensor, either BYTES [N] (each element an encoded JPEG/PNG/... as base64, as MLServer
+and KServe clients send binary data in JSON) or UINT8 [N, H, W, 3] (row-major, flat or nested `data`).
+Outputs, one row per kept annotation across the batch: `labels` BYTES [D], `scores` FP32 [D],
+`batch_index` INT32 [D] (which image of the request), `boxes` FP32 [D, 4] (left, top, right, bottom,
+pixels) when any annotation has an extent, `polygons` / `masks` BYTES [D] (JSON) for those types.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import math
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from desktop_app.formats.base import Annotation
+from desktop_app.formats.images import bounds
+
+from .errors import RequestError, TooLarge
+from .images import check_array, decode_image
+
+DATATYPES = ("BOOL", "UINT8", "UINT16", "UINT32", "UINT64", "INT8", "INT16", "INT32", "INT64",
+             "FP16", "FP32", "FP64", "BYTES")
+OUTPUTS = ("boxes", "scores", "labels", "batch_index", "polygons", "masks")
+
+
+def parse_json(body: bytes) -> Any:
+    if not body:
+        raise RequestError("the request body is empty; expected a JSON inference request")
+    try:
+        return json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as e:
+        raise RequestError(f"the request body is not valid JSON ({e})") from None
+
+
+def parse_infer_request(doc: Any, *, max_pixels: int, max_images: int,
+                        decode: Callable[[bytes, int], np.ndarray] = decode_image) -> tuple[list[np.ndarray], dict]:
+    """(RGB images, {"id", "outputs", "parameters"}) from an OIP request document."""
+    if not isinstance(doc, dict):
+        raise RequestError("the inference request must be a JSON object with 'inputs'")
+    inputs = doc.get("inputs")
+    if not isinstance(inputs, list) or not inputs:
+        raise RequestError("'inputs' must be a non-empty list of tensors")
+    if len(inputs) != 1:
+        raise RequestError(f"expected exactly one input tensor (the image), got {len(inputs)}")
+    t = inputs[0]
+    if not isinstance(t, dict):
+        raise RequestError("each input must be an object with name, shape, datatype and data")
+    name, datatype, shape, data = t.get("name"), t.get("datatype"), t.get("shape"), t.get("data")
+    if not isinstance(name, str) or not name:
+        raise RequestError("input tensor needs a 'name'")
+    if datatype not in DATATYPES:
+        raise RequestError(f"input {name!r}: unknown datatype {datatype!r}; one of {', '.join(DATATYPES)}")
+    if not (isinstance(shape, list) and shape and all(isinstance(d, int) and not isinstance(d, bool) and d >= 0
+                                                          for d in shape)):
+        raise RequestError(f"input {name!r}: 'shape' must be a non-empty list of non-negative integers")
+    if data is None:
+        raise RequestError(f"input {name!r} has no 'data'")
+    if datatype == "BYTES":
+        images = _bytes_images(name, shape, data, max_pixels, max_images, decode)
+    elif datatype == "UINT8":
+        images = _uint8_images(name, shape, data, max_pixels, max_images)
+    else:
+        raise RequestError(f"input {name!r}: datatype {datatype} is not an image; send BYTES (encoded files, "
+                           f"base64) or UINT8 with shape [N, H, W, 3]")
+    outputs = doc.get("outputs")
+    wanted = None
+    if outputs is not None:
+        if not (isinstance(outputs, list) and all(isinstance(o, dict) and isinstance(o.get("name"), str)
+                                                  for o in outputs)):
+            raise RequestError("'outputs' must be a list of {'name': ...}")
+        wanted = [o["name"] for o in outputs]
+        unknown = [n for n in wanted if n not in OUTPUTS]
+        if unknown:
+            raise RequestError(f"unknown output(s) {', '.join(map(repr, unknown))}; one of {', '.join(OUTPUTS)}")
+    rid = doc.get("id")
+    if rid is not None and not isinstance(rid, str):
+        raise RequestError("'id' must be a string")
+    params = doc.get("parameters") or {}
+    if not isinstance(params, dict):
+        raise RequestError("'parameters' must be an object")
+    return images, {"id": rid, "outputs": wanted, "parameters": params}
+
+
+def _bytes_images(name: str, shape: list[int], data: Any, max_pixels: int, max_images: int,
+                  decode: Callable[[bytes, int], np.ndarray]) -> list[np.ndarray]:
+    if len(shape) not in (1, 2) or (len(shape) == 2 and shape[1] != 1):
+        raise RequestError(f"input {name!r}: BYTES images need shape [N] (or [N, 1]), got {shape}")
+    flat = _flatten(data)
+    n = shape[0]
+    if n == 0:
+        raise RequestError(f"input {name!r} holds no image")
+    if n > max_images:
+        raise TooLarge(f"input {name!r} holds {n} images, over the limit of {max_images} per request")
+    if len(flat) != n:
+        raise RequestError(f"input {name!r}: shape {shape} says {n} element(s) but 'data' holds {len(flat)}")
+    images = []
+    for i, s in enumerate(flat):
+        if not isinstance(s, str):
+            raise RequestError(f"input {name!r} element {i}: expected a base64 string, got {type(s).__name__}")
+        try:
+            raw = base64.b64decode(s, validate=True)
+        except (binascii.Error, ValueError):
+            raise RequestError(f"input {name!r} element {i} is not valid base64") from None
+        images.append(decode(raw, max_pixels, what=f"input {name!r} element {i}"))
+    return images
+
+
+def _uint8_images(name: str, shape: list[int], data: Any, max_pixels: int, max_images: int) -> list[np.ndarray]:
+    if len(shape) == 3:
+        shape = [1, *shape]  # one [H, W, 3] image
+    if len(shape) != 4 or shape[3] != 3:
+        raise RequestError(f"input {name!r}: UINT8 images need shape [N, H, W, 3], got {shape}")
+    n, h, w, _ = shape
+    if n == 0 or h == 0 or w == 0:
+        raise RequestError(f"input {name!r} has an empty shape {shape}")
+    if n > max_images:
+        raise TooLarge(f"input {name!r} holds {n} images, over the limit of {max_images} per request")
+    if h * w > max_pixels:
+        raise TooLarge(f"input {name!r}: {w}x{h} = {w * h:,} pixels, over the service's limit of {max_pixels:,}")
+    if not isinstance(data, list):
+        raise RequestError(f"input {name!r}: 'data' must be a list of integers 0..255")
+    try:
+        arr = np.asarray(data)
+    except ValueError:
+        raise RequestError(f"input {name!r}: 'data' is ragged; give a flat list or a full nested array") from None
+    if arr.dtype.kind not in "iu":
+        raise RequestError(f"input {name!r}: UINT8 data must be integers 0..255 (got {arr.dtype.name} values)")
+    expected = math.prod(shape)
+    if arr.size != expected:
+        raise RequestError(f"input {name!r}: shape {shape} needs {expected} values, 'data' holds {arr.size}")
+    if arr.size and (arr.min() < 0 or arr.max() > 255):
+        raise RequestError(f"input {name!r}: UINT8 values must be within 0..255")
+    arr = arr.reshape(shape).astype(np.uint8)
+    return [check_array(np.ascontiguousarray(a), max_pixels, what=f"input {name!r} image {i}")
+            for i, a in enumerate(arr)]
+
+
+def _flatten(data: Any) -> list:
+    if not isinstance(data, list):
+        return [data]
+    out: list = []
+    for d in data:
+        out.extend(_flatten(d) if isinstance(d, list) else [d])
+    return out
+
+
+def infer_response(model_name: str, model_version: str, per_image: Sequence[Sequence[Annotation]],
+                   meta: dict) -> dict[str, Any]:
+    labels: list[str] = []
+    scores: list[float] = []
+    index: list[int] = []
+    boxes: list[list[float]] = []
+    polygons: list[str] = []
+    masks: list[str] = []
+    any_box = any_poly = any_mask = False
+    for i, anns in enumerate(per_image):
+        for a in anns:
+            labels.append(a.label)
+            scores.append(float(a.score if a.score is not None else 1.0))
+            index.append(i)
+            b = bounds(a)
+            any_box |= b is not None
+            boxes.append([float(v) for v in b] if b is not None else [0.0, 0.0, 0.0, 0.0])
+            any_poly |= a.type == "segment"
+            polygons.append(json.dumps(a.coordinates if a.type == "segment" else None))
+            any_mask |= a.type == "binary"
+            masks.append(json.dumps(a.coordinates if a.type == "binary" else None))
+    d = len(labels)
+    outputs = []
+    if any_box:
+        outputs.append(_tensor("boxes", "FP32", [d, 4], [v for row in boxes for v in row]))
+    outputs += [_tensor("scores", "FP32", [d], scores), _tensor("labels", "BYTES", [d], labels),
+                _tensor("batch_index", "INT32", [d], index)]
+    if any_poly:
+        outputs.append(_tensor("polygons", "BYTES", [d], polygons))
+    if any_mask:
+        outputs.append(_tensor("masks", "BYTES", [d], masks))
+    wanted = meta.get("outputs")
+    if wanted is not None:
+        by_name = {o["name"]: o for o in outputs}
+        # An asked-for output the model has nothing for (boxes of a classifier) comes back empty.
+        outputs = [by_name.get(n) or _empty(n) for n in wanted]
+    doc: dict[str, Any] = {"model_name": model_name, "model_version": model_version, "outputs": outputs}
+    doc["id"] = meta.get("id") or ""
+    return doc
+
+
+def _tensor(name: str, datatype: str, shape: list[int], data: list) -> dict[str, Any]:
+    return {"name": name, "datatype": datatype, "shape": shape, "data": data}
+
+
+def _empty(name: str) -> dict[str, Any]:
+    if name == "boxes":
+        return _tensor(name, "FP32", [0, 4], [])
+    datatype = {"scores": "FP32", "batch_index": "INT32"}.get(name, "BYTES")
+    return _tensor(name, datatype, [0], [])
+
+
+def model_metadata(name: str, version: str, platform: str, output_type: str, labels: Sequence[str]) -> dict:
+    outputs = [{"name": "scores", "datatype": "FP32", "shape": [-1]},
+               {"name": "labels", "datatype": "BYTES", "shape": [-1]},
+               {"name": "batch_index", "datatype": "INT32", "shape": [-1]}]
+    if output_type in ("box", "segment", "binary"):
+        outputs.insert(0, {"name": "boxes", "datatype": "FP32", "shape": [-1, 4]})
+    if output_type == "segment":
+        outputs.append({"name": "polygons", "datatype": "BYTES", "shape": [-1]})
+    if output_type == "binary":
+        outputs.append({"name": "masks", "datatype": "BYTES", "shape": [-1]})
+    return {
+        "name": name, "versions": [version], "platform": platform,
+        "inputs": [
+            {"name": "image", "datatype": "BYTES", "shape": [-1],
+             "parameters": {"content_type": "base64", "description": "encoded JPEG / PNG / WebP / BMP / GIF / TIFF"}},
+            {"name": "image", "datatype": "UINT8", "shape": [-1, -1, -1, 3],
+             "parameters": {"description": "RGB pixels, row-major [N, H, W, 3]"}},
+        ],
+        "outputs": outputs,
+        "parameters": {"output_type": output_type, "labels": list(labels)},
+    }

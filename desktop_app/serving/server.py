@@ -1,0 +1,99 @@
+"""One service process: `python -m desktop_app.serving.server HOME SERVICE_ID` (stdout is its log).
+
+The manager writes {"token": ...} to our stdin (a token never goes into the catalog or the command line),
+we load the model, bind the socket (port 0: the system picks), record the port, and run uvicorn.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import socket
+import sys
+from pathlib import Path
+
+from desktop_app.catalog import Catalog
+from desktop_app.catalog.db import now_iso
+
+log = logging.getLogger("desktop_app.serving")
+
+
+def read_secrets() -> dict:
+    if sys.stdin is None or sys.stdin.closed or sys.stdin.isatty():
+        return {}
+    raw = sys.stdin.read()
+    return json.loads(raw) if raw.strip() else {}
+
+
+def bind(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock
+
+
+def url_for(host: str, port: int) -> str:
+    shown = f"[{host}]" if ":" in host else host
+    return f"http://{shown}:{port}"
+
+
+def _exit_on_term(signum: int, frame: object) -> None:
+    raise SystemExit(0)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    home, service_id = Path(argv[0]), argv[1]
+    logging.basicConfig(level=logging.INFO, stream=sys.stdout,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # SIGTERM ends the process through `finally` (records, scratch files), during loading too; uvicorn
+    # installs its own handler while serving and re-raises the signal after its graceful shutdown.
+    signal.signal(signal.SIGTERM, _exit_on_term)
+    secrets = read_secrets()
+    catalog = Catalog(home)
+    rec = catalog.get_service(service_id)
+    print(f"--- {now_iso()} service {rec.id} of model {rec.model_id} pid {os.getpid()}", flush=True)
+
+    from .config import ServiceConfig
+    from .host import ModelHost
+    from . import manager
+
+    host = None
+    try:
+        config = ServiceConfig.from_dict({**rec.config, "token": secrets.get("token")})
+        host = ModelHost.load(catalog, rec.model_id, device=config.device,
+                              work_dir=catalog.work_dir / "services" / service_id / "model")
+        sock = bind(config.host, config.port)
+        port = sock.getsockname()[1]
+        catalog.update_service(service_id, port=port, url=url_for(config.host, port), pid=os.getpid())
+        print(f"model {host.name} loaded; listening on {url_for(config.host, port)}", flush=True)
+
+        import uvicorn
+
+        from .app import create_app
+
+        app = create_app(host, config)
+        server = uvicorn.Server(uvicorn.Config(
+            app, log_level="info", access_log=config.access_log, limit_concurrency=config.max_concurrency,
+            timeout_keep_alive=5, timeout_graceful_shutdown=5, server_header=False, lifespan="on"))
+        server.run(sockets=[sock])
+        return 0
+    except Exception as e:  # noqa: BLE001 - the manager shows this line with the log tail
+        log.exception("service failed")
+        print(f"--- {now_iso()} failed: {type(e).__name__}: {e}", flush=True)
+        return 1
+    finally:
+        if host is not None:
+            host.close()
+        manager.mark_ended(catalog, service_id)
+        print(f"--- {now_iso()} stopped", flush=True)
+        catalog.close()
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
