@@ -211,13 +211,13 @@ def _clone(p):
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="hyper-parameter")
 
     def run(a):
-        from desktop_app.ml.adapter import validate_model_configuration
+        from desktop_app.ml.adapter import coerce_overrides, validate_model_configuration
         from desktop_app.ml.hparams import parse_assignments
         src = resolve_model(a.model)
         c = client()
         project_id = c.projects.get(a.project).id if a.project else None
         dataset = resolve_dataset(a.dataset, a.project) if a.dataset else None
-        overrides = parse_assignments(a.set)
+        overrides = coerce_overrides(c.catalog, src.package_id, parse_assignments(a.set))
         config = validate_model_configuration(c.catalog, src.package_id, {**src.configuration, **overrides})
         m = src.clone(model_name=a.name, description=a.description, project_id=project_id, dataset=dataset,
                       configuration={k: config[k] for k in overrides})

@@ -18,11 +18,11 @@ def _train(p):
     p.add_argument("--no-wait", action="store_true", help="queue the job and return")
 
     def run(a):
-        from desktop_app.ml.adapter import validate_model_configuration
+        from desktop_app.ml.adapter import coerce_overrides, validate_model_configuration
         from desktop_app.ml.hparams import parse_assignments
         m = resolve_model(a.model)
         if a.set:
-            overrides = parse_assignments(a.set)
+            overrides = coerce_overrides(client().catalog, m.package_id, parse_assignments(a.set))
             config = validate_model_configuration(client().catalog, m.package_id, {**m.configuration, **overrides})
             m.configuration.update({k: config[k] for k in overrides})
             m.update()

@@ -357,3 +357,20 @@ def validate_model_configuration(catalog: Catalog, package_id: str, configuratio
                                    choices=tuple(d.get("choices") or ()), advanced=d.get("advanced", False),
                                    allow_auto=d.get("allow_auto", False), pattern=d.get("pattern"))
     return validate_config(Schema(params), configuration, allow_unknown=True)
+
+
+def coerce_overrides(catalog: Catalog, package_id: str, overrides: dict[str, str]) -> dict[str, Any]:
+    """`--set key=value` strings to typed values: by the package's schema, else as JSON (3, 0.1, true)."""
+    import json
+
+    declared = {d["name"] for d in catalog.get_package(package_id).hyperparameters}
+    out: dict[str, Any] = {}
+    for key, raw in overrides.items():
+        if key in declared or not isinstance(raw, str):
+            out[key] = raw  # validate_model_configuration coerces declared keys and names bad ones
+            continue
+        try:
+            out[key] = json.loads(raw)
+        except ValueError:
+            out[key] = raw
+    return out
