@@ -399,6 +399,8 @@ class Services(Repository):
         return Service(self._client, self.catalog.get_service(service_id))
 
     def list(self, *, status: str | None = None) -> list[Service]:
+        from desktop_app.serving import manager
+        manager.cleanup_stale(self.catalog)  # a service whose process died is not 'running'
         return [Service(self._client, r) for r in self.catalog.list_services(status=status)]
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import hmac
 import logging
+import sys
 import time
 from typing import Any
 
@@ -258,6 +259,9 @@ def create_app(host: Any, config: ServiceConfig) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette):
         await state.batcher.start()
+        if config.torch_threads and "torch" in sys.modules:
+            # On the model thread itself: OpenMP thread counts are per calling thread.
+            await state.batcher.run_sync(lambda: sys.modules["torch"].set_num_threads(config.torch_threads))
         if config.warmup:
             try:
                 await state.batcher.run_sync(lambda: host.predict([np.full(WARMUP_SHAPE, 128, np.uint8)]))

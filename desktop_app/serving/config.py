@@ -32,6 +32,8 @@ class ServiceConfig:
     max_images_per_request: int = 64
     max_concurrency: int = 256           # uvicorn answers 503 above this many open requests
     device: str | None = None            # passed to the adapter as configuration['device']
+    torch_threads: int = 0               # intra-op threads of a torch model (0: torch's default, all cores);
+                                         # fewer leave cores to HTTP and image decoding under load
     warmup: bool = True                  # one predict on a small grey image before answering ready
     access_log: bool = False
     start_timeout_s: float = 120.0
@@ -60,7 +62,7 @@ class ServiceConfig:
         if not 0 <= self.port <= 65535:
             raise ValidationError(f"port must be within 0..65535, got {self.port}")
         for name, low in (("max_batch_size", 1), ("max_request_bytes", 1), ("max_pixels", 1),
-                          ("max_images_per_request", 1), ("max_concurrency", 1)):
+                          ("max_images_per_request", 1), ("max_concurrency", 1), ("torch_threads", 0)):
             if getattr(self, name) < low:
                 raise ValidationError(f"{name} must be at least {low}, got {getattr(self, name)}")
         if not 0 <= self.max_wait_ms <= 10_000:

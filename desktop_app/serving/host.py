@@ -77,7 +77,7 @@ class ModelHost:
         adapter = package.build()
         # A folder of our own: two services (or a predict job) of one model must not share one that
         # load_from_model wipes first.
-        local = work_dir or catalog.work_dir / "models" / model_id
+        local = work_dir / "model" if work_dir else catalog.work_dir / "models" / model_id
         adapter.load_from_model(model_entity=model, local_path=str(local))
         return cls(adapter, name=model.name, model_id=model.id, package=package.name,
                    output_type=model.output_type, labels=model.labels, thresholds=thresholds, work_dir=work_dir)

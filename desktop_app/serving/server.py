@@ -67,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         config = ServiceConfig.from_dict({**rec.config, "token": secrets.get("token")})
         host = ModelHost.load(catalog, rec.model_id, device=config.device,
-                              work_dir=catalog.work_dir / "services" / service_id / "model")
+                              work_dir=catalog.work_dir / "services" / service_id)
         sock = bind(config.host, config.port)
         port = sock.getsockname()[1]
         catalog.update_service(service_id, port=port, url=url_for(config.host, port), pid=os.getpid())
