@@ -55,6 +55,10 @@ class Catalog(EntitiesMixin, DataMixin, RunsMixin):
                     "SELECT codebase_sha FROM packages WHERE codebase_sha IS NOT NULL",
                     "SELECT cache_sha FROM evaluations WHERE cache_sha IS NOT NULL"):
             shas.update(r[0] for r in self.db.conn.execute(sql))
+        # Pipeline runs keep the frozen snapshot of the data they used.
+        shas.update(r[0] for r in self.db.conn.execute(
+            "SELECT json_extract(details, '$.snapshot.sha') FROM pipeline_runs "
+            "WHERE json_extract(details, '$.snapshot.sha') IS NOT NULL"))
         return shas
 
     def garbage_collect(self, *, dry_run: bool = False) -> dict[str, int]:

@@ -226,4 +226,4 @@ def _clone(p):
     p.set_defaults(func=run)
 
 
-from . import demo, jobs_commands, serve_commands  # noqa: E402,F401  (train, jobs, serve ... register themselves)
+from . import demo, jobs_commands, pipeline_commands, serve_commands  # noqa: E402,F401  (they register themselves)

@@ -1,13 +1,19 @@
-"""The ASGI application: OIP v2 + TorchServe-style routes over a ModelHost, with auth, limits and JSON errors."""
+"""The ASGI application: OIP v2 + TorchServe-style routes over a ModelHost, with auth, limits and JSON errors.
+
+The served model can be swapped while serving (POST /v2/repository/models/{name}/load with the admin key):
+the new one loads and warms up in the background, then replaces the old one in one step; requests accepted
+before the swap finish on the old model, which is closed when the last of them is done."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hmac
 import logging
 import sys
+import threading
 import time
-from typing import Any
+from typing import Any, Callable, Iterator
 
 import numpy as np
 from starlette.applications import Starlette
@@ -33,8 +39,19 @@ log = logging.getLogger(__name__)
 WARMUP_SHAPE = (64, 64, 3)
 
 
+ADMIN_HEADER = "x-admin-key"
+ADMIN_PREFIX = "/v2/repository/"
+
+
+def host_names(host: Any) -> list[str]:
+    """The names a model answers under: its name, id, package and aliases (e.g. 'champion')."""
+    names = [host.name, host.model_id, getattr(host, "package", None), *getattr(host, "aliases", ())]
+    return [n for n in dict.fromkeys(names) if n]
+
+
 class ServiceState:
-    def __init__(self, host: Any, config: ServiceConfig):
+    def __init__(self, host: Any, config: ServiceConfig, *, loader: Callable[[str], Any] | None = None,
+                 admin_key: str | None = None):
         self.host = host
         self.config = config
         self.metrics = ServiceMetrics()
@@ -42,18 +59,73 @@ class ServiceState:
                                on_batch=self.metrics.record_batch)
         self.ready = False
         self.warmup_error: str | None = None
+        self.loader = loader          # model id -> a loaded host (runs in a worker thread)
+        self.admin_key = admin_key
+        self.swaps = 0
+        self._inflight: dict[int, int] = {}
+        self._retired: dict[int, Any] = {}
+        self._swap_lock: asyncio.Lock | None = None
 
     @property
     def version(self) -> str:
         return self.host.model_id
 
-    def check_model(self, request: Request) -> None:
+    def check_model(self, request: Request) -> Any:
+        """The current host, if the path names it (and its version, if any)."""
+        h = self.host
         name = request.path_params["model_name"]
-        if name not in (self.host.name, self.host.model_id):
-            raise NotFound(f"unknown model {name!r}; this service serves {self.host.name!r}")
+        if name not in host_names(h):
+            raise NotFound(f"unknown model {name!r}; this service serves {h.name!r}")
         version = request.path_params.get("model_version")
-        if version is not None and version != self.version:
-            raise NotFound(f"model {self.host.name!r} has no version {version!r} here; it serves {self.version!r}")
+        if version is not None and version != h.model_id:
+            raise NotFound(f"model {h.name!r} has no version {version!r} here; it serves {h.model_id!r}")
+        return h
+
+    @contextlib.contextmanager
+    def lease(self, request: Request) -> Iterator[Any]:
+        """The host this request is bound to; a swapped-out host stays open until its last request ends."""
+        h = self.check_model(request)
+        key = id(h)
+        self._inflight[key] = self._inflight.get(key, 0) + 1
+        try:
+            yield h
+        finally:
+            self._inflight[key] -= 1
+            if self._inflight[key] == 0:
+                del self._inflight[key]
+                if key in self._retired:
+                    _close_later(self._retired.pop(key))
+
+    def swap(self, new_host: Any) -> Any:
+        """Serve new_host from now on (one assignment on the event loop: atomic for every request)."""
+        old, self.host = self.host, new_host
+        self.batcher.predict = new_host.predict
+        self.swaps += 1
+        if old is not new_host:
+            if self._inflight.get(id(old)):
+                self._retired[id(old)] = old
+            else:
+                _close_later(old)
+        return old
+
+    @property
+    def swap_lock(self) -> asyncio.Lock:
+        if self._swap_lock is None:
+            self._swap_lock = asyncio.Lock()
+        return self._swap_lock
+
+    def close_all(self) -> None:
+        for h in [self.host, *self._retired.values()]:
+            with contextlib.suppress(Exception):
+                h.close()
+        self._retired.clear()
+
+
+def _close_later(host: Any) -> None:
+    """Closing removes the host's files; never on the event loop."""
+    close = getattr(host, "close", None)
+    if close is not None:
+        threading.Thread(target=close, name="close-host", daemon=True).start()
 
 
 # -- body with a limit ---------------------------------------------------------------------------
@@ -109,39 +181,71 @@ async def server_metadata(request: Request) -> Response:
 
 async def model_meta(request: Request) -> Response:
     s = _state(request)
-    s.check_model(request)
-    h = s.host
-    return JSONResponse(model_metadata(h.name, s.version, f"model-desk/{h.package}", h.output_type, h.labels))
+    h = s.check_model(request)
+    return JSONResponse(model_metadata(h.name, h.model_id, f"model-desk/{h.package}", h.output_type, h.labels))
 
 
 async def model_ready(request: Request) -> Response:
     s = _state(request)
-    s.check_model(request)
-    return JSONResponse({"name": s.host.name, "ready": s.ready})
+    h = s.check_model(request)
+    return JSONResponse({"name": h.name, "ready": s.ready})
 
 
 async def infer(request: Request) -> Response:
     s = _state(request)
-    s.check_model(request)
-    body = await read_body(request, s.config.max_request_bytes)
-    cfg = s.config
+    with s.lease(request) as h:
+        body = await read_body(request, s.config.max_request_bytes)
+        cfg = s.config
 
-    def parse() -> tuple[list[np.ndarray], dict]:
-        return parse_infer_request(parse_json(body), max_pixels=cfg.max_pixels,
-                                   max_images=cfg.max_images_per_request)
+        def parse() -> tuple[list[np.ndarray], dict]:
+            return parse_infer_request(parse_json(body), max_pixels=cfg.max_pixels,
+                                       max_images=cfg.max_images_per_request)
 
-    images, meta = await run_in_threadpool(parse)
-    per_image = await s.batcher.submit(images)
-    return JSONResponse(infer_response(s.host.name, s.version, per_image, meta))
+        images, meta = await run_in_threadpool(parse)
+        per_image = await s.batcher.submit(images, h.predict)
+        return JSONResponse(infer_response(h.name, h.model_id, per_image, meta))
 
 
 async def predictions(request: Request) -> Response:
     s = _state(request)
+    with s.lease(request) as h:
+        body = await read_body(request, s.config.max_request_bytes)
+        image = await run_in_threadpool(decode_image, body, s.config.max_pixels, what="the request body")
+        (anns,) = await s.batcher.submit([image], h.predict)
+        return JSONResponse(h.dataloop_json(anns))
+
+
+async def load_model(request: Request) -> Response:
+    """Hot swap: load {"model_id": ...} beside the served model, warm it up, then serve it instead."""
+    s = _state(request)
+    if not s.admin_key or s.loader is None:
+        raise RequestError("this service cannot swap models (it has no admin key); restart it", status=403)
+    given = request.headers.get(ADMIN_HEADER, "")
+    if not hmac.compare_digest(given.encode(), s.admin_key.encode()):
+        raise RequestError(f"missing or wrong {ADMIN_HEADER} header", status=403)
     s.check_model(request)
-    body = await read_body(request, s.config.max_request_bytes)
-    image = await run_in_threadpool(decode_image, body, s.config.max_pixels, what="the request body")
-    (anns,) = await s.batcher.submit([image])
-    return JSONResponse(s.host.dataloop_json(anns))
+    doc = parse_json(await read_body(request, 64 * 1024))
+    model_id = doc.get("model_id") if isinstance(doc, dict) else None
+    if not isinstance(model_id, str) or not model_id:
+        raise RequestError('the body must be {"model_id": "<id of the model to serve>"}')
+    async with s.swap_lock:  # one load at a time
+        t0 = time.perf_counter()
+        try:
+            new = await run_in_threadpool(s.loader, model_id)
+        except Exception as e:  # noqa: BLE001 - the old model keeps serving
+            log.exception("loading model %s for a swap failed", model_id)
+            raise RequestError(f"could not load model {model_id}: {type(e).__name__}: {e}", status=422) from None
+        warmup_error = None
+        if s.config.warmup:
+            try:
+                await run_in_threadpool(new.predict, [np.full(WARMUP_SHAPE, 128, np.uint8)])
+            except Exception as e:  # noqa: BLE001 - as at start-up, a grey square may not suit every model
+                warmup_error = f"{type(e).__name__}: {e}"
+        old = s.swap(new)
+    log.info("now serving model %s (%s) instead of %s", new.name, new.model_id, old.model_id)
+    return JSONResponse({"name": new.name, "model_id": new.model_id, "names": host_names(new),
+                         "previous_model_id": old.model_id, "load_seconds": round(time.perf_counter() - t0, 3),
+                         "warmup_error": warmup_error})
 
 
 async def metrics(request: Request) -> Response:
@@ -149,13 +253,35 @@ async def metrics(request: Request) -> Response:
     if request.query_params.get("format") == "prometheus":
         return PlainTextResponse(s.metrics.prometheus(s.host.name, s.batcher.depth),
                                  media_type="text/plain; version=0.0.4")
-    return JSONResponse({"model": s.host.name, "model_id": s.host.model_id, "ready": s.ready,
+    return JSONResponse({"model": s.host.name, "model_id": s.host.model_id, "ready": s.ready, "swaps": s.swaps,
                          "warmup_error": s.warmup_error, **s.metrics.snapshot(s.batcher.depth)})
 
 
 async def openapi(request: Request) -> Response:
     s = _state(request)
-    return JSONResponse(openapi_document(s.host.name, auth=bool(s.config.token)))
+    doc = openapi_document(s.host.name, auth=bool(s.config.token))
+    doc["paths"][f"{ADMIN_PREFIX}models/{{model_name}}/load"] = {"post": _LOAD_DOC}
+    return JSONResponse(doc)
+
+
+_LOAD_DOC = {
+    "summary": "Serve another model (hot swap): it loads beside the current one, then replaces it; requests "
+               "already accepted finish on the old model. Needs the service's admin key in X-Admin-Key.",
+    "tags": ["admin"],
+    "parameters": [{"name": "model_name", "in": "path", "required": True, "schema": {"type": "string"}},
+                   {"name": "X-Admin-Key", "in": "header", "required": True, "schema": {"type": "string"}}],
+    "requestBody": {"required": True, "content": {"application/json": {"schema": {
+        "type": "object", "required": ["model_id"], "properties": {"model_id": {"type": "string"}}}}}},
+    "responses": {
+        "200": {"description": "{name, model_id, names, previous_model_id, load_seconds, warmup_error}",
+                "content": {"application/json": {"schema": {"type": "object"}}}},
+        "400": {"description": "No model_id in the body"},
+        "403": {"description": "Missing or wrong admin key, or a service without one"},
+        "404": {"description": "Unknown model name"},
+        "422": {"description": "The new model failed to load; the old one keeps serving"},
+    },
+    "security": [],
+}
 
 
 ROUTES = [
@@ -170,6 +296,7 @@ ROUTES = [
     Route("/v2/models/{model_name}/versions/{model_version}/infer", infer, methods=["POST"]),
     Route("/predictions/{model_name}", predictions, methods=["POST"]),
     Route("/predictions/{model_name}/{model_version}", predictions, methods=["POST"]),
+    Route("/v2/repository/models/{model_name}/load", load_model, methods=["POST"]),
     Route("/ping", ping, methods=["GET"]),
     Route("/metrics", metrics, methods=["GET"]),
     Route("/openapi.json", openapi, methods=["GET"]),
@@ -203,14 +330,17 @@ async def _unexpected(request: Request, exc: Exception) -> Response:
 
 # -- middleware (pure ASGI: no body buffering) ------------------------------------------------------
 class BearerAuth:
-    """Every HTTP request must carry `Authorization: Bearer <token>` when the service has a token."""
+    """Every HTTP request must carry `Authorization: Bearer <token>` when the service has a token.
+
+    The admin routes (/v2/repository/...) are guarded by the admin key instead (the manager that swaps
+    models knows the admin key from the service record, never the token)."""
 
     def __init__(self, app: ASGIApp, token: str | None):
         self.app = app
         self.token = token.encode() if token else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or self.token is None:
+        if scope["type"] != "http" or self.token is None or scope["path"].startswith(ADMIN_PREFIX):
             await self.app(scope, receive, send)
             return
         header = b""
@@ -253,8 +383,10 @@ class Timing:
             self.metrics.record_request(scope["path"], status, time.perf_counter() - t0)
 
 
-def create_app(host: Any, config: ServiceConfig) -> Starlette:
-    state = ServiceState(host, config)
+def create_app(host: Any, config: ServiceConfig, *, loader: Callable[[str], Any] | None = None,
+               admin_key: str | None = None) -> Starlette:
+    """loader(model_id) -> host enables hot swaps through the admin route guarded by admin_key."""
+    state = ServiceState(host, config, loader=loader, admin_key=admin_key)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette):

@@ -1,5 +1,8 @@
 """Dynamic batching: concurrent requests are gathered (up to max_batch_size images or max_wait_ms) into one
-model call on a single model thread, so the event loop keeps accepting and decoding meanwhile."""
+model call on a single model thread, so the event loop keeps accepting and decoding meanwhile.
+
+A request may name the predict function it is bound to (the model it was accepted for): batches never mix
+two, so during a hot model swap requests already accepted finish on the old model."""
 
 from __future__ import annotations
 
@@ -18,6 +21,7 @@ from .errors import ModelFailed
 class _Job:
     images: list[np.ndarray]
     future: asyncio.Future
+    predict: Callable[[Sequence[np.ndarray]], list] | None = None
     queued_at: float = field(default_factory=time.perf_counter)
 
 
@@ -51,12 +55,15 @@ class Batcher:
                 pass
         self._executor.shutdown(wait=True, cancel_futures=True)
 
-    async def submit(self, images: list[np.ndarray]) -> list:
-        """Predictions for these images (one list per image); ModelFailed if the model raised on them."""
+    async def submit(self, images: list[np.ndarray],
+                     predict: Callable[[Sequence[np.ndarray]], list] | None = None) -> list:
+        """Predictions for these images (one list per image); ModelFailed if the model raised on them.
+
+        predict: the model this request is bound to (default: the batcher's)."""
         if self._queue is None:
             raise RuntimeError("the batcher is not started")
         fut = asyncio.get_running_loop().create_future()
-        await self._queue.put(_Job(images, fut))
+        await self._queue.put(_Job(images, fut, predict or self.predict))
         return await fut
 
     def run_sync(self, fn: Callable[[], Any]) -> asyncio.Future:
@@ -86,8 +93,8 @@ class Batcher:
                     nxt = await asyncio.wait_for(self._queue.get(), left)
                 except (asyncio.TimeoutError, TimeoutError):
                     break
-            if n + len(nxt.images) > self.max_batch_size:
-                self._carry = nxt  # it leads the next batch, so order is kept
+            if n + len(nxt.images) > self.max_batch_size or nxt.predict != job.predict:
+                self._carry = nxt  # it leads the next batch, so order is kept (and models never mix)
                 break
             jobs.append(nxt)
             n += len(nxt.images)
@@ -102,7 +109,7 @@ class Batcher:
             images = [im for j in jobs for im in j.images]
             t0 = time.perf_counter()
             try:
-                results = await loop.run_in_executor(self._executor, self._call, images)
+                results = await loop.run_in_executor(self._executor, self._call, images, jobs[0].predict)
             except ModelFailed as e:
                 if len(jobs) > 1:
                     # One request's bad image must not fail its neighbours: run each request alone.
@@ -127,7 +134,7 @@ class Batcher:
     async def _run_alone(self, loop: asyncio.AbstractEventLoop, job: _Job) -> None:
         t0 = time.perf_counter()
         try:
-            res = await loop.run_in_executor(self._executor, self._call, job.images)
+            res = await loop.run_in_executor(self._executor, self._call, job.images, job.predict)
         except Exception as e:  # noqa: BLE001
             _fail(job, e if isinstance(e, ModelFailed) else ModelFailed(f"{type(e).__name__}: {e}"))
             return
@@ -136,11 +143,12 @@ class Batcher:
         if not job.future.done():
             job.future.set_result(res)
 
-    def _call(self, images: list[np.ndarray]) -> list:
+    def _call(self, images: list[np.ndarray], predict: Callable[[Sequence[np.ndarray]], list] | None = None) -> list:
+        predict = predict or self.predict
         out: list = []
         # A single request may hold more images than a batch: split it.
         for i in range(0, len(images), self.max_batch_size):
-            out.extend(self.predict(images[i:i + self.max_batch_size]))
+            out.extend(predict(images[i:i + self.max_batch_size]))
         return out
 
 

@@ -52,7 +52,8 @@ class ModelHost:
     """Wraps an adapter: predict(list of RGB arrays) -> one list of interchange Annotations per image."""
 
     def __init__(self, adapter: Any, *, name: str, model_id: str, package: str, output_type: str,
-                 labels: Sequence[str], thresholds: Thresholds, work_dir: Path | None = None):
+                 labels: Sequence[str], thresholds: Thresholds, work_dir: Path | None = None,
+                 aliases: Sequence[str] = ()):
         self.adapter = adapter
         self.name = name
         self.model_id = model_id
@@ -61,6 +62,7 @@ class ModelHost:
         self.labels = list(labels)
         self.thresholds = thresholds
         self.work_dir = work_dir
+        self.aliases = list(aliases)  # the package's aliases on this model when it was loaded ('champion')
 
     @classmethod
     def load(cls, catalog: Any, model_id: str, *, device: str | None = None,
@@ -79,8 +81,12 @@ class ModelHost:
         # load_from_model wipes first.
         local = work_dir / "model" if work_dir else catalog.work_dir / "models" / model_id
         adapter.load_from_model(model_entity=model, local_path=str(local))
+        aliases = [r["alias"] for r in catalog.db.query(
+            "SELECT alias FROM model_aliases WHERE package_id = ? AND model_id = ? ORDER BY alias",
+            (model.package_id, model.id))]
         return cls(adapter, name=model.name, model_id=model.id, package=package.name,
-                   output_type=model.output_type, labels=model.labels, thresholds=thresholds, work_dir=work_dir)
+                   output_type=model.output_type, labels=model.labels, thresholds=thresholds, work_dir=work_dir,
+                   aliases=aliases)
 
     def predict(self, images: Sequence[np.ndarray]) -> list[list[Annotation]]:
         try:

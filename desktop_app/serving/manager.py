@@ -6,6 +6,7 @@ import contextlib
 import importlib.util
 import json
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -48,8 +49,11 @@ def start_service(catalog: Catalog, model_id: str, config: dict[str, Any] | None
         raise ValidationError(f"model {model.name!r} is {model.status}; only a trained model can be deployed")
     _check_weights(catalog, model)
     previous = _status_before_deploy(catalog, model_id)
+    # The admin key guards hot model swaps (redeploy); unlike the token it is kept on the record, so any
+    # process working on this catalog (a pipeline promoting a model) can swap.
     rec = catalog.create_service(model_id, str(config.get("name") or model.name), status="starting",
-                                 host=cfg.host, config={**cfg.public(), "previous_status": previous})
+                                 host=cfg.host, config={**cfg.public(), "previous_status": previous,
+                                                        "admin_key": secrets.token_urlsafe(24)})
     log_file = log_path(catalog, rec.id)
     with open(log_file, "ab") as out:
         proc = subprocess.Popen(
@@ -133,6 +137,49 @@ def log_tail(path: Path, lines: int = 30) -> str:
     except OSError:
         return "(no log)"
     return "\n".join(text.splitlines()[-lines:])
+
+
+# -- hot swap -----------------------------------------------------------------------------------------
+def redeploy(catalog: Catalog, service_id: str, model_id: str, *, timeout: float = 300.0) -> ServiceRecord:
+    """Serve another model from a running service without dropping requests.
+
+    The server loads and warms up the new model beside the old one, then swaps: requests already accepted
+    finish on the old model, later ones get the new one. The record and both models' statuses follow."""
+    rec = catalog.get_service(service_id)
+    if rec.status not in RUNNING or not _alive(rec):
+        raise ValidationError(f"service {service_id} is not running ({rec.status})")
+    if rec.model_id == model_id:
+        return rec
+    key = rec.config.get("admin_key")
+    if not key or not rec.url:
+        raise ServiceError(f"service {service_id} was started without hot-swap support; restart it to swap models")
+    model = catalog.get_model(model_id)
+    if model.status in NOT_SERVABLE:
+        raise ValidationError(f"model {model.name!r} is {model.status}; only a trained model can be deployed")
+    _check_weights(catalog, model)
+    previous = _status_before_deploy(catalog, model_id)
+    url = _probe_url(rec).rsplit("/v2/", 1)[0] + f"/v2/repository/models/{rec.model_id}/load"
+    req = urllib.request.Request(url, data=json.dumps({"model_id": model_id}).encode(), method="POST",
+                                 headers={"Content-Type": "application/json", "X-Admin-Key": key})
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            answer = json.loads(r.read())
+    except urllib.error.HTTPError as e:
+        detail = e.read().decode(errors="replace")
+        with contextlib.suppress(ValueError):
+            detail = json.loads(detail).get("error", detail)
+        raise ServiceError(f"service {service_id} refused to load model {model.name!r} (HTTP {e.code}): "
+                           f"{detail}") from None
+    except (OSError, urllib.error.URLError) as e:
+        raise ServiceError(f"could not reach service {service_id} at {rec.url}: {e}") from None
+    old = rec
+    catalog.update_service(service_id, model_id=model_id,
+                           config={**rec.config, "previous_status": previous})
+    catalog.update_model(model_id, status=ModelStatus.DEPLOYED)
+    _restore_model_status(catalog, old)
+    if answer.get("model_id") != model_id:  # pragma: no cover - a server of another version
+        raise ServiceError(f"service {service_id} answered {answer!r}")
+    return catalog.get_service(service_id)
 
 
 # -- stopping -----------------------------------------------------------------------------------------

@@ -64,10 +64,19 @@ def main(argv: list[str] | None = None) -> int:
     from . import manager
 
     host = None
+    app = None
     try:
-        config = ServiceConfig.from_dict({**rec.config, "token": secrets.get("token")})
+        admin_key = rec.config.get("admin_key")
+        settings = {k: v for k, v in rec.config.items() if k != "admin_key"}
+        config = ServiceConfig.from_dict({**settings, "token": secrets.get("token")})
         host = ModelHost.load(catalog, rec.model_id, device=config.device,
                               work_dir=catalog.work_dir / "services" / service_id)
+        swaps = iter(range(1, 1 << 30))
+
+        def loader(model_id: str) -> ModelHost:
+            # A folder of its own beside the first one: closing the old host removes only its own.
+            return ModelHost.load(catalog, model_id, device=config.device,
+                                  work_dir=catalog.work_dir / "services" / f"{service_id}.{next(swaps)}")
         sock = bind(config.host, config.port)
         port = sock.getsockname()[1]
         catalog.update_service(service_id, port=port, url=url_for(config.host, port), pid=os.getpid())
@@ -77,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
 
         from .app import create_app
 
-        app = create_app(host, config)
+        app = create_app(host, config, loader=loader, admin_key=admin_key)
         server = uvicorn.Server(uvicorn.Config(
             app, log_level="info", access_log=config.access_log, limit_concurrency=config.max_concurrency,
             timeout_keep_alive=5, timeout_graceful_shutdown=5, server_header=False, lifespan="on"))
@@ -88,6 +97,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"--- {now_iso()} failed: {type(e).__name__}: {e}", flush=True)
         return 1
     finally:
+        if app is not None:
+            app.state.service.close_all()  # the host served last, and any swapped-out one still open
         if host is not None:
             host.close()
         manager.mark_ended(catalog, service_id)

@@ -1,0 +1,440 @@
+"""Pipelines in the SDK (dl.pipelines.create / get / list; Pipeline and PipelineRun entities) and plain
+functions over a catalog for the CLI and the GUI's pipelines page."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from desktop_app.catalog import Catalog
+from desktop_app.catalog.records import PipelineRecord, PipelineRunRecord
+from desktop_app.errors import NotFoundError, ValidationError
+from desktop_app.sdk.entities import Entity
+
+from . import champion as champ
+from . import launch, lock, snapshot, triggers
+from .definition import SUBSET_ROLES, PipelineDefinition, Trigger
+from .engine import log_paths
+from .lock import PipelineBusyError, RunStatus
+
+if TYPE_CHECKING:
+    from desktop_app.sdk.client import Client
+
+__all__ = [
+    "create_pipeline", "Pipeline", "PipelineRun", "PipelineBusyError", "RunStatus", "recover_all",
+    "pipeline_rows", "run_rows", "step_rows", "start_run", "resume_run", "cancel_run", "rollback", "history",
+    "pending_changes", "TriggerService",
+]
+
+start_run = launch.start_run
+resume_run = launch.resume_run
+cancel_run = launch.cancel_run
+TriggerService = triggers.TriggerService
+
+
+# -- creating -------------------------------------------------------------------------------------
+def _id(value: Any) -> Any:
+    return getattr(value, "id", value)
+
+
+def _resolve_model(catalog: Catalog, spec: Any, project_id: str | None):
+    spec = _id(spec)
+    try:
+        return catalog.get_model(spec)
+    except NotFoundError:
+        found = catalog.find_models(name=spec, project_id=project_id)
+        if len(found) != 1:
+            raise NotFoundError(f"no single model named {spec!r}" + (" in this project" if project_id else "")) from None
+        return found[0]
+
+
+def create_pipeline(client: Client, name: str, champion: Any = None, *, package: Any = None, dataset: Any = None,
+                    subsets: dict[str, dict] | None = None, trigger: Any = "manual", training: dict | None = None,
+                    gate: dict | None = None, max_items: int | dict | None = None, alias: str = "champion",
+                    redeploy: bool = True, enabled: bool = True, description: str = "", seed: int = 0,
+                    project_id: str | None = None) -> Pipeline:
+    """A continuous-learning pipeline over the `alias` model of a package (champion= sets the alias).
+
+    subsets: item filters per role (train / validation / test; default the dataset's ML subsets);
+    trigger: 'manual', 'annotations:N' / {'type': 'annotations', 'count': N}, 'schedule:6h';
+    training: configuration overrides for the challenger; gate: see gate.GateSpec
+    (metric, min_improvement, max_class_drop, class_metric, checks, min_wins)."""
+    catalog = client.catalog
+    if champion is None and package is None:
+        raise ValidationError("pipelines.create needs champion= (a model) or package= (whose alias exists)")
+    champ_rec = None
+    if champion is not None:
+        champ_rec = _resolve_model(catalog, champion, project_id)
+        package_id = champ_rec.package_id
+        if package is not None and catalog.get_package(_id(package)).id != package_id:
+            raise ValidationError(f"model {champ_rec.name!r} is not of package {package!r}")
+    else:
+        package_id = catalog.get_package(_id(package)).id
+        current = catalog.get_alias(package_id, alias)
+        if current is None:
+            raise ValidationError(f"package {catalog.get_package(package_id).name!r} has no {alias!r} model yet; "
+                                  f"pass champion=")
+        champ_rec = catalog.get_model(current.model_id)
+    project_id = project_id or champ_rec.project_id
+    catalog.get_project(project_id)
+    if dataset is not None:
+        ds = catalog.get_dataset(_id(dataset), project_id)
+    elif champ_rec.dataset_id:
+        ds = catalog.get_dataset(champ_rec.dataset_id)
+    else:
+        raise ValidationError(f"model {champ_rec.name!r} has no dataset; pass dataset=")
+    defn = PipelineDefinition(
+        package_id=package_id, dataset_id=ds.id, alias=alias,
+        subsets=dict(subsets) if subsets else {r: {"subset": r} for r in SUBSET_ROLES},
+        max_items=max_items if max_items is not None else {}, seed=int(seed), trigger=Trigger.parse(trigger),
+        training=dict(training or {}), gate=dict(gate or {}), redeploy=bool(redeploy), enabled=bool(enabled),
+        description=description)
+    _check(catalog, defn, champ_rec)
+    with catalog.db.transaction():
+        rec = catalog.create_pipeline(project_id, name, defn.to_dict())
+        current = catalog.get_alias(package_id, alias)
+        if current is None or current.model_id != champ_rec.id:
+            catalog.set_alias(package_id, alias, champ_rec.id, who=f"pipeline:{name}",
+                              reason=f"pipeline {name} created with {champ_rec.name} as its {alias}")
+    return Pipeline(client, rec)
+
+
+def _check(catalog: Catalog, defn: PipelineDefinition, champion) -> None:
+    """Everything that can be checked before a run: definition, overrides, non-empty and disjoint subsets."""
+    from desktop_app.ml.adapter import validate_model_configuration
+
+    if not isinstance(defn.trigger, Trigger):
+        defn.trigger = Trigger.parse(defn.trigger)
+    defn.validate(champion.output_type)
+    validate_model_configuration(catalog, defn.package_id, {**champion.configuration, **defn.training})
+    ds = catalog.get_dataset(defn.dataset_id)
+    ids = {}
+    for role in SUBSET_ROLES:
+        ids[role] = set(catalog.item_ids(ds.id, **defn.subsets[role]))
+        if not ids[role]:
+            raise ValidationError(f"the {role} subset of dataset {ds.name!r} is empty (filter {defn.subsets[role]}); "
+                                  f"split the dataset (dataset.split_ml_subsets) or pass subsets=")
+    if ids["train"] & ids["test"]:
+        raise ValidationError(f"the train and test subsets share {len(ids['train'] & ids['test'])} items; a "
+                              f"challenger must be tested on items it did not train on")
+
+
+# -- entities -------------------------------------------------------------------------------------
+class Pipeline(Entity):
+    _record: PipelineRecord
+
+    name = property(lambda self: self._record.name)
+    project_id = property(lambda self: self._record.project_id)
+    created_at = property(lambda self: self._record.created_at)
+
+    @property
+    def catalog(self) -> Catalog:
+        return self._client.catalog
+
+    def refresh(self) -> Pipeline:
+        lock.recover(self.catalog, self.id)
+        self._record = self.catalog.get_pipeline(self.id)
+        return self
+
+    @property
+    def status(self) -> str:
+        """'idle' or 'running'."""
+        return self.refresh()._record.status
+
+    @property
+    def definition(self) -> PipelineDefinition:
+        return PipelineDefinition.from_dict(self.refresh()._record.definition)
+
+    @property
+    def trigger(self) -> Trigger:
+        return self.definition.trigger
+
+    @property
+    def package(self):
+        return self._client.packages.get(package_id=self.definition.package_id)
+
+    @property
+    def dataset(self):
+        return self._client.datasets.get(dataset_id=self.definition.dataset_id)
+
+    @property
+    def champion(self):
+        """The model the alias points at now (None if unset)."""
+        d = self.definition
+        a = self.catalog.get_alias(d.package_id, d.alias)
+        return self._client.models.get(model_id=a.model_id) if a else None
+
+    # -- running --------------------------------------------------------------------------------
+    def run(self, trigger: str = "manual", wait: bool = True, *, detach: bool | None = None,
+            timeout: float | None = None) -> PipelineRun:
+        """Start a run (PipelineBusyError if one is in progress). wait: until it ends, here (or in a detached
+        runner with detach=True / a timeout); wait=False: in a detached runner, returning at once."""
+        rec = launch.start_run(self.catalog, self.id, trigger=trigger, wait=wait, detach=detach, timeout=timeout)
+        return PipelineRun(self._client, rec)
+
+    def runs(self) -> list[PipelineRun]:
+        """Oldest first."""
+        lock.recover(self.catalog, self.id)
+        return [PipelineRun(self._client, r) for r in self.catalog.list_pipeline_runs(self.id)]
+
+    @property
+    def last_run(self) -> PipelineRun | None:
+        runs = self.runs()
+        return runs[-1] if runs else None
+
+    def pending_changes(self) -> int:
+        return triggers.pending_changes(self.catalog, self.refresh()._record)
+
+    def due(self) -> triggers.Due:
+        return triggers.due(self.catalog, self.refresh()._record)
+
+    # -- the champion ---------------------------------------------------------------------------
+    def rollback(self, to_model: Any = None, *, reason: str = "", who: str = "user") -> dict:
+        """The champion goes back to an earlier one (default: the previous), services follow."""
+        return champ.rollback(self.catalog, self.id, _id(to_model) if to_model is not None else None,
+                              who=who, reason=reason)
+
+    def history(self) -> list[dict]:
+        """Every move of the alias: model, previous model, when, who (a user or pipeline:<name>), why."""
+        d = self.definition
+        return champ.history(self.catalog, d.package_id, d.alias)
+
+    # -- edits ----------------------------------------------------------------------------------
+    def update(self, **fields: Any) -> Pipeline:
+        """Change definition fields (trigger, training, gate, subsets, max_items, redeploy, enabled, ...)
+        or the name; checked as at creation. A running run keeps the steps it finished."""
+        name = fields.pop("name", None)
+        d = self.definition
+        values = d.to_dict()
+        for k, v in fields.items():
+            if k in ("dataset", "dataset_id"):
+                k, v = "dataset_id", self.catalog.get_dataset(_id(v), self.project_id).id
+            if k in ("package", "package_id", "alias"):
+                raise ValidationError(f"a pipeline's {k} is fixed; create another pipeline")
+            if k not in values:
+                raise ValidationError(f"pipelines have no field {k!r}")
+            values[k] = v
+        new = PipelineDefinition.from_dict(values)
+        champion = self.champion
+        if champion is None:
+            raise ValidationError(f"the {d.alias!r} alias is not set; roll back to a model first")
+        _check(self.catalog, new, self.catalog.get_model(champion.id))
+        changes: dict[str, Any] = {"definition": new.to_dict()}
+        if name is not None and name != self.name:
+            if not isinstance(name, str) or not name.strip():
+                raise ValidationError("a pipeline needs a non-empty name")
+            if any(p.name == name for p in self.catalog.list_pipelines(self.project_id)):
+                raise ValidationError(f"a pipeline named {name!r} already exists in this project")
+            changes["name"] = name
+        self._record = self.catalog.update_pipeline(self.id, **changes)
+        return self
+
+    def delete(self, force: bool = False) -> bool:
+        """Remove the pipeline and its runs (the models it trained and the alias stay)."""
+        if self.status == lock.BUSY and not force:
+            raise PipelineBusyError(f"pipeline {self.name!r} is running; cancel its run first (or force=True)")
+        self.catalog.delete_pipeline(self.id)
+        return True
+
+
+class PipelineRun(Entity):
+    _record: PipelineRunRecord
+
+    pipeline_id = property(lambda self: self._record.pipeline_id)
+    trigger = property(lambda self: self._record.trigger)
+    created_at = property(lambda self: self._record.created_at)
+
+    @property
+    def catalog(self) -> Catalog:
+        return self._client.catalog
+
+    def refresh(self) -> PipelineRun:
+        launch.reap()
+        lock.recover(self.catalog, self._record.pipeline_id)
+        self._record = self.catalog.get_pipeline_run(self.id)
+        return self
+
+    @property
+    def status(self) -> str:
+        return self.refresh()._record.status
+
+    @property
+    def finished_at(self) -> str | None:
+        return self._record.finished_at
+
+    @property
+    def steps(self) -> list[dict]:
+        return [dict(s) for s in self.refresh()._record.steps]
+
+    def step(self, name: str) -> dict:
+        for s in self.steps:
+            if s["name"] == name:
+                return s
+        raise NotFoundError(f"runs have no step {name!r}; steps: {', '.join(lock.STEPS)}")
+
+    @property
+    def details(self) -> dict:
+        return dict(self.refresh()._record.details)
+
+    @property
+    def number(self) -> int:
+        return int(self._record.details.get("number", 0))
+
+    @property
+    def decision(self) -> dict | None:
+        return self.details.get("decision")
+
+    @property
+    def error(self) -> str | None:
+        return self.details.get("error")
+
+    @property
+    def failed_step(self) -> str | None:
+        return self.details.get("failed_step") if self._record.status in RunStatus.RESUMABLE else None
+
+    @property
+    def challenger(self):
+        cid = self.details.get("challenger_id")
+        return self._client.models.get(model_id=cid) if cid else None
+
+    @property
+    def champion(self):
+        """The champion this run compared against."""
+        cid = self.details.get("champion_id")
+        return self._client.models.get(model_id=cid) if cid else None
+
+    @property
+    def snapshot(self) -> snapshot.Snapshot | None:
+        info = self.details.get("snapshot")
+        return snapshot.load(self.catalog, info["sha"], info.get("taken_at", "")) if info else None
+
+    def drift(self) -> dict[str, list[int]]:
+        """What changed in the frozen data since this run's snapshot."""
+        snap = self.snapshot
+        if snap is None:
+            raise ValidationError("this run has no snapshot yet")
+        return snapshot.drift(self.catalog, snap)
+
+    def resume(self, wait: bool = True, *, detach: bool | None = None, timeout: float | None = None) -> PipelineRun:
+        self._record = launch.resume_run(self.catalog, self.id, wait=wait, detach=detach, timeout=timeout)
+        return self
+
+    def cancel(self) -> PipelineRun:
+        self._record = launch.cancel_run(self.catalog, self.id)
+        return self
+
+    def wait(self, timeout: float | None = None, poll: float = 0.25) -> PipelineRun:
+        self._record = launch.wait_for(self.catalog, self.id, timeout=timeout, poll=poll)
+        return self
+
+    def logs(self, step: str | None = None) -> str:
+        """One step's log, or every step's in order."""
+        paths = log_paths(self.catalog, self.id)
+        names = [step] if step else [s for s in lock.STEPS if s in paths]
+        out = []
+        for n in names:
+            p = paths.get(n)
+            if p is not None and p.exists():
+                out.append(p.read_text(errors="replace"))
+        return "".join(out)
+
+    def __repr__(self) -> str:
+        return f"PipelineRun(id={self.id!r}, status={self._record.status!r})"
+
+
+# -- plain functions for the CLI and the GUI -----------------------------------------------------------
+def recover_all(catalog: Catalog) -> dict[str, list[str]]:
+    """On start-up: runs whose process died become 'interrupted' (pipelines unlocked); redeploys a crash
+    left after a promotion are finished."""
+    interrupted = lock.recover(catalog)
+    redeployed = []
+    for run_id in champ.pending_redeploy_runs(catalog):
+        champ.finish_redeploys(catalog, run_id)
+        redeployed.append(run_id)
+    return {"interrupted": interrupted, "redeployed": redeployed}
+
+
+def pending_changes(catalog: Catalog, pipeline_id: str) -> int:
+    return triggers.pending_changes(catalog, catalog.get_pipeline(pipeline_id))
+
+
+def rollback(catalog: Catalog, pipeline_id: str, to_model: str | None = None, **kw: Any) -> dict:
+    return champ.rollback(catalog, pipeline_id, to_model, **kw)
+
+
+def history(catalog: Catalog, pipeline_id: str) -> list[dict]:
+    d = PipelineDefinition.from_dict(catalog.get_pipeline(pipeline_id).definition)
+    return champ.history(catalog, d.package_id, d.alias)
+
+
+def _names(catalog: Catalog) -> dict[str, str]:
+    return {m.id: m.name for m in catalog.find_models()}
+
+
+def pipeline_rows(catalog: Catalog, project_id: str | None = None) -> list[dict[str, Any]]:
+    """One row per pipeline: champion, trigger (and how close it is), status, the last run's outcome."""
+    lock.recover(catalog)
+    names = _names(catalog)
+    rows = []
+    for p in catalog.list_pipelines(project_id):
+        d = PipelineDefinition.from_dict(p.definition)
+        alias = catalog.get_alias(d.package_id, d.alias)
+        runs = catalog.list_pipeline_runs(p.id)
+        last = runs[-1] if runs else None
+        try:
+            due = triggers.due(catalog, p)
+            due_text = due.reason
+        except Exception as e:  # noqa: BLE001 - a row for a broken definition still shows
+            due_text = f"error: {e}"
+        rows.append({"id": p.id, "name": p.name, "status": p.status,
+                     "champion": names.get(alias.model_id, alias.model_id) if alias else "",
+                     "champion_id": alias.model_id if alias else None, "trigger": d.trigger.describe(),
+                     "due": due_text, "runs": len(runs), "last_run": last.id if last else "",
+                     "last_status": last.status if last else "", "last_at": (last.created_at[:19] if last else ""),
+                     "enabled": d.enabled})
+    return rows
+
+
+def _duration(start: str | None, end: str | None) -> float | None:
+    if not start or not end:
+        return None
+    f = "%Y-%m-%dT%H:%M:%S.%fZ"
+    from datetime import datetime
+    return round((datetime.strptime(end, f) - datetime.strptime(start, f)).total_seconds(), 2)
+
+
+def run_rows(catalog: Catalog, pipeline_id: str) -> list[dict[str, Any]]:
+    """The pipeline's runs, newest first: outcome, where it stopped, the figures behind the decision."""
+    lock.recover(catalog, pipeline_id)
+    names = _names(catalog)
+    rows = []
+    for r in reversed(catalog.list_pipeline_runs(pipeline_id)):
+        d = r.details
+        prim = ((d.get("decision") or {}).get("figures") or {}).get("primary") or {}
+        at = next((s["name"] for s in r.steps if s.get("status") not in ("success", "pending")), "")
+        rows.append({"id": r.id, "number": d.get("number"), "status": r.status, "trigger": r.trigger,
+                     "step": at, "champion": names.get(d.get("champion_id"), d.get("champion_id") or ""),
+                     "challenger": names.get(d.get("challenger_id"), d.get("challenger_id") or ""),
+                     "metric": prim.get("metric", ""),
+                     "champion_score": prim.get("champion"), "challenger_score": prim.get("challenger"),
+                     "reasons": "; ".join((d.get("decision") or {}).get("reasons", [])),
+                     "error": d.get("error") or "", "created": r.created_at[:19],
+                     "seconds": _duration(r.created_at, r.finished_at)})
+    return rows
+
+
+def step_rows(catalog: Catalog, run_id: str) -> list[dict[str, Any]]:
+    """The run's steps: status, its execution (and log), the jobs it linked, duration, error."""
+    run = catalog.get_pipeline_run(run_id)
+    lock.recover(catalog, run.pipeline_id)
+    run = catalog.get_pipeline_run(run_id)
+    paths = log_paths(catalog, run_id)
+    rows = []
+    for s in run.steps:
+        out = s.get("output") or {}
+        jobs = [out.get("train_execution_id")] + [(out.get(r) or {}).get("execution_id")
+                                                  for r in ("champion", "challenger")]
+        rows.append({"name": s["name"], "status": s.get("status", "pending"), "execution_id": s.get("execution_id"),
+                     "attempts": len(s.get("attempts", [])), "jobs": [j for j in jobs if j],
+                     "seconds": _duration(s.get("started_at"), s.get("finished_at")), "error": s.get("error") or "",
+                     "log_path": str(paths[s["name"]]) if s["name"] in paths else None})
+    return rows
