@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+
+from desktop_app.errors import UserError
 
 from .data import DataMixin
 from .db import Database
@@ -14,14 +17,28 @@ from .store import BlobStore
 DB_NAME = "catalog.db"
 
 
+class _ReadOnlyStore(BlobStore):
+    """Reads from the store without creating anything in it."""
+
+    def __init__(self, root: Path):
+        self.root = Path(root)
+        self.tmp = self.root / "tmp"
+
+
 class Catalog(EntitiesMixin, DataMixin, RunsMixin):
     """Every read and write of the catalog goes through here; callers get typed records back."""
 
     def __init__(self, home: Path | str | None = None, *, read_only: bool = False):
         self.home = Path(home) if home is not None else default_home()
-        if not read_only:
-            self.home.mkdir(parents=True, exist_ok=True)
-        self.store = BlobStore(self.home / "store")
+        try:
+            if not read_only:
+                self.home.mkdir(parents=True, exist_ok=True)
+                if not os.access(self.home, os.W_OK):
+                    raise PermissionError(f"{self.home} is not writable")
+            self.store = BlobStore(self.home / "store") if not read_only else _ReadOnlyStore(self.home / "store")
+        except PermissionError as e:
+            raise UserError(f"the catalog folder {self.home} is read-only for this user ({e}); open it "
+                            f"read-only (Catalog(read_only=True)) or choose another folder") from None
         self.db = Database(self.home / DB_NAME, read_only=read_only)
         self.read_only = read_only
 

@@ -49,8 +49,11 @@ class Database:
         self._local = threading.local()
         self._all: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
-        conn = self.conn  # open now so errors surface at construction
-        version = schema.user_version(conn)
+        try:
+            conn = self.conn  # open now so errors surface at construction
+            version = schema.user_version(conn)
+        except sqlite3.OperationalError as e:
+            raise explain(e, self.path) from e
         if version > schema.SCHEMA_VERSION:
             raise CatalogVersionError(
                 f"the catalog at {self.path} has schema version {version}, newer than this "
@@ -118,7 +121,7 @@ class Database:
         self._local.depth = depth + 1
         try:
             yield conn
-        except BaseException:
+        except BaseException as e:
             self._local.depth = depth
             if depth == 0:
                 if conn.in_transaction:
@@ -126,6 +129,8 @@ class Database:
             else:
                 conn.execute(f"ROLLBACK TO sp{depth}")
                 conn.execute(f"RELEASE sp{depth}")
+            if isinstance(e, sqlite3.OperationalError) and _is_user_fixable(e):
+                raise explain(e, self.path) from e
             raise
         else:
             self._local.depth = depth
@@ -160,6 +165,25 @@ class Database:
             cur = conn.execute(f"UPDATE {table} SET {sets} WHERE {where}",
                                [_encode(v) for v in values.values()] + list(key.values()))
             return cur.rowcount
+
+
+def _is_user_fixable(e: sqlite3.OperationalError) -> bool:
+    msg = str(e).lower()
+    return any(k in msg for k in ("disk is full", "readonly", "read-only", "unable to open", "disk i/o"))
+
+
+def explain(e: sqlite3.OperationalError, path: Path) -> Exception:
+    """Errors the user can fix, said plainly; anything else stays a bug report."""
+    msg = str(e).lower()
+    if "disk is full" in msg:
+        return UserError(f"the disk holding the catalog ({path.parent}) is full; nothing was written. "
+                         f"Free some space (or garbage-collect the catalog) and try again")
+    if "readonly" in msg or "read-only" in msg:
+        return UserError(f"the catalog at {path.parent} is read-only for this user; open it read-only or "
+                         f"choose another folder")
+    if "unable to open" in msg or "disk i/o" in msg:
+        return UserError(f"cannot open the catalog database {path}: {e} (is the folder readable and writable?)")
+    return e
 
 
 def _encode(value: Any) -> Any:

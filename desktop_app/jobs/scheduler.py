@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from desktop_app.catalog import Catalog, ExecutionStatus
+from desktop_app.catalog.lock import FileLock
 
 from . import devices
 
@@ -66,50 +67,8 @@ def mark_interrupted(catalog: Catalog, *, except_ids: set[str] = frozenset()) ->
     return changed
 
 
-class _FileLock:
-    def __init__(self, path: Path):
-        self.path = path
-        self.fd: int | None = None
-
-    def acquire(self) -> bool:
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            _lock(fd)
-        except OSError:
-            os.close(fd)
-            return False
-        os.ftruncate(fd, 0)
-        os.write(fd, str(os.getpid()).encode())
-        self.fd = fd
-        return True
-
-    def release(self) -> None:
-        if self.fd is not None:
-            _unlock(self.fd)
-            os.close(self.fd)
-            self.fd = None
-
-
-if sys.platform == "win32":  # pragma: no cover
-    import msvcrt
-
-    def _lock(fd: int) -> None:
-        msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
-
-    def _unlock(fd: int) -> None:
-        msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)
-else:
-    import fcntl
-
-    def _lock(fd: int) -> None:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-
-    def _unlock(fd: int) -> None:
-        fcntl.flock(fd, fcntl.LOCK_UN)
-
-
 def scheduler_running(home: Path) -> bool:
-    lock = _FileLock(Path(home) / LOCK_NAME)
+    lock = FileLock(Path(home) / LOCK_NAME)
     if lock.acquire():
         lock.release()
         return False
@@ -145,7 +104,7 @@ class Scheduler:
         self.running: dict[str, Running] = {}
         self.idle_exit_s = idle_exit_s
         self.poll_s = poll_s
-        self.lock = _FileLock(self.home / LOCK_NAME)
+        self.lock = FileLock(self.home / LOCK_NAME)
 
     def free_slots(self) -> list[devices.Slot]:
         busy = {s.name for r in self.running.values() for s in r.slots}

@@ -1,0 +1,120 @@
+"""Catalog housekeeping: sizes by kind, deleting a model with its files, backup to one archive, restore."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sqlite3
+import tarfile
+import tempfile
+from pathlib import Path, PurePosixPath
+
+from desktop_app.errors import UserError, ValidationError
+
+from .catalog import DB_NAME, Catalog
+
+ARCHIVE_ROOT = "model-desk-catalog"
+
+
+def _dir_size(p: Path) -> int:
+    total = 0
+    if p.exists():
+        for f in p.rglob("*"):
+            if f.is_file() and not f.is_symlink():
+                total += f.stat().st_size
+    return total
+
+
+def sizes(catalog: Catalog) -> dict[str, int]:
+    """Bytes used, by kind: database, images, model weights, package code, evaluation caches, other files,
+    job scratch space and logs."""
+    kinds = {
+        "images": "SELECT DISTINCT sha256 FROM items WHERE sha256 IS NOT NULL",
+        "model files": "SELECT DISTINCT sha256 FROM artifacts",
+        "package code": "SELECT DISTINCT codebase_sha FROM packages WHERE codebase_sha IS NOT NULL",
+        "evaluation caches": "SELECT DISTINCT cache_sha FROM evaluations WHERE cache_sha IS NOT NULL",
+    }
+    out: dict[str, int] = {}
+    seen: set[str] = set()
+    for kind, sql in kinds.items():
+        shas = {r[0] for r in catalog.db.conn.execute(sql)} - seen
+        seen |= shas
+        out[kind] = sum(catalog.store.size_of(s) for s in shas)
+    out["other stored files"] = sum(catalog.store.size_of(s) for s in catalog.store.iter_shas() if s not in seen)
+    home = catalog.home
+    out["database"] = sum((home / n).stat().st_size for n in (DB_NAME, DB_NAME + "-wal", DB_NAME + "-shm")
+                          if (home / n).exists())
+    out["job scratch"] = _dir_size(home / "work")
+    out["logs"] = _dir_size(home / "logs")
+    out["thumbnail cache"] = _dir_size(home / "cache")
+    out["total"] = sum(out.values())
+    return out
+
+
+def delete_model(catalog: Catalog, model_id: str) -> dict[str, int]:
+    """Delete a model, its artifacts, predictions, metrics, evaluations, and the files only it used."""
+    shas = {a.sha256 for a in catalog.list_artifacts(model_id)}
+    shas |= {e.cache_sha for e in catalog.list_evaluations(model_id=model_id) if e.cache_sha}
+    catalog.delete_model(model_id)
+    still = catalog.referenced_blobs()
+    freed = removed = 0
+    for sha in shas - still:
+        freed += catalog.store.size_of(sha)
+        removed += int(catalog.store.delete(sha))
+    shutil.rmtree(catalog.work_dir / "models" / model_id, ignore_errors=True)
+    return {"removed_files": removed, "freed_bytes": freed}
+
+
+def backup(catalog: Catalog, archive: Path | str) -> Path:
+    """One .tar.gz of the database (a consistent online copy) and the store; every path is relative."""
+    archive = Path(archive)
+    archive.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        db_copy = Path(tmp) / DB_NAME
+        dest = sqlite3.connect(db_copy)
+        with dest:
+            catalog.db.conn.backup(dest)
+        dest.close()
+        partial = archive.with_name(archive.name + ".partial")
+        with tarfile.open(partial, "w:gz") as tar:
+            tar.add(db_copy, arcname=f"{ARCHIVE_ROOT}/{DB_NAME}")
+            for sha in sorted(catalog.store.iter_shas()):
+                tar.add(catalog.store.path(sha), arcname=f"{ARCHIVE_ROOT}/store/{sha[:2]}/{sha[2:4]}/{sha}")
+        os.replace(partial, archive)
+    return archive
+
+
+def _check_member(m: tarfile.TarInfo) -> None:
+    p = PurePosixPath(m.name)
+    if p.is_absolute() or ".." in p.parts or not p.parts or p.parts[0] != ARCHIVE_ROOT:
+        raise ValidationError(f"the archive holds a path outside the catalog folder: {m.name!r}; refused")
+    if not (m.isfile() or m.isdir()):
+        raise ValidationError(f"the archive holds a link or device {m.name!r}; refused")
+
+
+def restore(archive: Path | str, target: Path | str) -> Catalog:
+    """Unpack a backup into an empty (or new) folder and open it; nothing is written outside `target`."""
+    archive, target = Path(archive), Path(target)
+    if target.exists() and any(target.iterdir()):
+        raise UserError(f"{target} is not empty; restore into a new folder")
+    try:
+        tar = tarfile.open(archive, "r:*")
+    except (tarfile.TarError, OSError) as e:
+        raise ValidationError(f"{archive} is not a Model Desk backup: {e}") from None
+    with tar:
+        members = tar.getmembers()
+        for m in members:
+            _check_member(m)
+        if f"{ARCHIVE_ROOT}/{DB_NAME}" not in {m.name for m in members}:
+            raise ValidationError(f"{archive} holds no {DB_NAME}: not a Model Desk backup")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}-restore-"))
+        try:
+            tar.extractall(staging, filter="data")
+            src = staging / ARCHIVE_ROOT
+            target.mkdir(parents=True, exist_ok=True)
+            for child in src.iterdir():
+                os.replace(child, target / child.name)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+    return Catalog(target)
