@@ -1,7 +1,7 @@
 """Detectors: `tinydet`, a small anchor-free detector that trains in minutes on a CPU, and a torchvision one.
 
-tinydet is CenterNet/TTFNet-style: a 4-stage conv backbone (stride 16) with a light top-down neck back to
-stride 4, a per-class centre heat-map (Gaussian targets, penalty-reduced focal loss) and a box head that
+tinydet is CenterNet/TTFNet-style: a patchify stem and 3 conv stages (stride 32) with a light top-down
+neck back to stride 8, a per-class centre heat-map (Gaussian targets, penalty-reduced focal loss) and a box head that
 regresses distances to the four sides (GIoU loss) at every location inside each object's Gaussian, which
 gives many positives per object and so fast convergence. Decoding keeps 3x3 heat-map peaks: no anchors,
 and NMS is only a light clean-up.
@@ -33,36 +33,40 @@ def _conv(cin: int, cout: int, stride: int = 1) -> nn.Sequential:
 
 class TinyDet(TaskModel):
     task = "detection"
-    stride = 4
-    head_prefixes = ("heatmap.1.",)
+    stride = 8
+    head_prefixes = ("heatmap.",)
 
-    def __init__(self, num_classes: int, image_size: int = 128, width: int = 32, neck: int = 64):
+    def __init__(self, num_classes: int, image_size: int = 128, width: int = 32, neck: int = 96):
         super().__init__("tinydet", num_classes, image_size)
         w = width
-        self.stage1 = nn.Sequential(_conv(3, w // 2, 2), _conv(w // 2, w // 2))          # /2
-        self.stage2 = nn.Sequential(_conv(w // 2, w, 2), _conv(w, w))                    # /4
-        self.stage3 = nn.Sequential(_conv(w, 2 * w, 2), _conv(2 * w, 2 * w))             # /8
-        self.stage4 = nn.Sequential(_conv(2 * w, 4 * w, 2), _conv(4 * w, 4 * w))         # /16
-        self.top = nn.Conv2d(4 * w, neck, 1)
-        self.lat3 = nn.Conv2d(2 * w, neck, 1)
-        self.lat2 = nn.Conv2d(w, neck, 1)
+        # A 4x4/4 "patchify" stem: no full-resolution feature maps, whose batch-norm and ReLU passes
+        # (memory-bound) would cost a CPU more than the convolutions do.
+        self.stem = nn.Sequential(nn.Conv2d(3, w, 4, 4, bias=False), nn.BatchNorm2d(w), nn.ReLU(inplace=True))
+        self.stage2 = nn.Sequential(_conv(w, 2 * w, 2), _conv(2 * w, 2 * w))                # /8
+        self.stage3 = nn.Sequential(_conv(2 * w, 4 * w, 2), _conv(4 * w, 4 * w))            # /16
+        self.stage4 = nn.Sequential(_conv(4 * w, 6 * w, 2), _conv(6 * w, 6 * w))            # /32
+        self.top = nn.Conv2d(6 * w, neck, 1)
+        self.lat3 = nn.Conv2d(4 * w, neck, 1)
+        self.lat2 = nn.Conv2d(2 * w, neck, 1)
         self.smooth3 = _conv(neck, neck)
         self.smooth2 = _conv(neck, neck)
-        self.heatmap = nn.Sequential(_conv(neck, neck // 2), nn.Conv2d(neck // 2, num_classes, 1))
-        self.box = nn.Sequential(_conv(neck, neck // 2), nn.Conv2d(neck // 2, 4, 1))
-        nn.init.constant_(self.heatmap[1].bias, -math.log((1 - 0.01) / 0.01))  # start at p=0.01
-        nn.init.constant_(self.box[1].bias, 0.0)
+        self.trunk = _conv(neck, 64)
+        self.heatmap = nn.Conv2d(64, num_classes, 1)
+        self.box = nn.Conv2d(64, 4, 1)
+        nn.init.constant_(self.heatmap.bias, -math.log((1 - 0.01) / 0.01))  # start at p=0.01
+        nn.init.constant_(self.box.bias, 0.0)
 
     def _heads(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         x = self.normalize(images)
-        c2 = self.stage2(self.stage1(x))
+        c2 = self.stage2(self.stem(x))
         c3 = self.stage3(c2)
         c4 = self.stage4(c3)
         p3 = self.smooth3(self.lat3(c3) + F.interpolate(self.top(c4), size=c3.shape[-2:], mode="nearest"))
         p2 = self.smooth2(self.lat2(c2) + F.interpolate(p3, size=c2.shape[-2:], mode="nearest"))
-        heat = self.heatmap(p2).float()
-        # side distances in input pixels, positive; scaled so that the initial boxes are ~16 px wide
-        dist = F.softplus(self.box(p2).float()) * (4.0 * self.stride)
+        t = self.trunk(p2)
+        heat = self.heatmap(t).float()
+        # side distances in input pixels, positive; scaled so that the initial boxes are ~32 px wide
+        dist = F.softplus(self.box(t).float()) * (2.0 * self.stride)
         return heat, dist
 
     def forward(self, images: torch.Tensor, targets: list[dict] | None = None):

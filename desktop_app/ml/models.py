@@ -67,8 +67,7 @@ class Classifier(TaskModel):
 
         builders = {"resnet18": tvm.resnet18, "resnet50": tvm.resnet50,
                     "mobilenet_v3_small": tvm.mobilenet_v3_small}
-        kwargs = {"zero_init_residual": True} if arch.startswith("resnet") else {}  # faster start from scratch
-        self.net = builders[arch](weights=None, num_classes=num_classes, **kwargs)
+        self.net = builders[arch](weights=None, num_classes=num_classes)
         self.head_prefixes = ("net.fc.",) if arch.startswith("resnet") else ("net.classifier.3.",)
 
     def forward(self, images: torch.Tensor, targets: torch.Tensor | None = None) -> torch.Tensor:

@@ -47,7 +47,7 @@ def generate_shapes(
         rng = random.Random(f"{seed}:{i}")
         if kind == "classification":
             shapes = [SHAPES[i % len(SHAPES)]]
-            image, anns = _draw_image(rng, size, shapes, min_frac=0.30, max_frac=0.80)
+            image, anns = _draw_image(rng, size, shapes, min_frac=0.50, max_frac=0.90)
         else:
             count = rng.randint(1, 4)
             shapes = [rng.choice(SHAPES) for _ in range(count)]

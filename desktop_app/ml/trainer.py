@@ -202,6 +202,7 @@ class Trainer:
         on_cuda = dev.type == "cuda"
         if on_cuda:
             torch.cuda.set_device(dev)
+            torch.backends.cudnn.benchmark = True   # fixed input sizes: let cuDNN pick its fastest kernels
         self.model.to(dev)
         self.channels_last = bool(cfg["channels_last"]) and on_cuda
         if self.channels_last:
@@ -237,11 +238,15 @@ class Trainer:
                 (decay if p.ndim > 1 else no_decay).append(p)  # no decay on biases and norm weights
         groups = [{"params": decay, "weight_decay": cfg["weight_decay"]}, {"params": no_decay, "weight_decay": 0.0}]
         lr, mom = cfg["learning_rate"], cfg["momentum"]
-        fused = {"foreach": True} if self.device.type == "cuda" else {}
         if cfg["optimizer"] == "sgd":
-            return torch.optim.SGD(groups, lr=lr, momentum=mom, nesterov=mom > 0, **fused)
-        cls = torch.optim.AdamW if cfg["optimizer"] == "adamw" else torch.optim.Adam
-        return cls(groups, lr=lr, betas=(mom, 0.999), **fused)
+            cls, kwargs = torch.optim.SGD, {"momentum": mom, "nesterov": mom > 0}
+        else:
+            cls = torch.optim.AdamW if cfg["optimizer"] == "adamw" else torch.optim.Adam
+            kwargs = {"betas": (mom, 0.999)}
+        try:  # one fused kernel: ~5x faster than the per-tensor loop for AdamW on a CPU, and less launches on a GPU
+            return cls(groups, lr=lr, fused=True, **kwargs)
+        except (RuntimeError, TypeError, ValueError):
+            return cls(groups, lr=lr, **kwargs)
 
     def _make_scheduler(self):
         kind = self.config["scheduler"]
@@ -275,12 +280,10 @@ class Trainer:
                 self._call("on_warning", message)
             for epoch in range(start_epoch, self.epochs):
                 self.epoch = epoch
-                if skip and self._pending_rng is not None:
-                    _set_rng_state(self._pending_rng)
-                else:
+                if not (skip and self._pending_rng is not None):
+                    self._pending_rng = None
                     self._epoch_loss = [0.0, 0]
                     seed_everything(self.config["seed"] * 1_000_003 + epoch)
-                self._pending_rng = None
                 self.sampler.set_epoch(epoch)
                 self.sampler.set_start(skip * self.config["batch_size"])
                 self._call("on_epoch_start", epoch)
@@ -351,7 +354,11 @@ class Trainer:
         n_images = 0
         pending: tuple[int, torch.Tensor] | None = None
         detection = self.task == "detection"
-        for batch in self.train_loader:
+        batches = iter(self.train_loader)   # draws the loader's base seed from the RNG: restore after it
+        if self._pending_rng is not None:
+            _set_rng_state(self._pending_rng)
+            self._pending_rng = None
+        for batch in batches:
             for name in batch.skipped:
                 self.warn(f"skipped unreadable image {name} ({self._sources.get(name, name)})")
             if len(batch) < 2 and len(self.train_set) > 1:  # batch-norm needs two; all unreadable, or a ragged tail

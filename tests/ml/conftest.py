@@ -18,6 +18,12 @@ def make_layout(root, kind: str, n: int, size: int | None = None, seed: int = 0)
 
 
 @pytest.fixture(scope="session")
+def layout_factory():
+    """make(root, kind, n, size=None, seed=0) -> (data_path, bundle)."""
+    return make_layout
+
+
+@pytest.fixture(scope="session")
 def cls_layout(tmp_path_factory):
     """60 classification images at 32 px: 42 train / 8-10 validation."""
     return make_layout(tmp_path_factory.mktemp("cls"), "classification", 60, size=32)[0]
@@ -29,5 +35,10 @@ def det_layout(tmp_path_factory):
 
 
 # A quick configuration: tiny model work per step, a few steps per epoch.
-FAST = {"arch": "resnet18", "image_size": 32, "batch_size": 16, "epochs": 2, "learning_rate": 1e-3,
+FAST_CONFIG = {"arch": "resnet18", "image_size": 32, "batch_size": 16, "epochs": 2, "learning_rate": 1e-3,
         "pretrained": False, "num_workers": 0, "device": "cpu"}
+
+
+@pytest.fixture
+def fast():
+    return dict(FAST_CONFIG)
