@@ -22,6 +22,7 @@ log = logging.getLogger(__name__)
 LOCK_NAME = "scheduler.lock"
 CANCEL_GRACE_S = 8.0     # a worker that ignores a cancel this long is terminated, then killed
 IDLE_EXIT_S = 3.0
+WORKER_NICENESS = 10
 
 
 @dataclass
@@ -85,6 +86,13 @@ def ensure_scheduler(home: Path) -> None:
         subprocess.Popen([sys.executable, "-m", "desktop_app.jobs.scheduler", str(home)],
                          stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                          start_new_session=True, env=_child_env())
+
+
+def _lower_priority() -> None:
+    """Workers yield the CPU to the window and the user's other programs (no cost when nothing competes)."""
+    if hasattr(os, "nice"):
+        with contextlib.suppress(OSError):
+            os.nice(WORKER_NICENESS)
 
 
 def _child_env(extra: dict[str, str] | None = None) -> dict[str, str]:
@@ -167,7 +175,7 @@ class Scheduler:
             env.pop("CUDA_VISIBLE_DEVICES")  # CPU job on a machine without GPUs: leave the env alone
         proc = subprocess.Popen([sys.executable, "-m", "desktop_app.jobs.worker", str(self.home), execution_id],
                                 stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
-                                start_new_session=True)
+                                start_new_session=True, preexec_fn=_lower_priority)
         device = ",".join(s.name for s in slots)
         self.catalog.update_execution(execution_id, status=ExecutionStatus.IN_PROGRESS, pid=proc.pid,
                                       device=device, message=f"started on {device}")
@@ -182,8 +190,8 @@ class Scheduler:
             r.log_file.close()
             del self.running[eid]
             ex = self.catalog.get_execution(eid)
-            if ex.status in ExecutionStatus.FINAL:
-                continue
+            if ex.status in ExecutionStatus.FINAL or ex.status == ExecutionStatus.CREATED:
+                continue  # finished on its own, or already queued again (resumed) while it exited
             if ex.cancel_requested:
                 self.catalog.update_execution(eid, status=ExecutionStatus.CANCELED, message="canceled")
                 continue

@@ -67,7 +67,8 @@ class Classifier(TaskModel):
 
         builders = {"resnet18": tvm.resnet18, "resnet50": tvm.resnet50,
                     "mobilenet_v3_small": tvm.mobilenet_v3_small}
-        self.net = builders[arch](weights=None, num_classes=num_classes)
+        kw = {"zero_init_residual": True} if arch.startswith("resnet") else {}  # deep nets from scratch learn faster
+        self.net = builders[arch](weights=None, num_classes=num_classes, **kw)
         self.head_prefixes = ("net.fc.",) if arch.startswith("resnet") else ("net.classifier.3.",)
 
     def forward(self, images: torch.Tensor, targets: torch.Tensor | None = None) -> torch.Tensor:

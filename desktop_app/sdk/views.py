@@ -124,6 +124,19 @@ def format_metric(sample: MetricSample | None) -> str:
     return f"{sample.legend}/{sample.figure} {text}" if sample.legend != "value" else f"{sample.figure} {text}"
 
 
+def describe_current(latest: dict[tuple[str, str], MetricSample]) -> str:
+    """A job's current metric: the newest validation sample and the newest other one, named curves
+    ('train/loss') before plain values ('lr', 'epoch_time_s')."""
+    if not latest:
+        return ""
+    samples = sorted(latest.values(), key=lambda s: s.id)
+    named = [s for s in samples if s.legend != "value"] or samples
+    val = [s for s in named if "val" in s.legend.lower()]
+    other = [s for s in named if "val" not in s.legend.lower()]
+    shown = ([val[-1]] if val else []) + ([other[-1]] if other else [])
+    return " · ".join(format_metric(s) for s in shown)
+
+
 # -- jobs -------------------------------------------------------------------------------------
 def parse_iso(value: str | None) -> float | None:
     """Catalog timestamps ('2024-01-02T03:04:05.123456Z') to epoch seconds."""

@@ -1,0 +1,146 @@
+"""Clone a model: name, description, dataset, subsets and hyper-parameters; then optionally train it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel,
+                               QLineEdit, QPushButton, QScrollArea, QVBoxLayout, QWidget)
+
+from desktop_app.sdk import views
+
+from ..style import muted
+from ..widgets.config_form import ConfigForm
+
+
+class CloneDialog(QDialog):
+    def __init__(self, client: Any, actions: Any, model_id: str, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.client = client
+        self.actions = actions
+        self.source = client.catalog.get_model(model_id)
+        self.created = None
+        self.train_after = False
+        src = self.source
+        package = client.catalog.get_package(src.package_id)
+        self.setWindowTitle(f"Clone {src.name}")
+        self.resize(860, 720)
+
+        lay = QVBoxLayout(self)
+        intro = QLabel(f"A clone is a new version of <b>{_esc(src.name)}</b> ({_esc(package.name)} package): "
+                       f"it starts from its weights and configuration.")
+        intro.setWordWrap(True)
+        lay.addWidget(intro)
+        form = QFormLayout()
+        taken = [m.name for m in client.catalog.find_models(project_id=src.project_id)]
+        self.name = QLineEdit(views.unique_name(src.name, taken))
+        self.name.selectAll()
+        self.description = QLineEdit(src.description if not src.metadata.get("builtin") else "")
+        self.description.setPlaceholderText("What changes in this version (optional)")
+        self.dataset = QComboBox()
+        projects = {p.id: p.name for p in client.catalog.list_projects()}
+        for d in client.catalog.list_datasets():
+            self.dataset.addItem(f"{d.name}  ({projects.get(d.project_id, '')})", d.id)
+        if src.dataset_id:
+            self.dataset.setCurrentIndex(max(self.dataset.findData(src.dataset_id), 0))
+        self.train_subset = _subset_combo(views.subset_of(src.train_filter, "train"), src.train_filter)
+        self.validation_subset = _subset_combo(views.subset_of(src.validation_filter, "validation"),
+                                               src.validation_filter)
+        subsets = QHBoxLayout()
+        subsets.addWidget(QLabel("train on"))
+        subsets.addWidget(self.train_subset)
+        subsets.addSpacing(12)
+        subsets.addWidget(QLabel("validate on"))
+        subsets.addWidget(self.validation_subset)
+        subsets.addStretch(1)
+        form.addRow("Name", self.name)
+        form.addRow("Description", self.description)
+        form.addRow("Dataset", self.dataset)
+        form.addRow("Subsets", subsets)
+        lay.addLayout(form)
+
+        box = QGroupBox("Hyper-parameters")
+        bl = QVBoxLayout(box)
+        self.config_form = ConfigForm()
+        self.config_form.set_fields(views.form_fields(package.hyperparameters, src.configuration))
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(self.config_form)
+        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        bl.addWidget(scroll)
+        lay.addWidget(box, 1)
+
+        self.error = QLabel()
+        self.error.setWordWrap(True)
+        self.error.setStyleSheet("color: #d64545;")
+        self.error.hide()
+        lay.addWidget(self.error)
+        hint = QLabel("Hover a field for its range and default.")
+        muted(hint)
+        buttons = QDialogButtonBox()
+        self.clone_button = QPushButton("Clone")
+        self.train_button = QPushButton("Clone and train")
+        self.train_button.setDefault(True)
+        buttons.addButton(self.clone_button, QDialogButtonBox.ButtonRole.AcceptRole)
+        buttons.addButton(self.train_button, QDialogButtonBox.ButtonRole.AcceptRole)
+        buttons.addButton(QDialogButtonBox.StandardButton.Cancel)
+        buttons.rejected.connect(self.reject)
+        self.clone_button.clicked.connect(lambda: self.clone(train=False))
+        self.train_button.clicked.connect(lambda: self.clone(train=True))
+        bottom = QHBoxLayout()
+        bottom.addWidget(hint, 1)
+        bottom.addWidget(buttons)
+        lay.addLayout(bottom)
+
+    def clone(self, *, train: bool = False):
+        """Create the clone from the fields; on a bad field, say which and stay open."""
+        values, errors = self.config_form.values()
+        name = self.name.text().strip()
+        if not name:
+            errors = {"name": "the clone needs a name", **errors}
+        if errors:
+            self._show_error("Fix the marked fields: " + "; ".join(errors.values()))
+            return None
+        changed = views.changed_values(self.source.configuration, values)
+        kwargs: dict[str, Any] = {"model_name": name, "description": self.description.text().strip() or None,
+                                  "configuration": changed}
+        ds = self.dataset.currentData()
+        if ds and ds != self.source.dataset_id:
+            kwargs["dataset_id"] = ds
+        for combo, key in ((self.train_subset, "train_filter"), (self.validation_subset, "validation_filter")):
+            subset = combo.currentData()
+            if subset is not None:
+                kwargs[key] = {"subset": subset}
+        try:
+            self.created = self.actions.clone(self.source.id, **kwargs)
+        except Exception as e:  # noqa: BLE001 - the user fixes the field and tries again
+            from desktop_app.errors import UserError
+            self._show_error(str(e) if isinstance(e, UserError) else f"{type(e).__name__}: {e}")
+            if not isinstance(e, UserError):
+                self.actions.hub.exception("Clone failed", e)
+            return None
+        self.train_after = train
+        self.accept()
+        return self.created
+
+    def _show_error(self, text: str) -> None:
+        self.error.setText(text)
+        self.error.show()
+
+
+def _subset_combo(current: str | None, raw_filter: dict | None) -> QComboBox:
+    combo = QComboBox()
+    for s in views.SUBSETS:
+        combo.addItem(s, s)
+    if current is None and raw_filter:
+        combo.insertItem(0, f"custom {raw_filter}", None)  # keep a filter the form cannot express
+        combo.setCurrentIndex(0)
+    elif current is not None:
+        combo.setCurrentIndex(combo.findData(current))
+    combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+    return combo
+
+
+def _esc(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+

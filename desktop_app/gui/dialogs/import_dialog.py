@@ -1,0 +1,298 @@
+"""Import a folder of images or a COCO / YOLO / VOC / ImageFolder / Dataloop set, in a worker thread.
+
+The import reads and checks the whole set first, then copies and inserts in one transaction: a
+cancel or an error leaves the dataset as it was. Progress and the outcome come back as signals.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+
+from PySide6.QtCore import Qt, QThread, Signal
+from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QHBoxLayout,
+                               QLabel, QLineEdit, QProgressBar, QPushButton, QVBoxLayout, QWidget)
+
+from desktop_app.catalog import Catalog
+from desktop_app.errors import FormatError, UserError
+
+log = logging.getLogger(__name__)
+
+AUTO = ""
+IMAGES = "images"      # a plain folder of images, no annotations
+
+
+def format_choices() -> list[tuple[str, str]]:
+    """(key, title) for the format box: detect, plain images, then every registered format."""
+    from desktop_app.formats import FORMATS
+    return [(AUTO, "Detect automatically"), (IMAGES, "Images only (no annotations)")] + \
+        [(f.name, f.title) for f in FORMATS.values()]
+
+
+def images_bundle(folder: Path):
+    """Every image under `folder` as an unannotated item named by its path inside the folder."""
+    from desktop_app.formats.base import DatasetBundle, ImageEntry
+    from desktop_app.formats.images import is_image_file, read_size
+
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise FormatError("not a folder", file=str(folder))
+    items = []
+    for p in sorted(folder.rglob("*")):
+        if p.is_file() and is_image_file(p) and not any(part.startswith(".") for part in p.relative_to(folder).parts):
+            name = p.relative_to(folder).as_posix()
+            w, h = read_size(p, entry=name)
+            items.append(ImageEntry(source=p, name=name, width=w, height=h))
+    if not items:
+        raise FormatError("no images found", file=str(folder))
+    return DatasetBundle(items=items, info={"source": str(folder)})
+
+
+def resolve_format(path: Path, fmt: str = AUTO) -> str:
+    """The format to read `path` with: the one asked for, else detected, else plain images for a folder."""
+    from desktop_app.formats import detect_format
+    from desktop_app.formats.images import is_image_file
+
+    if fmt:
+        return fmt
+    try:
+        return detect_format(path)
+    except FormatError:
+        if path.is_dir() and any(is_image_file(p) for p in path.iterdir()):
+            return IMAGES
+        raise
+
+
+def run_import(catalog: Catalog, dataset_id: str, path: Path, fmt: str, *, progress=None, cancelled=None) -> list[int]:
+    """The import itself (any thread): formats + catalog, all or nothing."""
+    if fmt == IMAGES:
+        from desktop_app.formats.images import verify_images
+        bundle = images_bundle(path)
+        verify_images(bundle, full=True)
+        if cancelled and cancelled():
+            raise InterruptedError("import cancelled; nothing was imported")
+        return catalog.import_bundle(dataset_id, bundle, creator="import:images", progress=progress,
+                                     cancelled=cancelled)
+    from desktop_app.formats.io import import_dataset
+    return import_dataset(catalog, dataset_id, path, fmt, progress=progress, cancelled=cancelled)
+
+
+class ImportWorker(QThread):
+    """Runs one import; `request_cancel` is safe from any thread and is read between files."""
+
+    progressed = Signal(int, int)        # done, total (files copied)
+    succeeded = Signal(int)              # items imported
+    failed = Signal(str)                 # a message naming the file / entry at fault
+    cancelled = Signal()
+
+    def __init__(self, catalog: Catalog, dataset_id: str, path: Path, fmt: str, parent=None):
+        super().__init__(parent)
+        self.catalog, self.dataset_id, self.path, self.fmt = catalog, dataset_id, Path(path), fmt
+        self._cancel = threading.Event()
+
+    def request_cancel(self) -> None:
+        self._cancel.set()
+
+    @property
+    def cancel_requested(self) -> bool:
+        return self._cancel.is_set()
+
+    def run(self) -> None:
+        try:
+            ids = run_import(self.catalog, self.dataset_id, self.path, self.fmt,
+                             progress=lambda done, total: self.progressed.emit(done, total),
+                             cancelled=self._cancel.is_set)
+        except InterruptedError:
+            self.cancelled.emit()
+        except UserError as e:
+            self.failed.emit(str(e))
+        except OSError as e:
+            self.failed.emit(f"file {e.filename or self.path}: {e.strerror or e}")
+        except Exception as e:  # noqa: BLE001 - a bug, but the window must survive it and say so
+            log.exception("import of %s failed", self.path)
+            self.failed.emit(f"unexpected error ({type(e).__name__}): {e}")
+        else:
+            if self._cancel.is_set() and not ids:
+                self.cancelled.emit()
+            else:
+                self.succeeded.emit(len(ids))
+
+
+class ImportDialog(QDialog):
+    """Pick a path and a format, watch the progress, cancel; stays open to show an error."""
+
+    imported = Signal(int)               # items added to the dataset
+
+    def __init__(self, catalog: Catalog, dataset_id: str, parent: QWidget | None = None,
+                 path: str | Path | None = None):
+        super().__init__(parent)
+        self.setWindowTitle("Import into dataset")
+        self.setMinimumWidth(520)
+        self.catalog, self.dataset_id = catalog, dataset_id
+        self.worker: ImportWorker | None = None
+        self._close_when_done = False
+        self.state = "idle"              # idle | running | cancelling | done | failed | cancelled
+
+        self.path_edit = QLineEdit(str(path) if path else "")
+        self.path_edit.setPlaceholderText("A dataset folder, a COCO / Dataloop JSON file, or a folder of images")
+        folder_btn = QPushButton("Folder…")
+        file_btn = QPushButton("File…")
+        folder_btn.clicked.connect(self._browse_folder)
+        file_btn.clicked.connect(self._browse_file)
+        row = QHBoxLayout()
+        row.addWidget(self.path_edit, 1)
+        row.addWidget(folder_btn)
+        row.addWidget(file_btn)
+        self.format_box = QComboBox()
+        for key, title in format_choices():
+            self.format_box.addItem(title, key)
+        form = QFormLayout()
+        form.addRow("Source", row)
+        form.addRow("Format", self.format_box)
+
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 1)
+        self.progress.setValue(0)
+        self.status = QLabel("")
+        self.status.setWordWrap(True)
+        self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.buttons = QDialogButtonBox()
+        self.import_button = self.buttons.addButton("Import", QDialogButtonBox.ButtonRole.AcceptRole)
+        self.cancel_button = self.buttons.addButton(QDialogButtonBox.StandardButton.Cancel)
+        self.import_button.clicked.connect(lambda: self.start())
+        self.cancel_button.clicked.connect(self.cancel)
+
+        lay = QVBoxLayout(self)
+        lay.addLayout(form)
+        lay.addWidget(self.progress)
+        lay.addWidget(self.status)
+        lay.addWidget(self.buttons)
+
+    # -- actions ----------------------------------------------------------------------
+    def start(self, path: str | Path | None = None, fmt: str | None = None) -> bool:
+        """Begin importing; False (with the reason shown) when the source cannot be read as asked."""
+        if self.state in ("running", "cancelling"):
+            return False
+        if path is not None:
+            self.path_edit.setText(str(path))
+        if fmt is not None:
+            i = self.format_box.findData(fmt)
+            if i >= 0:
+                self.format_box.setCurrentIndex(i)
+        text = self.path_edit.text().strip()
+        if not text:
+            self._show_error("choose a folder or file to import")
+            return False
+        src = Path(text).expanduser()
+        try:
+            chosen = resolve_format(src, self.format_box.currentData() or AUTO)
+        except UserError as e:
+            self._show_error(str(e))
+            return False
+        self.worker = ImportWorker(self.catalog, self.dataset_id, src, chosen, self)
+        self.worker.progressed.connect(self._on_progress)
+        self.worker.succeeded.connect(self._on_success)
+        self.worker.failed.connect(self._on_failed)
+        self.worker.cancelled.connect(self._on_cancelled)
+        self._set_state("running", f"Reading and checking {src.name} ({chosen})…")
+        self.progress.setRange(0, 0)     # busy until the copy phase reports its total
+        self.worker.start()
+        return True
+
+    def cancel(self) -> None:
+        if self.state == "running" and self.worker is not None:
+            self.worker.request_cancel()
+            self._set_state("cancelling", "Cancelling… nothing will be imported.")
+        elif self.state != "cancelling":
+            self.reject()
+
+    def wait(self, ms: int = 30_000) -> bool:
+        return self.worker.wait(ms) if self.worker is not None else True
+
+    def closeEvent(self, event) -> None:
+        if self.state in ("running", "cancelling"):
+            self.cancel()
+            event.ignore()   # closes itself once the worker has stopped
+            self._close_when_done = True
+            return
+        super().closeEvent(event)
+
+    def reject(self) -> None:
+        if self.state in ("running", "cancelling"):
+            self.cancel()
+            return
+        super().reject()
+
+    # -- worker results ---------------------------------------------------------------
+    def _on_progress(self, done: int, total: int) -> None:
+        if self.state != "running":
+            return
+        self.progress.setRange(0, max(1, total))
+        self.progress.setValue(done)
+        self.status.setText(f"Copying images: {done:,} of {total:,}")
+
+    def _on_success(self, n: int) -> None:
+        self._join()
+        self.progress.setRange(0, 1)
+        self.progress.setValue(1)
+        self._set_state("done", f"Imported {n:,} items.")
+        self.imported.emit(n)
+        self.accept()
+
+    def _on_failed(self, message: str) -> None:
+        self._join()
+        self.progress.setRange(0, 1)
+        self.progress.setValue(0)
+        self._show_error(f"Nothing was imported. {message}")
+        self.state = "failed"
+        self._after_worker()
+
+    def _on_cancelled(self) -> None:
+        self._join()
+        self.progress.setRange(0, 1)
+        self.progress.setValue(0)
+        self._set_state("cancelled", "Import cancelled; nothing was imported.")
+        self._after_worker()
+
+    def _join(self) -> None:
+        # The outcome is the worker's last act, so this wait is short; a QThread destroyed while it
+        # still runs would abort the whole application.
+        if self.worker is not None:
+            self.worker.wait()
+
+    def stop(self, timeout_ms: int = 30_000) -> None:
+        """Cancel a running import and wait for it (the page is closing)."""
+        if self.worker is not None and self.worker.isRunning():
+            self.worker.request_cancel()
+            self.worker.wait(timeout_ms)
+
+    def _after_worker(self) -> None:
+        if self._close_when_done:
+            super().reject()
+
+    # -- view state -------------------------------------------------------------------
+    def _set_state(self, state: str, message: str) -> None:
+        self.state = state
+        self.status.setStyleSheet("")
+        self.status.setText(message)
+        busy = state in ("running", "cancelling")
+        self.import_button.setEnabled(not busy)
+        self.path_edit.setEnabled(not busy)
+        self.format_box.setEnabled(not busy)
+        self.cancel_button.setText("Cancel" if busy else "Close")
+        self.cancel_button.setEnabled(state != "cancelling")
+
+    def _show_error(self, message: str) -> None:
+        self._set_state("failed", message)
+        self.status.setStyleSheet("color: #d64545;")
+
+    def _browse_folder(self) -> None:
+        d = QFileDialog.getExistingDirectory(self, "Dataset folder", self.path_edit.text())
+        if d:
+            self.path_edit.setText(d)
+
+    def _browse_file(self) -> None:
+        f, _ = QFileDialog.getOpenFileName(self, "Dataset file", self.path_edit.text(), "JSON (*.json);;All files (*)")
+        if f:
+            self.path_edit.setText(f)

@@ -1,0 +1,139 @@
+"""Add a package from a folder holding a dl.BaseModelAdapter subclass (client.packages.push, off-process)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel,
+                               QLineEdit, QPlainTextEdit, QPushButton, QVBoxLayout, QWidget)
+
+from ..style import monospace, muted
+
+OUTPUT_TYPES = ("class", "box", "segment")
+
+
+class PackageDialog(QDialog):
+    pushed = Signal(str)                     # package id
+
+    def __init__(self, actions: Any, parent: QWidget | None = None, folder: str | Path | None = None):
+        super().__init__(parent)
+        self.actions = actions
+        self.result_package: dict | None = None
+        self.setWindowTitle("Add a package")
+        self.resize(640, 480)
+        lay = QVBoxLayout(self)
+        intro = QLabel("Pick a folder with your adapter (a dl.BaseModelAdapter subclass with load, save, train "
+                       "and predict). Its code is copied into the catalog, so models stay reproducible.")
+        intro.setWordWrap(True)
+        lay.addWidget(intro)
+        form = QFormLayout()
+        row = QHBoxLayout()
+        self.folder = QLineEdit()
+        self.folder.setPlaceholderText("/path/to/my_package")
+        self.folder.editingFinished.connect(self._scan)
+        browse = QPushButton("Browse…")
+        browse.clicked.connect(self._browse)
+        row.addWidget(self.folder, 1)
+        row.addWidget(browse)
+        form.addRow("Folder", row)
+        self.name = QLineEdit()
+        form.addRow("Package name", self.name)
+        self.entry_point = QComboBox()
+        self.entry_point.setEditable(True)
+        form.addRow("Entry point", self.entry_point)
+        self.class_name = QLineEdit()
+        self.class_name.setPlaceholderText("found automatically when the file defines one adapter")
+        form.addRow("Class name", self.class_name)
+        self.output_type = QComboBox()
+        self.output_type.addItems(OUTPUT_TYPES)
+        form.addRow("Output type", self.output_type)
+        self.description = QLineEdit()
+        form.addRow("Description", self.description)
+        self.config = QPlainTextEdit("{}")
+        self.config.setFont(monospace())
+        self.config.setMaximumHeight(110)
+        form.addRow("Default configuration (JSON)", self.config)
+        lay.addLayout(form)
+        self.status = QLabel()
+        self.status.setWordWrap(True)
+        muted(self.status)
+        lay.addWidget(self.status)
+        lay.addStretch(1)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
+        self.add_button = QPushButton("Add package")
+        self.add_button.setDefault(True)
+        buttons.addButton(self.add_button, QDialogButtonBox.ButtonRole.AcceptRole)
+        self.add_button.clicked.connect(self.push)
+        buttons.rejected.connect(self.reject)
+        lay.addWidget(buttons)
+        if folder:
+            self.folder.setText(str(folder))
+            self._scan()
+
+    def _browse(self) -> None:
+        path = QFileDialog.getExistingDirectory(self, "Package folder", self.folder.text())
+        if path:
+            self.folder.setText(path)
+            self._scan()
+
+    def _scan(self) -> None:
+        folder = Path(self.folder.text()).expanduser()
+        if not folder.is_dir():
+            return
+        if not self.name.text():
+            self.name.setText(folder.name.replace("_", "-"))
+        files = sorted(p.name for p in folder.glob("*.py") if not p.name.startswith("_"))
+        current = self.entry_point.currentText()
+        self.entry_point.clear()
+        self.entry_point.addItems(files)
+        for preferred in (current, "model_adapter.py", "adapter.py"):
+            if preferred in files:
+                self.entry_point.setCurrentText(preferred)
+                break
+
+    def values(self) -> dict[str, Any]:
+        """The push arguments from the fields (ValueError naming the field that is wrong)."""
+        folder = Path(self.folder.text()).expanduser()
+        if not folder.is_dir():
+            raise ValueError(f"folder: {folder} is not a folder")
+        name = self.name.text().strip()
+        if not name:
+            raise ValueError("package name: required")
+        try:
+            config = json.loads(self.config.toPlainText() or "{}")
+        except json.JSONDecodeError as e:
+            raise ValueError(f"default configuration: not valid JSON ({e})") from None
+        if not isinstance(config, dict):
+            raise ValueError("default configuration: must be a JSON object")
+        return {"package_name": name, "src_path": str(folder), "entry_point": self.entry_point.currentText().strip(),
+                "class_name": self.class_name.text().strip() or None, "output_type": self.output_type.currentText(),
+                "description": self.description.text().strip(), "default_configuration": config}
+
+    def push(self) -> None:
+        try:
+            kwargs = self.values()
+        except ValueError as e:
+            self._fail_text(str(e))
+            return
+        self.add_button.setEnabled(False)
+        self.status.setText("Checking the adapter in a separate process…")
+        self.actions.push_package(self._done, self._failed, **kwargs)
+
+    def _done(self, result: dict) -> None:
+        self.result_package = result
+        self.pushed.emit(result["id"])
+        self.accept()
+
+    def _failed(self, error: BaseException) -> None:
+        self.add_button.setEnabled(True)
+        self._fail_text(str(error))
+        details = getattr(error, "details", "")
+        if details:
+            self.status.setToolTip(details[-4000:])
+
+    def _fail_text(self, text: str) -> None:
+        self.status.setStyleSheet("color: #d64545;")
+        self.status.setText(text)

@@ -1,0 +1,401 @@
+"""The main window: navigator | pages over a jobs panel, menus, status bar, notifications; wires the workers."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QFileDialog, QLabel, QMainWindow, QMessageBox, QSplitter, QVBoxLayout, QWidget
+
+from .notifications import ErrorHub, NotificationBar, setup_file_logging
+from .pages import Pages
+from .settings_store import SettingsStore
+from .views.navigator import Navigator
+from .widgets.jobs_panel import JobsPanel
+from .workers import CatalogLoader, JobsWatcher, MetricsPoller, TaskRunner
+
+log = logging.getLogger("desktop_app.gui")
+
+
+class MainWindow(QMainWindow):
+    catalog_ready = Signal()
+
+    def __init__(self, settings: SettingsStore | None = None, *, jobs_interval: float = 0.5,
+                 metrics_interval: float = 0.5, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.settings = settings or SettingsStore()
+        self.jobs_interval = jobs_interval
+        self.metrics_interval = metrics_interval
+        self.client: Any = None
+        self.actions: Any = None
+        self.watcher: JobsWatcher | None = None
+        self.poller: MetricsPoller | None = None
+        self.loader: CatalogLoader | None = None
+        self.dialogs: list[QWidget] = []
+        self._shut = False
+        self._splitters_restored = False
+        self.hub = ErrorHub(self)
+        self.tasks = TaskRunner(self)
+        self.setWindowTitle("Model Desk")
+        self.resize(1400, 880)
+        self._build()
+        self._build_menus()
+        self._restore_state()
+
+    # -- layout ---------------------------------------------------------------------------
+    def _build(self) -> None:
+        self.navigator = Navigator()
+        self.navigator.selected.connect(self._on_selected)
+        self.pages = Pages()
+        self.pages.navigate.connect(self.navigate)
+        self.pages.clone_requested.connect(self.open_clone_dialog)
+        self.pages.add_package_requested.connect(self.open_package_dialog)
+        self.pages.message.connect(lambda text: self.statusBar().showMessage(text, 8000))
+        self.jobs = JobsPanel()
+        self.notification = NotificationBar(self.hub)
+        center = QWidget()
+        cl = QVBoxLayout(center)
+        cl.setContentsMargins(0, 0, 0, 0)
+        cl.addWidget(self.notification)
+        cl.addWidget(self.pages, 1)
+        self.right = QSplitter(Qt.Orientation.Vertical)
+        self.right.setObjectName("rightSplitter")
+        self.right.addWidget(center)
+        self.right.addWidget(self.jobs)
+        self.right.setStretchFactor(0, 4)
+        self.right.setStretchFactor(1, 1)
+        self.right.setSizes([640, 200])
+        self.main = QSplitter(Qt.Orientation.Horizontal)
+        self.main.setObjectName("mainSplitter")
+        self.main.addWidget(self.navigator)
+        self.main.addWidget(self.right)
+        self.main.setStretchFactor(1, 1)
+        self.main.setSizes([300, 1100])
+        self.setCentralWidget(self.main)
+        self.catalog_label = QLabel()
+        self.jobs_label = QLabel()
+        self.statusBar().addPermanentWidget(self.jobs_label)
+        self.statusBar().addPermanentWidget(self.catalog_label)
+        self.hub.reported.connect(lambda n: self.statusBar().showMessage(f"{n.title}: {n.message[:120]}", 8000))
+
+    def _build_menus(self) -> None:
+        def action(menu, text, slot, shortcut=None, enabled=True) -> QAction:
+            a = QAction(text, self)
+            if shortcut is not None:
+                a.setShortcut(QKeySequence(shortcut))
+            a.triggered.connect(slot)
+            a.setEnabled(enabled)
+            menu.addAction(a)
+            return a
+
+        mb = self.menuBar()
+        file = mb.addMenu("&File")
+        action(file, "&Open catalog…", self._ask_catalog, QKeySequence.StandardKey.Open)
+        self.recent_menu = file.addMenu("Open &recent")
+        self.recent_menu.aboutToShow.connect(self._fill_recent)
+        file.addSeparator()
+        self.add_package_action = action(file, "&Add package from a folder…", self.open_package_dialog,
+                                         "Ctrl+Shift+A", enabled=False)
+        file.addSeparator()
+        action(file, "&Quit", self.close, QKeySequence.StandardKey.Quit)
+        model = mb.addMenu("&Model")
+        self.clone_action = action(model, "&Clone…", lambda: self._with_model(self.open_clone_dialog), "Ctrl+D",
+                                   enabled=False)
+        self.train_action = action(model, "&Train", lambda: self._with_model(lambda m: self.actions.train(m)),
+                                   "Ctrl+T", enabled=False)
+        view = mb.addMenu("&View")
+        self.jobs_action = action(view, "&Jobs panel", self._toggle_jobs, "Ctrl+J")
+        self.jobs_action.setCheckable(True)
+        self.jobs_action.setChecked(True)
+        action(view, "&Refresh", self.refresh_tree, QKeySequence.StandardKey.Refresh)
+        helpm = mb.addMenu("&Help")
+        action(helpm, "&What to do first", self.pages.show_welcome, QKeySequence.StandardKey.HelpContents)
+        action(helpm, "Open the app &log", self._open_app_log)
+        action(helpm, "&About Model Desk", self._about)
+
+    # -- catalog --------------------------------------------------------------------------
+    def open_catalog(self, home: Path | str | None) -> None:
+        """Load a catalog folder in the background; the window stays usable meanwhile."""
+        self._unbind()
+        self.pages.welcome.set_targets({}, "Opening the catalog… (a new catalog first generates the sample "
+                                           "project: about half a minute)")
+        self.pages.show_welcome()
+        self.statusBar().showMessage("Opening the catalog…")
+        self.loader = CatalogLoader(home, self)
+        self.loader.loaded.connect(self.set_client)
+        self.loader.failed.connect(lambda msg, tb: self.hub.error("Could not open the catalog", msg, tb))
+        self.loader.start()
+
+    def set_client(self, client: Any, first_start: bool = False) -> None:
+        from .actions import Actions
+        self._unbind()
+        self.client = client
+        home = client.catalog.home
+        setup_file_logging(home)
+        log.info("catalog %s opened in the window", home)
+        self.settings.add_recent_catalog(home)
+        self.catalog_label.setText(str(home))
+        self.actions = Actions(client, self.hub, self.tasks, self)
+        self.actions.catalog_changed.connect(self.refresh_tree)
+        self.actions.job_submitted.connect(self._job_submitted)
+        self.watcher = JobsWatcher(client.catalog, interval=self.jobs_interval, parent=self)
+        self.watcher.snapshot.connect(self._apply_jobs)
+        self.watcher.job_finished.connect(self._job_finished)
+        self.watcher.error.connect(lambda msg, tb: self.hub.error("Watching jobs failed", msg, tb))
+        self.poller = MetricsPoller(client.catalog, interval=self.metrics_interval, parent=self)
+        self.poller.error.connect(lambda msg, tb: self.hub.error("Reading metrics failed", msg, tb))
+        self.pages.bind(client, self.actions, self.poller)
+        self.jobs.cancel_requested.connect(self.actions.cancel)
+        self.jobs.resume_requested.connect(self.actions.resume)
+        self.jobs.log_requested.connect(self.open_log)
+        for a in (self.add_package_action, self.clone_action, self.train_action):
+            a.setEnabled(a is self.add_package_action)
+        self.refresh_tree()
+        self._welcome_targets(first_start)
+        self.watcher.start()
+        self.poller.start()
+        self.statusBar().showMessage("Ready", 3000)
+        if first_start:
+            self._select_silently("project", self.navigator.topLevelItem(0).data(0, Qt.ItemDataRole.UserRole + 1)
+                                  if self.navigator.topLevelItemCount() else "")
+            self.pages.show_welcome()
+        else:
+            last = self.settings.last_selection(home)
+            if not (last and self.navigate(*last)) and self.navigator.topLevelItemCount():
+                top = self.navigator.topLevelItem(0)
+                self.navigate("project", top.data(0, Qt.ItemDataRole.UserRole + 1))
+        self.catalog_ready.emit()
+
+    def _welcome_targets(self, first_start: bool) -> None:
+        cat = self.client.catalog
+        targets = {}
+        for d in cat.list_datasets():
+            if d.name == "shapes":
+                targets["dataset"] = d.id
+        for m in cat.find_models(name="pretrained-resnet"):
+            targets["model"] = m.id
+        status = ("Your catalog is ready with the sample project. Start here:" if first_start
+                  else f"Catalog {cat.home}")
+        self.pages.welcome.set_targets(targets, status)
+
+    def _unbind(self) -> None:
+        for t in (self.watcher, self.poller):
+            if t is not None:
+                t.stop()
+        self.watcher = self.poller = None
+        if self.loader is not None:
+            self.loader.wait()
+            self.loader = None
+        if self.actions is not None:
+            for sig in (self.jobs.cancel_requested, self.jobs.resume_requested, self.jobs.log_requested):
+                sig.disconnect()
+        self.pages.clear_pages()
+        if self.client is not None and self.client is not getattr(self, "_external_client", None):
+            self.client.catalog.close()
+        self.client = None
+        self.actions = None
+
+    # -- navigation -----------------------------------------------------------------------
+    def refresh_tree(self) -> None:
+        if self.client is None:
+            return
+        from desktop_app.sdk.views import catalog_tree
+        tree = catalog_tree(self.client.catalog)
+        self.navigator.set_tree(tree)
+        self._known_models = {m.id for p in tree for r in p.models for m in r.walk()}
+
+    def navigate(self, kind: str, ident: str) -> bool:
+        """Select an entity in the navigator (which shows its page)."""
+        if kind == "group":
+            kind, ident = "project", ident.split("/")[0]
+        if self.navigator.current_key() == (kind, ident):
+            self._show(kind, ident)
+            return True
+        if not self.navigator.select(kind, ident):
+            self.refresh_tree()
+            if not self.navigator.select(kind, ident):
+                return False
+        return True
+
+    def _on_selected(self, kind: str, ident: str) -> None:
+        if kind == "group":
+            kind, ident = "project", ident.split("/")[0]
+        self._show(kind, ident)
+
+    def _show(self, kind: str, ident: str) -> None:
+        if self.client is None:
+            return
+        try:
+            self.pages.show_entity(kind, ident)
+        except Exception as e:  # noqa: BLE001
+            self.hub.exception(f"Could not open the {kind}", e)
+            return
+        self.settings.set_last_selection(self.client.catalog.home, kind, ident)
+        is_model = kind == "model"
+        if not is_model and self.poller is not None:
+            self.poller.set_model(None)  # no charts on screen: stop reading metrics
+        self.clone_action.setEnabled(is_model)
+        self.train_action.setEnabled(is_model)
+
+    def _select_silently(self, kind: str, ident: str) -> None:
+        self.navigator.blockSignals(True)
+        self.navigator.select(kind, ident)
+        self.navigator.blockSignals(False)
+
+    def _with_model(self, fn) -> None:
+        key = self.navigator.current_key()
+        if key and key[0] == "model":
+            fn(key[1])
+
+    # -- jobs -----------------------------------------------------------------------------
+    def _apply_jobs(self, rows: list, statuses: dict) -> None:
+        self.jobs.set_rows(rows)
+        if set(statuses) != getattr(self, "_known_models", set()):
+            self.refresh_tree()   # a model was created or deleted elsewhere (a script, the CLI)
+        self.navigator.set_statuses(statuses)
+        page = self.pages.model_page
+        if page is not None and self.pages.currentWidget() is page:
+            page.apply_jobs(rows, statuses)
+        project = self.pages.pages.get("project")
+        if project is not None and self.pages.currentWidget() is project:
+            project.set_statuses(statuses)
+        running = sum(1 for r in rows if r.can_cancel)
+        self.jobs_label.setText(f"{running} job(s) running" if running else "No jobs running")
+
+    def _job_submitted(self, execution_id: str) -> None:
+        if self.watcher is not None:
+            self.watcher.poke()
+        QTimer.singleShot(300, lambda: self.jobs.select(execution_id))
+
+    def _job_finished(self, row: Any, log_tail: str) -> None:
+        if row.status == "failed":
+            self.hub.error(f"{row.kind.capitalize()} of {row.model_name or 'a model'} failed",
+                           row.error or "the job failed", log_tail)
+        else:
+            self.statusBar().showMessage(f"{row.title}: {row.status}", 8000)
+
+    def open_log(self, row: Any) -> None:
+        from .widgets.log_view import LogDialog
+        path = Path(row.log_path)
+        if not path.is_absolute() and self.client is not None:
+            path = self.client.catalog.home / path
+        dlg = LogDialog(f"Log: {row.title} ({row.id})", path, self)
+        self._keep(dlg)
+        dlg.show()
+
+    # -- dialogs --------------------------------------------------------------------------
+    def open_clone_dialog(self, model_id: str):
+        from .dialogs.clone_dialog import CloneDialog
+        if self.client is None or not model_id:
+            return None
+        dlg = CloneDialog(self.client, self.actions, model_id, self)
+        dlg.accepted.connect(lambda: self._cloned(dlg))
+        self._keep(dlg)
+        dlg.open()
+        return dlg
+
+    def _cloned(self, dlg) -> None:
+        model = dlg.created
+        if model is None:
+            return
+        self.refresh_tree()
+        self.navigate("model", model.id)
+        if dlg.train_after:
+            page = self.pages.model_page
+            if page is not None:
+                page.train()
+            else:
+                self.actions.train(model.id)
+
+    def open_package_dialog(self, folder: str | None = None):
+        from .dialogs.package_dialog import PackageDialog
+        if self.client is None:
+            return None
+        dlg = PackageDialog(self.actions, self, folder=folder or None)
+        dlg.pushed.connect(lambda pid: self.navigate("package", pid))
+        self._keep(dlg)
+        dlg.open()
+        return dlg
+
+    def _keep(self, dlg: QWidget) -> None:
+        self.dialogs = [d for d in self.dialogs if d.isVisible()] + [dlg]
+
+    def _ask_catalog(self) -> None:
+        path = QFileDialog.getExistingDirectory(self, "Open a catalog folder (a new empty folder makes a new one)")
+        if path:
+            self.open_catalog(path)
+
+    def _fill_recent(self) -> None:
+        self.recent_menu.clear()
+        for path in self.settings.recent_catalogs():
+            a = self.recent_menu.addAction(path)
+            a.triggered.connect(lambda _=False, p=path: self.open_catalog(p))
+        if self.recent_menu.isEmpty():
+            self.recent_menu.addAction("(none)").setEnabled(False)
+
+    def _toggle_jobs(self, on: bool) -> None:
+        self.jobs.setVisible(on)
+
+    def _open_app_log(self) -> None:
+        if self.client is None:
+            return
+        from .widgets.log_view import LogDialog
+        dlg = LogDialog("Model Desk log", self.client.catalog.logs_dir / "app.log", self)
+        self._keep(dlg)
+        dlg.show()
+
+    def _about(self) -> None:
+        from desktop_app import __version__
+        QMessageBox.about(self, "About Model Desk",
+                          f"<b>Model Desk {__version__}</b><br>Local-first management of image AI models.")
+
+    # -- state ----------------------------------------------------------------------------
+    def _restore_state(self) -> None:
+        s = self.settings
+        if (g := s.load_bytes("window/geometry")) is not None:
+            self.restoreGeometry(g)
+        if (st := s.load_bytes("window/state")) is not None:
+            self.restoreState(st)
+        jobs_visible = s.qsettings.value("window/jobs_visible", True)
+        self.jobs_action.setChecked(jobs_visible not in (False, "false"))
+        self.jobs.setVisible(self.jobs_action.isChecked())
+
+    def save_state(self) -> None:
+        s = self.settings
+        s.save_bytes("window/geometry", self.saveGeometry())
+        s.save_bytes("window/state", self.saveState())
+        for sp in (self.main, self.right):
+            s.save_bytes(f"splitters/{sp.objectName()}", sp.saveState())
+        s.qsettings.setValue("window/jobs_visible", self.jobs_action.isChecked())
+        s.sync()
+
+    def shutdown(self) -> None:
+        """Stop the pollers and close the catalog; jobs keep running in their worker processes."""
+        if self._shut:
+            return
+        self._shut = True
+        self.save_state()
+        self._unbind()
+        self.tasks.wait(10_000)
+
+    def showEvent(self, event) -> None:  # noqa: N802 - Qt API
+        super().showEvent(event)
+        if not self._splitters_restored:
+            # Splitter sizes only mean something once the window has its real size.
+            self._splitters_restored = True
+            self.layout().activate()
+            for sp in (self.main, self.right):
+                if (b := self.settings.load_bytes(f"splitters/{sp.objectName()}")) is not None:
+                    sp.restoreState(b)
+
+    def closeEvent(self, event) -> None:  # noqa: N802 - Qt API
+        self.shutdown()
+        super().closeEvent(event)
+
+    def use_client(self, client: Any, first_start: bool = False) -> None:
+        """Bind to a client the caller owns (tests, scripts): it is not closed with the window."""
+        self._external_client = client
+        self.set_client(client, first_start)

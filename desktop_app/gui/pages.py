@@ -1,0 +1,145 @@
+"""The central stack of pages, each built on first use (so start-up imports nothing it does not show)."""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+from typing import Any
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QLabel, QStackedWidget, QVBoxLayout, QWidget
+
+from .style import muted, title_font
+from .views.welcome_page import WelcomePage
+
+log = logging.getLogger("desktop_app.gui")
+
+
+class DatasetPlaceholder(QWidget):
+    """Shown until the dataset page (gallery, viewer, import, split) is part of the build."""
+
+    def __init__(self, client: Any, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.client = client
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(12, 10, 12, 6)
+        self.title = QLabel()
+        self.title.setFont(title_font(self.font()))
+        lay.addWidget(self.title)
+        self.info = QLabel()
+        self.info.setWordWrap(True)
+        lay.addWidget(self.info)
+        note = QLabel("The dataset gallery is not part of this build yet.")
+        muted(note)
+        lay.addWidget(note)
+        lay.addStretch(1)
+
+    def set_dataset(self, dataset_id: str) -> None:
+        ds = self.client.datasets.get(dataset_id=dataset_id)
+        subsets = ", ".join(f"{k} {v}" for k, v in ds.subset_counts().items())
+        self.title.setText(ds.name)
+        self.info.setText(f"{ds.items_count} items ({subsets}); labels: {', '.join(ds.labels)}")
+
+
+def dataset_page_available() -> bool:
+    return importlib.util.find_spec("desktop_app.gui.views.dataset_page") is not None
+
+
+class Pages(QStackedWidget):
+    """project / dataset / package / model pages over one client; `show_entity` picks and fills one."""
+
+    navigate = Signal(str, str)
+    clone_requested = Signal(str)
+    add_package_requested = Signal()
+    message = Signal(str)                 # one line for the status bar
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.welcome = WelcomePage()
+        self.welcome.navigate.connect(self.navigate)
+        self.welcome.clone_requested.connect(self.clone_requested)
+        self.welcome.add_package_requested.connect(self.add_package_requested)
+        self.addWidget(self.welcome)
+        self.pages: dict[str, QWidget] = {}
+        self.client: Any = None
+        self.actions: Any = None
+        self.poller: Any = None
+
+    def bind(self, client: Any, actions: Any, poller: Any) -> None:
+        self.clear_pages()
+        self.client, self.actions, self.poller = client, actions, poller
+
+    def clear_pages(self) -> None:
+        for page in self.pages.values():
+            shutdown = getattr(page, "shutdown", None)
+            if callable(shutdown):
+                shutdown()  # pages with threads of their own stop them before the catalog closes
+            self.removeWidget(page)
+            page.deleteLater()
+        self.pages.clear()
+        self.setCurrentWidget(self.welcome)
+
+    def page(self, kind: str) -> QWidget:
+        page = self.pages.get(kind)
+        if page is None:
+            page = self.pages[kind] = self._build(kind)
+            self.addWidget(page)
+        return page
+
+    def _build(self, kind: str) -> QWidget:
+        if kind == "model":
+            from .views.model_page import ModelPage
+            page = ModelPage(self.client, self.actions, self.poller)
+            page.clone_requested.connect(self.clone_requested)
+            page.navigate.connect(self.navigate)
+            return page
+        if kind == "project":
+            from .views.project_page import ProjectPage
+            page = ProjectPage(self.client)
+            page.navigate.connect(self.navigate)
+            return page
+        if kind == "package":
+            from .views.package_page import PackagePage
+            page = PackagePage(self.client)
+            page.navigate.connect(self.navigate)
+            page.add_package_requested.connect(self.add_package_requested)
+            return page
+        if kind == "dataset":
+            if dataset_page_available():
+                try:
+                    from .views.dataset_page import DatasetPage
+                    page = DatasetPage(self.client, parent=self)
+                    page.message.connect(self.message)
+                    return page
+                except Exception:  # noqa: BLE001 - a broken page must not take the window down
+                    log.exception("the dataset page failed to load; showing the placeholder")
+            return DatasetPlaceholder(self.client)
+        raise ValueError(f"no page for {kind!r}")
+
+    def show_entity(self, kind: str, ident: str) -> QWidget:
+        page = self.page(kind)
+        if kind == "model":
+            page.set_model(ident)
+        elif kind == "project":
+            page.set_project(ident)
+        elif kind == "package":
+            page.set_package(ident)
+        elif kind == "dataset":
+            page.set_dataset(ident)
+        self.setCurrentWidget(page)
+        return page
+
+    def show_welcome(self) -> None:
+        self.setCurrentWidget(self.welcome)
+
+    @property
+    def model_page(self):
+        return self.pages.get("model")
+
+    def current_kind(self) -> str | None:
+        w = self.currentWidget()
+        for kind, page in self.pages.items():
+            if page is w:
+                return kind
+        return "welcome" if w is self.welcome else None
+

@@ -1,0 +1,86 @@
+"""Look and feel: the style, status badge colours, light / dark following the system palette."""
+
+from __future__ import annotations
+
+import sys
+from functools import lru_cache
+
+from PySide6.QtCore import QRectF, Qt
+from PySide6.QtGui import QColor, QFont, QIcon, QPainter, QPalette, QPixmap
+from PySide6.QtWidgets import QApplication, QLabel, QWidget
+
+STATUS_COLORS = {
+    # models
+    "created": "#8a8f98", "pre-trained": "#4e79a7", "pending": "#d9a400", "training": "#f28e2b",
+    "trained": "#3f9b4a", "deployed": "#9467bd", "failed": "#d64545",
+    # executions
+    "in-progress": "#2f80ed", "success": "#3f9b4a", "canceled": "#8a8f98", "interrupted": "#d9a400",
+}
+
+
+def apply_style(app: QApplication) -> None:
+    """Fusion on Linux (it follows the system colour scheme in Qt 6.5+); native styles elsewhere."""
+    if sys.platform.startswith("linux"):
+        app.setStyle("Fusion")
+
+
+def is_dark(widget: QWidget | None = None) -> bool:
+    palette = widget.palette() if widget is not None else QApplication.palette()
+    return palette.color(QPalette.ColorRole.Window).lightness() < 128
+
+
+def status_color(status: str) -> QColor:
+    return QColor(STATUS_COLORS.get(status, "#8a8f98"))
+
+
+@lru_cache(maxsize=64)
+def status_icon(status: str, size: int = 12) -> QIcon:
+    """A round badge in the status's colour (cached: the navigator draws many)."""
+    pm = QPixmap(size * 2, size * 2)
+    pm.setDevicePixelRatio(2.0)
+    pm.fill(Qt.GlobalColor.transparent)
+    p = QPainter(pm)
+    p.setRenderHint(QPainter.RenderHint.Antialiasing)
+    p.setPen(Qt.PenStyle.NoPen)
+    p.setBrush(status_color(status))
+    p.drawEllipse(QRectF(1.5, 1.5, size - 3, size - 3))
+    p.end()
+    return QIcon(pm)
+
+
+def badge_stylesheet(status: str) -> str:
+    c = status_color(status).name()
+    return (f"QLabel {{ background: {c}; color: white; border-radius: 8px; padding: 2px 10px; "
+            f"font-weight: 600; }}")
+
+
+class StatusBadge(QLabel):
+    """A coloured pill with the status text."""
+
+    def __init__(self, status: str = "", parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.set_status(status)
+
+    def set_status(self, status: str) -> None:
+        self.setText(status)
+        self.setStyleSheet(badge_stylesheet(status))
+        self.setVisible(bool(status))
+
+
+def title_font(base: QFont, scale: float = 1.5) -> QFont:
+    f = QFont(base)
+    f.setPointSizeF(max(f.pointSizeF(), 9.0) * scale)
+    f.setBold(True)
+    return f
+
+
+def muted(widget: QWidget) -> None:
+    """Secondary text in the palette's placeholder colour: it follows a light / dark switch by itself."""
+    widget.setForegroundRole(QPalette.ColorRole.PlaceholderText)
+
+
+def monospace() -> QFont:
+    f = QFont("monospace")
+    f.setStyleHint(QFont.StyleHint.Monospace)
+    return f

@@ -1,0 +1,479 @@
+"""The dataset page: filters with counts, the virtualised thumbnail gallery, and the image viewer.
+
+It binds widgets to the gallery model and the catalog; queries, decoding, imports and splits all run
+off the GUI thread. The main window embeds it and calls `set_dataset`.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from PySide6.QtCore import QEvent, QItemSelectionModel, QObject, QRunnable, Qt, QThreadPool, QTimer, Signal
+from PySide6.QtGui import QAction, QKeySequence, QShortcut
+from PySide6.QtWidgets import (QApplication, QHBoxLayout, QLabel, QMenu, QSplitter, QToolButton, QVBoxLayout,
+                               QWidget)
+
+from desktop_app.catalog import Catalog, ItemRecord
+from desktop_app.formats.base import SUBSETS
+from desktop_app.gui.colors import LabelColors
+from desktop_app.gui.dialogs.import_dialog import ImportDialog
+from desktop_app.gui.dialogs.split_dialog import SplitDialog
+from desktop_app.gui.itemmodels.gallery_model import GalleryFilter, GalleryModel, GalleryRow
+from desktop_app.gui.thumbnails import ImageLoader
+from desktop_app.gui.widgets.annotation_items import GROUND_TRUTH
+from desktop_app.gui.widgets.dataset_filters import FilterPanel
+from desktop_app.gui.widgets.gallery import GalleryView
+from desktop_app.gui.widgets.image_viewer import ViewerPanel
+
+log = logging.getLogger(__name__)
+
+SUMMARY_DELAY_MS = 600
+
+
+@dataclass
+class DatasetSummary:
+    subset_counts: dict[str, int] = field(default_factory=dict)
+    label_counts: dict[str, int] = field(default_factory=dict)
+    layers: dict[str, str] = field(default_factory=dict)     # layer key -> title
+
+
+def prediction_layers(catalog: Catalog, dataset_id: str) -> dict[str, str]:
+    """'model:<id>' -> title for every model with predictions stored on this dataset."""
+    # The catalog has no call for this yet; one read-only GROUP BY (a candidate for Catalog itself).
+    rows = catalog.db.conn.execute(
+        "SELECT model_id, model_name, COUNT(*) FROM annotations WHERE dataset_id = ? AND "
+        "(model_id IS NOT NULL OR model_name IS NOT NULL) GROUP BY model_id, model_name", (dataset_id,)).fetchall()
+    return {f"model:{mid or name}": f"Predictions: {name or mid} ({n:,})" for mid, name, n in rows}
+
+
+def dataset_summary(catalog: Catalog, dataset_id: str, subset: str | None) -> DatasetSummary:
+    """Counts for the filter column (labels counted within the chosen subset) and the layer list."""
+    return DatasetSummary(
+        subset_counts=catalog.subset_counts(dataset_id),
+        label_counts=catalog.label_counts(dataset_id, subset=subset if subset in SUBSETS else None),
+        layers={GROUND_TRUTH: "Ground truth", **prediction_layers(catalog, dataset_id)})
+
+
+class _SummaryRelay(QObject):
+    done = Signal(int, object)           # generation, DatasetSummary
+
+
+class _SummaryJob(QRunnable):
+    def __init__(self, fn):
+        super().__init__()
+        self.setAutoDelete(False)
+        self.fn = fn
+
+    def run(self) -> None:
+        try:
+            self.fn()
+        except RuntimeError:   # the page went away
+            pass
+
+
+class DatasetPage(QWidget):
+    dataset_changed = Signal(str)
+    item_opened = Signal(int)            # id of the item the viewer now shows
+    message = Signal(str)                # one line for a status bar
+    summary_loaded = Signal()
+
+    def __init__(self, client, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.client = client
+        self.catalog: Catalog = client.catalog
+        self.dataset_id: str | None = None
+        self.colors = LabelColors()
+        self.summary = DatasetSummary()
+        self._labels: list[str] = []
+        self._current_row = -1
+        self._pending_row = -1
+        self._shown: ItemRecord | None = None
+        self._shown_row: GalleryRow | None = None
+        self._summary_gen = 0
+        self._jobs: list[_SummaryJob] = []
+
+        self.model = GalleryModel(self.catalog, parent=self)
+        self.full_images = ImageLoader(box=None, memory_items=4, threads=1, parent=self)
+        self._summary_pool = QThreadPool(self)
+        self._summary_pool.setMaxThreadCount(1)
+        self._summary_pool.setExpiryTimeout(-1)
+        self._summary_relay = _SummaryRelay(self)
+        self._summary_relay.done.connect(self._on_summary)
+        self._summary_due = False
+        self._summary_timer = QTimer(self)       # in case the gallery is not on screen to say it is done
+        self._summary_timer.setSingleShot(True)
+        self._summary_timer.setInterval(SUMMARY_DELAY_MS)
+        self._summary_timer.timeout.connect(self._summary_if_due)
+
+        self.filters = FilterPanel()
+        self.gallery = GalleryView()
+        self.gallery.setModel(self.model)
+        self.viewer_panel = ViewerPanel()
+        self.viewer = self.viewer_panel.viewer
+        self.viewer_panel.hide()
+
+        self.title = QLabel("No dataset")
+        f = self.title.font()
+        f.setBold(True)
+        f.setPointSizeF(f.pointSizeF() * 1.15)
+        self.title.setFont(f)
+        self.count_label = QLabel("")
+        self.import_action = QAction("Import…", self)
+        self.import_action.setShortcut(QKeySequence("Ctrl+I"))
+        self.import_action.setToolTip("Import a folder of images or a COCO / YOLO / VOC / ImageFolder / Dataloop set")
+        self.split_action = QAction("Split…", self)
+        self.split_action.setToolTip("Assign train / validation / test subsets by percentages")
+        self.refresh_action = QAction("Refresh", self)
+        self.refresh_action.setShortcut(QKeySequence("F5"))
+        for a in (self.import_action, self.split_action, self.refresh_action):
+            a.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            self.addAction(a)
+        self.import_action.triggered.connect(lambda: self.import_dialog())
+        self.split_action.triggered.connect(lambda: self.split_dialog())
+        self.refresh_action.triggered.connect(self.refresh)
+        self.layers_button = QToolButton()
+        self.layers_button.setText("Layers")
+        self.layers_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.layers_menu = QMenu(self.layers_button)
+        self.layers_button.setMenu(self.layers_menu)
+        self.layer_actions: dict[str, QAction] = {}
+        bar = QHBoxLayout()
+        bar.setContentsMargins(8, 4, 8, 4)
+        bar.setSpacing(12)
+        bar.addWidget(self.title)
+        bar.addWidget(self.count_label)
+        bar.addStretch(1)
+        bar.addWidget(self.layers_button)
+        for a in (self.split_action, self.import_action):
+            b = QToolButton()
+            b.setDefaultAction(a)
+            bar.addWidget(b)
+
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter.addWidget(self.filters)
+        self.splitter.addWidget(self.gallery)
+        self.splitter.addWidget(self.viewer_panel)
+        self.splitter.setStretchFactor(0, 0)
+        self.splitter.setStretchFactor(1, 3)
+        self.splitter.setStretchFactor(2, 2)
+        self.splitter.setCollapsible(1, False)
+        self.filters.setMinimumWidth(170)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.setSpacing(0)
+        lay.addLayout(bar)
+        lay.addWidget(self.splitter, 1)
+        self.setAcceptDrops(True)
+        self._set_enabled(False)
+
+        self.filters.changed.connect(self._on_filter)
+        self.model.query_done.connect(self._on_query_done)
+        self.model.ids_loaded.connect(self._relocate_current)
+        self.model.page_loaded.connect(self._on_page_loaded)
+        self.model.failed.connect(lambda m: self.message.emit(f"Cannot list items: {m}"))
+        self.model.thumbnails.ready.connect(self._on_thumbnail)
+        self.full_images.ready.connect(self._on_full_image)
+        self.gallery.selectionModel().currentChanged.connect(lambda cur, _prev: self._show_row(cur.row()))
+        # Double-click or Enter: the viewer alone (not `activated`: some desktops fire it on one click).
+        self.gallery.doubleClicked.connect(lambda _idx: self.focus_viewer(True))
+        for key in ("Return", "Enter"):
+            QShortcut(QKeySequence(key), self.gallery, lambda: self.focus_viewer(True),
+                      Qt.ShortcutContext.WidgetShortcut)
+        self.gallery.painted.connect(lambda _f, _l, complete: complete and self._summary_if_due())
+        self.viewer_panel.next_requested.connect(self.next_item)
+        self.viewer_panel.previous_requested.connect(self.previous_item)
+        self.viewer_panel.close_requested.connect(self.close_viewer)
+        app = QApplication.instance()
+        if app is not None:
+            app.aboutToQuit.connect(self.shutdown)
+
+    # -- dataset --------------------------------------------------------------------------
+    def set_dataset(self, dataset_id: str) -> None:
+        ds = self.catalog.get_dataset(dataset_id)
+        self.dataset_id = ds.id
+        self._labels = list(ds.labels)
+        self.colors = LabelColors(ds.labels, ds.label_colors)
+        self.gallery.gallery_delegate.set_colors(self.colors)
+        self.title.setText(ds.name)
+        self.focus_viewer(False)
+        self.viewer_panel.hide()
+        self._shown = self._shown_row = None
+        self._current_row = self._pending_row = -1
+        self.summary = DatasetSummary()
+        self.filters.set_subset_counts(None)                             # names now, counts when loaded
+        self.filters.set_label_counts(self._labels, None, self.colors)
+        self.filters.set_filter(GalleryFilter(), emit=False)
+        self.model.set_query(ds.id, GalleryFilter())
+        # Counts (seconds on a big dataset) wait until the first screen of thumbnails is drawn.
+        self._summary_due = True
+        self._summary_timer.start()
+        self._set_enabled(True)
+        self.dataset_changed.emit(ds.id)
+
+    def refresh(self) -> None:
+        """Re-read the dataset (labels, counts, rows): after an import, a split, or edits elsewhere."""
+        if self.dataset_id is None:
+            return
+        ds = self.catalog.get_dataset(self.dataset_id)
+        self._labels = list(ds.labels)
+        self.colors = LabelColors(ds.labels, ds.label_colors)
+        self.gallery.gallery_delegate.set_colors(self.colors)
+        self.model.refresh()
+        self._load_summary()
+
+    def shutdown(self) -> None:
+        """Stop background work (the page is closing or the catalog is about to close). Idempotent."""
+        for dlg in self.findChildren(ImportDialog):
+            dlg.stop()
+        for dlg in self.findChildren(SplitDialog):
+            dlg.wait_done()
+        self._summary_gen += 1
+        self._summary_pool.clear()
+        self._summary_pool.waitForDone(10_000)
+        self.model.shutdown()
+        self.full_images.shutdown()
+
+    def event(self, e) -> bool:
+        # deleteLater() without shutdown() first: stop the threads before Qt deletes the children
+        # (a QThread destroyed while it runs aborts the process).
+        if e.type() == QEvent.Type.DeferredDelete:
+            self.shutdown()
+        return super().event(e)
+
+    # -- import and split -----------------------------------------------------------------
+    def import_dialog(self, path: str | Path | None = None, *, start: bool = False) -> ImportDialog | None:
+        """Open the import dialog (non-modal); with `start` it begins at once (drag and drop)."""
+        if self.dataset_id is None:
+            return None
+        dlg = ImportDialog(self.catalog, self.dataset_id, self, path=path)
+        dlg.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dlg.imported.connect(lambda n: (self.message.emit(f"Imported {n:,} items"), self.refresh()))
+        dlg.show()
+        if start:
+            dlg.start()
+        return dlg
+
+    def split_dialog(self) -> SplitDialog | None:
+        if self.dataset_id is None:
+            return None
+        dlg = SplitDialog(self.catalog, self.dataset_id, self)
+        dlg.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dlg.split_done.connect(lambda counts: (self.message.emit(
+            "Split: " + ", ".join(f"{k} {v:,}" for k, v in counts.items())), self.refresh()))
+        dlg.show()
+        return dlg
+
+    def dragEnterEvent(self, event) -> None:
+        if self.dataset_id is not None and _local_paths(event.mimeData()):
+            event.acceptProposedAction()
+
+    def dragMoveEvent(self, event) -> None:
+        if self.dataset_id is not None and _local_paths(event.mimeData()):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:
+        paths = _local_paths(event.mimeData())
+        if paths and self.dataset_id is not None:
+            event.acceptProposedAction()
+            self.import_dialog(paths[0], start=True)
+
+    # -- layers ---------------------------------------------------------------------------
+    def set_layer_visible(self, key: str, visible: bool) -> None:
+        self.viewer.set_layer_visible(key, visible)
+        hidden = self.gallery.gallery_delegate.hidden_layers
+        (hidden.discard if visible else hidden.add)(key)
+        if key in self.layer_actions and self.layer_actions[key].isChecked() != visible:
+            self.layer_actions[key].setChecked(visible)
+        self.gallery.viewport().update()
+
+    def _rebuild_layers_menu(self, layers: dict[str, str]) -> None:
+        self.layers_menu.clear()
+        self.layer_actions = {}
+        for key, title in layers.items():
+            a = self.layers_menu.addAction(title)
+            a.setCheckable(True)
+            a.setChecked(self.viewer.layer_visible(key))
+            a.toggled.connect(lambda on, k=key: self.set_layer_visible(k, on))
+            self.layer_actions[key] = a
+
+    # -- navigation -----------------------------------------------------------------------
+    def current_row(self) -> int:
+        return self._current_row
+
+    def current_item(self) -> ItemRecord | None:
+        return self._shown
+
+    def open_row(self, row: int) -> None:
+        """Make `row` current (selected, scrolled to) and show it in the viewer."""
+        if not 0 <= row < self.model.rowCount():
+            return
+        idx = self.model.index(row)
+        self.gallery.selectionModel().setCurrentIndex(
+            idx, QItemSelectionModel.SelectionFlag.ClearAndSelect)
+        self.gallery.scrollTo(idx)
+        if self._current_row != row:   # same index again: currentChanged does not fire
+            self._show_row(row)
+
+    def next_item(self) -> None:
+        self.open_row(min(self._current_row + 1, self.model.rowCount() - 1))
+
+    def previous_item(self) -> None:
+        self.open_row(max(self._current_row - 1, 0))
+
+    def focus_viewer(self, on: bool) -> None:
+        """Viewer only (double-click / Enter on a thumbnail) or back to gallery + viewer."""
+        self.filters.setVisible(not on)
+        self.gallery.setVisible(not on)
+        if on:
+            self.viewer_panel.show()
+            self.viewer.setFocus()
+        else:
+            self.gallery.setFocus()
+
+    def close_viewer(self) -> None:
+        if not self.gallery.isVisible():
+            self.focus_viewer(False)
+            return
+        self.viewer_panel.hide()
+
+    # -- internals ------------------------------------------------------------------------
+    def _set_enabled(self, on: bool) -> None:
+        for a in (self.import_action, self.split_action, self.refresh_action):
+            a.setEnabled(on)
+        self.layers_button.setEnabled(on)
+        self.filters.setEnabled(on)
+
+    def _on_filter(self, flt: GalleryFilter) -> None:
+        old_subset = self.model.filter.subset
+        self.model.set_filter(flt)
+        if flt.subset != old_subset:
+            self._load_summary()   # label counts follow the subset
+
+    def _on_query_done(self, _count: int) -> None:
+        self._on_count_text()
+        self._current_row = -1
+        self._relocate_current()
+
+    def _relocate_current(self) -> None:
+        """After a new query, keep the item the viewer shows current (and fresh) if it is still listed."""
+        if self._shown is None:
+            return
+        row = self.model.row_of_item(self._shown.id)
+        if row >= 0:
+            self._current_row = row
+            sm = self.gallery.selectionModel()
+            sm.blockSignals(True)
+            sm.setCurrentIndex(self.model.index(row), QItemSelectionModel.SelectionFlag.ClearAndSelect)
+            sm.blockSignals(False)
+            self.gallery.viewport().update()
+            r = self.model.row(row)
+            if r is not None and r != self._shown_row:
+                self._show(r, row)     # its annotations or subset may have changed (refresh)
+        elif self.model.ids_ready:
+            self.viewer_panel.set_title(self._shown.name, -1, self.model.rowCount())
+
+    def _show_row(self, row: int) -> None:
+        if row < 0:
+            return
+        self._current_row = row
+        r = self.model.row(row)
+        if r is None:                  # its page is loading; shown when it arrives
+            self._pending_row = row
+            self.viewer_panel.set_title("Loading…", row, self.model.rowCount())
+            self.viewer_panel.show()
+            return
+        self._pending_row = -1
+        self._show(r, row)
+
+    def _show(self, r: GalleryRow, row: int) -> None:
+        item = r.item
+        self._shown = item
+        self._shown_row = r
+        self.viewer_panel.show()
+        self.viewer_panel.set_title(item.name, row, self.model.rowCount())
+        self.viewer.set_annotations(r.annotations, self.colors)
+        size = (item.width, item.height) if item.width and item.height else None
+        sha = item.sha256
+        full = self.full_images.get(sha) if sha else None
+        if full is not None:
+            self.viewer.set_image(full, size)
+        else:
+            thumb = self.model.thumbnails.get(sha) if sha else None
+            self.viewer.set_image(thumb if size else None, size)
+            if sha:
+                self.full_images.request(sha, self.catalog.store.path(sha))
+        nxt = self.model.row(row + 1) if row + 1 < self.model.rowCount() else None
+        if nxt is not None and nxt.item.sha256 and sha:
+            # Decode the next image while the user looks at this one (the current one is queued last: first).
+            self.full_images.request(nxt.item.sha256, self.catalog.store.path(nxt.item.sha256))
+            self.full_images.request(sha, self.catalog.store.path(sha))
+        self.item_opened.emit(item.id)
+
+    def _on_page_loaded(self, _page: int) -> None:
+        if self._pending_row >= 0 and self.model.row(self._pending_row) is not None:
+            self._show_row(self._pending_row)
+
+    def _on_thumbnail(self, key: str) -> None:
+        it = self._shown
+        if it is not None and it.sha256 == key and self.full_images.get(key) is None and it.width:
+            self.viewer.set_image(self.model.thumbnails.get(key), (it.width, it.height))
+
+    def _on_full_image(self, key: str) -> None:
+        it = self._shown
+        if it is not None and it.sha256 == key:
+            size = (it.width, it.height) if it.width and it.height else None
+            self.viewer.set_image(self.full_images.get(key), size)
+
+    def _summary_if_due(self) -> None:
+        if self._summary_due:
+            self._load_summary()
+
+    def _load_summary(self) -> None:
+        self._summary_due = False
+        self._summary_timer.stop()
+        if self.dataset_id is None:
+            return
+        self._summary_gen += 1
+        gen, cat, ds = self._summary_gen, self.catalog, self.dataset_id
+        subset, relay = self.model.filter.subset, self._summary_relay
+
+        def job() -> None:
+            if gen != self._summary_gen:
+                return
+            try:
+                relay.done.emit(gen, dataset_summary(cat, ds, subset))
+            except RuntimeError:
+                raise
+            except Exception as e:  # noqa: BLE001 - counts are a nicety; say so and go on
+                log.warning("dataset counts failed: %s", e)
+
+        for old in self._jobs:         # a queued runnable must outlive its place in the queue
+            self._summary_pool.tryTake(old)
+        j = _SummaryJob(job)
+        self._jobs = [j]
+        self._summary_pool.start(j)
+
+    def _on_summary(self, gen: int, summary: DatasetSummary) -> None:
+        if gen != self._summary_gen:
+            return
+        self.summary = summary
+        self.filters.set_subset_counts(summary.subset_counts)
+        self.filters.set_label_counts(self._labels, summary.label_counts, self.colors)
+        self._rebuild_layers_menu(summary.layers)
+        if self.model.settled:
+            self._on_count_text()
+        self.summary_loaded.emit()
+
+    def _on_count_text(self) -> None:
+        total = sum(self.summary.subset_counts.values())
+        count = self.model.rowCount()
+        filtered = bool(self.model.filter.to_kwargs())
+        self.count_label.setText(f"{count:,} of {total:,} items" if filtered and total else f"{count:,} items")
+
+
+def _local_paths(mime) -> list[Path]:
+    if not mime.hasUrls():
+        return []
+    return [Path(u.toLocalFile()) for u in mime.urls() if u.isLocalFile()]

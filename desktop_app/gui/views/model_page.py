@@ -1,0 +1,338 @@
+"""The model page: details, status, lineage, configuration form, labels, artifacts, executions, charts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (QFormLayout, QGroupBox, QHBoxLayout, QLabel, QPushButton, QScrollArea,
+                               QSplitter, QTabWidget, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget)
+
+from desktop_app.sdk import views
+
+from ..style import StatusBadge, muted, status_color, status_icon, title_font
+from ..widgets.charts import ChartsPanel
+from ..widgets.config_form import ConfigForm
+from ..widgets.log_view import LogView
+
+BUSY = ("pending", "training")
+
+
+class ModelPage(QWidget):
+    clone_requested = Signal(str)            # model id
+    navigate = Signal(str, str)              # kind, id
+
+    def __init__(self, client: Any, actions: Any, poller: Any, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.client = client
+        self.actions = actions
+        self.poller = poller
+        self.details: views.ModelDetails | None = None
+        self.model_id: str | None = None
+        self._jobs_sig: tuple | None = None
+
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(12, 10, 12, 6)
+        lay.addLayout(self._header())
+        self.tabs = QTabWidget()
+        self.tabs.addTab(self._overview_tab(), "Overview")
+        self.tabs.addTab(self._config_tab(), "Configuration")
+        self.tabs.addTab(self._executions_tab(), "Executions")
+        self.charts = ChartsPanel()
+        self.tabs.addTab(self.charts, "Metrics")
+        lay.addWidget(self.tabs, 1)
+        poller.samples.connect(self.charts.add_samples)
+
+    # -- layout ---------------------------------------------------------------------------
+    def _header(self) -> QHBoxLayout:
+        row = QHBoxLayout()
+        left = QVBoxLayout()
+        top = QHBoxLayout()
+        self.title = QLabel()
+        self.title.setFont(title_font(self.font()))
+        self.title.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.badge = StatusBadge()
+        top.addWidget(self.title)
+        top.addWidget(self.badge)
+        top.addStretch(1)
+        left.addLayout(top)
+        self.subtitle = QLabel()
+        muted(self.subtitle)
+        left.addWidget(self.subtitle)
+        row.addLayout(left, 1)
+        self.clone_button = QPushButton("Clone…")
+        self.train_button = QPushButton("Train")
+        self.train_button.setDefault(True)
+        self.cancel_button = QPushButton("Cancel training")
+        self.resume_button = QPushButton("Resume")
+        self.clone_button.clicked.connect(lambda: self.clone_requested.emit(self.model_id or ""))
+        self.train_button.clicked.connect(self.train)
+        self.cancel_button.clicked.connect(self.cancel)
+        self.resume_button.clicked.connect(self.resume)
+        for b in (self.clone_button, self.train_button, self.cancel_button, self.resume_button):
+            row.addWidget(b, 0, Qt.AlignmentFlag.AlignTop)
+        return row
+
+    def _overview_tab(self) -> QWidget:
+        w = QWidget()
+        lay = QHBoxLayout(w)
+        left = QVBoxLayout()
+        box = QGroupBox("Details")
+        self.form = QFormLayout(box)
+        self.fields: dict[str, QLabel] = {}
+        for key in ("ID", "Package", "Project", "Dataset", "Subsets", "Created", "Updated", "Description"):
+            label = QLabel()
+            label.setWordWrap(True)
+            label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+            self.fields[key] = label
+            self.form.addRow(key, label)
+        left.addWidget(box)
+        lineage = QGroupBox("Lineage")
+        ll = QVBoxLayout(lineage)
+        self.lineage = QLabel()
+        self.lineage.setWordWrap(True)
+        self.lineage.setTextFormat(Qt.TextFormat.RichText)
+        self.lineage.linkActivated.connect(self._link)
+        ll.addWidget(self.lineage)
+        left.addWidget(lineage)
+        labels = QGroupBox("Labels")
+        lb = QVBoxLayout(labels)
+        self.labels = QLabel()
+        self.labels.setWordWrap(True)
+        self.labels.setTextFormat(Qt.TextFormat.RichText)
+        lb.addWidget(self.labels)
+        left.addWidget(labels)
+        left.addStretch(1)
+        lay.addLayout(left, 3)
+        arts = QGroupBox("Artifacts")
+        al = QVBoxLayout(arts)
+        self.artifacts = QTreeWidget()
+        self.artifacts.setHeaderLabels(["File", "Size"])
+        self.artifacts.setRootIsDecorated(False)
+        self.artifacts.setColumnWidth(0, 260)
+        al.addWidget(self.artifacts)
+        self.artifacts_total = QLabel()
+        muted(self.artifacts_total)
+        al.addWidget(self.artifacts_total)
+        lay.addWidget(arts, 2)
+        return w
+
+    def _config_tab(self) -> QWidget:
+        w = QWidget()
+        lay = QVBoxLayout(w)
+        self.config_form = ConfigForm()
+        self.config_form.changed.connect(self._config_edited)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(self.config_form)
+        lay.addWidget(scroll, 1)
+        bar = QHBoxLayout()
+        self.config_status = QLabel()
+        bar.addWidget(self.config_status, 1)
+        self.revert_button = QPushButton("Revert")
+        self.save_button = QPushButton("Save configuration")
+        self.revert_button.clicked.connect(lambda: self._fill_config(force=True))
+        self.save_button.clicked.connect(self.save_configuration)
+        bar.addWidget(self.revert_button)
+        bar.addWidget(self.save_button)
+        lay.addLayout(bar)
+        return w
+
+    def _executions_tab(self) -> QWidget:
+        split = QSplitter(Qt.Orientation.Vertical)
+        self.executions = QTreeWidget()
+        self.executions.setHeaderLabels(["Created", "Kind", "Status", "Progress", "Device", "Message"])
+        self.executions.setRootIsDecorated(False)
+        for col, width in ((0, 160), (1, 80), (2, 110), (3, 70), (4, 80)):
+            self.executions.setColumnWidth(col, width)
+        self.executions.currentItemChanged.connect(self._show_log)
+        split.addWidget(self.executions)
+        self.log = LogView()
+        split.addWidget(self.log)
+        split.setSizes([160, 320])
+        return split
+
+    # -- binding --------------------------------------------------------------------------
+    def set_model(self, model_id: str) -> None:
+        changed = model_id != self.model_id
+        self.model_id = model_id
+        self.refresh(rebuild_form=changed)
+        if changed:
+            self._jobs_sig = None
+            self.charts.set_model(model_id)
+            self.log.set_path(None)
+        if self.poller.model_id != model_id:
+            self.poller.set_model(model_id, after_id=self.charts.series.last_id)
+
+    def refresh(self, *, rebuild_form: bool = False) -> None:
+        if self.model_id is None:
+            return
+        d = self.details = views.model_details(self.client.catalog, self.model_id)
+        m = d.model
+        self.title.setText(m.name)
+        self.badge.set_status(m.status)
+        self.subtitle.setText(f"{d.package.name} package · {m.output_type} · "
+                              f"{d.dataset_name or 'no dataset'} · {len(m.labels)} labels")
+        train = views.subset_of(m.train_filter, "train") or str(m.train_filter)
+        val = views.subset_of(m.validation_filter, "validation") or str(m.validation_filter)
+        values = {"ID": m.id, "Package": f"{d.package.name} ({d.package.kind}, v{d.package.version})",
+                  "Project": d.project_name, "Dataset": d.dataset_name or "—",
+                  "Subsets": f"train on '{train}', validate on '{val}'", "Created": m.created_at[:19].replace("T", " "),
+                  "Updated": m.updated_at[:19].replace("T", " "), "Description": m.description or "—"}
+        for key, text in values.items():
+            self.fields[key].setText(text)
+        self.lineage.setText(self._lineage_html(d))
+        self.labels.setText(" ".join(f"<span style='background:{_chip(k)}; color:white;'>&nbsp;{_esc(lab)}&nbsp;</span>"
+                                     for k, lab in enumerate(m.labels)) or "—")
+        self.artifacts.clear()
+        for a in d.artifacts:
+            item = QTreeWidgetItem([a.filename, views.human_size(a.size)])
+            item.setTextAlignment(1, Qt.AlignmentFlag.AlignRight)
+            self.artifacts.addTopLevelItem(item)
+        self.artifacts_total.setText(f"{len(d.artifacts)} files, {views.human_size(d.artifacts_size)}"
+                                     if d.artifacts else "No artifacts yet: training saves the weights here.")
+        self._fill_executions(d)
+        if rebuild_form or not self._form_dirty():
+            self._fill_config(force=rebuild_form)
+        self._update_buttons()
+
+    def _lineage_html(self, d: views.ModelDetails) -> str:
+        def link(r) -> str:
+            return (f"<a href='model:{r.id}'>{_esc(r.name)}</a> "
+                    f"<span style='color:{status_color(r.status).name()}'>({r.status})</span>")
+        parts = [f"<b>Parent:</b> {link(d.parent) if d.parent else '— (an original model)'}"]
+        kids = ", ".join(link(c) for c in d.children) or "— (not cloned yet)"
+        parts.append(f"<b>Children:</b> {kids}")
+        return "<br>".join(parts)
+
+    def _fill_executions(self, d: views.ModelDetails) -> None:
+        current = self.executions.currentItem()
+        current_id = current.data(0, Qt.ItemDataRole.UserRole) if current else None
+        self.executions.clear()
+        select = None
+        for ex in d.executions:
+            item = QTreeWidgetItem([ex.created_at[:19].replace("T", " "), ex.kind, ex.status, f"{ex.progress:.0f}%",
+                                    ex.device or "", ex.error or ex.message])
+            item.setData(0, Qt.ItemDataRole.UserRole, ex.id)
+            item.setData(1, Qt.ItemDataRole.UserRole, ex.log_path)
+            item.setIcon(2, status_icon(ex.status))
+            item.setToolTip(5, ex.error or ex.message)
+            self.executions.addTopLevelItem(item)
+            if ex.id == current_id:
+                select = item
+        if select is not None:
+            self.executions.blockSignals(True)
+            self.executions.setCurrentItem(select)
+            self.executions.blockSignals(False)
+
+    def _fill_config(self, force: bool = True) -> None:
+        d = self.details
+        if d is None:
+            return
+        if force or d.fields != self.config_form.fields:  # same values: keep the widgets (and the expanded part)
+            self.config_form.set_fields(d.fields)
+        self.config_form.set_read_only(d.model.status in BUSY)
+        self._saved_config = self.config_form.raw_values()
+        self.config_status.setText("Training uses these values; cloning copies them." if d.model.status not in BUSY
+                                   else "The model is training: the configuration is locked.")
+        self._update_buttons()
+
+    def _form_dirty(self) -> bool:
+        return getattr(self, "_saved_config", None) is not None and self.config_form.raw_values() != self._saved_config
+
+    def _config_edited(self) -> None:
+        self._update_buttons()
+
+    def _update_buttons(self) -> None:
+        d = self.details
+        if d is None:
+            return
+        status = d.model.status
+        self.train_button.setEnabled(status not in BUSY and bool(d.model.dataset_id))
+        self.cancel_button.setEnabled(d.active_execution is not None)
+        self.resume_button.setEnabled(d.active_execution is None and d.resumable_execution is not None)
+        dirty = self._form_dirty()
+        self.save_button.setEnabled(dirty and status not in BUSY)
+        self.revert_button.setEnabled(dirty)
+
+    # -- live updates from the jobs watcher -----------------------------------------------
+    def apply_jobs(self, rows: list, statuses: dict[str, str]) -> None:
+        """Refresh from the catalog only when this model's status or executions changed."""
+        if self.details is None or self.model_id is None:
+            return
+        mine = [r for r in rows if r.model_id == self.model_id]
+        sig = tuple((r.id, r.status, r.settled) for r in mine)
+        status = statuses.get(self.model_id)
+        if sig != self._jobs_sig or (status is not None and status != self.details.model.status):
+            self._jobs_sig = sig
+            self.refresh()
+            return
+        by_id = {r.id: r for r in mine}
+        for k in range(self.executions.topLevelItemCount()):
+            item = self.executions.topLevelItem(k)
+            r = by_id.get(item.data(0, Qt.ItemDataRole.UserRole))
+            if r is not None:
+                item.setText(3, f"{r.progress:.0f}%")
+                item.setText(5, r.error or r.message)
+
+    # -- actions --------------------------------------------------------------------------
+    def train(self) -> None:
+        if self.model_id is None:
+            return
+        if self._form_dirty() and not self.save_configuration():
+            return
+        if self.actions.train(self.model_id) is not None:
+            self.refresh()
+            self.tabs.setCurrentWidget(self.charts)
+
+    def cancel(self) -> None:
+        if self.details and self.details.active_execution:
+            self.actions.cancel(self.details.active_execution.id)
+            self.cancel_button.setEnabled(False)
+
+    def resume(self) -> None:
+        if self.details and self.details.resumable_execution:
+            if self.actions.resume(self.details.resumable_execution.id) is not None:
+                self.refresh()
+
+    def save_configuration(self) -> bool:
+        if self.model_id is None:
+            return False
+        values, errors = self.config_form.values()
+        if errors:
+            self.config_status.setText("Fix the marked fields: " + "; ".join(errors.values()))
+            return False
+        original = self.details.model.configuration if self.details else {}
+        changed = views.changed_values(original, values)
+        if changed and not self.actions.save_configuration(self.model_id, changed):
+            return False
+        self.refresh(rebuild_form=True)
+        self.config_status.setText(f"Saved {len(changed)} change(s)." if changed else "Nothing changed.")
+        return True
+
+    def _show_log(self, item: QTreeWidgetItem | None, _prev=None) -> None:
+        if item is None:
+            return
+        path = item.data(1, Qt.ItemDataRole.UserRole)
+        if path:
+            from pathlib import Path
+            p = Path(path)
+            self.log.set_path(p if p.is_absolute() else self.client.catalog.home / p)
+
+    def _link(self, href: str) -> None:
+        kind, _, ident = href.partition(":")
+        self.navigate.emit(kind, ident)
+
+    def show_metrics(self) -> None:
+        self.tabs.setCurrentWidget(self.charts)
+
+
+_CHIPS = ("#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7", "#9c755f")
+
+
+def _chip(k: int) -> str:
+    return _CHIPS[k % len(_CHIPS)]
+
+
+def _esc(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

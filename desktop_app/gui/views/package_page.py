@@ -1,0 +1,93 @@
+"""A package's page: what it is, its declared hyper-parameters, and its models."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (QFormLayout, QGroupBox, QHBoxLayout, QLabel, QPushButton, QTreeWidget,
+                               QTreeWidgetItem, QVBoxLayout, QWidget)
+
+from ..style import muted, status_icon, title_font
+
+
+class PackagePage(QWidget):
+    navigate = Signal(str, str)
+    add_package_requested = Signal()
+
+    def __init__(self, client: Any, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.client = client
+        self.package_id: str | None = None
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(12, 10, 12, 6)
+        head = QHBoxLayout()
+        self.title = QLabel()
+        self.title.setFont(title_font(self.font()))
+        head.addWidget(self.title, 1)
+        add = QPushButton("Add a package…")
+        add.clicked.connect(self.add_package_requested)
+        head.addWidget(add, 0, Qt.AlignmentFlag.AlignTop)
+        lay.addLayout(head)
+        self.description = QLabel()
+        self.description.setWordWrap(True)
+        muted(self.description)
+        lay.addWidget(self.description)
+        box = QGroupBox("Details")
+        form = QFormLayout(box)
+        self.fields: dict[str, QLabel] = {}
+        for key in ("Kind", "Version", "Output", "Entry point", "Class", "Source"):
+            label = QLabel()
+            label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+            self.fields[key] = label
+            form.addRow(key, label)
+        lay.addWidget(box)
+        self.hparams = QTreeWidget()
+        self.hparams.setHeaderLabels(["Hyper-parameter", "Kind", "Default", "Range / choices", "Help"])
+        self.hparams.setRootIsDecorated(False)
+        for col, width in ((0, 190), (1, 60), (2, 90), (3, 170)):
+            self.hparams.setColumnWidth(col, width)
+        hb = QGroupBox("Declared hyper-parameters")
+        QVBoxLayout(hb).addWidget(self.hparams)
+        lay.addWidget(hb, 2)
+        self.models = QTreeWidget()
+        self.models.setHeaderLabels(["Model", "Status"])
+        self.models.setRootIsDecorated(False)
+        self.models.setColumnWidth(0, 260)
+        self.models.itemDoubleClicked.connect(
+            lambda item, _c: self.navigate.emit("model", item.data(0, Qt.ItemDataRole.UserRole)))
+        mb = QGroupBox("Models of this package")
+        QVBoxLayout(mb).addWidget(self.models)
+        lay.addWidget(mb, 1)
+
+    def set_package(self, package_id: str) -> None:
+        cat = self.client.catalog
+        self.package_id = package_id
+        p = cat.get_package(package_id)
+        self.title.setText(p.name)
+        self.description.setText(p.description or "")
+        values = {"Kind": p.kind, "Version": p.version, "Output": p.output_type, "Entry point": p.entry_point or "",
+                  "Class": p.class_name or "", "Source": str(p.metadata.get("source", "built in"))}
+        for key, text in values.items():
+            self.fields[key].setText(text)
+        self.hparams.clear()
+        rows = p.hyperparameters or [{"name": k, "kind": type(v).__name__, "default": v, "help": "(not declared)"}
+                                     for k, v in p.default_configuration.items()]
+        for h in rows:
+            rng = ", ".join(h.get("choices") or []) or _range(h.get("minimum"), h.get("maximum"))
+            name = h["name"] + ("  (advanced)" if h.get("advanced") else "")
+            item = QTreeWidgetItem([name, h.get("kind", ""), str(h.get("default")), rng, h.get("help", "")])
+            item.setToolTip(4, h.get("help", ""))
+            self.hparams.addTopLevelItem(item)
+        self.models.clear()
+        for m in cat.find_models(package_id=package_id):
+            item = QTreeWidgetItem([m.name, m.status])
+            item.setIcon(1, status_icon(m.status))
+            item.setData(0, Qt.ItemDataRole.UserRole, m.id)
+            self.models.addTopLevelItem(item)
+
+
+def _range(lo, hi) -> str:
+    if lo is None and hi is None:
+        return ""
+    return f"{'' if lo is None else f'{lo:g}'} … {'' if hi is None else f'{hi:g}'}"

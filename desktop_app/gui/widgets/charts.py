@@ -1,0 +1,303 @@
+"""Metric charts (pyqtgraph): one plot per figure, a line per legend, EMA smoothing, log axis, export.
+
+Samples arrive from a MetricsPoller; they are grouped by `sdk.views.SeriesSet` and redrawn at most
+a few times a second, one changed figure per event-loop turn. Building a pyqtgraph plot costs 30-60 ms,
+so plots come from a small pool filled while the page is idle and are recycled between models: nothing
+that heavy happens while metrics stream in.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import (QCheckBox, QFileDialog, QGridLayout, QHBoxLayout, QLabel, QPushButton,
+                               QScrollArea, QSlider, QVBoxLayout, QWidget)
+
+from desktop_app.sdk.views import SeriesSet, ema, positive_or_nan
+
+from ..style import is_dark, muted
+
+LINE_COLORS = ("#4e79a7", "#f28e2b", "#e15759", "#59a14f", "#b07aa1", "#76b7b2", "#edc948", "#ff9da7",
+               "#9c755f", "#bab0ac")
+REDRAW_MS = 250      # at most four redraws a second however fast samples stream in
+COLUMNS = 2
+PLOT_HEIGHT = 240
+POOL = 6             # spare plots kept ready (a training run of the built-in packages draws five figures)
+POOL_FILL_MS = 80    # one spare per tick, so filling the pool never stalls the window for long
+
+
+class ChartsPanel(QWidget):
+    redrawn = Signal()
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.model_id: str | None = None
+        self.series = SeriesSet()
+        self.plots: dict[str, pg.PlotWidget] = {}
+        self.curves: dict[tuple[str, str], tuple[pg.PlotDataItem, pg.PlotDataItem]] = {}
+        self._dirty: set[str] = set()
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(REDRAW_MS)
+        self._timer.timeout.connect(self._redraw_step)
+        # One figure per event-loop turn: painting a plot takes ~20 ms, all of them at once would stall.
+        self._step = QTimer(self)
+        self._step.setSingleShot(True)
+        self._step.setInterval(0)
+        self._step.timeout.connect(self._redraw_step)
+        self._spares: list[pg.PlotWidget] = []
+        self._pool_timer = QTimer(self)
+        self._pool_timer.setInterval(POOL_FILL_MS)
+        self._pool_timer.timeout.connect(self._fill_pool)
+
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        bar = QHBoxLayout()
+        bar.addWidget(QLabel("Smoothing"))
+        self.smoothing = QSlider(Qt.Orientation.Horizontal)
+        self.smoothing.setRange(0, 99)
+        self.smoothing.setValue(50)
+        self.smoothing.setFixedWidth(160)
+        self.smoothing.valueChanged.connect(self._restyle_all)
+        self.smoothing_label = QLabel()
+        self.smoothing_label.setMinimumWidth(32)
+        bar.addWidget(self.smoothing)
+        bar.addWidget(self.smoothing_label)
+        self.log_y = QCheckBox("Log y axis")
+        self.log_y.toggled.connect(self._restyle_all)
+        bar.addWidget(self.log_y)
+        bar.addStretch(1)
+        self.count_label = QLabel()
+        muted(self.count_label)
+        bar.addWidget(self.count_label)
+        self.png_button = QPushButton("Export PNG…")
+        self.png_button.clicked.connect(self._ask_png)
+        self.csv_button = QPushButton("Export CSV…")
+        self.csv_button.clicked.connect(self._ask_csv)
+        bar.addWidget(self.png_button)
+        bar.addWidget(self.csv_button)
+        lay.addLayout(bar)
+
+        self.empty = QLabel("No metrics yet. They appear here live while the model trains, or as soon as a "
+                            "script logs them (model.log_run(), dl.PlotSample).")
+        self.empty.setWordWrap(True)
+        self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        muted(self.empty)
+        lay.addWidget(self.empty)
+        self.scroll = QScrollArea()
+        self.scroll.setWidgetResizable(True)
+        self.canvas = QWidget()
+        self.grid = QGridLayout(self.canvas)
+        self.grid.setContentsMargins(0, 0, 0, 0)
+        for col in range(COLUMNS):
+            self.grid.setColumnStretch(col, 1)
+        self.scroll.setWidget(self.canvas)
+        lay.addWidget(self.scroll, 1)
+        self._update_labels()
+
+    # -- data -----------------------------------------------------------------------------
+    @property
+    def weight(self) -> float:
+        return self.smoothing.value() / 100.0
+
+    def set_model(self, model_id: str | None) -> None:
+        if model_id == self.model_id:
+            return
+        self.model_id = model_id
+        self.series.clear()
+        for w in self.plots.values():
+            self.grid.removeWidget(w)
+            self._recycle(w)
+        self.plots.clear()
+        self.curves.clear()
+        self._dirty.clear()
+        self._step.stop()
+        self._update_labels()
+        self._pool_timer.start()
+
+    def add_samples(self, model_id: str, samples: list) -> None:
+        if model_id != self.model_id:
+            return
+        changed = self.series.add(samples)
+        if changed:
+            self._dirty |= {f for f, _ in changed}
+            if not self._timer.isActive() and not self._step.isActive():
+                self._timer.start()
+
+    def figures_shown(self) -> dict[str, dict[str, int]]:
+        """What is drawn: figure -> legend -> number of points (for tests and the status text)."""
+        out: dict[str, dict[str, int]] = {}
+        for (figure, legend), (_, smooth) in self.curves.items():
+            xs = smooth.xData
+            out.setdefault(figure, {})[legend] = 0 if xs is None else len(xs)
+        return out
+
+    # -- drawing --------------------------------------------------------------------------
+    def redraw(self) -> None:
+        """Bring every chart up to date now (export, tests); live updates go through _redraw_step."""
+        dirty, self._dirty = self._dirty, set()
+        for figure in sorted(dirty):
+            self._draw_figure(figure)
+        self._update_labels()
+        self.redrawn.emit()
+
+    def _redraw_step(self) -> None:
+        if not self._dirty:
+            return
+        figure = min(self._dirty)
+        self._dirty.discard(figure)
+        self._draw_figure(figure)
+        self._update_labels()
+        if self._dirty:
+            self._step.start()
+        else:
+            self.redrawn.emit()
+
+    def _draw_figure(self, figure: str) -> None:
+        plot = self._plot(figure)
+        for legend in self.series.legends(figure):
+            raw, smooth = self._curves(plot, figure, legend)
+            xs, ys = self.series.series(figure, legend).sorted_by_x()
+            smoothed = ema(ys, self.weight) if self.weight > 0 else ys
+            if self.log_y.isChecked():
+                ys, smoothed = positive_or_nan(ys), positive_or_nan(smoothed)
+            raw.setData(xs, ys, connect="finite")
+            smooth.setData(xs, smoothed, connect="finite")
+            raw.setVisible(self.weight > 0)
+
+    def _plot(self, figure: str) -> pg.PlotWidget:
+        plot = self.plots.get(figure)
+        if plot is None:
+            plot = self._spares.pop() if self._spares else self._new_plot()
+            plot.setObjectName(f"plot_{figure}")
+            plot.setTitle(figure, color=self._fg())
+            plot.setLogMode(False, self.log_y.isChecked())
+            self.plots[figure] = plot
+            self._relayout()
+            plot.show()  # the pool refills on the next model or page visit, not while metrics stream in
+        return plot
+
+    def _new_plot(self) -> pg.PlotWidget:
+        plot = pg.PlotWidget(self.canvas)
+        plot.hide()
+        plot.setFixedHeight(PLOT_HEIGHT)  # a new chart must not resize (and repaint) the others
+        self._theme(plot)
+        plot.showGrid(x=True, y=True, alpha=0.25)
+        plot.setLabel("bottom", "step")
+        plot.addLegend(offset=(-10, 10))
+        return plot
+
+    def _fill_pool(self) -> None:
+        if len(self._spares) >= POOL or not self.isVisible():
+            self._pool_timer.stop()
+            return
+        self._spares.append(self._new_plot())
+
+    def _recycle(self, plot: pg.PlotWidget) -> None:
+        plot.hide()
+        item = plot.getPlotItem()
+        item.clear()
+        if item.legend is not None:
+            item.legend.clear()
+        plot.setTitle(None)
+        plot.enableAutoRange()
+        if len(self._spares) < POOL:
+            self._spares.append(plot)
+        else:
+            plot.deleteLater()
+
+    def showEvent(self, event) -> None:  # noqa: N802 - Qt API
+        super().showEvent(event)
+        self._pool_timer.start()
+
+    def _curves(self, plot: pg.PlotWidget, figure: str, legend: str):
+        key = (figure, legend)
+        pair = self.curves.get(key)
+        if pair is None:
+            # A legend keeps the colour it got first, however many lines join the plot later.
+            k = sum(1 for f, _ in self.curves if f == figure)
+            color = QColor(LINE_COLORS[k % len(LINE_COLORS)])
+            faint = QColor(color)
+            faint.setAlpha(70)
+            raw = plot.plot(pen=pg.mkPen(faint, width=1))
+            smooth = plot.plot(pen=pg.mkPen(color, width=2), name=legend)
+            pair = self.curves[key] = (raw, smooth)
+        return pair
+
+    def _relayout(self) -> None:
+        figures = sorted(self.plots)
+        for k, figure in enumerate(figures):
+            w = self.plots[figure]
+            pos = (k // COLUMNS, k % COLUMNS)
+            idx = self.grid.indexOf(w)
+            if idx < 0 or self.grid.getItemPosition(idx)[:2] != pos:
+                self.grid.removeWidget(w)
+                self.grid.addWidget(w, *pos)
+        rows = (len(figures) + COLUMNS - 1) // COLUMNS
+        for r in range(rows + 2):
+            self.grid.setRowStretch(r, 1 if r == rows else 0)  # spare height below the charts
+
+    def _fg(self) -> str:
+        return "#d0d0d0" if is_dark(self) else "#303030"
+
+    def _theme(self, plot: pg.PlotWidget) -> None:
+        fg = self._fg()
+        plot.setBackground(self.palette().color(self.backgroundRole()))
+        for axis in ("left", "bottom"):
+            ax = plot.getAxis(axis)
+            ax.setPen(pg.mkPen(fg))
+            ax.setTextPen(pg.mkPen(fg))
+        title = plot.getPlotItem().titleLabel
+        if title.text:
+            title.setText(title.text, color=fg)
+
+    def _restyle_all(self, *_: object) -> None:
+        for plot in self.plots.values():
+            plot.setLogMode(False, self.log_y.isChecked())
+        self._dirty |= set(self.series.figures())
+        self._update_labels()
+        if not self._timer.isActive() and not self._step.isActive():
+            self._timer.start()
+
+    def changeEvent(self, event) -> None:  # noqa: N802 - Qt API
+        from PySide6.QtCore import QEvent
+        if event.type() == QEvent.Type.PaletteChange:  # the system switched light / dark
+            for plot in [*self.plots.values(), *self._spares]:
+                self._theme(plot)
+        super().changeEvent(event)
+
+    def _update_labels(self) -> None:
+        self.smoothing_label.setText(f"{self.weight:.2f}")
+        n = len(self.series)
+        self.count_label.setText(f"{len(self.series.figures())} charts, {n} points" if n else "")
+        has = bool(self.plots)
+        self.empty.setVisible(not has)
+        self.scroll.setVisible(has)
+        self.png_button.setEnabled(has)
+        self.csv_button.setEnabled(has)
+
+    # -- export ---------------------------------------------------------------------------
+    def export_png(self, path: Path | str) -> Path:
+        self.redraw()
+        path = Path(path)
+        if not self.canvas.grab().save(str(path), "PNG"):
+            raise OSError(f"could not write {path}")
+        return path
+
+    def export_csv(self, path: Path | str) -> Path:
+        path = Path(path)
+        path.write_text(self.series.to_csv(), encoding="utf-8")
+        return path
+
+    def _ask_png(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Export charts as PNG", "metrics.png", "PNG images (*.png)")
+        if path:
+            self.export_png(path)
+
+    def _ask_csv(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Export metrics as CSV", "metrics.csv", "CSV files (*.csv)")
+        if path:
+            self.export_csv(path)

@@ -1,0 +1,129 @@
+"""The jobs panel: every execution with progress, ETA and current metric; cancel, resume, open the log."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (QHBoxLayout, QHeaderView, QLabel, QProgressBar, QPushButton, QTreeWidget,
+                               QTreeWidgetItem, QVBoxLayout, QWidget)
+
+from ..style import status_color, status_icon
+
+COLUMNS = ("Job", "Status", "Progress", "ETA", "Elapsed", "Current metric", "Message")
+_PROGRESS = COLUMNS.index("Progress")
+
+
+class JobsPanel(QWidget):
+    cancel_requested = Signal(str)        # execution id
+    resume_requested = Signal(str)
+    log_requested = Signal(object)        # JobRow
+    model_requested = Signal(str)         # model id
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.rows: dict[str, object] = {}
+        self.items: dict[str, QTreeWidgetItem] = {}
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(4, 4, 6, 2)
+        bar = QHBoxLayout()
+        title = QLabel("<b>Jobs</b>")
+        bar.addWidget(title)
+        self.summary = QLabel()
+        bar.addWidget(self.summary)
+        bar.addStretch(1)
+        self.cancel_button = QPushButton("Cancel")
+        self.resume_button = QPushButton("Resume")
+        self.log_button = QPushButton("Open log")
+        for b in (self.cancel_button, self.resume_button, self.log_button):
+            bar.addWidget(b)
+        self.cancel_button.clicked.connect(lambda: self._emit_for_current(self.cancel_requested))
+        self.resume_button.clicked.connect(lambda: self._emit_for_current(self.resume_requested))
+        self.log_button.clicked.connect(self._open_log)
+        lay.addLayout(bar)
+        self.tree = QTreeWidget()
+        self.tree.setObjectName("jobsTree")
+        self.tree.setColumnCount(len(COLUMNS))
+        self.tree.setHeaderLabels(COLUMNS)
+        self.tree.setRootIsDecorated(False)
+        self.tree.setUniformRowHeights(True)
+        self.tree.setAlternatingRowColors(True)
+        header = self.tree.header()
+        header.setStretchLastSection(True)
+        for col, width in ((0, 230), (1, 100), (2, 130), (3, 60), (4, 60), (5, 260)):
+            self.tree.setColumnWidth(col, width)
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        self.tree.currentItemChanged.connect(lambda *_: self._update_buttons())
+        self.tree.itemDoubleClicked.connect(lambda *_: self._open_log())
+        lay.addWidget(self.tree)
+        self._update_buttons()
+
+    # -- binding --------------------------------------------------------------------------
+    def set_rows(self, rows: list) -> None:
+        """Apply the watcher's snapshot: update rows in place, add new ones on top, drop vanished ones."""
+        seen = set()
+        for k, row in enumerate(rows):
+            seen.add(row.id)
+            item = self.items.get(row.id)
+            if item is None:
+                item = QTreeWidgetItem()
+                item.setData(0, Qt.ItemDataRole.UserRole, row.id)
+                self.tree.insertTopLevelItem(min(k, self.tree.topLevelItemCount()), item)
+                bar = QProgressBar()
+                bar.setRange(0, 1000)
+                bar.setTextVisible(True)
+                bar.setMaximumHeight(18)
+                self.tree.setItemWidget(item, _PROGRESS, bar)
+                self.items[row.id] = item
+            self._fill(item, row)
+            self.rows[row.id] = row
+        for eid in [e for e in self.items if e not in seen]:
+            item = self.items.pop(eid)
+            self.rows.pop(eid, None)
+            self.tree.takeTopLevelItem(self.tree.indexOfTopLevelItem(item))
+        running = sum(1 for r in rows if r.can_cancel)
+        self.summary.setText(f"{running} running or queued" if running else "")
+        self._update_buttons()
+
+    def _fill(self, item: QTreeWidgetItem, row) -> None:
+        from desktop_app.sdk.views import format_duration
+        item.setText(0, row.title)
+        item.setToolTip(0, f"execution {row.id}")
+        item.setText(1, row.status)
+        item.setIcon(1, status_icon(row.status))
+        item.setForeground(1, status_color(row.status))
+        item.setText(3, format_duration(row.eta_s))
+        item.setText(4, format_duration(row.elapsed_s))
+        item.setText(5, row.metric)
+        msg = row.error if row.error else row.message
+        item.setText(6, msg)
+        item.setToolTip(6, msg)
+        bar = self.tree.itemWidget(item, _PROGRESS)
+        if isinstance(bar, QProgressBar):
+            bar.setValue(int(row.progress * 10))
+            bar.setFormat(f"{row.progress:.0f}%")
+
+    def current_row(self):
+        item = self.tree.currentItem()
+        if item is None:
+            return None
+        return self.rows.get(item.data(0, Qt.ItemDataRole.UserRole))
+
+    def select(self, execution_id: str) -> None:
+        item = self.items.get(execution_id)
+        if item is not None:
+            self.tree.setCurrentItem(item)
+
+    def _update_buttons(self) -> None:
+        row = self.current_row()
+        self.cancel_button.setEnabled(bool(row and row.can_cancel))
+        self.resume_button.setEnabled(bool(row and row.can_resume and row.kind == "train"))
+        self.log_button.setEnabled(bool(row and row.log_path))
+
+    def _emit_for_current(self, signal) -> None:
+        row = self.current_row()
+        if row is not None:
+            signal.emit(row.id)
+
+    def _open_log(self) -> None:
+        row = self.current_row()
+        if row is not None:
+            self.log_requested.emit(row)
