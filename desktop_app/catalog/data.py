@@ -420,6 +420,14 @@ class DataMixin:
                                         "AND model_id IS NULL GROUP BY label", (dataset_id,)).fetchall()
         return {r[0]: r[1] for r in rows}
 
+    def prediction_models(self, dataset_id: str) -> list[tuple[str | None, str | None, int]]:
+        """(model_id, model_name, count) of every model with predictions on this dataset."""
+        rows = self.db.conn.execute(
+            "SELECT model_id, model_name, COUNT(*) FROM annotations WHERE dataset_id = ? AND "
+            "(model_id IS NOT NULL OR model_name IS NOT NULL) GROUP BY model_id, model_name ORDER BY model_name",
+            (dataset_id,)).fetchall()
+        return [(r[0], r[1], r[2]) for r in rows]
+
     def items_with_label_above(self, dataset_id: str, label: str, min_score: float) -> list[int]:
         """Items holding an annotation of `label` with confidence above `min_score` (index-only scan)."""
         rows = self.db.conn.execute(

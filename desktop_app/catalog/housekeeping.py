@@ -8,12 +8,15 @@ import sqlite3
 import tarfile
 import tempfile
 from pathlib import Path, PurePosixPath
+from typing import Callable
 
 from desktop_app.errors import UserError, ValidationError
 
 from .catalog import DB_NAME, Catalog
 
 ARCHIVE_ROOT = "model-desk-catalog"
+
+Progress = Callable[[int, int], None]     # (bytes done, bytes in all); called from the working thread
 
 
 def _dir_size(p: Path) -> int:
@@ -65,7 +68,7 @@ def delete_model(catalog: Catalog, model_id: str) -> dict[str, int]:
     return {"removed_files": removed, "freed_bytes": freed}
 
 
-def backup(catalog: Catalog, archive: Path | str) -> Path:
+def backup(catalog: Catalog, archive: Path | str, progress: Progress | None = None) -> Path:
     """One .tar.gz of the database (a consistent online copy) and the store; every path is relative."""
     archive = Path(archive)
     archive.parent.mkdir(parents=True, exist_ok=True)
@@ -75,11 +78,18 @@ def backup(catalog: Catalog, archive: Path | str) -> Path:
         with dest:
             catalog.db.conn.backup(dest)
         dest.close()
+        files = [(db_copy, f"{ARCHIVE_ROOT}/{DB_NAME}")]
+        files += [(catalog.store.path(sha), f"{ARCHIVE_ROOT}/store/{sha[:2]}/{sha[2:4]}/{sha}")
+                  for sha in sorted(catalog.store.iter_shas())]
+        total = sum(p.stat().st_size for p, _ in files)
+        done = 0
         partial = archive.with_name(archive.name + ".partial")
         with tarfile.open(partial, "w:gz") as tar:
-            tar.add(db_copy, arcname=f"{ARCHIVE_ROOT}/{DB_NAME}")
-            for sha in sorted(catalog.store.iter_shas()):
-                tar.add(catalog.store.path(sha), arcname=f"{ARCHIVE_ROOT}/store/{sha[:2]}/{sha[2:4]}/{sha}")
+            for path, arcname in files:
+                tar.add(path, arcname=arcname)
+                done += path.stat().st_size
+                if progress is not None:
+                    progress(done, total)
         os.replace(partial, archive)
     return archive
 
@@ -92,7 +102,7 @@ def _check_member(m: tarfile.TarInfo) -> None:
         raise ValidationError(f"the archive holds a link or device {m.name!r}; refused")
 
 
-def restore(archive: Path | str, target: Path | str) -> Catalog:
+def restore(archive: Path | str, target: Path | str, progress: Progress | None = None) -> Catalog:
     """Unpack a backup into an empty (or new) folder and open it; nothing is written outside `target`."""
     archive, target = Path(archive), Path(target)
     if target.exists() and any(target.iterdir()):
@@ -110,7 +120,12 @@ def restore(archive: Path | str, target: Path | str) -> Catalog:
         target.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}-restore-"))
         try:
-            tar.extractall(staging, filter="data")
+            total, done = sum(m.size for m in members), 0
+            for m in members:
+                tar.extract(m, staging, filter="data")
+                done += m.size
+                if progress is not None:
+                    progress(done, total)
             src = staging / ARCHIVE_ROOT
             target.mkdir(parents=True, exist_ok=True)
             for child in src.iterdir():

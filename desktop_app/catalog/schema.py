@@ -240,6 +240,12 @@ CREATE INDEX idx_runs_pipeline ON pipeline_runs(pipeline_id);
 """
 
 
+# v3: galleries page through a dataset by id; without this index every page sorts the whole dataset.
+_V3 = """
+CREATE INDEX idx_items_dataset_id ON items(dataset_id, id);
+"""
+
+
 def _script(sql: str) -> Callable[[sqlite3.Connection], None]:
     def run(conn: sqlite3.Connection) -> None:
         for statement in sql.split(";"):
@@ -249,7 +255,7 @@ def _script(sql: str) -> Callable[[sqlite3.Connection], None]:
 
 
 # MIGRATIONS[i] takes a database at version i to version i + 1.
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_script(_V1), _script(_V2)]
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_script(_V1), _script(_V2), _script(_V3)]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

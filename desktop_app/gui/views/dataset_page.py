@@ -41,11 +41,8 @@ class DatasetSummary:
 
 def prediction_layers(catalog: Catalog, dataset_id: str) -> dict[str, str]:
     """'model:<id>' -> title for every model with predictions stored on this dataset."""
-    # The catalog has no call for this yet; one read-only GROUP BY (a candidate for Catalog itself).
-    rows = catalog.db.conn.execute(
-        "SELECT model_id, model_name, COUNT(*) FROM annotations WHERE dataset_id = ? AND "
-        "(model_id IS NOT NULL OR model_name IS NOT NULL) GROUP BY model_id, model_name", (dataset_id,)).fetchall()
-    return {f"model:{mid or name}": f"Predictions: {name or mid} ({n:,})" for mid, name, n in rows}
+    return {f"model:{mid or name}": f"Predictions: {name or mid} ({n:,})"
+            for mid, name, n in catalog.prediction_models(dataset_id)}
 
 
 def dataset_summary(catalog: Catalog, dataset_id: str, subset: str | None) -> DatasetSummary:

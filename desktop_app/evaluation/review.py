@@ -1,0 +1,439 @@
+"""Reviewing one evaluation: every instance (TP / FP / FN) as columns, filters, "most wrong" order, confusion cells.
+
+A `ReviewSession` wraps a stored evaluation. Everything that no threshold changes (ids, items, labels,
+scores, areas, best overlaps, both sort orders) is computed once; a threshold change only recomputes
+the tags through the evaluation's own ThresholdSession, so every count here is the evaluation core's.
+Filtering is a boolean mask over the precomputed sort order: no sort happens per query.
+
+Rows of the table: one per kept prediction (TP or FP) and one per non-crowd ground truth (FN, or GT
+when matched). The confusion matrix counts the same rows, so a matrix cell maps to rows one to one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+import numpy as np
+
+from desktop_app.errors import ValidationError
+
+from .matching import FN, FP, IGNORED, NONE, TP
+
+GT_MATCHED = 5                 # a ground truth some prediction matched (shown only through a confusion cell)
+KIND_CODES = {"tp": TP, "fp": FP, "fn": FN, "gt": GT_MATCHED}
+KIND_NAMES = {v: k for k, v in KIND_CODES.items()}
+ERROR_KINDS = ("fp", "fn")
+SORTS = ("score", "most_wrong")
+
+
+@dataclass(frozen=True)
+class InstanceFilter:
+    """What the error gallery shows. Confidence applies to predictions only (a missed object has no score);
+    IoU is the matched IoU of a TP and the best overlap with the other side for an FP or FN."""
+
+    kinds: tuple[str, ...] = ERROR_KINDS
+    label: str | None = None
+    min_score: float = 0.0
+    max_score: float = 1.0
+    min_iou: float = 0.0
+    max_iou: float = 1.0
+    sort: str = "most_wrong"
+
+    def __post_init__(self):
+        bad = set(self.kinds) - set(KIND_CODES)
+        if bad:
+            raise ValidationError(f"unknown instance kind(s) {sorted(bad)}; use tp, fp, fn")
+        if self.sort not in SORTS:
+            raise ValidationError(f"sort is one of {', '.join(SORTS)}, not {self.sort!r}")
+
+
+@dataclass(eq=False)
+class InstanceTable:
+    """All rows at one pair of thresholds. Static columns are shared between updates; `kind`, `iou`
+    and `match_id` are the threshold-dependent ones."""
+
+    labels: list[str]
+    item_ids: np.ndarray          # evaluated items, by position
+    kind: np.ndarray              # int8: TP, FP, FN, GT_MATCHED, or NONE / IGNORED (never selected)
+    annotation_id: np.ndarray
+    item_pos: np.ndarray          # position in item_ids
+    label_idx: np.ndarray         # class index (-1: a label the evaluation does not know)
+    true_idx: np.ndarray          # class of the ground truth behind the row (-1: none)
+    score: np.ndarray             # NaN for ground truth
+    iou: np.ndarray
+    match_id: np.ndarray          # the other side's annotation id, -1 if none
+    area: np.ndarray
+    boxes: np.ndarray             # [N, 4] x, y, w, h (zeros where there is no geometry)
+    is_prediction: np.ndarray
+    score_order: np.ndarray = field(repr=False, default=None)
+    wrong_order: np.ndarray = field(repr=False, default=None)
+
+    def __len__(self) -> int:
+        return int(self.kind.shape[0])
+
+    def item_id(self, i: int) -> int:
+        return int(self.item_ids[self.item_pos[i]])
+
+    def row(self, i: int) -> dict:
+        """One row as `EvaluationView.instances` returns it (plus the class of its ground truth)."""
+        i = int(i)
+        k = KIND_NAMES.get(int(self.kind[i]), "none")
+        c, t = int(self.label_idx[i]), int(self.true_idx[i])
+        sc = float(self.score[i])
+        out = {"kind": k, "annotation_id": int(self.annotation_id[i]), "item_id": self.item_id(i),
+               "label": self.labels[c] if c >= 0 else None, "score": None if np.isnan(sc) else sc,
+               "iou": float(self.iou[i]), "match_id": int(self.match_id[i]),
+               "true_label": self.labels[t] if t >= 0 else None, "area": float(self.area[i]),
+               "box": [float(v) for v in self.boxes[i]]}
+        return out
+
+    def rows(self, idx: Sequence[int] | np.ndarray) -> list[dict]:
+        return [self.row(i) for i in np.asarray(idx).tolist()]
+
+    def counts(self, idx: np.ndarray | None = None) -> dict[str, int]:
+        k = self.kind if idx is None else self.kind[idx]
+        bc = np.bincount(k.astype(np.int64), minlength=GT_MATCHED + 1)
+        return {"tp": int(bc[TP]), "fp": int(bc[FP]), "fn": int(bc[FN])}
+
+    def items_of(self, idx: np.ndarray) -> np.ndarray:
+        """Distinct item ids of rows `idx`, in the order they first appear."""
+        pos = self.item_pos[idx]
+        _, first = np.unique(pos, return_index=True)
+        return self.item_ids[pos[np.sort(first)]]
+
+    def rows_of_item(self, item_id: int) -> np.ndarray:
+        """Every selectable row on one item (any kind), for drawing it whole."""
+        p = np.flatnonzero(self.item_ids == item_id)
+        if p.size == 0:
+            return np.zeros(0, np.int64)
+        return np.flatnonzero((self.item_pos == p[0]) & np.isin(self.kind, (TP, FP, FN, GT_MATCHED)))
+
+
+def select(table: InstanceTable, flt: InstanceFilter, restrict: np.ndarray | None = None) -> np.ndarray:
+    """Row indices passing `flt` (and within `restrict` when given), in the filter's order."""
+    order = table.score_order if flt.sort == "score" else table.wrong_order
+    mask = _mask(table, flt)
+    if restrict is not None:
+        allowed = np.zeros(len(table), bool)
+        allowed[np.asarray(restrict, np.int64)] = True
+        mask &= allowed
+    return order[mask[order]]
+
+
+def _mask(table: InstanceTable, flt: InstanceFilter, *, kinds: bool = True) -> np.ndarray:
+    codes = [KIND_CODES[k] for k in flt.kinds] if kinds else list(KIND_CODES.values())
+    m = np.isin(table.kind, codes)
+    if flt.label is not None:
+        if flt.label not in table.labels:
+            return np.zeros(len(table), bool)
+        m &= table.label_idx == table.labels.index(flt.label)
+    if flt.min_score > 0.0 or flt.max_score < 1.0:
+        sc = table.score
+        m &= ~table.is_prediction | ((sc >= flt.min_score) & (sc <= flt.max_score))
+    if flt.min_iou > 0.0 or flt.max_iou < 1.0:
+        m &= (table.iou >= flt.min_iou) & (table.iou <= flt.max_iou)
+    return m
+
+
+def filter_counts(table: InstanceTable, flt: InstanceFilter, restrict: np.ndarray | None = None) -> dict[str, int]:
+    """TP / FP / FN counts under every filter but the kind toggles: what each toggle would add."""
+    mask = _mask(table, flt, kinds=False)
+    if restrict is not None:
+        allowed = np.zeros(len(table), bool)
+        allowed[np.asarray(restrict, np.int64)] = True
+        mask &= allowed
+    return table.counts(np.flatnonzero(mask))
+
+
+class ReviewSession:
+    """Threshold-dependent instances of one evaluation (detection or classification)."""
+
+    def __init__(self, view: Any):
+        self.view = view
+        self.method = view.method
+        self.figures: dict = {}
+        self.table: InstanceTable | None = None
+        self.iou_threshold = 0.5
+        self.score_threshold: Any = float(view.record.conf_threshold or 0.0)
+        self._agnostic_cache: tuple | None = None
+        self._sweeps: dict = {}
+        self._tp_order: np.ndarray | None = None
+        if self.method == "coco":
+            self._build_detection()
+        elif self.method == "classification":
+            self._build_classification()
+        else:
+            raise ValidationError(f"no review for {self.method!r} evaluations")
+        self.update()
+
+    @property
+    def labels(self) -> list[str]:
+        return self._static.labels
+
+    @property
+    def is_detection(self) -> bool:
+        return self.method == "coco"
+
+    # -- one-off: the static columns ---------------------------------------------------------
+    def _build_detection(self) -> None:
+        inp = self.view.detection_inputs()
+        matcher = self.view.session().matcher
+        gt, dt = inp.gt, inp.dt
+        n_dt, n_gt = len(dt), len(gt)
+        # Best overlap with the other side (same class), whatever the thresholds.
+        best_dt = np.zeros(n_dt)
+        best_gt = np.zeros(n_gt)
+        p = matcher.classwise
+        if p.det.shape[0]:
+            np.maximum.at(best_dt, p.det, p.iou)
+            np.maximum.at(best_gt, p.gt, p.iou)
+        gt_area = np.asarray(gt.area, np.float64)
+        ranks = np.empty(n_gt)
+        ranks[np.argsort(gt_area, kind="stable")] = (np.arange(n_gt) + 1) / max(n_gt, 1)
+        is_pred = np.concatenate([np.ones(n_dt, bool), np.zeros(n_gt, bool)])
+        score = np.concatenate([dt.scores.astype(np.float64), np.full(n_gt, np.nan)])
+        best = np.concatenate([best_dt, best_gt])
+        area_rank = np.concatenate([np.zeros(n_dt), ranks])
+        boxes = np.concatenate([np.asarray(dt.boxes, np.float64).reshape(-1, 4),
+                                np.asarray(gt.boxes, np.float64).reshape(-1, 4)])
+        dt_area = boxes[:n_dt, 2] * boxes[:n_dt, 3]
+        t = InstanceTable(
+            labels=list(inp.labels), item_ids=np.asarray(inp.item_ids, np.int64),
+            kind=np.zeros(n_dt + n_gt, np.int8),
+            annotation_id=np.concatenate([dt.ids, gt.ids]).astype(np.int64),
+            item_pos=np.concatenate([dt.image_idx, gt.image_idx]).astype(np.int64),
+            label_idx=np.concatenate([dt.cat_idx, gt.cat_idx]).astype(np.int64),
+            true_idx=np.full(n_dt + n_gt, -1, np.int64), score=score, iou=best.copy(),
+            match_id=np.full(n_dt + n_gt, -1, np.int64), area=np.concatenate([dt_area, gt_area]), boxes=boxes,
+            is_prediction=is_pred)
+        t.true_idx[n_dt:] = t.label_idx[n_dt:]
+        # Both orders once: score (predictions high to low, then missed objects large to small) and
+        # most wrong (false positives by confidence interleaved with missed objects by size).
+        score_key = np.where(is_pred, np.nan_to_num(score, nan=0.0) + 2.0, area_rank)
+        t.score_order = np.argsort(-score_key, kind="stable")
+        wrong = np.where(is_pred, np.nan_to_num(score), area_rank)
+        self._wrong_tp = (1.0 - best) / 2.0           # a correct row: how poorly it overlaps
+        self._wrong_base = wrong
+        self._static = t
+        self._best = best
+        self._n_dt = n_dt
+        self._gt_iscrowd = np.asarray(gt.iscrowd, bool)
+        t.wrong_order = self._wrong_order(None)
+
+    def _wrong_order(self, kind: np.ndarray | None) -> np.ndarray:
+        """Wrongness is static except that a TP sorts by its overlap, not its score: the order is rebuilt
+        lazily per kind vector (only 'most wrong' over TPs needs it)."""
+        base = self._wrong_base if kind is None else np.where(
+            (kind == TP) | (kind == GT_MATCHED), self._wrong_tp, self._wrong_base)
+        return np.argsort(-base, kind="stable")
+
+    def _build_classification(self) -> None:
+        res = self.view.results
+        items = res.get("items") or {}
+        if not items:
+            raise ValidationError("this classification evaluation keeps no per-item results")
+        labels = list(res["confusion"]["labels"])
+        if "(no prediction)" not in labels:
+            labels.append("(no prediction)")
+        idx = {lb: i for i, lb in enumerate(labels)}
+        n = len(items["item_ids"])
+        score = np.array([s if s is not None else 0.0 for s in items["score"]], np.float64)
+        t = InstanceTable(
+            labels=labels, item_ids=np.asarray(items["item_ids"], np.int64), kind=np.zeros(n, np.int8),
+            annotation_id=np.full(n, -1, np.int64), item_pos=np.arange(n, dtype=np.int64),
+            label_idx=np.array([idx[p] for p in items["pred"]], np.int64),
+            true_idx=np.array([idx[x] for x in items["true"]], np.int64), score=score, iou=np.zeros(n),
+            match_id=np.full(n, -1, np.int64), area=np.zeros(n), boxes=np.zeros((n, 4)),
+            is_prediction=np.ones(n, bool))
+        t.score_order = np.argsort(-score, kind="stable")
+        t.wrong_order = t.score_order      # wrong items first by how sure the model was
+        self._static = t
+        self._pred_idx = t.label_idx.copy()
+
+    # -- thresholds ---------------------------------------------------------------------------
+    def update(self, *, iou_threshold: float | None = None, score_threshold: Any = None) -> InstanceTable:
+        """New thresholds (None keeps one): the evaluation core recomputes, the rows take its tags."""
+        if iou_threshold is not None:
+            self.iou_threshold = float(iou_threshold)
+        if score_threshold is not None:
+            self.score_threshold = score_threshold
+        if self.is_detection:
+            self.figures = self.view.at_thresholds(iou_threshold=self.iou_threshold,
+                                                   score_threshold=self.score_threshold)
+            self.table = self._detection_table(self.view.session().current)
+        else:
+            self.figures = self.view.at_thresholds(score_threshold=self.score_threshold)
+            self.table = self._classification_table()
+        self._agnostic_cache = None
+        return self.table
+
+    def _detection_table(self, m) -> InstanceTable:
+        s, n_dt = self._static, self._n_dt
+        kind = np.concatenate([m.dt_tag, np.where(m.gt_tag == TP, GT_MATCHED, m.gt_tag)]).astype(np.int8)
+        iou = self._best.copy()
+        matched = np.concatenate([m.dt_tag == TP, m.gt_tag == TP])
+        iou[matched] = np.concatenate([m.dt_iou, m.gt_iou])[matched]
+        match_id = np.concatenate([m.dt_match, m.gt_match])
+        true_idx = s.true_idx.copy()
+        tp = np.flatnonzero(m.dt_tag == TP)
+        if tp.size:   # a TP's ground truth has its class: the same
+            true_idx[tp] = s.label_idx[tp]
+        t = InstanceTable(labels=s.labels, item_ids=s.item_ids, kind=kind, annotation_id=s.annotation_id,
+                          item_pos=s.item_pos, label_idx=s.label_idx, true_idx=true_idx, score=s.score, iou=iou,
+                          match_id=match_id, area=s.area, boxes=s.boxes, is_prediction=s.is_prediction,
+                          score_order=s.score_order, wrong_order=s.wrong_order)
+        self._tp_order = None
+        return t
+
+    def _classification_table(self) -> InstanceTable:
+        s = self._static
+        thr = float(self.score_threshold or 0.0)
+        none = s.labels.index("(no prediction)")
+        kept = (s.score >= thr) & (self._pred_idx != none)
+        correct = kept & (self._pred_idx == s.true_idx)
+        kind = np.where(~kept, FN, np.where(correct, TP, FP)).astype(np.int8)
+        label_idx = np.where(kept, self._pred_idx, none)
+        return InstanceTable(labels=s.labels, item_ids=s.item_ids, kind=kind, annotation_id=s.annotation_id,
+                             item_pos=s.item_pos, label_idx=label_idx, true_idx=s.true_idx, score=s.score,
+                             iou=s.iou, match_id=s.match_id, area=s.area, boxes=s.boxes,
+                             is_prediction=s.is_prediction, score_order=s.score_order, wrong_order=s.wrong_order)
+
+    # -- queries ------------------------------------------------------------------------------
+    def select(self, flt: InstanceFilter, restrict: np.ndarray | None = None) -> np.ndarray:
+        t = self.table
+        if self.is_detection and flt.sort == "most_wrong" and "tp" in flt.kinds:
+            if self._tp_order is None:
+                self._tp_order = self._wrong_order(t.kind)
+            t = InstanceTable(**{**t.__dict__, "wrong_order": self._tp_order})
+        return select(t, flt, restrict)
+
+    def counts(self, flt: InstanceFilter, restrict: np.ndarray | None = None) -> dict[str, int]:
+        return filter_counts(self.table, flt, restrict)
+
+    def confusion_cell(self, row: int, col: int) -> np.ndarray:
+        """Rows counted in confusion[row][col] (row: true class, col: predicted; last: background)."""
+        t = self.table
+        if self.is_detection:
+            bg = len(self.labels)
+            if not (0 <= row <= bg and 0 <= col <= bg) or (row == bg and col == bg):
+                return np.zeros(0, np.int64)
+            d, g, fp, fn = self._agnostic()
+            n_dt = self._n_dt
+            if row == bg:
+                sel = fp[t.label_idx[fp] == col]
+            elif col == bg:
+                sel = n_dt + fn[t.label_idx[n_dt + fn] == row]
+            else:
+                keep = (t.label_idx[n_dt + g] == row) & (t.label_idx[d] == col)
+                sel = d[keep]
+            return np.sort(sel.astype(np.int64))
+        none = self.labels.index("(no prediction)")
+        true_ok = t.true_idx == row
+        pred = np.where(t.kind == FN, none, t.label_idx)
+        return np.flatnonzero(true_ok & (pred == col))
+
+    def _agnostic(self):
+        """The class-agnostic matches behind the confusion matrix: matched (det, gt), unmatched dets, gts."""
+        if self._agnostic_cache is None:
+            matcher = self.view.session().matcher
+            m = self.view.session().current
+            kept = m.dt_tag != NONE
+            thr = m.score_thresholds
+            uniform = bool((thr == thr[0]).all()) if thr.shape[0] else True
+            iou_thr = min(float(m.iou_threshold), 1 - 1e-10)
+            # The same call InstanceMatcher._confusion makes, so the cells add up to its counts.
+            d, g, _, crowd = matcher._matches("agnostic", kept, iou_thr, prefix=uniform)
+            on_crowd = np.zeros(kept.shape[0], bool)
+            on_crowd[d[crowd]] = True
+            d, g = d[~crowd], g[~crowd]
+            matched_dt = np.zeros(kept.shape[0], bool)
+            matched_dt[d] = True
+            matched_gt = np.zeros(self._gt_iscrowd.shape[0], bool)
+            matched_gt[g] = True
+            fp = np.flatnonzero(kept & ~matched_dt & ~on_crowd)
+            fn = np.flatnonzero(~matched_gt & ~self._gt_iscrowd)
+            self._agnostic_cache = (d, g, fp, fn)
+        return self._agnostic_cache
+
+    def item_tags(self, item_id: int) -> dict[int, str]:
+        """annotation id -> 'tp' | 'fp' | 'fn' | 'gt' for one item at the current thresholds."""
+        t = self.table
+        rows = t.rows_of_item(item_id)
+        return {int(t.annotation_id[i]): KIND_NAMES[int(t.kind[i])] for i in rows.tolist()
+                if t.annotation_id[i] >= 0}
+
+    def item_errors(self) -> dict[int, int]:
+        """item id -> number of FP + FN rows (items with none are absent)."""
+        t = self.table
+        err = (t.kind == FP) | (t.kind == FN)
+        counts = np.bincount(t.item_pos[err], minlength=t.item_ids.shape[0])
+        nz = np.flatnonzero(counts)
+        return dict(zip(t.item_ids[nz].tolist(), counts[nz].tolist()))
+
+    def pr_sweeps(self, max_points: int = 400) -> dict[str, dict[str, np.ndarray]]:
+        """Precision / recall against the confidence threshold, per class, at the current IoU threshold.
+
+        One matching with every prediction kept serves all classes (a confidence threshold drops the tail
+        of the score order and leaves the earlier matches as they are), so this is exact at every point."""
+        key = round(self.iou_threshold, 6)
+        if key in self._sweeps:
+            return self._sweeps[key]
+        out: dict[str, dict[str, np.ndarray]] = {}
+        t = self._static
+        if self.is_detection:
+            matcher = self.view.session().matcher
+            m = matcher.match(self.iou_threshold, -np.inf)
+            tags = m.dt_tag
+            order = np.argsort(matcher.det_rank, kind="stable")
+            cats = t.label_idx[:self._n_dt][order]
+            tags_o = tags[order]
+            scores_o = t.score[:self._n_dt][order]
+            n_gt = np.bincount(t.label_idx[self._n_dt:][~self._gt_iscrowd], minlength=len(t.labels))
+            for k, name in enumerate(t.labels):
+                sel = (cats == k) & (tags_o != IGNORED)
+                out[name] = _sweep(tags_o[sel] == TP, scores_o[sel], int(n_gt[k]), max_points)
+        else:
+            order = t.score_order
+            for k, name in enumerate(t.labels):
+                if name == "(no prediction)":
+                    continue
+                sel = self._pred_idx[order] == k
+                hit = (t.true_idx[order] == k)[sel]
+                out[name] = _sweep(hit, t.score[order][sel], int((t.true_idx == k).sum()), max_points)
+        if len(self._sweeps) > 8:
+            self._sweeps.clear()
+        self._sweeps[key] = out
+        return out
+
+
+def _sweep(hit: np.ndarray, scores: np.ndarray, n_pos: int, max_points: int) -> dict[str, np.ndarray]:
+    """Cumulative P/R over predictions already in descending score order; at most `max_points` points."""
+    tp = np.cumsum(hit)
+    fp = np.cumsum(~hit)
+    last = np.append(scores[1:] != scores[:-1], True) if scores.shape[0] else np.zeros(0, bool)
+    tp, fp, scores = tp[last], fp[last], scores[last]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        precision = np.where(tp + fp > 0, tp / np.maximum(tp + fp, 1), 0.0)
+        recall = tp / n_pos if n_pos else np.zeros_like(precision)
+    if precision.shape[0] > max_points:
+        keep = np.unique(np.linspace(0, precision.shape[0] - 1, max_points).astype(np.int64))
+        precision, recall, scores = precision[keep], recall[keep], scores[keep]
+    return {"precision": precision, "recall": recall, "score": scores}
+
+
+def point_at(sweep: dict[str, np.ndarray], threshold: float) -> tuple[float, float] | None:
+    """(recall, precision) of a sweep at one confidence threshold (the last point scoring >= it)."""
+    s = sweep["score"]
+    k = int(np.searchsorted(-s, -threshold, side="right")) - 1
+    if k < 0:
+        return None
+    return float(sweep["recall"][k]), float(sweep["precision"][k])
+
+
+def annotation_snapshot(rec: Any) -> dict:
+    """What `Catalog.restore_annotation` needs to put a deleted annotation back with its id."""
+    return {"id": rec.id, "item_id": rec.item_id, "dataset_id": rec.dataset_id, "type": rec.type,
+            "label": rec.label, "coordinates": rec.compact_coordinates(), "attributes": dict(rec.attributes),
+            "score": rec.score, "model_id": rec.model_id, "model_name": rec.model_name,
+            "iscrowd": rec.iscrowd, "metadata": dict(rec.metadata), "creator": rec.creator}

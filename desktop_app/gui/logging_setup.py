@@ -1,0 +1,66 @@
+"""The app's log file: <catalog>/logs/app.log (rotated) once a catalog is open, the config folder before that
+or when the catalog folder cannot be written; Qt's own warnings go to the same file."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+from .notifications import setup_file_logging
+
+log = logging.getLogger("desktop_app.gui")
+
+
+def fallback_folder() -> Path:
+    """Where logs go while no writable catalog is open: <config folder>/logs."""
+    from desktop_app.settings import config_dir
+    return config_dir()
+
+
+def current_log_file() -> Path | None:
+    """The file the app is logging to now (shown in the crash dialog and the About box)."""
+    for h in logging.getLogger("desktop_app").handlers:
+        if getattr(h, "_model_desk_app_log", False):
+            return Path(h.baseFilename)  # type: ignore[attr-defined]
+    return None
+
+
+def start_logging() -> Path | None:
+    """At start-up, before a catalog is open: start-up failures must land in a file too."""
+    try:
+        path = setup_file_logging(fallback_folder())
+    except OSError as e:  # a read-only home folder: keep going, without a file
+        logging.getLogger("desktop_app").warning("no log file: %s", e)
+        return None
+    from .build_info import build_info
+    log.info("Model Desk starting (pid %d): %s", os.getpid(), build_info().as_text().replace("\n", "; "))
+    return path
+
+
+def catalog_logging(home: Path | str, *, read_only: bool = False) -> Path | None:
+    """Log into the catalog folder; a read-only catalog (or one held by another window, whose log that is)
+    keeps the config folder's log."""
+    if not read_only:
+        try:
+            return setup_file_logging(home)
+        except OSError as e:
+            log.warning("cannot write logs into %s (%s); logging to %s", home, e, fallback_folder())
+    try:
+        return setup_file_logging(fallback_folder())
+    except OSError:
+        return current_log_file()
+
+
+def install_qt_message_handler() -> None:
+    """Qt's warnings (a missing plugin, a bad stylesheet) go to the log file, not only to a terminal."""
+    from PySide6.QtCore import QtMsgType, qInstallMessageHandler
+
+    qt_log = logging.getLogger("desktop_app.qt")
+    levels = {QtMsgType.QtDebugMsg: logging.DEBUG, QtMsgType.QtInfoMsg: logging.INFO,
+              QtMsgType.QtWarningMsg: logging.WARNING, QtMsgType.QtCriticalMsg: logging.ERROR,
+              QtMsgType.QtFatalMsg: logging.CRITICAL}
+
+    def handler(mode, context, message):  # noqa: ARG001 - Qt's signature
+        qt_log.log(levels.get(mode, logging.WARNING), "%s", message)
+    qInstallMessageHandler(handler)
