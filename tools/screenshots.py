@@ -128,6 +128,65 @@ def clone_dialog(ctx: ShotContext) -> list[Path]:
     return [path]
 
 
+
+# -- the app around the catalog: settings, tour, housekeeping, about -----------------------------------
+def _app_settings(ctx: ShotContext) -> Any:
+    """Settings in a temp folder: the shots never touch the user's settings.json."""
+    from desktop_app.settings import Settings
+    services = ctx.window.services
+    if services._settings is None:
+        services.settings = Settings(Path(tempfile.mkdtemp(prefix="model-desk-shots-config-")))
+    return services.settings
+
+
+@shot
+def settings_dialog(ctx: ShotContext) -> list[Path]:
+    """Built from the typed schema; the second picture shows a refused value with its message beside it."""
+    _app_settings(ctx)
+    dlg = ctx.window.services.open_settings()
+    dlg.resize(740, 600)
+    paths = [ctx.grab(dlg, "settings")]
+    dlg.editors["parallel_cpu_jobs"].line.setText("0")
+    dlg.editors["service_port_range"].first.setText("80")
+    paths.append(ctx.grab(dlg, "settings_invalid"))
+    dlg.reject()
+    return paths
+
+
+@shot
+def tour(ctx: ShotContext) -> list[Path]:
+    """The first-run tour: the navigator step, and the Train step on the sample model's page."""
+    _app_settings(ctx)
+    overlay = ctx.window.services.start_tour()
+    paths = [ctx.grab(ctx.window, "tour_navigator")]
+    overlay.go(2)
+    paths.append(ctx.grab(ctx.window, "tour"))
+    overlay.finish()
+    return paths
+
+
+@shot
+def housekeeping(ctx: ShotContext) -> list[Path]:
+    """Space by kind, the models with their files, after looking for unreferenced files."""
+    dlg = ctx.window.services.open_housekeeping()
+    ctx.wait_until(lambda: dlg.work is None, 120, "the sizes")
+    dlg.collect_garbage(dry_run=True)
+    ctx.wait_until(lambda: dlg.work is None, 120, "the garbage scan")
+    dlg.select_model(ctx.models["trained"])
+    path = ctx.grab(dlg, "housekeeping")
+    dlg.close()
+    return [path]
+
+
+@shot
+def about(ctx: ShotContext) -> list[Path]:
+    dlg = ctx.window.services.open_about()
+    dlg.adjustSize()
+    path = ctx.grab(dlg, "about")
+    dlg.close()
+    return [path]
+
+
 # -- set-up ------------------------------------------------------------------------------------
 def _active_execution(ctx: ShotContext) -> str:
     active = ctx.client.catalog.list_executions(model_id=ctx.models["training"], kind="train")
@@ -256,6 +315,156 @@ def main(argv: list[str] | None = None) -> int:
                sys.executable, __file__, *(argv if argv is not None else sys.argv[1:])]
         return subprocess.call(cmd, env={**os.environ, "MODEL_DESK_UNDER_XVFB": "1"})
     return run_shots(args.out.resolve(), args.only, args.keep, args.base, args.save_base)
+
+
+# -- comparing models, evaluations and fixing mistakes (review) ---------------------------------
+# A deterministic box "model" with real mistakes (it jitters the ground truth, misses, confuses and
+# hallucinates), in two variants: detection figures without training a detector for minutes.
+REVIEW_ORACLE = ROOT / "tests" / "gui" / "review_oracle"
+ORACLE_VARIANTS = {"eval_tight": ("oracle-tight", {"seed": 1, "miss": 0.08, "confuse": 0.06, "jitter": 2.0,
+                                                   "spurious": 0.4}),
+                   "eval_loose": ("oracle-loose", {"seed": 2, "miss": 0.2, "confuse": 0.15, "jitter": 4.0,
+                                                   "spurious": 0.6})}
+
+
+def _review_evaluations(ctx: ShotContext) -> dict[str, str]:
+    """Both oracle variants evaluated on the detection sample's test subset (once per run)."""
+    if "eval_loose" in ctx.models:
+        return ctx.models
+    from desktop_app.evaluation.run import evaluate_model
+    c = ctx.client
+    pkg = c.packages.push(package_name="review-oracle", src_path=REVIEW_ORACLE, entry_point="adapter.py",
+                          class_name="ReviewOracleAdapter", output_type="box", default_configuration={"seed": 0})
+    ds = c.datasets.get("shapes-detection")
+    for key, (name, cfg) in ORACLE_VARIANTS.items():
+        m = pkg.models.create(model_name=name, dataset_id=ds.id, project_id=c.sample_project.id, labels=ds.labels,
+                              configuration=dict(cfg), description="box oracle with mistakes (screenshots)")
+        ctx.models[key] = evaluate_model(c.catalog, m.id, ds.id, filters={"subset": "test"}, name="test")["evaluation_id"]
+    ctx.window.refresh_tree()
+    return ctx.models
+
+
+def _evaluation_page(ctx: ShotContext, evaluation_id: str) -> Any:
+    w = ctx.window
+    w.jobs.setVisible(False)          # the figures and the gallery need the height
+    w.navigate("evaluation", evaluation_id)
+    page = w.pages.pages["evaluation"]
+    ctx.wait_until(lambda: page.session is not None and page.view.id == evaluation_id, 120, "the evaluation")
+    return page
+
+
+def _gallery_drawn(ctx: ShotContext, page: Any) -> None:
+    g, m = page.gallery.gallery, page.gallery.model
+    ctx.process(0.5)
+    ctx.wait_until(lambda: all(m.row_ready(i) for i in range(g.visible_rows[0], g.visible_rows[1] + 1)), 60,
+                   "the gallery's crops")
+    g.viewport().update()
+
+
+def _restore_jobs(ctx: ShotContext) -> None:
+    ctx.window.jobs.setVisible(ctx.window.jobs_action.isChecked())
+
+
+@shot
+def confusion(ctx: ShotContext) -> list[Path]:
+    """The evaluation page: a click on a confusion cell (true star, predicted circle) lists its instances."""
+    import numpy as np
+    page = _evaluation_page(ctx, _review_evaluations(ctx)["eval_loose"])
+    page.split.setSizes([560, 880])
+    page.figures.setCurrentWidget(page.confusion)
+    page.thresholds.confidence.setValue(0.3)
+    ctx.wait_until(lambda: abs(page.session.score_threshold - 0.3) < 1e-6, 30, "the threshold")
+    page.confusion.hide_diagonal.setChecked(True)
+    m = np.array(page.session.figures["confusion"]["matrix"])
+    k = len(page.session.labels)
+    off = m[:k, :k].copy()
+    np.fill_diagonal(off, -1)
+    i, j = np.unravel_index(int(np.argmax(off)), off.shape)
+    page.show_cell(int(i), int(j))
+    _gallery_drawn(ctx, page)
+    paths = [ctx.grab(ctx.window, "confusion")]
+    page.confusion.hide_diagonal.setChecked(False)
+    _restore_jobs(ctx)
+    return paths
+
+
+@shot
+def error_gallery(ctx: ShotContext) -> list[Path]:
+    """The error gallery filtered to false positives, most wrong (most confident) first, as crops."""
+    from desktop_app.evaluation.review import InstanceFilter
+    page = _evaluation_page(ctx, _review_evaluations(ctx)["eval_loose"])
+    page.split.setSizes([520, 920])
+    page.figures.setCurrentIndex(0)
+    page.thresholds.confidence.setValue(0.25)
+    ctx.wait_until(lambda: abs(page.session.score_threshold - 0.25) < 1e-6, 30, "the threshold")
+    page.show_filter(InstanceFilter(kinds=("fp",), sort="most_wrong"), "crops")
+    _gallery_drawn(ctx, page)
+    paths = [ctx.grab(ctx.window, "error_gallery")]
+    page.figures.setCurrentWidget(page.pr_chart)
+    paths.append(ctx.grab(ctx.window, "error_gallery_pr"))
+    _restore_jobs(ctx)
+    return paths
+
+
+@shot
+def review_viewer(ctx: ShotContext) -> list[Path]:
+    """An image with mistakes in the review viewer (ground truth and predictions, TP/FP/FN colours); then two
+    models side by side on an image the second gets wrong and the first right."""
+    from desktop_app.evaluation.review import InstanceFilter
+    evals = _review_evaluations(ctx)
+    page = _evaluation_page(ctx, evals["eval_loose"])
+    page.split.setSizes([420, 1020])
+    page.thresholds.confidence.setValue(0.3)
+    ctx.wait_until(lambda: abs(page.session.score_threshold - 0.3) < 1e-6, 30, "the threshold")
+    page.show_filter(InstanceFilter(kinds=("fp", "fn"), sort="most_wrong"), "images")
+    m = page.gallery.model
+    rows = range(min(m.rowCount(), 40))
+    busiest = max(rows, key=lambda r: len(m.rows_of_item(m.item_id_at(r))))   # an image with several kinds
+    page.open_row(busiest)
+    ctx.wait_until(lambda: page.review.images.get(ctx.client.catalog.get_item(
+        page.review.current_item_id).sha256) is not None, 30, "the image")
+    paths = [ctx.grab(ctx.window, "review")]
+    w = ctx.window
+    w.navigate("review", f"{evals['eval_tight']},{evals['eval_loose']}")
+    rp = w.pages.pages["review"]
+    ctx.wait_until(lambda: bool(rp.sessions) and rp.panel.current_item_id is not None, 60, "the two evaluations")
+    ctx.wait_until(lambda: rp.panel.images.get(ctx.client.catalog.get_item(
+        rp.panel.current_item_id).sha256) is not None, 30, "the image")
+    paths.append(ctx.grab(w, "review_side_by_side"))
+    _restore_jobs(ctx)
+    return paths
+
+
+@shot
+def compare(ctx: ShotContext) -> list[Path]:
+    """Two trained sample models: curves overlaid, final / best table, configuration diff, evaluations."""
+    from desktop_app.evaluation.run import evaluate_model
+    c = ctx.client
+    a, b = ctx.models["trained"], ctx.models["training"]
+    ctx.wait_until(lambda: c.catalog.get_model(b).status == "trained", 1800, "the second model's training")
+    ds = c.datasets.get("shapes")
+    for mid in (a, b):
+        if not any(e.name == "shapes-test" for e in c.catalog.list_evaluations(model_id=mid)):
+            evaluate_model(c.catalog, mid, ds.id, filters={"subset": "test"}, name="shapes-test")
+    w = ctx.window
+    w.jobs.setVisible(False)
+    w.refresh_tree()
+    w.navigate("compare", f"{a},{b}")
+    page = w.pages.pages["compare"]
+    keys = [k for k in page.chosen_metrics() if not k.startswith("eval/")]
+    page.set_chosen_metrics(keys[:4])
+    page.x_axis.setCurrentIndex(page.x_axis.findData("epoch"))
+    page.smoothing.setValue(30)
+    page.tabs.setCurrentIndex(0)
+    paths = [ctx.grab(w, "compare_curves")]
+    page.tabs.setCurrentWidget(page.table)
+    paths.append(ctx.grab(w, "compare_table"))
+    page.tabs.setCurrentWidget(page.config)
+    paths.append(ctx.grab(w, "compare_configuration"))
+    page.tabs.setCurrentWidget(page.eval_tab)
+    paths.append(ctx.grab(w, "compare_evaluation"))
+    _restore_jobs(ctx)
+    return paths
 
 
 if __name__ == "__main__":

@@ -10,8 +10,9 @@ from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QLabel, QMainWindow, QMessageBox, QSplitter, QVBoxLayout, QWidget
 
-from .notifications import ErrorHub, NotificationBar, setup_file_logging
-from .pages import Pages
+from .app_services import AppServices
+from .notifications import ErrorHub, NotificationBar
+from .pages import REVIEW_PAGES, Pages
 from .settings_store import SettingsStore
 from .views.navigator import Navigator
 from .widgets.jobs_panel import JobsPanel
@@ -42,6 +43,7 @@ class MainWindow(QMainWindow):
         self.setWindowTitle("Model Desk")
         self.resize(1400, 880)
         self._build()
+        self.services = AppServices(self)   # instance lock, read-only badge, pipelines, settings/housekeeping
         self._build_menus()
         self._restore_state()
 
@@ -49,6 +51,7 @@ class MainWindow(QMainWindow):
     def _build(self) -> None:
         self.navigator = Navigator()
         self.navigator.selected.connect(self._on_selected)
+        self.navigator.compare_requested.connect(self.compare_models)
         self.pages = Pages()
         self.pages.navigate.connect(self.navigate)
         self.pages.clone_requested.connect(self.open_clone_dialog)
@@ -100,12 +103,14 @@ class MainWindow(QMainWindow):
         self.add_package_action = action(file, "&Add package from a folder…", self.open_package_dialog,
                                          "Ctrl+Shift+A", enabled=False)
         file.addSeparator()
-        action(file, "&Quit", self.close, QKeySequence.StandardKey.Quit)
+        quit_action = action(file, "&Quit", self.close, QKeySequence.StandardKey.Quit)
         model = mb.addMenu("&Model")
         self.clone_action = action(model, "&Clone…", lambda: self._with_model(self.open_clone_dialog), "Ctrl+D",
                                    enabled=False)
         self.train_action = action(model, "&Train", lambda: self._with_model(lambda m: self.actions.train(m)),
                                    "Ctrl+T", enabled=False)
+        self.compare_action = action(model, "Co&mpare selected models", self._compare_selected, "Ctrl+Shift+M",
+                                     enabled=False)
         view = mb.addMenu("&View")
         self.jobs_action = action(view, "&Jobs panel", self._toggle_jobs, "Ctrl+J")
         self.jobs_action.setCheckable(True)
@@ -115,11 +120,19 @@ class MainWindow(QMainWindow):
         action(helpm, "&What to do first", self.pages.show_welcome, QKeySequence.StandardKey.HelpContents)
         action(helpm, "Open the app &log", self._open_app_log)
         action(helpm, "&About Model Desk", self._about)
+        self.services.add_actions(file, helpm, before=quit_action)
 
     # -- catalog --------------------------------------------------------------------------
     def open_catalog(self, home: Path | str | None) -> None:
         """Load a catalog folder in the background; the window stays usable meanwhile."""
         self._unbind()
+        claim = self.services.claim(home)  # the instance lock, or ask: read-only / another / quit
+        if claim is None:
+            return
+        if claim.read_only:
+            self.services.open_read_only(claim.home)
+            return
+        home = claim.home
         self.pages.welcome.set_targets({}, "Opening the catalog… (a new catalog first generates the sample "
                                            "project: about half a minute)")
         self.pages.show_welcome()
@@ -127,6 +140,7 @@ class MainWindow(QMainWindow):
         self.loader = CatalogLoader(home, self)
         self.loader.loaded.connect(self.set_client)
         self.loader.failed.connect(lambda msg, tb: self.hub.error("Could not open the catalog", msg, tb))
+        self.loader.failed.connect(self.services.release)
         self.loader.start()
 
     def set_client(self, client: Any, first_start: bool = False) -> None:
@@ -134,8 +148,8 @@ class MainWindow(QMainWindow):
         self._unbind()
         self.client = client
         home = client.catalog.home
-        setup_file_logging(home)
-        log.info("catalog %s opened in the window", home)
+        self.services.start_logging(client)  # <catalog>/logs/app.log (the config folder's when read-only)
+        log.info("catalog %s opened in the window%s", home, " read-only" if client.catalog.read_only else "")
         self.settings.add_recent_catalog(home)
         self.catalog_label.setText(str(home))
         self.actions = Actions(client, self.hub, self.tasks, self)
@@ -153,11 +167,13 @@ class MainWindow(QMainWindow):
         self.jobs.log_requested.connect(self.open_log)
         for a in (self.add_package_action, self.clone_action, self.train_action):
             a.setEnabled(a is self.add_package_action)
+        self.compare_action.setEnabled(True)
         self.refresh_tree()
         self._welcome_targets(first_start)
         self.watcher.start()
         self.poller.start()
         self.statusBar().showMessage("Ready", 3000)
+        self.services.catalog_opened(client)
         if first_start:
             self._select_silently("project", self.navigator.topLevelItem(0).data(0, Qt.ItemDataRole.UserRole + 1)
                                   if self.navigator.topLevelItemCount() else "")
@@ -182,6 +198,7 @@ class MainWindow(QMainWindow):
         self.pages.welcome.set_targets(targets, status)
 
     def _unbind(self) -> None:
+        self.services.catalog_closing()
         for t in (self.watcher, self.poller):
             if t is not None:
                 t.stop()
@@ -211,6 +228,9 @@ class MainWindow(QMainWindow):
         """Select an entity in the navigator (which shows its page)."""
         if kind == "group":
             kind, ident = "project", ident.split("/")[0]
+        if kind in REVIEW_PAGES:             # compare / evaluation / review: not in the navigator
+            self._show(kind, ident)
+            return True
         if self.navigator.current_key() == (kind, ident):
             self._show(kind, ident)
             return True
@@ -233,12 +253,25 @@ class MainWindow(QMainWindow):
         except Exception as e:  # noqa: BLE001
             self.hub.exception(f"Could not open the {kind}", e)
             return
-        self.settings.set_last_selection(self.client.catalog.home, kind, ident)
+        if kind not in REVIEW_PAGES:   # a compare / evaluation page is not where the next start begins
+            self.settings.set_last_selection(self.client.catalog.home, kind, ident)
         is_model = kind == "model"
         if not is_model and self.poller is not None:
             self.poller.set_model(None)  # no charts on screen: stop reading metrics
         self.clone_action.setEnabled(is_model)
         self.train_action.setEnabled(is_model)
+
+    def compare_models(self, model_ids: list[str]) -> None:
+        if self.client is not None and len(model_ids) >= 2:
+            self.navigate("compare", ",".join(model_ids))
+
+    def _compare_selected(self) -> None:
+        ids = self.navigator.selected_models()
+        if len(ids) < 2:
+            self.statusBar().showMessage("Select two or more models in the navigator (Ctrl-click) to compare them",
+                                         8000)
+            return
+        self.compare_models(ids)
 
     def _select_silently(self, kind: str, ident: str) -> None:
         self.navigator.blockSignals(True)
@@ -348,9 +381,7 @@ class MainWindow(QMainWindow):
         dlg.show()
 
     def _about(self) -> None:
-        from desktop_app import __version__
-        QMessageBox.about(self, "About Model Desk",
-                          f"<b>Model Desk {__version__}</b><br>Local-first management of image AI models.")
+        self.services.open_about()
 
     # -- state ----------------------------------------------------------------------------
     def _restore_state(self) -> None:
@@ -379,6 +410,7 @@ class MainWindow(QMainWindow):
         self._shut = True
         self.save_state()
         self._unbind()
+        self.services.release()
         self.tasks.wait(10_000)
 
     def showEvent(self, event) -> None:  # noqa: N802 - Qt API

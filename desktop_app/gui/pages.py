@@ -41,6 +41,12 @@ class DatasetPlaceholder(QWidget):
         self.info.setText(f"{ds.items_count} items ({subsets}); labels: {', '.join(ds.labels)}")
 
 
+# Pages reached from other pages (not from the navigator): kind -> (module, class).
+REVIEW_PAGES = {"compare": (".views.compare_page", "ComparePage"),
+                "evaluation": (".views.evaluation_page", "EvaluationPage"),
+                "review": (".views.review_page", "ReviewPage")}
+
+
 def dataset_page_available() -> bool:
     return importlib.util.find_spec("desktop_app.gui.views.dataset_page") is not None
 
@@ -114,6 +120,13 @@ class Pages(QStackedWidget):
                 except Exception:  # noqa: BLE001 - a broken page must not take the window down
                     log.exception("the dataset page failed to load; showing the placeholder")
             return DatasetPlaceholder(self.client)
+        if kind in REVIEW_PAGES:   # compare / evaluation / review: pages without a navigator entry
+            import importlib
+            module, cls = REVIEW_PAGES[kind]
+            page = getattr(importlib.import_module(module, __package__), cls)(self.client)
+            page.navigate.connect(self.navigate)
+            page.message.connect(self.message)
+            return page
         raise ValueError(f"no page for {kind!r}")
 
     def show_entity(self, kind: str, ident: str) -> QWidget:
@@ -126,6 +139,12 @@ class Pages(QStackedWidget):
             page.set_package(ident)
         elif kind == "dataset":
             page.set_dataset(ident)
+        elif kind == "compare":
+            page.set_models(ident)            # model ids, comma-separated
+        elif kind == "evaluation":
+            page.set_evaluation(ident)        # evaluation id (optionally '@row,col': a confusion cell)
+        elif kind == "review":
+            page.set_evaluations(ident)       # two evaluation ids, comma-separated
         self.setCurrentWidget(page)
         return page
 

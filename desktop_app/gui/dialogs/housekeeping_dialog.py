@@ -9,7 +9,7 @@ from typing import Any, Callable
 
 from PySide6.QtCore import QThread, Qt, Signal
 from PySide6.QtGui import QFont
-from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QFileDialog, QGridLayout, QGroupBox, QHBoxLayout,
+from PySide6.QtWidgets import (QApplication, QDialog, QDialogButtonBox, QFileDialog, QGridLayout, QGroupBox, QHBoxLayout,
                                QHeaderView, QLabel, QMessageBox, QProgressBar, QPushButton, QTreeWidget,
                                QTreeWidgetItem, QVBoxLayout, QWidget)
 
@@ -33,15 +33,30 @@ def human_bytes(n: float) -> str:
 
 
 class Work(QThread):
-    """fn(progress) on a thread; progress(done, total) arrives on the GUI thread as a signal."""
+    """fn(progress) on a thread; progress(done, total) arrives on the GUI thread as a signal.
+
+    Not a child of the dialog: closing the window mid-backup must not destroy a running thread (Qt aborts);
+    `running` keeps it alive until it ends, and the app waits for it before quitting."""
 
     progress = Signal(object, object)
     done = Signal(object)
     failed = Signal(object)
+    running: set[Work] = set()
 
-    def __init__(self, fn: Callable[[Callable[[int, int], None]], Any], parent: QWidget | None = None):
-        super().__init__(parent)
+    def __init__(self, fn: Callable[[Callable[[int, int], None]], Any]):
+        super().__init__()
         self.fn = fn
+        Work.running.add(self)
+        self.finished.connect(self._forget)
+
+    def _forget(self) -> None:
+        Work.running.discard(self)
+        self.deleteLater()
+
+    @classmethod
+    def wait_all(cls, timeout_ms: int = 600_000) -> None:
+        for w in list(cls.running):
+            w.wait(timeout_ms)
 
     def run(self) -> None:
         try:
@@ -71,6 +86,7 @@ class HousekeepingDialog(QDialog):
         outer.addWidget(head)
         where = QLabel(f"{catalog.home}" + ("  (open read-only: nothing here can be deleted)"
                                             if catalog.read_only else ""))
+        where.setObjectName("where")
         where.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         muted(where)
         outer.addWidget(where)
@@ -104,6 +120,7 @@ class HousekeepingDialog(QDialog):
         buttons.rejected.connect(self.close)
         row.addWidget(buttons)
         outer.addLayout(row)
+        QApplication.instance().aboutToQuit.connect(Work.wait_all)
         self.action_buttons = [self.refresh_button, self.delete_button, self.find_garbage_button,
                                self.collect_button, self.backup_button, self.restore_button]
         self.refresh()
@@ -338,9 +355,11 @@ class HousekeepingDialog(QDialog):
         if self.busy:
             self.show_error(UserError("wait for the current task to finish"))
             return False
-        self.work = Work(fn, self)
+        self.work = Work(fn)
+        self._on_done = on_done
+        # Bound methods: if the dialog is gone when the work ends, Qt drops the calls.
         self.work.progress.connect(self._progress)
-        self.work.done.connect(lambda result: self._finished(on_done, result))
+        self.work.done.connect(self._finished)
         self.work.failed.connect(self._failed)
         self.progress.setValue(0)
         self.progress.setRange(0, 0)  # busy until the first progress report
@@ -352,7 +371,7 @@ class HousekeepingDialog(QDialog):
 
     @property
     def busy(self) -> bool:
-        return self.work is not None and self.work.isRunning()
+        return self.work is not None          # from start until its result was applied
 
     def _progress(self, done: int, total: int) -> None:
         self.progress.setRange(0, 1000)
@@ -360,7 +379,8 @@ class HousekeepingDialog(QDialog):
         label = self.progress_label.text().split("  ")[0]
         self.progress_label.setText(f"{label}  {human_bytes(done)} of {human_bytes(total)}")
 
-    def _finished(self, on_done: Callable[[Any], None], result: Any) -> None:
+    def _finished(self, result: Any) -> None:
+        on_done = self._on_done
         self._end()
         try:
             on_done(result)
@@ -374,7 +394,6 @@ class HousekeepingDialog(QDialog):
     def _end(self) -> None:
         if self.work is not None:
             self.work.wait()
-            self.work.deleteLater()
         self.work = None
         self.progress.hide()
         self.progress_label.setText("")

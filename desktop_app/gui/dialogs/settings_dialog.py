@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import (QApplication, QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFileDialog,
                                QFrame, QGridLayout, QHBoxLayout, QLabel, QLineEdit, QPushButton, QScrollArea,
                                QVBoxLayout, QWidget)
@@ -34,15 +35,37 @@ def title(setting: Setting) -> str:
 
 
 def apply_theme(theme: str, app: QApplication | None = None) -> None:
-    """'light' / 'dark' force the colour scheme; 'system' follows the desktop (Qt 6.8+)."""
+    """'light' / 'dark' set the palette (and the colour-scheme hint, Qt 6.8+); 'system' follows the desktop."""
     app = app or QApplication.instance()
     if app is None:
         return
     hints = app.styleHints()
-    if not hasattr(hints, "setColorScheme"):  # Qt < 6.8: the system scheme only
-        return
-    scheme = {"light": Qt.ColorScheme.Light, "dark": Qt.ColorScheme.Dark}.get(theme, Qt.ColorScheme.Unknown)
-    hints.setColorScheme(scheme)
+    if hasattr(hints, "setColorScheme"):
+        hints.setColorScheme({"light": Qt.ColorScheme.Light, "dark": Qt.ColorScheme.Dark}.get(
+            theme, Qt.ColorScheme.Unknown))
+    # The hint alone does nothing where the platform has no colour schemes (X11 without a desktop theme).
+    if theme == "dark":
+        app.setPalette(dark_palette())
+    elif theme == "light":
+        app.setPalette(app.style().standardPalette())
+    else:
+        app.setPalette(QPalette())  # nothing set: the platform's palette again
+
+
+def dark_palette() -> QPalette:
+    p = QPalette()
+    role, group = QPalette.ColorRole, QPalette.ColorGroup
+    for r, c in ((role.Window, "#2d2f33"), (role.WindowText, "#e6e6e6"), (role.Base, "#1f2124"),
+                 (role.AlternateBase, "#2a2c30"), (role.ToolTipBase, "#2d2f33"), (role.ToolTipText, "#e6e6e6"),
+                 (role.Text, "#e6e6e6"), (role.Button, "#35383d"), (role.ButtonText, "#e6e6e6"),
+                 (role.BrightText, "#ff6b6b"), (role.Link, "#5aa0f2"), (role.Highlight, "#2f80ed"),
+                 (role.HighlightedText, "#ffffff"), (role.PlaceholderText, "#8d939c"), (role.Mid, "#44474d"),
+                 (role.Dark, "#18191b"), (role.Light, "#4a4d53"), (role.Midlight, "#3d4045"),
+                 (role.Shadow, "#0d0d0e")):
+        p.setColor(r, QColor(c))
+    for r in (role.WindowText, role.Text, role.ButtonText):
+        p.setColor(group.Disabled, r, QColor("#7a7f87"))
+    return p
 
 
 class FieldEditor(QWidget):
@@ -68,14 +91,18 @@ class FieldEditor(QWidget):
         elif kind == "choice":
             self.combo = QComboBox()
             self.combo.addItems(list(setting.choices))
+            self.combo.setMinimumWidth(200)
             self.combo.currentTextChanged.connect(self.changed)
-            lay.addWidget(self.combo, 1)
+            lay.addWidget(self.combo)
+            lay.addStretch(1)
         elif kind == "str" and setting.key in SUGGESTIONS:
             self.combo = QComboBox()
             self.combo.setEditable(True)
             self.combo.addItems(list(SUGGESTIONS[setting.key]))
+            self.combo.setMinimumWidth(200)
             self.combo.currentTextChanged.connect(self.changed)
-            lay.addWidget(self.combo, 1)
+            lay.addWidget(self.combo)
+            lay.addStretch(1)
         elif kind == "port_range":
             self.first, self.last = QLineEdit(), QLineEdit()
             for e, tip in ((self.first, "first port"), (self.last, "last port")):
@@ -152,7 +179,7 @@ class SettingsDialog(QDialog):
         self.setObjectName("settingsDialog")
         self.settings = settings
         self.setWindowTitle("Settings")
-        self.resize(720, 640)
+        self.resize(720, 600)
         self.editors: dict[str, FieldEditor] = {}
         self.errors: dict[str, QLabel] = {}
         outer = QVBoxLayout(self)

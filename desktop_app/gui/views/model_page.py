@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (QFormLayout, QGroupBox, QHBoxLayout, QLabel, QPushButton, QScrollArea,
-                               QSplitter, QTabWidget, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QFormLayout, QGroupBox, QHBoxLayout, QLabel, QListWidget, QListWidgetItem,
+                               QPushButton, QScrollArea, QSplitter, QTabWidget, QTreeWidget, QTreeWidgetItem,
+                               QVBoxLayout, QWidget)
 
 from desktop_app.sdk import views
 
@@ -102,6 +103,15 @@ class ModelPage(QWidget):
         self.labels.setTextFormat(Qt.TextFormat.RichText)
         lb.addWidget(self.labels)
         left.addWidget(labels)
+        evals = QGroupBox("Evaluations")
+        el = QVBoxLayout(evals)
+        self.evaluations = QListWidget()
+        self.evaluations.setMaximumHeight(110)
+        self.evaluations.itemActivated.connect(self._open_evaluation)
+        self.evaluations.itemDoubleClicked.connect(self._open_evaluation)
+        self.evaluations.setToolTip("Double-click: figures, confusion matrix and the mistakes, live thresholds")
+        el.addWidget(self.evaluations)
+        left.addWidget(evals)
         left.addStretch(1)
         lay.addLayout(left, 3)
         arts = QGroupBox("Artifacts")
@@ -182,6 +192,7 @@ class ModelPage(QWidget):
         for key, text in values.items():
             self.fields[key].setText(text)
         self.lineage.setText(self._lineage_html(d))
+        self._fill_evaluations(m.id)
         self.labels.setText(" ".join(f"<span style='background:{_chip(k)}; color:white;'>&nbsp;{_esc(lab)}&nbsp;</span>"
                                      for k, lab in enumerate(m.labels)) or "—")
         self.artifacts.clear()
@@ -203,7 +214,28 @@ class ModelPage(QWidget):
         parts = [f"<b>Parent:</b> {link(d.parent) if d.parent else '— (an original model)'}"]
         kids = ", ".join(link(c) for c in d.children) or "— (not cloned yet)"
         parts.append(f"<b>Children:</b> {kids}")
+        family = ([d.parent.id] if d.parent else []) + [d.model.id] + [c.id for c in d.children]
+        if len(family) > 1:
+            parts.append(f"<a href='compare:{','.join(family)}'>Compare with its parent and clones</a>")
         return "<br>".join(parts)
+
+    def _fill_evaluations(self, model_id: str) -> None:
+        self.evaluations.clear()
+        for ev in self.client.catalog.list_evaluations(model_id=model_id):
+            s = ev.results.get("summary", {})
+            key = "mAP50" if "mAP50" in s else "accuracy"
+            fig = f" · {key} {s[key]:.3f}" if isinstance(s.get(key), (int, float)) else ""
+            item = QListWidgetItem(f"{ev.name}{fig} · {ev.created_at[:16].replace('T', ' ')}")
+            item.setData(Qt.ItemDataRole.UserRole, ev.id)
+            self.evaluations.addItem(item)
+        if not self.evaluations.count():
+            self.evaluations.addItem("None yet: evaluate the model on a dataset")
+            self.evaluations.item(0).setFlags(Qt.ItemFlag.NoItemFlags)
+
+    def _open_evaluation(self, item: QListWidgetItem) -> None:
+        eid = item.data(Qt.ItemDataRole.UserRole)
+        if eid:
+            self.navigate.emit("evaluation", eid)
 
     def _fill_executions(self, d: views.ModelDetails) -> None:
         current = self.executions.currentItem()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QFont
-from PySide6.QtWidgets import QHeaderView, QTreeWidget, QTreeWidgetItem, QWidget
+from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QMenu, QTreeWidget, QTreeWidgetItem, QWidget
 
 from ..style import status_color, status_icon
 
@@ -14,6 +14,7 @@ ID_ROLE = Qt.ItemDataRole.UserRole + 1
 
 class Navigator(QTreeWidget):
     selected = Signal(str, str)            # kind (project | dataset | package | model | group), id
+    compare_requested = Signal(list)       # model ids (Ctrl/Shift-click several, then the context menu)
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -29,6 +30,9 @@ class Navigator(QTreeWidget):
         self._items: dict[tuple[str, str], QTreeWidgetItem] = {}
         self._applying = False
         self.currentItemChanged.connect(self._on_current)
+        self.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.customContextMenuRequested.connect(self._context_menu)
 
     # -- binding --------------------------------------------------------------------------
     def set_tree(self, projects: list, statuses: dict[str, str] | None = None) -> None:
@@ -124,3 +128,17 @@ class Navigator(QTreeWidget):
         if self._applying or current is None:
             return
         self.selected.emit(current.data(0, KIND_ROLE), current.data(0, ID_ROLE))
+
+    # -- several models -------------------------------------------------------------------
+    def selected_models(self) -> list[str]:
+        """Ids of the selected models, in tree order."""
+        chosen = {id(it) for it in self.selectedItems()}
+        return [key[1] for key, item in self._items.items() if key[0] == "model" and id(item) in chosen]
+
+    def _context_menu(self, pos) -> None:
+        models = self.selected_models()
+        if len(models) < 2:
+            return
+        menu = QMenu(self)
+        menu.addAction(f"Compare {len(models)} selected models", lambda: self.compare_requested.emit(models))
+        menu.popup(self.viewport().mapToGlobal(pos))

@@ -1,0 +1,128 @@
+"""Undoable fixes to ground truth (QUndoCommand over catalog calls): accept, delete, relabel, move / resize.
+
+Every redo and undo is one catalog call, saved at once; the catalog records who, when and the previous
+value (annotation_changes) and marks the item reviewed. `on_change(item_id)` tells the screen to redraw.
+"""
+
+from __future__ import annotations
+
+import getpass
+from typing import Any, Callable
+
+from PySide6.QtGui import QUndoCommand
+
+from desktop_app.catalog import AnnotationRecord
+from desktop_app.evaluation.review import annotation_snapshot
+from desktop_app.formats.base import Annotation
+
+Changed = Callable[[int], None]
+
+
+def current_user() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:  # noqa: BLE001 - no login name (some containers): still record something
+        return "user"
+
+
+class _CatalogCommand(QUndoCommand):
+    def __init__(self, catalog: Any, text: str, item_id: int, who: str, on_change: Changed | None):
+        super().__init__(text)
+        self.catalog = catalog
+        self.item_id = item_id
+        self.who = who or current_user()
+        self.on_change = on_change
+        self._was_reviewed = bool(catalog.get_item(item_id).reviewed)
+
+    def _changed(self) -> None:
+        if self.on_change is not None:
+            self.on_change(self.item_id)
+
+    def _mark_reviewed(self) -> None:
+        self.catalog.update_item(self.item_id, reviewed=1)
+
+    def _restore_reviewed(self) -> None:
+        if not self._was_reviewed:
+            self.catalog.update_item(self.item_id, reviewed=0)
+
+
+class AcceptPrediction(_CatalogCommand):
+    """A prediction becomes ground truth (a new annotation; the prediction itself stays)."""
+
+    def __init__(self, catalog: Any, prediction: AnnotationRecord, *, who: str = "", on_change: Changed | None = None):
+        super().__init__(catalog, f"accept {prediction.label}", prediction.item_id, who, on_change)
+        self.prediction = prediction
+        self.created_id: int | None = None
+        self._snapshot: dict | None = None
+
+    def redo(self) -> None:
+        if self._snapshot is None:
+            p = self.prediction
+            ann = Annotation(type=p.type, label=p.label, coordinates=p.compact_coordinates(),
+                             attributes=dict(p.attributes), metadata={"accepted_from": p.id})
+            self.created_id = self.catalog.add_annotations(self.item_id, [ann], creator=self.who,
+                                                           record_change=True)[0]
+            self._snapshot = annotation_snapshot(self.catalog.get_annotation(self.created_id))
+        else:   # redo after undo: the same annotation, with the same id (later commands refer to it)
+            self.catalog.restore_annotation(self._snapshot, who=self.who)
+        self._mark_reviewed()
+        self._changed()
+
+    def undo(self) -> None:
+        self.catalog.delete_annotation(self.created_id, who=self.who)
+        self._restore_reviewed()
+        self._changed()
+
+
+class DeleteAnnotation(_CatalogCommand):
+    def __init__(self, catalog: Any, annotation: AnnotationRecord, *, who: str = "", on_change: Changed | None = None):
+        super().__init__(catalog, f"delete {annotation.label}", annotation.item_id, who, on_change)
+        self.annotation_id = annotation.id
+        self._snapshot = annotation_snapshot(annotation)
+
+    def redo(self) -> None:
+        self._snapshot = annotation_snapshot(self.catalog.delete_annotation(self.annotation_id, who=self.who))
+        self._changed()
+
+    def undo(self) -> None:
+        self.catalog.restore_annotation(self._snapshot, who=self.who)
+        self._restore_reviewed()
+        self._changed()
+
+
+class RelabelAnnotation(_CatalogCommand):
+    def __init__(self, catalog: Any, annotation: AnnotationRecord, label: str, *, who: str = "",
+                 on_change: Changed | None = None):
+        super().__init__(catalog, f"relabel {annotation.label} as {label}", annotation.item_id, who, on_change)
+        self.annotation_id = annotation.id
+        self.old, self.new = annotation.label, label
+
+    def redo(self) -> None:
+        self.catalog.update_annotation(self.annotation_id, who=self.who, label=self.new)
+        self._changed()
+
+    def undo(self) -> None:
+        self.catalog.update_annotation(self.annotation_id, who=self.who, label=self.old)
+        self._restore_reviewed()
+        self._changed()
+
+
+class MoveAnnotation(_CatalogCommand):
+    """Move or resize a box: new [left, top, right, bottom]."""
+
+    def __init__(self, catalog: Any, annotation: AnnotationRecord, old: list[float], new: list[float], *,
+                 who: str = "", on_change: Changed | None = None):
+        what = "resize" if abs((new[2] - new[0]) - (old[2] - old[0])) > 0.01 or \
+            abs((new[3] - new[1]) - (old[3] - old[1])) > 0.01 else "move"
+        super().__init__(catalog, f"{what} {annotation.label}", annotation.item_id, who, on_change)
+        self.annotation_id = annotation.id
+        self.old, self.new = [float(v) for v in old], [float(v) for v in new]
+
+    def redo(self) -> None:
+        self.catalog.update_annotation(self.annotation_id, who=self.who, coordinates=self.new)
+        self._changed()
+
+    def undo(self) -> None:
+        self.catalog.update_annotation(self.annotation_id, who=self.who, coordinates=self.old)
+        self._restore_reviewed()
+        self._changed()

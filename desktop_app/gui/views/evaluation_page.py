@@ -1,0 +1,429 @@
+"""The evaluation page: summary, per-class table, P/R curves, a clickable confusion matrix and the error
+gallery, all redrawn live from the cached predictions as the confidence / IoU sliders move; an image
+opens in the review viewer, where mistakes are fixed in place."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QFileDialog, QGridLayout, QGroupBox, QHBoxLayout,
+                               QHeaderView, QLabel, QPushButton, QSplitter, QStackedWidget, QTableWidget,
+                               QTableWidgetItem, QTabWidget, QVBoxLayout, QWidget)
+
+from desktop_app.evaluation.review import InstanceFilter, ReviewSession, point_at
+from desktop_app.evaluation.store import EvaluationView
+
+from ..itemmodels.compare_model import format_value
+from ..style import muted, title_font
+from ..widgets.confusion_matrix import ConfusionPanel
+from ..widgets.error_gallery import ErrorGallery
+from ..widgets.pr_chart import PRChart
+from ..widgets.threshold_bar import ThresholdBar
+from ..workers import TaskRunner
+from .review_page import ReviewPanel
+
+log = logging.getLogger(__name__)
+
+LIVE_STATS = ("precision", "recall", "f1", "tp", "fp", "fn")
+STORED_STATS = ("mAP", "mAP50", "mAP75", "AR100")
+CLASS_COLUMNS = ("support", "tp", "fp", "fn", "precision", "recall", "f1", "AP", "AP50")
+
+
+class EvaluationPage(QWidget):
+    message = Signal(str)
+    navigate = Signal(str, str)
+    loaded = Signal()                      # a new evaluation is on screen
+    refreshed = Signal()                   # figures and gallery redrawn for new thresholds or filters
+
+    def __init__(self, client: Any, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.client = client
+        self.catalog = client.catalog
+        self.view: EvaluationView | None = None
+        self.session: ReviewSession | None = None
+        self.evaluation_id: str | None = None
+        self.restrict: np.ndarray | None = None
+        self._pending_cell: tuple | None = None
+        self._before_cell: tuple | None = None
+        self.tasks = TaskRunner(self)
+        self._gen = 0
+
+        self.title = QLabel("Evaluation")
+        self.title.setFont(title_font(self.font(), 1.3))
+        self.subtitle = QLabel()
+        muted(self.subtitle)
+        self.picker = QComboBox()
+        self.picker.setToolTip("Other evaluations of this model")
+        self.picker.currentIndexChanged.connect(self._picked)
+        self.rescore_button = QPushButton("Re-score")
+        self.rescore_button.setToolTip("Score the stored predictions again against the ground truth as it is now "
+                                       "(after fixes); the model does not run")
+        self.rescore_button.clicked.connect(self.rescore)
+        self.export_button = QPushButton("Export…")
+        self.export_button.clicked.connect(self._ask_export)
+        self.model_button = QPushButton("Open model")
+        self.model_button.clicked.connect(lambda: self.view and self.navigate.emit("model", self.view.model_id))
+        head = QHBoxLayout()
+        titles = QVBoxLayout()
+        titles.addWidget(self.title)
+        titles.addWidget(self.subtitle)
+        head.addLayout(titles, 1)
+        for w in (self.picker, self.rescore_button, self.export_button, self.model_button):
+            head.addWidget(w, 0, Qt.AlignmentFlag.AlignTop)
+
+        self.thresholds = ThresholdBar()
+        self.thresholds.changed.connect(self.set_thresholds)
+
+        # figures
+        self.summary_box = QGroupBox("At these thresholds")
+        self.summary_grid = QGridLayout(self.summary_box)
+        self.summary_labels: dict[str, QLabel] = {}
+        self.class_table = QTableWidget()
+        self.class_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.class_table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.class_table.verticalHeader().hide()
+        self.class_table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.class_table.cellDoubleClicked.connect(self._class_row_clicked)
+        summary_tab = QWidget()
+        sl = QVBoxLayout(summary_tab)
+        sl.addWidget(self.summary_box)
+        hint = QLabel("Double-click a class to list its mistakes.")
+        muted(hint)
+        sl.addWidget(hint)
+        sl.addWidget(self.class_table, 1)
+        self.pr_chart = PRChart("Precision-recall per class (dots: the confidence threshold)")
+        self.confusion = ConfusionPanel()
+        self.confusion.cell_clicked.connect(self.show_cell)
+        self.figures = QTabWidget()
+        self.figures.addTab(summary_tab, "Summary")
+        self.figures.addTab(self.pr_chart, "PR curves")
+        self.figures.addTab(self.confusion, "Confusion matrix")
+
+        # mistakes
+        self.gallery = ErrorGallery(self.catalog)
+        self.gallery.filter_changed.connect(self.refresh_gallery)
+        self.gallery.restriction_cleared.connect(self._clear_cell)
+        self.gallery.activated.connect(self.open_row)
+        self.review = ReviewPanel(client, panes=1)
+        self.review.closed.connect(self.close_review)
+        self.review.changed.connect(self._fixed)
+        self.right = QStackedWidget()
+        self.right.addWidget(self.gallery)
+        self.right.addWidget(self.review)
+
+        self.split = QSplitter(Qt.Orientation.Horizontal)
+        self.split.addWidget(self.figures)
+        self.split.addWidget(self.right)
+        self.split.setStretchFactor(0, 2)
+        self.split.setStretchFactor(1, 3)
+        self.split.setSizes([520, 760])
+        self.status = QLabel("Loading…")
+        muted(self.status)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(12, 10, 12, 6)
+        lay.addLayout(head)
+        lay.addWidget(self.thresholds)
+        lay.addWidget(self.split, 1)
+        lay.addWidget(self.status)
+
+    # -- loading ----------------------------------------------------------------------------
+    def set_evaluation(self, evaluation_id: str) -> None:
+        """Show an evaluation; 'id@row,col' also lists that confusion cell's instances once loaded."""
+        evaluation_id, _, cell = evaluation_id.partition("@")
+        self._pending_cell = tuple(int(v) for v in cell.split(",")) if cell else None
+        if evaluation_id == self.evaluation_id and self.session is not None:
+            if self._pending_cell:
+                self.show_cell(*self._pending_cell)
+            return
+        self.evaluation_id = evaluation_id
+        rec = self.catalog.get_evaluation(evaluation_id)
+        view = EvaluationView(self.catalog, rec)
+        model = self.catalog.get_model(rec.model_id)
+        ds = self.catalog.get_dataset(rec.dataset_id)
+        self.title.setText(f"{model.name} · {rec.name}")
+        flt = ", ".join(f"{k} {v}" for k, v in (rec.filter or {}).items()) or "all items"
+        n = rec.results.get("n_items", "?")
+        self.subtitle.setText(f"{'detection (COCO)' if rec.method == 'coco' else rec.method} on {ds.name} "
+                              f"({flt}, {n} items) · {rec.created_at[:19].replace('T', ' ')}")
+        self._fill_picker(rec)
+        self.close_review()
+        self.status.setText("Loading the cached predictions…")
+        self.thresholds.setEnabled(False)
+        self._gen += 1
+        gen = self._gen
+        self.tasks.submit(lambda: _open_session(view), lambda s: self._loaded(gen, view, s),
+                          lambda e: self._failed(gen, e))
+
+    def _fill_picker(self, rec) -> None:
+        self.picker.blockSignals(True)
+        self.picker.clear()
+        for other in self.catalog.list_evaluations(model_id=rec.model_id):
+            self.picker.addItem(other.name, other.id)
+        self.picker.setCurrentIndex(max(0, self.picker.findData(rec.id)))
+        self.picker.setVisible(self.picker.count() > 1)
+        self.picker.blockSignals(False)
+
+    def _picked(self, _i: int) -> None:
+        eid = self.picker.currentData()
+        if eid and eid != self.evaluation_id:
+            self.navigate.emit("evaluation", eid)
+
+    def _failed(self, gen: int, error: BaseException) -> None:
+        if gen == self._gen:
+            self.status.setText(f"Could not load the evaluation: {error}")
+            self.message.emit(f"Could not load the evaluation: {error}")
+
+    def _loaded(self, gen: int, view: EvaluationView, session: ReviewSession) -> None:
+        if gen != self._gen:
+            return
+        self.view, self.session = view, session
+        self.restrict = None
+        self._before_cell = None
+        self.gallery.set_restriction(None)
+        self.confusion.matrix.set_selected(None)
+        self.thresholds.set_iou_enabled(session.is_detection)
+        self.gallery.set_iou_enabled(session.is_detection)
+        self.thresholds.set_values(float(session.score_threshold or 0.0), session.iou_threshold)
+        self.thresholds.setEnabled(True)
+        self.gallery.set_labels([lb for lb in session.labels if lb != "(no prediction)"])
+        self.review.set_sessions([session])
+        self._build_summary()
+        self._draw_all(iou_changed=True)
+        self.status.setText(f"{len(session.table):,} instances. Moving a slider recomputes everything from the "
+                            f"cached predictions; the model does not run.")
+        if self._pending_cell:
+            self.show_cell(*self._pending_cell)
+        self.loaded.emit()
+
+    # -- thresholds -------------------------------------------------------------------------
+    def set_thresholds(self, confidence: float, iou: float) -> None:
+        s = self.session
+        if s is None:
+            return
+        iou_changed = s.is_detection and abs(iou - s.iou_threshold) > 1e-9
+        s.update(iou_threshold=iou if s.is_detection else None, score_threshold=confidence)
+        if self.restrict is not None:   # the cell's rows changed with the thresholds: follow the cell
+            cell = self.confusion.matrix.selected
+            self.restrict = s.confusion_cell(*cell) if cell else None
+        self._draw_all(iou_changed=iou_changed)
+
+    def _draw_all(self, iou_changed: bool) -> None:
+        s = self.session
+        fig = s.figures
+        self._fill_summary(fig)
+        self._fill_classes(fig)
+        labels, matrix = fig["confusion"]["labels"], fig["confusion"]["matrix"]
+        self.confusion.set_matrix(labels, matrix)
+        self._draw_pr(redo_curves=iou_changed)
+        self.refresh_gallery()
+
+    def _build_summary(self) -> None:
+        while self.summary_grid.count():
+            w = self.summary_grid.takeAt(0).widget()
+            if w is not None:
+                w.deleteLater()
+        self.summary_labels = {}
+        stored = self.view.summary
+        keys = ([k for k in STORED_STATS if k in stored] + list(LIVE_STATS)) if self.session.is_detection \
+            else ["accuracy", "macro_f1"] + [k for k in ("top3_accuracy", "weighted_f1") if k in stored]
+        for k, key in enumerate(keys):
+            name = QLabel(key)
+            muted(name)
+            value = QLabel()
+            f = value.font()
+            f.setPointSizeF(f.pointSizeF() * 1.25)
+            f.setBold(True)
+            value.setFont(f)
+            self.summary_grid.addWidget(name, (k // 5) * 2, k % 5)
+            self.summary_grid.addWidget(value, (k // 5) * 2 + 1, k % 5)
+            self.summary_labels[key] = value
+        self.summary_box.setTitle("At these thresholds (mAP: stored, every threshold)" if self.session.is_detection
+                                  else "At this confidence threshold")
+
+    def _fill_summary(self, fig: dict) -> None:
+        live = fig["summary"]
+        stored = self.view.summary
+        for key, label in self.summary_labels.items():
+            v = live.get(key, stored.get(key))
+            label.setText(format_value(v))
+            label.setToolTip(f"{key}: {v!r}")
+
+    def _fill_classes(self, fig: dict) -> None:
+        per = fig["per_class"]
+        stored = self.view.per_class
+        cols = [c for c in CLASS_COLUMNS if any(c in per.get(lb, {}) or c in stored.get(lb, {}) for lb in per)]
+        t = self.class_table
+        t.setUpdatesEnabled(False)
+        if t.columnCount() != len(cols) + 1 or t.rowCount() != len(per):
+            t.setColumnCount(len(cols) + 1)
+            t.setHorizontalHeaderLabels(["class", *cols])
+            t.setRowCount(len(per))
+        for r, (lb, row) in enumerate(per.items()):
+            vals = {**stored.get(lb, {}), **row}
+            for c, key in enumerate(["class", *cols]):
+                v = lb if key == "class" else vals.get(key)
+                text = v if key == "class" else ("—" if v is None or (isinstance(v, float) and v < 0) else
+                                                 format_value(v))
+                item = t.item(r, c)
+                if item is None:
+                    item = QTableWidgetItem()
+                    t.setItem(r, c, item)
+                item.setText(str(text))
+                if key != "class":
+                    item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        t.setUpdatesEnabled(True)
+
+    def _draw_pr(self, redo_curves: bool) -> None:
+        s = self.session
+        sweeps = s.pr_sweeps()
+        if redo_curves or not self.pr_chart.curve_names():
+            self.pr_chart.set_curves({lb: (sw["recall"], sw["precision"]) for lb, sw in sweeps.items()
+                                      if sw["recall"].shape[0]})
+        thr = float(s.score_threshold or 0.0)
+        self.pr_chart.set_markers({lb: point_at(sw, thr) for lb, sw in sweeps.items() if sw["recall"].shape[0]})
+
+    # -- the gallery ------------------------------------------------------------------------
+    def current_filter(self) -> InstanceFilter:
+        flt = self.gallery.filter()
+        if self.restrict is not None:   # a confusion cell: its matched ground truths count too
+            flt = replace(flt, kinds=tuple(flt.kinds) + ("gt",))
+        return flt
+
+    def refresh_gallery(self) -> None:
+        s = self.session
+        if s is None:
+            return
+        flt = self.current_filter()
+        idx = s.select(flt, self.restrict)
+        self.gallery.show_rows(s.table, idx, s.counts(flt, self.restrict))
+        self.refreshed.emit()
+
+    def show_cell(self, row: int, col: int) -> None:
+        """A click on the confusion matrix: the gallery lists exactly the instances of that cell."""
+        s = self.session
+        if s is None:
+            return
+        labels = s.figures["confusion"]["labels"]
+        if self.restrict is None:
+            self._before_cell = (self.gallery.filter(), self.gallery.view_mode)
+        self.restrict = s.confusion_cell(row, col)
+        self.confusion.matrix.set_selected((row, col))
+        self.gallery.set_filter(InstanceFilter(kinds=("tp", "fp", "fn"), sort=self.gallery.filter().sort),
+                                mode="crops")
+        self.gallery.set_restriction(f"true {labels[row]} → predicted {labels[col]} ({len(self.restrict):,})")
+        self.close_review()
+        self.refresh_gallery()
+
+    def _clear_cell(self) -> None:
+        """Back to the filter the user had before clicking into the matrix."""
+        self.restrict = None
+        self.confusion.matrix.set_selected(None)
+        if self._before_cell is not None:
+            self.gallery.set_filter(*self._before_cell)
+            self._before_cell = None
+        self.refresh_gallery()
+
+    def _class_row_clicked(self, row: int, _col: int) -> None:
+        item = self.class_table.item(row, 0)
+        if item is None:
+            return
+        flt = replace(self.gallery.filter(), label=item.text())
+        self.restrict = None
+        self._before_cell = None
+        self.confusion.matrix.set_selected(None)
+        self.gallery.set_restriction(None)
+        self.gallery.set_filter(flt)
+        self.refresh_gallery()
+
+    def show_filter(self, flt: InstanceFilter, mode: str = "crops") -> None:
+        """Set the gallery's filter from code (scripts, screenshots, tests)."""
+        self.restrict = None
+        self._before_cell = None
+        self.gallery.set_restriction(None)
+        self.confusion.matrix.set_selected(None)
+        self.gallery.set_filter(flt, mode)
+        self.refresh_gallery()
+
+    # -- the review viewer ------------------------------------------------------------------
+    def open_row(self, row: int) -> None:
+        m = self.gallery.model
+        if not 0 <= row < m.rowCount():
+            return
+        items = m.ordered_item_ids() if m.mode == "crops" else m.item_ids.tolist()
+        focus: dict[int, int] = {}
+        if m.mode == "crops":
+            t = m.table
+            for r in m.idx.tolist():       # the first listed instance of each item is the one selected there
+                focus.setdefault(t.item_id(r), int(t.annotation_id[r]))
+            inst = m.instance(row)
+            focus[inst["item_id"]] = inst["annotation_id"]
+        item_id = m.item_id_at(row)
+        self.review.set_items(items, items.index(item_id), focus)
+        self.right.setCurrentWidget(self.review)
+        self.review.viewers[0].setFocus()
+
+    def close_review(self) -> None:
+        if self.right.currentWidget() is self.review:
+            item_id = self.review.current_item_id
+            self.right.setCurrentWidget(self.gallery)
+            if item_id is not None:
+                r = self.gallery.model.row_of_item(item_id)
+                if r >= 0:
+                    idx = self.gallery.model.index(r)
+                    self.gallery.gallery.setCurrentIndex(idx)
+                    self.gallery.gallery.scrollTo(idx)
+
+    def _fixed(self, item_id: int) -> None:
+        self.gallery.model.forget_items([item_id])
+        self.message.emit("Saved. The evaluation's figures change when you re-score it.")
+
+    def rescore(self) -> None:
+        """Score the stored predictions again (the ground truth may have been fixed); no model run."""
+        if self.view is None:
+            return
+        from desktop_app.evaluation.run import score_model
+        rec = self.view.record
+        try:
+            out = score_model(self.catalog, rec.model_id, rec.dataset_id, filters=rec.filter or None, name=rec.name,
+                              iou_threshold=0.5, conf_threshold=rec.conf_threshold)
+        except Exception as e:  # noqa: BLE001 - shown, not raised
+            self.message.emit(f"Could not re-score: {e}")
+            return
+        self.evaluation_id = None
+        self.set_evaluation(out["evaluation_id"])
+        self.message.emit(f"Re-scored {rec.name}")
+
+    # -- export -----------------------------------------------------------------------------
+    def _ask_export(self) -> None:
+        if self.view is None:
+            return
+        folder = QFileDialog.getExistingDirectory(self, "Export the evaluation (JSON, CSV and charts) to")
+        if folder:
+            self.export(folder)
+
+    def export(self, folder: str | Path) -> list[Path]:
+        out = Path(folder)
+        files = self.view.export(out)
+        files.append(self.pr_chart.export_png(out / f"{self.view.name}-pr.png"))
+        path = out / f"{self.view.name}-confusion.png"
+        if self.confusion.grab().save(str(path), "PNG"):
+            files.append(path)
+        self.message.emit(f"Exported {len(files)} files to {out}")
+        return files
+
+    def shutdown(self) -> None:
+        self.tasks.wait(10_000)
+        self.gallery.shutdown()
+        self.review.shutdown()
+
+
+def _open_session(view: EvaluationView) -> ReviewSession:
+    """Off the GUI thread: the cached predictions, the matcher, the instance table and the P/R sweeps."""
+    session = ReviewSession(view)
+    session.pr_sweeps()
+    return session

@@ -1,0 +1,499 @@
+"""Reviewing images: one evaluation (one pane) or two side by side with synchronised zoom, fixes in place.
+
+`ReviewPanel` steps through a list of items (keyboard: Left / Right), draws the catalog's live annotations
+coloured by the evaluation's tags, and turns edits into undoable catalog commands (accept a prediction,
+delete / relabel / move / resize ground truth). `ReviewPage` is the page of its own for two models: the
+same image in two panes and a "regressions" list (items the second model gets wrong, the first right).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QKeySequence, QShortcut, QUndoStack
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QMenu,
+                               QPushButton, QSizePolicy, QSplitter, QToolButton, QVBoxLayout, QWidget)
+
+from desktop_app.catalog import AnnotationRecord
+from desktop_app.evaluation.compare import regressions
+from desktop_app.evaluation.review import ReviewSession
+
+from ..review_commands import AcceptPrediction, DeleteAnnotation, MoveAnnotation, RelabelAnnotation, current_user
+from ..style import muted, title_font
+from ..thumbnails import ImageLoader
+from ..widgets.review_viewer import KIND_COLORS, KIND_TITLES, LAYERS, ReviewViewer
+from ..workers import TaskRunner
+
+log = logging.getLogger(__name__)
+
+NEXT_KEYS = ("Right", "N", "Space", "PgDown")
+PREVIOUS_KEYS = ("Left", "P", "PgUp")
+
+
+def _tool(text: str, tip: str) -> QToolButton:
+    b = QToolButton()
+    b.setText(text)
+    b.setToolTip(tip)
+    b.setAutoRaise(True)
+    b.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+    return b
+
+
+class ReviewPanel(QWidget):
+    """Next / previous through a list of items, one pane per evaluation, layer toggles, fixes, undo / redo."""
+
+    closed = Signal()
+    changed = Signal(int)                 # item id whose ground truth changed
+    item_shown = Signal(int)              # item id now on screen
+
+    def __init__(self, client: Any, panes: int = 1, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.client = client
+        self.catalog = client.catalog
+        self.who = current_user()
+        self.sessions: list[ReviewSession] = []
+        self.item_ids: list[int] = []
+        self.focus: dict[int, int] = {}
+        self.pos = -1
+        self.active = 0
+        self._syncing = False
+        self.undo_stack = QUndoStack(self)
+        self.undo_stack.indexChanged.connect(self._on_undo_index)
+        self.images = ImageLoader(box=None, memory_items=6, threads=1, parent=self)
+        self.images.ready.connect(self._on_image)
+
+        self.prev_button = _tool("◀", "Previous image (Left, P)")
+        self.next_button = _tool("▶", "Next image (Right, N, Space)")
+        self.position = QLabel()
+        self.title = QLabel()
+        self.title.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.reviewed = QLabel()
+        self.layer_boxes: dict[str, QCheckBox] = {}
+        self.accept_button = QPushButton("Accept")
+        self.accept_button.setToolTip("Add the selected prediction to the ground truth (A)")
+        self.delete_button = QPushButton("Delete")
+        self.delete_button.setToolTip("Delete the selected ground truth (Del)")
+        self.relabel_button = QPushButton("Relabel…")
+        self.relabel_button.setToolTip("Give the selected ground truth another label (L)")
+        self.undo_button = _tool("↶", "Undo (Ctrl+Z)")
+        self.redo_button = _tool("↷", "Redo (Ctrl+Shift+Z)")
+        self.scores_box = QCheckBox("Scores")
+        self.scores_box.setChecked(True)
+        self.fit_button = _tool("Fit", "Fit the image (0, double-click)")
+        self.close_button = _tool("✕", "Back to the gallery (Esc)")
+
+        # two rows: where am I (and back), then what is drawn and what can be done to it
+        bar = QHBoxLayout()
+        bar.setContentsMargins(4, 2, 4, 0)
+        for w in (self.prev_button, self.next_button, self.position):
+            bar.addWidget(w)
+        self.title.setMinimumWidth(60)
+        self.title.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        bar.addWidget(self.title, 1)
+        bar.addWidget(self.reviewed)
+        bar.addWidget(self.fit_button)
+        bar.addWidget(self.close_button)
+        tools = QHBoxLayout()
+        tools.setContentsMargins(4, 0, 4, 2)
+        for kind in ("gt", "tp", "fp", "fn"):
+            cb = QCheckBox(KIND_TITLES[kind])
+            cb.setChecked(True)
+            cb.setToolTip(f"Show the {KIND_TITLES[kind]} boxes")
+            cb.setStyleSheet(f"QCheckBox {{ color: {KIND_COLORS[kind]}; font-weight: 600; }}")
+            cb.toggled.connect(lambda on, k=kind: self.set_layer_visible(k, on))
+            self.layer_boxes[kind] = cb
+            tools.addWidget(cb)
+        tools.addWidget(self.scores_box)
+        tools.addStretch(1)
+        for w in (self.accept_button, self.delete_button, self.relabel_button, self.undo_button, self.redo_button):
+            tools.addWidget(w)
+
+        self.viewers: list[ReviewViewer] = []
+        self.pane_titles: list[QLabel] = []
+        self.panes = QSplitter(Qt.Orientation.Horizontal)
+        for k in range(panes):
+            box = QWidget()
+            bl = QVBoxLayout(box)
+            bl.setContentsMargins(0, 0, 0, 0)
+            bl.setSpacing(2)
+            t = QLabel()
+            t.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            viewer = ReviewViewer()
+            viewer.annotation_selected.connect(lambda rec, k=k: self._on_selected(k, rec))
+            viewer.box_edited.connect(lambda aid, old, new, k=k: self._on_box_edited(k, aid, old, new))
+            bl.addWidget(t)
+            bl.addWidget(viewer, 1)
+            self.panes.addWidget(box)
+            self.viewers.append(viewer)
+            self.pane_titles.append(t)
+        if panes > 1:
+            self._sync_panes()
+        self.hint = QLabel("Drag a ground-truth box to move it, a corner of a selected one to resize it; "
+                           "A accepts a prediction, Del deletes, L relabels, Ctrl+Z undoes. Saved at once.")
+        muted(self.hint)
+        self.hint.setWordWrap(True)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.setSpacing(2)
+        lay.addLayout(bar)
+        lay.addLayout(tools)
+        lay.addWidget(self.panes, 1)
+        lay.addWidget(self.hint)
+
+        self.prev_button.clicked.connect(self.previous)
+        self.next_button.clicked.connect(self.next)
+        self.accept_button.clicked.connect(self.accept_selected)
+        self.delete_button.clicked.connect(self.delete_selected)
+        self.relabel_button.clicked.connect(self._relabel_menu)
+        self.undo_button.clicked.connect(self.undo_stack.undo)
+        self.redo_button.clicked.connect(self.undo_stack.redo)
+        self.scores_box.toggled.connect(lambda on: [v.set_show_scores(on) for v in self.viewers])
+        self.fit_button.clicked.connect(lambda: [v.fit() for v in self.viewers])
+        self.close_button.clicked.connect(self.closed)
+        ctx = Qt.ShortcutContext.WidgetWithChildrenShortcut
+        for keys, slot in ((NEXT_KEYS, self.next), (PREVIOUS_KEYS, self.previous), (("Esc",), self.closed.emit),
+                           (("A",), self.accept_selected), (("Delete",), self.delete_selected),
+                           (("L", "F2"), self._relabel_menu), ((QKeySequence.StandardKey.Undo,), self.undo_stack.undo),
+                           ((QKeySequence.StandardKey.Redo, "Ctrl+Shift+Z"), self.undo_stack.redo)):
+            for k in keys:
+                QShortcut(QKeySequence(k), self, slot, ctx)
+        self._update_actions()
+
+    # -- binding ----------------------------------------------------------------------------
+    def set_sessions(self, sessions: list[ReviewSession], titles: list[str] | None = None) -> None:
+        self.sessions = list(sessions)[:len(self.viewers)]
+        for k, t in enumerate(self.pane_titles):
+            t.setText((titles or [""] * len(self.viewers))[k] if k < len(titles or []) else "")
+            t.setVisible(bool(t.text()))
+        self.undo_stack.clear()
+
+    def set_items(self, item_ids: list[int], start: int = 0, focus: dict[int, int] | None = None) -> None:
+        """The list to step through (the gallery's order) and, per item, the annotation to select."""
+        self.item_ids = [int(i) for i in item_ids]
+        self.focus = dict(focus or {})
+        self.pos = -1
+        if self.item_ids:
+            self.show_index(max(0, min(start, len(self.item_ids) - 1)))
+        else:
+            for v in self.viewers:
+                v.show_annotations([], {})
+                v.set_image(None, (1, 1))
+            self._update_bar()
+
+    @property
+    def current_item_id(self) -> int | None:
+        return self.item_ids[self.pos] if 0 <= self.pos < len(self.item_ids) else None
+
+    def show_index(self, i: int) -> None:
+        if not 0 <= i < len(self.item_ids):
+            return
+        self.pos = i
+        self.reload()
+        item = self.catalog.get_item(self.item_ids[i])
+        pm = None
+        if item.sha256:
+            pm = self.images.get(item.sha256)
+            if pm is None:
+                self.images.request(item.sha256, self.catalog.store.path(item.sha256))
+        for v in self.viewers:
+            v.set_image(pm, (item.width or 1, item.height or 1))
+        self.item_shown.emit(item.id)
+
+    def next(self) -> None:
+        self.show_index(self.pos + 1)
+
+    def previous(self) -> None:
+        self.show_index(self.pos - 1)
+
+    def reload(self) -> None:
+        """Redraw the current item from the catalog (after a fix, or on arrival)."""
+        item_id = self.current_item_id
+        if item_id is None:
+            return
+        records = self.catalog.list_annotations(item_ids=[item_id])
+        gt = [r for r in records if not r.is_prediction]
+        for k, v in enumerate(self.viewers):
+            s = self.sessions[k] if k < len(self.sessions) else None
+            model_id = s.view.model_id if s is not None else None
+            preds = [r for r in records if r.is_prediction and r.model_id == model_id]
+            tags = s.item_tags(item_id) if s is not None else {}
+            focus = self.focus.get(item_id) if k == self.active or len(self.viewers) == 1 else None
+            v.show_annotations(gt + preds, tags, focus)
+        self._update_bar()
+
+    def _update_bar(self) -> None:
+        n = len(self.item_ids)
+        self.position.setText(f"{self.pos + 1:,} / {n:,}" if self.pos >= 0 else f"– / {n:,}")
+        self.prev_button.setEnabled(self.pos > 0)
+        self.next_button.setEnabled(0 <= self.pos < n - 1)
+        item_id = self.current_item_id
+        if item_id is None:
+            self.title.setText("")
+            self.reviewed.setText("")
+            return
+        item = self.catalog.get_item(item_id)
+        self.title.setText(item.name)
+        self.title.setToolTip(f"{item.name} (item {item.id})")
+        self.reviewed.setText("✓ reviewed" if item.reviewed else "")
+        self._update_actions()
+
+    def _on_image(self, key: str) -> None:
+        item_id = self.current_item_id
+        if item_id is None:
+            return
+        item = self.catalog.get_item(item_id)
+        if item.sha256 == key:
+            for v in self.viewers:
+                v.set_image(self.images.get(key), (item.width or 1, item.height or 1))
+
+    # -- layers and panes -------------------------------------------------------------------
+    def set_layer_visible(self, kind: str, on: bool) -> None:
+        for v in self.viewers:
+            v.set_layer_visible(LAYERS[kind], on)
+        box = self.layer_boxes[kind]
+        if box.isChecked() != on:
+            box.blockSignals(True)
+            box.setChecked(on)
+            box.blockSignals(False)
+
+    def _sync_panes(self) -> None:
+        """Zoom and scroll of one pane follow the other's (the same image, so the same scene)."""
+        a, b = self.viewers[0], self.viewers[1]
+
+        def follow(src: ReviewViewer, dst: ReviewViewer) -> None:
+            def zoom(z: float) -> None:
+                if not self._syncing:
+                    self._syncing = True
+                    dst.zoom_to(z)
+                    self._syncing = False
+
+            def scroll(sb_name: str):
+                def f(value: int) -> None:
+                    if not self._syncing:
+                        self._syncing = True
+                        getattr(dst, sb_name)().setValue(value)
+                        self._syncing = False
+                return f
+            src.zoom_changed.connect(zoom)
+            src.horizontalScrollBar().valueChanged.connect(scroll("horizontalScrollBar"))
+            src.verticalScrollBar().valueChanged.connect(scroll("verticalScrollBar"))
+        follow(a, b)
+        follow(b, a)
+
+    # -- fixes ------------------------------------------------------------------------------
+    def selected(self) -> AnnotationRecord | None:
+        if not self.viewers:
+            return None
+        return self.viewers[self.active].selected_annotation()
+
+    def _on_selected(self, pane: int, rec: AnnotationRecord | None) -> None:
+        if rec is not None:
+            self.active = pane
+        self._update_actions()
+
+    def _update_actions(self) -> None:
+        rec = self.selected()
+        self.accept_button.setEnabled(rec is not None and rec.is_prediction)
+        self.delete_button.setEnabled(rec is not None and not rec.is_prediction)
+        self.relabel_button.setEnabled(rec is not None and not rec.is_prediction)
+        self.undo_button.setEnabled(self.undo_stack.canUndo())
+        self.redo_button.setEnabled(self.undo_stack.canRedo())
+        self.undo_button.setToolTip(f"Undo {self.undo_stack.undoText()} (Ctrl+Z)" if self.undo_stack.canUndo()
+                                    else "Undo (Ctrl+Z)")
+        self.redo_button.setToolTip(f"Redo {self.undo_stack.redoText()} (Ctrl+Shift+Z)"
+                                    if self.undo_stack.canRedo() else "Redo (Ctrl+Shift+Z)")
+
+    def _on_undo_index(self, _index: int) -> None:
+        try:
+            self._update_actions()
+        except RuntimeError:   # the stack is being destroyed with the panel
+            pass
+
+    def _done(self, item_id: int) -> None:
+        if item_id == self.current_item_id:
+            keep = self.selected()
+            self.reload()
+            if keep is not None:
+                self.viewers[self.active].select_annotation(keep.id)
+        self.changed.emit(item_id)
+
+    def accept_selected(self) -> int | None:
+        """The selected prediction becomes ground truth; returns the new annotation's id."""
+        rec = self.selected()
+        if rec is None or not rec.is_prediction:
+            return None
+        cmd = AcceptPrediction(self.catalog, rec, who=self.who, on_change=self._done)
+        self.undo_stack.push(cmd)
+        return cmd.created_id
+
+    def delete_selected(self) -> None:
+        rec = self.selected()
+        if rec is None or rec.is_prediction:
+            return
+        self.undo_stack.push(DeleteAnnotation(self.catalog, rec, who=self.who, on_change=self._done))
+
+    def relabel_selected(self, label: str) -> None:
+        rec = self.selected()
+        if rec is None or rec.is_prediction or not label or label == rec.label:
+            return
+        self.undo_stack.push(RelabelAnnotation(self.catalog, rec, label, who=self.who, on_change=self._done))
+
+    def _relabel_menu(self) -> None:
+        rec = self.selected()
+        if rec is None or rec.is_prediction:
+            return
+        menu = QMenu(self)
+        for lb in self._labels():
+            a = menu.addAction(lb)
+            a.setEnabled(lb != rec.label)
+            a.triggered.connect(lambda _=False, lb=lb: self.relabel_selected(lb))
+        menu.popup(self.relabel_button.mapToGlobal(self.relabel_button.rect().bottomLeft()))
+
+    def _labels(self) -> list[str]:
+        labels: list[str] = []
+        for s in self.sessions:
+            labels += [lb for lb in s.labels if lb not in labels and lb != "(no prediction)"]
+        if self.current_item_id is not None:
+            ds = self.catalog.get_dataset(self.catalog.get_item(self.current_item_id).dataset_id)
+            labels += [lb for lb in ds.labels if lb not in labels]
+        return labels
+
+    def move_annotation(self, annotation_id: int, new_box: list[float]) -> None:
+        rec = self.catalog.get_annotation(annotation_id)
+        self._on_box_edited(self.active, annotation_id, rec.box, list(new_box))
+
+    def _on_box_edited(self, pane: int, annotation_id: int, old: list, new: list) -> None:
+        self.active = pane
+        rec = self.catalog.get_annotation(annotation_id)
+        if rec.is_prediction:
+            return
+        self.undo_stack.push(MoveAnnotation(self.catalog, rec, old, new, who=self.who, on_change=self._done))
+
+    def shutdown(self) -> None:
+        self.images.shutdown()
+
+
+class ReviewPage(QWidget):
+    """Two evaluations of one dataset side by side: which images got worse, better, or stay wrong."""
+
+    message = Signal(str)
+    navigate = Signal(str, str)
+    loaded = Signal()
+
+    FILTERS = (("regressions", "Regressions: wrong in B, right in A"),
+               ("improvements", "Improvements: wrong in A, right in B"),
+               ("b_wrong", "Everything B gets wrong"), ("a_wrong", "Everything A gets wrong"),
+               ("both", "Wrong in both"))
+
+    def __init__(self, client: Any, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.client = client
+        self.catalog = client.catalog
+        self.sessions: list[ReviewSession] = []
+        self.ident = ""
+        self.tasks = TaskRunner(self)
+        self._gen = 0
+        self.title = QLabel("Review")
+        self.title.setFont(title_font(self.font(), 1.3))
+        self.subtitle = QLabel()
+        muted(self.subtitle)
+        self.filter = QComboBox()
+        for key, text in self.FILTERS:
+            self.filter.addItem(text, key)
+        self.filter.currentIndexChanged.connect(lambda _i: self.refresh_list())
+        self.count = QLabel()
+        muted(self.count)
+        self.list = QListWidget()
+        self.list.setMinimumWidth(160)
+        self.list.currentRowChanged.connect(self._on_row)
+        self.panel = ReviewPanel(client, panes=2)
+        self.panel.close_button.hide()
+        self.panel.item_shown.connect(self._follow_panel)
+        self.panel.changed.connect(lambda _i: self.message.emit("Saved; re-score the evaluations to count the fix."))
+        left = QWidget()
+        ll = QVBoxLayout(left)
+        ll.setContentsMargins(0, 0, 0, 0)
+        ll.addWidget(self.filter)
+        ll.addWidget(self.count)
+        ll.addWidget(self.list, 1)
+        split = QSplitter(Qt.Orientation.Horizontal)
+        split.addWidget(left)
+        split.addWidget(self.panel)
+        split.setStretchFactor(1, 1)
+        split.setSizes([260, 1000])
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(12, 10, 12, 6)
+        lay.addWidget(self.title)
+        lay.addWidget(self.subtitle)
+        lay.addWidget(split, 1)
+
+    def set_evaluations(self, ident: str) -> None:
+        """`ident`: 'evaluation id A,evaluation id B' (A the reference, B the model under review)."""
+        if ident == self.ident and self.sessions:
+            return
+        self.ident = ident
+        ids = [x for x in ident.split(",") if x][:2]
+        from desktop_app.evaluation.store import EvaluationView
+        views = [EvaluationView(self.catalog, self.catalog.get_evaluation(i)) for i in ids]
+        names = [self.catalog.get_model(v.model_id).name for v in views]
+        ds = self.catalog.get_dataset(views[0].dataset_id)
+        self.names = names
+        self.title.setText(f"Review: {names[0]} (A) vs {names[-1]} (B)")
+        self.subtitle.setText(f"dataset {ds.name} · evaluations {', '.join(v.name for v in views)} · loading…")
+        self._gen += 1
+        gen = self._gen
+        self.tasks.submit(lambda: [ReviewSession(v) for v in views], lambda s: self._loaded(gen, s),
+                          lambda e: self.message.emit(f"Could not load the evaluations: {e}"))
+
+    def _loaded(self, gen: int, sessions: list[ReviewSession]) -> None:
+        if gen != self._gen:
+            return
+        self.sessions = sessions
+        self.panel.set_sessions(sessions, [f"A: {self.names[0]}", f"B: {self.names[-1]}"])
+        self.subtitle.setText(self.subtitle.text().replace(" · loading…", ""))
+        self.refresh_list()
+        self.loaded.emit()
+
+    def item_lists(self) -> dict[str, list[int]]:
+        a, b = self.sessions[0], self.sessions[-1]
+        ea, eb = a.item_errors(), b.item_errors()
+        ia, ib = a.table.item_ids.tolist(), b.table.item_ids.tolist()
+        common = sorted(set(ia) & set(ib))
+        return {"regressions": regressions(ea, eb, ia, ib), "improvements": regressions(eb, ea, ib, ia),
+                "b_wrong": sorted((i for i in common if eb.get(i)), key=lambda i: (-eb[i], i)),
+                "a_wrong": sorted((i for i in common if ea.get(i)), key=lambda i: (-ea[i], i)),
+                "both": sorted((i for i in common if ea.get(i) and eb.get(i)), key=lambda i: (-eb[i], i))}
+
+    def refresh_list(self) -> None:
+        if not self.sessions:
+            return
+        ids = self.item_lists()[self.filter.currentData()]
+        ea, eb = self.sessions[0].item_errors(), self.sessions[-1].item_errors()
+        self.list.blockSignals(True)
+        self.list.clear()
+        for i in ids:
+            name = self.catalog.get_item(i).name.rsplit("/", 1)[-1]
+            it = QListWidgetItem(f"{name}   A {ea.get(i, 0)} · B {eb.get(i, 0)} mistakes")
+            it.setData(Qt.ItemDataRole.UserRole, i)
+            self.list.addItem(it)
+        self.list.blockSignals(False)
+        self.count.setText(f"{len(ids):,} image(s)")
+        self.panel.set_items(ids)
+        if ids:
+            self.list.setCurrentRow(0)
+
+    def _on_row(self, row: int) -> None:
+        if row >= 0 and row != self.panel.pos:
+            self.panel.show_index(row)
+
+    def _follow_panel(self, _item_id: int) -> None:
+        if self.list.currentRow() != self.panel.pos:
+            self.list.blockSignals(True)
+            self.list.setCurrentRow(self.panel.pos)
+            self.list.blockSignals(False)
+
+    def shutdown(self) -> None:
+        self.tasks.wait(10_000)
+        self.panel.shutdown()

@@ -1,0 +1,119 @@
+"""Evaluation charts (pyqtgraph): precision-recall curves with a marker at the current threshold, and
+per-class bars (AP, F1, ...) grouped by model."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import QVBoxLayout, QWidget
+
+from ..style import is_dark
+from .charts import LINE_COLORS
+
+
+def series_color(k: int) -> QColor:
+    return QColor(LINE_COLORS[k % len(LINE_COLORS)])
+
+
+class _Chart(QWidget):
+    def __init__(self, title: str, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.plot = pg.PlotWidget()
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addWidget(self.plot)
+        fg = "#d0d0d0" if is_dark(self) else "#303030"
+        self.plot.setBackground(self.palette().color(self.backgroundRole()))
+        for axis in ("left", "bottom"):
+            ax = self.plot.getAxis(axis)
+            ax.setPen(pg.mkPen(fg))
+            ax.setTextPen(pg.mkPen(fg))
+        self.plot.showGrid(x=True, y=True, alpha=0.25)
+        self.plot.setTitle(title, color=fg)
+        self.legend = self.plot.addLegend(offset=(-10, 10))
+        self.plot.setMenuEnabled(False)
+
+    def export_png(self, path: Path | str) -> Path:
+        path = Path(path)
+        if not self.grab().save(str(path), "PNG"):
+            raise OSError(f"could not write {path}")
+        return path
+
+
+class PRChart(_Chart):
+    """Precision against recall, one line per series (a class, or a model), optional current-threshold dots."""
+
+    def __init__(self, title: str = "Precision-recall", parent: QWidget | None = None):
+        super().__init__(title, parent)
+        self.plot.setLabel("bottom", "recall")
+        self.plot.setLabel("left", "precision")
+        self.plot.setXRange(0, 1, padding=0.02)
+        self.plot.setYRange(0, 1.02, padding=0.02)
+        self.curves: dict[str, pg.PlotDataItem] = {}
+        self.markers = pg.ScatterPlotItem(size=10, pen=pg.mkPen("w", width=1.2))
+        self.plot.addItem(self.markers)
+        self.colors: dict[str, QColor] = {}
+
+    def set_curves(self, curves: Mapping[str, tuple[Sequence[float], Sequence[float]]],
+                   colors: Mapping[str, QColor] | None = None) -> None:
+        """name -> (recall, precision). Lines are reused when the names stay the same (live updates)."""
+        if list(curves) != list(self.curves):
+            for item in self.curves.values():
+                self.plot.removeItem(item)
+            self.legend.clear()
+            self.curves = {}
+            for k, name in enumerate(curves):
+                color = (colors or {}).get(name) or series_color(k)
+                self.colors[name] = QColor(color)
+                self.curves[name] = self.plot.plot(pen=pg.mkPen(color, width=2), name=name)
+        for name, (r, p) in curves.items():
+            self.curves[name].setData(np.asarray(r, np.float64), np.asarray(p, np.float64), connect="finite")
+
+    def set_markers(self, points: Mapping[str, tuple[float, float] | None]) -> None:
+        spots = [{"pos": pt, "brush": pg.mkBrush(self.colors.get(name, QColor("white")))}
+                 for name, pt in points.items() if pt is not None]
+        self.markers.setData(spots)
+
+    def curve_names(self) -> list[str]:
+        return list(self.curves)
+
+
+class ClassBars(_Chart):
+    """One group of bars per class, a bar per series (model); NaN draws no bar."""
+
+    def __init__(self, title: str = "Per class", parent: QWidget | None = None):
+        super().__init__(title, parent)
+        self.bars: list[pg.BarGraphItem] = []
+        self.values: dict[str, list[float]] = {}
+        self.plot.setYRange(0, 1.0, padding=0.02)
+
+    def set_values(self, labels: Sequence[str], values: Mapping[str, Sequence[float]], metric: str = "",
+                   colors: Mapping[str, QColor] | None = None) -> None:
+        for b in self.bars:
+            self.plot.removeItem(b)
+        self.legend.clear()
+        self.bars = []
+        self.values = {k: list(v) for k, v in values.items()}
+        n = max(1, len(values))
+        width = 0.8 / n
+        top = 0.0
+        for k, (name, vals) in enumerate(values.items()):
+            xs = [i - 0.4 + width * (k + 0.5) for i, v in enumerate(vals) if not math.isnan(v)]
+            hs = [v for v in vals if not math.isnan(v)]
+            top = max([top, *hs])
+            color = (colors or {}).get(name) or series_color(k)
+            bar = pg.BarGraphItem(x=xs, height=hs, width=width * 0.92, brush=pg.mkBrush(color), pen=pg.mkPen(None),
+                                  name=name)
+            self.plot.addItem(bar)
+            self.legend.addItem(bar, name)
+            self.bars.append(bar)
+        ax = self.plot.getAxis("bottom")
+        ax.setTicks([[(i, lb) for i, lb in enumerate(labels)]])
+        self.plot.setLabel("left", metric)
+        self.plot.setXRange(-0.6, len(labels) - 0.4, padding=0)
+        self.plot.setYRange(0, max(1.0, top) * 1.05 if top <= 1.0 else top * 1.1, padding=0)

@@ -1,0 +1,419 @@
+"""The review viewer: ground truth and predictions of one image, coloured TP / FP / FN, editable ground truth.
+
+An ImageViewer (zoom, pan, layers) with four layers of its own: ground truth, TP, FP and FN (a missed
+object is a ground truth). Each layer's boxes are one graphics item that paints them all at once (a
+thousand QGraphicsItems cost ~10x more per frame), with label tags blitted from cached pixmaps for the
+boxes large enough on screen to carry one. A click selects the box under the cursor: that one becomes a
+real item, which a ground truth can be dragged (moved) or resized by a corner with. The viewer only
+reports an edit (`box_edited`); the page turns it into an undoable catalog command.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+import numpy as np
+from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import QColor, QFont, QFontMetricsF, QMouseEvent, QPainter, QPainterPath, QPen, QPixmap
+from PySide6.QtWidgets import (QGraphicsItem, QGraphicsPixmapItem, QGraphicsRectItem, QGraphicsSceneMouseEvent,
+                               QStyleOptionGraphicsItem, QWidget)
+
+from desktop_app.catalog import AnnotationRecord
+
+from .annotation_items import LabelTag, annotation_pen, text_color_on
+from .image_viewer import ImageViewer
+
+KIND_COLORS = {"tp": "#2ca02c", "fp": "#e03131", "fn": "#f59f00", "gt": "#4dabf7"}
+KIND_TITLES = {"gt": "Ground truth", "tp": "TP", "fp": "FP", "fn": "FN"}
+LAYERS = {k: f"review:{k}" for k in KIND_TITLES}
+HANDLE_PX = 7          # how close (screen pixels) to a corner a press resizes instead of moving
+MAX_TAGS = 200         # label tags per layer and frame: past that many, the largest boxes on screen get one
+MIN_TAG_BOX_PX = 14    # a box narrower than this on screen carries no tag (unless it is one of few)
+
+
+def kind_color(kind: str) -> QColor:
+    return QColor(KIND_COLORS.get(kind, KIND_COLORS["gt"]))
+
+
+def record_kind(rec: AnnotationRecord, tags: Mapping[int, str]) -> str:
+    """The colour class of an annotation: its evaluation tag, else ground truth / a kept prediction as FP."""
+    tag = tags.get(rec.id)
+    if tag in ("tp", "fp", "fn"):
+        return tag
+    return "gt" if not rec.is_prediction else "fp"
+
+
+def caption(rec: AnnotationRecord, kind: str, with_scores: bool = True) -> str:
+    prefix = {"tp": "TP ", "fp": "FP ", "fn": "FN "}.get(kind, "")
+    score = f" {rec.score:.2f}" if with_scores and rec.score is not None else ""
+    return f"{prefix}{rec.label}{score}"
+
+
+@dataclass
+class DrawnBox:
+    """What the viewer shows for one box annotation."""
+    annotation: AnnotationRecord
+    kind: str
+    layer: BoxLayer
+
+    def isVisible(self) -> bool:  # noqa: N802 - reads like the QGraphicsItem it stands for
+        return self.layer.isVisible() and (self.layer.parentItem() is None or self.layer.parentItem().isVisible())
+
+
+class TagCache:
+    """Label tags rendered once per (text, kind) as pixmaps, so a frame blits them."""
+
+    def __init__(self):
+        self.font = QFont()
+        self.font.setPixelSize(LabelTag.FONT_PX)
+        fm = QFontMetricsF(self.font)
+        self.height = fm.height() + 2
+        self.ascent = fm.ascent()
+        self.fm = fm
+        self._cache: dict[tuple[str, str, float], QPixmap] = {}
+
+    def get(self, text: str, kind: str, dpr: float) -> QPixmap:
+        key = (text, kind, dpr)
+        pm = self._cache.get(key)
+        if pm is None:
+            w = self.fm.horizontalAdvance(text) + 8
+            pm = QPixmap(int(np.ceil(w * dpr)), int(np.ceil(self.height * dpr)))
+            pm.setDevicePixelRatio(dpr)
+            pm.fill(Qt.GlobalColor.transparent)
+            p = QPainter(pm)
+            p.setRenderHint(QPainter.RenderHint.Antialiasing)
+            color = kind_color(kind)
+            p.setPen(Qt.PenStyle.NoPen)
+            p.setBrush(color)
+            p.drawRoundedRect(QRectF(0, 0, w, self.height), 2, 2)
+            p.setFont(self.font)
+            p.setPen(text_color_on(color))
+            p.drawText(QPointF(4, 1 + self.ascent), text)
+            p.end()
+            if len(self._cache) > 4000:
+                self._cache.clear()
+            self._cache[key] = pm
+        return pm
+
+
+class BoxLayer(QGraphicsItem):
+    """Every box of one kind, painted in one go: outlines with drawRects, tags from the TagCache."""
+
+    def __init__(self, kind: str, viewer: ReviewViewer):
+        super().__init__()
+        self.kind = kind
+        self.viewer = viewer
+        self.records: list[AnnotationRecord] = []
+        self.rects: list[QRectF] = []
+        self.boxes = np.zeros((0, 4))           # l, t, r, b
+        self.captions: list[str] = []
+        self.hidden: int | None = None          # the selected annotation, drawn by its own item
+        self._draw: list[QRectF] = []
+        color = kind_color(kind)
+        self.pen = QPen(color, 2.0 if kind in ("gt", "fn") else 1.6)
+        self.pen.setCosmetic(True)
+        self._bounds = QRectF()
+        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemUsesExtendedStyleOption)
+
+    def set_records(self, records: list[AnnotationRecord], with_scores: bool) -> None:
+        self.prepareGeometryChange()
+        self.records = records
+        self.boxes = np.array([r.box for r in records], np.float64).reshape(-1, 4)
+        self.rects = [QRectF(l, t, r - l, b - t) for l, t, r, b in self.boxes.tolist()]
+        self.captions = [caption(r, self.kind, with_scores) for r in records]
+        if records:
+            lo, hi = self.boxes[:, :2].min(axis=0), self.boxes[:, 2:].max(axis=0)
+            self._bounds = QRectF(lo[0], lo[1], hi[0] - lo[0], hi[1] - lo[1])
+        else:
+            self._bounds = QRectF()
+        self._refresh_draw()
+
+    def set_hidden(self, annotation_id: int | None) -> None:
+        if annotation_id != self.hidden:
+            self.hidden = annotation_id
+            self._refresh_draw()
+            self.update()
+
+    def _refresh_draw(self) -> None:
+        self._draw = [q for q, r in zip(self.rects, self.records) if r.id != self.hidden]
+
+    def boundingRect(self) -> QRectF:
+        # tags reach outside the boxes; at least a tag's height above, a little to the right
+        return self._bounds.adjusted(-2, -40, 200, 40) if self.records else QRectF()
+
+    def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None) -> None:
+        if not self._draw:
+            return
+        # Axis-aligned outlines gain nothing from antialiasing, and it doubles their cost.
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)
+        painter.setPen(self.pen)
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        painter.drawRects(self._draw)
+        self._paint_tags(painter, option)
+
+    def _paint_tags(self, painter: QPainter, option: QStyleOptionGraphicsItem) -> None:
+        t = painter.worldTransform()
+        sx, sy, dx, dy = t.m11(), t.m22(), t.dx(), t.dy()
+        b = self.boxes
+        exposed = option.exposedRect
+        on = (b[:, 2] >= exposed.left()) & (b[:, 0] <= exposed.right()) & \
+             (b[:, 3] >= exposed.top()) & (b[:, 1] <= exposed.bottom())
+        width_px = (b[:, 2] - b[:, 0]) * sx
+        idx = np.flatnonzero(on)
+        if idx.size > MAX_TAGS // 4:
+            idx = idx[width_px[idx] >= MIN_TAG_BOX_PX]
+        if idx.size > MAX_TAGS:      # the largest boxes on screen keep their tags
+            idx = idx[np.argsort(-width_px[idx], kind="stable")[:MAX_TAGS]]
+        if not idx.size:
+            return
+        tags = self.viewer.tag_cache
+        dpr = painter.device().devicePixelRatioF() if painter.device() is not None else 1.0
+        below = self.kind in ("tp", "fp")    # prediction tags under the box, ground truth above
+        xs = b[idx, 0] * sx + dx
+        ys = (b[idx, 3] * sy + dy + 1) if below else (b[idx, 1] * sy + dy - tags.height)
+        painter.resetTransform()
+        for k, x, y in zip(idx.tolist(), xs.tolist(), ys.tolist()):
+            if self.records[k].id == self.hidden:
+                continue
+            painter.drawPixmap(QPointF(x, y), tags.get(self.captions[k], self.kind, dpr))
+        painter.setWorldTransform(t)
+
+
+class ReviewBox(QGraphicsRectItem):
+    """The selected box, as an item of its own. Ground truth is editable: drag to move, a corner resizes."""
+
+    def __init__(self, rec: AnnotationRecord, kind: str, viewer: ReviewViewer):
+        l, t, r, b = rec.box
+        super().__init__(QRectF(l, t, r - l, b - t))
+        self.annotation = rec
+        self.kind = kind
+        self.viewer = viewer
+        color = kind_color(kind)
+        pen = annotation_pen(color, rec.is_prediction, 3.5)
+        self.setPen(pen)
+        fill = QColor(color)
+        fill.setAlpha(40)
+        self.setBrush(fill)
+        self.setData(0, rec.id)
+        self.setToolTip(caption(rec, kind))
+        self.editable = not rec.is_prediction
+        flags = QGraphicsItem.GraphicsItemFlag.ItemIsSelectable
+        if self.editable:
+            flags |= QGraphicsItem.GraphicsItemFlag.ItemIsMovable
+            self.setCursor(Qt.CursorShape.SizeAllCursor)
+        self.setFlags(flags)
+        self.setZValue(100)
+        self._resize_corner: int | None = None
+        self._press_rect: QRectF | None = None
+        self.tag = LabelTag(caption(rec, kind, viewer.show_scores), color, prediction=rec.is_prediction,
+                            below=rec.is_prediction, parent=self)
+        self.tag.setPos(QPointF(l, b) if rec.is_prediction else QPointF(l, t))
+
+    def scene_box(self) -> list[float]:
+        r = self.rect().translated(self.pos())
+        return [r.left(), r.top(), r.right(), r.bottom()]
+
+    def _corner_at(self, pos: QPointF) -> int | None:
+        if not self.editable:
+            return None
+        tol = HANDLE_PX / (self.viewer.zoom or 1.0)
+        r = self.rect()
+        for k, c in enumerate((r.topLeft(), r.topRight(), r.bottomLeft(), r.bottomRight())):
+            if abs(pos.x() - c.x()) <= tol and abs(pos.y() - c.y()) <= tol:
+                return k
+        return None
+
+    def shape(self) -> QPainterPath:
+        # grabbable a few screen pixels outside the outline, so the corners can be taken
+        tol = HANDLE_PX / (self.viewer.zoom or 1.0)
+        path = QPainterPath()
+        path.addRect(self.rect().adjusted(-tol, -tol, tol, tol))
+        return path
+
+    def boundingRect(self) -> QRectF:
+        tol = HANDLE_PX / (self.viewer.zoom or 1.0)
+        return super().boundingRect().adjusted(-tol, -tol, tol, tol)
+
+    def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None) -> None:
+        painter.setPen(self.pen())
+        painter.setBrush(self.brush())
+        painter.drawRect(self.rect())
+        if self.editable:   # corner handles
+            s = 6 / (self.viewer.zoom or 1.0)
+            painter.setBrush(QColor("white"))
+            r = self.rect()
+            for c in (r.topLeft(), r.topRight(), r.bottomLeft(), r.bottomRight()):
+                painter.drawRect(QRectF(c.x() - s / 2, c.y() - s / 2, s, s))
+
+    def mousePressEvent(self, event: QGraphicsSceneMouseEvent) -> None:
+        self._press_rect = QRectF(self.rect().translated(self.pos()))
+        self._resize_corner = self._corner_at(event.pos())
+        super().mousePressEvent(event)
+
+    def mouseMoveEvent(self, event: QGraphicsSceneMouseEvent) -> None:
+        if self._resize_corner is None:
+            super().mouseMoveEvent(event)
+            return
+        r = QRectF(self.rect())
+        p = event.pos()
+        k = self._resize_corner
+        if k in (0, 2):
+            r.setLeft(min(p.x(), r.right() - 1))
+        else:
+            r.setRight(max(p.x(), r.left() + 1))
+        if k in (0, 1):
+            r.setTop(min(p.y(), r.bottom() - 1))
+        else:
+            r.setBottom(max(p.y(), r.top() + 1))
+        self.prepareGeometryChange()
+        self.setRect(r)
+        self.tag.setPos(r.topLeft())
+
+    def mouseReleaseEvent(self, event: QGraphicsSceneMouseEvent) -> None:
+        super().mouseReleaseEvent(event)
+        self._resize_corner = None
+        before = self._press_rect
+        self._press_rect = None
+        if before is None or not self.editable:
+            return
+        after = self.scene_box()
+        old = [before.left(), before.top(), before.right(), before.bottom()]
+        if max(abs(a - b) for a, b in zip(after, old)) > 0.25:
+            self.viewer.box_edited.emit(self.annotation.id, old, [round(v, 2) for v in after])
+
+
+class ReviewViewer(ImageViewer):
+    box_edited = Signal(int, list, list)            # annotation id, old [l, t, r, b], new
+    annotation_selected = Signal(object)            # AnnotationRecord or None
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.show_scores = True
+        self.tags: dict[int, str] = {}
+        self.records: list[AnnotationRecord] = []
+        self.focus_id: int | None = None
+        self.tag_cache = TagCache()
+        self.selected_box: ReviewBox | None = None
+        self.box_layers: dict[str, BoxLayer] = {}
+        self.layer_items = {}
+        for kind, z in (("fp", 12), ("tp", 11), ("fn", 40), ("gt", 50)):   # predictions under the ground truth
+            self.layer_items[kind] = self.add_layer(LAYERS[kind], KIND_TITLES[kind], z=z)
+            layer = BoxLayer(kind, self)
+            self.box_layers[kind] = layer
+            layer.setParentItem(self.layer_items[kind])
+        self._chips: list[QGraphicsItem] = []
+        # The scaled image is cached in device pixels: re-rendered on zoom, blitted on every other frame.
+        for it in self.scene().items():
+            if isinstance(it, QGraphicsPixmapItem):
+                it.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+
+    # -- content ----------------------------------------------------------------------------
+    def show_annotations(self, records: Iterable[AnnotationRecord], tags: Mapping[int, str],
+                         focus_id: int | None = None) -> None:
+        """Replace the drawn annotations with `records`, coloured by their tags; select `focus_id`."""
+        self._drop_selected()
+        for chip in self._chips:
+            self.scene().removeItem(chip)
+        self._chips = []
+        self.records = list(records)
+        self.tags = dict(tags)
+        self.focus_id = focus_id
+        by_kind: dict[str, list[AnnotationRecord]] = {k: [] for k in self.box_layers}
+        slot = 0
+        for rec in sorted(self.records, key=lambda r: (r.is_prediction, r.id)):
+            kind = record_kind(rec, self.tags)
+            if rec.type in ("box", "binary") and rec.box is not None:
+                by_kind[kind].append(rec)
+            elif rec.type == "class":
+                chip = QGraphicsRectItem(QRectF())
+                chip.setPen(Qt.PenStyle.NoPen)
+                chip.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations)
+                chip.annotation = rec
+                chip.setData(0, rec.id)
+                tag = LabelTag(("Prediction: " if rec.is_prediction else "Ground truth: ") + caption(rec, kind),
+                               kind_color(kind), parent=chip)
+                tag.setPos(QPointF(4, 22 + 20 * slot))
+                slot += 1
+                chip.setParentItem(self.layer_items[kind])
+                self._chips.append(chip)
+        for kind, layer in self.box_layers.items():
+            layer.set_records(by_kind[kind], self.show_scores)
+            layer.set_hidden(None)
+        if focus_id is not None:
+            self.select_annotation(focus_id)
+        else:
+            self.annotation_selected.emit(None)
+
+    def boxes(self, kind: str | None = None) -> list[DrawnBox]:
+        kinds = [kind] if kind else list(self.box_layers)
+        return [DrawnBox(r, k, self.box_layers[k]) for k in kinds for r in self.box_layers[k].records]
+
+    def box_at(self, pos: QPointF) -> tuple[AnnotationRecord, str] | None:
+        """The box under a scene position in a visible layer; the smallest wins (it is the one aimed at)."""
+        best = None
+        for kind, layer in self.box_layers.items():
+            if not self.layer_visible(LAYERS[kind]) or not layer.records:
+                continue
+            b = layer.boxes
+            hit = np.flatnonzero((b[:, 0] <= pos.x()) & (pos.x() <= b[:, 2]) & (b[:, 1] <= pos.y()) &
+                                 (pos.y() <= b[:, 3]))
+            for k in hit.tolist():
+                area = (b[k, 2] - b[k, 0]) * (b[k, 3] - b[k, 1])
+                if best is None or area < best[0]:
+                    best = (area, layer.records[k], kind)
+        return (best[1], best[2]) if best else None
+
+    # -- selection --------------------------------------------------------------------------
+    def select_annotation(self, annotation_id: int | None) -> None:
+        self._drop_selected()
+        found = None
+        if annotation_id is not None:
+            for kind, layer in self.box_layers.items():
+                for rec in layer.records:
+                    if rec.id == annotation_id:
+                        found = (rec, kind)
+        if found is None:
+            chip = next((c for c in self._chips if c.data(0) == annotation_id), None)
+            self.annotation_selected.emit(getattr(chip, "annotation", None))
+            return
+        rec, kind = found
+        box = ReviewBox(rec, kind, self)
+        box.setParentItem(self.layer_items[kind])
+        box.setSelected(True)
+        self.selected_box = box
+        self.box_layers[kind].set_hidden(rec.id)
+        self.annotation_selected.emit(rec)
+
+    def _drop_selected(self) -> None:
+        if self.selected_box is not None:
+            box, self.selected_box = self.selected_box, None
+            self.box_layers[box.kind].set_hidden(None)
+            self.scene().removeItem(box)
+
+    def selected_annotation(self) -> AnnotationRecord | None:
+        return self.selected_box.annotation if self.selected_box is not None else None
+
+    def item_for(self, annotation_id: int) -> QGraphicsItem | None:
+        if self.selected_box is not None and self.selected_box.annotation.id == annotation_id:
+            return self.selected_box
+        return None
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:
+        if event.button() == Qt.MouseButton.LeftButton:
+            pos = self.mapToScene(event.position().toPoint())
+            on_selected = self.selected_box is not None and self.selected_box.isVisible() and \
+                self.selected_box.contains(self.selected_box.mapFromScene(pos))
+            if not on_selected:
+                hit = self.box_at(pos)
+                if hit is not None:
+                    self.select_annotation(hit[0].id)   # then the press goes to that new item: drag at once
+                elif self.selected_box is not None:
+                    self._drop_selected()
+                    self.annotation_selected.emit(None)
+        super().mousePressEvent(event)
+
+    def set_show_scores(self, on: bool) -> None:
+        self.show_scores = on
+        keep = self.selected_annotation()
+        self.show_annotations(self.records, self.tags, keep.id if keep else None)
