@@ -451,7 +451,7 @@ def compare(ctx: ShotContext) -> list[Path]:
     w.refresh_tree()
     w.navigate("compare", f"{a},{b}")
     page = w.pages.pages["compare"]
-    keys = [k for k in page.chosen_metrics() if not k.startswith("eval/")]
+    keys = [k for k in page.chosen_metrics() if "eval/" not in k]
     page.set_chosen_metrics(keys[:4])
     page.x_axis.setCurrentIndex(page.x_axis.findData("epoch"))
     page.smoothing.setValue(30)

@@ -121,7 +121,8 @@ def _common(task: str) -> list[HParam]:
 # Per-architecture defaults, measured on the built-in sample project (1,000 shapes, 2-core CPU, random init):
 # see tests/ml/test_ml_learning.py. mobilenet_v3_small and the Faster R-CNN are set by analogy, not measured.
 ARCH_DEFAULTS: dict[str, dict[str, Any]] = {
-    "resnet18": {"epochs": 10, "batch_size": 16, "learning_rate": 3e-3, "image_size": 64},
+    # Measured: 95.4% validation accuracy after 7 epochs (10 epochs: 98.7%, 5 epochs: 82.9%).
+    "resnet18": {"epochs": 7, "batch_size": 16, "learning_rate": 3e-3, "image_size": 64},
     # Measured: 84% validation accuracy after 14 epochs at 32 px from random init (no ImageNet weights offline).
     "resnet50": {"epochs": 14, "batch_size": 16, "learning_rate": 2e-3, "image_size": 32},
     "mobilenet_v3_small": {"epochs": 12, "batch_size": 16, "learning_rate": 3e-3, "image_size": 64},

@@ -181,3 +181,13 @@ def test_navigator_multi_select_opens_the_compare_page(qtbot, window, client, mo
     window.pages.model_page._link(f"compare:{href}")
     assert window.pages.currentWidget() is window.pages.pages["compare"]
     assert a.id in window.pages.pages["compare"].model_ids
+
+
+def test_class_bars_list_each_model_once_in_the_legend(qtbot):
+    from desktop_app.gui.widgets.pr_chart import ClassBars
+    bars = ClassBars()
+    qtbot.addWidget(bars)
+    for _ in range(2):                   # a redraw must not add the models again
+        bars.set_values(["a", "b"], {"m1": [0.5, 0.7], "m2": [0.6, float("nan")]}, "f1")
+    assert [label.text for _, label in bars.legend.items] == ["m1", "m2"]
+    assert len(bars.bars) == 2

@@ -274,6 +274,7 @@ class ComparePage(QWidget):
         for key in [k for k in self.plots if k not in keys]:
             w = self.plots.pop(key)
             self.grid.removeWidget(w)
+            w.hide()                      # gone now, not at the next event-loop turn
             w.deleteLater()
         for k, key in enumerate(keys):
             plot = self.plots.get(key)

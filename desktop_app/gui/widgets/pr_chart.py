@@ -109,8 +109,7 @@ class ClassBars(_Chart):
             color = (colors or {}).get(name) or series_color(k)
             bar = pg.BarGraphItem(x=xs, height=hs, width=width * 0.92, brush=pg.mkBrush(color), pen=pg.mkPen(None),
                                   name=name)
-            self.plot.addItem(bar)
-            self.legend.addItem(bar, name)
+            self.plot.addItem(bar)            # named, so the plot's legend lists it (once)
             self.bars.append(bar)
         ax = self.plot.getAxis("bottom")
         ax.setTicks([[(i, lb) for i, lb in enumerate(labels)]])
