@@ -116,6 +116,9 @@ class MainWindow(QMainWindow):
         self.jobs_action.setCheckable(True)
         self.jobs_action.setChecked(True)
         action(view, "&Refresh", self.refresh_tree, QKeySequence.StandardKey.Refresh)
+        view.addSeparator()
+        action(view, "&Pipelines", lambda: self.open_project_page("pipelines"))
+        action(view, "&Services", lambda: self.open_project_page("services"))
         helpm = mb.addMenu("&Help")
         action(helpm, "&What to do first", self.pages.show_welcome, QKeySequence.StandardKey.HelpContents)
         action(helpm, "Open the app &log", self._open_app_log)
@@ -272,6 +275,15 @@ class MainWindow(QMainWindow):
                                          8000)
             return
         self.compare_models(ids)
+
+    def open_project_page(self, kind: str) -> bool:
+        """The pipelines / services page of the current project (the first one when nothing is chosen)."""
+        item = self.navigator.currentItem()
+        while item is not None and item.parent() is not None:
+            item = item.parent()
+        if item is None and self.navigator.topLevelItemCount():
+            item = self.navigator.topLevelItem(0)
+        return item is not None and self.navigate(kind, item.data(0, Qt.ItemDataRole.UserRole + 1))
 
     def _select_silently(self, kind: str, ident: str) -> None:
         self.navigator.blockSignals(True)

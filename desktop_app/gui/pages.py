@@ -47,6 +47,11 @@ REVIEW_PAGES = {"compare": (".views.compare_page", "ComparePage"),
                 "review": (".views.review_page", "ReviewPage")}
 
 
+# A project's pages beside its datasets and models (a navigator node each, the id is the project's).
+PROJECT_PAGES = {"pipelines": (".views.pipelines_page", "PipelinesPage"),
+                 "services": (".views.services_page", "ServicesPage")}
+
+
 def dataset_page_available() -> bool:
     return importlib.util.find_spec("desktop_app.gui.views.dataset_page") is not None
 
@@ -127,6 +132,13 @@ class Pages(QStackedWidget):
             page.navigate.connect(self.navigate)
             page.message.connect(self.message)
             return page
+        if kind in PROJECT_PAGES:  # pipelines / services of a project
+            import importlib
+            module, cls = PROJECT_PAGES[kind]
+            page = getattr(importlib.import_module(module, __package__), cls)(self.client)
+            page.navigate.connect(self.navigate)
+            page.message.connect(self.message)
+            return page
         raise ValueError(f"no page for {kind!r}")
 
     def show_entity(self, kind: str, ident: str) -> QWidget:
@@ -145,6 +157,8 @@ class Pages(QStackedWidget):
             page.set_evaluation(ident)        # evaluation id (optionally '@row,col': a confusion cell)
         elif kind == "review":
             page.set_evaluations(ident)       # two evaluation ids, comma-separated
+        elif kind in PROJECT_PAGES:
+            page.set_project(ident)           # project id
         self.setCurrentWidget(page)
         return page
 

@@ -12,8 +12,8 @@ from pathlib import Path
 
 from PySide6.QtCore import QEvent, QItemSelectionModel, QObject, QRunnable, Qt, QThreadPool, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence, QShortcut
-from PySide6.QtWidgets import (QApplication, QHBoxLayout, QLabel, QMenu, QSplitter, QToolButton, QVBoxLayout,
-                               QWidget)
+from PySide6.QtWidgets import (QApplication, QHBoxLayout, QInputDialog, QLabel, QMenu, QSplitter, QToolButton,
+                               QVBoxLayout, QWidget)
 
 from desktop_app.catalog import Catalog, ItemRecord
 from desktop_app.formats.base import SUBSETS
@@ -26,10 +26,12 @@ from desktop_app.gui.widgets.annotation_items import GROUND_TRUTH
 from desktop_app.gui.widgets.dataset_filters import FilterPanel
 from desktop_app.gui.widgets.gallery import GalleryView
 from desktop_app.gui.widgets.image_viewer import ViewerPanel
+from desktop_app.gui.workers import TaskRunner
 
 log = logging.getLogger(__name__)
 
 SUMMARY_DELAY_MS = 600
+PREDICT_POLL_MS = 500
 
 
 @dataclass
@@ -75,6 +77,7 @@ class DatasetPage(QWidget):
     item_opened = Signal(int)            # id of the item the viewer now shows
     message = Signal(str)                # one line for a status bar
     summary_loaded = Signal()
+    predictions_done = Signal(str, str)  # model id, the prediction job's final status
 
     def __init__(self, client, parent: QWidget | None = None):
         super().__init__(parent)
@@ -124,12 +127,20 @@ class DatasetPage(QWidget):
         self.split_action.setToolTip("Assign train / validation / test subsets by percentages")
         self.refresh_action = QAction("Refresh", self)
         self.refresh_action.setShortcut(QKeySequence("F5"))
-        for a in (self.import_action, self.split_action, self.refresh_action):
+        self.predict_action = QAction("Predict…", self)
+        self.predict_action.setToolTip("Run a trained model on the selected items; its predictions appear as a layer")
+        for a in (self.import_action, self.split_action, self.refresh_action, self.predict_action):
             a.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
             self.addAction(a)
         self.import_action.triggered.connect(lambda: self.import_dialog())
         self.split_action.triggered.connect(lambda: self.split_dialog())
         self.refresh_action.triggered.connect(self.refresh)
+        self.predict_action.triggered.connect(lambda: self.predict_dialog())
+        self._tasks = TaskRunner(self)
+        self._predicting: dict[str, str] = {}    # execution id -> model id of prediction jobs in flight
+        self._predict_timer = QTimer(self)
+        self._predict_timer.setInterval(PREDICT_POLL_MS)
+        self._predict_timer.timeout.connect(self._poll_predictions)
         self.layers_button = QToolButton()
         self.layers_button.setText("Layers")
         self.layers_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
@@ -143,7 +154,7 @@ class DatasetPage(QWidget):
         bar.addWidget(self.count_label)
         bar.addStretch(1)
         bar.addWidget(self.layers_button)
-        for a in (self.split_action, self.import_action):
+        for a in (self.predict_action, self.split_action, self.import_action):
             b = QToolButton()
             b.setDefaultAction(a)
             bar.addWidget(b)
@@ -229,6 +240,8 @@ class DatasetPage(QWidget):
         self._summary_gen += 1
         self._summary_pool.clear()
         self._summary_pool.waitForDone(10_000)
+        self._predict_timer.stop()
+        self._tasks.wait(10_000)
         self.model.shutdown()
         self.full_images.shutdown()
 
@@ -275,6 +288,81 @@ class DatasetPage(QWidget):
         if paths and self.dataset_id is not None:
             event.acceptProposedAction()
             self.import_dialog(paths[0], start=True)
+
+    # -- predict on the selected items ----------------------------------------------------
+    def selected_item_ids(self) -> list[int]:
+        """Ids of the selected gallery items (rows whose page is loaded: the ones the user can see)."""
+        rows = sorted({i.row() for i in self.gallery.selectionModel().selectedIndexes()})
+        return [r.item.id for r in (self.model.row(i) for i in rows) if r is not None]
+
+    def prediction_choices(self) -> list[tuple[str, str]]:
+        """(id, name) of the trained models of this dataset's project; those trained on it come first."""
+        if self.dataset_id is None:
+            return []
+        ds = self.catalog.get_dataset(self.dataset_id)
+        models = [m for m in self.catalog.find_models(project_id=ds.project_id) if m.status in ("trained", "deployed")]
+        models.sort(key=lambda m: (m.dataset_id != ds.id, m.name))
+        return [(m.id, m.name) for m in models]
+
+    def predict_dialog(self) -> str | None:
+        """Ask which model to run on the selected items, then queue the job; returns the model id."""
+        if self.catalog.read_only:
+            self.message.emit("The catalog is open read-only: predictions cannot be stored")
+            return None
+        ids = self.selected_item_ids()
+        if not ids:
+            self.message.emit("Select items in the gallery first (Ctrl- or Shift-click for several)")
+            return None
+        choices = self.prediction_choices()
+        if not choices:
+            self.message.emit("No trained model in this project yet: train or clone one first")
+            return None
+        names = [name for _, name in choices]
+        name, ok = QInputDialog.getItem(self, "Predict", f"Run which model on the {len(ids)} selected item(s)?",
+                                        names, 0, False)
+        if not ok or name not in names:
+            return None
+        model_id = choices[names.index(name)][0]
+        self.predict(model_id, ids)
+        return model_id
+
+    def predict(self, model_id: str, item_ids: list[int]) -> None:
+        """Queue a prediction job (a worker process); when it ends the gallery shows its layer."""
+        from desktop_app.jobs.runner import submit_predict
+        cat = self.catalog
+
+        def queued(ex) -> None:
+            self._predicting[ex.id] = model_id
+            self._predict_timer.start()
+            self.message.emit(f"Predicting {len(item_ids):,} item(s)…")
+        self._tasks.submit(lambda: submit_predict(cat, model_id, item_ids=item_ids, wait=False), queued,
+                           lambda e: self.message.emit(f"Could not start the prediction: {e}"))
+
+    def _poll_predictions(self) -> None:
+        if not self._predicting or self._tasks.busy:
+            return
+        from desktop_app.catalog import ExecutionStatus
+        cat, ids = self.catalog, list(self._predicting)
+
+        def read() -> list:
+            return [cat.get_execution(i) for i in ids]
+
+        def done(execs: list) -> None:
+            for ex in execs:
+                if ex.status not in ExecutionStatus.FINAL or ex.id not in self._predicting:
+                    continue
+                model_id = self._predicting.pop(ex.id)
+                if ex.status == ExecutionStatus.SUCCESS:
+                    n = (ex.output or {}).get("items", 0)
+                    self.message.emit(f"Predictions stored on {n:,} item(s)")
+                    self.set_layer_visible(f"model:{model_id}", True)
+                    self.refresh()
+                else:
+                    self.message.emit(f"The prediction {ex.status}: {ex.error or ''}".strip())
+                self.predictions_done.emit(model_id, ex.status)
+            if not self._predicting:
+                self._predict_timer.stop()
+        self._tasks.submit(read, done, lambda e: log.warning("reading prediction jobs failed: %s", e))
 
     # -- layers ---------------------------------------------------------------------------
     def set_layer_visible(self, key: str, visible: bool) -> None:
@@ -337,7 +425,7 @@ class DatasetPage(QWidget):
 
     # -- internals ------------------------------------------------------------------------
     def _set_enabled(self, on: bool) -> None:
-        for a in (self.import_action, self.split_action, self.refresh_action):
+        for a in (self.import_action, self.split_action, self.refresh_action, self.predict_action):
             a.setEnabled(on)
         self.layers_button.setEnabled(on)
         self.filters.setEnabled(on)

@@ -1,4 +1,4 @@
-"""The navigator: projects -> datasets, packages, models (a lineage tree of clones with status badges)."""
+"""The navigator: projects -> datasets, packages, models (a lineage tree with status badges), pipelines, services."""
 
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ ID_ROLE = Qt.ItemDataRole.UserRole + 1
 
 
 class Navigator(QTreeWidget):
-    selected = Signal(str, str)            # kind (project | dataset | package | model | group), id
+    selected = Signal(str, str)            # kind (project | dataset | package | model | group |
+                                           # pipelines | services), id
     compare_requested = Signal(list)       # model ids (Ctrl/Shift-click several, then the context menu)
 
     def __init__(self, parent: QWidget | None = None):
@@ -75,6 +76,8 @@ class Navigator(QTreeWidget):
                 g = self._add(top, "group", f"{p.id}/models", f"Models ({count})")
                 for root in p.models:
                     self._add_model(g, root)
+                for kind, title in (("pipelines", "Pipelines"), ("services", "Services")):
+                    self._add(top, kind, p.id, title)   # pages of the project (id: the project's)
             for key, item in self._items.items():
                 if first_build:
                     item.setExpanded(key[0] in ("project", "group") or bool(item.childCount()))

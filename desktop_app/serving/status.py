@@ -1,0 +1,84 @@
+"""What a services list shows: service rows with live figures from each server's /metrics, curl examples."""
+
+from __future__ import annotations
+
+import json
+import shlex
+import urllib.error
+import urllib.parse
+import urllib.request
+from typing import Any
+
+from desktop_app.catalog import Catalog
+from desktop_app.catalog.records import ModelStatus, ServiceRecord
+
+from . import manager
+
+# Models a service can be started from (a pre-trained built-in has no weights of its own).
+DEPLOYABLE = (ModelStatus.TRAINED, ModelStatus.DEPLOYED)
+
+
+def fetch_metrics(url: str, *, timeout: float = 1.0) -> dict[str, Any] | None:
+    """GET <url>/metrics as JSON; None when the server does not answer (or wants a token we do not have)."""
+    req = urllib.request.Request(url.rstrip("/") + "/metrics", headers={"Accept": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            return json.loads(r.read())
+    except (OSError, ValueError, urllib.error.URLError):
+        return None
+
+
+def _probe_base(rec: ServiceRecord) -> str | None:
+    """The url to reach the service from this machine (a service on every interface is asked on loopback)."""
+    if not rec.url or not rec.port:
+        return None
+    return manager._probe_url(rec).rsplit("/v2/", 1)[0]
+
+
+def service_rows(catalog: Catalog, *, project_id: str | None = None, running_only: bool = True,
+                 with_metrics: bool = True, timeout: float = 1.0) -> list[dict[str, Any]]:
+    """One row per service (newest first): where it listens, which model, its process, and the figures its
+    /metrics reports (requests, errors, mean / p50 latency). Records of dead processes are marked first."""
+    manager.cleanup_stale(catalog)
+    models = {m.id: m for m in catalog.find_models(project_id=project_id)}
+    rows = []
+    for s in catalog.list_services():
+        if s.model_id not in models:
+            continue
+        running = s.status in manager.RUNNING
+        if running_only and not running:
+            continue
+        m = None
+        if with_metrics and running and s.status == "running" and not s.config.get("auth"):
+            base = _probe_base(s)
+            m = fetch_metrics(base, timeout=timeout) if base else None
+        req = (m or {}).get("requests") or {}
+        lat = (m or {}).get("latency_ms") or {}
+        model = models[s.model_id]
+        rows.append({
+            "id": s.id, "name": s.name, "url": s.url or "", "model": (m or {}).get("model") or model.name,
+            "model_id": s.model_id, "port": s.port, "pid": s.pid, "status": s.status,
+            "started_at": (s.started_at or "")[:19].replace("T", " "),
+            "stopped_at": (s.stopped_at or "")[:19].replace("T", " "), "auth": bool(s.config.get("auth")),
+            "answering": m is not None, "requests": req.get("total"), "errors": req.get("errors"),
+            "mean_ms": lat.get("mean"), "p50_ms": lat.get("p50"), "uptime_s": (m or {}).get("uptime_s"),
+        })
+    running = [r for r in rows if r["status"] in manager.RUNNING]
+    ended = [r for r in rows if r["status"] not in manager.RUNNING]
+    return sorted(running, key=lambda r: r["started_at"], reverse=True) + \
+        sorted(ended, key=lambda r: r["started_at"], reverse=True)
+
+
+def deployable_models(catalog: Catalog, project_id: str | None = None) -> list[tuple[str, str]]:
+    """(id, name) of the models a service can start from: trained (or already deployed) ones."""
+    return [(m.id, m.name) for m in catalog.find_models(project_id=project_id) if m.status in DEPLOYABLE]
+
+
+def curl_example(url: str, model_name: str, *, image: str = "image.jpg", auth: bool = False) -> str:
+    """A shell command that posts one image file to POST /predictions/{name} and prints the annotations."""
+    endpoint = f"{url.rstrip('/')}/predictions/{urllib.parse.quote(model_name, safe='')}"
+    parts = ["curl", "-sS", "-X", "POST", "-H", shlex.quote("Content-Type: application/octet-stream")]
+    if auth:
+        parts += ["-H", '"Authorization: Bearer $MODEL_DESK_TOKEN"']
+    parts += ["--data-binary", shlex.quote("@" + image), shlex.quote(endpoint)]
+    return " ".join(parts)
