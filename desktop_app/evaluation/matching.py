@@ -144,13 +144,19 @@ class InstanceMatcher:
         dt_iou[d] = iou
         gt_tag = np.where(gt.iscrowd, IGNORED, FN).astype(np.int8)
         gt_tag[g[~crowd]] = TP
-        # a crowd reports its first (highest-scoring) prediction; pairs come out in score order
-        o = np.argsort(self.det_rank[d], kind="stable")
-        first_g, first_i = np.unique(g[o], return_index=True)
+        # a non-crowd object has at most one match; a crowd reports its first (highest-scoring) prediction,
+        # so only the (few) crowd pairs need ordering
         gt_match = np.full(n_gt, -1, np.int64)
-        gt_match[first_g] = dt.ids[d[o][first_i]]
         gt_iou = np.full(n_gt, np.nan)
-        gt_iou[first_g] = iou[o][first_i]
+        solo = ~crowd
+        gt_match[g[solo]] = dt.ids[d[solo]]
+        gt_iou[g[solo]] = iou[solo]
+        if crowd.any():
+            cd, cg, ci = d[crowd], g[crowd], iou[crowd]
+            o = np.argsort(self.det_rank[cd], kind="stable")
+            first_g, first_i = np.unique(cg[o], return_index=True)
+            gt_match[first_g] = dt.ids[cd[o][first_i]]
+            gt_iou[first_g] = ci[o][first_i]
 
         confusion = None
         if self.agnostic is not None:
