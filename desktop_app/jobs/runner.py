@@ -118,13 +118,15 @@ def wait_for(catalog: Catalog, execution_id: str, *, show_progress: bool | None 
              timeout: float | None = None) -> ExecutionRecord:
     """Block until the job ends, drawing a progress bar on a terminal; Ctrl+C cancels the job."""
     show = sys.stderr.isatty() if show_progress is None else show_progress
+    tty = sys.stderr.isatty()
+    shown: dict = {}
     start = time.monotonic()
     last_check = start
     try:
         while True:
             ex = catalog.get_execution(execution_id)
             if show:
-                _draw(ex, time.monotonic() - start)
+                _draw(ex, time.monotonic() - start, tty, shown)
             if ex.status in ExecutionStatus.FINAL:
                 break
             if timeout is not None and time.monotonic() - start > timeout:
@@ -141,13 +143,15 @@ def wait_for(catalog: Catalog, execution_id: str, *, show_progress: bool | None 
             time.sleep(0.25)
         raise
     if show:
-        print(file=sys.stderr)
+        if tty:
+            print(file=sys.stderr)
         if ex.status == ExecutionStatus.FAILED:
             print(f"failed: {ex.error}", file=sys.stderr)
     return ex
 
 
-def _draw(ex: ExecutionRecord, elapsed: float) -> None:
+def _draw(ex: ExecutionRecord, elapsed: float, tty: bool = True, shown: dict | None = None) -> None:
+    """A bar redrawn in place on a terminal; into a log or a pipe, one line per 10% or change of status."""
     width = 30
     filled = int(width * ex.progress / 100)
     eta = ""
@@ -155,7 +159,16 @@ def _draw(ex: ExecutionRecord, elapsed: float) -> None:
         remaining = elapsed * (100 - ex.progress) / ex.progress
         eta = f" ETA {int(remaining // 60)}:{int(remaining % 60):02d}"
     bar = "#" * filled + "." * (width - filled)
-    sys.stderr.write(f"\r{ex.kind} [{bar}] {ex.progress:5.1f}% {ex.status} {ex.message[:40]}{eta}   ")
+    line = f"{ex.kind} [{bar}] {ex.progress:5.1f}% {ex.status} {ex.message[:40]}{eta}"
+    if tty:
+        sys.stderr.write(f"\r{line}   ")
+    else:
+        shown = {} if shown is None else shown
+        key = (ex.status, int(ex.progress // 10))
+        if shown.get("key") == key:
+            return
+        shown["key"] = key
+        sys.stderr.write(line.rstrip() + "\n")
     sys.stderr.flush()
 
 
