@@ -115,20 +115,30 @@ def _wait_ready(catalog: Catalog, service_id: str, proc: subprocess.Popen, cfg: 
         time.sleep(0.05)
 
 
-def _probe_url(rec: ServiceRecord) -> str:
-    # A service bound to every interface is probed on loopback.
+def probe_base(rec: ServiceRecord) -> str:
+    """The service's base url as seen from this machine (one bound to every interface is asked on loopback)."""
     host = {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(rec.host, rec.host)
     shown = f"[{host}]" if ":" in host else host
-    return f"http://{shown}:{rec.port}/v2/health/ready"
+    return f"http://{shown}:{rec.port}"
+
+
+def _probe_url(rec: ServiceRecord) -> str:
+    return probe_base(rec) + "/v2/health/ready"
+
+
+def get_json(url: str, headers: dict[str, str] | None = None, *, timeout: float = 2.0) -> Any | None:
+    """GET a JSON answer; None when the server does not answer with one (down, refusing, not JSON)."""
+    req = urllib.request.Request(url, headers=headers or {})
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            return json.loads(r.read()) if r.status == 200 else None
+    except (OSError, ValueError, urllib.error.URLError):
+        return None
 
 
 def _ready(url: str, headers: dict[str, str]) -> bool:
-    req = urllib.request.Request(url, headers=headers)
-    try:
-        with urllib.request.urlopen(req, timeout=2.0) as r:
-            return r.status == 200 and bool(json.loads(r.read()).get("ready"))
-    except (OSError, ValueError, urllib.error.URLError):
-        return False
+    answer = get_json(url, headers)
+    return isinstance(answer, dict) and bool(answer.get("ready"))
 
 
 def log_tail(path: Path, lines: int = 30) -> str:
@@ -158,7 +168,7 @@ def redeploy(catalog: Catalog, service_id: str, model_id: str, *, timeout: float
         raise ValidationError(f"model {model.name!r} is {model.status}; only a trained model can be deployed")
     _check_weights(catalog, model)
     previous = _status_before_deploy(catalog, model_id)
-    url = _probe_url(rec).rsplit("/v2/", 1)[0] + f"/v2/repository/models/{rec.model_id}/load"
+    url = probe_base(rec) + f"/v2/repository/models/{rec.model_id}/load"
     req = urllib.request.Request(url, data=json.dumps({"model_id": model_id}).encode(), method="POST",
                                  headers={"Content-Type": "application/json", "X-Admin-Key": key})
     try:

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import json
 import shlex
-import urllib.error
 import urllib.parse
-import urllib.request
 from typing import Any
 
 from desktop_app.catalog import Catalog
@@ -20,19 +17,14 @@ DEPLOYABLE = (ModelStatus.TRAINED, ModelStatus.DEPLOYED)
 
 def fetch_metrics(url: str, *, timeout: float = 1.0) -> dict[str, Any] | None:
     """GET <url>/metrics as JSON; None when the server does not answer (or wants a token we do not have)."""
-    req = urllib.request.Request(url.rstrip("/") + "/metrics", headers={"Accept": "application/json"})
-    try:
-        with urllib.request.urlopen(req, timeout=timeout) as r:
-            return json.loads(r.read())
-    except (OSError, ValueError, urllib.error.URLError):
-        return None
+    return manager.get_json(url.rstrip("/") + "/metrics", {"Accept": "application/json"}, timeout=timeout)
 
 
 def _probe_base(rec: ServiceRecord) -> str | None:
-    """The url to reach the service from this machine (a service on every interface is asked on loopback)."""
+    """The url to reach the service from this machine, once it has one."""
     if not rec.url or not rec.port:
         return None
-    return manager._probe_url(rec).rsplit("/v2/", 1)[0]
+    return manager.probe_base(rec)
 
 
 def service_rows(catalog: Catalog, *, project_id: str | None = None, running_only: bool = True,
