@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import logging
 from typing import Any
 
@@ -16,7 +15,7 @@ log = logging.getLogger("desktop_app.gui")
 
 
 class DatasetPlaceholder(QWidget):
-    """Shown until the dataset page (gallery, viewer, import, split) is part of the build."""
+    """Shown when the dataset page (gallery, viewer, import, split) fails to load (the error is in the log)."""
 
     def __init__(self, client: Any, parent: QWidget | None = None):
         super().__init__(parent)
@@ -29,7 +28,7 @@ class DatasetPlaceholder(QWidget):
         self.info = QLabel()
         self.info.setWordWrap(True)
         lay.addWidget(self.info)
-        note = QLabel("The dataset gallery is not part of this build yet.")
+        note = QLabel("The dataset gallery could not be loaded; the app log has the error.")
         muted(note)
         lay.addWidget(note)
         lay.addStretch(1)
@@ -50,10 +49,6 @@ REVIEW_PAGES = {"compare": (".views.compare_page", "ComparePage"),
 # A project's pages beside its datasets and models (a navigator node each, the id is the project's).
 PROJECT_PAGES = {"pipelines": (".views.pipelines_page", "PipelinesPage"),
                  "services": (".views.services_page", "ServicesPage")}
-
-
-def dataset_page_available() -> bool:
-    return importlib.util.find_spec("desktop_app.gui.views.dataset_page") is not None
 
 
 class Pages(QStackedWidget):
@@ -116,25 +111,18 @@ class Pages(QStackedWidget):
             page.add_package_requested.connect(self.add_package_requested)
             return page
         if kind == "dataset":
-            if dataset_page_available():
-                try:
-                    from .views.dataset_page import DatasetPage
-                    page = DatasetPage(self.client, parent=self)
-                    page.message.connect(self.message)
-                    return page
-                except Exception:  # noqa: BLE001 - a broken page must not take the window down
-                    log.exception("the dataset page failed to load; showing the placeholder")
+            try:
+                from .views.dataset_page import DatasetPage
+                page = DatasetPage(self.client, parent=self)
+                page.message.connect(self.message)
+                return page
+            except Exception:  # noqa: BLE001 - a broken page must not take the window down
+                log.exception("the dataset page failed to load; showing the placeholder")
             return DatasetPlaceholder(self.client)
-        if kind in REVIEW_PAGES:   # compare / evaluation / review: pages without a navigator entry
+        where = REVIEW_PAGES.get(kind) or PROJECT_PAGES.get(kind)  # imported on first use
+        if where is not None:
             import importlib
-            module, cls = REVIEW_PAGES[kind]
-            page = getattr(importlib.import_module(module, __package__), cls)(self.client)
-            page.navigate.connect(self.navigate)
-            page.message.connect(self.message)
-            return page
-        if kind in PROJECT_PAGES:  # pipelines / services of a project
-            import importlib
-            module, cls = PROJECT_PAGES[kind]
+            module, cls = where
             page = getattr(importlib.import_module(module, __package__), cls)(self.client)
             page.navigate.connect(self.navigate)
             page.message.connect(self.message)
