@@ -106,7 +106,7 @@ class PipelinesPage(QWidget):
         self.empty.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         muted(self.empty)
         self.empty.hide()
-        lay.addWidget(self.empty)
+        lay.addWidget(self.empty, 1, Qt.AlignmentFlag.AlignTop)  # takes the body's room, under the title
         self._update_buttons()
 
     def _definition_box(self) -> QGroupBox:
