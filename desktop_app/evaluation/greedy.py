@@ -21,10 +21,28 @@ def greedy_match(det_key: np.ndarray, gt_key: np.ndarray, reusable: np.ndarray, 
     group matters, and groups never share gt keys). `reusable` marks pairs whose ground truth is never
     used up (COCO crowds). Each detection gets at most one pair.
     """
-    alive = np.arange(det_key.shape[0])
     d = np.asarray(det_key, np.int64)
     g = np.asarray(gt_key, np.int64)
     r = np.asarray(reusable, bool)
+    n = d.shape[0]
+    if n == 0:
+        return np.zeros(0, np.int64)
+    # A detection with a single candidate whose ground truth no other detection wants (or is reusable)
+    # gets it whatever the order: on detection data that is nearly every pair. Only the rest need rounds.
+    differs = d[1:] != d[:-1]            # pair i+1's detection is not pair i's
+    single = np.ones(n, bool)
+    single[1:] &= differs
+    single[:-1] &= differs
+    easy = single & ((np.bincount(g, minlength=n_gt_keys)[g] == 1) | r)
+    if easy.all():
+        return np.arange(n)
+    rest = np.flatnonzero(~easy)
+    easy[rest[_rounds(d[rest], g[rest], r[rest], n_gt_keys)]] = True
+    return np.flatnonzero(easy)
+
+
+def _rounds(d: np.ndarray, g: np.ndarray, r: np.ndarray, n_gt_keys: int) -> np.ndarray:
+    alive = np.arange(d.shape[0])
     first = np.full(n_gt_keys, _NONE, np.int64)
     taken = np.zeros(n_gt_keys, bool)
     chosen = []

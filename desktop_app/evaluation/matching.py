@@ -6,6 +6,7 @@ import csv
 import io
 import json
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 
@@ -27,6 +28,9 @@ class _Pairs:
     gt: np.ndarray
     iou: np.ndarray
     crowd: np.ndarray
+    rank: np.ndarray              # det_rank[det]: the greedy's visiting order
+    score: np.ndarray             # the detection's score
+    code: np.ndarray              # what a match counts as: _class_code / _cell_code
 
 
 class InstanceMatcher:
@@ -49,6 +53,12 @@ class InstanceMatcher:
         order = np.argsort(-dt.scores, kind="stable")  # the order the sequential greedy visits
         self.det_rank = np.empty(len(dt), np.int64)
         self.det_rank[order] = np.arange(len(dt))
+        # each class's kept count at any threshold is a binary search in its sorted scores
+        kc = dt.cat_idx[self.known]
+        o = np.lexsort((dt.scores[self.known], kc))
+        self._class_scores = dt.scores[self.known][o]
+        self._class_start = np.searchsorted(kc[o], np.arange(self.n_cat + 1))
+        self._gt_per_class = np.bincount(gt.cat_idx[~gt.iscrowd], minlength=self.n_cat)
         self.classwise = self._pairs(by_class=True)
         self.agnostic = self._pairs(by_class=False) if confusion else None
         self._cache: dict = {}
@@ -79,7 +89,10 @@ class InstanceMatcher:
         _, iou_rank = np.unique(iou, return_inverse=True)
         key = (self.det_rank[d] * 2 + ~crowd) * (int(iou_rank.max(initial=0)) + 1) + iou_rank
         o = np.argsort(key, kind="stable")  # stable: equal IoU keeps ground-truth input order
-        return _Pairs(d[o], g[o], iou[o], crowd[o])
+        d, g, crowd = d[o], g[o], crowd[o]
+        dcat, gcat = dt.cat_idx[d], gt.cat_idx[g]
+        code = _class_code(dcat, crowd) if by_class else _cell_code(dcat, gcat, crowd, K)
+        return _Pairs(d, g, iou[o], crowd, self.det_rank[d], dt.scores[d], code)
 
     def score_thresholds(self, score_threshold) -> np.ndarray:
         """Per-class thresholds (aligned with category_ids) from a number, a {category id: value} dict or an array."""
@@ -98,32 +111,38 @@ class InstanceMatcher:
             raise ValidationError(f"per-class score thresholds need {self.n_cat} values, got {arr.shape[0]}")
         return arr
 
-    def _run(self, p: _Pairs, kept: np.ndarray, iou_threshold: float):
-        sel = kept[p.det] & (p.iou >= iou_threshold)
-        d, g, iou, crowd = p.det[sel], p.gt[sel], p.iou[sel], p.crowd[sel]
-        chosen = greedy_match(self.det_rank[d], g, crowd, max(len(self.gt), 1))
-        return d[chosen], g[chosen], iou[chosen], crowd[chosen]
+    def _run(self, p: _Pairs, kept: np.ndarray | None, iou_threshold: float) -> "_Matched":
+        sel = p.iou >= iou_threshold
+        if kept is not None:
+            sel &= kept[p.det]
+        idx = np.flatnonzero(sel)
+        chosen = idx[greedy_match(p.rank[idx], p.gt[idx], p.crowd[idx], max(len(self.gt), 1))]
+        return _Matched(*(getattr(p, f)[chosen] for f in _PAIR_FIELDS))
 
-    def _all_kept(self, which: str, iou_thr: float):
-        """Matches with every detection kept, cached per IoU threshold.
+    def _all_kept(self, which: str, iou_thr: float) -> "_Matched":
+        """Matches with every detection kept, cached per IoU threshold, in score order.
 
         A confidence threshold only drops the tail of each group's score order, and the greedy match
         of a detection depends only on the detections before it, so the matches at any threshold are
-        these, filtered. (Not so for the class-agnostic matching under per-class thresholds.)
+        these, filtered; under one threshold for every class, a prefix of them. (Not so for the
+        class-agnostic matching under per-class thresholds.)
         """
         key = (which, iou_thr)
         if key not in self._cache:
             if len(self._cache) >= 8:
                 self._cache.pop(next(iter(self._cache)))
-            self._cache[key] = self._run(getattr(self, which), self.known, iou_thr)
+            self._cache[key] = self._run(getattr(self, which), None, iou_thr)
         return self._cache[key]
 
-    def _matches(self, which: str, kept: np.ndarray, iou_thr: float, prefix: bool = True):
-        if not prefix:
-            return self._run(getattr(self, which), kept, iou_thr)
-        d, g, iou, crowd = self._all_kept(which, iou_thr)
-        sel = kept[d]
-        return d[sel], g[sel], iou[sel], crowd[sel]
+    def _matches(self, which: str, kept: np.ndarray, iou_thr: float, uniform: float | None) -> "_Matched":
+        """The matches when keeping `kept`; `uniform`: the one threshold all classes share, if they do."""
+        if which == "agnostic" and uniform is None:
+            return self._run(self.agnostic, kept, iou_thr)
+        m = self._all_kept(which, iou_thr)
+        if uniform is not None:   # matches are in descending score order: the kept ones are a prefix
+            n = int(np.searchsorted(-m.score, -uniform, side="right"))
+            return m.head(n)
+        return m.take(kept[m.d])
 
     def match(self, iou_threshold: float = 0.5, score_threshold=0.0) -> "DetectionMatches":
         if not 0 < iou_threshold <= 1:
@@ -131,59 +150,79 @@ class InstanceMatcher:
         gt, dt, K = self.gt, self.dt, self.n_cat
         thr = self.score_thresholds(score_threshold)
         iou_thr = min(float(iou_threshold), 1 - 1e-10)  # as COCO and FiftyOne
-        kept = self.known.copy()
-        kept[self.known] = dt.scores[self.known] >= thr[dt.cat_idx[self.known]]
-        d, g, iou, crowd = self._matches("classwise", kept, iou_thr)
-
-        n_dt, n_gt = len(dt), len(gt)
-        dt_tag = np.where(kept, FP, NONE).astype(np.int8)
-        dt_tag[d] = np.where(crowd, IGNORED, TP)
-        dt_match = np.full(n_dt, -1, np.int64)
-        dt_match[d] = gt.ids[g]
-        dt_iou = np.full(n_dt, np.nan)
-        dt_iou[d] = iou
-        gt_tag = np.where(gt.iscrowd, IGNORED, FN).astype(np.int8)
-        gt_tag[g[~crowd]] = TP
-        # a non-crowd object has at most one match; a crowd reports its first (highest-scoring) prediction,
-        # so only the (few) crowd pairs need ordering
-        gt_match = np.full(n_gt, -1, np.int64)
-        gt_iou = np.full(n_gt, np.nan)
-        solo = ~crowd
-        gt_match[g[solo]] = dt.ids[d[solo]]
-        gt_iou[g[solo]] = iou[solo]
-        if crowd.any():
-            cd, cg, ci = d[crowd], g[crowd], iou[crowd]
-            o = np.argsort(self.det_rank[cd], kind="stable")
-            first_g, first_i = np.unique(cg[o], return_index=True)
-            gt_match[first_g] = dt.ids[cd[o][first_i]]
-            gt_iou[first_g] = ci[o][first_i]
-
+        uniform = float(thr[0]) if K and bool((thr == thr[0]).all()) else (0.0 if not K else None)
+        if uniform is not None:
+            kept = self.known & (dt.scores >= uniform)
+        else:
+            kept = self.known & (dt.scores >= thr[np.maximum(dt.cat_idx, 0)])
+        m = self._matches("classwise", kept, iou_thr, uniform)
+        kept_per_class = self._kept_per_class(thr)
         confusion = None
         if self.agnostic is not None:
-            confusion = self._confusion(kept, iou_thr, uniform=bool((thr == thr[0]).all()) if K else True)
+            confusion = self._confusion(self._matches("agnostic", kept, iou_thr, uniform), kept_per_class)
         return DetectionMatches(
             category_ids=gt.category_ids, image_ids=gt.image_ids, iou_threshold=float(iou_threshold),
-            score_thresholds=thr, dt_tag=dt_tag, dt_match=dt_match, dt_iou=dt_iou, gt_tag=gt_tag,
-            gt_match=gt_match, gt_iou=gt_iou, dt_image=dt.image_idx, dt_cat=dt.cat_idx, gt_image=gt.image_idx,
-            gt_cat=gt.cat_idx, dt_ids=dt.ids, gt_ids=gt.ids, dt_scores=dt.scores, confusion=confusion,
-        )
+            score_thresholds=thr, kept=kept, matched=m, kept_per_class=kept_per_class,
+            gt_per_class=self._gt_per_class, det_rank=self.det_rank, gt_iscrowd=gt.iscrowd,
+            dt_image=dt.image_idx, dt_cat=dt.cat_idx, gt_image=gt.image_idx, gt_cat=gt.cat_idx, dt_ids=dt.ids,
+            gt_ids=gt.ids, dt_scores=dt.scores, confusion=confusion)
 
-    def _confusion(self, kept: np.ndarray, iou_thr: float, uniform: bool) -> np.ndarray:
-        """[K+1, K+1] counts, rows ground truth, columns prediction, last row/column 'background'."""
-        gt, dt, K = self.gt, self.dt, self.n_cat
-        d, g, _, crowd = self._matches("agnostic", kept, iou_thr, prefix=uniform)
-        on_crowd = np.zeros(len(dt), bool)
-        on_crowd[d[crowd]] = True
-        d, g = d[~crowd], g[~crowd]
-        matched_dt = np.zeros(len(dt), bool)
-        matched_dt[d] = True
-        matched_gt = np.zeros(len(gt), bool)
-        matched_gt[g] = True
-        fp = kept & ~matched_dt & ~on_crowd
-        fn = ~matched_gt & ~gt.iscrowd
-        rows = np.concatenate([gt.cat_idx[g], np.full(int(fp.sum()), K), gt.cat_idx[fn]])
-        cols = np.concatenate([dt.cat_idx[d], dt.cat_idx[fp], np.full(int(fn.sum()), K)])
-        return np.bincount(rows * (K + 1) + cols, minlength=(K + 1) ** 2).reshape(K + 1, K + 1)
+    def _kept_per_class(self, thr: np.ndarray) -> np.ndarray:
+        """How many predictions of each class score >= its threshold: a binary search per class."""
+        s, start = self._class_scores, self._class_start
+        out = np.empty(self.n_cat, np.int64)
+        for k in range(self.n_cat):
+            seg = s[start[k]:start[k + 1]]
+            out[k] = seg.shape[0] - int(np.searchsorted(seg, thr[k], side="left"))
+        return out
+
+    def _confusion(self, m: "_Matched", kept_per_class: np.ndarray) -> np.ndarray:
+        """[K+1, K+1] counts, rows ground truth, columns prediction, last row/column 'background'.
+
+        Matched pairs are counted by cell; a kept prediction that matched nothing (and is not on a
+        crowd, which only takes its own class) is a background column entry, a non-crowd object no
+        prediction matched a background row entry, both by subtraction from the per-class totals."""
+        K = self.n_cat
+        cells = (K + 1) * (K + 1)
+        bc = np.bincount(m.code, minlength=cells + K)
+        out = bc[:cells].reshape(K + 1, K + 1).copy()
+        on_crowd = bc[cells:cells + K]
+        out[K, :K] = kept_per_class - out[:K, :K].sum(axis=0) - on_crowd
+        out[:K, K] = self._gt_per_class - out[:K, :K].sum(axis=1)
+        return out
+
+
+@dataclass(eq=False)
+class _Matched:
+    """Chosen (prediction, ground truth) pairs in the order the greedy visits predictions."""
+
+    d: np.ndarray
+    g: np.ndarray
+    iou: np.ndarray
+    crowd: np.ndarray
+    score: np.ndarray
+    code: np.ndarray
+
+    def head(self, n: int) -> "_Matched":
+        return _Matched(*(getattr(self, f)[:n] for f in _MATCHED_FIELDS))
+
+    def take(self, mask: np.ndarray) -> "_Matched":
+        return _Matched(*(getattr(self, f)[mask] for f in _MATCHED_FIELDS))
+
+
+_MATCHED_FIELDS = ("d", "g", "iou", "crowd", "score", "code")
+_PAIR_FIELDS = ("det", "gt", "iou", "crowd", "score", "code")   # the same columns of _Pairs
+
+
+def _class_code(dcat: np.ndarray, crowd: np.ndarray) -> np.ndarray:
+    """A class-wise match counts as a true positive of its class (2k) or, on a crowd, an ignored one (2k + 1)."""
+    return (dcat * 2 + crowd).astype(np.int32)
+
+
+def _cell_code(dcat: np.ndarray, gcat: np.ndarray, crowd: np.ndarray, K: int) -> np.ndarray:
+    """A class-agnostic match counts in a confusion cell (true * (K + 1) + predicted) or, on a crowd
+    (always of its own class), as that class's prediction on a crowd: (K + 1)^2 + k."""
+    return np.where(crowd, (K + 1) * (K + 1) + dcat, gcat * (K + 1) + dcat).astype(np.int32)
 
 
 def match_detections(gt: GroundTruth, dt: Detections, *, iou_threshold: float = 0.5, score_threshold=0.0,
@@ -203,18 +242,21 @@ def _prf(tp: np.ndarray, fp: np.ndarray, fn: np.ndarray):
 
 @dataclass(eq=False)
 class DetectionMatches:
-    """Tags and match ids per detection / ground truth (input order), with the counts derived from them."""
+    """Tags and match ids per detection / ground truth (input order), with the counts derived from them.
+
+    Built from the chosen pairs; the per-instance arrays (tags, match ids, IoUs, per-image counts) are
+    computed on first use, the per-class counts at once (they are what a threshold change shows)."""
 
     category_ids: np.ndarray
     image_ids: np.ndarray
     iou_threshold: float
     score_thresholds: np.ndarray
-    dt_tag: np.ndarray
-    dt_match: np.ndarray
-    dt_iou: np.ndarray
-    gt_tag: np.ndarray
-    gt_match: np.ndarray
-    gt_iou: np.ndarray
+    kept: np.ndarray = field(repr=False)
+    matched: _Matched = field(repr=False)
+    kept_per_class: np.ndarray = field(repr=False)
+    gt_per_class: np.ndarray = field(repr=False)
+    det_rank: np.ndarray = field(repr=False)
+    gt_iscrowd: np.ndarray = field(repr=False)
     dt_image: np.ndarray = field(repr=False, default=None)
     dt_cat: np.ndarray = field(repr=False, default=None)
     gt_image: np.ndarray = field(repr=False, default=None)
@@ -225,14 +267,92 @@ class DetectionMatches:
     confusion: np.ndarray | None = None
 
     def __post_init__(self):
-        K, n_img = self.category_ids.shape[0], self.image_ids.shape[0]
-        dc = np.maximum(self.dt_cat, 0)
-        self.class_tp = np.bincount(dc[self.dt_tag == TP], minlength=K)
-        self.class_fp = np.bincount(dc[self.dt_tag == FP], minlength=K)
-        self.class_fn = np.bincount(self.gt_cat[self.gt_tag == FN], minlength=K)
-        self.image_tp = np.bincount(self.dt_image[self.dt_tag == TP], minlength=n_img)
-        self.image_fp = np.bincount(self.dt_image[self.dt_tag == FP], minlength=n_img)
-        self.image_fn = np.bincount(self.gt_image[self.gt_tag == FN], minlength=n_img)
+        K = self.category_ids.shape[0]
+        m = self.matched
+        both = np.bincount(m.code, minlength=2 * K).reshape(K, 2) if K else np.zeros((0, 2), np.int64)
+        self.class_tp = both[:, 0]
+        self.class_fp = self.kept_per_class - both[:, 0] - both[:, 1]
+        self.class_fn = self.gt_per_class - both[:, 0]
+
+    @cached_property
+    def solo(self) -> np.ndarray:
+        """Mask over the matches: those on a non-crowd object (true positives)."""
+        return ~self.matched.crowd
+
+    @cached_property
+    def dt_tag(self) -> np.ndarray:
+        m = self.matched
+        tag = self.kept.astype(np.int8)
+        tag *= FP
+        tag[m.d] = np.where(m.crowd, IGNORED, TP)
+        return tag
+
+    @cached_property
+    def gt_tag(self) -> np.ndarray:
+        tag = np.where(self.gt_iscrowd, IGNORED, FN).astype(np.int8)
+        tag[self.matched.g[self.solo]] = TP
+        return tag
+
+    @cached_property
+    def dt_match(self) -> np.ndarray:
+        out = np.full(self.dt_ids.shape[0], -1, np.int64)
+        out[self.matched.d] = self.gt_ids[self.matched.g]
+        return out
+
+    @cached_property
+    def dt_iou(self) -> np.ndarray:
+        out = np.full(self.dt_ids.shape[0], np.nan)
+        out[self.matched.d] = self.matched.iou
+        return out
+
+    def _gt_side(self):
+        # a non-crowd object has at most one match; a crowd reports its first (highest-scoring) prediction,
+        # so only the (few) crowd pairs need ordering
+        m, solo = self.matched, self.solo
+        gt_match = np.full(self.gt_ids.shape[0], -1, np.int64)
+        gt_iou = np.full(self.gt_ids.shape[0], np.nan)
+        gt_match[m.g[solo]] = self.dt_ids[m.d[solo]]
+        gt_iou[m.g[solo]] = m.iou[solo]
+        if m.crowd.any():
+            cd, cg, ci = m.d[m.crowd], m.g[m.crowd], m.iou[m.crowd]
+            o = np.argsort(self.det_rank[cd], kind="stable")
+            first_g, first_i = np.unique(cg[o], return_index=True)
+            gt_match[first_g] = self.dt_ids[cd[o][first_i]]
+            gt_iou[first_g] = ci[o][first_i]
+        return gt_match, gt_iou
+
+    @cached_property
+    def gt_match(self) -> np.ndarray:
+        self.__dict__["gt_match"], self.__dict__["gt_iou"] = self._gt_side()
+        return self.__dict__["gt_match"]
+
+    @cached_property
+    def gt_iou(self) -> np.ndarray:
+        self.__dict__["gt_match"], self.__dict__["gt_iou"] = self._gt_side()
+        return self.__dict__["gt_iou"]
+
+    @cached_property
+    def _image_counts(self):
+        n_img = self.image_ids.shape[0]
+        m = self.matched
+        tp_img = self.dt_image[m.d[self.solo]]
+        image_tp = np.bincount(tp_img, minlength=n_img)
+        image_fp = (np.bincount(self.dt_image[self.kept], minlength=n_img) - image_tp
+                    - np.bincount(self.dt_image[m.d[m.crowd]], minlength=n_img))
+        image_fn = np.bincount(self.gt_image[~self.gt_iscrowd], minlength=n_img) - image_tp
+        return image_tp, image_fp, image_fn
+
+    @property
+    def image_tp(self) -> np.ndarray:
+        return self._image_counts[0]
+
+    @property
+    def image_fp(self) -> np.ndarray:
+        return self._image_counts[1]
+
+    @property
+    def image_fn(self) -> np.ndarray:
+        return self._image_counts[2]
 
     @property
     def confusion_labels(self) -> list:

@@ -18,7 +18,7 @@ import numpy as np
 
 from desktop_app.errors import ValidationError
 
-from .matching import FN, FP, IGNORED, NONE, TP
+from .matching import FN, FP, IGNORED, TP
 
 GT_MATCHED = 5                 # a ground truth some prediction matched (shown only through a confusion cell)
 KIND_CODES = {"tp": TP, "fp": FP, "fn": FN, "gt": GT_MATCHED}
@@ -48,10 +48,23 @@ class InstanceFilter:
             raise ValidationError(f"sort is one of {', '.join(SORTS)}, not {self.sort!r}")
 
 
+class Column:
+    """A column built on first use (and then kept): `iou` and `match_id` are only read for the rows
+    shown, or by an IoU filter, so a threshold change does not build them up front."""
+
+    def __init__(self, build: Any = None, value: np.ndarray | None = None):
+        self._build, self._value = build, value
+
+    def get(self) -> np.ndarray:
+        if self._value is None:
+            self._value, self._build = self._build(), None
+        return self._value
+
+
 @dataclass(eq=False)
 class InstanceTable:
     """All rows at one pair of thresholds. Static columns are shared between updates; `kind`, `iou`
-    and `match_id` are the threshold-dependent ones."""
+    and `match_id` are the threshold-dependent ones (the last two built when first read)."""
 
     labels: list[str]
     item_ids: np.ndarray          # evaluated items, by position
@@ -61,8 +74,8 @@ class InstanceTable:
     label_idx: np.ndarray         # class index (-1: a label the evaluation does not know)
     true_idx: np.ndarray          # class of the ground truth behind the row (-1: none; use true_of)
     score: np.ndarray             # NaN for ground truth
-    iou: np.ndarray
-    match_id: np.ndarray          # the other side's annotation id, -1 if none
+    iou_col: Column               # .iou: matched IoU of a TP, best overlap otherwise
+    match_col: Column             # .match_id: the other side's annotation id, -1 if none
     area: np.ndarray
     boxes: np.ndarray             # [N, 4] x, y, w, h (zeros where there is no geometry)
     is_prediction: np.ndarray
@@ -74,6 +87,14 @@ class InstanceTable:
 
     def __len__(self) -> int:
         return int(self.kind.shape[0])
+
+    @property
+    def iou(self) -> np.ndarray:
+        return self.iou_col.get()
+
+    @property
+    def match_id(self) -> np.ndarray:
+        return self.match_col.get()
 
     def item_id(self, i: int) -> int:
         return int(self.item_ids[self.item_pos[i]])
@@ -161,6 +182,10 @@ def _mask(table: InstanceTable, flt: InstanceFilter, *, kinds: bool = True) -> n
 
 def filter_counts(table: InstanceTable, flt: InstanceFilter, restrict: np.ndarray | None = None) -> dict[str, int]:
     """TP / FP / FN counts under every filter but the kind toggles: what each toggle would add."""
+    narrowed = (flt.label is not None or flt.min_score > 0.0 or flt.max_score < 1.0 or flt.min_iou > 0.0
+                or flt.max_iou < 1.0)
+    if not narrowed and restrict is None:
+        return table.counts()          # counts only read TP / FP / FN, so no kind mask is needed either
     mask = _mask(table, flt, kinds=False)
     if restrict is not None:
         allowed = np.zeros(len(table), bool)
@@ -234,8 +259,8 @@ class ReviewSession:
             annotation_id=np.concatenate([dt.ids, gt.ids]).astype(np.int64),
             item_pos=np.concatenate([dt.image_idx, gt.image_idx]).astype(np.int64),
             label_idx=np.concatenate([dt.cat_idx, gt.cat_idx]).astype(np.int64),
-            true_idx=np.full(n_dt + n_gt, -1, np.int64), score=score, iou=best.copy(),
-            match_id=np.full(n_dt + n_gt, -1, np.int64), area=np.concatenate([dt_area, gt_area]), boxes=boxes,
+            true_idx=np.full(n_dt + n_gt, -1, np.int64), score=score, iou_col=Column(value=best),
+            match_col=Column(value=np.full(n_dt + n_gt, -1, np.int64)), area=np.concatenate([dt_area, gt_area]), boxes=boxes,
             is_prediction=is_pred)
         t.true_idx[n_dt:] = t.label_idx[n_dt:]
         # A prediction's "true class": the class of the ground truth it overlaps most (IoU >= .5) whatever its
@@ -260,6 +285,7 @@ class ReviewSession:
         self._best = best
         self._n_dt = n_dt
         self._gt_iscrowd = np.asarray(gt.iscrowd, bool)
+        self._gt_kind = np.where(self._gt_iscrowd, IGNORED, FN).astype(np.int8)   # before any match
         t.wrong_order = self._wrong_order(None)
 
     def _wrong_order(self, kind: np.ndarray | None) -> np.ndarray:
@@ -284,8 +310,8 @@ class ReviewSession:
             labels=labels, item_ids=np.asarray(items["item_ids"], np.int64), kind=np.zeros(n, np.int8),
             annotation_id=np.full(n, -1, np.int64), item_pos=np.arange(n, dtype=np.int64),
             label_idx=np.array([idx[p] for p in items["pred"]], np.int64),
-            true_idx=np.array([idx[x] for x in items["true"]], np.int64), score=score, iou=np.zeros(n),
-            match_id=np.full(n, -1, np.int64), area=np.zeros(n), boxes=np.zeros((n, 4)),
+            true_idx=np.array([idx[x] for x in items["true"]], np.int64), score=score,
+            iou_col=Column(value=np.zeros(n)), match_col=Column(value=np.full(n, -1, np.int64)), area=np.zeros(n), boxes=np.zeros((n, 4)),
             is_prediction=np.ones(n, bool))
         t.score_order = np.argsort(-score, kind="stable")
         t.wrong_order = t.score_order      # wrong items first by how sure the model was
@@ -311,18 +337,38 @@ class ReviewSession:
         return self.table
 
     def _detection_table(self, m) -> InstanceTable:
+        """Rows' kinds from the matcher's chosen pairs; their IoU and match id columns when first read."""
         s, n_dt = self._static, self._n_dt
-        dt_tp, gt_tp = m.dt_tag == TP, m.gt_tag == TP
-        kind = np.concatenate([m.dt_tag, np.where(gt_tp, GT_MATCHED, m.gt_tag)]).astype(np.int8)
-        iou = self._best.copy()
-        iou[:n_dt][dt_tp] = m.dt_iou[dt_tp]
-        iou[n_dt:][gt_tp] = m.gt_iou[gt_tp]
-        match_id = np.concatenate([m.dt_match, m.gt_match])
+        mm = m.matched
+        kind = np.empty(len(s), np.int8)
+        np.multiply(m.kept, np.int8(FP), out=kind[:n_dt])
+        kind[n_dt:] = self._gt_kind
+        if mm.crowd.any():
+            solo = ~mm.crowd
+            ds, gs, iou_s = mm.d[solo], mm.g[solo], mm.iou[solo]
+            kind[mm.d[mm.crowd]] = IGNORED
+        else:
+            ds, gs, iou_s = mm.d, mm.g, mm.iou
+        kind[ds] = TP
+        kind[n_dt + gs] = GT_MATCHED
+
+        def iou() -> np.ndarray:
+            out = self._best.copy()
+            out[ds] = iou_s
+            out[n_dt + gs] = iou_s
+            return out
+
+        def match_id() -> np.ndarray:
+            out = np.empty(len(s), np.int64)
+            out[:n_dt] = m.dt_match
+            out[n_dt:] = m.gt_match
+            return out
+
         t = InstanceTable(labels=s.labels, item_ids=s.item_ids, kind=kind, annotation_id=s.annotation_id,
-                          item_pos=s.item_pos, label_idx=s.label_idx, true_idx=s.true_idx, score=s.score, iou=iou,
-                          match_id=match_id, area=s.area, boxes=s.boxes, is_prediction=s.is_prediction,
-                          score_order=s.score_order, wrong_order=s.wrong_order, by_item=s.by_item,
-                          item_start=s.item_start, item_index=s.item_index)
+                          item_pos=s.item_pos, label_idx=s.label_idx, true_idx=s.true_idx, score=s.score,
+                          iou_col=Column(iou), match_col=Column(match_id), area=s.area, boxes=s.boxes,
+                          is_prediction=s.is_prediction, score_order=s.score_order, wrong_order=s.wrong_order,
+                          by_item=s.by_item, item_start=s.item_start, item_index=s.item_index)
         self._tp_order = None
         return t
 
@@ -336,7 +382,7 @@ class ReviewSession:
         label_idx = np.where(kept, self._pred_idx, none)
         return InstanceTable(labels=s.labels, item_ids=s.item_ids, kind=kind, annotation_id=s.annotation_id,
                              item_pos=s.item_pos, label_idx=label_idx, true_idx=s.true_idx, score=s.score,
-                             iou=s.iou, match_id=s.match_id, area=s.area, boxes=s.boxes,
+                             iou_col=s.iou_col, match_col=s.match_col, area=s.area, boxes=s.boxes,
                              is_prediction=s.is_prediction, score_order=s.score_order, wrong_order=s.wrong_order,
                              by_item=s.by_item, item_start=s.item_start, item_index=s.item_index)
 
@@ -379,12 +425,13 @@ class ReviewSession:
         if self._agnostic_cache is None:
             matcher = self.view.session().matcher
             m = self.view.session().current
-            kept = m.dt_tag != NONE
+            kept = m.kept
             thr = m.score_thresholds
-            uniform = bool((thr == thr[0]).all()) if thr.shape[0] else True
+            uniform = (float(thr[0]) if bool((thr == thr[0]).all()) else None) if thr.shape[0] else 0.0
             iou_thr = min(float(m.iou_threshold), 1 - 1e-10)
-            # The same call InstanceMatcher._confusion makes, so the cells add up to its counts.
-            d, g, _, crowd = matcher._matches("agnostic", kept, iou_thr, prefix=uniform)
+            # The same call InstanceMatcher.match makes for the confusion matrix, so the cells add up to it.
+            am = matcher._matches("agnostic", kept, iou_thr, uniform)
+            d, g, crowd = am.d, am.g, am.crowd
             on_crowd = np.zeros(kept.shape[0], bool)
             on_crowd[d[crowd]] = True
             d, g = d[~crowd], g[~crowd]
@@ -427,21 +474,32 @@ class ReviewSession:
             # The matches with every prediction kept, which the matcher caches per IoU threshold (the
             # current figures just computed them): tags at "no threshold" without another matching.
             iou_thr = min(float(self.iou_threshold), 1 - 1e-10)
-            d, _, _, crowd = matcher._all_kept("classwise", iou_thr)
-            tags = np.where(matcher.known, FP, NONE).astype(np.int8)
-            tags[d] = np.where(crowd, IGNORED, TP)
+            every = matcher._all_kept("classwise", iou_thr)
+            d, crowd = every.d, every.crowd
+            n_dt = self._n_dt
             if self._rank_order is None:   # by class, then in the matcher's score order: one slice a class
-                cats = t.label_idx[:self._n_dt]
+                cats = t.label_idx[:n_dt]
                 self._rank_order = np.lexsort((matcher.det_rank, cats))
                 self._class_start = np.searchsorted(cats[self._rank_order], np.arange(len(t.labels) + 1))
-            order, start = self._rank_order, self._class_start
-            tags_o = tags[order]
-            scores_o = t.score[:self._n_dt][order]
-            n_gt = np.bincount(t.label_idx[self._n_dt:][~self._gt_iscrowd], minlength=len(t.labels))
+                self._order_pos = np.empty(n_dt, np.int64)
+                self._order_pos[self._rank_order] = np.arange(n_dt)
+                self._order_scores = t.score[:n_dt][self._rank_order]
+                self._class_gt = np.bincount(t.label_idx[n_dt:][~self._gt_iscrowd], minlength=len(t.labels))
+            start, pos, scores_o = self._class_start, self._order_pos, self._order_scores
+            hit = np.zeros(n_dt, bool)           # in that order: a true positive when nothing is dropped
+            ignored = None                       # ... and on a crowd (not counted either way)
+            if crowd.any():
+                hit[pos[d[~crowd]]] = True
+                ignored = np.zeros(n_dt, bool)
+                ignored[pos[d[crowd]]] = True
+            else:
+                hit[pos[d]] = True
             for k, name in enumerate(t.labels):
-                tg, sc = tags_o[start[k]:start[k + 1]], scores_o[start[k]:start[k + 1]]
-                keep = tg != IGNORED
-                out[name] = _sweep(tg[keep] == TP, sc[keep], int(n_gt[k]), max_points)
+                h, sc = hit[start[k]:start[k + 1]], scores_o[start[k]:start[k + 1]]
+                if ignored is not None:
+                    keep = ~ignored[start[k]:start[k + 1]]
+                    h, sc = h[keep], sc[keep]
+                out[name] = _sweep(h, sc, int(self._class_gt[k]), max_points)
         else:
             order = t.score_order
             for k, name in enumerate(t.labels):

@@ -159,3 +159,55 @@ def test_exports():
 
     out = json.loads(m.to_json())
     assert out["summary"]["tp"] == 2 and out["confusion"]["labels"][-1] == "background"
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_counts_by_subtraction_equal_counts_of_tags(seed):
+    """Class, image and confusion counts are derived from the chosen pairs and per-class totals; they
+    must equal plain counts of the per-instance tags (crowds, unknown labels, per-class thresholds).
+    The confusion matrix is checked against a brute-force reference in test_matches_equal_brute_force."""
+    gt, dt = random_set(seed)
+    matcher = InstanceMatcher(gt, dt)
+    K, n_img = len(gt.category_ids), len(gt.image_ids)
+    for iou_thr, score_thr in ((0.5, 0.0), (0.3, 0.45), (0.1, np.linspace(0.1, 0.7, K).round(2))):
+        m = matcher.match(iou_thr, score_thr)
+        cat = np.maximum(dt.cat_idx, 0)
+        assert m.class_tp.tolist() == np.bincount(cat[m.dt_tag == TP], minlength=K).tolist()
+        assert m.class_fp.tolist() == np.bincount(cat[m.dt_tag == FP], minlength=K).tolist()
+        assert m.class_fn.tolist() == np.bincount(gt.cat_idx[m.gt_tag == FN], minlength=K).tolist()
+        assert m.image_tp.tolist() == np.bincount(dt.image_idx[m.dt_tag == TP], minlength=n_img).tolist()
+        assert m.image_fp.tolist() == np.bincount(dt.image_idx[m.dt_tag == FP], minlength=n_img).tolist()
+        assert m.image_fn.tolist() == np.bincount(gt.image_idx[m.gt_tag == FN], minlength=n_img).tolist()
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_greedy_shortcut_equals_a_sequential_greedy(seed):
+    """Conflict-heavy random candidates (many detections per ground truth, reusable ones too): the
+    vectorised greedy, shortcut for uncontested pairs included, equals the one-detection-at-a-time loop."""
+    from desktop_app.evaluation.greedy import greedy_match
+
+    rng = np.random.default_rng(seed)
+    n_det, n_gt = 300, 120
+    pairs = {(int(d), int(g)) for d, g in zip(rng.integers(0, n_det, 700), rng.integers(0, n_gt, 700))}
+    det = np.array(sorted(d for d, _ in pairs))
+    gts = np.array([g for _, g in sorted(pairs)])
+    pref = rng.random(det.shape[0])
+    order = np.lexsort((pref, det))                  # per detection, the preferred pair last
+    det, gts = det[order], gts[order]
+    reusable = np.isin(gts, rng.choice(n_gt, 10, replace=False))
+    got = greedy_match(det, gts, reusable, n_gt).tolist()
+    taken, want, k = set(), [], 0
+    while k < det.shape[0]:
+        j = k
+        while j < det.shape[0] and det[j] == det[k]:
+            j += 1
+        for i in range(j - 1, k - 1, -1):             # most preferred first
+            if reusable[i] or gts[i] not in taken:
+                if not reusable[i]:
+                    taken.add(int(gts[i]))
+                want.append(i)
+                break
+        k = j
+    assert got == sorted(want)
+    # and a set where every pair is uncontested takes the shortcut whole
+    assert greedy_match(np.arange(5), np.array([4, 3, 2, 1, 0]), np.zeros(5, bool), 5).tolist() == [0, 1, 2, 3, 4]
