@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import (QCheckBox, QFileDialog, QGridLayout, QHBoxLayout, QLabel, QPushButton,
-                               QScrollArea, QSlider, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QCheckBox, QFileDialog, QGraphicsItem, QGridLayout, QHBoxLayout, QLabel,
+                               QPushButton, QScrollArea, QSlider, QVBoxLayout, QWidget)
 
 from desktop_app.sdk.views import SeriesSet, ema, positive_or_nan
 
@@ -27,6 +28,11 @@ COLUMNS = 2
 PLOT_HEIGHT = 240
 POOL = 6             # spare plots kept ready (a training run of the built-in packages draws five figures)
 POOL_FILL_MS = 80    # one spare per tick, so filling the pool never stalls the window for long
+FRAME_X_HEADROOM = 0.25   # the sticky view runs a quarter of the steps ahead of the data ...
+FRAME_Y_HEADROOM = 0.08   # ... and a little above and below it
+FRAME_REFIT = 0.4         # refit when the data fills less than this share of the frame's height
+LEFT_AXIS_PX = 52    # room for labels like "0.0125" or "12,000"
+STEP_MS = 40         # between two figures' redraws: longer than a frame, so each is painted on its own
 
 
 class ChartsPanel(QWidget):
@@ -38,15 +44,17 @@ class ChartsPanel(QWidget):
         self.series = SeriesSet()
         self.plots: dict[str, pg.PlotWidget] = {}
         self.curves: dict[tuple[str, str], tuple[pg.PlotDataItem, pg.PlotDataItem]] = {}
+        self._frames: dict[str, tuple[pg.PlotDataItem, tuple | None]] = {}
         self._dirty: set[str] = set()
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(REDRAW_MS)
         self._timer.timeout.connect(self._redraw_step)
-        # One figure per event-loop turn: painting a plot takes ~20 ms, all of them at once would stall.
+        # One figure per frame: painting a plot takes 10-20 ms, all of them in one paint would stall. (With a
+        # 0 ms step several figures changed before Qt's next update request and were painted together.)
         self._step = QTimer(self)
         self._step.setSingleShot(True)
-        self._step.setInterval(0)
+        self._step.setInterval(STEP_MS)
         self._step.timeout.connect(self._redraw_step)
         self._spares: list[pg.PlotWidget] = []
         self._pool_timer = QTimer(self)
@@ -89,6 +97,8 @@ class ChartsPanel(QWidget):
         lay.addWidget(self.empty)
         self.scroll = QScrollArea()
         self.scroll.setWidgetResizable(True)
+        # a scroll bar appearing with the third row of charts would narrow, and repaint, every chart
+        self.scroll.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOn)
         self.canvas = QWidget()
         self.grid = QGridLayout(self.canvas)
         self.grid.setContentsMargins(0, 0, 0, 0)
@@ -113,6 +123,7 @@ class ChartsPanel(QWidget):
             self._recycle(w)
         self.plots.clear()
         self.curves.clear()
+        self._frames.clear()
         self._dirty.clear()
         self._step.stop()
         self._update_labels()
@@ -148,8 +159,11 @@ class ChartsPanel(QWidget):
         if not self._dirty:
             return
         figure = min(self._dirty)
-        self._dirty.discard(figure)
-        self._draw_figure(figure)
+        if figure in self.plots:
+            self._dirty.discard(figure)
+            self._draw_figure(figure)
+        else:   # a new chart is shown (empty) in this step and drawn in the next: two short stalls, not one long
+            self._plot(figure)
         self._update_labels()
         if self._dirty:
             self._step.start()
@@ -158,6 +172,7 @@ class ChartsPanel(QWidget):
 
     def _draw_figure(self, figure: str) -> None:
         plot = self._plot(figure)
+        xs_all, ys_all = [], []
         for legend in self.series.legends(figure):
             raw, smooth = self._curves(plot, figure, legend)
             xs, ys = self.series.series(figure, legend).sorted_by_x()
@@ -167,6 +182,41 @@ class ChartsPanel(QWidget):
             raw.setData(xs, ys, connect="finite")
             smooth.setData(xs, smoothed, connect="finite")
             raw.setVisible(self.weight > 0)
+            xs_all += [xs, xs]
+            ys_all += [ys, smoothed]
+        self._fit_frame(plot, figure, xs_all, ys_all)
+        # pyqtgraph fits the view and moves its contents lazily, inside the next paint, and the moved items
+        # then ask for a second paint: do both now so the figure is painted once
+        plot.getViewBox().prepareForPaint()
+
+    def _fit_frame(self, plot: pg.PlotWidget, figure: str, xs_all: list, ys_all: list) -> None:
+        """A sticky auto-range: an invisible two-point item spans the data with headroom, and pyqtgraph's
+        auto-range fits that. The view (and the axes, whose ticks and labels are the costly part of a
+        paint) then change only when the data leaves the frame, not with every new point. Zooming and the
+        "A" button behave as pyqtgraph's always do."""
+        item, old = self._frames.get(figure, (None, None))
+        if item is None:
+            item = plot.plot(pen=pg.mkPen(0, 0, 0, 0))   # transparent, no legend entry
+        frame = None
+        if not self.log_y.isChecked() and xs_all:
+            x = np.concatenate([np.asarray(v, np.float64) for v in xs_all])
+            y = np.concatenate([np.asarray(v, np.float64) for v in ys_all])
+            ok = np.isfinite(x) & np.isfinite(y)
+            if ok.any():
+                x0, x1 = float(x[ok].min()), float(x[ok].max())
+                y0, y1 = float(y[ok].min()), float(y[ok].max())
+                frame = old
+                if (old is None or x0 < old[0] or x1 > old[1] or y0 < old[2] or y1 > old[3]
+                        or (y1 - y0) < FRAME_REFIT * (old[3] - old[2])):
+                    dx = max(x1 - x0, 1.0)
+                    dy = (y1 - y0) or max(abs(y1), 1e-12)
+                    frame = (x0, x1 + FRAME_X_HEADROOM * dx, y0 - FRAME_Y_HEADROOM * dy, y1 + FRAME_Y_HEADROOM * dy)
+        if frame != old or old is None:
+            if frame is None:
+                item.setData([], [])
+            else:
+                item.setData([frame[0], frame[1]], [frame[2], frame[3]])
+        self._frames[figure] = (item, frame)
 
     def _plot(self, figure: str) -> pg.PlotWidget:
         plot = self.plots.get(figure)
@@ -187,6 +237,12 @@ class ChartsPanel(QWidget):
         self._theme(plot)
         plot.showGrid(x=True, y=True, alpha=0.25)
         plot.setLabel("bottom", "step")
+        plot.setTitle(" ")   # the title row keeps its height, so naming the chart later does not relayout it
+        for axis in ("left", "bottom"):   # no "(x1e-3)" rescaling: it relayouts the axis on every range change
+            plot.getAxis(axis).enableAutoSIPrefix(False)
+        plot.getAxis("left").setWidth(LEFT_AXIS_PX)   # tick labels growing ("0.9" -> "0.95") would relayout
+        for axis in ("left", "bottom"):   # axes (ticks, labels, grid) kept as pixmaps: with the sticky frame
+            plot.getAxis(axis).setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)   # they rarely change
         plot.addLegend(offset=(-10, 10))
         return plot
 
@@ -202,7 +258,7 @@ class ChartsPanel(QWidget):
         item.clear()
         if item.legend is not None:
             item.legend.clear()
-        plot.setTitle(None)
+        plot.setTitle(" ")
         plot.enableAutoRange()
         if len(self._spares) < POOL:
             self._spares.append(plot)
@@ -228,7 +284,9 @@ class ChartsPanel(QWidget):
         return pair
 
     def _relayout(self) -> None:
-        figures = sorted(self.plots)
+        # in order of appearance: a new figure joins at the end, so the charts already drawn never move
+        # (a moved chart is repainted whole, all of them at once when one lands before them)
+        figures = list(self.plots)
         for k, figure in enumerate(figures):
             w = self.plots[figure]
             pos = (k // COLUMNS, k % COLUMNS)
