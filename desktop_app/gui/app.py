@@ -90,7 +90,10 @@ def run(argv: Sequence[str] = ()) -> int:
         _probe(window)
     elif not args.no_tour:
         _tour_once_ready(window)
-    # Open the catalog after the first paint, so the window appears at once.
+    # After the first paint, so the window appears at once: log what this build is (into the start-up log),
+    # then open the catalog.
+    from .logging_setup import log_build_info
+    QTimer.singleShot(0, log_build_info)
     QTimer.singleShot(0, lambda: window.open_catalog(home))
     app.aboutToQuit.connect(window.shutdown)
     _quit_on_signals(app)

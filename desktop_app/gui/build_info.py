@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import functools
-import json
-import platform
-import subprocess
 import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
+
+# json, platform and subprocess are imported where used: this module is imported before the first window
+# (for the icon), and those three cost ~20 ms of start-up that only the About box and the log need.
 
 BUILD_INFO_FILE = "build_info.json"   # written by build_spec/build.sh into the bundle
 
@@ -54,6 +54,7 @@ def _dist_version(name: str) -> str:
 
 
 def _git_commit(root: Path) -> str:
+    import subprocess
     if not (root / ".git").exists():
         return "unknown"
     try:
@@ -89,6 +90,9 @@ class BuildInfo:
 
 @functools.lru_cache(maxsize=1)
 def build_info() -> BuildInfo:
+    import json
+    import platform
+
     from PySide6 import __version__ as pyside_version
     from PySide6.QtCore import qVersion
 

@@ -33,9 +33,16 @@ def start_logging() -> Path | None:
     except OSError as e:  # a read-only home folder: keep going, without a file
         logging.getLogger("desktop_app").warning("no log file: %s", e)
         return None
-    from .build_info import build_info
-    log.info("Model Desk starting (pid %d): %s", os.getpid(), build_info().as_text().replace("\n", "; "))
+    from desktop_app import __version__
+    log.info("Model Desk starting (version %s, pid %d)", __version__, os.getpid())
     return path
+
+
+def log_build_info() -> None:
+    """Versions, commit and platform into the log: called once the window is up (it runs git and reads
+    package metadata, ~50 ms the first window need not wait for)."""
+    from .build_info import build_info
+    log.info("build: %s", build_info().as_text().replace("\n", "; "))
 
 
 def catalog_logging(home: Path | str, *, read_only: bool = False) -> Path | None:
