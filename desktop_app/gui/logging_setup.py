@@ -18,18 +18,23 @@ def fallback_folder() -> Path:
     return config_dir()
 
 
-def current_log_file() -> Path | None:
-    """The file the app is logging to now (shown in the crash dialog and the About box)."""
+def _app_handler() -> logging.Handler | None:
     for h in logging.getLogger("desktop_app").handlers:
         if getattr(h, "_model_desk_app_log", False):
-            return Path(h.baseFilename)  # type: ignore[attr-defined]
+            return h
     return None
+
+
+def current_log_file() -> Path | None:
+    """The file the app is logging to now (shown in the crash dialog and the About box)."""
+    h = _app_handler()
+    return Path(h.baseFilename) if h is not None else None  # type: ignore[attr-defined]
 
 
 def start_logging() -> Path | None:
     """At start-up, before a catalog is open: start-up failures must land in a file too."""
     try:
-        path = setup_file_logging(fallback_folder())
+        path = setup_file_logging(fallback_folder(), rotate=False)   # rotating from log_build_info on
     except OSError as e:  # a read-only home folder: keep going, without a file
         logging.getLogger("desktop_app").warning("no log file: %s", e)
         return None
@@ -39,8 +44,14 @@ def start_logging() -> Path | None:
 
 
 def log_build_info() -> None:
-    """Versions, commit and platform into the log: called once the window is up (it runs git and reads
-    package metadata, ~50 ms the first window need not wait for)."""
+    """Once the window is up: the start-up log becomes a rotating one, and the versions, commit and platform
+    go into it (git and package metadata: ~50 ms the first window need not wait for)."""
+    current = current_log_file()
+    if current is not None and not hasattr(_app_handler(), "maxBytes"):
+        try:
+            setup_file_logging(current.parent.parent)
+        except OSError as e:
+            log.warning("log file not rotated: %s", e)
     from .build_info import build_info
     log.info("build: %s", build_info().as_text().replace("\n", "; "))
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import logging.handlers
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
@@ -137,8 +136,12 @@ def _esc(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def setup_file_logging(home: Path | str, *, max_bytes: int = 2_000_000, backups: int = 3) -> Path:
-    """Everything the app logs goes to <catalog>/logs/app.log, rotated; returns the file."""
+def setup_file_logging(home: Path | str, *, max_bytes: int = 2_000_000, backups: int = 3,
+                       rotate: bool = True) -> Path:
+    """Everything the app logs goes to <catalog>/logs/app.log, rotated; returns the file.
+
+    rotate=False: a plain file handler, for the moments before the first window (logging.handlers and the
+    socket / pickle modules it pulls in cost ~10 ms of start-up); the rotating one replaces it right after."""
     path = Path(home) / "logs" / LOG_FILE
     path.parent.mkdir(parents=True, exist_ok=True)
     root = logging.getLogger("desktop_app")
@@ -146,8 +149,12 @@ def setup_file_logging(home: Path | str, *, max_bytes: int = 2_000_000, backups:
         if getattr(h, "_model_desk_app_log", False):
             root.removeHandler(h)
             h.close()
-    handler = logging.handlers.RotatingFileHandler(path, maxBytes=max_bytes, backupCount=backups,
-                                                   encoding="utf-8")
+    if rotate:
+        import logging.handlers as log_handlers   # "import logging.handlers" would make `logging` local here
+        handler: logging.FileHandler = log_handlers.RotatingFileHandler(
+            path, maxBytes=max_bytes, backupCount=backups, encoding="utf-8")
+    else:
+        handler = logging.FileHandler(path, encoding="utf-8")
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     handler._model_desk_app_log = True  # type: ignore[attr-defined]
     root.addHandler(handler)

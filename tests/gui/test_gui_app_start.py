@@ -153,3 +153,30 @@ def test_the_app_quits_cleanly_on_sigterm(tmp_path, home, config):
     assert "signal 15: quitting" in text and "Model Desk closed (exit code 0)" in text
     start_log = (config / "logs" / "app.log").read_text()
     assert "Model Desk starting" in start_log and "torch" in start_log
+
+
+def test_start_up_log_is_plain_until_the_window_is_up_then_rotating(config):
+    """Before the first window the log is a plain file (no logging.handlers import); once the window is up
+    the same file continues under a rotating handler, with the build's versions in it."""
+    import logging
+
+    from desktop_app.gui.logging_setup import _app_handler, current_log_file, log_build_info, start_logging
+
+    root = logging.getLogger("desktop_app")
+    before = list(root.handlers)
+    try:
+        path = start_logging()
+        assert path == config / "logs" / "app.log" and current_log_file() == path
+        assert type(_app_handler()) is logging.FileHandler
+        log_build_info()
+        handler = _app_handler()
+        assert type(handler).__name__ == "RotatingFileHandler" and handler.maxBytes > 0
+        assert current_log_file() == path and sum(h in root.handlers for h in [handler]) == 1
+        handler.flush()
+        text = path.read_text()
+        assert "Model Desk starting (version" in text and "build: Model Desk:" in text and "torch:" in text
+    finally:
+        for h in list(root.handlers):
+            if h not in before:
+                root.removeHandler(h)
+                h.close()
