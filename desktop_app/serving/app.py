@@ -9,10 +9,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hmac
+import json
 import logging
+import os
 import sys
 import threading
 import time
+from pathlib import Path
 from typing import Any, Callable, Iterator
 
 import numpy as np
@@ -253,8 +256,7 @@ async def metrics(request: Request) -> Response:
     if request.query_params.get("format") == "prometheus":
         return PlainTextResponse(s.metrics.prometheus(s.host.name, s.batcher.depth),
                                  media_type="text/plain; version=0.0.4")
-    return JSONResponse({"model": s.host.name, "model_id": s.host.model_id, "ready": s.ready, "swaps": s.swaps,
-                         "warmup_error": s.warmup_error, **s.metrics.snapshot(s.batcher.depth)})
+    return JSONResponse(metrics_document(s))
 
 
 async def openapi(request: Request) -> Response:
@@ -383,9 +385,36 @@ class Timing:
             self.metrics.record_request(scope["path"], status, time.perf_counter() - t0)
 
 
+def metrics_document(state: ServiceState) -> dict[str, Any]:
+    """What GET /metrics answers (as JSON), and what the metrics file holds."""
+    return {"model": state.host.name, "model_id": state.host.model_id, "ready": state.ready, "swaps": state.swaps,
+            "warmup_error": state.warmup_error, **state.metrics.snapshot(state.batcher.depth)}
+
+
+def write_metrics_file(state: ServiceState, path: Path) -> None:
+    """Atomically: a reader never sees half a file."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(metrics_document(state)), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+async def _keep_metrics_file(state: ServiceState, path: Path, interval_s: float) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    while True:
+        try:
+            write_metrics_file(state, path)   # ~1 KB: cheaper than a thread hop
+        except OSError as e:  # a full disk must not stop the serving
+            log.warning("could not write %s: %s", path, e)
+        await asyncio.sleep(interval_s)
+
+
 def create_app(host: Any, config: ServiceConfig, *, loader: Callable[[str], Any] | None = None,
-               admin_key: str | None = None) -> Starlette:
-    """loader(model_id) -> host enables hot swaps through the admin route guarded by admin_key."""
+               admin_key: str | None = None, metrics_file: Path | None = None,
+               metrics_interval_s: float = 1.0) -> Starlette:
+    """loader(model_id) -> host enables hot swaps through the admin route guarded by admin_key.
+
+    metrics_file: a file the /metrics figures are copied to every metrics_interval_s while serving (the app's
+    services page reads it, so a service that wants a token over HTTP still shows its figures)."""
     state = ServiceState(host, config, loader=loader, admin_key=admin_key)
 
     @contextlib.asynccontextmanager
@@ -401,10 +430,20 @@ def create_app(host: Any, config: ServiceConfig, *, loader: Callable[[str], Any]
                 state.warmup_error = f"{type(e).__name__}: {e}"
                 log.warning("warm-up predict failed (the service runs anyway): %s", state.warmup_error)
         state.ready = True
+        writer = None
+        if metrics_file is not None:
+            writer = asyncio.create_task(_keep_metrics_file(state, metrics_file, metrics_interval_s),
+                                         name="metrics-file")
         try:
             yield
         finally:
             state.ready = False
+            if writer is not None:
+                writer.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await writer
+                with contextlib.suppress(OSError):
+                    metrics_file.unlink()  # type: ignore[union-attr]
             await state.batcher.stop()
 
     app = Starlette(routes=ROUTES, lifespan=lifespan, exception_handlers={

@@ -38,6 +38,25 @@ def log_path(catalog: Catalog, service_id: str) -> Path:
     return p / f"{service_id}.log"
 
 
+def metrics_path(catalog: Catalog, service_id: str) -> Path:
+    """Where a running service keeps a copy of its /metrics figures (rewritten every second), so this
+    workstation can show them without the token a service off loopback asks of every HTTP request."""
+    return catalog.work_dir / "services" / f"{service_id}.metrics.json"
+
+
+def read_metrics_file(catalog: Catalog, service_id: str, *, max_age_s: float = 5.0) -> dict[str, Any] | None:
+    """The figures a running service last wrote; None when there are none or they are stale (a hung or
+    killed process)."""
+    path = metrics_path(catalog, service_id)
+    try:
+        if time.time() - path.stat().st_mtime > max_age_s:
+            return None
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return doc if isinstance(doc, dict) else None
+
+
 def start_service(catalog: Catalog, model_id: str, config: dict[str, Any] | None = None) -> ServiceRecord:
     """Spawn a detached server for the model; return its record once /v2/health/ready answers."""
     config = dict(config or {})
@@ -209,6 +228,7 @@ def mark_ended(catalog: Catalog, service_id: str) -> None:
     if rec.status in RUNNING:
         catalog.update_service(service_id, status="stopped" if rec.status == "running" else "failed",
                                stopped_at=now_iso())
+    metrics_path(catalog, service_id).unlink(missing_ok=True)
     _restore_model_status(catalog, rec)
 
 
@@ -263,6 +283,7 @@ def cleanup_stale(catalog: Catalog) -> list[str]:
             if s.status == "starting" and s.pid is None:
                 continue  # being started right now by another caller
             catalog.update_service(s.id, status="stopped", stopped_at=now_iso())
+            metrics_path(catalog, s.id).unlink(missing_ok=True)
             _restore_model_status(catalog, s)
             changed.append(s.id)
     return changed

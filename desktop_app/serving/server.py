@@ -86,7 +86,8 @@ def main(argv: list[str] | None = None) -> int:
 
         from .app import create_app
 
-        app = create_app(host, config, loader=loader, admin_key=admin_key)
+        app = create_app(host, config, loader=loader, admin_key=admin_key,
+                         metrics_file=manager.metrics_path(catalog, service_id))
         server = uvicorn.Server(uvicorn.Config(
             app, log_level="info", access_log=config.access_log, limit_concurrency=config.max_concurrency,
             timeout_keep_alive=5, timeout_graceful_shutdown=5, server_header=False, lifespan="on"))

@@ -30,7 +30,8 @@ def _probe_base(rec: ServiceRecord) -> str | None:
 def service_rows(catalog: Catalog, *, project_id: str | None = None, running_only: bool = True,
                  with_metrics: bool = True, timeout: float = 1.0) -> list[dict[str, Any]]:
     """One row per service (newest first): where it listens, which model, its process, and the figures its
-    /metrics reports (requests, errors, mean / p50 latency). Records of dead processes are marked first."""
+    /metrics reports (requests, errors, mean / p50 latency; for a service with a token, from the metrics file
+    it keeps in the catalog). Records of dead processes are marked first."""
     manager.cleanup_stale(catalog)
     models = {m.id: m for m in catalog.find_models(project_id=project_id)}
     rows = []
@@ -40,10 +41,14 @@ def service_rows(catalog: Catalog, *, project_id: str | None = None, running_onl
         running = s.status in manager.RUNNING
         if running_only and not running:
             continue
-        m = None
-        if with_metrics and running and s.status == "running" and not s.config.get("auth"):
-            base = _probe_base(s)
-            m = fetch_metrics(base, timeout=timeout) if base else None
+        m, source = None, None
+        if with_metrics and running and s.status == "running":
+            if s.config.get("auth"):
+                # over HTTP it would want the token, which is never stored: read the copy it keeps instead
+                m, source = manager.read_metrics_file(catalog, s.id), "file"
+            else:
+                base = _probe_base(s)
+                m, source = (fetch_metrics(base, timeout=timeout) if base else None), "http"
         req = (m or {}).get("requests") or {}
         lat = (m or {}).get("latency_ms") or {}
         model = models[s.model_id]
@@ -52,7 +57,7 @@ def service_rows(catalog: Catalog, *, project_id: str | None = None, running_onl
             "model_id": s.model_id, "port": s.port, "pid": s.pid, "status": s.status,
             "started_at": (s.started_at or "")[:19].replace("T", " "),
             "stopped_at": (s.stopped_at or "")[:19].replace("T", " "), "auth": bool(s.config.get("auth")),
-            "answering": m is not None, "requests": req.get("total"), "errors": req.get("errors"),
+            "answering": m is not None, "figures_from": source if m is not None else None, "requests": req.get("total"), "errors": req.get("errors"),
             "mean_ms": lat.get("mean"), "p50_ms": lat.get("p50"), "uptime_s": (m or {}).get("uptime_s"),
         })
     running = [r for r in rows if r["status"] in manager.RUNNING]

@@ -109,6 +109,25 @@ def test_curl_example_quotes_names_and_asks_for_a_token_when_needed():
     assert "Authorization: Bearer $MODEL_DESK_TOKEN" in text and "--data-binary @image.jpg" in text
 
 
+def test_a_service_with_a_token_shows_its_figures_too(qtbot, page, served):
+    """Its /metrics wants the token (never stored); the page reads the copy the service keeps instead."""
+    model = served["model"]
+    token = "gui-test-token-1234"
+    svc = model.deploy(service_config={"token": token})
+    try:
+        qtbot.waitUntil(lambda: _requests(page, svc.id) == 0, timeout=WAIT_MS)
+        r = httpx.post(f"{svc.url}/predictions/{model.name}", content=png_bytes(spot_image(3, 4)),
+                       headers={"Authorization": f"Bearer {token}"}, timeout=10)
+        assert r.status_code == 200
+        assert httpx.post(f"{svc.url}/predictions/{model.name}", content=b"").status_code == 401
+        qtbot.waitUntil(lambda: _requests(page, svc.id) == 2, timeout=WAIT_MS)
+        item = _row(page, svc.id)
+        assert item.text(COL["Errors"]) == "1" and item.text(COL["Mean ms"]) not in ("", "—")
+        assert "copy it keeps in the catalog" in item.toolTip(0)
+    finally:
+        svc.stop()
+
+
 def test_start_and_stop_buttons(qtbot, page, served):
     client, model = served["client"], served["model"]
     assert page.model_combo.findData(model.id) >= 0

@@ -124,6 +124,52 @@ def test_token_is_required_on_every_request_when_set(dl, bright):
         service.stop()
 
 
+def test_a_service_with_a_token_shows_its_figures_from_its_metrics_file(dl, bright):
+    """The token is never stored, so the services list cannot GET /metrics; the service keeps a copy of its
+    figures in the catalog every second instead, and removes it when it stops."""
+    from desktop_app.serving.status import service_rows
+
+    catalog = dl.default_client().catalog
+    token = "another-s3cret-token"
+    service = bright.deploy(service_config={"token": token})
+    path = manager.metrics_path(catalog, service.id)
+    try:
+        ok = {"Authorization": f"Bearer {token}"}
+        url = f"{service.url}/v2/models/{bright.name}/infer"
+        for _ in range(3):
+            assert httpx.post(url, json=infer_body(png_bytes(spot_image(2, 2))), headers=ok).status_code == 200
+        assert httpx.post(url, json={"inputs": []}, headers=ok).status_code == 400
+        want = httpx.get(f"{service.url}/metrics", headers=ok).json()["requests"]
+        assert want["total"] == 4 and want["errors"] == 1
+
+        def row():
+            return next(r for r in service_rows(catalog) if r["id"] == service.id)
+        deadline = time.monotonic() + 15
+        while row()["requests"] != 4 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        r = row()
+        assert r["auth"] and r["answering"] and r["figures_from"] == "file"
+        assert r["requests"] == 4 and r["errors"] == 1 and r["mean_ms"] > 0 and r["p50_ms"] > 0
+        assert token not in path.read_text()
+    finally:
+        service.stop()
+    assert not path.exists()
+    assert next(r for r in service_rows(catalog, running_only=False) if r["id"] == service.id)["requests"] is None
+
+
+def test_a_stale_metrics_file_is_not_shown_as_live(dl, tmp_path):
+    catalog = dl.default_client().catalog
+    path = manager.metrics_path(catalog, "svc-x")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text('{"requests": {"total": 7}}')
+    assert manager.read_metrics_file(catalog, "svc-x")["requests"]["total"] == 7
+    old = time.time() - 60
+    os.utime(path, (old, old))
+    assert manager.read_metrics_file(catalog, "svc-x") is None      # a hung or killed service
+    path.write_text("{half a fi")
+    assert manager.read_metrics_file(catalog, "svc-x") is None      # never raises on a bad file
+
+
 @pytest.mark.parametrize("config, words", [
     ({"host": "0.0.0.0"}, "needs a token"),
     ({"host": "192.168.1.20", "token": "short"}, "at least 8"),

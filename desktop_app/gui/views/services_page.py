@@ -212,8 +212,7 @@ class ServicesPage(QWidget):
         status = "stopping" if r["id"] in self.busy and r["status"] == "running" else r["status"]
         auth = r["auth"] and r["status"] == "running"
         texts = [r["name"], r["model"], status, r["url"], _plain(r["port"]), _plain(r["pid"]), r["started_at"],
-                 "token" if auth else _num(r["requests"]), "" if auth else _num(r["errors"]),
-                 "" if auth else _num(r["mean_ms"], 1), "" if auth else _num(r["p50_ms"], 1)]
+                 _num(r["requests"]), _num(r["errors"]), _num(r["mean_ms"], 1), _num(r["p50_ms"], 1)]
         for col, text in enumerate(texts):
             if item.text(col) != text:
                 item.setText(col, text)
@@ -224,7 +223,9 @@ class ServicesPage(QWidget):
         item.setForeground(2, status_color(badge))
         tip = f"{r['url']}  ({r['id']})"
         if auth:
-            tip += "\nThis service needs a token: its figures are not shown here."
+            tip += "\nThis service needs a token over HTTP; its figures are read from the copy it keeps in the catalog."
+            if not r["answering"]:
+                tip += "\nIt has not written its figures in the last seconds."
         elif r["status"] == "running" and not r["answering"]:
             tip += "\nThe service did not answer /metrics just now."
         item.setToolTip(0, tip)
