@@ -74,3 +74,38 @@ def test_predict_on_selected_items_stores_and_draws_the_predictions(qtbot, clien
         return all(r is not None and any(a.model_id == model.id for a in r.annotations) for r in rows)
     qtbot.waitUntil(drawn, timeout=WAIT_MS)
     page.shutdown()
+
+
+def test_select_all_takes_the_items_of_pages_never_loaded(qtbot, client):
+    """Ctrl+A on a gallery scrolled only at its top: the selection holds every row, and the ids sent to
+    Predict are every item of the query in gallery order, not just the loaded pages' ones."""
+    from desktop_app.gui.itemmodels.gallery_model import GalleryFilter
+
+    ds = client.datasets.get("shapes")
+    page = DatasetPage(client)
+    qtbot.addWidget(page)
+    page.resize(900, 600)
+    page.show()
+    page.model.page_size = 16           # 1,000 items: pages beyond the first screen stay unloaded
+    with qtbot.waitSignal(page.model.query_done, timeout=WAIT_MS):
+        page.set_dataset(ds.id)
+    qtbot.waitUntil(lambda: page.model.ids_ready, timeout=WAIT_MS)
+    page.gallery.selectAll()
+    unloaded = [i for i in range(page.model.rowCount()) if page.model._peek(i) is None]
+    assert unloaded, "every page got loaded; the test needs some that are not"
+    everything = client.catalog.item_ids(ds.id)
+    assert page.selected_item_ids() == everything and len(everything) == 1000
+    page.model._ids = None              # as before the background id query has come in: read at once
+    assert page.selected_item_ids() == everything
+
+    # a filtered query, a selection of two ranges
+    with qtbot.waitSignal(page.model.query_done, timeout=WAIT_MS):
+        page.model.set_filter(GalleryFilter(subset="test"))
+    page.model._ids = None
+    want = client.catalog.item_ids(ds.id, subset="test")
+    sel = QItemSelection()
+    sel.select(page.model.index(0), page.model.index(2))
+    sel.select(page.model.index(100), page.model.index(101))
+    page.gallery.selectionModel().select(sel, QItemSelectionModel.SelectionFlag.ClearAndSelect)
+    assert page.selected_item_ids() == want[0:3] + want[100:102]
+    page.shutdown()

@@ -16,7 +16,7 @@ import bisect
 import itertools
 import logging
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,6 +24,7 @@ from PySide6.QtCore import QAbstractListModel, QModelIndex, QObject, QPersistent
     QThreadPool, QTimer, Signal
 
 from desktop_app.catalog import AnnotationRecord, Catalog, ItemRecord
+from desktop_app.errors import UserError
 from desktop_app.gui.thumbnails import ImageLoader, thumbs_dir
 from desktop_app.gui.widgets.annotation_items import Shape, to_shape
 
@@ -274,6 +275,23 @@ class GalleryModel(QAbstractListModel):
             return -1
         j = bisect.bisect_left(self._ids, item_id)
         return j if j < len(self._ids) and self._ids[j] == item_id else -1
+
+    def item_ids_of(self, ranges: Iterable[tuple[int, int]]) -> list[int]:
+        """Item ids of the rows in these [first, last] ranges, in row order, rows whose page was never loaded
+        included (a selection of the whole gallery): the query's ordered ids are read at once if they are not
+        in yet."""
+        rows = sorted({i for first, last in ranges for i in range(max(first, 0), min(last, self._count - 1) + 1)})
+        if not rows:
+            return []
+        if self._ids is None and self.catalog is not None and self.dataset_id is not None:
+            known = [self._peek(i) for i in rows]
+            if all(r is not None for r in known):
+                return [r.item.id for r in known]  # type: ignore[union-attr]
+            ids = self.catalog.item_ids(self.dataset_id, **self.filter.to_kwargs())
+            if len(ids) != self._count:   # the catalog changed since the count: the background job resets
+                raise UserError("the dataset changed while it was shown; select the items again")
+            self._ids = ids
+        return [self._ids[i] for i in rows] if self._ids is not None else []
 
     def paint_info(self, i: int) -> tuple[GalleryRow | None, object, str | None]:
         """(row, QPixmap or None, why no thumbnail) in one call: the gallery's paint path."""

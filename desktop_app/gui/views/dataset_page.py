@@ -291,9 +291,9 @@ class DatasetPage(QWidget):
 
     # -- predict on the selected items ----------------------------------------------------
     def selected_item_ids(self) -> list[int]:
-        """Ids of the selected gallery items (rows whose page is loaded: the ones the user can see)."""
-        rows = sorted({i.row() for i in self.gallery.selectionModel().selectedIndexes()})
-        return [r.item.id for r in (self.model.row(i) for i in rows) if r is not None]
+        """Ids of the selected gallery items, in gallery order, those scrolled past unseen included (Ctrl+A)."""
+        ranges = [(r.top(), r.bottom()) for r in self.gallery.selectionModel().selection()]
+        return self.model.item_ids_of(ranges)
 
     def prediction_choices(self) -> list[tuple[str, str]]:
         """(id, name) of the trained models of this dataset's project; those trained on it come first."""
