@@ -54,7 +54,8 @@ def build_pipeline(client: Any, work: Path, log: Callable[[str], None]) -> str:
 
 
 def start_services(client: Any, work: Path, log: Callable[[str], None]) -> list[Any]:
-    """Two services with traffic: the brightbox detector (a few failed requests too) and the champion."""
+    """Two services with traffic: the brightbox detector (a few failed requests too) and the champion, behind a
+    token (its figures come from the copy it keeps in the catalog)."""
     import httpx
     import numpy as np
     sys.path.insert(0, str(TESTS / "serving"))
@@ -63,8 +64,9 @@ def start_services(client: Any, work: Path, log: Callable[[str], None]) -> list[
     ds = client.datasets.get("shapes-detection")
     detector = make_model(dl, push_brightbox(dl, work), work, name="brightbox-v3", dataset=ds, delay_s=0.004)
     services = [detector.deploy(service_config={"max_batch_size": 8})]
+    token = "screenshot-token-0123"
     for s in client.pipelines.list():
-        services.append(s.champion.deploy())
+        services.append(s.champion.deploy(service_config={"token": token}))
     for k in range(37):
         body = png_bytes(spot_image(k % 20, k % 14))
         httpx.post(f"{services[0].url}/predictions/{detector.name}", content=body, timeout=10)
@@ -73,7 +75,8 @@ def start_services(client: Any, work: Path, log: Callable[[str], None]) -> list[
         httpx.post(f"{services[0].url}/predictions/{detector.name}", content=black, timeout=10)
     name = services[1].model.name
     for k in range(12):
-        httpx.post(f"{services[1].url}/predictions/{name}", content=png_bytes(spot_image(k, k)), timeout=10)
+        httpx.post(f"{services[1].url}/predictions/{name}", content=png_bytes(spot_image(k, k)), timeout=10,
+                   headers={"Authorization": f"Bearer {token}"})
     log(f"{len(services)} services started and asked")
     return services
 

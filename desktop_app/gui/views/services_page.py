@@ -91,7 +91,8 @@ class ServicesPage(QWidget):
         head.addWidget(self.show_stopped, 0, Qt.AlignmentFlag.AlignBottom)
         lay.addLayout(head)
         self.info = QLabel("Local inference services of this project's models. Figures come from each "
-                           "service's /metrics and refresh every second.")
+                           "service's /metrics (behind a token, from the copy it keeps in the catalog) and "
+                           "refresh every second.")
         self.info.setWordWrap(True)
         muted(self.info)
         lay.addWidget(self.info)
