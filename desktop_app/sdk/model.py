@@ -142,6 +142,16 @@ class Model(Entity):
         self.__init__(self._client, rec)
         return self
 
+    def apply_thresholds(self, conf_threshold: float | None = None,
+                         class_thresholds: dict[str, float] | None = None, *, reload_services: bool = True) -> dict:
+        """Keep confidence thresholds (chosen in review) on this model: its services apply them, and the running
+        ones load the model again to apply them now. Returns what was kept and which services reloaded."""
+        from desktop_app.serving.manager import apply_thresholds
+        out = apply_thresholds(self._client.catalog, self.id, conf_threshold, class_thresholds,
+                               reload_services=reload_services)
+        self.refresh()
+        return out
+
     def add_subset(self, subset_name: str, subset_filter: Any = None) -> Model:
         f = filter_dict(subset_filter) if subset_filter is not None else {"subset": subset_name}
         if subset_name == "train":

@@ -169,15 +169,17 @@ def log_tail(path: Path, lines: int = 30) -> str:
 
 
 # -- hot swap -----------------------------------------------------------------------------------------
-def redeploy(catalog: Catalog, service_id: str, model_id: str, *, timeout: float = 300.0) -> ServiceRecord:
+def redeploy(catalog: Catalog, service_id: str, model_id: str, *, timeout: float = 300.0,
+             reload: bool = False) -> ServiceRecord:
     """Serve another model from a running service without dropping requests.
 
     The server loads and warms up the new model beside the old one, then swaps: requests already accepted
-    finish on the old model, later ones get the new one. The record and both models' statuses follow."""
+    finish on the old model, later ones get the new one. The record and both models' statuses follow.
+    reload=True loads the model it serves again (its configuration changed: new thresholds)."""
     rec = catalog.get_service(service_id)
     if rec.status not in RUNNING or not _alive(rec):
         raise ValidationError(f"service {service_id} is not running ({rec.status})")
-    if rec.model_id == model_id:
+    if rec.model_id == model_id and not reload:
         return rec
     key = rec.config.get("admin_key")
     if not key or not rec.url:
@@ -205,10 +207,51 @@ def redeploy(catalog: Catalog, service_id: str, model_id: str, *, timeout: float
     catalog.update_service(service_id, model_id=model_id,
                            config={**rec.config, "previous_status": previous})
     catalog.update_model(model_id, status=ModelStatus.DEPLOYED)
-    _restore_model_status(catalog, old)
+    if old.model_id != model_id:
+        _restore_model_status(catalog, old)
     if answer.get("model_id") != model_id:  # pragma: no cover - a server of another version
         raise ServiceError(f"service {service_id} answered {answer!r}")
     return catalog.get_service(service_id)
+
+
+def apply_thresholds(catalog: Catalog, model_id: str, conf_threshold: float | None = None,
+                     class_thresholds: dict[str, float] | None = None, *,
+                     reload_services: bool = True) -> dict[str, Any]:
+    """Keep the confidence thresholds chosen in review on the model (configuration `conf_threshold`, and
+    `class_thresholds` per label: what its services and exports apply), then have its running services load
+    the model again so they apply them now, without dropping a request. class_thresholds={} clears them."""
+    from .host import Thresholds
+
+    model = catalog.get_model(model_id)
+    configuration = dict(model.configuration)
+    if conf_threshold is not None:
+        configuration["conf_threshold"] = conf_threshold
+    if class_thresholds is not None:
+        if not isinstance(class_thresholds, dict):
+            raise ValidationError("class_thresholds must be a {label: threshold} mapping")
+        unknown = sorted(set(map(str, class_thresholds)) - set(model.labels))
+        if unknown:
+            raise ValidationError(f"class_thresholds name label(s) {', '.join(map(repr, unknown))} that model "
+                                  f"{model.name!r} does not have; its labels: {', '.join(model.labels)}")
+        if class_thresholds:
+            configuration["class_thresholds"] = {str(k): v for k, v in class_thresholds.items()}
+        else:
+            configuration.pop("class_thresholds", None)
+    thresholds = Thresholds.from_configuration(configuration)   # refuses a bad value before anything is kept
+    configuration["conf_threshold"] = thresholds.conf
+    catalog.update_model(model_id, configuration=configuration)
+    reloaded, failed = [], {}
+    if reload_services:
+        for s in list_running(catalog):
+            if s.model_id != model_id or s.status != "running":
+                continue
+            try:
+                redeploy(catalog, s.id, model_id, reload=True)
+                reloaded.append(s.id)
+            except (ServiceError, ValidationError) as e:   # kept on the model; this service needs a restart
+                failed[s.id] = str(e)
+    return {"model_id": model_id, "conf_threshold": thresholds.conf, "class_thresholds": thresholds.per_class,
+            "services_reloaded": reloaded, "services_failed": failed}
 
 
 # -- stopping -----------------------------------------------------------------------------------------

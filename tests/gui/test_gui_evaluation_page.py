@@ -223,3 +223,19 @@ def test_a_classification_evaluation_lists_items_per_cell(qtbot, client):
     assert page.confusion.matrix.matrix.tolist() == core
     assert page.gallery.model.rowCount() == core[i][j]
     page.shutdown()
+
+
+def test_use_for_serving_keeps_the_slider_confidence_on_the_model(qtbot, client, ev, page):
+    model_id = ev.model_id
+    cfg = dict(client.catalog.get_model(model_id).configuration)
+    client.catalog.update_model(model_id, configuration={**cfg, "class_thresholds": {"star": 0.9}})
+    assert page.keep_button.isEnabled()
+    with qtbot.waitSignal(page.refreshed, timeout=WAIT_MS):
+        page.thresholds.confidence.setValue(0.45)
+    with qtbot.waitSignal(page.thresholds_kept, timeout=WAIT_MS) as sig:
+        page.keep_button.click()
+    assert sig.args == [model_id]
+    kept = client.catalog.get_model(model_id).configuration
+    assert kept["conf_threshold"] == pytest.approx(0.45) and "class_thresholds" not in kept
+    assert all(kept[k] == v for k, v in cfg.items() if k not in ("conf_threshold", "class_thresholds"))
+    assert "0.45 kept on" in page.status.text() and "services started from now on" in page.status.text()

@@ -157,6 +157,47 @@ def test_a_service_with_a_token_shows_its_figures_from_its_metrics_file(dl, brig
     assert next(r for r in service_rows(catalog, running_only=False) if r["id"] == service.id)["requests"] is None
 
 
+def test_thresholds_chosen_in_review_are_kept_on_the_model_and_the_running_service_applies_them(dl, bright):
+    service = bright.deploy()
+    url = f"{service.url}/predictions/{bright.name}"
+    image = png_bytes(spot_image(4, 4))
+
+    def labels() -> list[str]:
+        r = httpx.post(url, content=image, timeout=30)
+        assert r.status_code == 200, r.text
+        return sorted(a["label"] for a in r.json())
+    try:
+        assert labels() == ["bright"]                 # the frame (0.3) is under its class threshold 0.5
+        out = bright.apply_thresholds(0.2, {})        # one threshold for every class, the per-class one cleared
+        assert out["services_reloaded"] == [service.id] and not out["services_failed"]
+        assert bright.configuration["conf_threshold"] == 0.2 and "class_thresholds" not in bright.configuration
+        assert labels() == ["bright", "frame"]
+        bright.apply_thresholds(class_thresholds={"bright": 0.95})
+        assert labels() == ["frame"]                  # bright scores 0.9
+        rec = dl.default_client().catalog.get_service(service.id)
+        assert rec.status == "running" and rec.pid == service.pid and rec.model_id == bright.id
+        assert dl.models.get(model_id=bright.id).status == "deployed"
+
+        # refused before anything is kept
+        for conf, per_class, words in ((1.5, None, "within 0..1"), (None, {"cat": 0.5}, "'cat'"),
+                                       (None, {"frame": "high"}, "class_thresholds")):
+            with pytest.raises(ValidationError, match=words):
+                bright.apply_thresholds(conf, per_class)
+        assert bright.refresh().configuration["class_thresholds"] == {"bright": 0.95}
+        assert labels() == ["frame"]
+    finally:
+        service.stop()
+    assert dl.models.get(model_id=bright.id).status == "trained"
+    # with nothing running, the thresholds are kept for the next start
+    assert bright.apply_thresholds(0.0, {})["services_reloaded"] == []
+    service = bright.deploy()
+    url = f"{service.url}/predictions/{bright.name}"
+    try:
+        assert labels() == ["bright", "frame"]
+    finally:
+        service.stop()
+
+
 def test_a_stale_metrics_file_is_not_shown_as_live(dl, tmp_path):
     catalog = dl.default_client().catalog
     path = manager.metrics_path(catalog, "svc-x")

@@ -39,6 +39,7 @@ class EvaluationPage(QWidget):
     navigate = Signal(str, str)
     loaded = Signal()                      # a new evaluation is on screen
     refreshed = Signal()                   # figures and gallery redrawn for new thresholds or filters
+    thresholds_kept = Signal(str)          # model id: its configuration holds the slider's confidence now
 
     def __init__(self, client: Any, parent: QWidget | None = None):
         super().__init__(parent)
@@ -66,6 +67,11 @@ class EvaluationPage(QWidget):
         self.rescore_button.clicked.connect(self.rescore)
         self.export_button = QPushButton("Export…")
         self.export_button.clicked.connect(self._ask_export)
+        self.keep_button = QPushButton("Use for serving")
+        self.keep_button.setToolTip("Keep this confidence threshold on the model (for every class): its services "
+                                    "drop predictions below it, and running ones load the model again to apply it now")
+        self.keep_button.setEnabled(False)
+        self.keep_button.clicked.connect(lambda: self.keep_threshold())
         self.model_button = QPushButton("Open model")
         self.model_button.clicked.connect(lambda: self.view and self.navigate.emit("model", self.view.model_id))
         head = QHBoxLayout()
@@ -73,7 +79,7 @@ class EvaluationPage(QWidget):
         titles.addWidget(self.title)
         titles.addWidget(self.subtitle)
         head.addLayout(titles, 1)
-        for w in (self.picker, self.rescore_button, self.export_button, self.model_button):
+        for w in (self.picker, self.rescore_button, self.export_button, self.keep_button, self.model_button):
             head.addWidget(w, 0, Qt.AlignmentFlag.AlignTop)
 
         self.thresholds = ThresholdBar()
@@ -154,6 +160,7 @@ class EvaluationPage(QWidget):
         self.close_review()
         self.status.setText("Loading the cached predictions…")
         self.thresholds.setEnabled(False)
+        self.keep_button.setEnabled(False)
         self._gen += 1
         gen = self._gen
         self.tasks.submit(lambda: _open_session(view), lambda s: self._loaded(gen, view, s),
@@ -190,6 +197,7 @@ class EvaluationPage(QWidget):
         self.gallery.set_iou_enabled(session.is_detection)
         self.thresholds.set_values(float(session.score_threshold or 0.0), session.iou_threshold)
         self.thresholds.setEnabled(True)
+        self.keep_button.setEnabled(not self.catalog.read_only)
         self.gallery.set_labels([lb for lb in session.labels if lb != "(no prediction)"])
         self.review.set_sessions([session])
         self._build_summary()
@@ -211,6 +219,38 @@ class EvaluationPage(QWidget):
             cell = self.confusion.matrix.selected
             self.restrict = s.confusion_cell(*cell) if cell else None
         self._draw_all(iou_changed=iou_changed)
+
+    def keep_threshold(self) -> None:
+        """The confidence on the slider becomes the model's conf_threshold (per-class ones cleared: what the
+        figures show is what its services give); running services reload in the background."""
+        if self.view is None:
+            return
+        from desktop_app.serving.manager import apply_thresholds
+
+        confidence = self.thresholds.values()[0]
+        cat, model_id = self.catalog, self.view.model_id
+        name = cat.get_model(model_id).name
+        self.keep_button.setEnabled(False)
+        self.status.setText(f"Keeping confidence ≥ {confidence:.2f} on {name}…")
+
+        def done(out: dict) -> None:
+            self.keep_button.setEnabled(True)
+            n, failed = len(out["services_reloaded"]), out["services_failed"]
+            text = f"Confidence ≥ {out['conf_threshold']:.2f} kept on {name}"
+            text += f"; {n} running service{'s' if n != 1 else ''} reloaded to apply it" if n else \
+                "; services started from now on apply it"
+            if failed:
+                text += f"; {len(failed)} could not reload (restart it): {next(iter(failed.values()))}"
+            self.status.setText(text)
+            self.message.emit(text)
+            self.thresholds_kept.emit(model_id)
+
+        def failed(e: BaseException) -> None:
+            self.keep_button.setEnabled(True)
+            self.status.setText(f"Could not keep the threshold: {e}")
+            self.message.emit(f"Could not keep the threshold on {name}: {e}")
+
+        self.tasks.submit(lambda: apply_thresholds(cat, model_id, confidence, {}), done, failed)
 
     def _draw_all(self, iou_changed: bool) -> None:
         s = self.session
