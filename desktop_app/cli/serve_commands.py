@@ -77,6 +77,42 @@ def _services(p):
     p.set_defaults(func=run)
 
 
+@command("thresholds", "Keep confidence thresholds on a model (what its services apply); running ones reload.")
+def _thresholds(p):
+    p.add_argument("model", help="model id, name or package/name")
+    p.add_argument("--conf", type=float, help="confidence threshold for every class (0..1)")
+    p.add_argument("--class", dest="per_class", action="append", default=[], metavar="LABEL=THR",
+                   help="a threshold for one label, the others' kept (repeatable)")
+    p.add_argument("--clear-classes", action="store_true", help="drop the per-class thresholds")
+    p.add_argument("--no-reload", action="store_true", help="leave running services as they are")
+
+    def run(a):
+        from desktop_app.errors import ValidationError
+        m = resolve_model(a.model)
+        per_class = {} if a.clear_classes else None
+        kept = {} if a.clear_classes else dict(m.configuration.get("class_thresholds") or {})
+        for spec in a.per_class:
+            label, sep, value = spec.rpartition("=")
+            if not sep or not label:
+                raise ValidationError(f"--class takes LABEL=THRESHOLD, got {spec!r}")
+            try:
+                thr = float(value)
+            except ValueError:
+                raise ValidationError(f"--class {spec!r}: {value!r} is not a number") from None
+            per_class = {**(per_class if per_class is not None else kept), label: thr}   # others kept
+        if a.conf is None and per_class is None:
+            raise ValidationError("give --conf, --class LABEL=THR or --clear-classes")
+        out = m.apply_thresholds(a.conf, per_class, reload_services=not a.no_reload)
+        classes = ", ".join(f"{k} {v:g}" for k, v in out["class_thresholds"].items()) or "none"
+        print(f"{m.name}: conf_threshold {out['conf_threshold']:g}; per class: {classes}")
+        for sid in out["services_reloaded"]:
+            print(f"  service {sid} reloaded")
+        for sid, why in out["services_failed"].items():
+            print(f"  service {sid} NOT reloaded (restart it): {why}", file=sys.stderr)
+        return 0 if not out["services_failed"] else 1
+    p.set_defaults(func=run)
+
+
 @command("export-model", "Export a trained model's network to ONNX or TorchScript, checked against torch.")
 def _export_model(p):
     p.add_argument("model", help="model id, name or package/name")

@@ -273,3 +273,21 @@ def test_cli_serve_list_and_stop(dl, bright, capsys):
     assert main(["services", "stop", "nope"]) == 2
     assert main(["serve", bright.id, "--host", "0.0.0.0"]) == 2
     assert "needs a token" in capsys.readouterr().err
+
+
+def test_cli_thresholds(dl, bright, capsys):
+    import desktop_app.cli.serve_commands  # noqa: F401
+    from desktop_app.cli.main import main
+
+    assert main(["thresholds", bright.id, "--conf", "0.35", "--class", "bright=0.8", "--no-reload"]) == 0
+    assert "conf_threshold 0.35; per class: frame 0.5, bright 0.8" in capsys.readouterr().out
+    cfg = dl.models.get(model_id=bright.id).configuration
+    assert cfg["conf_threshold"] == 0.35 and cfg["class_thresholds"] == {"frame": 0.5, "bright": 0.8}
+    assert main(["thresholds", bright.id, "--clear-classes"]) == 0
+    assert "per class: none" in capsys.readouterr().out
+    assert "class_thresholds" not in dl.models.get(model_id=bright.id).configuration
+    for args, words in ((["--class", "bright"], "LABEL=THRESHOLD"), (["--class", "bright=x"], "not a number"),
+                        (["--conf", "2"], "within 0..1"), ([], "give --conf"), (["--class", "dog=0.3"], "'dog'")):
+        assert main(["thresholds", bright.id, *args]) == 2
+        assert words in capsys.readouterr().err
+    assert dl.models.get(model_id=bright.id).configuration["conf_threshold"] == 0.35
