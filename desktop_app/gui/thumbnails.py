@@ -9,8 +9,8 @@ import time
 from collections import OrderedDict
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QRunnable, QSize, Qt, QThreadPool, Signal
-from PySide6.QtGui import QImage, QImageReader, QPixmap
+from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+from PySide6.QtGui import QImage, QPixmap
 
 log = logging.getLogger(__name__)
 
@@ -32,39 +32,39 @@ def fit_size(w: int, h: int, box: int) -> tuple[int, int]:
     return max(1, round(w * s)), max(1, round(h * s))
 
 
-def _pil_decode(path: Path, box: int | None) -> QImage:
-    """Formats Qt has no plugin for (16-bit TIFF, some WebP builds): decode with pillow."""
+def decode_rgba(path: Path | str, box: int | None = None) -> tuple[int, int, bytes]:
+    """(width, height, RGBA bytes) of an image, scaled to fit `box` when given; raises OSError.
+
+    WORKAROUND: pillow, not QImageReader, because this runs on pool threads. PySide keeps the GIL while
+    QImageReader probes its plugins (the SVG one builds a QTextStream, which takes a signal-slot lock to
+    connect to the file); a main thread in QObject::disconnect that needs the GIL for a Python override
+    then deadlocks with it (seen here: the test run hung with every thread waiting; the same trap is
+    described in https://github.com/GafferHQ/gaffer/pull/4557). Pillow touches no QObject and releases the
+    GIL while it decodes."""
     from PIL import Image, ImageOps
-    with Image.open(path) as im:
-        im = ImageOps.exif_transpose(im)
-        if box:
-            im.thumbnail((box, box))
-        im = im.convert("RGBA")
-        data = im.tobytes()
-        return QImage(data, im.width, im.height, 4 * im.width, QImage.Format.Format_RGBA8888).copy()
+    path = Path(path)
+    try:
+        with Image.open(path) as im:
+            if box:
+                im.draft("RGB", (2 * box, 2 * box))   # JPEG: decode at 1/2 .. 1/8 scale, most of the work skipped
+            im = ImageOps.exif_transpose(im).convert("RGBA")
+    except Exception as e:  # noqa: BLE001 - any decoder failure means "cannot show this file"
+        raise OSError(f"{path.name}: {e}") from None
+    if box:
+        w, h = fit_size(im.width, im.height, box)
+        if (w, h) != im.size:
+            im = im.resize((w, h), Image.Resampling.BILINEAR)
+    return im.width, im.height, im.tobytes()
+
+
+def to_qimage(w: int, h: int, data: bytes) -> QImage:
+    """A QImage owning a copy of the pixels (a plain value: safe on any thread)."""
+    return QImage(data, w, h, 4 * w, QImage.Format.Format_RGBA8888).copy()
 
 
 def decode(path: Path | str, box: int | None = None) -> QImage:
     """Read an image, scaled to fit `box` when given (JPEG scales while decoding); raises OSError."""
-    path = Path(path)
-    reader = QImageReader(str(path))
-    reader.setAutoTransform(True)
-    size = reader.size()
-    if box and size.isValid() and max(size.width(), size.height()) > 2 * box:
-        # Big images: let the decoder scale (JPEG skips most of the work), finish smoothly below.
-        w, h = fit_size(size.width(), size.height(), 2 * box)
-        reader.setScaledSize(QSize(w, h))
-    image = reader.read()
-    if image.isNull():
-        try:
-            image = _pil_decode(path, box)
-        except Exception as e:  # noqa: BLE001 - any decoder failure means "cannot show this file"
-            raise OSError(f"{path.name}: {reader.errorString()}; {e}") from None
-    if box:
-        w, h = fit_size(image.width(), image.height(), box)
-        if (w, h) != (image.width(), image.height()):
-            image = image.scaled(w, h, Qt.AspectRatioMode.IgnoreAspectRatio, Qt.TransformationMode.SmoothTransformation)
-    return image
+    return to_qimage(*decode_rgba(path, box))
 
 
 class _Relay(QObject):
@@ -73,22 +73,25 @@ class _Relay(QObject):
     failed = Signal(str, str)           # key, message
 
 
-def load_cached(cache_file: Path | None) -> QImage | None:
+def load_cached(cache_file: Path | None) -> tuple[int, int, bytes] | None:
     if cache_file is not None and cache_file.is_file():
-        image = QImage(str(cache_file))
-        if not image.isNull():
-            return image
+        try:
+            return decode_rgba(cache_file)
+        except OSError:
+            return None   # a damaged cache file: decode the image again
     return None
 
 
-def save_cached(image: QImage, cache_file: Path) -> None:
+def save_cached(pixels: tuple[int, int, bytes], cache_file: Path) -> None:
     """Write a thumbnail atomically; best effort (a read-only or full disk costs speed, not thumbnails)."""
+    from PIL import Image
     try:
         cache_file.parent.mkdir(parents=True, exist_ok=True)
         tmp = cache_file.with_name(f"{cache_file.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-        if image.save(str(tmp), "PNG", 80):
-            os.replace(tmp, cache_file)
-    except OSError as e:
+        w, h, data = pixels
+        Image.frombytes("RGBA", (w, h), data).save(tmp, "PNG", compress_level=1)
+        os.replace(tmp, cache_file)
+    except (OSError, ValueError) as e:
         log.debug("thumbnail cache write failed: %s", e)
 
 
@@ -104,7 +107,7 @@ class _Drain(QRunnable):
         ld = self.loader
         relay = ld._relay
         batch: list[tuple[str, QImage]] = []
-        unsaved: list[tuple[QImage, Path]] = []      # written after the batch is handed over
+        unsaved: list[tuple[tuple[int, int, bytes], Path]] = []   # written after the batch is handed over
         last_emit = time.monotonic()
         while True:
             with ld._lock:
@@ -115,12 +118,12 @@ class _Drain(QRunnable):
                 ld._running.add(key)
             cf = cache_path(ld.cache_dir, key) if (ld.cache_dir and ld.box) else None
             try:
-                image = load_cached(cf)
-                if image is None:
-                    image = decode(path, ld.box)
+                pixels = load_cached(cf)
+                if pixels is None:
+                    pixels = decode_rgba(path, ld.box)
                     if cf is not None:
-                        unsaved.append((image, cf))
-                batch.append((key, image))
+                        unsaved.append((pixels, cf))
+                batch.append((key, to_qimage(*pixels)))
             except Exception as e:  # noqa: BLE001 - reported to the GUI, never raised in a pool thread
                 self._emit(relay.failed, key, str(e))
             if len(batch) >= BATCH or time.monotonic() - last_emit > BATCH_S:
@@ -132,9 +135,9 @@ class _Drain(QRunnable):
         self._save(unsaved)
 
     @staticmethod
-    def _save(unsaved: list[tuple[QImage, Path]]) -> None:
-        for image, cf in unsaved:
-            save_cached(image, cf)
+    def _save(unsaved: list[tuple[tuple[int, int, bytes], Path]]) -> None:
+        for pixels, cf in unsaved:
+            save_cached(pixels, cf)
         unsaved.clear()
 
     @staticmethod
