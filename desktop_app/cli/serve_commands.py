@@ -117,12 +117,12 @@ def _thresholds(p):
 def _export_model(p):
     p.add_argument("model", help="model id, name or package/name")
     p.add_argument("--format", choices=["onnx", "torchscript"], required=True)
-    p.add_argument("--out", required=True, help="output file")
+    p.add_argument("--out", help="output file (default: <model name>.onnx / .pt in this folder)")
 
     def run(a):
-        from desktop_app.serving.export import export_model
+        from desktop_app.serving.export import default_filename, export_model
         m = resolve_model(a.model)
-        res = export_model(client().catalog, m.id, a.format, a.out)
+        res = export_model(client().catalog, m.id, a.format, a.out or default_filename(m.name, a.format))
         print(res.summary())
         print(f"max abs diff: {res.max_abs_diff:.3e}")
         return 0 if res.ok else 1

@@ -206,7 +206,7 @@ def score_model(catalog: Catalog, model_id: str, dataset_id: str, *, filters: di
         method = "coco"
     cache_sha = catalog.store.put_bytes(cache)
     weights = [a.sha256 for a in catalog.list_artifacts(model_id) if a.filename.endswith(".pt")]
-    name = name or _default_name(ds.name, filters)
+    name = name or default_name(ds.name, filters)
     with catalog.db.transaction():
         for old in catalog.list_evaluations(model_id=model_id):
             if old.name == name:
@@ -220,7 +220,8 @@ def score_model(catalog: Catalog, model_id: str, dataset_id: str, *, filters: di
     return {"evaluation_id": rec.id, "name": name, "method": method, "summary": results["summary"]}
 
 
-def _default_name(dataset_name: str, filters: dict | None) -> str:
+def default_name(dataset_name: str, filters: dict | None) -> str:
+    """'shapes-test' for a subset, the dataset's name otherwise (what an evaluation without a name gets)."""
     subset = (filters or {}).get("subset")
     return f"{dataset_name}-{subset}" if subset else dataset_name
 

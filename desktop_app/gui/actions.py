@@ -42,6 +42,18 @@ class Actions(QObject):
             self.model_changed.emit(model_id)
         return ex
 
+    def evaluate(self, request: Any) -> Any:
+        """Queue an evaluation (an EvaluateRequest from sdk.evaluate_form); the jobs panel shows it."""
+        from desktop_app.jobs.runner import submit_evaluate
+        r = request
+        ex = self._guard("Could not start the evaluation", lambda: submit_evaluate(
+            self.catalog, r.model_id, r.dataset_id, filters=r.filters, name=r.name, wait=False,
+            iou_threshold=r.iou_threshold, conf_threshold=r.conf_threshold))
+        if ex is not None:
+            self.job_submitted.emit(ex.id)
+            self.model_changed.emit(r.model_id)
+        return ex
+
     def cancel(self, execution_id: str) -> None:
         self._guard("Could not cancel the job", lambda: self.catalog.request_cancel(execution_id))
 
@@ -66,6 +78,13 @@ class Actions(QObject):
             return False
         self.model_changed.emit(model_id)
         return True
+
+    def export_model(self, model_id: str, fmt: str, path: str, on_done: Callable[[Any], None],
+                     on_error: Callable[[BaseException], None]) -> None:
+        """Export on the thread pool (torch loads there, not at start-up); the ExportResult to on_done."""
+        from desktop_app.serving.export import export_model
+        catalog = self.catalog  # thread-safe: each thread gets its own SQLite connection
+        self.tasks.submit(lambda: export_model(catalog, model_id, fmt, path), on_done, on_error)
 
     def clone(self, model_id: str, **kwargs: Any) -> Any:
         """Raises (the clone dialog shows the message beside its fields)."""

@@ -55,6 +55,7 @@ class MainWindow(QMainWindow):
         self.pages = Pages()
         self.pages.navigate.connect(self.navigate)
         self.pages.clone_requested.connect(self.open_clone_dialog)
+        self.pages.evaluate_requested.connect(self.open_evaluate_dialog)
         self.pages.add_package_requested.connect(self.open_package_dialog)
         self.pages.message.connect(lambda text: self.statusBar().showMessage(text, 8000))
         self.jobs = JobsPanel()
@@ -109,6 +110,9 @@ class MainWindow(QMainWindow):
                                    enabled=False)
         self.train_action = action(model, "&Train", lambda: self._with_model(lambda m: self.actions.train(m)),
                                    "Ctrl+T", enabled=False)
+        # No shortcut: Ctrl+E is the dataset page's export.
+        self.evaluate_action = action(model, "&Evaluate…", lambda: self._with_model(self.open_evaluate_dialog),
+                                      enabled=False)
         self.compare_action = action(model, "Co&mpare selected models", self._compare_selected, "Ctrl+Shift+M",
                                      enabled=False)
         view = mb.addMenu("&View")
@@ -168,7 +172,7 @@ class MainWindow(QMainWindow):
         self.jobs.cancel_requested.connect(self.actions.cancel)
         self.jobs.resume_requested.connect(self.actions.resume)
         self.jobs.log_requested.connect(self.open_log)
-        for a in (self.add_package_action, self.clone_action, self.train_action):
+        for a in (self.add_package_action, self.clone_action, self.train_action, self.evaluate_action):
             a.setEnabled(a is self.add_package_action)
         self.compare_action.setEnabled(True)
         self.refresh_tree()
@@ -263,6 +267,7 @@ class MainWindow(QMainWindow):
             self.poller.set_model(None)  # no charts on screen: stop reading metrics
         self.clone_action.setEnabled(is_model)
         self.train_action.setEnabled(is_model)
+        self.evaluate_action.setEnabled(is_model)
 
     def compare_models(self, model_ids: list[str]) -> None:
         if self.client is not None and len(model_ids) >= 2:
@@ -354,6 +359,22 @@ class MainWindow(QMainWindow):
                 page.train()
             else:
                 self.actions.train(model.id)
+
+    def open_evaluate_dialog(self, model_id: str):
+        """The dialog queues the job itself; a model that cannot be evaluated gets the reason, OK disabled."""
+        from .dialogs.evaluate_dialog import EvaluateDialog
+        if self.client is None or not model_id:
+            return None
+        dlg = EvaluateDialog(self.client, self.actions, model_id, self)
+        dlg.accepted.connect(lambda: self._evaluation_queued(model_id))
+        self._keep(dlg)
+        dlg.open()
+        return dlg
+
+    def _evaluation_queued(self, model_id: str) -> None:
+        page = self.pages.model_page
+        if page is not None and page.model_id == model_id and self.pages.currentWidget() is page:
+            page.show_evaluations()  # the list says it is queued, then shows the result
 
     def open_package_dialog(self, folder: str | None = None):
         from .dialogs.package_dialog import PackageDialog

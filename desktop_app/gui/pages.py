@@ -56,6 +56,7 @@ class Pages(QStackedWidget):
 
     navigate = Signal(str, str)
     clone_requested = Signal(str)
+    evaluate_requested = Signal(str)      # model id
     add_package_requested = Signal()
     message = Signal(str)                 # one line for the status bar
 
@@ -97,6 +98,7 @@ class Pages(QStackedWidget):
             from .views.model_page import ModelPage
             page = ModelPage(self.client, self.actions, self.poller)
             page.clone_requested.connect(self.clone_requested)
+            page.evaluate_requested.connect(self.evaluate_requested)
             page.navigate.connect(self.navigate)
             return page
         if kind == "project":

@@ -56,16 +56,24 @@ def submit_evaluate(catalog: Catalog, model_id: str, dataset_id: str, *, filters
                     name: str | None = None, wait: bool = True, iou_threshold: float = 0.5,
                     conf_threshold: float = 0.0, show_progress: bool | None = None) -> ExecutionRecord:
     catalog.get_dataset(dataset_id)
-    if not (0.0 < iou_threshold <= 1.0):
-        raise ValidationError(f"iou_threshold must be within (0, 1], got {iou_threshold}")
-    if not (0.0 <= conf_threshold <= 1.0):
-        raise ValidationError(f"conf_threshold must be within [0, 1], got {conf_threshold}")
+    for arg, problem in threshold_errors(iou_threshold, conf_threshold).items():
+        raise ValidationError(f"{arg} {problem}")
     if catalog.count_items(dataset_id, **(filters or {})) == 0:
         raise ValidationError(f"nothing to evaluate: the filter {filters or {}} selects no items")
     ex = _queue(catalog, "evaluate", model_id=model_id,
                 input={"dataset_id": dataset_id, "filters": filters or {}, "name": name,
                        "iou_threshold": iou_threshold, "conf_threshold": conf_threshold, "device": "auto"})
     return _start(catalog, ex, wait, show_progress)
+
+
+def threshold_errors(iou_threshold: float, conf_threshold: float) -> dict[str, str]:
+    """What is wrong with an evaluation's thresholds, by argument name (the evaluate dialog shows the same)."""
+    errors = {}
+    if not (0.0 < iou_threshold <= 1.0):  # also refuses NaN
+        errors["iou_threshold"] = f"must be within (0, 1], got {iou_threshold}"
+    if not (0.0 <= conf_threshold <= 1.0):
+        errors["conf_threshold"] = f"must be within [0, 1], got {conf_threshold}"
+    return errors
 
 
 def submit_predict(catalog: Catalog, model_id: str, *, item_ids: Sequence[int] | None = None,

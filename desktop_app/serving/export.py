@@ -19,6 +19,7 @@ from typing import Any
 from desktop_app.errors import ValidationError
 
 FORMATS = ("onnx", "torchscript")
+EXTENSIONS = {"onnx": ".onnx", "torchscript": ".pt"}
 OPSET = 17
 META_FILE = "model_desk.json"
 
@@ -39,10 +40,29 @@ class ExportResult:
     def ok(self) -> bool:
         return self.max_abs_diff <= self.tolerance
 
-    def summary(self) -> str:
+    def check(self) -> str:
         verdict = "OK" if self.ok else f"TOO FAR (tolerance {self.tolerance:.1e})"
-        return (f"exported {self.arch} as {self.format} to {self.path} in {self.seconds:.1f} s; checked on "
-                f"{self.input_shape}: max abs diff vs torch = {self.max_abs_diff:.3e} {verdict}")
+        return f"checked on {self.input_shape}: max abs diff vs torch = {self.max_abs_diff:.3e} {verdict}"
+
+    def summary(self) -> str:
+        return f"exported {self.arch} as {self.format} to {self.path} in {self.seconds:.1f} s; {self.check()}"
+
+
+def why_not_exportable(model: Any) -> str | None:
+    """None when the model has trained weights to export, else why not (a model record or entity)."""
+    if model.status in ("trained", "deployed"):
+        return None
+    if model.status == "pre-trained":
+        return "A pre-trained built-in has no weights of its own: clone and train it, then export the clone."
+    return f"The model is {model.status}: only a trained or deployed model has a network to export. Train it first."
+
+
+def default_filename(model_name: str, fmt: str) -> str:
+    """'resnet-small.onnx' / 'resnet-small.pt': where an export goes when no file is named."""
+    if fmt not in FORMATS:
+        raise ValidationError(f"format must be one of {', '.join(FORMATS)}, got {fmt!r}")
+    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in model_name).strip("._") or "model"
+    return safe + EXTENSIONS[fmt]
 
 
 def _wrapper(model: Any):
@@ -96,6 +116,11 @@ def weights_file(catalog: Any, model_id: str) -> Path:
     for a in catalog.list_artifacts(model_id):
         if a.filename == WEIGHTS:
             return catalog.store.path(a.sha256)
+    package = catalog.get_package(model.package_id)
+    if package.kind != "builtin":  # its own code decides what it saves: training again would not help
+        raise ValidationError(f"model {model.name!r} comes from the user package {package.name!r}, which saves "
+                              f"no {WEIGHTS} in Model Desk's format: only built-in classifiers and tinydet can be "
+                              f"exported")
     raise ValidationError(f"model {model.name!r} has no {WEIGHTS}: train it before exporting")
 
 

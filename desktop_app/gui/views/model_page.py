@@ -10,17 +10,21 @@ from PySide6.QtWidgets import (QFormLayout, QGroupBox, QHBoxLayout, QLabel, QLis
                                QVBoxLayout, QWidget)
 
 from desktop_app.sdk import views
+from desktop_app.sdk.evaluate_form import why_not_evaluable
 
 from ..style import StatusBadge, muted, status_color, status_icon, title_font
 from ..widgets.charts import ChartsPanel
 from ..widgets.config_form import ConfigForm
 from ..widgets.log_view import LogView
+from .model_export import ModelExporter
 
 BUSY = ("pending", "training")
+JOB_NOUNS = {"train": "training", "evaluate": "evaluation", "predict": "prediction"}
 
 
 class ModelPage(QWidget):
     clone_requested = Signal(str)            # model id
+    evaluate_requested = Signal(str)         # model id
     navigate = Signal(str, str)              # kind, id
 
     def __init__(self, client: Any, actions: Any, poller: Any, parent: QWidget | None = None):
@@ -31,6 +35,7 @@ class ModelPage(QWidget):
         self.details: views.ModelDetails | None = None
         self.model_id: str | None = None
         self._jobs_sig: tuple | None = None
+        self._eval_ids: set[str] | None = None   # this model's evaluations at the last fill (None: another model)
 
         lay = QVBoxLayout(self)
         lay.setContentsMargins(12, 10, 12, 6)
@@ -62,15 +67,21 @@ class ModelPage(QWidget):
         left.addWidget(self.subtitle)
         row.addLayout(left, 1)
         self.clone_button = QPushButton("Clone…")
+        self.evaluate_button = QPushButton("Evaluate…")
+        self.exporter = ModelExporter(self.actions, self)
         self.train_button = QPushButton("Train")
         self.train_button.setDefault(True)
-        self.cancel_button = QPushButton("Cancel training")
+        self.cancel_button = QPushButton("Cancel evaluation")
+        self.cancel_button.setMinimumWidth(self.cancel_button.sizeHint().width())  # the text follows the job
+        self.cancel_button.setText("Cancel training")
         self.resume_button = QPushButton("Resume")
         self.clone_button.clicked.connect(lambda: self.clone_requested.emit(self.model_id or ""))
+        self.evaluate_button.clicked.connect(lambda: self.evaluate_requested.emit(self.model_id or ""))
         self.train_button.clicked.connect(self.train)
         self.cancel_button.clicked.connect(self.cancel)
         self.resume_button.clicked.connect(self.resume)
-        for b in (self.clone_button, self.train_button, self.cancel_button, self.resume_button):
+        for b in (self.clone_button, self.evaluate_button, self.exporter.button, self.train_button,
+                  self.cancel_button, self.resume_button):
             row.addWidget(b, 0, Qt.AlignmentFlag.AlignTop)
         return row
 
@@ -169,6 +180,7 @@ class ModelPage(QWidget):
         self.refresh(rebuild_form=changed)
         if changed:
             self._jobs_sig = None
+            self._eval_ids = None
             self.charts.set_model(model_id)
             self.log.set_path(None)
         if self.poller.model_id != model_id:
@@ -192,7 +204,7 @@ class ModelPage(QWidget):
         for key, text in values.items():
             self.fields[key].setText(text)
         self.lineage.setText(self._lineage_html(d))
-        self._fill_evaluations(m.id)
+        self._fill_evaluations(d)
         self.labels.setText(" ".join(f"<span style='background:{_chip(k)}; color:white;'>&nbsp;{_esc(lab)}&nbsp;</span>"
                                      for k, lab in enumerate(m.labels)) or "—")
         self.artifacts.clear()
@@ -219,17 +231,30 @@ class ModelPage(QWidget):
             parts.append(f"<a href='compare:{','.join(family)}'>Compare with its parent and clones</a>")
         return "<br>".join(parts)
 
-    def _fill_evaluations(self, model_id: str) -> None:
+    def _fill_evaluations(self, d: views.ModelDetails) -> None:
         self.evaluations.clear()
-        for ev in self.client.catalog.list_evaluations(model_id=model_id):
+        evals = self.client.catalog.list_evaluations(model_id=d.model.id)
+        fresh = None
+        for ev in evals:
             s = ev.results.get("summary", {})
             key = "mAP50" if "mAP50" in s else "accuracy"
             fig = f" · {key} {s[key]:.3f}" if isinstance(s.get(key), (int, float)) else ""
             item = QListWidgetItem(f"{ev.name}{fig} · {ev.created_at[:16].replace('T', ' ')}")
             item.setData(Qt.ItemDataRole.UserRole, ev.id)
             self.evaluations.addItem(item)
+            if self._eval_ids is not None and ev.id not in self._eval_ids:
+                fresh = item   # it came while the page was open: show the user where it is
+        self._eval_ids = {ev.id for ev in evals}
+        for ex in d.executions:  # queued / running evaluations, so the list says one is coming
+            if ex.kind == "evaluate" and ex.status in ("created", "in-progress"):
+                item = QListWidgetItem(f"{ex.input.get('name') or 'evaluation'} · "
+                                       f"{'queued' if ex.status == 'created' else 'running'}…")
+                item.setFlags(Qt.ItemFlag.NoItemFlags)
+                self.evaluations.addItem(item)
+        if fresh is not None:
+            self.evaluations.setCurrentItem(fresh)
         if not self.evaluations.count():
-            self.evaluations.addItem("None yet: evaluate the model on a dataset")
+            self.evaluations.addItem("None yet: Evaluate… runs the model on a dataset")
             self.evaluations.item(0).setFlags(Qt.ItemFlag.NoItemFlags)
 
     def _open_evaluation(self, item: QListWidgetItem) -> None:
@@ -281,7 +306,14 @@ class ModelPage(QWidget):
             return
         status = d.model.status
         self.train_button.setEnabled(status not in BUSY and bool(d.model.dataset_id))
-        self.cancel_button.setEnabled(d.active_execution is not None)
+        reason = why_not_evaluable(d.model)
+        self.evaluate_button.setEnabled(reason is None)
+        self.evaluate_button.setToolTip(reason or "Run the model on a dataset (or one subset) and score it")
+        self.exporter.set_model(d.model)
+        active = d.active_execution
+        self.cancel_button.setEnabled(active is not None)
+        # The running job may be an evaluation: say which one the button stops.
+        self.cancel_button.setText(f"Cancel {JOB_NOUNS.get(active.kind, 'job') if active else 'training'}")
         self.resume_button.setEnabled(d.active_execution is None and d.resumable_execution is not None)
         dirty = self._form_dirty()
         self.save_button.setEnabled(dirty and status not in BUSY)
@@ -357,6 +389,10 @@ class ModelPage(QWidget):
 
     def show_metrics(self) -> None:
         self.tabs.setCurrentWidget(self.charts)
+
+    def show_evaluations(self) -> None:
+        self.refresh()
+        self.tabs.setCurrentIndex(0)   # the Overview tab holds the evaluations list
 
 
 _CHIPS = ("#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7", "#9c755f")

@@ -1,0 +1,52 @@
+"""The evaluate dialog's logic without a screen: who can be evaluated, dataset order, defaults, checks."""
+
+from __future__ import annotations
+
+from desktop_app.evaluation.run import default_name as core_default
+from desktop_app.jobs.runner import threshold_errors
+from desktop_app.sdk import evaluate_form as form
+from desktop_app.serving.export import default_filename, why_not_exportable
+
+
+def test_only_trained_or_deployed_models_can_be_evaluated(client):
+    model = client.catalog.find_models(name="pretrained-resnet")[0]
+    assert "pre-trained" in form.why_not_evaluable(model)
+    assert "pre-trained" in why_not_exportable(model)
+    for status, reason in (("created", "Train it first"), ("training", "once training has ended"),
+                           ("trained", None), ("deployed", None)):
+        m = client.catalog.update_model(model.id, status=status)
+        got = form.why_not_evaluable(m)
+        assert got is None if reason is None else reason in got
+        assert (why_not_exportable(m) is None) == (reason is None)
+
+
+def test_datasets_of_the_project_the_models_own_first_with_subset_counts(client):
+    cat = client.catalog
+    det = cat.find_models(name="pretrained-tinydet")[0]
+    choices = form.dataset_choices(cat, det)
+    assert choices[0].id == det.dataset_id and choices[0].name == "shapes-detection"
+    assert {c.name for c in choices} == {d.name for d in cat.list_datasets(project_id=det.project_id)}
+    c = choices[0]
+    assert c.counts["all"] == cat.count_items(c.id) == sum(c.counts[s] for s in ("train", "validation", "test"))
+    assert form.default_name("shapes", "test") == core_default("shapes", {"subset": "test"}) == "shapes-test"
+    assert form.default_name("shapes", "all") == core_default("shapes", None) == "shapes"
+
+
+def test_check_names_each_bad_field_and_builds_the_request(client):
+    cat = client.catalog
+    det = cat.update_model(cat.find_models(name="pretrained-tinydet")[0].id, status="trained")
+    choice = form.dataset_choices(cat, det)[0]
+    req, errors = form.check(cat, det, choice, "validation", " val ", "0.6", "0,1")
+    assert errors == {} and req == form.EvaluateRequest(det.id, choice.id, {"subset": "validation"}, "val", 0.6, 0.1)
+    _, errors = form.check(cat, det, choice, "all", "", "0", "x")
+    assert set(errors) == {"name", "iou", "conf"} and "(0, 1]" in errors["iou"]
+    assert form.check(cat, det, choice, "all", "n", "0.5", "0")[0].filters == {}
+    empty = form.DatasetChoice("d", "empty", {"all": 0})
+    assert "has no items" in form.check(cat, det, empty, "test", "n", "0.5", "0")[1]["subset"]
+    assert threshold_errors(0.5, 0.0) == {} and set(threshold_errors(float("nan"), 2)) == {"iou_threshold",
+                                                                                           "conf_threshold"}
+
+
+def test_default_export_file_names():
+    assert default_filename("resnet-small", "onnx") == "resnet-small.onnx"
+    assert default_filename("a/b c", "torchscript") == "a_b_c.pt"
