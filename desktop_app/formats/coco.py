@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +12,7 @@ from desktop_app.errors import FormatError
 from desktop_app.formats.base import Annotation, DatasetBundle, ImageEntry
 from desktop_app.formats.images import (
     all_labels, bounds, check_size, clean_name, entry_size, log_dropped, place_image, rle_area,
-    unique_targets, validate_annotation, is_number,
+    tracked, unique_targets, validate_annotation, is_number,
 )
 
 logger = logging.getLogger(__name__)
@@ -256,12 +257,13 @@ def _coco_ann(a: Annotation, ann_id: int, image_id: Any, cat_id: int, include_sc
 
 
 def write_coco(bundle: DatasetBundle, out_dir: str | Path, *, copy_images: str = "copy",
-               include_scores: bool = False, include_classes: bool = False) -> Path:
+               include_scores: bool = False, include_classes: bool = False,
+               progress: Callable[[int, int], None] | None = None, cancelled: Callable[[], bool] | None = None) -> Path:
     """Write ``out_dir/annotations.json`` + ``out_dir/images/<name>``; returns ``out_dir``.
 
     Boxes, polygons (bbox = polygon bounds) and RLE masks are written; image-level ``class``
     annotations only with ``include_classes`` (an extension other COCO tools may reject); points
-    are left out (logged)."""
+    are left out (logged). ``progress(done, total)`` follows the image copies; ``cancelled()`` stops them."""
     out = Path(out_dir)
     unique_targets((it.name, it.name) for it in bundle.items)
     cats = category_ids(bundle)
@@ -286,7 +288,7 @@ def write_coco(bundle: DatasetBundle, out_dir: str | Path, *, copy_images: str =
     doc.update(images=images, annotations=anns,
                categories=[{"id": i, "name": lab, "supercategory": supers.get(lab, "")} for lab, i in cats.items()])
     out.mkdir(parents=True, exist_ok=True)
-    for it in bundle.items:
+    for it in tracked(bundle.items, progress, cancelled):
         place_image(it, out / "images" / it.name, copy_images)
     (out / ANNOTATIONS_FILE).write_text(json.dumps(doc), encoding="utf-8")
     return out

@@ -10,6 +10,7 @@ import base64
 import binascii
 import io
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,7 @@ from desktop_app.errors import FormatError
 from desktop_app.formats.base import Annotation, DatasetBundle, ImageEntry
 from desktop_app.formats.images import (
     all_labels, check_size, clean_name, check_unique, entry_size, is_number, place_image, rle_decode,
-    rle_encode, unique_targets, validate_annotation,
+    rle_encode, tracked, unique_targets, validate_annotation,
 )
 
 SUPPORTED = ("class", "box", "segment", "point", "binary")
@@ -206,11 +207,13 @@ def read_dataloop(root: str | Path, *, check_images: bool = True) -> DatasetBund
     return DatasetBundle(labels=labels, items=items, info={"format": "dataloop"})
 
 
-def write_dataloop(bundle: DatasetBundle, out_dir: str | Path, *, copy_images: str = "copy") -> Path:
+def write_dataloop(bundle: DatasetBundle, out_dir: str | Path, *, copy_images: str = "copy",
+                   progress: Callable[[int, int], None] | None = None,
+                   cancelled: Callable[[], bool] | None = None) -> Path:
     """Write ``items/<name>``, ``json/<name>.json`` and ``ontology.json`` (label order); returns ``out_dir``."""
     out = Path(out_dir)
     unique_targets((it.name, it.name) for it in bundle.items)
-    for it in bundle.items:
+    for it in tracked(bundle.items, progress, cancelled):
         w, h = entry_size(it)
         system: dict[str, Any] = {"width": w, "height": h}
         if it.subset:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
 
 from desktop_app.errors import FormatError
 from desktop_app.formats.base import Annotation, DatasetBundle, ImageEntry
 from desktop_app.formats.images import (
-    SPLIT_DIRS, SUBSET_DIRS, dedupe_split_names, is_image_file, place_image, read_size, unique_targets,
+    SPLIT_DIRS, SUBSET_DIRS, dedupe_split_names, is_image_file, place_image, read_size, tracked, unique_targets,
 )
 
 logger = logging.getLogger(__name__)
@@ -52,7 +53,8 @@ def read_imagefolder(root: str | Path, *, check_images: bool = True) -> DatasetB
 
 
 def write_imagefolder(bundle: DatasetBundle, out_dir: str | Path, *, copy_images: str = "copy",
-                      skip_unlabeled: bool = False) -> Path:
+                      skip_unlabeled: bool = False, progress: Callable[[int, int], None] | None = None,
+                      cancelled: Callable[[], bool] | None = None) -> Path:
     """Write ``[split/]<label>/<name>`` (a leading ``<label>/`` in the name is not doubled); returns ``out_dir``.
 
     Every item needs exactly one ``class`` annotation; items without (or with several) are an error,
@@ -79,6 +81,6 @@ def write_imagefolder(bundle: DatasetBundle, out_dir: str | Path, *, copy_images
         logger.warning("ImageFolder export: %d images without exactly one class label were left out", skipped)
     unique_targets((rel, it.name) for it, rel in targets)
     out.mkdir(parents=True, exist_ok=True)
-    for it, rel in targets:
+    for it, rel in tracked(targets, progress, cancelled):
         place_image(it, out / rel, copy_images)
     return out

@@ -9,6 +9,8 @@ from desktop_app.catalog import Catalog
 
 from .base import DatasetBundle, ImageEntry
 
+ID_CHUNK = 900
+
 
 def import_dataset(catalog: Catalog, dataset_id: str, path: str | Path, fmt: str | None = None, *,
                    verify: bool = True, progress: Callable[[int, int], None] | None = None,
@@ -26,13 +28,20 @@ def import_dataset(catalog: Catalog, dataset_id: str, path: str | Path, fmt: str
 
 
 def dataset_bundle(catalog: Catalog, dataset_id: str, *, filters: dict | None = None,
-                   include_predictions: bool = False) -> DatasetBundle:
+                   include_predictions: bool | str = False) -> DatasetBundle:
+    """The dataset's items (``filters`` as Catalog.list_items takes them) with their ground truth, plus
+    every model's predictions (``include_predictions=True``) or one model's (its id, or its name for
+    predictions imported without a model)."""
     from desktop_app.catalog.data import record_to_annotation
 
     ds = catalog.get_dataset(dataset_id)
-    items = catalog.list_items(dataset_id, **(filters or {}))
+    items = _list_items(catalog, dataset_id, dict(filters or {}))
     anns = catalog.list_annotations(item_ids=[i.id for i in items],
                                     ground_truth=None if include_predictions else True)
+    if isinstance(include_predictions, str):
+        key = include_predictions
+        anns = [a for a in anns if (a.model_id is None and a.model_name is None)
+                or a.model_id == key or (a.model_id is None and a.model_name == key)]
     by_item: dict[int, list] = {}
     for a in anns:
         by_item.setdefault(a.item_id, []).append(record_to_annotation(a))
@@ -43,9 +52,29 @@ def dataset_bundle(catalog: Catalog, dataset_id: str, *, filters: dict | None = 
     return DatasetBundle(labels=list(ds.labels), items=entries, info={"dataset": ds.name, "dataset_id": ds.id})
 
 
+def _list_items(catalog: Catalog, dataset_id: str, filters: dict) -> list:
+    # A selection of many ids would pass SQLite's limit on query variables: look them up in chunks.
+    ids = filters.pop("item_ids", None)
+    if ids is None or len(ids) <= ID_CHUNK:
+        return catalog.list_items(dataset_id, **filters, **({} if ids is None else {"item_ids": ids}))
+    items = []
+    for k in range(0, len(ids), ID_CHUNK):
+        items += catalog.list_items(dataset_id, item_ids=ids[k:k + ID_CHUNK], **filters)
+    return sorted(items, key=lambda it: it.id)
+
+
 def export_dataset(catalog: Catalog, dataset_id: str, out_dir: str | Path, fmt: str = "coco", *,
-                   filters: dict | None = None, include_predictions: bool = False, **kwargs: Any) -> Path:
+                   filters: dict | None = None, include_predictions: bool | str = False,
+                   progress: Callable[[int, int], None] | None = None,
+                   cancelled: Callable[[], bool] | None = None, **kwargs: Any) -> Path:
+    """Write the dataset as ``fmt`` into ``out_dir`` (new, or merged into an existing folder); returns the
+    folder to read it back from. Written to a scratch folder first: a cancel (InterruptedError from the
+    writer) or an error leaves ``out_dir`` as it was."""
     from desktop_app import formats
+    from .export import staged
 
     bundle = dataset_bundle(catalog, dataset_id, filters=filters, include_predictions=include_predictions)
-    return formats.write(fmt, bundle, Path(out_dir), **kwargs)
+    out = Path(out_dir).expanduser()
+    with staged(out) as tmp:
+        written = formats.write(fmt, bundle, tmp, progress=progress, cancelled=cancelled, **kwargs)
+    return out / Path(written).relative_to(tmp)

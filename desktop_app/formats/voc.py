@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,7 @@ from desktop_app.errors import FormatError
 from desktop_app.formats.base import Annotation, DatasetBundle, ImageEntry
 from desktop_app.formats.images import (
     SUBSET_DIRS, all_labels, bounds, check_size, check_unique, clean_name, entry_size, is_image_file,
-    log_dropped, place_image, unique_targets, validate_annotation,
+    log_dropped, place_image, tracked, unique_targets, validate_annotation,
 )
 
 SETS = {"train": "train", "val": "validation", "test": "test"}
@@ -203,7 +204,8 @@ def _xml(it: ImageEntry, w: int, h: int, include_scores: bool, dropped: dict[str
 
 
 def write_voc(bundle: DatasetBundle, out_dir: str | Path, *, copy_images: str = "copy",
-              include_scores: bool = False) -> Path:
+              include_scores: bool = False, progress: Callable[[int, int], None] | None = None,
+              cancelled: Callable[[], bool] | None = None) -> Path:
     """Write Annotations/, JPEGImages/, ImageSets/Main/ and labels.txt; returns ``out_dir``.
 
     Polygons and masks are written as their bounding box; class and point annotations are left out
@@ -214,7 +216,7 @@ def write_voc(bundle: DatasetBundle, out_dir: str | Path, *, copy_images: str = 
     sets: dict[str, list[str]] = {}
     dropped: dict[str, int] = {}
     converted: dict[str, int] = {}
-    for it, voc_id in zip(bundle.items, ids):
+    for it, voc_id in tracked(list(zip(bundle.items, ids)), progress, cancelled):
         w, h = entry_size(it)
         xml = out / "Annotations" / f"{voc_id}.xml"
         xml.parent.mkdir(parents=True, exist_ok=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +13,7 @@ from desktop_app.errors import FormatError
 from desktop_app.formats.base import Annotation, DatasetBundle, ImageEntry
 from desktop_app.formats.images import (
     SUBSET_DIRS, all_labels, bounds, dedupe_split_names, entry_size, is_image_file, log_dropped,
-    place_image, read_size, split_subset, unique_targets, validate_annotation,
+    place_image, read_size, split_subset, tracked, unique_targets, validate_annotation,
 )
 
 YAML_NAMES = ("data.yaml", "dataset.yaml", "data.yml", "dataset.yml")
@@ -291,7 +292,8 @@ def _line(a: Annotation, cls: int, w: int, h: int, task: str | None, include_sco
 
 
 def write_yolo(bundle: DatasetBundle, out_dir: str | Path, *, copy_images: str = "copy", task: str | None = None,
-               include_scores: bool = False, include_crowd: bool = False) -> Path:
+               include_scores: bool = False, include_crowd: bool = False,
+               progress: Callable[[int, int], None] | None = None, cancelled: Callable[[], bool] | None = None) -> Path:
     """Write ``data.yaml``, ``images/<split>/<name>`` and ``labels/<split>/<stem>.txt``; returns ``out_dir``.
 
     ``task=None`` writes boxes as box lines and polygons as polygon lines (exact round trip);
@@ -310,7 +312,7 @@ def write_yolo(bundle: DatasetBundle, out_dir: str | Path, *, copy_images: str =
 
     unique_targets((str(Path(rel(it)).with_suffix("")), it.name) for it in bundle.items)
     dropped: dict[str, int] = {}
-    for it in bundle.items:
+    for it in tracked(bundle.items, progress, cancelled):
         w, h = entry_size(it)
         lines = []
         for a in it.annotations:

@@ -184,7 +184,9 @@ class Dataset(Entity):
         return fio.import_dataset(self._client.catalog, self.id, path, format, **kwargs)
 
     def export(self, path: str | Path, format: str = "coco", *, filters: Any = None,
-               include_predictions: bool = False, **kwargs: Any) -> Path:
+               include_predictions: bool | str = False, **kwargs: Any) -> Path:
+        """Write the items (all, or those ``filters`` selects) with their ground truth and, if asked, every
+        model's predictions (True) or one model's (its id); ``progress`` / ``cancelled`` callbacks may be given."""
         from desktop_app.formats import io as fio
         return fio.export_dataset(self._client.catalog, self.id, path, format,
                                   filters=filter_dict(filters), include_predictions=include_predictions, **kwargs)

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (QApplication, QHBoxLayout, QInputDialog, QLabel, 
 from desktop_app.catalog import Catalog, ItemRecord
 from desktop_app.formats.base import SUBSETS
 from desktop_app.gui.colors import LabelColors
+from desktop_app.gui.dialogs.export_dialog import ExportDialog
 from desktop_app.gui.dialogs.import_dialog import ImportDialog
 from desktop_app.gui.dialogs.split_dialog import SplitDialog
 from desktop_app.gui.itemmodels.gallery_model import GalleryFilter, GalleryModel, GalleryRow
@@ -123,16 +124,22 @@ class DatasetPage(QWidget):
         self.import_action = QAction("Import…", self)
         self.import_action.setShortcut(QKeySequence("Ctrl+I"))
         self.import_action.setToolTip("Import a folder of images or a COCO / YOLO / VOC / ImageFolder / Dataloop set")
+        self.export_action = QAction("Export…", self)
+        self.export_action.setShortcut(QKeySequence("Ctrl+E"))
+        self.export_action.setToolTip("Export all items, a subset or the gallery's filter as COCO / YOLO / VOC / "
+                                      "ImageFolder / Dataloop")
         self.split_action = QAction("Split…", self)
         self.split_action.setToolTip("Assign train / validation / test subsets by percentages")
         self.refresh_action = QAction("Refresh", self)
         self.refresh_action.setShortcut(QKeySequence("F5"))
         self.predict_action = QAction("Predict…", self)
         self.predict_action.setToolTip("Run a trained model on the selected items; its predictions appear as a layer")
-        for a in (self.import_action, self.split_action, self.refresh_action, self.predict_action):
+        for a in (self.import_action, self.export_action, self.split_action, self.refresh_action,
+                  self.predict_action):
             a.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
             self.addAction(a)
         self.import_action.triggered.connect(lambda: self.import_dialog())
+        self.export_action.triggered.connect(lambda: self.export_dialog())
         self.split_action.triggered.connect(lambda: self.split_dialog())
         self.refresh_action.triggered.connect(self.refresh)
         self.predict_action.triggered.connect(lambda: self.predict_dialog())
@@ -154,7 +161,7 @@ class DatasetPage(QWidget):
         bar.addWidget(self.count_label)
         bar.addStretch(1)
         bar.addWidget(self.layers_button)
-        for a in (self.predict_action, self.split_action, self.import_action):
+        for a in (self.predict_action, self.split_action, self.import_action, self.export_action):
             b = QToolButton()
             b.setDefaultAction(a)
             bar.addWidget(b)
@@ -235,6 +242,8 @@ class DatasetPage(QWidget):
         """Stop background work (the page is closing or the catalog is about to close). Idempotent."""
         for dlg in self.findChildren(ImportDialog):
             dlg.stop()
+        for dlg in self.findChildren(ExportDialog):
+            dlg.stop()
         for dlg in self.findChildren(SplitDialog):
             dlg.wait_done()
         self._summary_gen += 1
@@ -252,7 +261,7 @@ class DatasetPage(QWidget):
             self.shutdown()
         return super().event(e)
 
-    # -- import and split -----------------------------------------------------------------
+    # -- import, export and split ---------------------------------------------------------
     def import_dialog(self, path: str | Path | None = None, *, start: bool = False) -> ImportDialog | None:
         """Open the import dialog (non-modal); with `start` it begins at once (drag and drop)."""
         if self.dataset_id is None:
@@ -263,6 +272,17 @@ class DatasetPage(QWidget):
         dlg.show()
         if start:
             dlg.start()
+        return dlg
+
+    def export_dialog(self) -> ExportDialog | None:
+        """Open the export dialog (non-modal) offering the gallery's filter and selection as choices."""
+        if self.dataset_id is None:
+            return None
+        dlg = ExportDialog(self.catalog, self.dataset_id, self, gallery_filter=self.model.filter.to_kwargs(),
+                           selected=self.selected_item_ids())
+        dlg.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dlg.exported.connect(lambda path, n: self.message.emit(f"Exported {n:,} items to {path}"))
+        dlg.show()
         return dlg
 
     def split_dialog(self) -> SplitDialog | None:
@@ -425,7 +445,8 @@ class DatasetPage(QWidget):
 
     # -- internals ------------------------------------------------------------------------
     def _set_enabled(self, on: bool) -> None:
-        for a in (self.import_action, self.split_action, self.refresh_action, self.predict_action):
+        for a in (self.import_action, self.export_action, self.split_action, self.refresh_action,
+                  self.predict_action):
             a.setEnabled(on)
         self.layers_button.setEnabled(on)
         self.filters.setEnabled(on)
