@@ -102,6 +102,45 @@ def pipelines_page(ctx: ShotContext) -> list[Path]:
     return [path]
 
 
+def _grab_over(ctx: ShotContext, dialog: Any, name: str) -> Path:
+    """The window dimmed behind a modal dialog, the dialog centred on it: one picture whatever the display."""
+    from PySide6.QtGui import QColor, QPainter
+    ctx.process(0.5)
+    pm = ctx.window.grab()
+    over = dialog.grab()
+    painter = QPainter(pm)
+    painter.fillRect(pm.rect(), QColor(0, 0, 0, 70))
+    painter.drawPixmap((pm.width() - over.width()) // 2, (pm.height() - over.height()) // 2, over)
+    painter.end()
+    path = ctx.out / f"{name}.png"
+    if not pm.save(str(path), "PNG"):
+        raise OSError(f"could not write {path}")
+    print(f"wrote {path}", flush=True)
+    return path
+
+
+@shot
+def pipeline_dialog(ctx: ShotContext) -> list[Path]:
+    """New pipeline… over the pipelines page: prefilled from the champion; then a refused gate value."""
+    page = _pipelines_page(ctx)
+    page.new_button.click()
+    dlg = page.dialog
+    ctx.wait_until(lambda: dlg.isVisible(), 10, "the dialog")
+    dlg.description.setText("retrain every night; promote only if no class gets worse")
+    dlg.trigger.setCurrentIndex(dlg.trigger.findData("schedule"))
+    dlg.every.setText("1d")
+    dlg.overrides.setText('{"epochs": 3}')
+    dlg.gate.editors["min_improvement"].setText("0.01")
+    dlg.gate.editors["max_class_drop"].setText("0.05")
+    paths = [_grab_over(ctx, dlg, "pipeline_dialog")]
+    dlg.name.setText("shapes-nightly")
+    dlg.gate.editors["min_improvement"].setText("-0.01")
+    dlg.overrides.setText('{"epochs": 3')
+    paths.append(_grab_over(ctx, dlg, "pipeline_dialog_refused"))
+    dlg.reject()
+    return paths
+
+
 @shot
 def services_page(ctx: ShotContext) -> list[Path]:
     w = ctx.window

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from desktop_app.catalog import Catalog
 from desktop_app.catalog.records import PipelineRecord, PipelineRunRecord
-from desktop_app.errors import NotFoundError, ValidationError
+from desktop_app.errors import AlreadyExistsError, NotFoundError, ValidationError
 from desktop_app.sdk.entities import Entity
 
 from . import champion as champ
@@ -20,7 +20,8 @@ if TYPE_CHECKING:
     from desktop_app.sdk.client import Client
 
 __all__ = [
-    "create_pipeline", "Pipeline", "PipelineRun", "PipelineBusyError", "RunStatus", "recover_all",
+    "create_pipeline", "check_name", "check_definition", "check_subsets", "Pipeline", "PipelineRun",
+    "PipelineBusyError", "RunStatus", "recover_all",
     "pipeline_rows", "run_rows", "step_rows", "start_run", "resume_run", "cancel_run", "rollback", "history",
     "pending_changes", "TriggerService",
 ]
@@ -88,6 +89,7 @@ def create_pipeline(client: Client, name: str, champion: Any = None, *, package:
         max_items=max_items if max_items is not None else {}, seed=int(seed), trigger=Trigger.parse(trigger),
         training=dict(training or {}), gate=dict(gate or {}), redeploy=bool(redeploy), enabled=bool(enabled),
         description=description)
+    check_name(catalog, project_id, name)
     _check(catalog, defn, champ_rec)
     with catalog.db.transaction():
         rec = catalog.create_pipeline(project_id, name, defn.to_dict())
@@ -98,24 +100,44 @@ def create_pipeline(client: Client, name: str, champion: Any = None, *, package:
     return Pipeline(client, rec)
 
 
-def _check(catalog: Catalog, defn: PipelineDefinition, champion) -> None:
-    """Everything that can be checked before a run: definition, overrides, non-empty and disjoint subsets."""
+def check_name(catalog: Catalog, project_id: str, name: Any, *, keep: str | None = None) -> str:
+    """A pipeline name: not empty and not taken in the project (keep: the pipeline's own name)."""
+    if not isinstance(name, str) or not name.strip():
+        raise ValidationError("a pipeline needs a non-empty name")
+    if name != keep and any(p.name == name for p in catalog.list_pipelines(project_id)):
+        raise AlreadyExistsError(f"a pipeline named {name!r} already exists in this project")
+    return name
+
+
+def check_definition(catalog: Catalog, defn: PipelineDefinition, champion) -> None:
+    """The definition and the challenger's configuration (champion + overrides); no item queries."""
     from desktop_app.ml.adapter import validate_model_configuration
 
     if not isinstance(defn.trigger, Trigger):
         defn.trigger = Trigger.parse(defn.trigger)
     defn.validate(champion.output_type)
     validate_model_configuration(catalog, defn.package_id, {**champion.configuration, **defn.training})
-    ds = catalog.get_dataset(defn.dataset_id)
+
+
+def check_subsets(catalog: Catalog, dataset_id: str, subsets: dict[str, dict]) -> dict[str, int]:
+    """Each role's filter selects items and train / test share none; the number of items per role."""
+    ds = catalog.get_dataset(dataset_id)
     ids = {}
     for role in SUBSET_ROLES:
-        ids[role] = set(catalog.item_ids(ds.id, **defn.subsets[role]))
+        ids[role] = set(catalog.item_ids(ds.id, **subsets[role]))
         if not ids[role]:
-            raise ValidationError(f"the {role} subset of dataset {ds.name!r} is empty (filter {defn.subsets[role]}); "
+            raise ValidationError(f"the {role} subset of dataset {ds.name!r} is empty (filter {subsets[role]}); "
                                   f"split the dataset (dataset.split_ml_subsets) or pass subsets=")
     if ids["train"] & ids["test"]:
         raise ValidationError(f"the train and test subsets share {len(ids['train'] & ids['test'])} items; a "
                               f"challenger must be tested on items it did not train on")
+    return {role: len(v) for role, v in ids.items()}
+
+
+def _check(catalog: Catalog, defn: PipelineDefinition, champion) -> None:
+    """Everything that can be checked before a run: definition, overrides, non-empty and disjoint subsets."""
+    check_definition(catalog, defn, champion)
+    check_subsets(catalog, defn.dataset_id, defn.subsets)
 
 
 # -- entities -------------------------------------------------------------------------------------
@@ -220,11 +242,7 @@ class Pipeline(Entity):
         _check(self.catalog, new, self.catalog.get_model(champion.id))
         changes: dict[str, Any] = {"definition": new.to_dict()}
         if name is not None and name != self.name:
-            if not isinstance(name, str) or not name.strip():
-                raise ValidationError("a pipeline needs a non-empty name")
-            if any(p.name == name for p in self.catalog.list_pipelines(self.project_id)):
-                raise ValidationError(f"a pipeline named {name!r} already exists in this project")
-            changes["name"] = name
+            changes["name"] = check_name(self.catalog, self.project_id, name, keep=self.name)
         self._record = self.catalog.update_pipeline(self.id, **changes)
         return self
 

@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from desktop_app.catalog import Catalog
-from desktop_app.errors import ValidationError
 
 from . import champion as champ
 from . import lock, triggers
@@ -200,10 +199,17 @@ def trigger_text(t: Trigger) -> str:
 
 
 def form_values(catalog: Catalog, definition: dict) -> dict[str, Any]:
+    """The edit form's fields: trigger and overrides as text, the gate as its typed fields' texts."""
+    from .draft import gate_kind, gate_texts
     d = PipelineDefinition.from_dict(definition)
-    gate = short_gate(catalog, d)
+    kind = gate_kind(_output_type(catalog, d) or "class")
     return {"trigger": trigger_text(d.trigger), "training": json.dumps(d.training) if d.training else "",
-            "gate": json.dumps(gate) if gate else "", "enabled": d.enabled}
+            "gate": gate_texts(kind, d.gate), "gate_kind": kind, "enabled": d.enabled}
+
+
+def _output_type(catalog: Catalog, d: PipelineDefinition) -> str | None:
+    alias = catalog.get_alias(d.package_id, d.alias)
+    return catalog.get_model(alias.model_id).output_type if alias else None
 
 
 def short_gate(catalog: Catalog, d: PipelineDefinition) -> dict[str, Any]:
@@ -211,29 +217,19 @@ def short_gate(catalog: Catalog, d: PipelineDefinition) -> dict[str, Any]:
     from .gate import GateSpec, method_for
     gate = dict(d.gate or {})
     try:
-        alias = catalog.get_alias(d.package_id, d.alias)
-        output_type = catalog.get_model(alias.model_id).output_type if alias else None
+        output_type = _output_type(catalog, d)
         defaults = GateSpec.from_dict({}, method=method_for(output_type)).to_dict() if output_type else {}
     except Exception:  # noqa: BLE001 - without the champion, show what is stored
         defaults = {}
     return {k: v for k, v in gate.items() if v not in (None, [], {}) and defaults.get(k, object()) != v}
 
 
-def parse_form(trigger: str, training: str, gate: str, enabled: bool) -> dict[str, Any]:
-    """The edit form's text -> Pipeline.update(**fields); ValidationError says which field is wrong."""
-    def obj(name: str, text: str) -> dict:
-        text = text.strip()
-        if not text:
-            return {}
-        try:
-            value = json.loads(text)
-        except ValueError as e:
-            raise ValidationError(f"{name} must be a JSON object such as {{\"epochs\": 5}}: {e}") from None
-        if not isinstance(value, dict):
-            raise ValidationError(f"{name} must be a JSON object, got {type(value).__name__}")
-        return value
-    return {"trigger": Trigger.parse(trigger.strip() or "manual").to_dict(), "training": obj("overrides", training),
-            "gate": obj("gate", gate), "enabled": bool(enabled)}
+def parse_form(trigger: str, training: str, gate: dict[str, str], enabled: bool) -> dict[str, Any]:
+    """The edit form -> Pipeline.update(**fields); ValidationError says which field is wrong.
+    gate: the typed gate fields' texts (draft.gate_values)."""
+    from .draft import gate_values, json_object
+    return {"trigger": Trigger.parse(trigger.strip() or "manual").to_dict(),
+            "training": json_object("overrides", training), "gate": gate_values(gate), "enabled": bool(enabled)}
 
 
 def history_lines(catalog: Catalog, pipeline_id: str) -> list[dict[str, Any]]:

@@ -108,11 +108,17 @@ def test_timeline_shows_each_run_with_step_chips_and_its_decision(qtbot, page, t
 def test_the_form_saves_through_update_and_refuses_bad_values(qtbot, page, two_runs):
     p = two_runs["pipeline"]
     assert page.training_edit.text() == '{"skill": 0.3}' and page.trigger_edit.text() == "manual"
-    page.gate_edit.setText("{not json")
+    assert page.gate_editor.texts()["metric"] == "accuracy"
+    page.training_edit.setText("{not json")
     assert not page.save_definition()
-    assert "gate must be a JSON object" in page.form_error.text()
+    assert "overrides must be a JSON object" in page.form_error.text()
+    page.training_edit.setText('{"skill": 0.3}')
+    page.gate_editor.editors["min_improvement"].setText("-0.5")     # marked as it is typed, with GateSpec's words
+    assert "gate min_improvement must be within" in page.gate_editor.errors()["min_improvement"]
+    assert not page.save_definition()
     page.trigger_edit.setText("annotations:7")
-    page.gate_edit.setText('{"min_improvement": 0.02}')
+    page.gate_editor.editors["min_improvement"].setText("0.02")
+    assert page.gate_editor.errors() == {}
     page.enabled_check.setChecked(False)
     with qtbot.waitSignal(page.loaded, timeout=WAIT_MS):
         page.save_button.click()
@@ -120,6 +126,7 @@ def test_the_form_saves_through_update_and_refuses_bad_values(qtbot, page, two_r
     assert d.trigger.type == "annotations" and d.trigger.count == 7 and not d.enabled
     assert d.gate["min_improvement"] == 0.02 and d.training == {"skill": 0.3}
     assert page.form_error.text() == "" and page.trigger_edit.text() == "annotations:7"
+    assert page.gate_editor.texts()["min_improvement"] == "0.02"
     p.update(trigger="manual", gate={}, enabled=True)
 
 

@@ -1,5 +1,6 @@
-"""The pipelines page: a project's pipelines; for the chosen one its definition (editable), the run timeline
-with a chip per step, the decision and figures of the chosen run, Run now, Rollback and Compare.
+"""The pipelines page: a project's pipelines and New pipeline…; for the chosen one its definition (editable,
+the gate as typed fields), the run timeline with a chip per step, the chosen run's decision and figures, Run now,
+Rollback and Compare.
 
 Everything is read by desktop_app.pipelines.timeline on the task pool; a run goes to a detached runner
 process; the page re-reads itself every few seconds while it is on screen.
@@ -16,6 +17,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QFormLay
                                QTreeWidgetItem, QVBoxLayout, QWidget)
 
 from ..style import StatusBadge, badge_stylesheet, muted, status_color, title_font
+from ..widgets.gate_editor import GateEditor
 from ..widgets.step_chips import ChipsRole, StepChipsDelegate, chip_color
 from ..workers import TaskRunner
 
@@ -38,6 +40,7 @@ class PipelinesPage(QWidget):
     loaded = Signal()                        # a fresh read was applied (tests wait on it)
     run_started = Signal(str)                # run id
     rolled_back = Signal(object)             # the rollback's result dict
+    created = Signal(str)                    # a pipeline made with the New pipeline dialog (its id)
 
     REFRESH_MS = 2000
 
@@ -54,6 +57,7 @@ class PipelinesPage(QWidget):
         self._generation = 0
         self._loading = False
         self._shut = False
+        self.dialog: Any = None              # the New pipeline dialog while it is open
         self._build()
         self.timer = QTimer(self)
         self.timer.setInterval(self.REFRESH_MS)
@@ -76,6 +80,10 @@ class PipelinesPage(QWidget):
         self.badge = StatusBadge()
         head.addWidget(self.badge, 0, Qt.AlignmentFlag.AlignVCenter)
         head.addStretch(1)
+        self.new_button = QPushButton("New pipeline…")
+        self.new_button.setToolTip("Create a pipeline that retrains a champion model and promotes what beats it")
+        self.new_button.clicked.connect(self.new_pipeline)
+        head.addWidget(self.new_button, 0, Qt.AlignmentFlag.AlignVCenter)
         self.run_button = QPushButton("Run now")
         self.run_button.setToolTip("Start a run in the background (a detached process: it goes on if the app closes)")
         self.run_button.clicked.connect(self.run_now)
@@ -100,14 +108,29 @@ class PipelinesPage(QWidget):
         self.vsplit.setStretchFactor(1, 1)
         rl.addWidget(self.vsplit, 1)
         lay.addWidget(right, 1)
-        self.empty = QLabel("This project has no pipelines yet. Create one from a script or the command line:\n"
-                            "  dl.pipelines.create('nightly', champion=model, trigger='annotations:50')\n"
-                            "  desktop-app pipelines create …")
-        self.empty.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        muted(self.empty)
-        self.empty.hide()
-        lay.addWidget(self.empty, 1, Qt.AlignmentFlag.AlignTop)  # takes the body's room, under the title
+        lay.addWidget(self._empty_state(), 1, Qt.AlignmentFlag.AlignTop)  # takes the body's room, under the title
         self._update_buttons()
+
+    def _empty_state(self) -> QWidget:
+        self.empty = QWidget()
+        v = QVBoxLayout(self.empty)
+        v.setContentsMargins(0, 12, 0, 0)
+        text = QLabel("This project has no pipelines yet. A pipeline retrains a champion model when reviewed "
+                      "annotations arrive (or on a schedule), tests the challenger against it on the same items "
+                      "and promotes it only if it passes the gate.")
+        text.setWordWrap(True)
+        v.addWidget(text)
+        self.empty_new_button = QPushButton("New pipeline…")
+        self.empty_new_button.clicked.connect(self.new_pipeline)
+        v.addWidget(self.empty_new_button, 0, Qt.AlignmentFlag.AlignLeft)
+        code = QLabel("From a script: dl.pipelines.create('nightly', champion=model, trigger='annotations:50'); "
+                      "from the command line: desktop-app pipelines create …")
+        code.setWordWrap(True)
+        code.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        muted(code)
+        v.addWidget(code)
+        self.empty.hide()
+        return self.empty
 
     def _definition_box(self) -> QGroupBox:
         box = QGroupBox("Definition")
@@ -135,9 +158,9 @@ class PipelinesPage(QWidget):
         self.training_edit = QLineEdit()
         self.training_edit.setPlaceholderText('challenger overrides, JSON: {"epochs": 5}')
         form.addRow("Overrides", self.training_edit)
-        self.gate_edit = QLineEdit()
-        self.gate_edit.setPlaceholderText('gate, JSON: {"metric": "accuracy", "min_improvement": 0.01}')
-        form.addRow("Gate", self.gate_edit)
+        self.gate_editor = GateEditor()
+        self.gate_editor.changed.connect(self._check_gate)
+        form.addRow("Gate", self.gate_editor)
         save = QHBoxLayout()
         self.save_button = QPushButton("Save changes")
         self.save_button.clicked.connect(self.save_definition)
@@ -290,7 +313,9 @@ class PipelinesPage(QWidget):
         if form_changed:
             self.trigger_edit.setText(v.form["trigger"])
             self.training_edit.setText(v.form["training"])
-            self.gate_edit.setText(v.form["gate"])
+            self.gate_editor.set_kind(v.form["gate_kind"])
+            self.gate_editor.set_texts(v.form["gate"])
+            self.gate_editor.set_errors({})
             self.enabled_check.setChecked(bool(v.form["enabled"]))
             self.form_error.clear()
         self._show_history(v.history)
@@ -388,6 +413,8 @@ class PipelinesPage(QWidget):
         self.rollback_button.setEnabled(writable and v is not None and h is not None
                                         and h.data(0, ID_ROLE) != v.champion_id)
         self.save_button.setEnabled(writable and v is not None)
+        for b in (self.new_button, self.empty_new_button):
+            b.setEnabled(writable and self.project_id is not None)
 
     def _on_pipeline_chosen(self, index: int) -> None:
         pid = self.list.itemData(index) if index >= 0 else None
@@ -446,8 +473,11 @@ class PipelinesPage(QWidget):
             return False
         from desktop_app.pipelines.api import Pipeline
         from desktop_app.pipelines.timeline import parse_form
+        if self._check_gate():
+            self.form_error.setText("Fix the marked gate fields")
+            return False
         try:
-            fields = parse_form(self.trigger_edit.text(), self.training_edit.text(), self.gate_edit.text(),
+            fields = parse_form(self.trigger_edit.text(), self.training_edit.text(), self.gate_editor.texts(),
                                 self.enabled_check.isChecked())
             Pipeline(self.client, self.catalog.get_pipeline(self.pipeline_id)).update(**fields)
         except Exception as e:  # noqa: BLE001 - shown beside the form
@@ -458,6 +488,31 @@ class PipelinesPage(QWidget):
         self.view = None                      # re-read the form from what was stored
         self.reload()
         return True
+
+    def _check_gate(self) -> dict[str, str]:
+        """GateSpec's message under each gate field that does not pass (as it is typed)."""
+        from desktop_app.pipelines.draft import gate_errors
+        kind = self.gate_editor.kind
+        errors = gate_errors(kind.method, self.gate_editor.texts()) if kind is not None else {}
+        self.gate_editor.set_errors(errors)
+        return errors
+
+    def new_pipeline(self) -> None:
+        """The New pipeline dialog (window-modal); the page lists and selects what it creates."""
+        from ..dialogs.pipeline_dialog import PipelineDialog
+        if self.project_id is None:
+            return
+        self.dialog = PipelineDialog(self.client, self.project_id, self)
+        self.dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self.dialog.created.connect(self._on_created)
+        self.dialog.finished.connect(lambda *_: setattr(self, "dialog", None))
+        self.dialog.open()
+
+    def _on_created(self, pipeline: Any) -> None:
+        self.message.emit(f"Pipeline {pipeline.name} created")
+        self.view = None
+        self.select_pipeline(pipeline.id)
+        self.created.emit(pipeline.id)
 
     def rollback_selected(self) -> None:
         item = self.history.currentItem()

@@ -1,0 +1,52 @@
+"""A form field with an error line under it, where the core's message for a refused value is shown."""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
+
+from ..style import muted, status_color
+
+_ERROR_BORDER = "border: 1px solid #d64545;"
+
+
+class CheckedField(QWidget):
+    """editor (then extras on the same line), a grey hint, and a red message hidden while the value is fine."""
+
+    def __init__(self, editor: QWidget, *extras: QWidget | int, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.editor = editor
+        v = QVBoxLayout(self)
+        v.setContentsMargins(0, 0, 0, 0)
+        v.setSpacing(1)
+        row = QHBoxLayout()
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(editor, 1)
+        for extra in extras:
+            if isinstance(extra, int):
+                row.addStretch(extra)        # an int is a stretch: the editor keeps its width
+            else:
+                row.addWidget(extra)
+        v.addLayout(row)
+        self.hint = QLabel()                 # what the value means, in grey; empty: hidden
+        self.hint.setWordWrap(True)
+        muted(self.hint)
+        self.hint.hide()
+        v.addWidget(self.hint)
+        self.error = QLabel()
+        self.error.setWordWrap(True)
+        self.error.setStyleSheet(f"color: {status_color('failed').name()}")
+        self.error.hide()
+        v.addWidget(self.error)
+
+    def set_error(self, message: str | None) -> None:
+        self.error.setText(message or "")
+        self.error.setVisible(bool(message))
+        self.editor.setStyleSheet(_ERROR_BORDER if message else "")
+        self.editor.setToolTip(message or self.editor.property("tip") or "")
+
+    def set_hint(self, text: str) -> None:
+        self.hint.setText(text)
+        self.hint.setVisible(bool(text))
+
+    def message(self) -> str:
+        return self.error.text() if self.error.isVisibleTo(self) else ""
