@@ -60,6 +60,23 @@ class ShotContext:
         return path
 
 
+    def grab_over(self, dialog: Any, name: str) -> Path:
+        """The window dimmed behind a dialog, the dialog centred on it: one picture whatever the display."""
+        from PySide6.QtGui import QColor, QPainter
+        self.process(0.5)
+        pm = self.window.grab()
+        over = dialog.grab()
+        painter = QPainter(pm)
+        painter.fillRect(pm.rect(), QColor(0, 0, 0, 70))
+        painter.drawPixmap((pm.width() - over.width()) // 2, (pm.height() - over.height()) // 2, over)
+        painter.end()
+        path = self.out / f"{name}.png"
+        if not pm.save(str(path), "PNG"):
+            raise OSError(f"could not write {path}")
+        print(f"wrote {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}", flush=True)
+        return path
+
+
 SHOTS: list[Callable[[ShotContext], list[Path]]] = []
 
 
@@ -127,6 +144,37 @@ def clone_dialog(ctx: ShotContext) -> list[Path]:
     dlg.reject()
     return [path]
 
+
+
+@shot
+def evaluate_dialog(ctx: ShotContext) -> list[Path]:
+    """Evaluate… on the trained model: dataset, subset, the name it gets, the confidence threshold."""
+    w = ctx.window
+    w.navigate("model", ctx.models["trained"])
+    dlg = w.open_evaluate_dialog(ctx.models["trained"])
+    ctx.wait_until(lambda: dlg.isVisible(), 10, "the evaluate dialog")
+    path = ctx.grab_over(dlg, "evaluate_dialog")
+    dlg.reject()
+    return [path]
+
+
+@shot
+def export_dialog(ctx: ShotContext) -> list[Path]:
+    """Export… on the detection set, the gallery filtered to the test subset: COCO, the live count."""
+    from desktop_app.gui.itemmodels.gallery_model import GalleryFilter
+    w = ctx.window
+    ds = ctx.client.datasets.get("shapes-detection")
+    w.navigate("dataset", ds.id)
+    page = w.pages.pages["dataset"]
+    ctx.wait_until(lambda: page.model.settled, 60, "the gallery")
+    page.model.set_filter(GalleryFilter(subset="test"))
+    ctx.wait_until(lambda: page.model.settled and page.model.rowCount() == 150, 60, "the test subset")
+    dlg = page.export_dialog()
+    dlg.dest_edit.setText("~/exports/shapes-detection-test-coco")
+    ctx.wait_until(lambda: "150" in dlg.count_label.text(), 30, "the live count")
+    path = ctx.grab_over(dlg, "export_dialog")
+    dlg.close()
+    return [path]
 
 
 # -- the app around the catalog: settings, tour, housekeeping, about -----------------------------------

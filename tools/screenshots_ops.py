@@ -102,23 +102,6 @@ def pipelines_page(ctx: ShotContext) -> list[Path]:
     return [path]
 
 
-def _grab_over(ctx: ShotContext, dialog: Any, name: str) -> Path:
-    """The window dimmed behind a modal dialog, the dialog centred on it: one picture whatever the display."""
-    from PySide6.QtGui import QColor, QPainter
-    ctx.process(0.5)
-    pm = ctx.window.grab()
-    over = dialog.grab()
-    painter = QPainter(pm)
-    painter.fillRect(pm.rect(), QColor(0, 0, 0, 70))
-    painter.drawPixmap((pm.width() - over.width()) // 2, (pm.height() - over.height()) // 2, over)
-    painter.end()
-    path = ctx.out / f"{name}.png"
-    if not pm.save(str(path), "PNG"):
-        raise OSError(f"could not write {path}")
-    print(f"wrote {path}", flush=True)
-    return path
-
-
 @shot
 def pipeline_dialog(ctx: ShotContext) -> list[Path]:
     """New pipeline… over the pipelines page: prefilled from the champion; then a refused gate value."""
@@ -132,11 +115,11 @@ def pipeline_dialog(ctx: ShotContext) -> list[Path]:
     dlg.overrides.setText('{"epochs": 3}')
     dlg.gate.editors["min_improvement"].setText("0.01")
     dlg.gate.editors["max_class_drop"].setText("0.05")
-    paths = [_grab_over(ctx, dlg, "pipeline_dialog")]
+    paths = [ctx.grab_over(dlg, "pipeline_dialog")]
     dlg.name.setText("shapes-nightly")
     dlg.gate.editors["min_improvement"].setText("-0.01")
     dlg.overrides.setText('{"epochs": 3')
-    paths.append(_grab_over(ctx, dlg, "pipeline_dialog_refused"))
+    paths.append(ctx.grab_over(dlg, "pipeline_dialog_refused"))
     dlg.reject()
     return paths
 
