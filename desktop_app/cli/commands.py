@@ -192,10 +192,17 @@ def _export(p):
     p.add_argument("--dataset", required=True)
     p.add_argument("--project")
     p.add_argument("--subset", choices=["train", "validation", "test"])
+    p.add_argument("--predictions", metavar="MODEL",
+                   help="also write this model's stored predictions, with their scores (id, name or package/name)")
 
     def run(a):
+        from desktop_app.formats.export import writer_kwargs
         ds = resolve_dataset(a.dataset, a.project)
-        out = ds.export(Path(a.out), a.format, filters={"subset": a.subset} if a.subset else None)
+        kw = writer_kwargs(a.format, resolve_model(a.predictions).id) if a.predictions else {}
+        if a.predictions and "include_predictions" not in kw:
+            print(f"--predictions: the {a.format} format cannot hold predictions", file=sys.stderr)
+            return 2
+        out = ds.export(Path(a.out), a.format, filters={"subset": a.subset} if a.subset else None, **kw)
         print(f"exported {ds.name} as {a.format} to {out}")
         return 0
     p.set_defaults(func=run)

@@ -163,3 +163,32 @@ def test_import_progress_and_cancel(catalog, tmp_path):
     assert catalog.count_items(ds.id) == 0 and list(catalog.store.iter_shas()) == []
     catalog.import_bundle(ds.id, DatasetBundle(items=items), progress=lambda d, t: seen.append((d, t)))
     assert seen[-1] == (10, 10) and catalog.count_items(ds.id) == 10
+
+
+def test_export_with_one_models_predictions(client, capsys, tmp_path):
+    import json
+
+    from desktop_app.formats.base import Annotation
+
+    cat = client.catalog
+    ds = cat.get_dataset("shapes-detection")
+    items = cat.list_items(ds.id, subset="test")[:5]
+    model = cat.find_models(name="pretrained-tinydet")[0]
+    preds = {it.id: [Annotation(type="box", label="star", coordinates=[1, 2, 30, 40], score=0.75)] for it in items}
+    cat.replace_predictions(model.id, model.name, preds, ds.id)
+
+    def scored(folder):
+        doc = json.loads((folder / "annotations.json").read_text())
+        return [a for a in doc["annotations"] if "score" in a]
+    code, _, err = run(capsys, "export", str(tmp_path / "with"), "--dataset", "shapes-detection", "--subset", "test",
+                       "--predictions", "pretrained-tinydet")
+    assert code == 0, err
+    got = scored(tmp_path / "with")
+    assert len(got) == 5 and all(a["score"] == 0.75 for a in got)
+    code, _, err = run(capsys, "export", str(tmp_path / "without"), "--dataset", "shapes-detection", "--subset", "test")
+    assert code == 0 and scored(tmp_path / "without") == []
+    code, _, err = run(capsys, "export", str(tmp_path / "folders"), "--format", "imagefolder", "--dataset", "shapes",
+                       "--predictions", "pretrained-tinydet")
+    assert code == 2 and "cannot hold predictions" in err and not (tmp_path / "folders").exists()
+    code, _, err = run(capsys, "export", str(tmp_path / "x"), "--dataset", "shapes", "--predictions", "no-such-model")
+    assert code == 2 and "no-such-model" in err
