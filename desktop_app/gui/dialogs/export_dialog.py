@@ -7,11 +7,10 @@ leaves the destination as it was. The item count follows the choices; progress c
 from __future__ import annotations
 
 import logging
-import threading
 from pathlib import Path
 
-from PySide6.QtCore import Qt, QThread, Signal
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout,
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialogButtonBox, QFileDialog, QFormLayout,
                                QHBoxLayout, QLabel, QLineEdit, QMessageBox, QProgressBar, QPushButton,
                                QVBoxLayout, QWidget)
 
@@ -24,62 +23,35 @@ from desktop_app.formats.export import (FORMAT_FLAGS, PREDICTION_FORMATS, check_
 from desktop_app.gui.style import muted
 from desktop_app.gui.workers import TaskRunner
 
+from .job_dialog import JobDialog
+
 log = logging.getLogger(__name__)
 
 ERROR_STYLE = "color: #d64545;"
 CAUTION_STYLE = "color: #b07800;"
 
 
-class ExportWorker(QThread):
-    """Runs one export; `request_cancel` is safe from any thread and is read between images."""
+def run_export(catalog: Catalog, dataset_id: str, out: Path, fmt: str, filters: dict, kwargs: dict, *,
+               progress, cancelled) -> tuple[str, int]:
+    """The export itself (any thread): (the folder written, the items in it)."""
+    from desktop_app.formats.io import export_dataset
+    total = [0]
 
-    progressed = Signal(int, int)        # done, total (images written)
-    succeeded = Signal(str, int)         # folder written, items
-    failed = Signal(str)                 # a message naming the file / folder at fault
-    cancelled = Signal()
-
-    def __init__(self, catalog: Catalog, dataset_id: str, out: Path, fmt: str, filters: dict, kwargs: dict,
-                 parent=None):
-        super().__init__(parent)
-        self.catalog, self.dataset_id, self.out, self.fmt = catalog, dataset_id, Path(out), fmt
-        self.filters, self.kwargs = filters, kwargs
-        self._cancel = threading.Event()
-        self._total = 0
-
-    def request_cancel(self) -> None:
-        self._cancel.set()
-
-    @property
-    def cancel_requested(self) -> bool:
-        return self._cancel.is_set()
-
-    def _report(self, done: int, total: int) -> None:
-        self._total = total
-        self.progressed.emit(done, total)
-
-    def run(self) -> None:
-        from desktop_app.formats.io import export_dataset
-        try:
-            path = export_dataset(self.catalog, self.dataset_id, self.out, self.fmt, filters=self.filters,
-                                  progress=self._report, cancelled=self._cancel.is_set, **self.kwargs)
-        except InterruptedError:
-            self.cancelled.emit()
-        except UserError as e:
-            self.failed.emit(str(e))
-        except OSError as e:
-            self.failed.emit(f"{e.filename or self.out}: {e.strerror or e}")
-        except Exception as e:  # noqa: BLE001 - a bug, but the window must survive it and say so
-            log.exception("export to %s failed", self.out)
-            self.failed.emit(f"unexpected error ({type(e).__name__}): {e}")
-        else:
-            self.succeeded.emit(str(path), self._total)
+    def report(done: int, n: int) -> None:
+        total[0] = n
+        progress(done, n)
+    path = export_dataset(catalog, dataset_id, out, fmt, filters=filters, progress=report, cancelled=cancelled,
+                          **kwargs)
+    return str(path), total[0]
 
 
-class ExportDialog(QDialog):
+class ExportDialog(JobDialog):
     """Format, destination, which items, which predictions; live count, progress, cancel."""
 
     exported = Signal(str, int)          # folder, items written
     count_done = Signal(int)             # the live count settled (tests wait on it)
+    CANCELLING = "Cancelling… nothing will be written."
+    PROGRESS = "Writing images: {done:,} of {total:,}"
 
     def __init__(self, catalog: Catalog, dataset_id: str, parent: QWidget | None = None, *,
                  gallery_filter: dict | None = None, selected: list[int] | None = None):
@@ -89,14 +61,12 @@ class ExportDialog(QDialog):
         self.catalog, self.dataset_id = catalog, dataset_id
         self.dataset = catalog.get_dataset(dataset_id)
         self.gallery_filter, self.selected = dict(gallery_filter or {}), list(selected or [])
-        self.worker: ExportWorker | None = None
         self.tasks = TaskRunner(self)
         self.count: int | None = None
         self._count_gen = 0
+        self._out: Path | None = None     # where the running (or last) export writes
         self._auto_dest = ""
         self._held_prediction = 0
-        self._close_when_done = False
-        self.state = "idle"              # idle | running | cancelling | done | failed | cancelled
 
         self.format_box = QComboBox()
         for f in FORMATS.values():
@@ -205,7 +175,7 @@ class ExportDialog(QDialog):
     # -- actions ----------------------------------------------------------------------
     def start(self, path: str | Path | None = None) -> bool:
         """Begin exporting; False (with the reason shown) when the destination or the choices will not do."""
-        if self.state in ("running", "cancelling"):
+        if self.busy:
             return False
         if path is not None:
             self.dest_edit.setText(str(path))
@@ -224,14 +194,11 @@ class ExportDialog(QDialog):
             self._show_error(str(e))
             return False
         kwargs = writer_kwargs(self.fmt(), self.predictions() or False, self.flags())
-        self.worker = ExportWorker(self.catalog, self.dataset_id, out, self.fmt(), self.filters(), kwargs, self)
-        self.worker.progressed.connect(self._on_progress)
-        self.worker.succeeded.connect(self._on_success)
-        self.worker.failed.connect(self._on_failed)
-        self.worker.cancelled.connect(self._on_cancelled)
-        self._set_state("running", f"Reading {self.dataset.name}…")
-        self.progress.setRange(0, 0)     # busy until the writer reports its total
-        self.worker.start()
+        cat, ds, fmt, filters = self.catalog, self.dataset_id, self.fmt(), self.filters()
+        self._out = out
+        self.run_job(lambda progress, cancelled: run_export(cat, ds, out, fmt, filters, kwargs, progress=progress,
+                                                            cancelled=cancelled),
+                     out, f"Reading {self.dataset.name}…")
         return True
 
     def confirm_merge(self, out: Path) -> bool:
@@ -242,77 +209,30 @@ class ExportDialog(QDialog):
             QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.No)
         return answer == QMessageBox.StandardButton.Yes
 
-    def cancel(self) -> None:
-        if self.state == "running" and self.worker is not None:
-            self.worker.request_cancel()
-            self._set_state("cancelling", "Cancelling… nothing will be written.")
-        elif self.state != "cancelling":
-            self.reject()
-
-    def wait(self, ms: int = 30_000) -> bool:
-        return self.worker.wait(ms) if self.worker is not None else True
-
     def stop(self, timeout_ms: int = 30_000) -> None:
-        """Cancel a running export and wait for it (the page is closing)."""
-        if self.worker is not None and self.worker.isRunning():
-            self.worker.request_cancel()
-            self.worker.wait(timeout_ms)
+        """Cancel a running export and wait for it and the counting (the page is closing)."""
+        super().stop(timeout_ms)
         self.tasks.wait(timeout_ms)
 
-    def closeEvent(self, event) -> None:
-        if self.state in ("running", "cancelling"):
-            self.cancel()
-            event.ignore()   # closes itself once the worker has stopped
-            self._close_when_done = True
-            return
-        super().closeEvent(event)
-
-    def reject(self) -> None:
-        if self.state in ("running", "cancelling"):
-            self.cancel()
-            return
-        super().reject()
-
-    # -- worker results ---------------------------------------------------------------
-    def _on_progress(self, done: int, total: int) -> None:
-        if self.state != "running":
-            return
-        self.progress.setRange(0, max(1, total))
-        self.progress.setValue(done)
-        self.status.setText(f"Writing images: {done:,} of {total:,}")
-
-    def _on_success(self, path: str, n: int) -> None:
-        self._join()
-        self.progress.setRange(0, 1)
-        self.progress.setValue(1)
+    # -- outcomes ---------------------------------------------------------------------
+    def _on_success(self, result: tuple[str, int]) -> None:
+        path, n = result
+        self._ended(True)
         self._set_state("done", f"Exported {n:,} items to {path}.")
         self.exported.emit(path, n)
         self.accept()
 
     def _on_failed(self, message: str) -> None:
-        self._join()
-        self._finish(f"Nothing was written to {self.worker.out}. {message}", error=True)
+        self._ended(False)
+        self._show_error(f"Nothing was written to {self._out}. {message}")
+        self._update_hint()
+        self._close_if_asked()
 
     def _on_cancelled(self) -> None:
-        self._join()
-        self._finish(f"Export cancelled; nothing was written to {self.worker.out}.")
-
-    def _finish(self, message: str, error: bool = False) -> None:
-        self.progress.setRange(0, 1)
-        self.progress.setValue(0)
-        if error:
-            self._show_error(message)
-        else:
-            self._set_state("cancelled", message)
+        self._ended(False)
+        self._set_state("cancelled", f"Export cancelled; nothing was written to {self._out}.")
         self._update_hint()
-        if self._close_when_done:
-            super().reject()
-
-    def _join(self) -> None:
-        # The outcome is the worker's last act, so this wait is short; a QThread destroyed while it
-        # still runs would abort the whole application.
-        if self.worker is not None:
-            self.worker.wait()
+        self._close_if_asked()
 
     # -- live parts of the form -------------------------------------------------------
     def _on_format(self) -> None:
@@ -352,7 +272,7 @@ class ExportDialog(QDialog):
         elif holds and self._held_prediction:
             self.predictions_box.setCurrentIndex(self._held_prediction)
             self._held_prediction = 0
-        self.predictions_box.setEnabled(has_models and holds and self.state not in ("running", "cancelling"))
+        self.predictions_box.setEnabled(has_models and holds and not self.busy)
         self.predictions_box.setToolTip("" if holds else f"{FORMATS[self.fmt()].title} cannot hold predictions")
 
     def _update_hint(self) -> None:
@@ -391,7 +311,7 @@ class ExportDialog(QDialog):
         self.count = n
         of = f" of {total:,}" if total is not None and total != n else ""
         self.count_label.setText(f"{n:,}{of} items will be exported" if n else "No items match these choices")
-        self.export_button.setEnabled(n > 0 and self.state not in ("running", "cancelling"))
+        self.export_button.setEnabled(n > 0 and not self.busy)
         self.count_done.emit(n)
 
     # -- view state -------------------------------------------------------------------
@@ -399,7 +319,7 @@ class ExportDialog(QDialog):
         self.state = state
         self.status.setStyleSheet("")
         self.status.setText(message)
-        busy = state in ("running", "cancelling")
+        busy = self.busy
         self.progress.setVisible(busy or state == "done")
         for w in (self.format_box, self.dest_edit, self.browse_button, self.scope_box, self.flags_widget):
             w.setEnabled(not busy)

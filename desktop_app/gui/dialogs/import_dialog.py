@@ -7,15 +7,16 @@ cancel or an error leaves the dataset as it was. Progress and the outcome come b
 from __future__ import annotations
 
 import logging
-import threading
 from pathlib import Path
 
-from PySide6.QtCore import Qt, QThread, Signal
-from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QHBoxLayout,
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (QComboBox, QDialogButtonBox, QFileDialog, QFormLayout, QHBoxLayout,
                                QLabel, QLineEdit, QProgressBar, QPushButton, QVBoxLayout, QWidget)
 
 from desktop_app.catalog import Catalog
 from desktop_app.errors import FormatError, UserError
+
+from .job_dialog import JobDialog
 
 log = logging.getLogger(__name__)
 
@@ -78,51 +79,12 @@ def run_import(catalog: Catalog, dataset_id: str, path: Path, fmt: str, *, progr
     return import_dataset(catalog, dataset_id, path, fmt, progress=progress, cancelled=cancelled)
 
 
-class ImportWorker(QThread):
-    """Runs one import; `request_cancel` is safe from any thread and is read between files."""
-
-    progressed = Signal(int, int)        # done, total (files copied)
-    succeeded = Signal(int)              # items imported
-    failed = Signal(str)                 # a message naming the file / entry at fault
-    cancelled = Signal()
-
-    def __init__(self, catalog: Catalog, dataset_id: str, path: Path, fmt: str, parent=None):
-        super().__init__(parent)
-        self.catalog, self.dataset_id, self.path, self.fmt = catalog, dataset_id, Path(path), fmt
-        self._cancel = threading.Event()
-
-    def request_cancel(self) -> None:
-        self._cancel.set()
-
-    @property
-    def cancel_requested(self) -> bool:
-        return self._cancel.is_set()
-
-    def run(self) -> None:
-        try:
-            ids = run_import(self.catalog, self.dataset_id, self.path, self.fmt,
-                             progress=lambda done, total: self.progressed.emit(done, total),
-                             cancelled=self._cancel.is_set)
-        except InterruptedError:
-            self.cancelled.emit()
-        except UserError as e:
-            self.failed.emit(str(e))
-        except OSError as e:
-            self.failed.emit(f"file {e.filename or self.path}: {e.strerror or e}")
-        except Exception as e:  # noqa: BLE001 - a bug, but the window must survive it and say so
-            log.exception("import of %s failed", self.path)
-            self.failed.emit(f"unexpected error ({type(e).__name__}): {e}")
-        else:
-            if self._cancel.is_set() and not ids:
-                self.cancelled.emit()
-            else:
-                self.succeeded.emit(len(ids))
-
-
-class ImportDialog(QDialog):
+class ImportDialog(JobDialog):
     """Pick a path and a format, watch the progress, cancel; stays open to show an error."""
 
     imported = Signal(int)               # items added to the dataset
+    CANCELLING = "Cancelling… nothing will be imported."
+    PROGRESS = "Copying images: {done:,} of {total:,}"
 
     def __init__(self, catalog: Catalog, dataset_id: str, parent: QWidget | None = None,
                  path: str | Path | None = None):
@@ -130,9 +92,6 @@ class ImportDialog(QDialog):
         self.setWindowTitle("Import into dataset")
         self.setMinimumWidth(520)
         self.catalog, self.dataset_id = catalog, dataset_id
-        self.worker: ImportWorker | None = None
-        self._close_when_done = False
-        self.state = "idle"              # idle | running | cancelling | done | failed | cancelled
 
         self.path_edit = QLineEdit(str(path) if path else "")
         self.path_edit.setPlaceholderText("A dataset folder, a COCO / Dataloop JSON file, or a folder of images")
@@ -172,7 +131,7 @@ class ImportDialog(QDialog):
     # -- actions ----------------------------------------------------------------------
     def start(self, path: str | Path | None = None, fmt: str | None = None) -> bool:
         """Begin importing; False (with the reason shown) when the source cannot be read as asked."""
-        if self.state in ("running", "cancelling"):
+        if self.busy:
             return False
         if path is not None:
             self.path_edit.setText(str(path))
@@ -190,93 +149,35 @@ class ImportDialog(QDialog):
         except UserError as e:
             self._show_error(str(e))
             return False
-        self.worker = ImportWorker(self.catalog, self.dataset_id, src, chosen, self)
-        self.worker.progressed.connect(self._on_progress)
-        self.worker.succeeded.connect(self._on_success)
-        self.worker.failed.connect(self._on_failed)
-        self.worker.cancelled.connect(self._on_cancelled)
-        self._set_state("running", f"Reading and checking {src.name} ({chosen})…")
-        self.progress.setRange(0, 0)     # busy until the copy phase reports its total
-        self.worker.start()
+        cat, ds = self.catalog, self.dataset_id
+        self.run_job(lambda progress, cancelled: run_import(cat, ds, src, chosen, progress=progress,
+                                                            cancelled=cancelled),
+                     f"file {src}", f"Reading and checking {src.name} ({chosen})…")
         return True
 
-    def cancel(self) -> None:
-        if self.state == "running" and self.worker is not None:
-            self.worker.request_cancel()
-            self._set_state("cancelling", "Cancelling… nothing will be imported.")
-        elif self.state != "cancelling":
-            self.reject()
-
-    def wait(self, ms: int = 30_000) -> bool:
-        return self.worker.wait(ms) if self.worker is not None else True
-
-    def closeEvent(self, event) -> None:
-        if self.state in ("running", "cancelling"):
-            self.cancel()
-            event.ignore()   # closes itself once the worker has stopped
-            self._close_when_done = True
-            return
-        super().closeEvent(event)
-
-    def reject(self) -> None:
-        if self.state in ("running", "cancelling"):
-            self.cancel()
-            return
-        super().reject()
-
-    # -- worker results ---------------------------------------------------------------
-    def _on_progress(self, done: int, total: int) -> None:
-        if self.state != "running":
-            return
-        self.progress.setRange(0, max(1, total))
-        self.progress.setValue(done)
-        self.status.setText(f"Copying images: {done:,} of {total:,}")
-
-    def _on_success(self, n: int) -> None:
-        self._join()
-        self.progress.setRange(0, 1)
-        self.progress.setValue(1)
-        self._set_state("done", f"Imported {n:,} items.")
-        self.imported.emit(n)
+    # -- outcomes -------------------------------------------------------------------
+    def _on_success(self, ids: list[int]) -> None:
+        self._ended(True)
+        self._set_state("done", f"Imported {len(ids):,} items.")
+        self.imported.emit(len(ids))
         self.accept()
 
     def _on_failed(self, message: str) -> None:
-        self._join()
-        self.progress.setRange(0, 1)
-        self.progress.setValue(0)
+        self._ended(False)
         self._show_error(f"Nothing was imported. {message}")
-        self.state = "failed"
-        self._after_worker()
+        self._close_if_asked()
 
     def _on_cancelled(self) -> None:
-        self._join()
-        self.progress.setRange(0, 1)
-        self.progress.setValue(0)
+        self._ended(False)
         self._set_state("cancelled", "Import cancelled; nothing was imported.")
-        self._after_worker()
-
-    def _join(self) -> None:
-        # The outcome is the worker's last act, so this wait is short; a QThread destroyed while it
-        # still runs would abort the whole application.
-        if self.worker is not None:
-            self.worker.wait()
-
-    def stop(self, timeout_ms: int = 30_000) -> None:
-        """Cancel a running import and wait for it (the page is closing)."""
-        if self.worker is not None and self.worker.isRunning():
-            self.worker.request_cancel()
-            self.worker.wait(timeout_ms)
-
-    def _after_worker(self) -> None:
-        if self._close_when_done:
-            super().reject()
+        self._close_if_asked()
 
     # -- view state -------------------------------------------------------------------
     def _set_state(self, state: str, message: str) -> None:
         self.state = state
         self.status.setStyleSheet("")
         self.status.setText(message)
-        busy = state in ("running", "cancelling")
+        busy = self.busy
         self.import_button.setEnabled(not busy)
         self.path_edit.setEnabled(not busy)
         self.format_box.setEnabled(not busy)
