@@ -16,6 +16,20 @@ class ModelStatus:
     DEPLOYED = "deployed"
     FAILED = "failed"
     ALL = (CREATED, PRE_TRAINED, PENDING, TRAINING, TRAINED, DEPLOYED, FAILED)
+    WITH_WEIGHTS = (TRAINED, DEPLOYED)   # weights of its own: it can be evaluated, served, exported, championed
+
+
+def why_no_weights(model: Any, action: str) -> str | None:
+    """None when the model (a record or an SDK entity) has weights of its own, else why it cannot be used to
+    `action` ('evaluate', 'export'): the tooltip of a disabled button."""
+    status = model.status
+    if status in ModelStatus.WITH_WEIGHTS:
+        return None
+    if status in (ModelStatus.PENDING, ModelStatus.TRAINING):
+        return f"The model is training: {action} it once training has ended."
+    if status == ModelStatus.PRE_TRAINED:
+        return f"A pre-trained built-in has no weights of its own: clone and train it, then {action} the clone."
+    return f"The model is {status}: only a trained or deployed model has weights to {action}. Train it first."
 
 
 class ExecutionStatus:

@@ -22,7 +22,6 @@ GATE_KEYS = ("metric", "min_improvement", "max_class_drop", "class_metric", "che
              "conf_threshold", "iou_threshold")
 _NUMBERS = {"min_improvement", "max_class_drop", "min_wins", "iou_threshold", "conf_threshold"}
 _ALWAYS_SHOWN = {"metric", "class_metric", "min_improvement"}
-CHAMPION_STATUSES = (ModelStatus.TRAINED, ModelStatus.DEPLOYED)
 
 
 class DraftError(UserError):
@@ -142,7 +141,7 @@ class Draft:
 def champions(catalog: Catalog, project_id: str, alias: str = "champion") -> list[ModelRecord]:
     """The project's trained models: those their package's alias points at first, then the newest first
     (a discarded challenger is trained too, but rarely the one to build on)."""
-    found = [m for m in catalog.find_models(project_id=project_id) if m.status in CHAMPION_STATUSES]
+    found = [m for m in catalog.find_models(project_id=project_id) if m.status in ModelStatus.WITH_WEIGHTS]
     holders = {a.model_id for a in (catalog.get_alias(p, alias) for p in {m.package_id for m in found}) if a}
     found.sort(key=lambda m: m.created_at, reverse=True)
     return sorted(found, key=lambda m: m.id not in holders)

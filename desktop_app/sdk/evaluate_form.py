@@ -5,22 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from desktop_app.catalog import Catalog
-from desktop_app.catalog.records import ModelRecord, ModelStatus
+from desktop_app.catalog.records import ModelRecord, why_no_weights
 
-EVALUABLE = (ModelStatus.TRAINED, ModelStatus.DEPLOYED)
 SUBSETS = ("test", "validation", "train", "all")
 
 
 def why_not_evaluable(model: ModelRecord) -> str | None:
     """None when the model can be evaluated, else the reason (the Evaluate button's tooltip)."""
-    status = model.status
-    if status in EVALUABLE:
-        return None
-    if status in (ModelStatus.PENDING, ModelStatus.TRAINING):
-        return "The model is training: evaluate it once training has ended."
-    if status == ModelStatus.PRE_TRAINED:
-        return "A pre-trained built-in has no weights of its own: clone and train it, then evaluate the clone."
-    return f"The model is {status}: only trained or deployed models can be evaluated. Train it first."
+    return why_no_weights(model, "evaluate")
 
 
 def is_detection(model: ModelRecord) -> bool:

@@ -50,11 +50,8 @@ class ExportResult:
 
 def why_not_exportable(model: Any) -> str | None:
     """None when the model has trained weights to export, else why not (a model record or entity)."""
-    if model.status in ("trained", "deployed"):
-        return None
-    if model.status == "pre-trained":
-        return "A pre-trained built-in has no weights of its own: clone and train it, then export the clone."
-    return f"The model is {model.status}: only a trained or deployed model has a network to export. Train it first."
+    from desktop_app.catalog.records import why_no_weights
+    return why_no_weights(model, "export")
 
 
 def default_filename(model_name: str, fmt: str) -> str:

@@ -11,8 +11,6 @@ from desktop_app.catalog.records import ModelStatus, ServiceRecord
 
 from . import manager
 
-# Models a service can be started from (a pre-trained built-in has no weights of its own).
-DEPLOYABLE = (ModelStatus.TRAINED, ModelStatus.DEPLOYED)
 
 
 def fetch_metrics(url: str, *, timeout: float = 1.0) -> dict[str, Any] | None:
@@ -57,7 +55,8 @@ def service_rows(catalog: Catalog, *, project_id: str | None = None, running_onl
             "model_id": s.model_id, "port": s.port, "pid": s.pid, "status": s.status,
             "started_at": (s.started_at or "")[:19].replace("T", " "),
             "stopped_at": (s.stopped_at or "")[:19].replace("T", " "), "auth": bool(s.config.get("auth")),
-            "answering": m is not None, "figures_from": source if m is not None else None, "requests": req.get("total"), "errors": req.get("errors"),
+            "answering": m is not None, "figures_from": source if m is not None else None,
+            "requests": req.get("total"), "errors": req.get("errors"),
             "mean_ms": lat.get("mean"), "p50_ms": lat.get("p50"), "uptime_s": (m or {}).get("uptime_s"),
         })
     running = [r for r in rows if r["status"] in manager.RUNNING]
@@ -68,7 +67,9 @@ def service_rows(catalog: Catalog, *, project_id: str | None = None, running_onl
 
 def deployable_models(catalog: Catalog, project_id: str | None = None) -> list[tuple[str, str]]:
     """(id, name) of the models a service can start from: trained (or already deployed) ones."""
-    return [(m.id, m.name) for m in catalog.find_models(project_id=project_id) if m.status in DEPLOYABLE]
+    # a pre-trained built-in has no weights of its own
+    return [(m.id, m.name) for m in catalog.find_models(project_id=project_id)
+            if m.status in ModelStatus.WITH_WEIGHTS]
 
 
 def curl_example(url: str, model_name: str, *, image: str = "image.jpg", auth: bool = False) -> str:

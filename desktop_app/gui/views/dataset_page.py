@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (QApplication, QHBoxLayout, QInputDialog, QLabel, 
                                QVBoxLayout, QWidget)
 
 from desktop_app.catalog import Catalog, ItemRecord
+from desktop_app.catalog.records import ModelStatus
 from desktop_app.formats.base import SUBSETS
 from desktop_app.gui.colors import LabelColors
 from desktop_app.gui.dialogs.export_dialog import ExportDialog
@@ -320,7 +321,7 @@ class DatasetPage(QWidget):
         if self.dataset_id is None:
             return []
         ds = self.catalog.get_dataset(self.dataset_id)
-        models = [m for m in self.catalog.find_models(project_id=ds.project_id) if m.status in ("trained", "deployed")]
+        models = [m for m in self.catalog.find_models(project_id=ds.project_id) if m.status in ModelStatus.WITH_WEIGHTS]
         models.sort(key=lambda m: (m.dataset_id != ds.id, m.name))
         return [(m.id, m.name) for m in models]
 
