@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
 from desktop_app.errors import AlreadyExistsError, FormatError, NotFoundError, ValidationError
-from desktop_app.formats.base import ANNOTATION_TYPES, SUBSETS, Annotation, DatasetBundle
+from desktop_app.formats.base import ANNOTATION_TYPES, SUBSETS, Annotation, DatasetBundle, tracked
 
 from .db import Database, new_id, now_iso, to_json
 from .records import AnnotationChange, AnnotationRecord, DatasetRecord, ItemRecord
@@ -191,11 +191,9 @@ class DataMixin:
 
         new_blobs: list[str] = []
         shas: list[tuple[str | None, int]] = []
-        total = len(bundle.items)
         try:
-            for i, entry in enumerate(bundle.items):
-                if cancelled and cancelled():
-                    raise InterruptedError("import cancelled; nothing was imported")
+            for entry in tracked(bundle.items, progress, cancelled, every=64,
+                                 cancel_message="import cancelled; nothing was imported"):
                 if entry.source is None:
                     shas.append((None, 0))
                     continue
@@ -206,8 +204,6 @@ class DataMixin:
                 if created:
                     new_blobs.append(sha)
                 shas.append((sha, size))
-                if progress and (i % 64 == 0 or i == total - 1):
-                    progress(i + 1, total)
             ids = self._insert_items(dataset_id, bundle, shas, creator)
         except BaseException:
             self._drop_unreferenced(new_blobs)

@@ -10,9 +10,12 @@ Coordinates use one compact form everywhere below the SDK (the SDK converts to D
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 ANNOTATION_TYPES = ("class", "box", "segment", "binary", "point")
 SUBSETS = ("train", "validation", "test")
@@ -54,3 +57,17 @@ class DatasetBundle:
             for a in it.annotations:
                 counts[a.label] = counts.get(a.label, 0) + 1
         return counts
+
+
+def tracked(items: Sequence[T], progress: Callable[[int, int], None] | None = None,
+            cancelled: Callable[[], bool] | None = None, *, every: int = 32,
+            cancel_message: str = "export cancelled") -> Iterator[T]:
+    """Yield ``items``, reporting (done, total) every ``every`` items and after the last; InterruptedError
+    (with ``cancel_message``) before the next item once ``cancelled()``. Imports and exports both loop so."""
+    total = len(items)
+    for i, it in enumerate(items):
+        if cancelled is not None and cancelled():
+            raise InterruptedError(cancel_message)
+        yield it
+        if progress is not None and (i % every == 0 or i == total - 1):
+            progress(i + 1, total)

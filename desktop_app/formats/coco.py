@@ -9,10 +9,10 @@ from pathlib import Path
 from typing import Any
 
 from desktop_app.errors import FormatError
-from desktop_app.formats.base import Annotation, DatasetBundle, ImageEntry
+from desktop_app.formats.base import Annotation, DatasetBundle, ImageEntry, tracked
 from desktop_app.formats.images import (
     all_labels, bounds, check_size, clean_name, entry_size, log_dropped, place_image, rle_area,
-    tracked, unique_targets, validate_annotation, is_number,
+    unique_targets, validate_annotation, is_number,
 )
 
 logger = logging.getLogger(__name__)

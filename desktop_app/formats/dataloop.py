@@ -18,10 +18,10 @@ import numpy as np
 from PIL import Image
 
 from desktop_app.errors import FormatError
-from desktop_app.formats.base import Annotation, DatasetBundle, ImageEntry
+from desktop_app.formats.base import Annotation, DatasetBundle, ImageEntry, tracked
 from desktop_app.formats.images import (
     all_labels, check_size, clean_name, check_unique, entry_size, is_number, place_image, rle_decode,
-    rle_encode, tracked, unique_targets, validate_annotation,
+    rle_encode, unique_targets, validate_annotation,
 )
 
 SUPPORTED = ("class", "box", "segment", "point", "binary")

@@ -386,18 +386,6 @@ def place_image(it: ImageEntry, dst: Path, mode: str = "copy") -> None:
     shutil.copy2(src, dst)
 
 
-def tracked(items: list, progress: Callable[[int, int], None] | None = None,
-            cancelled: Callable[[], bool] | None = None, every: int = 32):
-    """Yield ``items``, reporting (done, total) every ``every`` items; InterruptedError once ``cancelled()``."""
-    total = len(items)
-    for i, it in enumerate(items):
-        if cancelled is not None and cancelled():
-            raise InterruptedError("export cancelled")
-        yield it
-        if progress is not None and (i % every == 0 or i == total - 1):
-            progress(i + 1, total)
-
-
 def unique_targets(paths: Iterable[tuple[PurePosixPath | str, str]]) -> None:
     """Two items written to one output path would overwrite each other."""
     check_unique((str(p), where) for p, where in paths)

@@ -10,10 +10,10 @@ from pathlib import Path
 from typing import Any
 
 from desktop_app.errors import FormatError
-from desktop_app.formats.base import Annotation, DatasetBundle, ImageEntry
+from desktop_app.formats.base import Annotation, DatasetBundle, ImageEntry, tracked
 from desktop_app.formats.images import (
     SUBSET_DIRS, all_labels, bounds, dedupe_split_names, entry_size, is_image_file, log_dropped,
-    place_image, read_size, split_subset, tracked, unique_targets, validate_annotation,
+    place_image, read_size, split_subset, unique_targets, validate_annotation,
 )
 
 YAML_NAMES = ("data.yaml", "dataset.yaml", "data.yml", "dataset.yml")
