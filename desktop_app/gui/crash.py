@@ -13,7 +13,7 @@ from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import (QApplication, QDialog, QDialogButtonBox, QHBoxLayout, QLabel, QPlainTextEdit,
                                QPushButton, QVBoxLayout, QWidget)
 
-from .style import monospace, muted, title_font
+from .style import esc, monospace, muted, title_font
 
 log = logging.getLogger("desktop_app.gui")
 
@@ -67,7 +67,7 @@ class CrashDialog(QDialog):
     def add(self, message: str, details: str, log_file: Path | None) -> None:
         self.count += 1
         more = f" ({self.count} errors since this dialog opened; the latest is shown)" if self.count > 1 else ""
-        self.message.setText(f"<b>{_esc(message)}</b>{_esc(more)}")
+        self.message.setText(f"<b>{esc(message)}</b>{esc(more)}")
         self.log_label.setText(f"Log file: {log_file}" if log_file else "No log file could be written.")
         self.reports.append(details)
         self.reports = self.reports[-5:]
@@ -139,7 +139,3 @@ class CrashReporter(QObject):
         self.dialog.add(f"{etype.__name__}: {value}", details, current_log_file())
         self.dialog.show()
         self.dialog.raise_()
-
-
-def _esc(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

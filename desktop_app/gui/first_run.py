@@ -12,8 +12,7 @@ from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QFileDialog, QHBoxLayo
 from desktop_app.settings import Settings
 
 from .build_info import app_icon
-from .dialogs.settings_dialog import ERROR_STYLE
-from .style import muted, title_font
+from .style import ERROR_STYLE, muted, title_font
 
 
 def is_first_run(settings: Settings) -> bool:

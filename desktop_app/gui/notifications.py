@@ -11,7 +11,7 @@ from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QFrame, QHBoxLayout, QLabel, QPlainTextEdit,
                                QPushButton, QVBoxLayout, QWidget)
 
-from .style import monospace
+from .style import esc, monospace
 
 log = logging.getLogger("desktop_app.gui")
 
@@ -116,7 +116,7 @@ class NotificationBar(QFrame):
         self.setStyleSheet(f"#notificationBar {{ border: 1px solid {color}; border-left: 5px solid {color}; "
                            f"border-radius: 4px; }}")
         self.icon.setText({"error": "⚠", "warning": "⚠"}.get(notice.level, "ℹ"))
-        self.label.setText(f"<b>{_esc(notice.title)}</b> — {_esc(notice.message[:400])}")
+        self.label.setText(f"<b>{esc(notice.title)}</b> — {esc(notice.message[:400])}")
         self.count.setText(f"(+{self._unseen - 1} more)" if self._unseen > 1 else "")
         self.details_button.setVisible(bool(notice.details))
         self.show()
@@ -130,10 +130,6 @@ class NotificationBar(QFrame):
     def dismiss(self) -> None:
         self._unseen = 0
         self.hide()
-
-
-def _esc(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def setup_file_logging(home: Path | str, *, max_bytes: int = 2_000_000, backups: int = 3,

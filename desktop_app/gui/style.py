@@ -9,6 +9,15 @@ from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QIcon, QPainter, QPalette, QPixmap
 from PySide6.QtWidgets import QApplication, QLabel, QWidget
 
+ERROR_STYLE = "color: #d64545;"      # a refused value or a failure, in a label
+CAUTION_STYLE = "color: #b07800;"    # something to know before going on
+
+
+def esc(text: str) -> str:
+    """Text for a rich-text label: &, < and > shown as themselves."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 STATUS_COLORS = {
     # models
     "created": "#8a8f98", "pre-trained": "#4e79a7", "pending": "#d9a400", "training": "#f28e2b",

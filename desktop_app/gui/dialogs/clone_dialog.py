@@ -9,7 +9,7 @@ from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFormLayout
 
 from desktop_app.sdk import views
 
-from ..style import muted
+from ..style import ERROR_STYLE, esc, muted
 from ..widgets.config_form import ConfigForm
 
 
@@ -27,7 +27,7 @@ class CloneDialog(QDialog):
         self.resize(860, 720)
 
         lay = QVBoxLayout(self)
-        intro = QLabel(f"A clone is a new version of <b>{_esc(src.name)}</b> ({_esc(package.name)} package): "
+        intro = QLabel(f"A clone is a new version of <b>{esc(src.name)}</b> ({esc(package.name)} package): "
                        f"it starts from its weights and configuration.")
         intro.setWordWrap(True)
         lay.addWidget(intro)
@@ -72,7 +72,7 @@ class CloneDialog(QDialog):
 
         self.error = QLabel()
         self.error.setWordWrap(True)
-        self.error.setStyleSheet("color: #d64545;")
+        self.error.setStyleSheet(ERROR_STYLE)
         self.error.hide()
         lay.addWidget(self.error)
         hint = QLabel("Hover a field for its range and default.")
@@ -139,8 +139,4 @@ def _subset_combo(current: str | None, raw_filter: dict | None) -> QComboBox:
         combo.setCurrentIndex(combo.findData(current))
     combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
     return combo
-
-
-def _esc(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 

@@ -10,9 +10,8 @@ from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QGridLayout
 
 from desktop_app.sdk import evaluate_form as form
 
-from ..style import muted
+from ..style import CAUTION_STYLE, ERROR_STYLE, esc, muted
 
-ERROR_STYLE = "color: #d64545;"
 IOU_HINT = ("A prediction matches a ground-truth box at this overlap or more: TP / FP / FN, precision, recall "
             "and the confusion matrix. mAP is COCO's, over IoU 0.50 to 0.95.")
 CONF_HINTS = {True: "Predictions scored below this are left out of TP / FP / FN and the confusion matrix "
@@ -34,7 +33,7 @@ class EvaluateDialog(QDialog):
         self.setMinimumWidth(560)
 
         lay = QVBoxLayout(self)
-        intro = QLabel(f"<b>{_esc(self.model.name)}</b> predicts over the items, then its predictions are scored "
+        intro = QLabel(f"<b>{esc(self.model.name)}</b> predicts over the items, then its predictions are scored "
                        f"against the ground truth. The job runs in the background; the result appears under "
                        f"Evaluations on the model's page.")
         intro.setWordWrap(True)
@@ -142,7 +141,7 @@ class EvaluateDialog(QDialog):
         replaces = form.replaces(self.client.catalog, self.model.id, self.name.text())
         self.name_note.setText("An evaluation of this name exists: this one replaces it." if replaces
                                else "The evaluation's key: model.evaluations.get(name) in a script.")
-        self.name_note.setStyleSheet("color: #b07800;" if replaces else "")
+        self.name_note.setStyleSheet(CAUTION_STYLE if replaces else "")
         self.problem.setText(errors.get("model", ""))
         self.problem.setVisible("model" in errors)
         self.ok_button.setEnabled(request is not None)
@@ -165,7 +164,3 @@ class EvaluateDialog(QDialog):
         if self.execution is not None:
             self.accept()
         return self.execution
-
-
-def _esc(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

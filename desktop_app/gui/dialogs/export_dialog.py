@@ -20,15 +20,13 @@ from desktop_app.formats import FORMATS
 from desktop_app.formats.base import SUBSETS
 from desktop_app.formats.export import (FORMAT_FLAGS, PREDICTION_FORMATS, check_destination, describe_filters,
                                         scope_filters, writer_kwargs)
-from desktop_app.gui.style import muted
+from desktop_app.gui.style import CAUTION_STYLE, ERROR_STYLE, muted
 from desktop_app.gui.workers import TaskRunner
 
 from .job_dialog import JobDialog
 
 log = logging.getLogger(__name__)
 
-ERROR_STYLE = "color: #d64545;"
-CAUTION_STYLE = "color: #b07800;"
 
 
 def run_export(catalog: Catalog, dataset_id: str, out: Path, fmt: str, filters: dict, kwargs: dict, *,

@@ -15,7 +15,7 @@ from PySide6.QtWidgets import (QApplication, QDialog, QDialogButtonBox, QFileDia
 
 from desktop_app.errors import UserError
 
-from ..style import muted, title_font
+from ..style import ERROR_STYLE, muted, title_font
 
 log = logging.getLogger("desktop_app.gui")
 
@@ -414,7 +414,7 @@ class HousekeepingDialog(QDialog):
         else:
             text = f"Unexpected error: {type(error).__name__}: {error}"
             log.error("housekeeping failed", exc_info=error)
-        self.message.setStyleSheet("color: #d64545;")
+        self.message.setStyleSheet(ERROR_STYLE)
         self.message.setText(text[:1].upper() + text[1:])
 
     def _update_buttons(self) -> None:

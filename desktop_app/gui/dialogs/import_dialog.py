@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (QComboBox, QDialogButtonBox, QFileDialog, QFormLa
 from desktop_app.catalog import Catalog
 from desktop_app.errors import FormatError, UserError
 
+from ..style import ERROR_STYLE
 from .job_dialog import JobDialog
 
 log = logging.getLogger(__name__)
@@ -186,7 +187,7 @@ class ImportDialog(JobDialog):
 
     def _show_error(self, message: str) -> None:
         self._set_state("failed", message)
-        self.status.setStyleSheet("color: #d64545;")
+        self.status.setStyleSheet(ERROR_STYLE)
 
     def _browse_folder(self) -> None:
         d = QFileDialog.getExistingDirectory(self, "Dataset folder", self.path_edit.text())

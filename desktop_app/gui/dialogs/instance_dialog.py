@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QDialog, QFileDialog, QHBoxLayout, QLabel, QPushBu
 
 from desktop_app.catalog.lock import FileLock, instance_lock
 
-from ..style import muted, title_font
+from ..style import esc, muted, title_font
 
 log = logging.getLogger("desktop_app.gui")
 
@@ -42,7 +42,7 @@ class InstanceDialog(QDialog):
         head.setFont(title_font(self.font(), 1.25))
         lay.addWidget(head)
         who = f" (process {holder_pid})" if holder_pid else ""
-        text = QLabel(f"Another running Model Desk{who} has <b>{_esc(str(home))}</b> open. Two windows writing "
+        text = QLabel(f"Another running Model Desk{who} has <b>{esc(str(home))}</b> open. Two windows writing "
                       f"one catalog could step on each other's changes, so this one can open it read-only: you "
                       f"can look at everything, and changes are refused with a message.")
         text.setWordWrap(True)
@@ -135,7 +135,3 @@ def _is_read_only_folder(path: Path) -> bool:
     except OSError:
         return True
     return False
-
-
-def _esc(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

@@ -10,7 +10,7 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel,
                                QLineEdit, QPlainTextEdit, QPushButton, QVBoxLayout, QWidget)
 
-from ..style import monospace, muted
+from ..style import ERROR_STYLE, monospace, muted
 
 OUTPUT_TYPES = ("class", "box", "segment")
 
@@ -135,5 +135,5 @@ class PackageDialog(QDialog):
             self.status.setToolTip(details[-4000:])
 
     def _fail_text(self, text: str) -> None:
-        self.status.setStyleSheet("color: #d64545;")
+        self.status.setStyleSheet(ERROR_STYLE)
         self.status.setText(text)

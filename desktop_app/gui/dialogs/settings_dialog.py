@@ -14,7 +14,7 @@ from PySide6.QtWidgets import (QApplication, QCheckBox, QComboBox, QDialog, QDia
 from desktop_app.errors import ValidationError
 from desktop_app.settings import SCHEMA, Setting, Settings, coerce
 
-from ..style import muted
+from ..style import CAUTION_STYLE, ERROR_STYLE, esc, muted
 
 TITLES = {
     "catalog_folder": "Catalog folder",
@@ -27,7 +27,6 @@ TITLES = {
     "telemetry": "Telemetry",
 }
 SUGGESTIONS = {"default_device": ("auto", "cpu", "cuda", "cuda:0", "cuda:1")}
-ERROR_STYLE = "color: #d64545;"
 
 
 def title(setting: Setting) -> str:
@@ -185,9 +184,9 @@ class SettingsDialog(QDialog):
         outer = QVBoxLayout(self)
         if settings.problems:
             warn = QLabel("Some stored settings were not valid and were reset to their defaults:<br>"
-                          + "<br>".join(_esc(p) for p in settings.problems))
+                          + "<br>".join(esc(p) for p in settings.problems))
             warn.setWordWrap(True)
-            warn.setStyleSheet("color: #b07800;")
+            warn.setStyleSheet(CAUTION_STYLE)
             outer.addWidget(warn)
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
@@ -308,7 +307,3 @@ class _Invalid:
 
 
 _INVALID = _Invalid()
-
-
-def _esc(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

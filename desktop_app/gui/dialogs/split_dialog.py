@@ -13,6 +13,8 @@ from desktop_app.catalog import Catalog
 from desktop_app.errors import UserError
 from desktop_app.formats.base import SUBSETS
 
+from ..style import ERROR_STYLE
+
 log = logging.getLogger(__name__)
 
 DEFAULT_PERCENTAGES = {"train": 70, "validation": 15, "test": 15}
@@ -152,7 +154,7 @@ class SplitDialog(QDialog):
     def _on_failed(self, message: str) -> None:
         self._finish_worker()
         self.message.setText(message)
-        self.message.setStyleSheet("color: #d64545;")
+        self.message.setStyleSheet(ERROR_STYLE)
         self._update()
 
     def _finish_worker(self) -> None:
@@ -179,7 +181,7 @@ class SplitDialog(QDialog):
         self.ok_button.setEnabled(problem is None and self.worker is None)
         if problem:
             self.message.setText(problem)
-            self.message.setStyleSheet("color: #d64545;")
+            self.message.setStyleSheet(ERROR_STYLE)
         else:
             self.message.setStyleSheet("")
             self.message.setText(f"{self.item_count():,} items will be shuffled with seed {self.seed.value()}.")

@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QGridLayout, Q
 from desktop_app.evaluation import compare
 from desktop_app.sdk.views import ema, positive_or_nan
 
-from ..style import is_dark, muted, title_font
+from ..style import esc, is_dark, muted, title_font
 from ..widgets.charts import LINE_COLORS
 from ..widgets.compare_table import CompareTableView
 from ..widgets.config_diff import ConfigDiffView
@@ -219,7 +219,7 @@ class ComparePage(QWidget):
         self.title.setText(f"Compare {len(models)} models")
         self.legend.setText("  ".join(
             f"<a href='{m.id}' style='color:{self.colors[m.id].name()}; text-decoration:none;'>■ <b>"
-            f"{_esc(m.name)}</b></a> <span style='color:gray'>({m.status})</span>" for m in models))
+            f"{esc(m.name)}</b></a> <span style='color:gray'>({m.status})</span>" for m in models))
         self.curves = compare.load_curves(self.catalog, self.model_ids)
         keys = compare.metric_keys(self.catalog, self.model_ids)
         chosen = set(default_metrics(keys))
@@ -469,7 +469,3 @@ class ComparePage(QWidget):
         path, _ = QFileDialog.getSaveFileName(self, "Export as PNG", name, "PNG images (*.png)")
         if path:
             self.export_png(path, widget if isinstance(widget, QWidget) else self.canvas)
-
-
-def _esc(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

@@ -12,7 +12,7 @@ from PySide6.QtWidgets import (QFormLayout, QGroupBox, QHBoxLayout, QLabel, QLis
 from desktop_app.sdk import views
 from desktop_app.sdk.evaluate_form import why_not_evaluable
 
-from ..style import StatusBadge, muted, status_color, status_icon, title_font
+from ..style import StatusBadge, esc, muted, status_color, status_icon, title_font
 from ..widgets.charts import ChartsPanel
 from ..widgets.config_form import ConfigForm
 from ..widgets.log_view import LogView
@@ -205,7 +205,7 @@ class ModelPage(QWidget):
             self.fields[key].setText(text)
         self.lineage.setText(self._lineage_html(d))
         self._fill_evaluations(d)
-        self.labels.setText(" ".join(f"<span style='background:{_chip(k)}; color:white;'>&nbsp;{_esc(lab)}&nbsp;</span>"
+        self.labels.setText(" ".join(f"<span style='background:{_chip(k)}; color:white;'>&nbsp;{esc(lab)}&nbsp;</span>"
                                      for k, lab in enumerate(m.labels)) or "—")
         self.artifacts.clear()
         for a in d.artifacts:
@@ -221,7 +221,7 @@ class ModelPage(QWidget):
 
     def _lineage_html(self, d: views.ModelDetails) -> str:
         def link(r) -> str:
-            return (f"<a href='model:{r.id}'>{_esc(r.name)}</a> "
+            return (f"<a href='model:{r.id}'>{esc(r.name)}</a> "
                     f"<span style='color:{status_color(r.status).name()}'>({r.status})</span>")
         parts = [f"<b>Parent:</b> {link(d.parent) if d.parent else '— (an original model)'}"]
         kids = ", ".join(link(c) for c in d.children) or "— (not cloned yet)"
@@ -400,7 +400,3 @@ _CHIPS = ("#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b0
 
 def _chip(k: int) -> str:
     return _CHIPS[k % len(_CHIPS)]
-
-
-def _esc(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
