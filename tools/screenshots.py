@@ -154,8 +154,10 @@ def evaluate_dialog(ctx: ShotContext) -> list[Path]:
     dlg = w.open_evaluate_dialog(ctx.models["trained"])
     ctx.wait_until(lambda: dlg.isVisible(), 10, "the evaluate dialog")
     path = ctx.grab_over(dlg, "evaluate_dialog")
+    dlg.conf.setText("1.5")                 # a refused value: the core's message under the field
+    refused = ctx.grab_over(dlg, "evaluate_dialog_refused")
     dlg.reject()
-    return [path]
+    return [path, refused]
 
 
 @shot

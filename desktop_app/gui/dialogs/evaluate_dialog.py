@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QGridLayout, QLabel, QLineEdit, QPushButton,
+from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFormLayout, QLabel, QLineEdit, QPushButton,
                                QVBoxLayout, QWidget)
 
 from desktop_app.sdk import evaluate_form as form
 
-from ..style import CAUTION_STYLE, ERROR_STYLE, esc, muted
+from ..style import CAUTION_STYLE, ERROR_STYLE, esc
+from ..widgets.checked_field import CheckedField
 
 IOU_HINT = ("A prediction matches a ground-truth box at this overlap or more: TP / FP / FN, precision, recall "
             "and the confusion matrix. mAP is COCO's, over IoU 0.50 to 0.95.")
@@ -39,12 +39,10 @@ class EvaluateDialog(QDialog):
         intro.setWordWrap(True)
         lay.addWidget(intro)
         lay.addSpacing(8)
-        self.grid = QGridLayout()
+        self.grid = QFormLayout()
         self.grid.setHorizontalSpacing(12)
-        self.grid.setVerticalSpacing(2)
-        self.grid.setColumnStretch(1, 1)
-        self.errors: dict[str, QLabel] = {}
-        self._row = 0
+        self.fields: dict[str, CheckedField] = {}
+        self.errors: dict[str, QLabel] = {}      # each field's error line
         self.dataset = QComboBox()
         for c in self.choices:
             self.dataset.addItem(c.label + ("  · trained on" if c.id == self.model.dataset_id else ""), c.id)
@@ -58,7 +56,7 @@ class EvaluateDialog(QDialog):
             e.setPlaceholderText("0 to 1")
         self._add("dataset", "Dataset", self.dataset)
         self._add("subset", "Subset", self.subset)
-        self.name_note = self._add("name", "Name", self.name, " ")
+        self._add("name", "Name", self.name)
         if self.detection:
             self._add("iou", "IoU threshold", self.iou, IOU_HINT)
         self._add("conf", "Confidence", self.conf, CONF_HINTS[self.detection])
@@ -84,26 +82,14 @@ class EvaluateDialog(QDialog):
             e.textChanged.connect(self.validate)
         self._dataset_changed()
 
-    def _add(self, key: str, title: str, editor: QWidget, hint: str = "") -> QLabel | None:
-        label = QLabel(title)
-        label.setBuddy(editor)
-        self.grid.addWidget(label, self._row, 0, Qt.AlignmentFlag.AlignVCenter)
-        self.grid.addWidget(editor, self._row, 1)
-        error = QLabel()
-        error.setWordWrap(True)
-        error.setStyleSheet(ERROR_STYLE)
-        error.hide()
-        self.grid.addWidget(error, self._row + 1, 1)
-        self.errors[key] = error
-        note = None
-        if hint:
-            note = QLabel(hint)
-            note.setWordWrap(True)
-            muted(note)
-            self.grid.addWidget(note, self._row + 2, 1)
-        self.grid.setRowMinimumHeight(self._row + 3, 8)
-        self._row += 4
-        return note
+    def _add(self, key: str, title: str, editor: QWidget, hint: str = "") -> CheckedField:
+        narrow = editor.maximumWidth() < 10_000          # a number box keeps its width: a stretch beside it
+        field = CheckedField(editor, *((1,) if narrow else ()))
+        field.set_hint(hint)
+        self.grid.addRow(title, field)
+        self.fields[key] = field
+        self.errors[key] = field.error
+        return field
 
     # -- binding --------------------------------------------------------------------------
     @property
@@ -135,13 +121,12 @@ class EvaluateDialog(QDialog):
     def validate(self) -> form.EvaluateRequest | None:
         request, errors = form.check(self.client.catalog, self.model, self.choice, self.subset.currentData() or "",
                                      self.name.text(), self.iou.text(), self.conf.text())
-        for key, label in self.errors.items():
-            label.setText(errors.get(key, ""))
-            label.setVisible(key in errors)
+        for key, field in self.fields.items():
+            field.set_error(errors.get(key))
         replaces = form.replaces(self.client.catalog, self.model.id, self.name.text())
-        self.name_note.setText("An evaluation of this name exists: this one replaces it." if replaces
-                               else "The evaluation's key: model.evaluations.get(name) in a script.")
-        self.name_note.setStyleSheet(CAUTION_STYLE if replaces else "")
+        self.fields["name"].set_hint("An evaluation of this name exists: this one replaces it." if replaces
+                                     else "The evaluation's key: model.evaluations.get(name) in a script.")
+        self.fields["name"].hint.setStyleSheet(CAUTION_STYLE if replaces else "")
         self.problem.setText(errors.get("model", ""))
         self.problem.setVisible("model" in errors)
         self.ok_button.setEnabled(request is not None)
