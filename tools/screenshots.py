@@ -155,6 +155,8 @@ def evaluate_dialog(ctx: ShotContext) -> list[Path]:
     ctx.wait_until(lambda: dlg.isVisible(), 10, "the evaluate dialog")
     path = ctx.grab_over(dlg, "evaluate_dialog")
     dlg.conf.setText("1.5")                 # a refused value: the core's message under the field
+    boxes_only = ctx.client.datasets.get("shapes-detection")   # and no class labels for a classifier
+    dlg.dataset.setCurrentIndex(dlg.dataset.findData(boxes_only.id))
     refused = ctx.grab_over(dlg, "evaluate_dialog_refused")
     dlg.reject()
     return [path, refused]

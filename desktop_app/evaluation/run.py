@@ -36,6 +36,61 @@ def _rows(catalog: Catalog, sql: str, params: tuple) -> list[tuple]:
     return catalog.db.conn.execute(sql, params).fetchall()
 
 
+def ground_truth_types(output_type: str) -> tuple[str, ...]:
+    """The annotation types a model's predictions are scored against: class labels, or boxes (polygons' bounds)."""
+    return ("class",) if output_type == "class" else ("box", "segment")
+
+
+def ground_truth_counts(catalog: Catalog, dataset_id: str) -> dict[str, dict[str, int]]:
+    """Items with ground truth of each type, by subset ('all' too): {'test': {'class': 150, 'box': 150}, ...}."""
+    rows = _rows(catalog, "SELECT COALESCE(i.subset, 'none'), a.type, COUNT(DISTINCT a.item_id) FROM annotations a "
+                          "JOIN items i ON i.id = a.item_id WHERE a.dataset_id = ? AND a.model_id IS NULL AND "
+                          "a.model_name IS NULL GROUP BY 1, 2", (dataset_id,))
+    out: dict[str, dict[str, int]] = {}
+    for subset, kind, n in rows:
+        out.setdefault(subset, {})[kind] = n
+    out["all"] = {k: n for k, n in _rows(catalog, "SELECT type, COUNT(DISTINCT item_id) FROM annotations WHERE "
+                                                  "dataset_id = ? AND model_id IS NULL AND model_name IS NULL "
+                                                  "GROUP BY type", (dataset_id,))}
+    return out
+
+
+def describe_selection(dataset_name: str, filters: dict | None) -> str:
+    """'the test subset of shapes', 'shapes', 'the items of shapes that {...} selects'."""
+    if not filters:
+        return dataset_name
+    if set(filters) == {"subset"}:
+        return f"the {filters['subset']} subset of {dataset_name}"
+    return f"the items of {dataset_name} that {filters} selects"
+
+
+def why_no_ground_truth(output_type: str, selection: str, counts: dict[str, int]) -> str | None:
+    """None when some items hold ground truth the model's predictions can be scored against, else why not."""
+    if any(counts.get(k, 0) for k in ground_truth_types(output_type)):
+        return None
+    what, who = ("class labels", "a classifier") if output_type == "class" else ("boxes or polygons", "a detector")
+    has = ", ".join(f"{n} with {k}" for k, n in sorted(counts.items()) if n) or "no annotations"
+    return (f"{selection} holds no ground-truth {what} to score {who} against (items: {has}); "
+            f"pick a dataset annotated for this task")
+
+
+def require_ground_truth(catalog: Catalog, model_id: str, dataset_id: str, filters: dict | None = None,
+                         item_ids: np.ndarray | None = None) -> None:
+    """Refuse before predicting when scoring would find nothing to score against (after minutes of inference)."""
+    output_type = catalog.get_model(model_id).output_type
+    wanted = ground_truth_types(output_type)
+    ids = set((item_ids if item_ids is not None else _item_ids(catalog, dataset_id, filters)).tolist())
+    counts: dict[str, int] = {}
+    for item_id, kind in _rows(catalog, "SELECT DISTINCT item_id, type FROM annotations WHERE dataset_id = ? AND "
+                                        "model_id IS NULL AND model_name IS NULL", (dataset_id,)):
+        if item_id in ids:
+            if kind in wanted:
+                return
+            counts[kind] = counts.get(kind, 0) + 1
+    selection = describe_selection(catalog.get_dataset(dataset_id).name, filters)
+    raise ValidationError(why_no_ground_truth(output_type, selection, counts))
+
+
 def detection_inputs(catalog: Catalog, model_id: str, dataset_id: str, item_ids: np.ndarray,
                      labels: list[str]) -> DetectionInputs:
     """Ground-truth boxes and the model's box predictions as columns, straight from SQLite."""
@@ -196,6 +251,7 @@ def score_model(catalog: Catalog, model_id: str, dataset_id: str, *, filters: di
     model = catalog.get_model(model_id)
     ds = catalog.get_dataset(dataset_id)
     item_ids = _item_ids(catalog, dataset_id, filters)
+    require_ground_truth(catalog, model_id, dataset_id, filters, item_ids)
     labels = list(model.labels) or list(ds.labels)
     if model.output_type == "class":
         results, cache = score_classification(catalog, model_id, dataset_id, item_ids, labels)
@@ -247,7 +303,9 @@ def evaluate_model(catalog: Catalog, model_id: str, dataset_id: str, *, filters:
     model = client.models.get(model_id=model_id)
     ds = client.datasets.get(dataset_id=dataset_id)
     adapter = model.package.build(model_entity=model)
-    ids = _item_ids(catalog, dataset_id, filters).tolist()
+    selected = _item_ids(catalog, dataset_id, filters)
+    require_ground_truth(catalog, model_id, dataset_id, filters, selected)
+    ids = selected.tolist()
     t0 = time.monotonic()
     for k in range(0, len(ids), batch_size):
         if should_stop:

@@ -60,6 +60,8 @@ def submit_evaluate(catalog: Catalog, model_id: str, dataset_id: str, *, filters
         raise ValidationError(f"{arg} {problem}")
     if catalog.count_items(dataset_id, **(filters or {})) == 0:
         raise ValidationError(f"nothing to evaluate: the filter {filters or {}} selects no items")
+    from desktop_app.evaluation.run import require_ground_truth
+    require_ground_truth(catalog, model_id, dataset_id, filters)
     ex = _queue(catalog, "evaluate", model_id=model_id,
                 input={"dataset_id": dataset_id, "filters": filters or {}, "name": name,
                        "iou_threshold": iou_threshold, "conf_threshold": conf_threshold, "device": "auto"})

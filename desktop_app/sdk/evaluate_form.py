@@ -24,6 +24,7 @@ class DatasetChoice:
     id: str
     name: str
     counts: dict[str, int] = field(default_factory=dict)   # subset ('all' too) -> items
+    ground_truth: dict[str, dict[str, int]] = field(default_factory=dict)  # subset -> type -> items with it
 
     @property
     def label(self) -> str:
@@ -32,11 +33,12 @@ class DatasetChoice:
 
 def dataset_choices(catalog: Catalog, model: ModelRecord) -> list[DatasetChoice]:
     """The datasets of the model's project, the one it was trained on first."""
+    from desktop_app.evaluation.run import ground_truth_counts
     out = []
     for d in catalog.list_datasets(project_id=model.project_id):
         counts = {s: n for s, n in catalog.subset_counts(d.id).items() if s in SUBSETS}
         counts["all"] = catalog.count_items(d.id)
-        out.append(DatasetChoice(d.id, d.name, counts))
+        out.append(DatasetChoice(d.id, d.name, counts, ground_truth_counts(catalog, d.id)))
     out.sort(key=lambda c: c.id != model.dataset_id)   # stable: the rest keep their creation order
     return out
 
@@ -71,6 +73,7 @@ def _number(text: str) -> float | None:
 def check(catalog: Catalog, model: ModelRecord, choice: DatasetChoice | None, subset: str, name: str,
           iou_text: str, conf_text: str) -> tuple[EvaluateRequest | None, dict[str, str]]:
     """The request, or the problems by field (dataset, subset, name, iou, conf) to show beside each."""
+    from desktop_app.evaluation.run import describe_selection, why_no_ground_truth
     from desktop_app.jobs.runner import threshold_errors
 
     errors: dict[str, str] = {}
@@ -80,6 +83,9 @@ def check(catalog: Catalog, model: ModelRecord, choice: DatasetChoice | None, su
         errors["dataset"] = "Pick a dataset (the model's project has none)."
     elif choice.counts.get(subset, 0) == 0:
         errors["subset"] = f"The {subset} subset of {choice.name} has no items: pick another or split the dataset."
+    elif (why := why_no_ground_truth(model.output_type, describe_selection(choice.name, subset_filter(subset)),
+                                     choice.ground_truth.get(subset, {}))) is not None:
+        errors["dataset"] = why[0].upper() + why[1:] + "."
     if not name.strip():
         errors["name"] = "The evaluation needs a name."
     iou = _number(iou_text) if is_detection(model) else 0.5

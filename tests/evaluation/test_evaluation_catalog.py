@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -125,6 +126,36 @@ def test_evaluate_refuses_bad_requests(dl, oracle):
         oracle.evaluate(dataset=ds, filters={"label": "no-such-label"})
     with pytest.raises(ValidationError, match="iou_threshold"):
         oracle.evaluate(dataset=ds, iou_threshold=0)
+
+
+def test_evaluate_refuses_a_dataset_without_ground_truth_for_the_task_before_predicting(dl, oracle):
+    """A classifier on box-only items (or a detector on class-only ones) is refused up front, nothing predicted."""
+    from desktop_app.evaluation.run import evaluate_model
+    cat = dl.default_client().catalog
+    det_ds, cls_ds = dl.datasets.get("shapes-detection"), dl.datasets.get("shapes")
+    pkg = dl.packages.push(package_name="oracle-cls", src_path=ORACLE, entry_point="adapter.py",
+                           class_name="OracleBoxAdapter", output_type="class")
+    classifier = pkg.models.create(model_name="cls-v1", dataset_id=cls_ds.id, labels=cls_ds.labels,
+                                   project_id=dl.projects.get("Sample project").id)
+    n = len(cat.item_ids(det_ds.id, subset="test"))
+    with pytest.raises(ValidationError, match=re.escape(f"the test subset of shapes-detection holds no ground-truth "
+                                                        f"class labels to score a classifier against (items: {n} "
+                                                        f"with box, {n} with segment)")):
+        classifier.evaluate(dataset=det_ds, filters={"subset": "test"})
+    with pytest.raises(ValidationError, match="shapes-detection holds no ground-truth class labels"):
+        evaluate_model(cat, classifier.id, det_ds.id)          # the job's own entry refuses too
+    assert cat.list_executions(model_id=classifier.id) == []
+    assert cat.list_annotations(model_id=classifier.id) == []
+    assert cat.list_evaluations(model_id=classifier.id) == []
+    # A detector on items whose only ground truth is a class label: the same, worded for boxes.
+    test_ids = cat.item_ids(cls_ds.id, subset="test")
+    boxes = [a.id for a in cat.list_annotations(item_ids=test_ids, ground_truth=True) if a.type != "class"]
+    for a in boxes:
+        cat.delete_annotation(a)
+    with pytest.raises(ValidationError, match=re.escape("holds no ground-truth boxes or polygons to score a detector "
+                                                        f"against (items: {len(test_ids)} with class)")):
+        oracle.evaluate(dataset=cls_ds, filters={"subset": "test"})
+    assert oracle.evaluate(dataset=cls_ds, filters={"subset": "validation"}).status == "success"  # still has boxes
 
 
 def test_cli_evaluate_coco_prints_the_12_stats(tmp_path, capsys):

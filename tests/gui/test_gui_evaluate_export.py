@@ -61,6 +61,13 @@ def test_the_dialog_refuses_bad_values_beside_the_field(window, qtbot, client, c
     assert dlg.name.text() == "mine"                                      # typed: kept
     dlg.dataset.setCurrentIndex(dlg.dataset.findData(empty.id))
     assert "has no items" in _shown_errors(dlg)["subset"] and not dlg.ok_button.isEnabled()
+    detection = client.datasets.get("shapes-detection")   # boxes only, nothing a classifier is scored against;
+    dlg.dataset.setCurrentIndex(dlg.dataset.findData(detection.id))   # the empty train subset fell back to test
+    shown = _shown_errors(dlg)
+    assert "The test subset of shapes-detection holds no ground-truth class labels" in shown["dataset"]
+    assert "subset" not in shown and not dlg.ok_button.isEnabled()
+    dlg.dataset.setCurrentIndex(dlg.dataset.findData(shapes.id))
+    assert _shown_errors(dlg) == {} and dlg.ok_button.isEnabled()
     dlg.reject()
 
 

@@ -43,6 +43,12 @@ def test_check_names_each_bad_field_and_builds_the_request(client):
     assert form.check(cat, det, choice, "all", "n", "0.5", "0")[0].filters == {}
     empty = form.DatasetChoice("d", "empty", {"all": 0})
     assert "has no items" in form.check(cat, det, empty, "test", "n", "0.5", "0")[1]["subset"]
+    classifier = cat.update_model(cat.find_models(name="pretrained-resnet")[0].id, status="trained")
+    boxes_only = next(c for c in form.dataset_choices(cat, classifier) if c.name == "shapes-detection")
+    assert boxes_only.ground_truth["test"] == {"box": boxes_only.counts["test"], "segment": boxes_only.counts["test"]}
+    _, errors = form.check(cat, classifier, boxes_only, "test", "n", "0.5", "0")
+    assert set(errors) == {"dataset"} and "no ground-truth class labels to score a classifier" in errors["dataset"]
+    assert form.check(cat, det, boxes_only, "test", "n", "0.5", "0")[1] == {}      # a detector is fine there
     assert threshold_errors(0.5, 0.0) == {} and set(threshold_errors(float("nan"), 2)) == {"iou_threshold",
                                                                                            "conf_threshold"}
 
