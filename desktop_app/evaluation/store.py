@@ -6,14 +6,12 @@ import csv
 import io
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 
 from desktop_app.catalog import Catalog, EvaluationRecord
 from desktop_app.errors import ValidationError
-
-from .matching import FN, FP, TP
 
 
 class EvaluationView:
@@ -22,6 +20,7 @@ class EvaluationView:
         self.record = record
         self._inputs = None
         self._session = None
+        self._review = None
 
     def __repr__(self) -> str:
         return f"Evaluation(name={self.name!r}, method={self.method!r}, model={self.model_id!r})"
@@ -96,45 +95,70 @@ class EvaluationView:
         return {"summary": {"accuracy": res.accuracy, "macro_f1": res.macro["f1"]},
                 "per_class": res.per_class(), "confusion": {"labels": labels, "matrix": res.confusion.tolist()}}
 
-    def instances(self, kind: str = "fp", *, label: str | None = None, min_score: float | None = None,
-                  max_score: float | None = None, iou_threshold: float | None = None,
-                  score_threshold: Any = None) -> list[dict]:
-        """The predictions (tp / fp) or ground truths (fn) at the current thresholds, most wrong first."""
-        if kind not in ("tp", "fp", "fn"):
-            raise ValidationError("kind is one of 'tp', 'fp', 'fn'")
-        inp = self.detection_inputs()
-        s = self.session()
-        m = s.update(iou_threshold=iou_threshold, score_threshold=score_threshold) \
-            if (iou_threshold is not None or score_threshold is not None or s.current is None) else s.current
-        item_ids = inp.item_ids
-        out = []
-        if kind in ("tp", "fp"):
-            tag = TP if kind == "tp" else FP
-            sel = np.flatnonzero(m.dt_tag == tag)
-            for i in sel.tolist():
-                c = int(inp.dt.cat_idx[i])
-                lb = inp.labels[c] if c >= 0 else None
-                sc = float(inp.dt.scores[i])
-                if label is not None and lb != label:
-                    continue
-                if min_score is not None and sc < min_score or max_score is not None and sc > max_score:
-                    continue
-                out.append({"kind": kind, "annotation_id": int(inp.dt.ids[i]),
-                            "item_id": int(item_ids[inp.dt.image_idx[i]]), "label": lb, "score": sc,
-                            "iou": float(m.dt_iou[i]), "match_id": int(m.dt_match[i])})
-            out.sort(key=lambda r: -r["score"])
-        else:
-            sel = np.flatnonzero(m.gt_tag == FN)
-            for i in sel.tolist():
-                lb = inp.labels[int(inp.gt.cat_idx[i])]
-                if label is not None and lb != label:
-                    continue
-                out.append({"kind": "fn", "annotation_id": int(inp.gt.ids[i]),
-                            "item_id": int(item_ids[inp.gt.image_idx[i]]), "label": lb, "score": None,
-                            "area": float(inp.gt.area[i]), "iou": float(m.gt_iou[i]),
-                            "match_id": int(m.gt_match[i])})
-            out.sort(key=lambda r: -r["area"])
-        return out
+    # -- the mistakes (the same queries as the GUI's error gallery) -----------------------------
+    def review(self):
+        """The ReviewSession the error gallery uses: every TP / FP / FN instance as columns."""
+        if self._review is None:
+            from .review import ReviewSession
+            self._review = ReviewSession(self)
+        return self._review
+
+    def _at(self, iou_threshold: float | None, score_threshold: Any):
+        r = self.review()
+        if iou_threshold is not None or score_threshold is not None:
+            r.update(iou_threshold=iou_threshold, score_threshold=score_threshold)
+        return r
+
+    def instances(self, kind: str | Sequence[str] = "fp", *, label: str | None = None,
+                  min_score: float | None = None, max_score: float | None = None, min_iou: float | None = None,
+                  max_iou: float | None = None, sort: str = "most_wrong", limit: int | None = None,
+                  iou_threshold: float | None = None, score_threshold: Any = None) -> list[dict]:
+        """Instances at the thresholds (kept from the last call; the evaluation's own at first).
+
+        kind: 'tp', 'fp', 'fn', a list of them, or 'errors' (fp + fn) / 'all'. A detection row is a kept
+        prediction (tp / fp) or a ground truth (fn); a classification row is an item: tp (right class), fp
+        (wrong class) or fn (no prediction at the threshold). Confidence ranges apply to predictions only;
+        IoU is a TP's matched IoU, an FP's or FN's best overlap. sort: 'most_wrong' (confident FPs and
+        large FNs first) or 'score'. Each row: kind, annotation_id (-1 for a classification item), item_id,
+        label, score, iou, match_id (-1: none), true_label, area, box [x, y, w, h]."""
+        from .review import ERROR_KINDS, InstanceFilter
+        kinds = {"errors": ERROR_KINDS, "all": ("tp", "fp", "fn")}.get(kind, kind) if isinstance(kind, str) else kind
+        kinds = (kinds,) if isinstance(kinds, str) else tuple(kinds)
+        if not kinds or set(kinds) - {"tp", "fp", "fn"}:
+            raise ValidationError(f"kind is 'tp', 'fp', 'fn', a list of them, 'errors' or 'all', not {kind!r}")
+        for name, value in (("min_score", min_score), ("max_score", max_score), ("min_iou", min_iou),
+                            ("max_iou", max_iou)):
+            if value is not None and not 0.0 <= value <= 1.0:
+                raise ValidationError(f"{name} must be within [0, 1], got {value}")
+        flt = InstanceFilter(kinds=kinds, label=label, min_score=0.0 if min_score is None else min_score,
+                             max_score=1.0 if max_score is None else max_score,
+                             min_iou=0.0 if min_iou is None else min_iou, max_iou=1.0 if max_iou is None else max_iou,
+                             sort=sort)
+        r = self._at(iou_threshold, score_threshold)
+        idx = r.select(flt)
+        return r.table.rows(idx if limit is None else idx[:limit])
+
+    def confusion_instances(self, true_label: str, predicted_label: str, *, iou_threshold: float | None = None,
+                            score_threshold: Any = None) -> list[dict]:
+        """The rows one confusion-matrix cell counts (the GUI's cell click). 'background' is the detection
+        matrix's last row and column (FP: true background; FN: predicted background); a classification
+        matrix has '(no prediction)' instead."""
+        r = self._at(iou_threshold, score_threshold)
+        labels = list(r.figures["confusion"]["labels"])
+        for name in (true_label, predicted_label):
+            if name not in labels:
+                raise ValidationError(f"{name!r} is not a row or column of the confusion matrix: {labels}")
+        return r.table.rows(r.confusion_cell(labels.index(true_label), labels.index(predicted_label)))
+
+    def item_errors(self, *, iou_threshold: float | None = None, score_threshold: Any = None) -> dict[int, int]:
+        """item id -> how many FP + FN it holds at the thresholds (items without a mistake are absent)."""
+        return self._at(iou_threshold, score_threshold).item_errors()
+
+    def regressions(self, baseline: EvaluationView) -> list[int]:
+        """Items this evaluation gets wrong that `baseline` (another model's, same items) got right, worst first."""
+        from .compare import regressions
+        a, b = baseline.review(), self.review()
+        return regressions(a.item_errors(), b.item_errors(), a.table.item_ids.tolist(), b.table.item_ids.tolist())
 
     # -- export -----------------------------------------------------------------------------
     def to_json(self) -> str:

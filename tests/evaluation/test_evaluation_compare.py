@@ -14,6 +14,7 @@ import pytest
 from desktop_app.evaluation import compare, review
 from desktop_app.evaluation.review import InstanceFilter, ReviewSession
 from desktop_app.evaluation.run import evaluate_model, score_model
+from desktop_app.errors import ValidationError
 from desktop_app.evaluation.store import EvaluationView
 from desktop_app.formats.base import Annotation
 
@@ -38,6 +39,25 @@ def ids(rows):
 
 # ---------------------------------------------------------------- review: instances
 
+def _core_instances(view, kind, iou, score, label=None, min_score=None):
+    """Annotation ids of one kind straight from the evaluation core's matcher tags (not the review code)."""
+    from desktop_app.evaluation.matching import FN, FP, TP
+    inp = view.detection_inputs()
+    m = view.session().update(iou_threshold=iou, score_threshold=score)
+    if kind == "fn":
+        sel = np.flatnonzero(m.gt_tag == FN)
+        labs, ids_, scores = inp.gt.cat_idx[sel], inp.gt.ids[sel], None
+    else:
+        sel = np.flatnonzero(m.dt_tag == (TP if kind == "tp" else FP))
+        labs, ids_, scores = inp.dt.cat_idx[sel], inp.dt.ids[sel], inp.dt.scores[sel]
+    keep = np.ones(len(sel), bool)
+    if label is not None:
+        keep &= labs == inp.labels.index(label)
+    if min_score is not None:
+        keep &= scores >= min_score
+    return sorted(ids_[keep].tolist())
+
+
 @pytest.mark.parametrize("iou,score", [(0.5, 0.0), (0.5, 0.6), (0.75, 0.3), (0.3, 0.9)])
 def test_instances_agree_with_the_evaluation_core(oracle_eval, iou, score):
     s = ReviewSession(oracle_eval)
@@ -46,11 +66,63 @@ def test_instances_agree_with_the_evaluation_core(oracle_eval, iou, score):
     assert t.counts() == {k: core[k] for k in ("tp", "fp", "fn")}
     assert core["fp"] > 0 and core["fn"] > 0
     for kind in ("tp", "fp", "fn"):
-        got = t.rows(s.select(InstanceFilter(kinds=(kind,))))
-        assert ids(got) == ids(oracle_eval.instances(kind, iou_threshold=iou, score_threshold=score))
-    got = t.rows(s.select(InstanceFilter(kinds=("fp",), label="star", min_score=0.2)))
-    want = oracle_eval.instances("fp", label="star", min_score=0.2, iou_threshold=iou, score_threshold=score)
-    assert ids(got) == ids(want) and (got or score > 0.6)
+        want = _core_instances(oracle_eval, kind, iou, score)
+        assert ids(t.rows(s.select(InstanceFilter(kinds=(kind,))))) == want
+        assert ids(oracle_eval.instances(kind, iou_threshold=iou, score_threshold=score)) == want   # the SDK
+    want = _core_instances(oracle_eval, "fp", iou, score, label="star", min_score=0.2)
+    got = oracle_eval.instances("fp", label="star", min_score=0.2, iou_threshold=iou, score_threshold=score)
+    assert ids(got) == want and (got or score > 0.6)
+
+
+def test_the_sdk_queries_are_the_error_gallerys(oracle_eval):
+    """evaluation.instances / confusion_instances / regressions: the GUI's filters, cells and order."""
+    ev = oracle_eval
+    s = ReviewSession(ev)
+    s.update(iou_threshold=0.5, score_threshold=0.3)
+    both = ev.instances(["fp", "fn"], iou_threshold=0.5, score_threshold=0.3)
+    assert both == s.table.rows(s.select(InstanceFilter(kinds=("fp", "fn"))))        # same rows, same order
+    assert ev.instances("errors") == both                                            # thresholds kept
+    assert len(ev.instances("all")) == sum(s.table.counts().values())
+    assert ev.instances("errors", limit=3) == both[:3]
+    ranged = ev.instances(["tp", "fp"], label="square", min_iou=0.3, max_iou=0.8, sort="score")
+    assert ranged == s.table.rows(s.select(InstanceFilter(kinds=("tp", "fp"), label="square", min_iou=0.3,
+                                                          max_iou=0.8, sort="score")))
+    assert ranged and all(0.3 <= r["iou"] <= 0.8 and r["label"] == "square" for r in ranged)
+    assert [r["score"] for r in ranged] == sorted((r["score"] for r in ranged), reverse=True)
+    for bad, message in ((dict(kind="gt"), "kind is"), (dict(kind=[]), "kind is"), (dict(min_iou=1.5), "min_iou"),
+                         (dict(sort="size"), "sort is one of")):
+        with pytest.raises(ValidationError, match=message):
+            ev.instances(**bad)
+    matrix = np.array(s.figures["confusion"]["matrix"])
+    names = s.figures["confusion"]["labels"]
+    assert names[-1] == "background"
+    for i, true in enumerate(names):
+        for j, pred in enumerate(names):
+            cell = ev.confusion_instances(true, pred)
+            assert len(cell) == matrix[i, j] and cell == s.table.rows(s.confusion_cell(i, j))
+    assert all(r["kind"] == "fp" for r in ev.confusion_instances("background", "star"))
+    with pytest.raises(ValidationError, match="not a row or column"):
+        ev.confusion_instances("dog", "star")
+    assert ev.item_errors() == s.item_errors()
+
+
+def test_classification_evaluations_answer_the_same_queries(client):
+    view = _classified(client)
+    at = view.at_thresholds(score_threshold=0.75)
+    conf, names = np.array(at["confusion"]["matrix"]), at["confusion"]["labels"]
+    none = names.index("(no prediction)")
+    rows = view.instances("all", score_threshold=0.75)
+    assert len(rows) == conf.sum() == len(view.results["items"]["item_ids"])      # one row per item
+    counts = {k: sum(r["kind"] == k for r in rows) for k in ("tp", "fp", "fn")}
+    assert counts["tp"] == int(np.trace(conf[:none, :none]))
+    assert counts["fn"] == int(conf[:, none].sum())
+    assert counts["fp"] == int(conf[:none, :none].sum() - np.trace(conf[:none, :none]))
+    wrong = view.instances("fp")
+    assert wrong and all(r["label"] != r["true_label"] and r["score"] >= 0.75 for r in wrong)
+    assert [r["score"] for r in wrong] == sorted((r["score"] for r in wrong), reverse=True)  # surest first
+    i, j = next((i, j) for i in range(none) for j in range(none) if i != j and conf[i, j])
+    cell = view.confusion_instances(names[i], names[j])
+    assert len(cell) == conf[i, j] and {(r["true_label"], r["label"]) for r in cell} == {(names[i], names[j])}
 
 
 def test_filters_narrow_and_counts_follow(oracle_eval):
@@ -139,7 +211,8 @@ def test_item_tags_and_errors(oracle_eval):
     assert sum(errors.values()) == sum(s.table.counts()[k] for k in ("fp", "fn"))
 
 
-def test_classification_review(client):
+def _classified(client) -> EvaluationView:
+    """pretrained-resnet's made-up answers on the shapes test subset: every 4th item a wrong class."""
     from desktop_app.evaluation.run import score_classification  # noqa: F401 - the path under test
     cat = client.catalog
     ds = client.datasets.get("shapes")
@@ -157,7 +230,12 @@ def test_classification_review(client):
                                      metadata={"scores": vec})]
     cat.replace_predictions(model.id, model.name, preds, ds.id)
     out = score_model(cat, model.id, ds.id, filters={"subset": "test"}, name="t")
-    view = EvaluationView(cat, cat.get_evaluation(out["evaluation_id"]))
+    return EvaluationView(cat, cat.get_evaluation(out["evaluation_id"]))
+
+
+def test_classification_review(client):
+    view = _classified(client)
+    labels = client.datasets.get("shapes").labels
     s = ReviewSession(view)
     t = s.update(score_threshold=0.75)
     conf = np.array(s.figures["confusion"]["matrix"])
@@ -284,6 +362,8 @@ def test_common_evaluations_and_regressions(client, oracle_eval):
                               sb.table.item_ids.tolist())
     ea, eb = sa.item_errors(), sb.item_errors()
     assert reg and all(i % 5 == 0 and ea.get(i, 0) == 0 and eb[i] > 0 for i in reg)
+    assert worse.regressions(baseline=oracle_eval) == reg                          # the SDK's query
+    assert oracle_eval.regressions(baseline=worse) == []
     assert [eb[i] for i in reg] == sorted((eb[i] for i in reg), reverse=True)
     # the other way round nothing regressed: model b only lost predictions
     assert compare.regressions(eb, ea, items, items) == []
