@@ -38,6 +38,21 @@ def higher_is_better(name: str) -> bool:
     return not (set(re.split(r"[^a-z0-9]+", last)) & _LOWER_WORDS)
 
 
+def column_names(models: Sequence[tuple[str, str, str]]) -> dict[str, str]:
+    """model id -> the name its column, line and legend get, from (id, name, project name): the model's name,
+    with its project where two models of different projects share it (names are unique per project only)."""
+    count: dict[str, int] = {}
+    for _, name, _ in models:
+        count[name] = count.get(name, 0) + 1
+    out = {mid: name if count[name] == 1 else f"{name} ({project})" for mid, name, project in models}
+    seen: dict[str, int] = {}
+    for mid, label in out.items():                  # the same model picked twice, or an odd project pair
+        seen[label] = seen.get(label, 0) + 1
+        if seen[label] > 1:
+            out[mid] = f"{label} #{mid[:6]}"
+    return out
+
+
 # -- curves -------------------------------------------------------------------------------------
 @dataclass
 class Curve:

@@ -89,6 +89,22 @@ def test_the_table_highlights_the_right_model(qtbot, client, page, models):
     assert [r.title for r in page.table.table.rows] == ["train/loss (final)", "train/loss (best)"]
 
 
+def test_two_models_of_one_name_in_two_projects_keep_their_own_columns(qtbot, client, page, models):
+    """Names are unique per project only: the columns, lines and configuration say which project."""
+    a, b, _ = models
+    other = client.projects.create(project_name="Lab B")
+    twin = client.models.get("pretrained-resnet").clone(model_name="cmp-a", project_id=other.id,
+                                                        configuration={"epochs": 3, "learning_rate": 0.02})
+    log_run(client.catalog, twin.id, [0.2, 0.1], [0.95, 0.97])
+    page.set_models([a.id, twin.id, b.id])
+    assert page.table.table.columns == ["cmp-a (Sample project)", "cmp-a (Lab B)", "cmp-b"]
+    assert page.table.highlighted()["validation/loss (final)"] == ["cmp-a (Lab B)"]
+    assert page.drawn_lines("validation/loss") == {"cmp-a (Sample project)": 3, "cmp-a (Lab B)": 2, "cmp-b": 3}
+    assert page.config.model.columns == ["cmp-a (Sample project)", "cmp-a (Lab B)", "cmp-b"]
+    lr = next(r for r in page.config.model.rows if r.key == "learning_rate")
+    assert lr.values[1] == 0.02 and lr.values[0] != 0.02
+
+
 def test_curves_overlay_per_metric_on_three_x_axes(qtbot, client, page, models):
     a, b, c = models
     page.set_models([a.id, b.id, c.id])

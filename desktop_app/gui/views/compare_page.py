@@ -214,12 +214,13 @@ class ComparePage(QWidget):
         ids = [x for x in (ident.split(",") if isinstance(ident, str) else ident) if x]
         models = [self.catalog.get_model(i) for i in ids]
         self.model_ids = [m.id for m in models]
-        self.names = {m.id: m.name for m in models}
+        projects = {m.project_id: self.catalog.get_project(m.project_id).name for m in models if m.project_id}
+        self.names = compare.column_names([(m.id, m.name, projects.get(m.project_id, "no project")) for m in models])
         self.colors = {mid: model_color(k) for k, mid in enumerate(self.model_ids)}
         self.title.setText(f"Compare {len(models)} models")
         self.legend.setText("  ".join(
             f"<a href='{m.id}' style='color:{self.colors[m.id].name()}; text-decoration:none;'>■ <b>"
-            f"{esc(m.name)}</b></a> <span style='color:gray'>({m.status})</span>" for m in models))
+            f"{esc(self.names[m.id])}</b></a> <span style='color:gray'>({m.status})</span>" for m in models))
         self.curves = compare.load_curves(self.catalog, self.model_ids)
         keys = compare.metric_keys(self.catalog, self.model_ids)
         chosen = set(default_metrics(keys))
