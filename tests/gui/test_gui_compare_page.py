@@ -13,12 +13,13 @@ pytest.importorskip("pytestqt")
 
 from PySide6.QtCore import QPoint, Qt  # noqa: E402
 from PySide6.QtWidgets import QMenu  # noqa: E402
-from review_fixtures import evaluate, evaluated, oracle_model  # noqa: E402
+from review_fixtures import VARIANTS, evaluate, evaluated, oracle_model, oracle_package  # noqa: E402
 
 from desktop_app.gui.itemmodels.compare_model import BEST_BG, IsBestRole  # noqa: E402
 from desktop_app.gui.views.compare_page import ComparePage  # noqa: E402
 
 WAIT_MS = 30_000
+LABELS = ["circle", "square", "triangle", "star"]
 
 
 def log_run(cat, model_id, losses, accs, start=1000.0, every=10.0):
@@ -166,6 +167,30 @@ def test_evaluations_side_by_side(qtbot, client, page):
     page.tabs.setCurrentWidget(page.eval_tab)
     png = page.export_png(client.catalog.home / "eval.png", page.eval_content)
     assert png.stat().st_size > 1000
+
+
+def test_three_models_offer_each_pair_for_the_side_by_side_review(qtbot, client, page):
+    ev_a = evaluated(client, "oracle-a")
+    ev_b = evaluate(client, oracle_model(client, "oracle-b"))
+    c = oracle_package(client).models.create(model_name="oracle-c", dataset_id=ev_a.dataset_id,
+                                             project_id=client.sample_project.id, labels=LABELS,
+                                             configuration={**VARIANTS["oracle-b"], "seed": 3})
+    ev_c = evaluate(client, c)
+    page.set_models([ev_a.model_id, ev_b.model_id, c.id])
+    assert "3 models" in page.group_box.currentText() and page.review_button.isEnabled()
+    menu = page.review_button.menu()
+    assert menu is not None
+    texts = [a.text() for a in menu.actions()]
+    assert texts == ["oracle-b against oracle-a", "oracle-c against oracle-a", "oracle-a against oracle-b",
+                     "oracle-c against oracle-b", "oracle-a against oracle-c", "oracle-b against oracle-c"]
+    with qtbot.waitSignal(page.navigate) as sig:
+        menu.actions()[3].trigger()
+    assert sig.args == ["review", f"{ev_b.id},{ev_c.id}"]     # baseline b, candidate c: c's regressions
+    page.set_models([ev_a.model_id, c.id])                    # two: the button opens them, no menu
+    assert page.review_button.menu() is None
+    with qtbot.waitSignal(page.navigate) as sig:
+        page.review_button.click()
+    assert sig.args == ["review", f"{ev_a.id},{ev_c.id}"]
 
 
 def test_navigator_multi_select_opens_the_compare_page(qtbot, window, client, models):

@@ -13,7 +13,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QGridLayout, QHBoxLayout, QLabel, QListWidget,
-                               QListWidgetItem, QPushButton, QScrollArea, QSlider, QSplitter, QTabWidget,
+                               QListWidgetItem, QMenu, QPushButton, QScrollArea, QSlider, QSplitter, QTabWidget,
                                QVBoxLayout, QWidget)
 
 from desktop_app.evaluation import compare
@@ -154,7 +154,7 @@ class ComparePage(QWidget):
         self.review_button = QPushButton("Review images side by side…")
         self.review_button.setToolTip("The same image in two panes; regressions: what the second model gets "
                                       "wrong that the first got right")
-        self.review_button.clicked.connect(self.open_review)
+        self.review_button.clicked.connect(lambda _checked=False: self.open_review())
         bar.addWidget(self.review_button)
         self.eval_png = QPushButton("Export PNG…")
         self.eval_png.clicked.connect(lambda: self._ask_png(self.eval_content, "evaluation.png"))
@@ -375,9 +375,36 @@ class ComparePage(QWidget):
             return {}
         return {self.names[mid]: g.records[mid].results for mid in self.model_ids if mid in g.records}
 
+    def review_pairs(self) -> list[tuple[str, str, str]]:
+        """(menu text, baseline evaluation id, candidate evaluation id) for every ordered pair of models in the
+        group: regressions are what the candidate gets wrong that the baseline got right."""
+        g = self.group
+        if g is None:
+            return []
+        mids = [mid for mid in self.model_ids if mid in g.records]
+        return [(f"{self.names[b]} against {self.names[a]}", g.records[a].id, g.records[b].id)
+                for a in mids for b in mids if a != b]
+
+    def _review_menu(self) -> None:
+        """Two models: the button opens them. More: it offers each pair (baseline first)."""
+        pairs = self.review_pairs()
+        old = self.review_button.menu()
+        self.review_button.setMenu(None)
+        if old is not None:
+            old.deleteLater()
+        self.review_button.setEnabled(bool(pairs))
+        if len(pairs) <= 2:
+            self.review_button.setText("Review images side by side…")
+            return
+        self.review_button.setText("Review images side by side")
+        menu = QMenu(self.review_button)
+        for text, a, b in pairs:
+            menu.addAction(text).triggered.connect(lambda _c=False, a=a, b=b: self.open_review((a, b)))
+        self.review_button.setMenu(menu)
+
     def show_group(self) -> None:
         g = self.group
-        self.review_button.setEnabled(g is not None and len(g.records) >= 2)
+        self._review_menu()
         if g is None:
             return
         results = self._group_results()
@@ -450,13 +477,14 @@ class ComparePage(QWidget):
     def _open_cell(self, evaluation_id: str, row: int, col: int) -> None:
         self.navigate.emit("evaluation", f"{evaluation_id}@{row},{col}")
 
-    def open_review(self) -> None:
-        g = self.group
-        if g is None:
-            return
-        ids = [g.records[mid].id for mid in self.model_ids if mid in g.records][:2]
-        if len(ids) == 2:
-            self.navigate.emit("review", ",".join(ids))
+    def open_review(self, pair: tuple[str, str] | None = None) -> None:
+        """Both evaluations in the review page's two panes: `pair` (baseline, candidate), else the first two."""
+        if pair is None:
+            pairs = self.review_pairs()
+            if not pairs:
+                return
+            pair = pairs[0][1:]
+        self.navigate.emit("review", ",".join(pair))
 
     # -- export -----------------------------------------------------------------------------
     def export_png(self, path: Path | str, widget: QWidget | None = None) -> Path:
