@@ -132,7 +132,8 @@ def _close_later(host: Any) -> None:
 
 
 # -- body with a limit ---------------------------------------------------------------------------
-async def read_body(request: Request, limit: int) -> bytes:
+async def read_body(request: Request, limit: int, timeout_s: float | None = None) -> bytes:
+    """The whole body, refused (413) above `limit` bytes and (408) when it has not all come in `timeout_s`."""
     declared = request.headers.get("content-length")
     if declared is not None:
         try:
@@ -142,12 +143,22 @@ async def read_body(request: Request, limit: int) -> bytes:
         except ValueError:
             raise RequestError("bad Content-Length header") from None
     chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            await _drain(request, 4 * limit)
-            raise TooLarge(f"request body is over the limit of {limit:,} bytes")
-        chunks.append(chunk)
+
+    async def receive_all() -> None:
+        nonlocal size
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                await _drain(request, 4 * limit)
+                raise TooLarge(f"request body is over the limit of {limit:,} bytes")
+            chunks.append(chunk)
+
+    try:
+        async with asyncio.timeout(timeout_s):
+            await receive_all()
+    except TimeoutError:
+        raise RequestError(f"the request body did not arrive within {timeout_s:g} s ({size:,} bytes came); "
+                           f"send it at once", status=408) from None
     return b"".join(chunks)
 
 
@@ -197,12 +208,12 @@ async def model_ready(request: Request) -> Response:
 async def infer(request: Request) -> Response:
     s = _state(request)
     with s.lease(request) as h:
-        body = await read_body(request, s.config.max_request_bytes)
+        body = await read_body(request, s.config.max_request_bytes, s.config.body_timeout_s)
         cfg = s.config
 
         def parse() -> tuple[list[np.ndarray], dict]:
             return parse_infer_request(parse_json(body), max_pixels=cfg.max_pixels,
-                                       max_images=cfg.max_images_per_request)
+                                       max_images=cfg.max_images_per_request, max_request_pixels=cfg.request_pixels)
 
         images, meta = await run_in_threadpool(parse)
         per_image = await s.batcher.submit(images, h.predict)
@@ -212,7 +223,7 @@ async def infer(request: Request) -> Response:
 async def predictions(request: Request) -> Response:
     s = _state(request)
     with s.lease(request) as h:
-        body = await read_body(request, s.config.max_request_bytes)
+        body = await read_body(request, s.config.max_request_bytes, s.config.body_timeout_s)
         image = await run_in_threadpool(decode_image, body, s.config.max_pixels, what="the request body")
         (anns,) = await s.batcher.submit([image], h.predict)
         return JSONResponse(h.dataloop_json(anns))
@@ -227,7 +238,7 @@ async def load_model(request: Request) -> Response:
     if not hmac.compare_digest(given.encode(), s.admin_key.encode()):
         raise RequestError(f"missing or wrong {ADMIN_HEADER} header", status=403)
     s.check_model(request)
-    doc = parse_json(await read_body(request, 64 * 1024))
+    doc = parse_json(await read_body(request, 64 * 1024, s.config.body_timeout_s))
     model_id = doc.get("model_id") if isinstance(doc, dict) else None
     if not isinstance(model_id, str) or not model_id:
         raise RequestError('the body must be {"model_id": "<id of the model to serve>"}')
@@ -359,6 +370,35 @@ class BearerAuth:
         await resp(scope, receive, send)
 
 
+class InFlightLimit:
+    """At most `limit` requests in flight; above it a JSON 503 with Retry-After at once (health, metrics and
+    the documents stay answerable). Counted here rather than by uvicorn's limit_concurrency, which counts
+    open connections: idle or half-sent ones would then lock every client out."""
+
+    EXEMPT = ("/v2/health/", "/metrics", "/ping", "/openapi.json")
+
+    def __init__(self, app: ASGIApp, limit: int):
+        self.app = app
+        self.limit = limit
+        self.inflight = 0
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"].startswith(self.EXEMPT):
+            await self.app(scope, receive, send)
+            return
+        if self.inflight >= self.limit:
+            resp = JSONResponse({"error": f"the service is busy: {self.inflight} requests in flight, its limit "
+                                          f"(max_concurrency) is {self.limit}; retry shortly"},
+                                status_code=503, headers={"Retry-After": "1"})
+            await resp(scope, receive, send)
+            return
+        self.inflight += 1
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self.inflight -= 1
+
+
 class Timing:
     """Counts every request by status and records its latency (outermost, so refusals count too)."""
 
@@ -450,6 +490,7 @@ def create_app(host: Any, config: ServiceConfig, *, loader: Callable[[str], Any]
         RequestError: _request_error, HTTPException: _http_error, ModelFailed: _model_failed,
         Exception: _unexpected})
     app.state.service = state
+    app.add_middleware(InFlightLimit, limit=config.max_concurrency)
     app.add_middleware(BearerAuth, token=config.token)
     app.add_middleware(Timing, metrics=state.metrics)
     return app

@@ -30,13 +30,22 @@ class ServiceConfig:
     max_request_bytes: int = 64 * 2**20  # request bodies above this are refused (413) before parsing
     max_pixels: int = 40_000_000         # images above this (from the header) are refused before decoding
     max_images_per_request: int = 64
-    max_concurrency: int = 256           # uvicorn answers 503 above this many open requests
+    max_request_pixels: int = 0          # one request's images together, from their headers (0: 3 x max_pixels,
+                                         # 120M by default: about 360 MB decoded)
+    max_concurrency: int = 256           # requests in flight above this get a JSON 503 with Retry-After
+    header_timeout_s: float = 10.0       # a connection that has not sent a request's headers by then is closed
+    body_timeout_s: float = 60.0         # a request body not received by then is refused (408)
     device: str | None = None            # passed to the adapter as configuration['device']
     torch_threads: int = 0               # intra-op threads of a torch model (0: torch's default, all cores);
                                          # fewer leave cores to HTTP and image decoding under load
     warmup: bool = True                  # one predict on a small grey image before answering ready
     access_log: bool = False
     start_timeout_s: float = 120.0
+
+    @property
+    def request_pixels(self) -> int:
+        """The per-request pixel budget in force."""
+        return self.max_request_pixels or 3 * self.max_pixels
 
     @classmethod
     def from_dict(cls, values: dict[str, Any] | None) -> ServiceConfig:
@@ -62,9 +71,16 @@ class ServiceConfig:
         if not 0 <= self.port <= 65535:
             raise ValidationError(f"port must be within 0..65535, got {self.port}")
         for name, low in (("max_batch_size", 1), ("max_request_bytes", 1), ("max_pixels", 1),
-                          ("max_images_per_request", 1), ("max_concurrency", 1), ("torch_threads", 0)):
+                          ("max_images_per_request", 1), ("max_concurrency", 1), ("torch_threads", 0),
+                          ("max_request_pixels", 0)):
             if getattr(self, name) < low:
                 raise ValidationError(f"{name} must be at least {low}, got {getattr(self, name)}")
+        if 0 < self.max_request_pixels < self.max_pixels:
+            raise ValidationError(f"max_request_pixels ({self.max_request_pixels:,}) must be at least max_pixels "
+                                  f"({self.max_pixels:,}), or 0 for three times it")
+        for name in ("header_timeout_s", "body_timeout_s"):
+            if not 0 < getattr(self, name) <= 3600:
+                raise ValidationError(f"{name} must be within (0, 3600] seconds, got {getattr(self, name)}")
         if not 0 <= self.max_wait_ms <= 10_000:
             raise ValidationError(f"max_wait_ms must be within 0..10000, got {self.max_wait_ms}")
         if self.token is not None and (not isinstance(self.token, str) or len(self.token) < 8

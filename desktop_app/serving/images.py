@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import struct
 import warnings
+from typing import Iterator
 
 import numpy as np
 from PIL import Image
@@ -15,8 +17,9 @@ from .errors import RequestError, TooLarge
 FORMATS = ("JPEG", "PNG", "WEBP", "BMP", "GIF", "TIFF")
 
 
-def decode_image(data: bytes, max_pixels: int, *, what: str = "image") -> np.ndarray:
-    """Encoded bytes -> [H, W, 3] uint8. Refuses empty, non-image, too big (before decoding) and damaged files."""
+@contextlib.contextmanager
+def _opened(data: bytes, what: str) -> Iterator[Image.Image]:
+    """The image with its header read and nothing decoded; the request errors for empty or unknown bytes."""
     if not data:
         raise RequestError(f"{what} is empty")
     with warnings.catch_warnings():
@@ -33,17 +36,40 @@ def decode_image(data: bytes, max_pixels: int, *, what: str = "image") -> np.nda
             w, h = im.size
             if w <= 0 or h <= 0:
                 raise RequestError(f"{what} has an empty size {w}x{h}")
-            if w * h > max_pixels:
-                raise TooLarge(f"{what} is {w}x{h} = {w * h:,} pixels, over the service's limit of "
-                               f"{max_pixels:,}; it was not decoded")
-            try:
-                im.load()  # raises on truncated data (unless someone set LOAD_TRUNCATED_IMAGES)
-                rgb = im.convert("RGB")
-            except Image.DecompressionBombError as e:
-                raise TooLarge(f"{what} is too large: {e}") from None
-            except (OSError, SyntaxError, ValueError, struct.error, EOFError) as e:
-                raise RequestError(f"{what} is damaged or truncated ({e})") from None
+            yield im
+
+
+def image_size(data: bytes, *, what: str = "image") -> tuple[int, int]:
+    """(width, height) from the header alone: what a request's images will cost before any is decoded."""
+    with _opened(data, what) as im:
+        return im.size
+
+
+def decode_image(data: bytes, max_pixels: int, *, what: str = "image") -> np.ndarray:
+    """Encoded bytes -> [H, W, 3] uint8. Refuses empty, non-image, too big (before decoding) and damaged files."""
+    with _opened(data, what) as im:           # its warning filter holds while this decodes too
+        w, h = im.size
+        if w * h > max_pixels:
+            raise TooLarge(f"{what} is {w}x{h} = {w * h:,} pixels, over the service's limit of "
+                           f"{max_pixels:,}; it was not decoded")
+        try:
+            im.load()  # raises on truncated data (unless someone set LOAD_TRUNCATED_IMAGES)
+            rgb = im.convert("RGB")
+        except Image.DecompressionBombError as e:
+            raise TooLarge(f"{what} is too large: {e}") from None
+        except (OSError, SyntaxError, ValueError, struct.error, EOFError) as e:
+            raise RequestError(f"{what} is damaged or truncated ({e})") from None
     return np.asarray(rgb)
+
+
+def check_request_pixels(sizes: list[tuple[int, int]], max_request_pixels: int | None, *, what: str) -> None:
+    """One request's images together within the budget (each may be within the per-image limit and 64 of
+    them still need gigabytes once decoded)."""
+    total = sum(w * h for w, h in sizes)
+    if max_request_pixels is not None and total > max_request_pixels:
+        raise TooLarge(f"{what} holds {len(sizes)} images of {total:,} pixels in all, over the service's limit "
+                       f"of {max_request_pixels:,} pixels per request; none was decoded: send fewer or smaller "
+                       f"images per request")
 
 
 def check_array(arr: np.ndarray, max_pixels: int, *, what: str = "image") -> np.ndarray:

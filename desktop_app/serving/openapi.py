@@ -19,8 +19,11 @@ _ERRORS = {
     "400": _json(_ref("Error"), "Bad request: not an image, empty body, wrong tensor shape or datatype"),
     "401": _json(_ref("Error"), "Missing or wrong bearer token"),
     "404": _json(_ref("Error"), "Unknown model name or version"),
-    "413": _json(_ref("Error"), "Request body or image (pixels) over the service's limits"),
+    "408": _json(_ref("Error"), "The request body did not arrive within the service's body timeout"),
+    "413": _json(_ref("Error"), "Request body, an image or the request's images together (pixels) over the "
+                                "service's limits"),
     "500": _json(_ref("Error"), "The model failed inside predict (the service keeps serving)"),
+    "503": _json(_ref("Error"), "Busy: more requests in flight than max_concurrency; retry after Retry-After s"),
 }
 
 _SCHEMAS: dict[str, Any] = {

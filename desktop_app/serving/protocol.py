@@ -21,7 +21,7 @@ from desktop_app.formats.base import Annotation
 from desktop_app.formats.images import bounds
 
 from .errors import RequestError, TooLarge
-from .images import check_array, decode_image
+from .images import check_array, check_request_pixels, decode_image, image_size
 
 DATATYPES = ("BOOL", "UINT8", "UINT16", "UINT32", "UINT64", "INT8", "INT16", "INT32", "INT64",
              "FP16", "FP32", "FP64", "BYTES")
@@ -37,9 +37,10 @@ def parse_json(body: bytes) -> Any:
         raise RequestError(f"the request body is not valid JSON ({e})") from None
 
 
-def parse_infer_request(doc: Any, *, max_pixels: int, max_images: int,
+def parse_infer_request(doc: Any, *, max_pixels: int, max_images: int, max_request_pixels: int | None = None,
                         decode: Callable[[bytes, int], np.ndarray] = decode_image) -> tuple[list[np.ndarray], dict]:
-    """(RGB images, {"id", "outputs", "parameters"}) from an OIP request document."""
+    """(RGB images, {"id", "outputs", "parameters"}) from an OIP request document; every size is checked
+    (per image and for the request together) before any image is decoded."""
     if not isinstance(doc, dict):
         raise RequestError("the inference request must be a JSON object with 'inputs'")
     inputs = doc.get("inputs")
@@ -61,9 +62,9 @@ def parse_infer_request(doc: Any, *, max_pixels: int, max_images: int,
     if data is None:
         raise RequestError(f"input {name!r} has no 'data'")
     if datatype == "BYTES":
-        images = _bytes_images(name, shape, data, max_pixels, max_images, decode)
+        images = _bytes_images(name, shape, data, max_pixels, max_images, decode, max_request_pixels)
     elif datatype == "UINT8":
-        images = _uint8_images(name, shape, data, max_pixels, max_images)
+        images = _uint8_images(name, shape, data, max_pixels, max_images, max_request_pixels)
     else:
         raise RequestError(f"input {name!r}: datatype {datatype} is not an image; send BYTES (encoded files, "
                            f"base64) or UINT8 with shape [N, H, W, 3]")
@@ -87,7 +88,8 @@ def parse_infer_request(doc: Any, *, max_pixels: int, max_images: int,
 
 
 def _bytes_images(name: str, shape: list[int], data: Any, max_pixels: int, max_images: int,
-                  decode: Callable[[bytes, int], np.ndarray]) -> list[np.ndarray]:
+                  decode: Callable[[bytes, int], np.ndarray], max_request_pixels: int | None = None
+                  ) -> list[np.ndarray]:
     if len(shape) not in (1, 2) or (len(shape) == 2 and shape[1] != 1):
         raise RequestError(f"input {name!r}: BYTES images need shape [N] (or [N, 1]), got {shape}")
     flat = _flatten(data)
@@ -98,19 +100,22 @@ def _bytes_images(name: str, shape: list[int], data: Any, max_pixels: int, max_i
         raise TooLarge(f"input {name!r} holds {n} images, over the limit of {max_images} per request")
     if len(flat) != n:
         raise RequestError(f"input {name!r}: shape {shape} says {n} element(s) but 'data' holds {len(flat)}")
-    images = []
+    raws = []
     for i, s in enumerate(flat):
         if not isinstance(s, str):
             raise RequestError(f"input {name!r} element {i}: expected a base64 string, got {type(s).__name__}")
         try:
-            raw = base64.b64decode(s, validate=True)
+            raws.append(base64.b64decode(s, validate=True))
         except (binascii.Error, ValueError):
             raise RequestError(f"input {name!r} element {i} is not valid base64") from None
-        images.append(decode(raw, max_pixels, what=f"input {name!r} element {i}"))
-    return images
+    if max_request_pixels is not None and n > 1:      # headers only, before decoding any of them
+        check_request_pixels([image_size(raw, what=f"input {name!r} element {i}") for i, raw in enumerate(raws)],
+                             max_request_pixels, what=f"input {name!r}")
+    return [decode(raw, max_pixels, what=f"input {name!r} element {i}") for i, raw in enumerate(raws)]
 
 
-def _uint8_images(name: str, shape: list[int], data: Any, max_pixels: int, max_images: int) -> list[np.ndarray]:
+def _uint8_images(name: str, shape: list[int], data: Any, max_pixels: int, max_images: int,
+                  max_request_pixels: int | None = None) -> list[np.ndarray]:
     if len(shape) == 3:
         shape = [1, *shape]  # one [H, W, 3] image
     if len(shape) != 4 or shape[3] != 3:
@@ -122,6 +127,7 @@ def _uint8_images(name: str, shape: list[int], data: Any, max_pixels: int, max_i
         raise TooLarge(f"input {name!r} holds {n} images, over the limit of {max_images} per request")
     if h * w > max_pixels:
         raise TooLarge(f"input {name!r}: {w}x{h} = {w * h:,} pixels, over the service's limit of {max_pixels:,}")
+    check_request_pixels([(w, h)] * n, max_request_pixels, what=f"input {name!r}")
     if not isinstance(data, list):
         raise RequestError(f"input {name!r}: 'data' must be a list of integers 0..255")
     try:

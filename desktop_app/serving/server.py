@@ -88,8 +88,12 @@ def main(argv: list[str] | None = None) -> int:
 
         app = create_app(host, config, loader=loader, admin_key=admin_key,
                          metrics_file=manager.metrics_path(catalog, service_id))
+        from .http_protocol import with_header_timeout
+
+        # The app limits requests in flight itself (a JSON 503); uvicorn's limit_concurrency would count
+        # idle and half-sent connections too, so a few dozen of those locked every client out.
         server = uvicorn.Server(uvicorn.Config(
-            app, log_level="info", access_log=config.access_log, limit_concurrency=config.max_concurrency,
+            app, log_level="info", access_log=config.access_log, http=with_header_timeout(config.header_timeout_s),
             timeout_keep_alive=5, timeout_graceful_shutdown=5, server_header=False, lifespan="on"))
         server.run(sockets=[sock])
         return 0

@@ -1,0 +1,53 @@
+"""uvicorn's h11 protocol with a deadline for each request's headers.
+
+uvicorn times out idle keep-alive connections but not a request whose headers stop halfway (any byte
+cancels the keep-alive timer), so a client that opens connections and trickles headers holds them for
+as long as it likes ("slowloris"). Here every connection must have sent a whole request head within
+`header_timeout_s` of opening, or of its previous response; otherwise it is closed. A request whose
+headers arrived is never cut by this (its body has the app's own timeout)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from uvicorn.protocols.http.h11_impl import H11Protocol
+
+
+class DeadlineH11Protocol(H11Protocol):
+    header_timeout_s: float = 10.0
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        self._head_deadline: asyncio.TimerHandle | None = None
+        super().connection_made(transport)
+        self._arm()
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        self._arm()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm()
+        super().connection_lost(exc)
+
+    def _arm(self) -> None:
+        self._disarm()
+        self._head_deadline = self.loop.call_later(self.header_timeout_s, self._deadline_passed, self.cycle)
+
+    def _disarm(self) -> None:
+        if getattr(self, "_head_deadline", None) is not None:
+            self._head_deadline.cancel()
+            self._head_deadline = None
+
+    def _deadline_passed(self, cycle_then: Any) -> None:
+        """No new request since arming (the cycle object is the one of then, finished or none): close."""
+        self._head_deadline = None
+        waiting = self.cycle is cycle_then and (cycle_then is None or cycle_then.response_complete)
+        if waiting and not self.transport.is_closing():
+            self.logger.info("closing a connection that sent no complete request head in %g s", self.header_timeout_s)
+            self.transport.close()
+
+
+def with_header_timeout(seconds: float) -> type[DeadlineH11Protocol]:
+    """The protocol class for uvicorn.Config(http=...) with this deadline."""
+    return type("DeadlineH11Protocol", (DeadlineH11Protocol,), {"header_timeout_s": float(seconds)})
