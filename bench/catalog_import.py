@@ -26,7 +26,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from desktop_app.catalog import Catalog  # noqa: E402
-from desktop_app.catalog.data import _ANN_INSERT, _ITEM_INSERT, annotation_row  # noqa: E402
+from desktop_app.catalog.data import _ANN_INSERT, _ITEM_INSERT  # noqa: E402
 from desktop_app.catalog.db import now_iso  # noqa: E402
 from desktop_app.formats.coco import read_coco  # noqa: E402
 

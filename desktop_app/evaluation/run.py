@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import time
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Callable
 
 import numpy as np
 

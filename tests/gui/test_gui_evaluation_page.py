@@ -9,7 +9,7 @@ import pytest
 pytest.importorskip("PySide6")
 pytest.importorskip("pytestqt")
 
-from PySide6.QtCore import QPointF, Qt  # noqa: E402
+from PySide6.QtCore import Qt  # noqa: E402
 from review_fixtures import evaluated  # noqa: E402
 
 from desktop_app.evaluation.review import InstanceFilter, ReviewSession  # noqa: E402

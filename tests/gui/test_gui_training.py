@@ -3,6 +3,8 @@ resume, failures, and metrics logged by a separate script appearing live."""
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
 from desktop_app.catalog import Catalog
@@ -84,20 +86,40 @@ def test_a_failing_job_reports_its_error_with_the_log(window, qtbot, client, cen
     qtbot.waitUntil(lambda: window.pages.model_page.badge.text() == "failed", timeout=10_000)
 
 
+SCRIPT = """
+import sys
+import desktop_app.sdk as dl
+model = dl.use_catalog(sys.argv[1]).models.get(model_id=sys.argv[2])
+with model.log_run() as run:
+    for step in range(5):
+        run.log(step, **{"train/loss": 1.0 / (step + 1), "val/accuracy": step / 5})
+"""
+
+
 def test_metrics_logged_by_a_script_appear_without_a_restart(window, qtbot, client, centroid_model, tmp_path):
+    import subprocess
+    import sys
+
+    from desktop_app.errors import UserError
     window.navigate("model", centroid_model.id)
     page = window.pages.model_page
     assert page.charts.empty.isVisibleTo(page.charts)
-    # Another process would open its own catalog; a second Catalog object is the same as far as SQLite knows.
+    # The user's own training script: another process, its own catalog connection.
+    proc = subprocess.Popen([sys.executable, "-c", SCRIPT, str(client.catalog.home), centroid_model.id],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        qtbot.waitUntil(lambda: proc.poll() is not None, timeout=60_000)   # the window keeps running meanwhile
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, proc.stdout.read()
+    qtbot.waitUntil(lambda: page.charts.figures_shown() == {"loss": {"train": 5}, "accuracy": {"val": 5}},
+                    timeout=10_000)
+    # ... and from this process too, through a second catalog object
     other = Catalog(client.catalog.home)
     try:
         from desktop_app.sdk import Client
         script_model = Client(other, bootstrap=False).models.get(model_id=centroid_model.id)
-        with script_model.log_run() as run:
-            for step in range(5):
-                run.log(step, **{"train/loss": 1.0 / (step + 1), "val/accuracy": step / 5})
-        qtbot.waitUntil(lambda: page.charts.figures_shown() == {"loss": {"train": 5}, "accuracy": {"val": 5}},
-                        timeout=10_000)
         with script_model.log_run() as run:
             run.log(5, **{"train/loss": 0.1})
         qtbot.waitUntil(lambda: page.charts.figures_shown()["loss"]["train"] == 6, timeout=10_000)
@@ -110,10 +132,22 @@ def test_metrics_logged_by_a_script_appear_without_a_restart(window, qtbot, clie
     raw, smooth = charts.curves[("loss", "train")]
     assert list(smooth.yData) == pytest.approx([1, 0.5, 1 / 3, 0.25, 0.2, 0.1])
     assert not raw.isVisible()  # without smoothing only one line is drawn
+    charts.log_x.setChecked(True)
+    charts.redraw()
+    xs = list(smooth.xData)
+    assert math.isnan(xs[0]) and xs[1:] == [1, 2, 3, 4, 5]          # step 0 has no place on a log axis
+    assert charts.plots["loss"].getPlotItem().getAxis("bottom").logMode
+    charts.log_x.setChecked(False)
+    charts.redraw()
+    assert list(smooth.xData) == [0, 1, 2, 3, 4, 5]
     png = charts.export_png(tmp_path / "m.png")
     assert png.stat().st_size > 1000
     csv = charts.export_csv(tmp_path / "m.csv").read_text().splitlines()
     assert csv[0] == "figure,legend,x,y" and len(csv) == 12
+    for bad in (charts.export_png, charts.export_csv):   # a message for the notification bar, not a crash
+        with pytest.raises(UserError, match="no-such-folder does not exist"):
+            bad(tmp_path / "no-such-folder" / "m.x")
+    assert not [p for p in tmp_path.rglob("*.part")]                                        # nothing half-made
 
 
 def test_charts_pick_up_where_they_left_after_another_page(window, qtbot, client, centroid_model):

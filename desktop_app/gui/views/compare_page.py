@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QGridLayout, Q
 from desktop_app.evaluation import compare
 from desktop_app.sdk.views import ema, positive_or_nan
 
+from ..exporting import save_png
 from ..style import esc, is_dark, muted, title_font
 from ..widgets.charts import LINE_COLORS
 from ..widgets.compare_table import CompareTableView
@@ -488,11 +489,8 @@ class ComparePage(QWidget):
 
     # -- export -----------------------------------------------------------------------------
     def export_png(self, path: Path | str, widget: QWidget | None = None) -> Path:
-        path = Path(path)
         target = widget or (self.canvas if self.tabs.currentIndex() == 0 else self.tabs.currentWidget())
-        if not target.grab().save(str(path), "PNG"):
-            raise OSError(f"could not write {path}")
-        return path
+        return save_png(target, path)
 
     def _ask_png(self, widget: QWidget | None = None, name: str = "curves.png") -> None:
         path, _ = QFileDialog.getSaveFileName(self, "Export as PNG", name, "PNG images (*.png)")

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QFileDialog, QGridL
 from desktop_app.evaluation.review import InstanceFilter, ReviewSession, point_at
 from desktop_app.evaluation.store import EvaluationView
 
+from ..exporting import save_png
 from ..itemmodels.compare_model import format_value
 from ..style import muted, title_font
 from ..widgets.confusion_matrix import ConfusionPanel
@@ -450,9 +451,7 @@ class EvaluationPage(QWidget):
         out = Path(folder)
         files = self.view.export(out)
         files.append(self.pr_chart.export_png(out / f"{self.view.name}-pr.png"))
-        path = out / f"{self.view.name}-confusion.png"
-        if self.confusion.grab().save(str(path), "PNG"):
-            files.append(path)
+        files.append(save_png(self.confusion, out / f"{self.view.name}-confusion.png"))
         self.message.emit(f"Exported {len(files)} files to {out}")
         return files
 

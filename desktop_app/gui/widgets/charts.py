@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (QCheckBox, QFileDialog, QGraphicsItem, QGridLayou
 
 from desktop_app.sdk.views import SeriesSet, ema, positive_or_nan
 
+from ..exporting import save_png, save_text
 from ..style import is_dark, muted
 
 LINE_COLORS = ("#4e79a7", "#f28e2b", "#e15759", "#59a14f", "#b07aa1", "#76b7b2", "#edc948", "#ff9da7",
@@ -74,6 +75,10 @@ class ChartsPanel(QWidget):
         self.smoothing_label.setMinimumWidth(32)
         bar.addWidget(self.smoothing)
         bar.addWidget(self.smoothing_label)
+        self.log_x = QCheckBox("Log x")
+        self.log_x.setToolTip("A logarithmic step axis (points at step 0 or below are left out)")
+        self.log_x.toggled.connect(self._restyle_all)
+        bar.addWidget(self.log_x)
         self.log_y = QCheckBox("Log y axis")
         self.log_y.toggled.connect(self._restyle_all)
         bar.addWidget(self.log_y)
@@ -179,6 +184,8 @@ class ChartsPanel(QWidget):
             smoothed = ema(ys, self.weight) if self.weight > 0 else ys
             if self.log_y.isChecked():
                 ys, smoothed = positive_or_nan(ys), positive_or_nan(smoothed)
+            if self.log_x.isChecked():
+                xs = positive_or_nan(xs)
             raw.setData(xs, ys, connect="finite")
             smooth.setData(xs, smoothed, connect="finite")
             raw.setVisible(self.weight > 0)
@@ -198,7 +205,7 @@ class ChartsPanel(QWidget):
         if item is None:
             item = plot.plot(pen=pg.mkPen(0, 0, 0, 0))   # transparent, no legend entry
         frame = None
-        if not self.log_y.isChecked() and xs_all:
+        if not self.log_y.isChecked() and not self.log_x.isChecked() and xs_all:
             x = np.concatenate([np.asarray(v, np.float64) for v in xs_all])
             y = np.concatenate([np.asarray(v, np.float64) for v in ys_all])
             ok = np.isfinite(x) & np.isfinite(y)
@@ -224,7 +231,7 @@ class ChartsPanel(QWidget):
             plot = self._spares.pop() if self._spares else self._new_plot()
             plot.setObjectName(f"plot_{figure}")
             plot.setTitle(figure, color=self._fg())
-            plot.setLogMode(False, self.log_y.isChecked())
+            plot.setLogMode(self.log_x.isChecked(), self.log_y.isChecked())
             self.plots[figure] = plot
             self._relayout()
             plot.show()  # the pool refills on the next model or page visit, not while metrics stream in
@@ -314,7 +321,7 @@ class ChartsPanel(QWidget):
 
     def _restyle_all(self, *_: object) -> None:
         for plot in self.plots.values():
-            plot.setLogMode(False, self.log_y.isChecked())
+            plot.setLogMode(self.log_x.isChecked(), self.log_y.isChecked())
         self._dirty |= set(self.series.figures())
         self._update_labels()
         if not self._timer.isActive() and not self._step.isActive():
@@ -340,15 +347,10 @@ class ChartsPanel(QWidget):
     # -- export ---------------------------------------------------------------------------
     def export_png(self, path: Path | str) -> Path:
         self.redraw()
-        path = Path(path)
-        if not self.canvas.grab().save(str(path), "PNG"):
-            raise OSError(f"could not write {path}")
-        return path
+        return save_png(self.canvas, path)
 
     def export_csv(self, path: Path | str) -> Path:
-        path = Path(path)
-        path.write_text(self.series.to_csv(), encoding="utf-8")
-        return path
+        return save_text(path, self.series.to_csv())
 
     def _ask_png(self) -> None:
         path, _ = QFileDialog.getSaveFileName(self, "Export charts as PNG", "metrics.png", "PNG images (*.png)")

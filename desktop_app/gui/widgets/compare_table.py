@@ -9,6 +9,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QFileDialog, QHBoxLayout, QHea
 
 from desktop_app.evaluation.compare import ComparisonTable
 
+from ..exporting import save_text
 from ..itemmodels.compare_model import ComparisonTableModel
 from ..style import muted
 
@@ -58,9 +59,7 @@ class CompareTableView(QWidget):
         return out
 
     def export_csv(self, path: Path | str) -> Path:
-        path = Path(path)
-        path.write_text(self.table.to_csv(), encoding="utf-8")
-        return path
+        return save_text(path, self.table.to_csv())
 
     def _ask_csv(self) -> None:
         path, _ = QFileDialog.getSaveFileName(self, "Export the table as CSV", self.csv_name, "CSV files (*.csv)")

@@ -12,6 +12,7 @@ import pyqtgraph as pg
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
+from ..exporting import save_png
 from ..style import is_dark
 from .charts import LINE_COLORS
 
@@ -39,10 +40,7 @@ class _Chart(QWidget):
         self.plot.setMenuEnabled(False)
 
     def export_png(self, path: Path | str) -> Path:
-        path = Path(path)
-        if not self.grab().save(str(path), "PNG"):
-            raise OSError(f"could not write {path}")
-        return path
+        return save_png(self, path)
 
 
 class PRChart(_Chart):
