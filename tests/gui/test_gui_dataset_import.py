@@ -78,6 +78,27 @@ def test_import_reports_progress_and_refreshes_the_page(qtbot, client, page, tar
     assert client.catalog.label_counts(target.id)       # the annotations came too
 
 
+@pytest.mark.parametrize("fmt, kind", [("yolo", "detection"), ("voc", "detection"),
+                                       ("imagefolder", "classification"), ("dataloop", "detection")])
+def test_every_other_format_is_recognised_and_imported_with_its_annotations(qtbot, client, page, target,
+                                                                          tmp_path, fmt, kind):
+    """YOLO, VOC, ImageFolder and Dataloop folders: detected from their layout, imported with the labels
+    and annotation counts the formats package reads from the same folder."""
+    bundle = generate_shapes(tmp_path / "src", kind=kind, n=N, size=48, seed=3)
+    folder = formats.write(fmt, bundle, tmp_path / fmt)
+    assert resolve_format(folder) == fmt
+    want = formats.read(fmt, folder)
+    want_counts: dict[str, int] = {}
+    for item in want.items:
+        for a in item.annotations:
+            want_counts[a.label] = want_counts.get(a.label, 0) + 1
+    dlg = page.import_dialog(folder)                        # nothing chosen: the dialog detects it
+    with qtbot.waitSignals([dlg.imported, page.model.query_done], timeout=WAIT_MS):
+        assert dlg.start()
+    assert client.catalog.count_items(target.id) == N == page.model.rowCount()
+    assert client.catalog.label_counts(target.id) == want_counts and want_counts
+
+
 def test_plain_image_folder_imports_without_annotations(qtbot, client, page, target, image_folder):
     dlg = page.import_dialog(image_folder)
     with qtbot.waitSignal(dlg.imported, timeout=WAIT_MS) as blocker:
