@@ -1,11 +1,12 @@
 """Screenshots of the dataset page (gallery + viewer) and the image viewer, on the sample "shapes-detection".
 
+    python tools/screenshots.py --only dataset_gallery     # with the other shots (re-runs under xvfb-run)
     xvfb-run -a python tools/screenshot_dataset.py [out_dir]       # standalone, on a temporary catalog
 
-`shot_dataset_gallery(window_or_client, out_dir)` is what tools/screenshots.py calls: it takes the main
-window (anything with a `.client`, or holding a DatasetPage) or an SDK client, and writes
-dataset_gallery.png and image_viewer.png. Standalone runs also store demo predictions (the ground truth
-jittered, stored as a model named "demo: jittered ground truth") so the dashed prediction layer shows.
+`shot_dataset_gallery(window_or_client, out_dir)` is what tools/screenshots.py's `dataset_gallery` shot calls:
+it takes the main window (anything with a `.client`, or holding a DatasetPage) or an SDK client, and writes
+dataset_gallery.png and image_viewer.png. Both runs first store demo predictions (the ground truth jittered,
+stored as a model named "demo: jittered ground truth") so the dashed prediction layer shows.
 """
 
 from __future__ import annotations

@@ -102,6 +102,19 @@ def main_window(ctx: ShotContext) -> list[Path]:
 
 
 @shot
+def dataset_gallery(ctx: ShotContext) -> list[Path]:
+    """The dataset page: gallery, filters, counts and the viewer, with demo predictions as a second layer
+    (tools/screenshot_dataset.py draws it; it also runs alone)."""
+    sys.path.insert(0, str(ROOT / "tools"))
+    from screenshot_dataset import add_demo_predictions, shot_dataset_gallery
+    add_demo_predictions(ctx.client)
+    paths = shot_dataset_gallery(ctx.client, ctx.out)
+    for path in paths:
+        print(f"wrote {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}", flush=True)
+    return paths
+
+
+@shot
 def model_overview(ctx: ShotContext) -> list[Path]:
     w = ctx.window
     w.navigate("model", ctx.models["trained"])

@@ -79,7 +79,7 @@ class ChartsPanel(QWidget):
         self.log_x.setToolTip("A logarithmic step axis (points at step 0 or below are left out)")
         self.log_x.toggled.connect(self._restyle_all)
         bar.addWidget(self.log_x)
-        self.log_y = QCheckBox("Log y axis")
+        self.log_y = QCheckBox("Log y")
         self.log_y.toggled.connect(self._restyle_all)
         bar.addWidget(self.log_y)
         bar.addStretch(1)
