@@ -24,6 +24,9 @@ of 16 only: 0.88 and 1.06. The machine swings by 20% between rounds (direct at b
 per image), hence the rounds. A longer wait is worse in a closed loop: 20 ms makes every batch wait for
 all 16 clients (batches of 16, model busy 81%, ratio 0.81; 0.71 in another run); no wait at all 0.90
 (0.79); batch=1 0.71 (0.62).
+Later that day, after the in-flight limit moved into the app and the header deadline came in, on an idle
+machine: ratio 0.84 (rounds 0.70 / 0.84 / 0.87), model busy 99%, mean batch 8; run beside a test suite
+on the same 2 cores it fell to 0.58-0.74: the 16 client processes then compete with the model for CPU.
 Earlier (2026-11-26, the H200 box's 16 CPU cores, max_wait_ms 20): direct 171 images/s, service 121
 requests/s, ratio 0.71; with --device cuda the service is HTTP/JSON-bound: 596 vs 2983 images/s.
 """
