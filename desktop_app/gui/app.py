@@ -97,6 +97,8 @@ def run(argv: Sequence[str] = ()) -> int:
     QTimer.singleShot(0, lambda: window.open_catalog(home))
     app.aboutToQuit.connect(window.shutdown)
     _quit_on_signals(app)
+    from .gc_policy import IdleCollector
+    QTimer.singleShot(0, lambda: setattr(window, "gc_collector", IdleCollector(window)))   # after start-up
     code = int(app.exec())
     reporter.uninstall()
     logging.getLogger("desktop_app.gui").info("Model Desk closed (exit code %d)", code)

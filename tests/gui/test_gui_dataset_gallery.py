@@ -120,6 +120,41 @@ def test_rows_follow_the_catalog_order_across_pages(qtbot, client, gallery_model
     assert [a.id for a in row.annotations] == [a.id for a in anns]
 
 
+def test_a_fling_reads_no_page_until_the_view_holds_still(qtbot, monkeypatch, client, gallery_model, detection):
+    """Pages scrolled past in a fling are never read (reading them starved the painting); one jump loads at
+    once; FLING_MS after the last move the pages in sight are read."""
+    from desktop_app.gui.itemmodels import gallery_model as gm
+    from desktop_app.gui.itemmodels.gallery_model import FLING_MS
+
+    class Clock:                                     # paints 16 ms apart, however busy the machine is
+        now = 100.0
+
+        def monotonic(self):
+            return self.now
+    clock = Clock()
+    monkeypatch.setattr(gm, "time", clock)
+    m = gallery_model
+    load(qtbot, m, detection.id)
+    load_all_ids(qtbot, m)
+    read: list[int] = []
+    m.page_loaded.connect(read.append)
+    m.set_visible_rows(0, 30)
+    clock.now += 0.016
+    m.set_visible_rows(200, 230)                     # one jump (End, a click on the scroll bar): read now
+    qtbot.waitUntil(lambda: m._peek(200) is not None and not m._page_jobs, timeout=WAIT_MS)
+    read.clear()
+    for first in (400, 600, 800):                    # then a fling: a jump of pages at every paint
+        clock.now += 0.016
+        m.set_visible_rows(first, first + 30)
+        assert m.row(first) is None                  # asked for while painting: still not read
+    assert not m._page_jobs
+    qtbot.wait(FLING_MS // 3)
+    assert read == []
+    qtbot.waitUntil(lambda: m._peek(800) is not None and m._peek(830) is not None, timeout=WAIT_MS)
+    assert set(read) == {12, 13}                     # 800..830 (64 a page) with the margin, nothing between
+    assert m._peek(400) is None and m._peek(600) is None
+
+
 def test_view_paints_every_visible_thumbnail(qtbot, client, detection):
     model = GalleryModel(client.catalog)
     view = GalleryView()

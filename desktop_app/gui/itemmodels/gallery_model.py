@@ -15,6 +15,7 @@ from __future__ import annotations
 import bisect
 import itertools
 import logging
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -32,6 +33,7 @@ log = logging.getLogger(__name__)
 
 PAGE_SIZE = 128
 MAX_PAGES = 64          # 8k rows of records + annotations in memory
+FLING_MS = 60           # a screen that jumps more than a page within this is a fling: read pages after it
 ItemRole = Qt.ItemDataRole.UserRole + 1            # ItemRecord
 AnnotationsRole = Qt.ItemDataRole.UserRole + 2     # tuple[AnnotationRecord, ...]
 ItemIdRole = Qt.ItemDataRole.UserRole + 3          # int
@@ -160,8 +162,19 @@ class GalleryModel(QAbstractListModel):
         self._relay.ids.connect(self._on_ids)
         self._relay.page.connect(self._on_page)
         self._relay.failed.connect(self._on_failed)
+        self._last_visible: tuple[int, float] | None = None      # first visible row, when
+        self._jumped = False                                     # the last call moved by more than a page
+        self._settle_range = (0, -1)
+        self._settle_timer = QTimer(self)
+        self._settle_timer.setSingleShot(True)
+        self._settle_timer.setInterval(FLING_MS)
+        self._settle_timer.timeout.connect(self._settled_visible)
         if catalog is not None:
             self.set_catalog(catalog)
+
+    def _settled_visible(self) -> None:
+        self._last_visible, self._jumped = None, False
+        self.set_visible_rows(*self._settle_range)
 
     # -- setup ----------------------------------------------------------------------------
     def set_catalog(self, catalog: Catalog) -> None:
@@ -318,7 +331,28 @@ class GalleryModel(QAbstractListModel):
         return self.thumbnails.get(key) is not None or self.thumbnails.error(key) is not None
 
     def set_visible_rows(self, first: int, last: int) -> None:
-        """Called by the view after it paints: prefetch neighbouring pages, drop work now out of sight."""
+        """Called by the view after it paints: prefetch neighbouring pages, drop work now out of sight.
+
+        In a fling (the screen jumps by more than a page twice in a row, paints under FLING_MS apart) no
+        page is read: each would be out of sight before it came, and reading them (Python, holding the GIL)
+        starved the painting. The pages are asked for once the view has held still for FLING_MS. One jump
+        (a click on the scroll bar, End) loads at once."""
+        now = time.monotonic()
+        prev = self._last_visible
+        if prev is not None and first == prev[0]:          # a repaint where the view already was
+            fling = self._settle_timer.isActive()
+        else:
+            self._last_visible = (first, now)
+            jump = prev is not None and abs(first - prev[0]) > self.page_size and now - prev[1] < FLING_MS / 1000
+            fling, self._jumped = jump and self._jumped, jump
+        if fling:
+            self._settle_range = (first, last)
+            self._settle_timer.start()
+            for p in list(self._page_jobs):            # nothing queued is wanted any more
+                if self._pool.tryTake(self._page_jobs[p]):
+                    del self._page_jobs[p]
+            return
+        self._settle_timer.stop()
         wanted = set(page_range(first, last, self._count, self.page_size, margin=self.page_size // 2))
         for p in wanted:
             if p not in self._pages:
@@ -419,6 +453,8 @@ class GalleryModel(QAbstractListModel):
     def _request_page(self, p: int) -> None:
         if p in self._pages or p in self._page_jobs or self.catalog is None or not self.settled or self._closed:
             return   # (while a new query loads, the old rows on screen must not fetch pages for it)
+        if self._settle_timer.isActive():
+            return   # a fling: the pages in sight when it stops are asked for then
         if self._ids is None:
             self._deferred.add(p)
             if self.settled:

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QStyle, QStyledItemDelegate, Q
 
 from desktop_app.catalog import ItemRecord
 from desktop_app.gui.colors import LabelColors
+from desktop_app.gui.gc_policy import note_activity
 from desktop_app.gui.itemmodels.gallery_model import GalleryRow, RowRole, ThumbErrorRole
 from desktop_app.gui.thumbnails import THUMB_SIZE
 
@@ -300,6 +301,7 @@ class GalleryView(QAbstractItemView):
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
+        self.verticalScrollBar().valueChanged.connect(note_activity)   # no full GC pass mid-scroll
         self.gallery_delegate = GalleryDelegate(self)
         self.setItemDelegate(self.gallery_delegate)
         self.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
