@@ -58,6 +58,7 @@ class MainWindow(QMainWindow):
         self.pages.evaluate_requested.connect(self.open_evaluate_dialog)
         self.pages.add_package_requested.connect(self.open_package_dialog)
         self.pages.message.connect(lambda text: self.statusBar().showMessage(text, 8000))
+        self.pages.error.connect(self._page_error)   # a page's failures land with every other error
         self.jobs = JobsPanel()
         self.notification = NotificationBar(self.hub)
         center = QWidget()
@@ -84,6 +85,12 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.jobs_label)
         self.statusBar().addPermanentWidget(self.catalog_label)
         self.hub.reported.connect(lambda n: self.statusBar().showMessage(f"{n.title}: {n.message[:120]}", 8000))
+
+    def _page_error(self, title: str, error: object) -> None:
+        if isinstance(error, BaseException):
+            self.hub.exception(title, error)
+        else:
+            self.hub.error(title, str(error))
 
     def _build_menus(self) -> None:
         def action(menu, text, slot, shortcut=None, enabled=True) -> QAction:

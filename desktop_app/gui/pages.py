@@ -59,6 +59,7 @@ class Pages(QStackedWidget):
     evaluate_requested = Signal(str)      # model id
     add_package_requested = Signal()
     message = Signal(str)                 # one line for the status bar
+    error = Signal(str, object)           # title, exception or message: for the ErrorHub
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -117,6 +118,7 @@ class Pages(QStackedWidget):
                 from .views.dataset_page import DatasetPage
                 page = DatasetPage(self.client, parent=self)
                 page.message.connect(self.message)
+                page.error.connect(self.error)
                 return page
             except Exception:  # noqa: BLE001 - a broken page must not take the window down
                 log.exception("the dataset page failed to load; showing the placeholder")

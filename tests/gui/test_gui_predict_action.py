@@ -109,3 +109,22 @@ def test_select_all_takes_the_items_of_pages_never_loaded(qtbot, client):
     page.gallery.selectionModel().select(sel, QItemSelectionModel.SelectionFlag.ClearAndSelect)
     assert page.selected_item_ids() == want[0:3] + want[100:102]
     page.shutdown()
+
+
+def test_a_prediction_that_fails_lands_in_the_notification_bar(qtbot, window, client, tmp_path):
+    """Failures of the dataset page's jobs arrive where every error does, with the job's message."""
+    dl = Facade(client)
+    ds = client.datasets.get("shapes-detection")
+    broken = make_model(dl, push_brightbox(dl, tmp_path, package_name="broken", class_name="BrokenLoad"),
+                        tmp_path, name="broken-v1", dataset=ds)
+    window.navigate("dataset", ds.id)
+    page = window.pages.pages["dataset"]
+    qtbot.waitUntil(lambda: page.model.row(0) is not None, timeout=WAIT_MS)
+    with qtbot.waitSignal(page.predictions_done, timeout=90_000) as done:
+        page.predict(broken.id, [page.model.row(0).item.id])
+    assert done.args == [broken.id, "failed"]
+    bar = window.notification
+    qtbot.waitUntil(bar.isVisible, timeout=WAIT_MS)
+    assert "The prediction by broken-v1 failed" in bar.label.text()
+    assert "weights are corrupt (on purpose)" in bar.current.message
+    page.shutdown()

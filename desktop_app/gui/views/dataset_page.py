@@ -78,6 +78,7 @@ class DatasetPage(QWidget):
     dataset_changed = Signal(str)
     item_opened = Signal(int)            # id of the item the viewer now shows
     message = Signal(str)                # one line for a status bar
+    error = Signal(str, object)          # title, the exception or message: the window's notification bar
     summary_loaded = Signal()
     predictions_done = Signal(str, str)  # model id, the prediction job's final status
 
@@ -188,7 +189,7 @@ class DatasetPage(QWidget):
         self.model.query_done.connect(self._on_query_done)
         self.model.ids_loaded.connect(self._relocate_current)
         self.model.page_loaded.connect(self._on_page_loaded)
-        self.model.failed.connect(lambda m: self.message.emit(f"Cannot list items: {m}"))
+        self.model.failed.connect(lambda m: self._fail("Cannot list the dataset's items", m))
         self.model.thumbnails.ready.connect(self._on_thumbnail)
         self.full_images.ready.connect(self._on_full_image)
         self.gallery.selectionModel().currentChanged.connect(lambda cur, _prev: self._show_row(cur.row()))
@@ -357,7 +358,7 @@ class DatasetPage(QWidget):
             self._predict_timer.start()
             self.message.emit(f"Predicting {len(item_ids):,} item(s)…")
         self._tasks.submit(lambda: submit_predict(cat, model_id, item_ids=item_ids, wait=False), queued,
-                           lambda e: self.message.emit(f"Could not start the prediction: {e}"))
+                           lambda e: self._fail("Could not start the prediction", e))
 
     def _poll_predictions(self) -> None:
         if not self._predicting or self._tasks.busy:
@@ -378,12 +379,20 @@ class DatasetPage(QWidget):
                     self.message.emit(f"Predictions stored on {n:,} item(s)")
                     self.set_layer_visible(f"model:{model_id}", True)
                     self.refresh()
+                elif ex.status == ExecutionStatus.FAILED:
+                    name = self.catalog.get_model(model_id).name
+                    self._fail(f"The prediction by {name} failed", ex.error or "no message (see its log)")
                 else:
-                    self.message.emit(f"The prediction {ex.status}: {ex.error or ''}".strip())
+                    self.message.emit(f"The prediction {ex.status}")
                 self.predictions_done.emit(model_id, ex.status)
             if not self._predicting:
                 self._predict_timer.stop()
         self._tasks.submit(read, done, lambda e: log.warning("reading prediction jobs failed: %s", e))
+
+    def _fail(self, title: str, error: BaseException | str) -> None:
+        """A failure goes where every error goes (the notification bar, with details), and to the status bar."""
+        self.message.emit(f"{title}: {error}")
+        self.error.emit(title, error)
 
     # -- layers ---------------------------------------------------------------------------
     def set_layer_visible(self, key: str, visible: bool) -> None:
