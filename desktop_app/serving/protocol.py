@@ -105,7 +105,7 @@ def _bytes_images(name: str, shape: list[int], data: Any, max_pixels: int, max_i
         if not isinstance(s, str):
             raise RequestError(f"input {name!r} element {i}: expected a base64 string, got {type(s).__name__}")
         try:
-            raws.append(base64.b64decode(s, validate=True))
+            raws.append(base64.b64decode("".join(s.split()), validate=True))   # MIME line breaks are fine
         except (binascii.Error, ValueError):
             raise RequestError(f"input {name!r} element {i} is not valid base64") from None
     if max_request_pixels is not None and n > 1:      # headers only, before decoding any of them

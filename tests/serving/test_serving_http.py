@@ -312,3 +312,8 @@ def test_base64_element_can_be_any_standard_encoding(http, name):
     r = http.post(f"/v2/models/{name}/infer", json={"inputs": [{"name": "img", "datatype": "BYTES",
                                                                "shape": [1, 1], "data": [[data]]}]})
     assert r.status_code == 200 and outputs(r.json())["boxes"]["data"] == [5, 5, 8, 8]
+    mime = base64.encodebytes(png_bytes(spot_image(6, 4))).decode()      # MIME style: a newline every 76
+    assert "\n" in mime.strip()
+    r = http.post(f"/v2/models/{name}/infer", json={"inputs": [{"name": "img", "datatype": "BYTES",
+                                                               "shape": [1], "data": [mime]}]})
+    assert r.status_code == 200 and outputs(r.json())["boxes"]["data"] == [6, 4, 9, 7]
