@@ -111,8 +111,8 @@ def test_select_all_takes_the_items_of_pages_never_loaded(qtbot, client):
     page.shutdown()
 
 
-def test_a_prediction_that_fails_lands_in_the_notification_bar(qtbot, window, client, tmp_path):
-    """Failures of the dataset page's jobs arrive where every error does, with the job's message."""
+def test_prediction_failures_land_in_the_notification_bar_once(qtbot, window, client, tmp_path, monkeypatch):
+    """A prediction job that fails is reported once, with its message; one that cannot even be queued too."""
     dl = Facade(client)
     ds = client.datasets.get("shapes-detection")
     broken = make_model(dl, push_brightbox(dl, tmp_path, package_name="broken", class_name="BrokenLoad"),
@@ -120,11 +120,23 @@ def test_a_prediction_that_fails_lands_in_the_notification_bar(qtbot, window, cl
     window.navigate("dataset", ds.id)
     page = window.pages.pages["dataset"]
     qtbot.waitUntil(lambda: page.model.row(0) is not None, timeout=WAIT_MS)
+    notices = []
+    window.hub.reported.connect(notices.append)
     with qtbot.waitSignal(page.predictions_done, timeout=90_000) as done:
         page.predict(broken.id, [page.model.row(0).item.id])
     assert done.args == [broken.id, "failed"]
-    bar = window.notification
-    qtbot.waitUntil(bar.isVisible, timeout=WAIT_MS)
-    assert "The prediction by broken-v1 failed" in bar.label.text()
-    assert "weights are corrupt (on purpose)" in bar.current.message
+    qtbot.waitUntil(lambda: len(notices) == 1, timeout=WAIT_MS)
+    qtbot.wait(500)
+    assert len(notices) == 1 and "broken-v1 failed" in notices[0].title
+    assert "weights are corrupt (on purpose)" in notices[0].message and window.notification.isVisible()
+
+    from desktop_app.jobs import runner
+
+    def refuse(*a, **k):
+        raise runner.ValidationError("the model has no weights file")
+    monkeypatch.setattr(runner, "submit_predict", refuse)
+    page.predict(broken.id, [page.model.row(0).item.id])
+    qtbot.waitUntil(lambda: len(notices) == 2, timeout=WAIT_MS)
+    assert notices[1].title == "Could not start the prediction"
+    assert "no weights file" in notices[1].message
     page.shutdown()

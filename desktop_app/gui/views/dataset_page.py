@@ -379,11 +379,8 @@ class DatasetPage(QWidget):
                     self.message.emit(f"Predictions stored on {n:,} item(s)")
                     self.set_layer_visible(f"model:{model_id}", True)
                     self.refresh()
-                elif ex.status == ExecutionStatus.FAILED:
-                    name = self.catalog.get_model(model_id).name
-                    self._fail(f"The prediction by {name} failed", ex.error or "no message (see its log)")
-                else:
-                    self.message.emit(f"The prediction {ex.status}")
+                else:   # a failed job is reported with its log by the window's jobs watcher, like any job
+                    self.message.emit(f"The prediction {ex.status}: {ex.error or ''}".strip(" :"))
                 self.predictions_done.emit(model_id, ex.status)
             if not self._predicting:
                 self._predict_timer.stop()
