@@ -4,13 +4,18 @@ uvicorn times out idle keep-alive connections but not a request whose headers st
 cancels the keep-alive timer), so a client that opens connections and trickles headers holds them for
 as long as it likes ("slowloris"). Here every connection must have sent a whole request head within
 `header_timeout_s` of opening, or of its previous response; otherwise it is closed. A request whose
-headers arrived is never cut by this (its body has the app's own timeout)."""
+headers arrived is never cut by this (its body has the app's own timeout).
+
+A request h11 cannot parse (a garbage request line, `Content-Length: abc`) is answered like every other
+refusal, a 400 with a JSON {"error": ...}, where uvicorn answers plain text."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import Any
 
+import h11
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 
@@ -46,6 +51,17 @@ class DeadlineH11Protocol(H11Protocol):
         if waiting and not self.transport.is_closing():
             self.logger.info("closing a connection that sent no complete request head in %g s", self.header_timeout_s)
             self.transport.close()
+
+
+    def send_400_response(self, msg: str) -> None:
+        body = json.dumps({"error": f"{msg.rstrip('.')}: the request line or a header could not be parsed as "
+                                    f"HTTP/1.1"}).encode()
+        headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
+                   (b"connection", b"close")]
+        for event in (h11.Response(status_code=400, headers=headers, reason=b"Bad Request"), h11.Data(data=body),
+                      h11.EndOfMessage()):
+            self.transport.write(self.conn.send(event))
+        self.transport.close()
 
 
 def with_header_timeout(seconds: float) -> type[DeadlineH11Protocol]:

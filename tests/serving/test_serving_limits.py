@@ -120,6 +120,22 @@ def test_one_requests_images_together_are_refused_before_decoding(limited):
     assert _good(url, name).status_code == 200
 
 
+@pytest.mark.parametrize("raw", [b"GARBAGE\r\n\r\n", b"POST /predictions/x HTTP/1.1\r\nHost: a\r\n"
+                                 b"Content-Length: abc\r\n\r\n", b"GET / HTTP/1.1\r\nno colon here\r\n\r\n"])
+def test_requests_http_cannot_parse_get_a_json_400_too(limited, raw):
+    import json
+    host, port = _address(limited["url"])
+    with socket.create_connection((host, port), timeout=10) as s:
+        s.sendall(raw)
+        reply = b""
+        while chunk := s.recv(4096):
+            reply += chunk
+    head, _, body = reply.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 400") and b"content-type: application/json" in head.lower(), reply[:300]
+    assert "could not be parsed" in json.loads(body)["error"]
+    assert _good(limited["url"], limited["name"]).status_code == 200
+
+
 def test_the_limits_are_checked_when_the_service_is_configured():
     from desktop_app.errors import ValidationError
     from desktop_app.serving.config import ServiceConfig
