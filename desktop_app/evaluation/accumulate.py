@@ -17,7 +17,7 @@ def accumulate(det: dict, g: dict, matches: dict, n_cat: int, iou_thresholds, re
     point is the best precision at or after the true positive that reaches it. With the count of false
     positives before each true positive (from prefix counts) all tables take a few array passes.
     """
-    T, R, K, A, M = len(iou_thresholds), len(recall_thresholds), n_cat, len(area_ranges), len(max_dets)
+    T, K, A, M = len(iou_thresholds), n_cat, len(area_ranges), len(max_dets)
     nd = det["src"].shape[0]
     cat, rank, area, score = det["cat"], det["rank"], det["area"], det["score"]
     cat_start = np.searchsorted(cat, np.arange(K + 1))

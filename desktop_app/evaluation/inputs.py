@@ -121,7 +121,6 @@ class GroundTruth:
         if not len(annotations):
             return cls(image_ids, cat_ids, np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros((0, 4)),
                        segmentation=[] if need_segmentation else None, image_sizes=sizes)
-        n = len(annotations)
         try:
             img_idx = _index_of(image_ids, np.asarray([a["image_id"] for a in annotations]))
             cat_idx = _index_of(cat_ids, np.asarray([a["category_id"] for a in annotations]))

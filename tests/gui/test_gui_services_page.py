@@ -21,7 +21,7 @@ from desktop_app.serving import manager  # noqa: E402
 from desktop_app.serving.status import curl_example  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "serving"))  # the brightbox package's helpers
-from servehelpers import Facade, make_model, png_bytes, push_brightbox, spot_image  # noqa: E402
+from servehelpers import brightbox_service, png_bytes, spot_image  # noqa: E402
 
 WAIT_MS = 30_000
 COL = {name: k for k, name in enumerate(COLUMNS)}
@@ -30,21 +30,9 @@ COL = {name: k for k, name in enumerate(COLUMNS)}
 @pytest.fixture(scope="module")
 def served(template_home, tmp_path_factory):
     """One brightbox service (port 0: the system picks a free loopback port) on a catalog of this module's."""
-    from desktop_app.sdk import Client
-
     base = tmp_path_factory.mktemp("services")
-    home = base / "catalog"
-    shutil.copytree(template_home, home)
-    client = Client(home=home)
-    dl = Facade(client)
-    model = make_model(dl, push_brightbox(dl, base), base)
-    service = model.deploy()
-    try:
+    with brightbox_service(template_home, base) as (client, model, service):
         yield {"client": client, "model": model, "service": service, "base": base}
-    finally:
-        for s in client.services.list():
-            s.stop()
-        client.catalog.close()
 
 
 @pytest.fixture

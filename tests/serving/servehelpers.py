@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import io
 import json
+import shutil
 import textwrap
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 from PIL import Image
@@ -114,3 +117,23 @@ class Facade:
         self.projects = client.projects
         self.models = client.models
         self.services = client.services
+
+
+@contextlib.contextmanager
+def brightbox_service(template_home: Path, base: Path, *, delay_s: float = 0.0,
+                      service_config: dict | None = None) -> Iterator[tuple]:
+    """(client, model, service): a copy of the session's bootstrapped catalog under `base` with the brightbox
+    model deployed; every service of that catalog is stopped and the catalog closed afterwards."""
+    from desktop_app.sdk import Client
+
+    home = base / "catalog"
+    shutil.copytree(template_home, home)
+    client = Client(home=home)
+    dl = Facade(client)
+    model = make_model(dl, push_brightbox(dl, base), base, delay_s=delay_s)
+    try:
+        yield client, model, model.deploy(service_config=service_config)
+    finally:
+        for s in client.services.list():
+            s.stop()
+        client.catalog.close()

@@ -5,7 +5,6 @@ connections that never finish their headers (closed, and they lock nobody out), 
 from __future__ import annotations
 
 import concurrent.futures
-import shutil
 import socket
 import time
 from urllib.parse import urlparse
@@ -14,7 +13,7 @@ import httpx
 import numpy as np
 import pytest
 
-from servehelpers import Facade, infer_body, make_model, outputs, png_bytes, push_brightbox, spot_image
+from servehelpers import brightbox_service, infer_body, outputs, png_bytes, spot_image
 
 CONFIG = {"max_concurrency": 3, "max_batch_size": 1, "max_wait_ms": 0, "header_timeout_s": 1.5,
           "body_timeout_s": 1.5, "max_pixels": 250_000, "max_request_pixels": 300_000}
@@ -22,20 +21,9 @@ CONFIG = {"max_concurrency": 3, "max_batch_size": 1, "max_wait_ms": 0, "header_t
 
 @pytest.fixture(scope="module")
 def limited(template_home, tmp_path_factory):
-    from desktop_app.sdk import Client
-
-    base = tmp_path_factory.mktemp("limited")
-    home = base / "catalog"
-    shutil.copytree(template_home, home)
-    client = Client(home=home)
-    dl = Facade(client)
-    model = make_model(dl, push_brightbox(dl, base), base, delay_s=0.25)   # a slow model: requests pile up
-    service = model.deploy(service_config=CONFIG)
-    try:
+    with brightbox_service(template_home, tmp_path_factory.mktemp("limited"), delay_s=0.25,   # a slow model:
+                           service_config=CONFIG) as (_client, model, service):             # requests pile up
         yield {"url": service.url, "name": model.name}
-    finally:
-        service.stop()
-        client.catalog.close()
 
 
 def _good(url: str, name: str, timeout: float = 30.0) -> httpx.Response:
