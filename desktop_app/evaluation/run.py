@@ -46,12 +46,10 @@ def ground_truth_counts(catalog: Catalog, dataset_id: str) -> dict[str, dict[str
     rows = _rows(catalog, "SELECT COALESCE(i.subset, 'none'), a.type, COUNT(DISTINCT a.item_id) FROM annotations a "
                           "JOIN items i ON i.id = a.item_id WHERE a.dataset_id = ? AND a.model_id IS NULL AND "
                           "a.model_name IS NULL GROUP BY 1, 2", (dataset_id,))
-    out: dict[str, dict[str, int]] = {}
+    out: dict[str, dict[str, int]] = {"all": {}}
     for subset, kind, n in rows:
         out.setdefault(subset, {})[kind] = n
-    out["all"] = {k: n for k, n in _rows(catalog, "SELECT type, COUNT(DISTINCT item_id) FROM annotations WHERE "
-                                                  "dataset_id = ? AND model_id IS NULL AND model_name IS NULL "
-                                                  "GROUP BY type", (dataset_id,))}
+        out["all"][kind] = out["all"].get(kind, 0) + n   # an item is in one subset: the counts add up
     return out
 
 
@@ -248,10 +246,17 @@ def score_model(catalog: Catalog, model_id: str, dataset_id: str, *, filters: di
                 name: str | None = None, iou_threshold: float = 0.5, conf_threshold: float = 0.0,
                 execution_id: str | None = None) -> dict:
     """Score the model's stored predictions on the filtered items; store an evaluation record."""
-    model = catalog.get_model(model_id)
-    ds = catalog.get_dataset(dataset_id)
     item_ids = _item_ids(catalog, dataset_id, filters)
     require_ground_truth(catalog, model_id, dataset_id, filters, item_ids)
+    return _score_items(catalog, model_id, dataset_id, item_ids, filters=filters, name=name,
+                        iou_threshold=iou_threshold, conf_threshold=conf_threshold, execution_id=execution_id)
+
+
+def _score_items(catalog: Catalog, model_id: str, dataset_id: str, item_ids: np.ndarray, *, filters: dict | None,
+                 name: str | None, iou_threshold: float, conf_threshold: float, execution_id: str | None) -> dict:
+    """score_model once the items are selected and known to hold ground truth of the model's kind."""
+    model = catalog.get_model(model_id)
+    ds = catalog.get_dataset(dataset_id)
     labels = list(model.labels) or list(ds.labels)
     if model.output_type == "class":
         results, cache = score_classification(catalog, model_id, dataset_id, item_ids, labels)
@@ -318,8 +323,9 @@ def evaluate_model(catalog: Catalog, model_id: str, dataset_id: str, *, filters:
     predict_s = time.monotonic() - t0
     if progress:
         progress(95.0, "scoring")
-    out = score_model(catalog, model_id, dataset_id, filters=filters, name=name, iou_threshold=iou_threshold,
-                      conf_threshold=conf_threshold, execution_id=execution_id)
+    out = _score_items(catalog, model_id, dataset_id, selected, filters=filters, name=name,   # the items predicted,
+                       iou_threshold=iou_threshold, conf_threshold=conf_threshold,         # checked above
+                       execution_id=execution_id)
     out["predict_seconds"] = round(predict_s, 2)
     out["items_per_second"] = round(len(ids) / predict_s, 1) if predict_s > 0 else None
     return out

@@ -21,9 +21,9 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 
 class DeadlineH11Protocol(H11Protocol):
     header_timeout_s: float = 10.0
+    _head_deadline: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        self._head_deadline: asyncio.TimerHandle | None = None
         super().connection_made(transport)
         self._arm()
 
@@ -40,7 +40,7 @@ class DeadlineH11Protocol(H11Protocol):
         self._head_deadline = self.loop.call_later(self.header_timeout_s, self._deadline_passed, self.cycle)
 
     def _disarm(self) -> None:
-        if getattr(self, "_head_deadline", None) is not None:
+        if self._head_deadline is not None:
             self._head_deadline.cancel()
             self._head_deadline = None
 
@@ -51,7 +51,6 @@ class DeadlineH11Protocol(H11Protocol):
         if waiting and not self.transport.is_closing():
             self.logger.info("closing a connection that sent no complete request head in %g s", self.header_timeout_s)
             self.transport.close()
-
 
     def send_400_response(self, msg: str) -> None:
         body = json.dumps({"error": f"{msg.rstrip('.')}: the request line or a header could not be parsed as "

@@ -112,31 +112,27 @@ def test_filters_counts_and_order(qtbot, client, ev, page):
     assert sorted(g.model.annotation_ids()) == sorted(r["annotation_id"] for r in stars)
     scores = [g.model.instance(r)["score"] for r in range(g.model.rowCount())]
     assert scores == sorted(scores, reverse=True)            # most wrong: confident FPs first
-    with qtbot.waitSignal(page.refreshed, timeout=WAIT_MS):
-        g.score.setValue((0.3, 0.5))
-    qtbot.waitUntil(lambda: g.filter().max_score == pytest.approx(0.5), timeout=WAIT_MS)
-    page.refresh_gallery()
+
+    def set_range(kind: str, lo: float, hi: float) -> None:
+        """Move the confidence or IoU slider; wait until the gallery's filter has it, then draw."""
+        with qtbot.waitSignal(page.refreshed, timeout=WAIT_MS):
+            getattr(g, kind).setValue((lo, hi))
+        qtbot.waitUntil(lambda: getattr(g.filter(), f"max_{kind}") == pytest.approx(hi), timeout=WAIT_MS)
+        page.refresh_gallery()
+    set_range("score", 0.3, 0.5)
     want = [r for r in stars if 0.3 <= r["score"] <= 0.5]
     assert sorted(g.model.annotation_ids()) == sorted(r["annotation_id"] for r in want)
     assert g.shown_counts()["fp"] == len(want)
     assert f"{len(want):,} instance(s)" in g.counts.text()
     # the IoU slider: an FP's best overlap with a ground truth, the same rows as the SDK's query
-    with qtbot.waitSignal(page.refreshed, timeout=WAIT_MS):
-        g.score.setValue((0.0, 1.0))
-    with qtbot.waitSignal(page.refreshed, timeout=WAIT_MS):
-        g.iou.setValue((0.1, 0.6))
-    qtbot.waitUntil(lambda: g.filter().max_iou == pytest.approx(0.6), timeout=WAIT_MS)
-    page.refresh_gallery()
+    set_range("score", 0.0, 1.0)
+    set_range("iou", 0.1, 0.6)
     overlapping = ev.instances("fp", label="star", min_iou=0.1, max_iou=0.6)
     assert overlapping and len(overlapping) < len(stars)
     assert sorted(g.model.annotation_ids()) == sorted(r["annotation_id"] for r in overlapping)
     assert all(0.1 <= g.model.instance(r)["iou"] <= 0.6 for r in range(g.model.rowCount()))
-    with qtbot.waitSignal(page.refreshed, timeout=WAIT_MS):
-        g.iou.setValue((0.0, 1.0))
-    with qtbot.waitSignal(page.refreshed, timeout=WAIT_MS):
-        g.score.setValue((0.3, 0.5))
-    qtbot.waitUntil(lambda: g.filter().max_score == pytest.approx(0.5), timeout=WAIT_MS)
-    page.refresh_gallery()
+    set_range("iou", 0.0, 1.0)
+    set_range("score", 0.3, 0.5)
     # whole images: one cell per image holding such an instance
     with qtbot.waitSignal(page.refreshed, timeout=WAIT_MS):
         g.mode.setCurrentIndex(g.mode.findData("images"))

@@ -348,18 +348,14 @@ class GalleryModel(QAbstractListModel):
         if fling:
             self._settle_range = (first, last)
             self._settle_timer.start()
-            for p in list(self._page_jobs):            # nothing queued is wanted any more
-                if self._pool.tryTake(self._page_jobs[p]):
-                    del self._page_jobs[p]
+            self._drop_queued_pages(set())              # nothing queued is wanted any more
             return
         self._settle_timer.stop()
         wanted = set(page_range(first, last, self._count, self.page_size, margin=self.page_size // 2))
         for p in wanted:
             if p not in self._pages:
                 self._request_page(p)
-        for p in [p for p in self._page_jobs if p not in wanted]:
-            if self._pool.tryTake(self._page_jobs[p]):
-                del self._page_jobs[p]
+        self._drop_queued_pages(wanted)
         self._deferred &= wanted
         keys: set[str] = set()
         for i in range(max(0, first), min(last + 1, self._count)):
@@ -477,6 +473,12 @@ class GalleryModel(QAbstractListModel):
 
         job = self._page_jobs[p] = _Job(load)
         self._pool.start(job, next(self._priority))   # the page asked for last (in sight now) first
+
+    def _drop_queued_pages(self, wanted: set[int]) -> None:
+        """Take back the page reads not started yet, but for `wanted` (a running one stays listed until it lands)."""
+        for p in [p for p in self._page_jobs if p not in wanted]:
+            if self._pool.tryTake(self._page_jobs[p]):
+                del self._page_jobs[p]
 
     def _cancel_page_jobs(self) -> None:
         for p, job in list(self._page_jobs.items()):
