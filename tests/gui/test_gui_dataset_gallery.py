@@ -150,7 +150,8 @@ def test_a_fling_reads_no_page_until_the_view_holds_still(qtbot, monkeypatch, cl
     assert not m._page_jobs
     qtbot.wait(FLING_MS // 3)
     assert read == []
-    qtbot.waitUntil(lambda: m._peek(800) is not None and m._peek(830) is not None, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: m._peek(800) is not None and m._peek(830) is not None and not m._page_jobs,
+                    timeout=WAIT_MS)                  # every read asked for has landed (13 is the margin)
     assert set(read) == {12, 13}                     # 800..830 (64 a page) with the margin, nothing between
     assert m._peek(400) is None and m._peek(600) is None
 
