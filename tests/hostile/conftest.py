@@ -1,0 +1,44 @@
+"""Shared helper of the hostile-input suite: a snapshot of what a catalog holds, to prove a refusal wrote nothing."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+
+def _home_of(where: Any) -> Path:
+    """A catalog folder from a Catalog, an SDK client, a folder path or its catalog.db path."""
+    if isinstance(where, (str, Path)):
+        home = Path(where)
+    else:
+        catalog = getattr(where, "catalog", where)
+        home = Path(catalog.home)
+    return home.parent if home.name == "catalog.db" else home
+
+
+def snapshot(where: Any) -> dict[str, Any]:
+    """Row counts of every table and the sorted list of files under store/ (store/tmp included).
+
+    Compare a snapshot taken before a refused call with one taken after: they must be equal.
+    Reads through its own short-lived connection, so it sees what other connections committed.
+    """
+    home = _home_of(where)
+    conn = sqlite3.connect(home / "catalog.db")
+    try:
+        tables = [r[0] for r in conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")]
+        rows = {t: conn.execute(f'SELECT COUNT(*) FROM "{t}"').fetchone()[0] for t in tables}
+    finally:
+        conn.close()
+    store = home / "store"
+    files = sorted(p.relative_to(store).as_posix() for p in store.rglob("*") if p.is_file()) if store.exists() else []
+    return {"rows": rows, "store": files}
+
+
+@pytest.fixture(name="snapshot")
+def snapshot_fixture():
+    """The `snapshot` function, for tests that prefer a fixture to an import."""
+    return snapshot
