@@ -37,6 +37,14 @@ class CatalogVersionError(UserError):
     """The catalog was written by a newer Model Desk than this one."""
 
 
+class CatalogDamagedError(UserError):
+    """The catalog database is not a readable SQLite file (damaged, truncated, empty, overwritten)."""
+
+    def __init__(self, message: str, *, path: str | None = None):
+        self.path = path
+        super().__init__(message)
+
+
 class CatalogBusyError(UserError):
     """The catalog is locked by another writer for longer than we are willing to wait."""
 
