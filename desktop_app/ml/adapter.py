@@ -257,14 +257,24 @@ def _wanted_types(output_type: str) -> set[str]:
 # -- packages of user code ------------------------------------------------------------------
 def push_package(catalog: Catalog, *, package_name: str, src_path: Path, entry_point: str,
                  class_name: str | None, default_configuration: dict, output_type: str, input_type: str,
-                 description: str, hyperparameters: list | None, project_id: str | None) -> PackageRecord:
-    """Zip the folder into the store (so a model stays reproducible) after checking the adapter loads."""
+                 description: str, hyperparameters: list | None, project_id: str | None,
+                 extra_configuration: bool = False) -> PackageRecord:
+    """Zip the folder into the store (so a model stays reproducible) after checking the adapter loads.
+
+    ``extra_configuration``: the package's models may hold configuration keys its ``hyperparameters`` do not
+    declare (otherwise such keys are refused as misspellings once it declares any)."""
     src = Path(src_path)
     if not src.is_dir():
         raise ValidationError(f"package source {src} is not a folder")
     entry = src / entry_point
     if not entry.is_file():
         raise ValidationError(f"package entry point {entry_point!r} not found in {src}")
+    if hyperparameters and not extra_configuration:
+        from .hparams import RESERVED_KEYS, unknown_key_error
+        declared = [d.get("name") for d in hyperparameters if isinstance(d, dict)]
+        for key in default_configuration or {}:
+            if key not in declared and key not in RESERVED_KEYS:
+                raise unknown_key_error(key, [str(n) for n in declared], f"package {package_name!r}")
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
         for f in sorted(src.rglob("*")):
@@ -279,7 +289,8 @@ def push_package(catalog: Catalog, *, package_name: str, src_path: Path, entry_p
         package_name, project_id=project_id, kind="user", description=description, entry_point=entry_point,
         class_name=class_name, codebase_sha=sha, default_configuration=default_configuration,
         hyperparameters=hyperparameters or [], input_type=input_type, output_type=output_type,
-        metadata={"supported_methods": supported, "source": str(src)})
+        metadata={"supported_methods": supported, "source": str(src),
+                  **({EXTRA_CONFIGURATION: True} if extra_configuration else {})})
 
 
 def _overrides(cls: type, name: str) -> bool:
@@ -343,11 +354,24 @@ def load_adapter_class(catalog: Catalog, package: PackageRecord) -> type:
     return _load_class_from_folder(folder, package.entry_point, package.class_name, tag=package.codebase_sha[:12])
 
 
+EXTRA_CONFIGURATION = "extra_configuration"   # package metadata flag: it takes keys it does not declare
+
+
 def validate_model_configuration(catalog: Catalog, package_id: str, configuration: dict) -> dict:
-    """Check hyper-parameters against the package's declared schema before any job starts."""
+    """Check hyper-parameters against the package's declared schema before any job starts.
+
+    A key the package does not declare is refused, with the closest declared name, unless the package was
+    pushed with ``extra_configuration=True``; hparams.RESERVED_KEYS (Dataloop's own keys such as
+    ``id_to_label_map``, and the thresholds review keeps) always pass. A package that declares no
+    hyper-parameters at all takes any configuration."""
     from .hparams import HParam, Schema, validate_config
 
     pkg = catalog.get_package(package_id)
+    if not isinstance(configuration, dict):
+        raise ValidationError(f"configuration must be a dict of hyper-parameters, got {type(configuration).__name__}")
+    bad = next((k for k in configuration if not isinstance(k, str)), None)
+    if bad is not None:
+        raise ValidationError(f"{bad!r}: hyper-parameter names must be strings")
     if not pkg.hyperparameters:
         return dict(configuration)
     params = {}
@@ -356,7 +380,15 @@ def validate_model_configuration(catalog: Catalog, package_id: str, configuratio
                                    minimum=d.get("minimum"), maximum=d.get("maximum"),
                                    choices=tuple(d.get("choices") or ()), advanced=d.get("advanced", False),
                                    allow_auto=d.get("allow_auto", False), pattern=d.get("pattern"))
-    return validate_config(Schema(params), configuration, allow_unknown=True)
+    return validate_config(Schema(params), configuration, owner=f"package {pkg.name!r}",
+                           allow_unknown=bool((pkg.metadata or {}).get(EXTRA_CONFIGURATION)))
+
+
+def checked_configuration(catalog: Catalog, package_id: str, configuration: dict) -> dict:
+    """``configuration`` checked as validate_model_configuration checks it, declared values typed; only the
+    keys given come back (no defaults filled in), ready to be stored on a model."""
+    full = validate_model_configuration(catalog, package_id, configuration)
+    return {k: full.get(k, v) for k, v in configuration.items()}
 
 
 def coerce_overrides(catalog: Catalog, package_id: str, overrides: dict[str, str]) -> dict[str, Any]:

@@ -149,21 +149,42 @@ def default_config(task: str, arch: str | None = None) -> dict[str, Any]:
     return schema_for(task, arch).defaults()
 
 
-def validate_config(schema: Schema, config: dict[str, Any] | None, *, allow_unknown: bool = False) -> dict[str, Any]:
+# Configuration keys every model may hold whatever its package declares: those Dataloop's BaseModelAdapter
+# reads or writes itself (see dtlpy's AdapterDefaults and base_model_adapter.py), and those Model Desk keeps on
+# a model (review's thresholds, multi-GPU training).
+RESERVED_KEYS = frozenset({
+    "id_to_label_map", "label_to_id_map", "batch_size", "embeddings_size", "include_model_annotations",
+    "include_background", "predict_embed_subset_limit", "predict_embed_timeout", "column",
+    "upload_annotations", "clean_annotations", "overwrite_annotations", "upload_features",
+    "root_path", "data_path", "output_path",
+    "conf_threshold", "class_thresholds", "distributed",
+})
+
+
+def unknown_key_error(key: Any, known: list[str], owner: str = "") -> ValidationError:
+    """The refusal of a configuration key nobody declared, with the closest known name (difflib)."""
+    close = difflib.get_close_matches(str(key), known, n=1, cutoff=0.6)
+    hint = f"; did you mean {close[0]!r}?" if close else f"; known: {', '.join(sorted(known))}"
+    where = f" of {owner}" if owner else ""
+    return ValidationError(f"{key}: unknown hyper-parameter{where}{hint} (a misspelt key would be stored and "
+                           f"ignored)")
+
+
+def validate_config(schema: Schema, config: dict[str, Any] | None, *, allow_unknown: bool = False,
+                    owner: str = "") -> dict[str, Any]:
     """Fill defaults, coerce CLI strings ("3" -> 3, "false" -> False), refuse bad values naming the key.
 
-    Unknown keys are refused (with a suggestion) unless `allow_unknown`, when they pass through as given.
+    Unknown keys are refused (with the closest declared name) unless `allow_unknown`, when they pass through
+    as given; RESERVED_KEYS always pass. `owner` names the package in the message.
     """
     config = dict(config or {})
     out: dict[str, Any] = {}
     for key, value in config.items():
         if key not in schema:
-            if allow_unknown:
+            if allow_unknown or key in RESERVED_KEYS:
                 out[key] = value
                 continue
-            close = difflib.get_close_matches(key, list(schema.params), n=1)
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
-            raise ValidationError(f"{key}: unknown hyper-parameter{hint}")
+            raise unknown_key_error(key, list(schema.params), owner)
         out[key] = coerce(schema[key], value)
     for p in schema:
         out.setdefault(p.name, p.default)

@@ -136,6 +136,9 @@ class Model(Entity):
         return self
 
     def update(self) -> Model:
+        if self.configuration != self._record.configuration:
+            from desktop_app.ml.adapter import checked_configuration
+            self.configuration = checked_configuration(self._client.catalog, self.package_id, self.configuration)
         rec = self._client.catalog.update_model(
             self.id, name=self.name, description=self.description, tags=self.tags,
             configuration=self.configuration, labels=self.labels, metadata=self.metadata)

@@ -69,15 +69,21 @@ class Packages(Repository):
     def push(self, package_name: str, src_path: str | Path, entry_point: str = "model_adapter.py",
              class_name: str | None = None, default_configuration: dict | None = None,
              output_type: str = "class", input_type: str = "image", description: str = "",
-             hyperparameters: list | None = None, project_id: str | None = None, **_ignored: Any) -> Package:
-        """Register a folder holding a BaseModelAdapter subclass; its code is copied into the store."""
+             hyperparameters: list | None = None, project_id: str | None = None,
+             extra_configuration: bool = False, **_ignored: Any) -> Package:
+        """Register a folder holding a BaseModelAdapter subclass; its code is copied into the store.
+
+        Once ``hyperparameters`` are declared, a model's configuration key that none of them names is refused
+        as a misspelling (Dataloop's own keys such as ``id_to_label_map`` always pass); pass
+        ``extra_configuration=True`` if the adapter reads keys it does not declare."""
         from desktop_app.ml.adapter import push_package
         project = self._scope.get("project")
         rec = push_package(self.catalog, package_name=package_name, src_path=Path(src_path),
                            entry_point=entry_point, class_name=class_name,
                            default_configuration=default_configuration or {}, output_type=output_type,
                            input_type=input_type, description=description, hyperparameters=hyperparameters,
-                           project_id=project_id or (project.id if project else None))
+                           project_id=project_id or (project.id if project else None),
+                           extra_configuration=extra_configuration)
         return Package(self._client, rec)
 
     def delete(self, package_name: str | None = None, package_id: str | None = None) -> bool:
@@ -255,8 +261,10 @@ class Models(Repository):
         self.catalog.get_project(pid)
         if labels is None and dataset_id:
             labels = self.catalog.get_dataset(dataset_id).labels
+        from desktop_app.ml.adapter import checked_configuration
         config = dict(pkg.default_configuration)
         config.update(configuration or {})
+        config = checked_configuration(self.catalog, pkg.id, config)   # a misspelt key is refused, not stored
         rec = self.catalog.create_model(
             model_name, project_id=pid, package_id=pkg.id, description=description, tags=list(tags or []),
             status=status or "created", configuration=config, labels=list(labels or []),
@@ -285,6 +293,8 @@ class Models(Repository):
             config.pop("id_to_label_map", None)
             config.pop("label_to_id_map", None)
         config.update(configuration or {})
+        from desktop_app.ml.adapter import checked_configuration
+        config = checked_configuration(self.catalog, src.package_id, config)
         with self.catalog.db.transaction():
             rec = self.catalog.create_model(
                 model_name, project_id=pid, package_id=src.package_id,
