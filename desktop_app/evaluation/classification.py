@@ -6,6 +6,7 @@ import csv
 import io
 import json
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -46,7 +47,8 @@ def _curves(scores: np.ndarray, y_true: np.ndarray) -> list:
 
 @dataclass(eq=False)
 class ClassificationResult:
-    """Everything below is aligned with `labels` (class index order)."""
+    """Per-class arrays are aligned with `classes` (class index order); `labels` are the confusion matrix's
+    rows and columns: the classes, then "(no prediction)" when some item got none."""
 
     labels: list
     accuracy: float
@@ -64,11 +66,23 @@ class ClassificationResult:
     item_score: np.ndarray
     curves: list | None = field(default=None, repr=False)
 
+    @property
+    def classes(self) -> list:
+        return self.labels[:self.precision.shape[0]]
+
+    def tp_fp_fn(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Per class: a wrong prediction is an FP of the class predicted and an FN of the true class; an
+        item without a prediction is an FN of its true class only."""
+        tp = np.diag(self.confusion)[:self.precision.shape[0]]
+        return tp, self.predicted - tp, self.support - tp
+
     def per_class(self) -> dict:
         out = {}
-        for c, name in enumerate(self.labels):
+        tp, fp, fn = self.tp_fp_fn()
+        for c, name in enumerate(self.classes):
             row = {"precision": float(self.precision[c]), "recall": float(self.recall[c]), "f1": float(self.f1[c]),
-                   "support": int(self.support[c]), "predicted": int(self.predicted[c])}
+                   "support": int(self.support[c]), "predicted": int(self.predicted[c]),
+                   "tp": int(tp[c]), "fp": int(fp[c]), "fn": int(fn[c])}
             if self.curves is not None:
                 row["ap"] = self.curves[c]["ap"]
                 row["roc_auc"] = self.curves[c]["roc_auc"]
@@ -110,13 +124,60 @@ class ClassificationResult:
         return buf.getvalue()
 
 
+NO_PREDICTION = "(no prediction)"   # the confusion matrix's last column: items the model gave no class
+
+
+def predictions_at(pred_idx, scores, threshold) -> np.ndarray:
+    """Predicted class per item at a confidence threshold (a number, or one per class): -1 (no
+    prediction) where there was none (pred_idx < 0) or it scored below its class's threshold. A missing
+    score (NaN) counts as certain, as an adapter's prediction without a confidence is stored with 1.0."""
+    pred = np.asarray(pred_idx, np.int64)
+    s = np.asarray(scores, np.float64)
+    thr = np.asarray(threshold, np.float64)
+    if thr.ndim:
+        thr = thr[np.maximum(pred, 0)] if thr.shape[0] else np.zeros(pred.shape[0])
+    kept = (pred >= 0) & (np.isnan(s) | (s >= thr))
+    return np.where(kept, pred, -1)
+
+
+def check_threshold(value: Any, name: str = "score_threshold") -> float:
+    """A confidence threshold: a real number within [0, 1] (not a bool, a string or NaN)."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise ValidationError(f"{name} must be a number within [0, 1], got {type(value).__name__} {value!r}")
+    v = float(value)
+    if not 0.0 <= v <= 1.0:   # also refuses NaN
+        raise ValidationError(f"{name} must be within [0, 1], got {value!r}")
+    return v
+
+
+def class_thresholds(value: Any, classes: list, name: str = "score_threshold") -> float | np.ndarray:
+    """A threshold for every class (a number) or per class ({class name: number}, the others at 0)."""
+    if value is None:
+        return 0.0
+    if isinstance(value, dict):
+        out = np.zeros(len(classes))
+        for k, v in value.items():
+            if k not in classes:
+                raise ValidationError(f"{name}: {k!r} is not a class of this evaluation ({', '.join(map(str, classes))})")
+            out[classes.index(k)] = check_threshold(v, f"{name}[{k!r}]")
+        return out
+    return check_threshold(value, name)
+
+
 def evaluate_classification(y_true, y_pred=None, scores=None, *, labels: list | None = None,
-                            top_k=(1, 5), curves: bool = True) -> ClassificationResult:
+                            top_k=(1, 5), curves: bool = True,
+                            no_prediction_column: bool = False) -> ClassificationResult:
     """Metrics for class indices `y_true` against predictions (`y_pred`, or the argmax of `scores` [N, C]).
 
+    A prediction of -1 is no prediction (the model abstained, or scored below a threshold): a miss of
+    the item's true class and a prediction of no class, so it lowers that class's recall and no
+    class's precision. The confusion matrix then has a last "(no prediction)" column (and an empty row
+    to keep it square); per-class figures and averages are over the real classes only.
+
     top-k counts an item right when its true class is among the k best scores, ties going to the
-    lower class index as argmax does (so top-1 equals accuracy). Macro averages run over the classes
-    that occur in the truth or the predictions; weighted ones weight by support.
+    lower class index as argmax does (so top-1 equals accuracy without abstentions). Macro averages
+    run over the classes that occur in the truth or the predictions (scikit-learn's default labels);
+    weighted ones weight by support.
     """
     y_true = np.asarray(y_true, np.int64).reshape(-1)
     n = y_true.shape[0]
@@ -136,17 +197,20 @@ def evaluate_classification(y_true, y_pred=None, scores=None, *, labels: list | 
     C = len(labels) if labels is not None else max(
         int(y_true.max(initial=-1)) + 1, int(y_pred.max(initial=-1)) + 1, scores.shape[1] if scores is not None else 0)
     labels = list(labels) if labels is not None else list(range(C))
-    for name, arr in (("true label", y_true), ("prediction", y_pred)):
-        bad = np.flatnonzero((arr < 0) | (arr >= C))
+    for name, arr, low in (("true label", y_true, 0), ("prediction", y_pred, -1)):
+        bad = np.flatnonzero((arr < low) | (arr >= C))
         if bad.shape[0]:
             raise ValidationError(f"{name} {int(arr[bad[0]])} of item {int(bad[0])} is not a class index below {C}")
     if scores is not None and scores.shape[1] != C:
         raise ValidationError(f"scores have {scores.shape[1]} columns for {C} classes")
 
-    confusion = np.bincount(y_true * C + y_pred, minlength=C * C).reshape(C, C)
-    tp = np.diag(confusion)
-    support = confusion.sum(1)
-    predicted = confusion.sum(0)
+    abstained = y_pred < 0
+    extra = bool(no_prediction_column or abstained.any())
+    Cm = C + 1 if extra else C
+    confusion = np.bincount(y_true * Cm + np.where(abstained, C, y_pred), minlength=Cm * Cm).reshape(Cm, Cm)
+    tp = np.diag(confusion)[:C]
+    support = confusion[:C].sum(1)
+    predicted = confusion[:, :C].sum(0)
     precision, recall = _safe_div(tp, predicted), _safe_div(tp, support)
     f1 = _safe_div(2 * precision * recall, precision + recall)
     present = (support + predicted) > 0
@@ -161,9 +225,10 @@ def evaluate_classification(y_true, y_pred=None, scores=None, *, labels: list | 
         s_true = scores[np.arange(n), y_true][:, None]
         rank = (scores > s_true).sum(1) + ((scores == s_true) & (np.arange(C)[None, :] < y_true[:, None])).sum(1)
         topk = {int(k): float((rank < k).mean()) for k in top_k if k <= C}
-        item_score = scores[np.arange(n), y_pred]
+        item_score = np.where(abstained, np.nan, scores[np.arange(n), np.maximum(y_pred, 0)])
     return ClassificationResult(
-        labels=labels, accuracy=float(correct.mean()) if n else 0.0, top_k=topk, precision=precision, recall=recall,
+        labels=labels + ([NO_PREDICTION] if extra else []), accuracy=float(correct.mean()) if n else 0.0,
+        top_k=topk, precision=precision, recall=recall,
         f1=f1, support=support, predicted=predicted, confusion=confusion, macro=macro, weighted=weighted,
         item_correct=correct, item_pred=y_pred, item_score=item_score,
         curves=_curves(scores, y_true) if (curves and scores is not None and n) else None,

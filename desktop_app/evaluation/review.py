@@ -18,7 +18,8 @@ import numpy as np
 
 from desktop_app.errors import ValidationError
 
-from .matching import FN, FP, IGNORED, TP
+from .classification import NO_PREDICTION, class_thresholds, predictions_at
+from .matching import FN, FP, IGNORED, NONE, TP
 
 GT_MATCHED = 5                 # a ground truth some prediction matched (shown only through a confusion cell)
 KIND_CODES = {"tp": TP, "fp": FP, "fn": FN, "gt": GT_MATCHED}
@@ -296,42 +297,57 @@ class ReviewSession:
         return np.argsort(-base, kind="stable")
 
     def _build_classification(self) -> None:
-        res = self.view.results
-        items = res.get("items") or {}
-        if not items:
-            raise ValidationError("this classification evaluation keeps no per-item results")
-        labels = list(res["confusion"]["labels"])
-        if "(no prediction)" not in labels:
-            labels.append("(no prediction)")
-        idx = {lb: i for i, lb in enumerate(labels)}
-        n = len(items["item_ids"])
-        score = np.array([s if s is not None else 0.0 for s in items["score"]], np.float64)
+        """Like detection: a row per prediction (TP, FP, or nothing below the threshold) and a row per
+        ground truth (GT when its item's kept prediction is right, else FN). A wrong class is then an FP
+        of the class predicted and an FN of the true class, as in the per-class figures."""
+        it = self.view.classification_items()
+        labels = list(it["classes"]) + [NO_PREDICTION]
+        item_ids = it["item_ids"]
+        n = item_ids.shape[0]
+        has = np.flatnonzero(it["pred"] >= 0)
+        n_p = has.shape[0]
+        pred_score = it["score"][has]
         t = InstanceTable(
-            labels=labels, item_ids=np.asarray(items["item_ids"], np.int64), kind=np.zeros(n, np.int8),
-            annotation_id=np.full(n, -1, np.int64), item_pos=np.arange(n, dtype=np.int64),
-            label_idx=np.array([idx[p] for p in items["pred"]], np.int64),
-            true_idx=np.array([idx[x] for x in items["true"]], np.int64), score=score,
-            iou_col=Column(value=np.zeros(n)), match_col=Column(value=np.full(n, -1, np.int64)), area=np.zeros(n), boxes=np.zeros((n, 4)),
-            is_prediction=np.ones(n, bool))
-        t.score_order = np.argsort(-score, kind="stable")
-        t.wrong_order = t.score_order      # wrong items first by how sure the model was
+            labels=labels, item_ids=item_ids, kind=np.zeros(n_p + n, np.int8),
+            annotation_id=np.concatenate([it["pred_id"][has], it["true_id"]]).astype(np.int64),
+            item_pos=np.concatenate([has, np.arange(n)]).astype(np.int64),
+            label_idx=np.concatenate([it["pred"][has], it["true"]]).astype(np.int64),
+            true_idx=np.concatenate([it["true"][has], it["true"]]).astype(np.int64),
+            score=np.concatenate([pred_score, np.full(n, np.nan)]),
+            iou_col=Column(value=np.zeros(n_p + n)), match_col=Column(value=np.full(n_p + n, -1, np.int64)),
+            area=np.zeros(n_p + n), boxes=np.zeros((n_p + n, 4)),
+            is_prediction=np.concatenate([np.ones(n_p, bool), np.zeros(n, bool)]))
+        # Most wrong first: by how sure the model was; a missed class by how sure its item's prediction
+        # was (an item without one last). A missing confidence counts as certain (as at the thresholds).
+        sure = np.nan_to_num(it["score"], nan=1.0)
+        item_sure = np.where(it["pred"] >= 0, sure, -1.0)
+        key = np.concatenate([sure[has], item_sure])
+        t.score_order = np.argsort(-np.where(t.is_prediction, key + 2.0, key), kind="stable")
+        t.wrong_order = np.argsort(-key, kind="stable")
         _index_items(t)
         self._static = t
-        self._pred_idx = t.label_idx.copy()
+        self._n_pred = n_p
+        self._pred_item = has
+        self._item_pred = it["pred"]
+        self._item_score = it["score"]
+
+    @property
+    def classes(self) -> list[str]:
+        """The evaluation's classes (the confusion matrix's rows without "(no prediction)")."""
+        return [lb for lb in self.labels if lb != NO_PREDICTION]
 
     # -- thresholds ---------------------------------------------------------------------------
     def update(self, *, iou_threshold: float | None = None, score_threshold: Any = None) -> InstanceTable:
         """New thresholds (None keeps one): the evaluation core recomputes, the rows take its tags."""
-        if iou_threshold is not None:
-            self.iou_threshold = float(iou_threshold)
-        if score_threshold is not None:
-            self.score_threshold = score_threshold
-        if self.is_detection:
-            self.figures = self.view.at_thresholds(iou_threshold=self.iou_threshold,
-                                                   score_threshold=self.score_threshold)
+        iou = self.iou_threshold if iou_threshold is None else iou_threshold
+        score = self.score_threshold if score_threshold is None else score_threshold
+        if self.is_detection:   # the core checks both first: a refused value leaves the session as it was
+            self.figures = self.view.at_thresholds(iou_threshold=iou, score_threshold=score)
+            self.iou_threshold, self.score_threshold = float(iou), score
             self.table = self._detection_table(self.view.session().current)
         else:
-            self.figures = self.view.at_thresholds(score_threshold=self.score_threshold)
+            self.figures = self.view.at_thresholds(score_threshold=score)
+            self.score_threshold = score
             self.table = self._classification_table()
         self._agnostic_cache = None
         return self.table
@@ -373,15 +389,17 @@ class ReviewSession:
         return t
 
     def _classification_table(self) -> InstanceTable:
-        s = self._static
-        thr = float(self.score_threshold or 0.0)
-        none = s.labels.index("(no prediction)")
-        kept = (s.score >= thr) & (self._pred_idx != none)
-        correct = kept & (self._pred_idx == s.true_idx)
-        kind = np.where(~kept, FN, np.where(correct, TP, FP)).astype(np.int8)
-        label_idx = np.where(kept, self._pred_idx, none)
+        s, n_p = self._static, self._n_pred
+        thr = class_thresholds(self.score_threshold, self.classes)
+        y_pred = predictions_at(self._item_pred, self._item_score, thr)   # the same call as the figures'
+        right = y_pred == s.true_idx[n_p:]
+        kept = y_pred[self._pred_item] >= 0
+        kind = np.empty(len(s), np.int8)
+        kind[:n_p] = np.where(kept, np.where(right[self._pred_item], TP, FP), NONE)
+        kind[n_p:] = np.where(right, GT_MATCHED, FN)
+        self._y_pred = y_pred
         return InstanceTable(labels=s.labels, item_ids=s.item_ids, kind=kind, annotation_id=s.annotation_id,
-                             item_pos=s.item_pos, label_idx=label_idx, true_idx=s.true_idx, score=s.score,
+                             item_pos=s.item_pos, label_idx=s.label_idx, true_idx=s.true_idx, score=s.score,
                              iou_col=s.iou_col, match_col=s.match_col, area=s.area, boxes=s.boxes,
                              is_prediction=s.is_prediction, score_order=s.score_order, wrong_order=s.wrong_order,
                              by_item=s.by_item, item_start=s.item_start, item_index=s.item_index)
@@ -415,10 +433,13 @@ class ReviewSession:
                 keep = (t.label_idx[n_dt + g] == row) & (t.label_idx[d] == col)
                 sel = d[keep]
             return np.sort(sel.astype(np.int64))
-        none = self.labels.index("(no prediction)")
-        true_ok = t.true_idx == row
-        pred = np.where(t.kind == FN, none, t.label_idx)
-        return np.flatnonzero(true_ok & (pred == col))
+        # A cell of a real class is its kept predictions (true row, predicted col); the "(no prediction)"
+        # column is the ground truth of items left without one.
+        none, n_p = self.labels.index(NO_PREDICTION), self._n_pred
+        if col == none:
+            return n_p + np.flatnonzero((t.true_idx[n_p:] == row) & (self._y_pred < 0))
+        sel = (t.kind[:n_p] == TP) | (t.kind[:n_p] == FP)
+        return np.flatnonzero(sel & (t.true_idx[:n_p] == row) & (t.label_idx[:n_p] == col))
 
     def _agnostic(self):
         """The class-agnostic matches behind the confusion matrix: matched (det, gt), unmatched dets, gts."""
@@ -501,13 +522,13 @@ class ReviewSession:
                     h, sc = h[keep], sc[keep]
                 out[name] = _sweep(h, sc, int(self._class_gt[k]), max_points)
         else:
-            order = t.score_order
-            for k, name in enumerate(t.labels):
-                if name == "(no prediction)":
-                    continue
-                sel = self._pred_idx[order] == k
-                hit = (t.true_idx[order] == k)[sel]
-                out[name] = _sweep(hit, t.score[order][sel], int((t.true_idx == k).sum()), max_points)
+            n_p = self._n_pred
+            order = t.score_order[t.score_order < n_p]          # the predictions, surest first
+            sc = np.nan_to_num(t.score, nan=1.0)
+            truth = t.true_idx[n_p:]
+            for k, name in enumerate(self.classes):
+                sel = order[t.label_idx[order] == k]
+                out[name] = _sweep(t.true_idx[sel] == k, sc[sel], int((truth == k).sum()), max_points)
         if len(self._sweeps) > 8:
             self._sweeps.clear()
         self._sweeps[key] = out

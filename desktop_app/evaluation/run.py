@@ -187,59 +187,79 @@ def score_detection(catalog: Catalog, model_id: str, dataset_id: str, item_ids: 
 
 def score_classification(catalog: Catalog, model_id: str, dataset_id: str, item_ids: np.ndarray,
                          labels: list[str]) -> tuple[dict, bytes]:
+    """Each item's first ground-truth class against the model's most confident class prediction.
+
+    The prediction's score is its confidence (Dataloop's model_info confidence); a full per-class
+    vector in its metadata['scores'], where every item has one, adds top-k accuracy and PR curves."""
     wanted = set(item_ids.tolist())
-    gt = {}
-    for item_id, label in _rows(catalog, "SELECT item_id, label FROM annotations WHERE dataset_id = ? AND "
-                                         "model_id IS NULL AND model_name IS NULL AND type = 'class' ORDER BY id",
-                                (dataset_id,)):
+    gt: dict[int, tuple[str, int]] = {}
+    for ann_id, item_id, label in _rows(catalog, "SELECT id, item_id, label FROM annotations WHERE dataset_id = ? "
+                                                 "AND model_id IS NULL AND model_name IS NULL AND type = 'class' "
+                                                 "ORDER BY id", (dataset_id,)):
         if item_id in wanted:
-            gt.setdefault(item_id, label)
-    preds = {}
-    for item_id, label, score, meta in _rows(catalog, "SELECT item_id, label, score, metadata FROM annotations "
-                                                      "WHERE model_id = ? AND type = 'class' ORDER BY score DESC",
-                                             (model_id,)):
+            gt.setdefault(item_id, (label, ann_id))
+    preds: dict[int, tuple] = {}
+    for ann_id, item_id, label, score, meta in _rows(catalog, "SELECT id, item_id, label, score, metadata FROM "
+                                                              "annotations WHERE model_id = ? AND type = 'class' "
+                                                              "ORDER BY score DESC, id", (model_id,)):
         if item_id in wanted:
-            preds.setdefault(item_id, (label, score, meta))
-    labels = list(labels)
-    for lb in list(gt.values()) + [p[0] for p in preds.values()]:
-        if lb not in labels:
-            labels.append(lb)
-    index = {lb: i for i, lb in enumerate(labels)}
+            preds.setdefault(item_id, (label, score, meta, ann_id))
+    classes = list(labels)
+    for lb in [g[0] for g in gt.values()] + [p[0] for p in preds.values()]:
+        if lb not in classes:
+            classes.append(lb)
+    index = {lb: i for i, lb in enumerate(classes)}
     items = [i for i in item_ids.tolist() if i in gt]
     if not items:
         raise ValidationError("none of the evaluated items has a ground-truth class annotation")
     import json
-    y_true = np.array([index[gt[i]] for i in items], np.int64)
-    # An item the model gave no answer for counts as wrong: predicted "background" (an extra column).
-    missing = [i for i in items if i not in preds]
-    if missing:
-        labels.append("(no prediction)")
-    y_pred = np.array([index[preds[i][0]] if i in preds else len(labels) - 1 for i in items], np.int64)
+    y_true = np.array([index[gt[i][0]] for i in items], np.int64)
+    # An item the model gave no answer for is a miss of its true class (-1: no prediction).
+    pred_idx = np.array([index[preds[i][0]] if i in preds else -1 for i in items], np.int64)
+    item_score = np.array([np.nan if i not in preds or preds[i][1] is None else float(preds[i][1]) for i in items])
     scores = None
     vectors = []
     for i in items:
         meta = json.loads(preds[i][2]) if i in preds and preds[i][2] else {}
-        vectors.append(meta.get("scores"))
-    if all(v is not None and len(v) <= len(labels) for v in vectors):
-        scores = np.zeros((len(items), len(labels)))
+        vectors.append(_score_vector(meta.get("scores"), i, len(classes)))
+    if all(v is not None for v in vectors):
+        scores = np.zeros((len(items), len(classes)))
         for r, v in enumerate(vectors):
             scores[r, :len(v)] = v
-    res = evaluate_classification(y_true, y_pred, scores, labels=labels, top_k=(1, 3) if scores is not None else (1,))
+    res = evaluate_classification(y_true, pred_idx, scores, labels=classes,
+                                  top_k=(1, 3) if scores is not None else (1,))
     d = res.to_dict(curves=scores is not None)
     summary = {"accuracy": res.accuracy, "macro_f1": res.macro["f1"], "weighted_f1": res.weighted["f1"],
                "macro_precision": res.macro["precision"], "macro_recall": res.macro["recall"]}
     if scores is not None:
         summary["top3_accuracy"] = float(res.top_k.get(3, res.accuracy))
-    per_item = {"item_ids": items, "true": [labels[i] for i in y_true.tolist()],
-                "pred": [labels[i] for i in res.item_pred.tolist()], "score": res.item_score.tolist(),
-                "correct": res.item_correct.tolist()}
+    labels = res.labels                        # the classes, then "(no prediction)" when an item got none
+    none = len(classes)
+    per_item = {"item_ids": items, "true": [classes[i] for i in y_true.tolist()],
+                "pred": [labels[none if i < 0 else i] for i in pred_idx.tolist()],
+                "score": [None if np.isnan(v) else float(v) for v in item_score.tolist()],
+                "correct": res.item_correct.tolist(),
+                "true_id": [gt[i][1] for i in items], "pred_id": [preds[i][3] if i in preds else -1 for i in items]}
     results = {"method": "classification", "summary": summary, **d, "n_items": len(items)}
+    y_pred = np.where(pred_idx < 0, none, pred_idx)
     buf = io.BytesIO()
     np.savez_compressed(buf, items=np.array(items), y_true=y_true, y_pred=y_pred,
                         scores=scores if scores is not None else np.zeros((0, 0)),
                         labels=np.array(labels, dtype=object))
     results["items"] = per_item
     return results, buf.getvalue()
+
+
+def _score_vector(vector, item_id: int, n_classes: int) -> list | None:
+    """A prediction's metadata['scores'] (one score per class), or None when it has none."""
+    if vector is None:
+        return None
+    ok = isinstance(vector, list) and len(vector) <= n_classes and all(
+        isinstance(v, (int, float)) and not isinstance(v, bool) and np.isfinite(v) for v in vector)
+    if not ok:
+        raise ValidationError(f"item {item_id}: the prediction's metadata['scores'] must be a list of at most "
+                              f"{n_classes} finite numbers (one per class), got {str(vector)[:80]}")
+    return vector
 
 
 def score_model(catalog: Catalog, model_id: str, dataset_id: str, *, filters: dict | None = None,

@@ -13,6 +13,27 @@ import numpy as np
 from desktop_app.catalog import Catalog, EvaluationRecord
 from desktop_app.errors import ValidationError
 
+from .classification import check_threshold
+
+
+def check_iou(value: Any) -> float:
+    """An IoU threshold: a number within (0, 1]."""
+    v = check_threshold(value, "iou_threshold")
+    if v <= 0.0:
+        raise ValidationError(f"iou_threshold must be within (0, 1], got {value!r}")
+    return v
+
+
+def _category_id(key: Any, labels: list[str]) -> int:
+    """A per-class threshold's key: a class name, or a category id (1-based, in label order)."""
+    if isinstance(key, str):
+        if key not in labels:
+            raise ValidationError(f"score_threshold: {key!r} is not a class of this evaluation ({', '.join(labels)})")
+        return labels.index(key) + 1
+    if isinstance(key, (int, np.integer)) and not isinstance(key, bool) and 1 <= key <= len(labels):
+        return int(key)
+    raise ValidationError(f"score_threshold: {key!r} is neither a class name nor a category id 1..{len(labels)}")
+
 
 class EvaluationView:
     def __init__(self, catalog: Catalog, record: EvaluationRecord):
@@ -21,6 +42,7 @@ class EvaluationView:
         self._inputs = None
         self._session = None
         self._review = None
+        self._items: dict | None = None
 
     def __repr__(self) -> str:
         return f"Evaluation(name={self.name!r}, method={self.method!r}, model={self.model_id!r})"
@@ -68,32 +90,70 @@ class EvaluationView:
 
     def at_thresholds(self, *, iou_threshold: float | None = None, score_threshold: Any = None) -> dict:
         """P/R/F1 overall and per class, and the confusion matrix, at new thresholds (per-class: a dict)."""
+        if iou_threshold is not None:
+            check_iou(iou_threshold)
         if self.method == "classification":
             return self._classification_at(score_threshold)
         inp = self.detection_inputs()
         st = score_threshold
         if isinstance(st, dict):  # {label: thr} -> {category id: thr}
-            st = {inp.labels.index(k) + 1 if isinstance(k, str) else k: v for k, v in st.items()}
+            st = {_category_id(k, inp.labels): check_threshold(v, f"score_threshold[{k!r}]") for k, v in st.items()}
+        elif st is not None:
+            st = check_threshold(st)
         m = self.session().update(iou_threshold=iou_threshold, score_threshold=st)
         names = {i + 1: lb for i, lb in enumerate(inp.labels)}
         return {"summary": m.summary(), "per_class": {names[k]: v for k, v in m.per_class().items()},
                 "confusion": {"labels": inp.labels + ["background"], "matrix": m.confusion.tolist()}}
 
+    def classification_items(self) -> dict:
+        """The per-item columns of a classification evaluation: classes (no "(no prediction)"), true and
+        predicted class index (-1: none), the prediction's confidence (NaN: none stored), annotation ids."""
+        if self._items is None:
+            from .classification import NO_PREDICTION
+            items = self.results.get("items") or {}
+            if not items:
+                raise ValidationError(f"the evaluation {self.name!r} keeps no per-item results; re-score it")
+            classes = [lb for lb in self.results["confusion"]["labels"] if lb != NO_PREDICTION]
+            idx = {lb: i for i, lb in enumerate(classes)}
+            n = len(items["item_ids"])
+            self._items = {
+                "classes": classes, "item_ids": np.asarray(items["item_ids"], np.int64),
+                "true": np.array([idx[t] for t in items["true"]], np.int64).reshape(n),
+                "pred": np.array([idx.get(p, -1) for p in items["pred"]], np.int64).reshape(n),
+                "score": np.array([np.nan if v is None else float(v) for v in items["score"]], np.float64).reshape(n),
+                "true_id": np.asarray(items.get("true_id") or [-1] * n, np.int64).reshape(n),
+                "pred_id": np.asarray(items.get("pred_id") or [-1] * n, np.int64).reshape(n)}
+            if "true_id" not in items:
+                self._find_annotation_ids(self._items)
+        return self._items
+
+    def _find_annotation_ids(self, it: dict) -> None:
+        """Evaluations scored before annotation ids were kept: the same picks as the scorer, from the catalog."""
+        ids = it["item_ids"].tolist()
+        pos = {i: k for k, i in enumerate(ids)}
+        for rec in sorted(self.catalog.list_annotations(item_ids=ids, ground_truth=True, types=["class"]),
+                          key=lambda r: -r.id):
+            it["true_id"][pos[rec.item_id]] = rec.id              # the lowest id wins, as in scoring
+        preds = self.catalog.list_annotations(item_ids=ids, model_id=self.model_id, types=["class"])
+        for rec in sorted(preds, key=lambda r: (r.score is None, -(r.score or 0.0), r.id), reverse=True):
+            it["pred_id"][pos[rec.item_id]] = rec.id              # the most confident wins
+
     def _classification_at(self, score_threshold: Any) -> dict:
-        """Below the threshold a prediction counts as 'no prediction' (abstained)."""
-        items = self.results.get("items") or {}
-        thr = float(score_threshold or 0.0)
-        labels = list(self.results["confusion"]["labels"])
-        if "(no prediction)" not in labels:
-            labels.append("(no prediction)")
-        idx = {lb: i for i, lb in enumerate(labels)}
-        y_true = np.array([idx[t] for t in items["true"]], np.int64)
-        y_pred = np.array([idx[p] if s >= thr else idx["(no prediction)"]
-                           for p, s in zip(items["pred"], items["score"])], np.int64)
-        from .classification import evaluate_classification
-        res = evaluate_classification(y_true, y_pred, labels=labels, top_k=(1,), curves=False)
-        return {"summary": {"accuracy": res.accuracy, "macro_f1": res.macro["f1"]},
-                "per_class": res.per_class(), "confusion": {"labels": labels, "matrix": res.confusion.tolist()}}
+        """Below the threshold a prediction counts as none: a miss of the item's true class, no class's
+        false positive. Figures are over the evaluation's classes (sklearn's labels=classes)."""
+        from .classification import class_thresholds, evaluate_classification, predictions_at
+        it = self.classification_items()
+        thr = class_thresholds(score_threshold, it["classes"])
+        y_pred = predictions_at(it["pred"], it["score"], thr)
+        res = evaluate_classification(it["true"], y_pred, labels=it["classes"], top_k=(1,), curves=False,
+                                      no_prediction_column=True)
+        tp, fp, fn = (int(v.sum()) for v in res.tp_fp_fn())
+        summary = {"accuracy": res.accuracy, "macro_f1": res.macro["f1"], "weighted_f1": res.weighted["f1"],
+                   "macro_precision": res.macro["precision"], "macro_recall": res.macro["recall"],
+                   "weighted_precision": res.weighted["precision"], "weighted_recall": res.weighted["recall"],
+                   "tp": tp, "fp": fp, "fn": fn}
+        return {"summary": summary, "per_class": res.per_class(),
+                "confusion": {"labels": list(res.labels), "matrix": res.confusion.tolist()}}
 
     # -- the mistakes (the same queries as the GUI's error gallery) -----------------------------
     def review(self):
@@ -115,26 +175,32 @@ class EvaluationView:
                   iou_threshold: float | None = None, score_threshold: Any = None) -> list[dict]:
         """Instances at the thresholds (kept from the last call; the evaluation's own at first).
 
-        kind: 'tp', 'fp', 'fn', a list of them, or 'errors' (fp + fn) / 'all'. A detection row is a kept
-        prediction (tp / fp) or a ground truth (fn); a classification row is an item: tp (right class), fp
-        (wrong class) or fn (no prediction at the threshold). Confidence ranges apply to predictions only;
-        IoU is a TP's matched IoU, an FP's or FN's best overlap. sort: 'most_wrong' (confident FPs and
-        large FNs first) or 'score'. Each row: kind, annotation_id (-1 for a classification item), item_id,
+        kind: 'tp', 'fp', 'fn', a list of them, or 'errors' (fp + fn) / 'all'. A row is a kept prediction
+        (tp / fp) or a ground truth (fn when missed). For classification that holds per item: a wrong class
+        is an fp row (the class predicted) and an fn row (the true class), an item without a prediction at
+        the threshold an fn row only, so the counts add up to the per-class figures. Confidence ranges
+        apply to predictions only; IoU is a TP's matched IoU, an FP's or FN's best overlap. sort:
+        'most_wrong' (confident FPs and large FNs first) or 'score'. Each row: kind, annotation_id, item_id,
         label, score, iou, match_id (-1: none), true_label, area, box [x, y, w, h]."""
         from .review import ERROR_KINDS, InstanceFilter
         kinds = {"errors": ERROR_KINDS, "all": ("tp", "fp", "fn")}.get(kind, kind) if isinstance(kind, str) else kind
-        kinds = (kinds,) if isinstance(kinds, str) else tuple(kinds)
-        if not kinds or set(kinds) - {"tp", "fp", "fn"}:
+        kinds = (kinds,) if isinstance(kinds, str) else tuple(kinds) if isinstance(kinds, (list, tuple)) else None
+        if not kinds or not all(isinstance(k, str) for k in kinds) or set(kinds) - {"tp", "fp", "fn"}:
             raise ValidationError(f"kind is 'tp', 'fp', 'fn', a list of them, 'errors' or 'all', not {kind!r}")
         for name, value in (("min_score", min_score), ("max_score", max_score), ("min_iou", min_iou),
                             ("max_iou", max_iou)):
-            if value is not None and not 0.0 <= value <= 1.0:
-                raise ValidationError(f"{name} must be within [0, 1], got {value}")
+            if value is not None:
+                check_threshold(value, name)
+        if limit is not None and (isinstance(limit, bool) or not isinstance(limit, (int, np.integer)) or limit < 0):
+            raise ValidationError(f"limit must be a whole number >= 0, got {limit!r}")
+        if label is not None and label not in self.review().classes:
+            raise ValidationError(f"label {label!r} is not a class of this evaluation "
+                                  f"({', '.join(self.review().classes)})")
+        r = self._at(iou_threshold, score_threshold)
         flt = InstanceFilter(kinds=kinds, label=label, min_score=0.0 if min_score is None else min_score,
                              max_score=1.0 if max_score is None else max_score,
                              min_iou=0.0 if min_iou is None else min_iou, max_iou=1.0 if max_iou is None else max_iou,
                              sort=sort)
-        r = self._at(iou_threshold, score_threshold)
         idx = r.select(flt)
         return r.table.rows(idx if limit is None else idx[:limit])
 

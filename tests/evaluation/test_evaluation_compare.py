@@ -112,11 +112,15 @@ def test_classification_evaluations_answer_the_same_queries(client):
     conf, names = np.array(at["confusion"]["matrix"]), at["confusion"]["labels"]
     none = names.index("(no prediction)")
     rows = view.instances("all", score_threshold=0.75)
-    assert len(rows) == conf.sum() == len(view.results["items"]["item_ids"])      # one row per item
+    n_items = len(view.results["items"]["item_ids"])
     counts = {k: sum(r["kind"] == k for r in rows) for k in ("tp", "fp", "fn")}
     assert counts["tp"] == int(np.trace(conf[:none, :none]))
-    assert counts["fn"] == int(conf[:, none].sum())
+    # a wrong class is an FP of the class predicted and an FN of the true class; no prediction an FN only
     assert counts["fp"] == int(conf[:none, :none].sum() - np.trace(conf[:none, :none]))
+    assert counts["fn"] == n_items - counts["tp"] == int(conf[:, none].sum()) + counts["fp"]
+    assert len(rows) == counts["tp"] + counts["fp"] + counts["fn"]
+    per = at["per_class"]
+    assert {k: sum(p[k] for p in per.values()) for k in ("tp", "fp", "fn")} == counts
     wrong = view.instances("fp")
     assert wrong and all(r["label"] != r["true_label"] and r["score"] >= 0.75 for r in wrong)
     assert [r["score"] for r in wrong] == sorted((r["score"] for r in wrong), reverse=True)  # surest first
@@ -244,7 +248,7 @@ def test_classification_review(client):
             assert len(s.confusion_cell(i, j)) == conf[i, j]
     c = t.counts()
     assert c["tp"] == int(np.trace(conf[:len(labels), :len(labels)]))
-    assert c["fn"] == int(conf[:, s.labels.index("(no prediction)")].sum())
+    assert c["fn"] == int(conf[:, s.labels.index("(no prediction)")].sum()) + c["fp"]
     wrong = t.rows(s.select(InstanceFilter(kinds=("fp",))))
     assert wrong and all(r["label"] != r["true_label"] for r in wrong)
 
