@@ -187,17 +187,26 @@ def _import(p):
 
 @command("export", "Export a dataset to COCO / YOLO / VOC / ImageFolder / Dataloop.")
 def _export(p):
-    p.add_argument("out", help="output folder")
+    p.add_argument("out", help="output folder (with --results: the results file, or a folder for results.json)")
     p.add_argument("--format", choices=["coco", "yolo", "voc", "imagefolder", "dataloop"], default="coco")
     p.add_argument("--dataset", required=True)
     p.add_argument("--project")
     p.add_argument("--subset", choices=["train", "validation", "test"])
-    p.add_argument("--predictions", metavar="MODEL",
-                   help="also write this model's stored predictions, with their scores (id, name or package/name)")
+    what = p.add_mutually_exclusive_group()
+    what.add_argument("--predictions", metavar="MODEL",
+                      help="also write this model's stored predictions, with their scores (id, name or package/name)")
+    what.add_argument("--results", metavar="MODEL",
+                      help="write only a COCO results file of this model's predictions, for evaluate-coco beside "
+                           "a COCO export of the same items")
 
     def run(a):
         from desktop_app.formats.export import writer_kwargs
         ds = resolve_dataset(a.dataset, a.project)
+        if a.results:
+            out = ds.export_results(Path(a.out), resolve_model(a.results).id,
+                                    filters={"subset": a.subset} if a.subset else None)
+            print(f"wrote the COCO results of {a.results} on {ds.name} to {out}")
+            return 0
         kw = writer_kwargs(a.format, resolve_model(a.predictions).id) if a.predictions else {}
         if a.predictions and "include_predictions" not in kw:
             print(f"--predictions: the {a.format} format cannot hold predictions", file=sys.stderr)

@@ -126,10 +126,18 @@ def _annotation(a: Any, i: int, cat_names: dict, file: str) -> tuple[Any, Annota
     for k in ("keypoints", "num_keypoints"):
         if k in a:
             meta[k] = a[k]
+    model = a.get("model")  # what write_coco marks predictions with
+    if model is not None:
+        if not (isinstance(model, dict) and isinstance(model.get("name"), str) and model["name"].strip()):
+            raise FormatError(f"'model' must be {{'name': ..., 'id': ...}} naming the model that predicted it, "
+                              f"got {model!r}", file=file, entry=f"{where}.model")
+        if isinstance(model.get("id"), str):
+            meta["model_id"] = model["id"]
     attrs = a.get("attributes")
     ann = Annotation(type=kind, label=label, coordinates=coords, iscrowd=bool(a.get("iscrowd", 0)),
                      attributes=dict(attrs) if isinstance(attrs, dict) else {},
-                     score=float(score) if score is not None else None, metadata=meta)
+                     score=float(score) if score is not None else None, metadata=meta,
+                     model_name=model["name"] if model is not None else None)
     return a["image_id"], ann
 
 
@@ -251,8 +259,10 @@ def _coco_ann(a: Annotation, ann_id: int, image_id: Any, cat_id: int, include_sc
         return None
     if a.attributes:
         d["attributes"] = a.attributes
-    if include_scores and a.score is not None:
-        d["score"] = a.score
+    if a.score is not None and (include_scores or a.model_name is not None):
+        d["score"] = a.score  # a prediction always keeps its score
+    if a.model_name is not None:  # ...and says whose it is, so no tool mistakes it for ground truth
+        d["model"] = {k: v for k, v in (("name", a.model_name), ("id", a.metadata.get("model_id"))) if v is not None}
     return d
 
 

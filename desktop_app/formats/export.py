@@ -12,11 +12,12 @@ from typing import Any
 
 from desktop_app.errors import UserError
 
-# Formats that can carry a model's predictions beside the ground truth, and the writer option that keeps
-# their confidences (COCO / YOLO / VOC would otherwise write predictions as if they were ground truth).
+# Formats that can carry a model's predictions beside the ground truth so that they can be told apart, and the
+# writer option that keeps their confidences: COCO marks each with its "score" and "model", YOLO with a sixth
+# column (the confidence), Dataloop JSON with metadata.user.model {name, model_id, confidence}. VOC and
+# ImageFolder have nowhere to put either: they are refused (a COCO results file holds predictions alone).
 PREDICTION_FORMATS: dict[str, dict[str, Any]] = {
-    "coco": {"include_scores": True}, "yolo": {"include_scores": True}, "voc": {"include_scores": True},
-    "dataloop": {},
+    "coco": {"include_scores": True}, "yolo": {"include_scores": True}, "dataloop": {},
 }
 # Yes / no writer options worth a checkbox: format -> [(keyword, what it does)].
 FORMAT_FLAGS: dict[str, list[tuple[str, str]]] = {
@@ -34,6 +35,19 @@ def writer_kwargs(fmt: str, predictions: bool | str = False, flags: dict[str, bo
     if predictions and fmt in PREDICTION_FORMATS:
         kw.update(PREDICTION_FORMATS[fmt], include_predictions=predictions)
     return kw
+
+
+def prediction_kwargs(fmt: str, kwargs: dict[str, Any]) -> dict[str, Any]:
+    """Writer keyword arguments for an export that carries predictions: their scores are always kept; a format
+    that cannot hold them apart from the ground truth is refused (UserError)."""
+    if fmt not in PREDICTION_FORMATS:
+        raise UserError(f"the {fmt} format cannot hold predictions apart from the ground truth (no place for "
+                        f"their scores); export them as {', '.join(PREDICTION_FORMATS)}, or as a COCO results "
+                        f"file (dataset.export_results / desktop-app export --results MODEL)")
+    if kwargs.get("include_scores") is False:
+        raise UserError("predictions are always exported with their scores (include_scores=False would make them "
+                        "look like ground truth)")
+    return {**kwargs, **PREDICTION_FORMATS[fmt]}
 
 
 def scope_filters(scope: str, gallery: dict | None = None, selected: list[int] | None = None) -> dict:

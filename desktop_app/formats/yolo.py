@@ -286,8 +286,8 @@ def _line(a: Annotation, cls: int, w: int, h: int, task: str | None, include_sco
         else:
             lines = [" ".join([str(cls)] + [_fmt(v) for v in ((b[0] + b[2]) / 2 / w, (b[1] + b[3]) / 2 / h,
                                                             (b[2] - b[0]) / w, (b[3] - b[1]) / h)])]
-    if include_scores and a.score is not None:
-        lines = [f"{ln} {_fmt(a.score)}" for ln in lines]
+    if a.score is not None and (include_scores or a.model_name is not None):
+        lines = [f"{ln} {_fmt(a.score)}" for ln in lines]  # a prediction always keeps its confidence column
     return "\n".join(lines)
 
 
@@ -302,6 +302,11 @@ def write_yolo(bundle: DatasetBundle, out_dir: str | Path, *, copy_images: str =
     ``include_crowd`` (as Ultralytics' own COCO converter does); class and point annotations are left out."""
     if task not in (None, "detect", "segment"):
         raise ValueError(f"task must be None, 'detect' or 'segment', got {task!r}")
+    for it in bundle.items:
+        for a in it.annotations:
+            if a.model_name is not None and a.score is None:
+                raise FormatError(f"a prediction of model {a.model_name!r} has no score: in YOLO only the confidence "
+                                  f"column tells a prediction from ground truth", entry=it.name)
     out = Path(out_dir)
     labels = all_labels(bundle)
     index = {lab: i for i, lab in enumerate(labels)}

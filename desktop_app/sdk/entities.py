@@ -186,10 +186,20 @@ class Dataset(Entity):
     def export(self, path: str | Path, format: str = "coco", *, filters: Any = None,
                include_predictions: bool | str = False, **kwargs: Any) -> Path:
         """Write the items (all, or those ``filters`` selects) with their ground truth and, if asked, every
-        model's predictions (True) or one model's (its id); ``progress`` / ``cancelled`` callbacks may be given."""
+        model's predictions (True) or one model's (its id); ``progress`` / ``cancelled`` callbacks may be given.
+        Predictions keep their scores and are marked as a model's (COCO ``score`` + ``model``, YOLO's sixth
+        column, Dataloop's ``metadata.user.model``); VOC and ImageFolder cannot hold them and are refused."""
         from desktop_app.formats import io as fio
         return fio.export_dataset(self._client.catalog, self.id, path, format,
                                   filters=filter_dict(filters), include_predictions=include_predictions, **kwargs)
+
+    def export_results(self, path: str | Path, model_id: str, *, filters: Any = None) -> Path:
+        """A COCO results file of the model's stored predictions on these items (all, or those ``filters``
+        selects), numbered as ``export(path, 'coco', filters=...)`` numbers images and categories: the two go
+        to ``desktop-app evaluate-coco --gt ... --dt ...`` or pycocotools. ``model_id``: the model's id (or the
+        name imported predictions carry); ``path``: the file, or a folder to write results.json into."""
+        from desktop_app.formats import io as fio
+        return fio.export_results(self._client.catalog, self.id, path, model_id, filters=filter_dict(filters))
 
     def delete(self) -> bool:
         self._client.catalog.delete_dataset(self.id)
