@@ -83,7 +83,8 @@ class JobsWatcher(PollingThread):
 
         cat = self.catalog
         execs = cat.list_executions(limit=self.limit)
-        self._supervise(execs)
+        if self._supervise(execs):
+            execs = cat.list_executions(limit=self.limit)
         models = cat.find_models()
         names = {m.id: m.name for m in models}
         statuses = {m.id: m.status for m in models}
@@ -124,18 +125,18 @@ class JobsWatcher(PollingThread):
         self._metric_ids[execution_id] = after
         return describe_current(latest)
 
-    def _supervise(self, execs: list) -> None:
-        """The GUI is a supervisor too: queued work gets a scheduler, dead workers get marked."""
-        now = time.monotonic()
-        if now - self._last_supervise < self.SUPERVISE_EVERY_S:
-            return
-        self._last_supervise = now
+    def _supervise(self, execs: list) -> bool:
+        """The GUI is a supervisor too: a job whose worker and scheduler died is reconciled on the poll that
+        sees it (True: statuses changed); queued work gets a scheduler (checked every few seconds)."""
         from desktop_app.catalog import ExecutionStatus
         from desktop_app.jobs.scheduler import ensure_scheduler, mark_interrupted
-        if any(e.status == ExecutionStatus.IN_PROGRESS for e in execs):
-            mark_interrupted(self.catalog)
-        if any(e.status == ExecutionStatus.CREATED for e in execs):
-            ensure_scheduler(self.catalog.home)
+        changed = bool(any(e.status == ExecutionStatus.IN_PROGRESS for e in execs) and mark_interrupted(self.catalog))
+        now = time.monotonic()
+        if now - self._last_supervise >= self.SUPERVISE_EVERY_S:
+            self._last_supervise = now
+            if any(e.status == ExecutionStatus.CREATED for e in execs):
+                ensure_scheduler(self.catalog.home)
+        return changed
 
 
 def _log_tail(home: Path, log_path: str | None, limit: int = 8000) -> str:

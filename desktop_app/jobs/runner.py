@@ -124,9 +124,19 @@ def _start(catalog: Catalog, ex: ExecutionRecord, wait: bool, show_progress: boo
     return wait_for(catalog, ex.id, show_progress=show_progress)
 
 
+def read_job(catalog: Catalog, execution_id: str) -> ExecutionRecord:
+    """A job as it stands now: one whose worker and scheduler are both gone is reconciled first."""
+    mark_interrupted(catalog)
+    return catalog.get_execution(execution_id)
+
+
 def wait_for(catalog: Catalog, execution_id: str, *, show_progress: bool | None = None,
-             timeout: float | None = None) -> ExecutionRecord:
-    """Block until the job ends, drawing a progress bar on a terminal; Ctrl+C cancels the job."""
+             timeout: float | None = None, poll: float = 0.25, cancel_on_interrupt: bool = True) -> ExecutionRecord:
+    """Block until the job ends, drawing a progress bar on a terminal; Ctrl+C cancels the job.
+
+    A job whose worker dies ends here too: with a scheduler, as the scheduler records it (failed); with
+    none, as `interrupted` with an error saying its worker died. A job still queued gets a scheduler.
+    """
     show = sys.stderr.isatty() if show_progress is None else show_progress
     tty = sys.stderr.isatty()
     shown: dict = {}
@@ -134,29 +144,31 @@ def wait_for(catalog: Catalog, execution_id: str, *, show_progress: bool | None 
     last_check = start
     try:
         while True:
-            ex = catalog.get_execution(execution_id)
+            ex = read_job(catalog, execution_id)
             if show:
                 _draw(ex, time.monotonic() - start, tty, shown)
             if ex.status in ExecutionStatus.FINAL:
                 break
             if timeout is not None and time.monotonic() - start > timeout:
-                raise TimeoutError(f"execution {execution_id} did not finish within {timeout} s")
+                raise TimeoutError(f"execution {execution_id} still {ex.status} after {timeout} s")
             if time.monotonic() - last_check > 5:
                 ensure_scheduler(catalog.home)  # the scheduler may have exited with our job still queued
                 last_check = time.monotonic()
-            time.sleep(0.25)
+            time.sleep(poll)
     except KeyboardInterrupt:
+        if not cancel_on_interrupt:
+            raise
         catalog.request_cancel(execution_id)
         if show:
             print("\ncanceling ...", file=sys.stderr)
-        while catalog.get_execution(execution_id).status not in ExecutionStatus.FINAL:
+        while read_job(catalog, execution_id).status not in ExecutionStatus.FINAL:
             time.sleep(0.25)
         raise
     if show:
         if tty:
             print(file=sys.stderr)
-        if ex.status == ExecutionStatus.FAILED:
-            print(f"failed: {ex.error}", file=sys.stderr)
+        if ex.status == ExecutionStatus.FAILED or (ex.status == ExecutionStatus.INTERRUPTED and ex.error):
+            print(f"{ex.status}: {ex.error}", file=sys.stderr)
     return ex
 
 

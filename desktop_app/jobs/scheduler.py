@@ -12,8 +12,9 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from desktop_app.catalog import Catalog, ExecutionStatus
+from desktop_app.catalog import Catalog, ExecutionRecord, ExecutionStatus, ModelStatus
 from desktop_app.catalog.lock import FileLock
+from desktop_app.errors import NotFoundError
 
 from . import devices
 
@@ -52,20 +53,44 @@ def pid_alive(pid: int | None) -> bool:
         return True
 
 
-def mark_interrupted(catalog: Catalog, *, except_ids: set[str] = frozenset()) -> list[str]:
-    """Executions left in-progress by a process that is gone become `interrupted` (resumable)."""
+def mark_interrupted(catalog: Catalog, *, except_ids: set[str] = frozenset(), supervisor: bool = False) -> list[str]:
+    """Jobs whose owner is gone end `interrupted` (resumable), saying so in their error; a training job's
+    model gets back the status it had before the job. Returns the ids it changed.
+
+    Every read of jobs calls this first (the SDK's executions, `Execution.wait()`, `jobs`, the window), so a
+    job never stays in-progress after its worker died with nobody watching. While a scheduler runs, a dead
+    worker is its to reap (it records the exit code), so a reader leaves it alone; the scheduler itself
+    calls this with `supervisor=True` and the ids of the workers it supervises in `except_ids`.
+    """
+    if catalog.read_only:
+        return []
+    dead = [ex for ex in catalog.list_executions(status=ExecutionStatus.IN_PROGRESS)
+            if ex.id not in except_ids and not pid_alive(ex.pid)]
+    if not dead or (not supervisor and scheduler_running(catalog.home)):
+        return []
     changed = []
-    for ex in catalog.list_executions(status=ExecutionStatus.IN_PROGRESS):
-        if ex.id in except_ids or pid_alive(ex.pid):
-            continue
-        catalog.update_execution(ex.id, status=ExecutionStatus.INTERRUPTED,
-                                 message="the process running this job ended without finishing it; resume it "
-                                         "to continue from the last checkpoint")
-        if ex.model_id and ex.kind == "train":
-            with contextlib.suppress(Exception):
-                catalog.update_model(ex.model_id, status="failed")
+    for ex in dead:
+        with catalog.db.transaction():
+            now = catalog.get_execution(ex.id)
+            if now.status != ExecutionStatus.IN_PROGRESS or now.pid != ex.pid:
+                continue  # finished, reaped or resumed meanwhile
+            catalog.update_execution(
+                ex.id, status=ExecutionStatus.INTERRUPTED, message="interrupted: its worker process died",
+                error=f"the worker process (pid {ex.pid}) died before finishing and no scheduler was watching it "
+                      f"(both ended: killed, or the computer stopped); resume the job to continue from its "
+                      f"last checkpoint")
+            restore_model_status(catalog, now)
         changed.append(ex.id)
     return changed
+
+
+def restore_model_status(catalog: Catalog, ex: ExecutionRecord) -> None:
+    """A training job that ended without training (canceled, interrupted) gives its model back its old status."""
+    if ex.kind != "train" or not ex.model_id:
+        return
+    with contextlib.suppress(NotFoundError):
+        if catalog.get_model(ex.model_id).status in (ModelStatus.PENDING, ModelStatus.TRAINING):
+            catalog.update_model(ex.model_id, status=ex.input.get("previous_status") or ModelStatus.CREATED)
 
 
 def scheduler_running(home: Path) -> bool:
@@ -119,7 +144,7 @@ class Scheduler:
         return [s for s in self.slots if s.name not in busy]
 
     def run(self) -> None:
-        if not self.lock.acquire():
+        if not self._acquire_lock():
             return
         log.info("scheduler %d started with slots %s", os.getpid(), [s.name for s in self.slots])
         idle_since = time.monotonic()
@@ -139,11 +164,20 @@ class Scheduler:
         finally:
             self.lock.release()
 
+    def _acquire_lock(self, within_s: float = 1.0) -> bool:
+        """A reader probing whether a scheduler runs holds the lock for an instant: try again briefly."""
+        deadline = time.monotonic() + within_s
+        while not self.lock.acquire():
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.05)
+        return True
+
     def _queued(self):
         return sorted(self.catalog.list_executions(status=ExecutionStatus.CREATED), key=lambda e: e.created_at)
 
     def step(self) -> bool:
-        mark_interrupted(self.catalog, except_ids=set(self.running))
+        mark_interrupted(self.catalog, except_ids=set(self.running), supervisor=True)
         self._reap()
         self._enforce_cancels()
         self._start_queued()

@@ -114,7 +114,7 @@ class Model(Entity):
 
     @property
     def executions(self) -> list[Execution]:
-        return [Execution(self._client, r) for r in self._client.catalog.list_executions(model_id=self.id)]
+        return self._client.executions.list(model_id=self.id)
 
     @property
     def evaluations(self):

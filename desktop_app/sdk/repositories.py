@@ -398,9 +398,12 @@ class Executions(Repository):
         return Execution(self._client, rec)
 
     def get(self, execution_id: str) -> Execution:
-        return Execution(self._client, self.catalog.get_execution(execution_id))
+        from desktop_app.jobs.runner import read_job
+        return Execution(self._client, read_job(self.catalog, execution_id))
 
     def list(self, *, status: str | None = None, model_id: str | None = None) -> list[Execution]:
+        from desktop_app.jobs.scheduler import mark_interrupted
+        mark_interrupted(self.catalog)  # a job whose worker and scheduler are gone is not listed as running
         return [Execution(self._client, r) for r in self.catalog.list_executions(status=status, model_id=model_id)]
 
 

@@ -185,3 +185,30 @@ def test_charts_follow_a_light_dark_switch(qtbot, qapp):
         qtbot.waitUntil(lambda: plot.backgroundBrush().color().name() == "#202124", timeout=3000)
     finally:
         qapp.setPalette(old)
+
+
+def test_the_jobs_panel_ends_a_job_whose_worker_and_scheduler_died(window, qtbot, client, centroid_model):
+    import os
+    import signal
+
+    from desktop_app.catalog.lock import FileLock
+    from desktop_app.jobs.scheduler import LOCK_NAME, pid_alive
+    centroid_model.configuration.update({"epochs": 600, "sleep": 0.1})
+    centroid_model.update()
+    window.navigate("model", centroid_model.id)
+    page = window.pages.model_page
+    page.train_button.click()
+    qtbot.waitUntil(lambda: bool((r := _job_row(window, centroid_model.id)) and r.status == "in-progress"
+                                 and r.metric), timeout=JOB_TIMEOUT_MS)
+    qtbot.waitUntil(lambda: page.badge.text() == "training", timeout=10_000)
+    worker = client.catalog.get_execution(_job_row(window, centroid_model.id).id).pid
+    scheduler = FileLock(client.catalog.home / LOCK_NAME).holder_pid()
+    os.kill(scheduler, signal.SIGKILL)
+    os.kill(worker, signal.SIGKILL)
+    qtbot.waitUntil(lambda: not pid_alive(worker) and not pid_alive(scheduler), timeout=10_000)
+    qtbot.waitUntil(lambda: _job_row(window, centroid_model.id).status == "interrupted", timeout=10_000)
+    qtbot.waitUntil(lambda: page.badge.text() == "created", timeout=10_000)   # as before the job, not 'failed'
+    assert client.catalog.get_model(centroid_model.id).status == "created"
+    assert "worker process" in client.catalog.get_execution(_job_row(window, centroid_model.id).id).error
+    job_id = _job_row(window, centroid_model.id).id
+    qtbot.waitUntil(lambda: (window.jobs.select(job_id), window.jobs.resume_button.isEnabled())[1], timeout=10_000)

@@ -155,3 +155,99 @@ def test_dataloop_train_snippet_runs_as_written(dl, monkeypatch):
     assert model.status == "trained"
     assert {a.filename for a in model.artifacts.list()} >= {"weights.pt"}
     assert model.metrics.list(figure="accuracy", legend="validation")
+
+
+def _dead_pid() -> int:
+    import subprocess
+    import sys
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    return proc.pid
+
+
+def _scheduler_pid(home) -> int | None:
+    from desktop_app.catalog.lock import FileLock
+    from desktop_app.jobs.scheduler import LOCK_NAME, scheduler_running
+    return FileLock(Path(home) / LOCK_NAME).holder_pid() if scheduler_running(home) else None
+
+
+def _until_dead(*pids, timeout=10.0):
+    from desktop_app.jobs.scheduler import pid_alive
+    deadline = time.monotonic() + timeout
+    while any(pid_alive(p) for p in pids):
+        assert time.monotonic() < deadline, f"processes {pids} still alive"
+        time.sleep(0.05)
+
+
+def test_wait_returns_when_the_worker_and_the_scheduler_both_die(centroid, dl):
+    import threading
+    centroid.configuration.update({"epochs": 600, "sleep": 0.1})
+    centroid.update()
+    home = dl.default_client().catalog.home
+    ex = centroid.train(wait=False)
+    _wait_status(ex, ("in-progress",))
+    deadline = time.monotonic() + 30
+    while not centroid.metrics.list(figure="loss") and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert centroid.refresh().status == "training"
+    worker, scheduler = ex.record.pid, _scheduler_pid(home)
+    assert worker and scheduler and worker != scheduler
+    os.kill(scheduler, signal.SIGKILL)   # the supervisor first, so nobody reaps the worker
+    os.kill(worker, signal.SIGKILL)
+    _until_dead(worker, scheduler)
+    waited: list = []
+    t0 = time.monotonic()
+    thread = threading.Thread(target=lambda: waited.append(ex.wait()), daemon=True)   # no timeout, as users call it
+    thread.start()
+    thread.join(30)
+    assert waited, "Execution.wait() did not return 30 s after its worker and scheduler died"
+    assert time.monotonic() - t0 < 10
+    assert ex.status == "interrupted"
+    assert f"worker process (pid {worker}) died" in ex.error and "resume" in ex.error
+    assert centroid.refresh().status == "created"   # what it was before the job, not 'training' or 'failed'
+    # and the job resumes like any interrupted one
+    centroid.configuration.update({"epochs": 2, "sleep": 0})
+    centroid.update()
+    again = ex.resume()
+    assert again.status == "success", (again.error, again.logs()[-3000:])
+    assert centroid.refresh().status == "trained"
+
+
+@pytest.mark.parametrize("read", ["executions.get", "executions.list", "model.executions", "execution.status",
+                                  "jobs list"])
+def test_any_read_of_a_job_whose_owner_died_reconciles_it(dl, read, capsys):
+    from desktop_app.cli.main import main as cli
+    cat = dl.default_client().catalog
+    m = dl.packages.get("resnet").models.get("pretrained-resnet").clone(model_name="orphan")
+    cat.update_model(m.id, status="trained")
+    stale = cat.create_execution("train", model_id=m.id, input={"previous_status": "trained"})
+    ex = dl.executions.get(stale.id)   # read while still queued: nothing to reconcile
+    cat.update_execution(stale.id, status="in-progress", pid=_dead_pid())
+    cat.update_model(m.id, status="training")
+    readers = {
+        "executions.get": lambda: dl.executions.get(stale.id).status,
+        "executions.list": lambda: {e.id: e.status for e in dl.executions.list()}[stale.id],
+        "model.executions": lambda: m.executions[0].status,
+        "execution.status": lambda: ex.status,
+        "jobs list": lambda: (cli(["jobs", "list", "--json"]), cat.get_execution(stale.id).status)[1],
+    }
+    assert readers[read]() == "interrupted"
+    assert "died before finishing" in cat.get_execution(stale.id).error
+    assert cat.get_model(m.id).status == "trained"
+
+
+def test_a_read_leaves_a_dead_worker_to_a_live_scheduler(dl):
+    """While a scheduler runs it reaps its own workers (with their exit code): readers do not race it."""
+    from desktop_app.catalog.lock import FileLock
+    from desktop_app.jobs.scheduler import LOCK_NAME
+    cat = dl.default_client().catalog
+    m = dl.packages.get("resnet").models.get("pretrained-resnet").clone(model_name="reaped")
+    rec = cat.create_execution("train", model_id=m.id, input={"previous_status": "created"})
+    cat.update_execution(rec.id, status="in-progress", pid=_dead_pid())
+    lock = FileLock(Path(cat.home) / LOCK_NAME)   # stands for a live scheduler
+    assert lock.acquire()
+    try:
+        assert dl.executions.get(rec.id).status == "in-progress"
+    finally:
+        lock.release()
+    assert dl.executions.get(rec.id).status == "interrupted"
