@@ -466,11 +466,23 @@ class ReviewSession:
         return self._agnostic_cache
 
     def item_tags(self, item_id: int) -> dict[int, str]:
-        """annotation id -> 'tp' | 'fp' | 'fn' | 'gt' for one item at the current thresholds."""
+        """annotation id -> 'tp' | 'fp' | 'fn' | 'gt' for one item at the current thresholds, and 'below' for a
+        prediction the confidence threshold drops (counted nowhere, so drawn nowhere)."""
         t = self.table
-        rows = t.rows_of_item(item_id)
-        return {int(t.annotation_id[i]): KIND_NAMES[int(t.kind[i])] for i in rows.tolist()
-                if t.annotation_id[i] >= 0}
+        p = t.item_index.get(int(item_id))
+        if p is None:
+            return {}
+        rows = t.by_item[t.item_start[p]:t.item_start[p + 1]]
+        out = {}
+        for i in rows.tolist():
+            aid, k = int(t.annotation_id[i]), int(t.kind[i])
+            if aid < 0:
+                continue
+            if k in KIND_NAMES:
+                out[aid] = KIND_NAMES[k]
+            elif k == NONE and t.is_prediction[i]:
+                out[aid] = "below"
+        return out
 
     def item_errors(self) -> dict[int, int]:
         """item id -> number of FP + FN rows (items with none are absent)."""

@@ -28,16 +28,16 @@ def digits_dataset(client, tmp_path: Path, name: str = "digits"):
     return ds
 
 
-def fitted_weights() -> dict:
+def fitted_weights(c: float = 0.002) -> dict:
     from sklearn.datasets import load_digits
     from sklearn.linear_model import LogisticRegression
     d = load_digits()
     # a weak fit (few iterations, strong regularisation): mistakes and spread-out confidences to threshold
-    lr = LogisticRegression(max_iter=30, C=0.002).fit(d.data[:N_TRAIN] / 16.0, d.target[:N_TRAIN])
+    lr = LogisticRegression(max_iter=30, C=c).fit(d.data[:N_TRAIN] / 16.0, d.target[:N_TRAIN])
     return {"coef": (lr.coef_ * (15.0 / 16.0)).tolist(), "intercept": lr.intercept_.tolist()}
 
 
-def digits_model(client, dataset, tmp_path: Path, name: str = "digits-lr", **configuration):
+def digits_model(client, dataset, tmp_path: Path, name: str = "digits-lr", c: float = 0.002, **configuration):
     try:
         pkg = client.packages.get(package_name="digits-lr")
     except Exception:  # noqa: BLE001 - not pushed yet
@@ -47,7 +47,7 @@ def digits_model(client, dataset, tmp_path: Path, name: str = "digits-lr", **con
                               labels=LABELS, configuration=configuration)
     f = tmp_path / name / "digits_lr.json"
     f.parent.mkdir(parents=True, exist_ok=True)
-    f.write_text(json.dumps(fitted_weights()))
+    f.write_text(json.dumps(fitted_weights(c)))
     model.artifacts.upload(f)
     return model
 

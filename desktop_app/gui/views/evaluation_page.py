@@ -32,6 +32,10 @@ log = logging.getLogger(__name__)
 
 LIVE_STATS = ("precision", "recall", "f1", "tp", "fp", "fn")
 STORED_STATS = ("mAP", "mAP50", "mAP75", "AR100")
+# Classification: every figure under "At this confidence threshold" is the core's at the slider's value;
+# top-k ranks the whole score vector whatever the threshold, so it sits apart.
+CLASS_LIVE_STATS = ("accuracy", "macro_f1", "weighted_f1", "macro_precision", "macro_recall")
+CLASS_STORED_STATS = ("top3_accuracy",)
 CLASS_COLUMNS = ("support", "tp", "fp", "fn", "precision", "recall", "f1", "AP", "AP50")
 
 
@@ -90,6 +94,9 @@ class EvaluationPage(QWidget):
         self.summary_box = QGroupBox("At these thresholds")
         self.summary_grid = QGridLayout(self.summary_box)
         self.summary_labels: dict[str, QLabel] = {}
+        self.stored_box = QGroupBox("At every threshold (stored)")
+        self.stored_grid = QGridLayout(self.stored_box)
+        self.stored_labels: dict[str, QLabel] = {}
         self.class_table = QTableWidget()
         self.class_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.class_table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
@@ -99,6 +106,7 @@ class EvaluationPage(QWidget):
         summary_tab = QWidget()
         sl = QVBoxLayout(summary_tab)
         sl.addWidget(self.summary_box)
+        sl.addWidget(self.stored_box)
         hint = QLabel("Double-click a class to list its mistakes.")
         muted(hint)
         sl.addWidget(hint)
@@ -264,35 +272,31 @@ class EvaluationPage(QWidget):
         self.refresh_gallery()
 
     def _build_summary(self) -> None:
-        while self.summary_grid.count():
-            w = self.summary_grid.takeAt(0).widget()
-            if w is not None:
-                w.deleteLater()
-        self.summary_labels = {}
         stored = self.view.summary
-        keys = ([k for k in STORED_STATS if k in stored] + list(LIVE_STATS)) if self.session.is_detection \
-            else ["accuracy", "macro_f1"] + [k for k in ("top3_accuracy", "weighted_f1") if k in stored]
-        for k, key in enumerate(keys):
-            name = QLabel(key)
-            muted(name)
-            value = QLabel()
-            f = value.font()
-            f.setPointSizeF(f.pointSizeF() * 1.25)
-            f.setBold(True)
-            value.setFont(f)
-            self.summary_grid.addWidget(name, (k // 5) * 2, k % 5)
-            self.summary_grid.addWidget(value, (k // 5) * 2 + 1, k % 5)
-            self.summary_labels[key] = value
+        if self.session.is_detection:
+            live, kept = [k for k in STORED_STATS if k in stored] + list(LIVE_STATS), []
+        else:
+            live, kept = list(CLASS_LIVE_STATS), [k for k in CLASS_STORED_STATS if k in stored]
+        self.summary_labels = _value_grid(self.summary_grid, live)
+        self.stored_labels = _value_grid(self.stored_grid, kept)
+        self.stored_box.setVisible(bool(kept))
         self.summary_box.setTitle("At these thresholds (mAP: stored, every threshold)" if self.session.is_detection
                                   else "At this confidence threshold")
 
     def _fill_summary(self, fig: dict) -> None:
+        """Live figures from the core at the current thresholds; detection's mAP and classification's top-k
+        from the stored evaluation (they do not depend on a threshold)."""
         live = fig["summary"]
         stored = self.view.summary
-        for key, label in self.summary_labels.items():
-            v = live.get(key, stored.get(key))
-            label.setText(format_value(v))
-            label.setToolTip(f"{key}: {v!r}")
+        for labels, source in ((self.summary_labels, live), (self.stored_labels, stored)):
+            for key, label in labels.items():
+                v = source.get(key, stored.get(key) if key in STORED_STATS else None)
+                label.setText(format_value(v))
+                label.setToolTip(f"{key}: {v!r}")
+
+    def summary_values(self) -> dict[str, str]:
+        """What the summary boxes show, by figure (tests and screenshots read the window through this)."""
+        return {k: lb.text() for k, lb in {**self.summary_labels, **self.stored_labels}.items()}
 
     def _fill_classes(self, fig: dict) -> None:
         per = fig["per_class"]
@@ -459,6 +463,27 @@ class EvaluationPage(QWidget):
         self.tasks.wait(10_000)
         self.gallery.shutdown()
         self.review.shutdown()
+
+
+def _value_grid(grid: QGridLayout, keys: list[str]) -> dict[str, QLabel]:
+    """Empty the grid, then a muted name over a large value for each key, five a row."""
+    while grid.count():
+        w = grid.takeAt(0).widget()
+        if w is not None:
+            w.deleteLater()
+    out = {}
+    for k, key in enumerate(keys):
+        name = QLabel(key)
+        muted(name)
+        value = QLabel()
+        f = value.font()
+        f.setPointSizeF(f.pointSizeF() * 1.25)
+        f.setBold(True)
+        value.setFont(f)
+        grid.addWidget(name, (k // 5) * 2, k % 5)
+        grid.addWidget(value, (k // 5) * 2 + 1, k % 5)
+        out[key] = value
+    return out
 
 
 def _open_session(view: EvaluationView) -> ReviewSession:

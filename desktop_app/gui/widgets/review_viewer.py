@@ -37,7 +37,8 @@ def kind_color(kind: str) -> QColor:
 
 
 def record_kind(rec: AnnotationRecord, tags: Mapping[int, str]) -> str:
-    """The colour class of an annotation: its evaluation tag, else ground truth / a kept prediction as FP."""
+    """The colour class of an annotation: its evaluation tag (the evaluation core's, for classification
+    too), else ground truth / a prediction the evaluation does not know as FP."""
     tag = tags.get(rec.id)
     if tag in ("tp", "fp", "fn"):
         return tag
@@ -322,6 +323,8 @@ class ReviewViewer(ImageViewer):
         by_kind: dict[str, list[AnnotationRecord]] = {k: [] for k in self.box_layers}
         slot = 0
         for rec in sorted(self.records, key=lambda r: (r.is_prediction, r.id)):
+            if self.tags.get(rec.id) == "below":    # under the confidence threshold: the figures leave it out
+                continue
             kind = record_kind(rec, self.tags)
             if rec.type in ("box", "binary") and rec.box is not None:
                 by_kind[kind].append(rec)
@@ -330,6 +333,7 @@ class ReviewViewer(ImageViewer):
                 chip.setPen(Qt.PenStyle.NoPen)
                 chip.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations)
                 chip.annotation = rec
+                chip.kind = kind
                 chip.setData(0, rec.id)
                 tag = LabelTag(("Prediction: " if rec.is_prediction else "Ground truth: ") + caption(rec, kind),
                                kind_color(kind), parent=chip)
@@ -348,6 +352,10 @@ class ReviewViewer(ImageViewer):
     def boxes(self, kind: str | None = None) -> list[DrawnBox]:
         kinds = [kind] if kind else list(self.box_layers)
         return [DrawnBox(r, k, self.box_layers[k]) for k in kinds for r in self.box_layers[k].records]
+
+    def class_chips(self) -> list[tuple[AnnotationRecord, str, str]]:
+        """The class labels drawn (classification): annotation, kind (its colour) and the text shown."""
+        return [(c.annotation, c.kind, c.childItems()[0].text) for c in self._chips]
 
     def box_at(self, pos: QPointF) -> tuple[AnnotationRecord, str] | None:
         """The box under a scene position in a visible layer; the smallest wins (it is the one aimed at)."""
