@@ -11,6 +11,7 @@ from desktop_app.errors import AlreadyExistsError, FormatError, NotFoundError, V
 from desktop_app.formats.base import ANNOTATION_TYPES, SUBSETS, Annotation, DatasetBundle, tracked
 
 from .db import Database, new_id, now_iso, to_json
+from .names import check_name, name_problem
 from .records import AnnotationChange, AnnotationRecord, DatasetRecord, ItemRecord
 from .store import BlobStore
 
@@ -96,6 +97,11 @@ def annotation_row(ann: Annotation, item_id: int, dataset_id: str, now: str, cre
             to_json(meta) if meta else "{}", creator, now, now)
 
 
+def like_literal(text: str) -> str:
+    """``text`` for a LIKE pattern with ESCAPE '\\': its '%', '_' and '\\' match themselves."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
 def record_to_annotation(rec: AnnotationRecord) -> Annotation:
     meta = dict(rec.metadata)
     if rec.area is not None:
@@ -172,7 +178,11 @@ class DataMixin:
         self.get_dataset(dataset_id)
         seen: set[str] = set()
         for i, entry in enumerate(bundle.items):
-            name = entry.name.lstrip("/")
+            name = entry.name.lstrip("/") if isinstance(entry.name, str) else entry.name  # Dataloop's root '/'
+            problem = name_problem(name)
+            if problem:
+                raise FormatError(f"item name {name!r} {problem}", file=str(entry.source or name),
+                                  entry=f"item {i}")
             if name in seen:
                 raise FormatError(f"duplicate file name {name!r}", file=str(entry.source or name),
                                   entry=f"item {i}")
@@ -268,6 +278,8 @@ class DataMixin:
         from desktop_app.formats.images import read_size as read_image_size
 
         src = Path(source)
+        given = name or src.name
+        check_name(given.lstrip("/") if isinstance(given, str) else given, "item name")
         if width is None or height is None:
             width, height = read_image_size(src)
         ids = self.import_bundle(dataset_id, DatasetBundle(items=[ImageEntry(
@@ -308,13 +320,13 @@ class DataMixin:
                          "AND model_id IS NULL)")
             params += [dataset_id, ann_type]
         if text:
-            where.append("name LIKE ?")
-            params.append(f"%{text}%")
+            where.append("name LIKE ? ESCAPE '\\'")
+            params.append(f"%{like_literal(text)}%")
         if dir:
             prefix = dir.strip("/")
             if prefix:
-                where.append("name LIKE ?")
-                params.append(f"{prefix}/%")
+                where.append("name LIKE ? ESCAPE '\\'")
+                params.append(f"{like_literal(prefix)}/%")
         if item_ids is not None:
             ids = [int(i) for i in item_ids]
             where.append(f"id IN ({','.join('?' * len(ids)) or 'NULL'})")
@@ -347,6 +359,8 @@ class DataMixin:
         return int(self.db.scalar(f"SELECT COUNT(*) FROM items WHERE {where}", params))
 
     def update_item(self, item_id: int, **values: Any) -> ItemRecord:
+        if "name" in values:
+            check_name(values["name"], "item name")
         if "subset" in values and values["subset"] not in (*SUBSETS, None):
             raise ValidationError(f"unknown subset {values['subset']!r}; one of {', '.join(SUBSETS)}")
         values["updated_at"] = now_iso()

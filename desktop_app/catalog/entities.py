@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from desktop_app.errors import AlreadyExistsError, NotFoundError, ValidationError
+from desktop_app.errors import AlreadyExistsError, NotFoundError, UserError, ValidationError
 
 from .db import Database, new_id, now_iso
+from .names import check_name
 from .records import (AliasRecord, ArtifactRecord, ModelRecord, ModelStatus, PackageRecord,
                       ProjectRecord)
 from .store import BlobStore
@@ -91,8 +92,13 @@ class EntitiesMixin:
         self.db.update("packages", {"id": package_id}, values)
         return self.get_package(package_id)
 
-    def delete_package(self, package_id: str) -> None:
+    def delete_package(self, package_id: str, *, with_models: bool = False) -> None:
+        """Delete a package; its models go with it (the schema cascades) only when asked, else UserError.
+        housekeeping.delete_package also frees their files and says what went."""
         with self.db.transaction() as conn:
+            n = conn.execute("SELECT COUNT(*) FROM models WHERE package_id = ?", (package_id,)).fetchone()[0]
+            if n and not with_models:
+                raise models_remain(self.get_package(package_id).name, n)
             conn.execute("DELETE FROM packages WHERE id = ?", (package_id,))
 
     # -- models ---------------------------------------------------------------------------
@@ -161,6 +167,7 @@ class EntitiesMixin:
 
     # -- artifacts ------------------------------------------------------------------------
     def add_artifact(self, model_id: str, filename: str, sha256: str, size: int) -> ArtifactRecord:
+        check_name(filename, "artifact name")
         rec = ArtifactRecord(id=new_id(), model_id=model_id, filename=filename, sha256=sha256,
                              size=size, created_at=now_iso())
         with self.db.transaction() as conn:
@@ -201,6 +208,13 @@ class EntitiesMixin:
     def alias_history(self, package_id: str, alias: str) -> list[dict]:
         return self.db.query("SELECT * FROM alias_history WHERE package_id = ? AND alias = ? ORDER BY id",
                              (package_id, alias))
+
+
+def models_remain(package: str, n: int) -> UserError:
+    """The refusal to delete a package that still has models."""
+    them, their = ("them", "their") if n != 1 else ("it", "its")
+    return UserError(f"package {package!r} has {n} model{'s' if n != 1 else ''}; deleting it would delete {them} "
+                     f"with {their} weights and evaluations: pass with_models=True to delete {them} too")
 
 
 def _check_name(name: Any, what: str) -> None:

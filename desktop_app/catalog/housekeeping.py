@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import sqlite3
@@ -13,8 +14,11 @@ from typing import Callable
 from desktop_app.errors import UserError, ValidationError
 
 from .catalog import DB_NAME, Catalog
+from .entities import models_remain
+from .records import ModelStatus
 
 ARCHIVE_ROOT = "model-desk-catalog"
+log = logging.getLogger(__name__)
 
 Progress = Callable[[int, int], None]     # (bytes done, bytes in all); called from the working thread
 
@@ -66,6 +70,37 @@ def delete_model(catalog: Catalog, model_id: str) -> dict[str, int]:
         removed += int(catalog.store.delete(sha))
     shutil.rmtree(catalog.work_dir / "models" / model_id, ignore_errors=True)
     return {"removed_files": removed, "freed_bytes": freed}
+
+
+BUSY_STATUSES = (ModelStatus.PENDING, ModelStatus.TRAINING, ModelStatus.DEPLOYED)   # a job or service uses it now
+
+
+def delete_package(catalog: Catalog, package_id: str, *, with_models: bool = False) -> dict:
+    """Delete a package. While it has models this is refused (UserError naming the package and how many)
+    unless ``with_models``: then each model goes as delete_model takes it (weights, evaluations, files only it
+    used), and the package's own code. Returns what went: package, models (names), removed_files, freed_bytes."""
+    pkg = catalog.get_package(package_id)
+    models = catalog.find_models(package_id=package_id)
+    if models and not with_models:
+        raise models_remain(pkg.name, len(models))
+    busy = [m for m in models if m.status in BUSY_STATUSES]
+    if busy:
+        raise UserError(f"package {pkg.name!r} cannot be deleted now: its model"
+                        f"{'s' if len(busy) > 1 else ''} {', '.join(repr(m.name) for m in busy)} "
+                        f"{'are' if len(busy) > 1 else 'is'} {busy[0].status} (cancel the job or stop the service first)")
+    removed = freed = 0
+    for m in models:
+        done = delete_model(catalog, m.id)
+        removed, freed = removed + done["removed_files"], freed + done["freed_bytes"]
+    catalog.delete_package(package_id, with_models=True)
+    if pkg.codebase_sha and pkg.codebase_sha not in catalog.referenced_blobs():
+        freed += catalog.store.size_of(pkg.codebase_sha)
+        removed += int(catalog.store.delete(pkg.codebase_sha))
+    summary = {"package": pkg.name, "models": [m.name for m in models], "removed_files": removed,
+               "freed_bytes": freed}
+    log.info("deleted package %s with %d model(s) %s: %d file(s), %d bytes freed", pkg.name, len(models),
+             summary["models"], removed, freed)
+    return summary
 
 
 def backup(catalog: Catalog, archive: Path | str, progress: Progress | None = None) -> Path:

@@ -11,6 +11,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from desktop_app.catalog import Catalog, EvaluationRecord
+from desktop_app.catalog.names import contained
 from desktop_app.errors import ValidationError
 
 from .classification import check_threshold
@@ -249,9 +250,10 @@ class EvaluationView:
 
     def export(self, out_dir: str | Path) -> list[Path]:
         out = Path(out_dir)
+        # The name is the user's (or a restored backup's): its files must land inside out_dir.
+        j = contained(out, f"{self.name}.json", "evaluation name")
+        c = contained(out, f"{self.name}.csv", "evaluation name")
         out.mkdir(parents=True, exist_ok=True)
-        j = out / f"{self.name}.json"
-        c = out / f"{self.name}.csv"
         j.write_text(self.to_json())
         c.write_text(self.to_csv())
         return [j, c]

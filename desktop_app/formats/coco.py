@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from desktop_app.catalog.names import contained
 from desktop_app.errors import FormatError
 from desktop_app.formats.base import Annotation, DatasetBundle, ImageEntry, tracked
 from desktop_app.formats.images import (
@@ -42,6 +44,11 @@ def load_json(path: Path) -> Any:
         raise FormatError(f"invalid JSON ({e.msg})", file=str(path), entry=f"line {e.lineno}") from None
     except (OSError, UnicodeDecodeError) as e:
         raise FormatError(f"cannot read ({e})", file=str(path)) from None
+
+
+def _inside(path: str, folder: Path) -> bool:
+    base = os.path.normpath(os.path.abspath(folder))
+    return os.path.commonpath([base, os.path.normpath(path)]) == base
 
 
 def _id(v: Any) -> bool:
@@ -167,6 +174,10 @@ def read_coco(path: str | Path, images_dir: str | Path | None = None, *,
             raise FormatError("duplicate image id", file=file, entry=where)
         fn = im.get("file_name")
         if isinstance(fn, str) and Path(fn).is_absolute():
+            # Read only inside the set: a crafted file_name must not pull in any file on this disk.
+            if not any(_inside(fn, d) for d in (images_dir, jpath.parent)):
+                raise FormatError(f"file name {fn!r} is outside the dataset folders ({images_dir}, "
+                                  f"{jpath.parent}); refused", file=file, entry=where)
             source, name = Path(fn), clean_name(Path(fn).name, file=file, entry=where)
         else:
             name = clean_name(fn, file=file, entry=where)
@@ -297,9 +308,11 @@ def write_coco(bundle: DatasetBundle, out_dir: str | Path, *, copy_images: str =
         doc["info"] = bundle.info["coco_info"]
     doc.update(images=images, annotations=anns,
                categories=[{"id": i, "name": lab, "supercategory": supers.get(lab, "")} for lab, i in cats.items()])
+    # Every destination is checked before the first write: a name must not lead outside out_dir.
+    targets = [contained(out / "images", it.name, "item name") for it in bundle.items]
     out.mkdir(parents=True, exist_ok=True)
-    for it in tracked(bundle.items, progress, cancelled):
-        place_image(it, out / "images" / it.name, copy_images)
+    for it, dst in tracked(list(zip(bundle.items, targets)), progress, cancelled):
+        place_image(it, dst, copy_images)
     (out / ANNOTATIONS_FILE).write_text(json.dumps(doc), encoding="utf-8")
     return out
 

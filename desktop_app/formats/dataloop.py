@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from desktop_app.catalog.names import contained
 from desktop_app.errors import FormatError
 from desktop_app.formats.base import Annotation, DatasetBundle, ImageEntry, tracked
 from desktop_app.formats.images import (
@@ -213,7 +214,10 @@ def write_dataloop(bundle: DatasetBundle, out_dir: str | Path, *, copy_images: s
     """Write ``items/<name>``, ``json/<name>.json`` and ``ontology.json`` (label order); returns ``out_dir``."""
     out = Path(out_dir)
     unique_targets((it.name, it.name) for it in bundle.items)
-    for it in tracked(bundle.items, progress, cancelled):
+    # Every destination is checked before the first write: a name must not lead outside out_dir.
+    targets = [(contained(out / "items", it.name, "item name"), contained(out / "json", f"{it.name}.json", "item name"))
+               for it in bundle.items]
+    for it, (dst, jpath) in tracked(list(zip(bundle.items, targets)), progress, cancelled):
         w, h = entry_size(it)
         system: dict[str, Any] = {"width": w, "height": h}
         if it.subset:
@@ -223,10 +227,9 @@ def write_dataloop(bundle: DatasetBundle, out_dir: str | Path, *, copy_images: s
                                "annotations": [to_dataloop_annotation(a) for a in it.annotations]}
         if it.metadata.get("dataloop_id"):
             doc["id"] = it.metadata["dataloop_id"]
-        jpath = out / "json" / f"{it.name}.json"
         jpath.parent.mkdir(parents=True, exist_ok=True)
         jpath.write_text(json.dumps(doc), encoding="utf-8")
-        place_image(it, out / "items" / it.name, copy_images)
+        place_image(it, dst, copy_images)
     (out / ONTOLOGY_FILE).write_text(json.dumps({"roots": [{"tag": lab} for lab in all_labels(bundle)]}),
                                      encoding="utf-8")
     return out

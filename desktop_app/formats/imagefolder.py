@@ -6,6 +6,7 @@ import logging
 from collections.abc import Callable
 from pathlib import Path
 
+from desktop_app.catalog.names import check_name, contained
 from desktop_app.errors import FormatError
 from desktop_app.formats.base import Annotation, DatasetBundle, ImageEntry, tracked
 from desktop_app.formats.images import (
@@ -80,7 +81,11 @@ def write_imagefolder(bundle: DatasetBundle, out_dir: str | Path, *, copy_images
     if skipped:
         logger.warning("ImageFolder export: %d images without exactly one class label were left out", skipped)
     unique_targets((rel, it.name) for it, rel in targets)
+    # Every destination is checked before the first write: a name (or a label: it is a folder here) must
+    # not lead outside out_dir.
+    dsts = [(it, check_name(it.name, "item name") and contained(out, rel, "item path (label/name)"))
+            for it, rel in targets]
     out.mkdir(parents=True, exist_ok=True)
-    for it, rel in tracked(targets, progress, cancelled):
-        place_image(it, out / rel, copy_images)
+    for it, dst in tracked(dsts, progress, cancelled):
+        place_image(it, dst, copy_images)
     return out

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from desktop_app.catalog.names import name_problem
 from desktop_app.errors import FormatError
 from desktop_app.formats.base import Annotation, DatasetBundle, ImageEntry
 
@@ -153,7 +154,11 @@ def clean_name(name: Any, *, file: str | None = None, entry: str | None = None) 
     parts = [p for p in name.replace("\\", "/").split("/") if p not in ("", ".")]
     if not parts or ".." in parts or parts[0].endswith(":"):
         raise FormatError(f"file name {name!r} must stay inside the dataset", file=file, entry=entry)
-    return "/".join(parts)
+    clean = "/".join(parts)
+    problem = name_problem(clean)  # the catalog's rule for every stored name (control characters, length)
+    if problem:
+        raise FormatError(f"file name {name!r} {problem}", file=file, entry=entry)
+    return clean
 
 
 def check_unique(names: Iterable[tuple[str, str]], *, file: str | None = None) -> None:

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from desktop_app.catalog.names import contained
 from desktop_app.errors import FormatError
 from desktop_app.formats.base import Annotation, DatasetBundle, ImageEntry, tracked
 from desktop_app.formats.images import (
@@ -213,15 +214,17 @@ def write_voc(bundle: DatasetBundle, out_dir: str | Path, *, copy_images: str = 
     out = Path(out_dir)
     ids = [it.name.rsplit(".", 1)[0] if "." in it.name.rsplit("/", 1)[-1] else it.name for it in bundle.items]
     unique_targets(zip(ids, (it.name for it in bundle.items)))
+    # Every destination is checked before the first write: a name must not lead outside out_dir.
+    targets = [(contained(out / "JPEGImages", it.name, "item name"),
+                contained(out / "Annotations", f"{voc_id}.xml", "item name")) for it, voc_id in zip(bundle.items, ids)]
     sets: dict[str, list[str]] = {}
     dropped: dict[str, int] = {}
     converted: dict[str, int] = {}
-    for it, voc_id in tracked(list(zip(bundle.items, ids)), progress, cancelled):
+    for it, voc_id, (dst, xml) in tracked(list(zip(bundle.items, ids, targets)), progress, cancelled):
         w, h = entry_size(it)
-        xml = out / "Annotations" / f"{voc_id}.xml"
         xml.parent.mkdir(parents=True, exist_ok=True)
         _xml(it, w, h, include_scores, dropped, converted).write(xml, encoding="utf-8", xml_declaration=True)
-        place_image(it, out / "JPEGImages" / it.name, copy_images)
+        place_image(it, dst, copy_images)
         if it.subset in SUBSET_DIRS:
             sets.setdefault(SUBSET_DIRS[it.subset], []).append(voc_id)
     log_dropped("VOC", dropped, converted)

@@ -6,9 +6,10 @@ import json
 import math
 import re
 from collections.abc import Callable
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
+from desktop_app.catalog.names import contained
 from desktop_app.errors import FormatError
 from desktop_app.formats.base import Annotation, DatasetBundle, ImageEntry, tracked
 from desktop_app.formats.images import (
@@ -315,9 +316,13 @@ def write_yolo(bundle: DatasetBundle, out_dir: str | Path, *, copy_images: str =
         split = SUBSET_DIRS.get(it.subset or "")
         return f"{split}/{it.name}" if split else it.name
 
+    # Every destination is checked before the first write: a name must not lead outside out_dir.
+    images = [contained(out / "images", rel(it), "item name") for it in bundle.items]
     unique_targets((str(Path(rel(it)).with_suffix("")), it.name) for it in bundle.items)
+    targets = [(contained(out / "labels", str(PurePosixPath(rel(it)).with_suffix(".txt")), "item name"), dst)
+               for it, dst in zip(bundle.items, images)]
     dropped: dict[str, int] = {}
-    for it in tracked(bundle.items, progress, cancelled):
+    for it, (txt, dst) in tracked(list(zip(bundle.items, targets)), progress, cancelled):
         w, h = entry_size(it)
         lines = []
         for a in it.annotations:
@@ -327,10 +332,9 @@ def write_yolo(bundle: DatasetBundle, out_dir: str | Path, *, copy_images: str =
                 dropped[key] = dropped.get(key, 0) + 1
             else:
                 lines.append(line)
-        txt = out / "labels" / Path(rel(it)).with_suffix(".txt")
         txt.parent.mkdir(parents=True, exist_ok=True)
         txt.write_text("".join(ln + "\n" for ln in lines), encoding="utf-8")
-        place_image(it, out / "images" / rel(it), copy_images)
+        place_image(it, dst, copy_images)
     log_dropped("YOLO", dropped)
 
     splits = {SUBSET_DIRS[it.subset] for it in bundle.items if it.subset in SUBSET_DIRS}

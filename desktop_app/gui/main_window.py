@@ -59,6 +59,7 @@ class MainWindow(QMainWindow):
         self.pages.add_package_requested.connect(self.open_package_dialog)
         self.pages.message.connect(lambda text: self.statusBar().showMessage(text, 8000))
         self.pages.error.connect(self._page_error)   # a page's failures land with every other error
+        self.pages.catalog_changed.connect(self.refresh_tree)
         self.jobs = JobsPanel()
         self.notification = NotificationBar(self.hub)
         center = QWidget()

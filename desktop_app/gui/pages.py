@@ -60,6 +60,7 @@ class Pages(QStackedWidget):
     add_package_requested = Signal()
     message = Signal(str)                 # one line for the status bar
     error = Signal(str, object)           # title, exception or message: for the ErrorHub
+    catalog_changed = Signal()            # an entity was deleted here: the navigator rebuilds
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -112,6 +113,8 @@ class Pages(QStackedWidget):
             page = PackagePage(self.client)
             page.navigate.connect(self.navigate)
             page.add_package_requested.connect(self.add_package_requested)
+            page.error.connect(self.error)
+            page.deleted.connect(self._package_deleted)
             return page
         if kind == "dataset":
             try:
@@ -156,6 +159,11 @@ class Pages(QStackedWidget):
 
     def show_welcome(self) -> None:
         self.setCurrentWidget(self.welcome)
+
+    def _package_deleted(self, text: str) -> None:
+        self.show_welcome()
+        self.message.emit(text)
+        self.catalog_changed.emit()
 
     @property
     def model_page(self):

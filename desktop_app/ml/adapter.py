@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 import numpy as np
 
+from desktop_app.catalog.names import check_name
 from desktop_app.errors import ValidationError
 
 if TYPE_CHECKING:
@@ -121,6 +122,8 @@ class BaseModelAdapter(abc.ABC):
             files = [f for f in root.rglob("*") if f.is_file() and "checkpoints" not in f.relative_to(root).parts]
             if not files:
                 raise ValidationError(f"{type(self).__name__}.save() wrote no files into {local_path}")
+            for f in files:  # every artifact name is checked before anything is stored
+                check_name(f.relative_to(root).as_posix(), f"{type(self).__name__}.save() wrote an artifact name")
             with catalog.db.transaction():
                 if replace:
                     for a in catalog.list_artifacts(self.model_entity.id):

@@ -13,9 +13,10 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 
+from desktop_app.catalog.names import check_name, contained
 from desktop_app.errors import FormatError, ValidationError
 from desktop_app.formats.base import Annotation, ImageEntry
 
@@ -28,21 +29,20 @@ def write_layout(data_path: str | Path, subsets: dict[str, list[ImageEntry]], la
     root.mkdir(parents=True, exist_ok=True)
     _atomic_write_json(root / "labels.json", {"version": LAYOUT_VERSION, "labels": list(labels)})
     for subset, entries in subsets.items():
-        _check_name(subset, what="subset")
-        sub = root / subset
+        sub = contained(root, subset, "subset")
         (sub / "items").mkdir(parents=True, exist_ok=True)
         (sub / "json").mkdir(parents=True, exist_ok=True)
         records = []
         seen: set[str] = set()
         for entry in entries:
-            _check_name(entry.name, what="item name")
+            item_path = contained(sub / "items", entry.name, "item name")
+            json_path = contained(sub / "json", f"{entry.name}.json", "item name")
             if entry.name in seen:
                 raise ValidationError(f"item name: {entry.name!r} appears twice in subset {subset!r}")
             seen.add(entry.name)
             if entry.source is not None:
-                _link_or_copy(Path(entry.source), sub / "items" / entry.name)
+                _link_or_copy(Path(entry.source), item_path)
             record = _item_to_json(entry)
-            json_path = sub / "json" / (entry.name + ".json")
             json_path.parent.mkdir(parents=True, exist_ok=True)
             json_path.write_text(json.dumps(record), encoding="utf-8")
             records.append(record)
@@ -73,7 +73,7 @@ def list_subsets(data_path: str | Path) -> list[str]:
 
 def read_layout(data_path: str | Path, subset: str) -> list[ImageEntry]:
     """The items of one subset; `source` points into `<subset>/items/`. A missing subset reads as empty."""
-    _check_name(subset, what="subset")
+    check_name(subset, "subset")
     sub = Path(data_path) / subset
     fast = sub / "annotations.json"
     if fast.exists():
@@ -95,12 +95,6 @@ def read_layout(data_path: str | Path, subset: str) -> list[ImageEntry]:
 
 
 # -- internals ---------------------------------------------------------------------------------------
-
-def _check_name(name: str, what: str) -> None:
-    p = PurePosixPath(name)
-    if not name or p.is_absolute() or ".." in p.parts or "\\" in name:
-        raise ValidationError(f"{what}: {name!r} must be a relative '/'-separated path without '..'")
-
 
 def _link_or_copy(src: Path, dst: Path) -> None:
     dst.parent.mkdir(parents=True, exist_ok=True)

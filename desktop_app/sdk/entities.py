@@ -111,9 +111,12 @@ class Package(Entity):
         cls = load_adapter_class(self._client.catalog, self._record)
         return cls(model_entity=model_entity)
 
-    def delete(self) -> bool:
-        self._client.catalog.delete_package(self.id)
-        return True
+    def delete(self, with_models: bool = False) -> dict:
+        """Delete the package. Refused (UserError) while it has models, unless ``with_models=True``: then they
+        go too, with their weights, evaluations and the files only they used. Returns what went:
+        {'package', 'models' (names), 'removed_files', 'freed_bytes'}."""
+        from desktop_app.catalog.housekeeping import delete_package
+        return delete_package(self._client.catalog, self.id, with_models=with_models)
 
 
 class Dataset(Entity):

@@ -8,6 +8,7 @@ import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
 
+from desktop_app.catalog.names import check_name, contained
 from desktop_app.errors import NotFoundError, ValidationError
 
 from .definitions import AnnotationCollection, PlotSample, filter_dict
@@ -86,8 +87,10 @@ class Packages(Repository):
                            extra_configuration=extra_configuration)
         return Package(self._client, rec)
 
-    def delete(self, package_name: str | None = None, package_id: str | None = None) -> bool:
-        return self.get(package_name=package_name, package_id=package_id).delete()
+    def delete(self, package_name: str | None = None, package_id: str | None = None, *,
+               with_models: bool = False) -> dict:
+        """Delete a package; see Package.delete (refused while it has models unless ``with_models=True``)."""
+        return self.get(package_name=package_name, package_id=package_id).delete(with_models=with_models)
 
 
 class Datasets(Repository):
@@ -155,9 +158,13 @@ class Items(Repository):
                 name = f.relative_to(p).as_posix()
                 entries.append(ImageEntry(source=f, name=f"{prefix}/{name}" if prefix else name, width=w,
                                           height=h, subset=subset))
+            for e in entries:
+                check_name(e.name, "item name")
             ids = self.catalog.import_bundle(self.dataset.id, DatasetBundle(items=entries))
             return [Item(self._client, self.catalog.get_item(i)) for i in ids]
+        # remote_path is Dataloop's folder in the dataset: '/' is its root
         name = p.name if not remote_path else f"{remote_path.strip('/')}/{p.name}"
+        check_name(name, "item name")
         return Item(self._client, self.catalog.add_item(self.dataset.id, p, name, subset=subset,
                                                         metadata=item_metadata))
 
@@ -345,19 +352,22 @@ class Artifacts(Repository):
                 raise NotFoundError(f"nothing to upload at {filepath}")
             pairs = [(Path(m), Path(m).name) for m in matches if os.path.isfile(m)]
         existing = {a.filename for a in self.list()}
-        out = []
-        for f, name in pairs:
+        for f, name in pairs:  # every name is checked before anything is written
+            check_name(name, "artifact name")
             if name in existing and not overwrite:
                 raise ValidationError(f"artifact {name!r} exists; pass overwrite=True to replace it")
+        out = []
+        for f, name in pairs:
             sha, size = self.catalog.store.put_file(f)
             out.append(Artifact(self._client, self.catalog.add_artifact(self.model.id, name, sha, size)))
         return out
 
     def download(self, local_path: str | Path, overwrite: bool = True) -> Path:
         dest = Path(local_path)
+        # A restored or old catalog may hold a name no upload lets in today: check every one first.
+        targets = [(a, contained(dest, a.filename, "artifact name")) for a in self.list()]
         dest.mkdir(parents=True, exist_ok=True)
-        for a in self.list():
-            target = dest / a.filename
+        for a, target in targets:
             if target.exists() and not overwrite:
                 continue
             self.catalog.store.export(a.sha256, target)

@@ -30,12 +30,15 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from desktop_app import __version__
 
 from .batching import Batcher
+from .budget import MemoryBudget
 from .config import ServiceConfig
 from .errors import ModelFailed, NotFound, RequestError, TooLarge
-from .images import decode_image
+from .guards import HostCheck, allowed_hosts, hash_key, key_matches, scrub
+from .images import decode_image, image_size
+from .jsonbody import parse_request_json
 from .metrics import ServiceMetrics
 from .openapi import openapi_document
-from .protocol import infer_response, model_metadata, parse_infer_request, parse_json
+from .protocol import infer_response, model_metadata, parse_json, read_infer_request
 
 log = logging.getLogger(__name__)
 
@@ -54,16 +57,18 @@ def host_names(host: Any) -> list[str]:
 
 class ServiceState:
     def __init__(self, host: Any, config: ServiceConfig, *, loader: Callable[[str], Any] | None = None,
-                 admin_key: str | None = None):
+                 admin_key_hash: str | None = None, private_paths: tuple[str, ...] = ()):
         self.host = host
         self.config = config
         self.metrics = ServiceMetrics()
+        self.budget = MemoryBudget(config.memory_budget_mb * 2**20, wait_s=config.body_timeout_s)
+        self.private_paths = private_paths   # scrubbed from what clients read (the catalog folder, home)
         self.batcher = Batcher(host.predict, max_batch_size=config.max_batch_size, max_wait_ms=config.max_wait_ms,
                                on_batch=self.metrics.record_batch)
         self.ready = False
         self.warmup_error: str | None = None
         self.loader = loader          # model id -> a loaded host (runs in a worker thread)
-        self.admin_key = admin_key
+        self.admin_key_hash = admin_key_hash
         self.swaps = 0
         self._inflight: dict[int, int] = {}
         self._retired: dict[int, Any] = {}
@@ -117,6 +122,9 @@ class ServiceState:
             self._swap_lock = asyncio.Lock()
         return self._swap_lock
 
+    def scrub(self, text: str | None) -> str | None:
+        return None if text is None else scrub(text, self.private_paths)
+
     def close_all(self) -> None:
         for h in [self.host, *self._retired.values()]:
             with contextlib.suppress(Exception):
@@ -132,44 +140,45 @@ def _close_later(host: Any) -> None:
 
 
 # -- body with a limit ---------------------------------------------------------------------------
-async def read_body(request: Request, limit: int, timeout_s: float | None = None) -> bytes:
-    """The whole body, refused (413) above `limit` bytes and (408) when it has not all come in `timeout_s`."""
+async def read_body(request: Request, limit: int, timeout_s: float | None = None) -> bytearray:
+    """The whole body, refused (413) above `limit` bytes and (408) when it has not all come in `timeout_s`.
+
+    A declared Content-Length over the limit is refused at once, before a byte is read; a body found over it
+    while reading is refused there. Nothing is read after a refusal: uvicorn drops the rest of the body as it
+    comes (the connection is closed when it has not come by the header deadline), and the request's place
+    among those in flight is free at once."""
     declared = request.headers.get("content-length")
     if declared is not None:
-        try:
-            if int(declared) > limit:
-                await _drain(request, 4 * limit)
-                raise TooLarge(f"request body of {int(declared):,} bytes is over the limit of {limit:,}")
-        except ValueError:
-            raise RequestError("bad Content-Length header") from None
-    chunks, size = [], 0
+        if not declared.isdigit() or len(declared) > 18:
+            raise RequestError("bad Content-Length header", field="Content-Length")
+        if (expected := int(declared)) > limit:
+            raise TooLarge(f"request body of {expected:,} bytes is over the limit of {limit:,}",
+                           field="Content-Length")
+    # One growing buffer (no list of chunks joined into a second copy), never more than has come: a client
+    # that declares 60 MB and sends nothing costs nothing.
+    body = bytearray()
 
     async def receive_all() -> None:
-        nonlocal size
         async for chunk in request.stream():
-            size += len(chunk)
-            if size > limit:
-                await _drain(request, 4 * limit)
-                raise TooLarge(f"request body is over the limit of {limit:,} bytes")
-            chunks.append(chunk)
+            if len(body) + len(chunk) > limit:
+                raise TooLarge(f"request body is over the limit of {limit:,} bytes", field="Content-Length")
+            body.extend(chunk)
 
     try:
         async with asyncio.timeout(timeout_s):
             await receive_all()
     except TimeoutError:
-        raise RequestError(f"the request body did not arrive within {timeout_s:g} s ({size:,} bytes came); "
+        raise RequestError(f"the request body did not arrive within {timeout_s:g} s ({len(body):,} bytes came); "
                            f"send it at once", status=408) from None
-    return b"".join(chunks)
+    return body
 
 
-async def _drain(request: Request, cap: int) -> None:
-    """Read and drop the rest of a refused body (up to cap), so the client gets our 413 instead of a reset."""
-    seen = 0
-    with contextlib.suppress(Exception):
-        async for chunk in request.stream():
-            seen += len(chunk)
-            if seen > cap:
-                break
+def check_content_type(request: Request, refused: tuple[str, ...], hint: str) -> None:
+    """A 415 for a Content-Type this route cannot read (no header, or any other, is tried)."""
+    given = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if given and any(given == r or (r.endswith("/") and given.startswith(r)) for r in refused):
+        raise RequestError(f"Content-Type {given} is not what this route reads: {hint}", status=415,
+                           field="Content-Type")
 
 
 # -- routes ----------------------------------------------------------------------------------------
@@ -208,14 +217,25 @@ async def model_ready(request: Request) -> Response:
 async def infer(request: Request) -> Response:
     s = _state(request)
     with s.lease(request) as h:
-        body = await read_body(request, s.config.max_request_bytes, s.config.body_timeout_s)
+        check_content_type(request, ("multipart/", "image/"),
+                           "send an OIP v2 JSON document (application/json); raw image bytes go to "
+                           "/predictions/{model}")
         cfg = s.config
+        body = await read_body(request, cfg.json_limit, cfg.body_timeout_s)
 
-        def parse() -> tuple[list[np.ndarray], dict]:
-            return parse_infer_request(parse_json(body), max_pixels=cfg.max_pixels,
-                                       max_images=cfg.max_images_per_request, max_request_pixels=cfg.request_pixels)
+        def parse(body: bytearray) -> Any:
+            return read_infer_request(parse_request_json(body), max_pixels=cfg.max_pixels,
+                                      max_images=cfg.max_images_per_request, max_request_pixels=cfg.request_pixels)
 
-        images, meta = await run_in_threadpool(parse)
+        # Parsing takes at most about the body's size again (serving/jsonbody.py), decoding 8 bytes a pixel:
+        # each is asked of the memory budget in turn, never both at once.
+        async with s.budget.reserve(len(body), "a JSON request"):
+            req = await run_in_threadpool(parse, body)
+        del body
+        async with s.budget.reserve(req.decode_bytes, "a request's images"):
+            images = await run_in_threadpool(req.decode)
+        meta = req.meta
+        del req                      # the encoded images can go
         per_image = await s.batcher.submit(images, h.predict)
         return JSONResponse(infer_response(h.name, h.model_id, per_image, meta))
 
@@ -223,8 +243,17 @@ async def infer(request: Request) -> Response:
 async def predictions(request: Request) -> Response:
     s = _state(request)
     with s.lease(request) as h:
-        body = await read_body(request, s.config.max_request_bytes, s.config.body_timeout_s)
-        image = await run_in_threadpool(decode_image, body, s.config.max_pixels, what="the request body")
+        check_content_type(request, ("application/json", "multipart/"),
+                           "send the image file's bytes as the body; OIP v2 JSON goes to /v2/models/{model}/infer")
+        cfg = s.config
+        body = await read_body(request, cfg.max_request_bytes, cfg.body_timeout_s)
+        w, h_ = await run_in_threadpool(image_size, body, what="the request body")
+        if w * h_ > cfg.max_pixels:
+            raise TooLarge(f"the request body is {w}x{h_} = {w * h_:,} pixels, over the service's limit of "
+                           f"{cfg.max_pixels:,}; it was not decoded")
+        async with s.budget.reserve(8 * w * h_ + len(body), "the request's image"):
+            image = await run_in_threadpool(decode_image, body, cfg.max_pixels, what="the request body")
+        del body
         (anns,) = await s.batcher.submit([image], h.predict)
         return JSONResponse(h.dataloop_json(anns))
 
@@ -232,11 +261,10 @@ async def predictions(request: Request) -> Response:
 async def load_model(request: Request) -> Response:
     """Hot swap: load {"model_id": ...} beside the served model, warm it up, then serve it instead."""
     s = _state(request)
-    if not s.admin_key or s.loader is None:
+    if not s.admin_key_hash or s.loader is None:
         raise RequestError("this service cannot swap models (it has no admin key); restart it", status=403)
-    given = request.headers.get(ADMIN_HEADER, "")
-    if not hmac.compare_digest(given.encode(), s.admin_key.encode()):
-        raise RequestError(f"missing or wrong {ADMIN_HEADER} header", status=403)
+    if not key_matches(request.headers.get(ADMIN_HEADER, ""), s.admin_key_hash):
+        raise RequestError(f"missing or wrong {ADMIN_HEADER} header", status=403, field="X-Admin-Key")
     s.check_model(request)
     doc = parse_json(await read_body(request, 64 * 1024, s.config.body_timeout_s))
     model_id = doc.get("model_id") if isinstance(doc, dict) else None
@@ -248,13 +276,14 @@ async def load_model(request: Request) -> Response:
             new = await run_in_threadpool(s.loader, model_id)
         except Exception as e:  # noqa: BLE001 - the old model keeps serving
             log.exception("loading model %s for a swap failed", model_id)
-            raise RequestError(f"could not load model {model_id}: {type(e).__name__}: {e}", status=422) from None
+            raise RequestError(s.scrub(f"could not load model {model_id}: {type(e).__name__}: {e}"),
+                               status=422) from None
         warmup_error = None
         if s.config.warmup:
             try:
                 await run_in_threadpool(new.predict, [np.full(WARMUP_SHAPE, 128, np.uint8)])
             except Exception as e:  # noqa: BLE001 - as at start-up, a grey square may not suit every model
-                warmup_error = f"{type(e).__name__}: {e}"
+                warmup_error = s.scrub(f"{type(e).__name__}: {e}")
         old = s.swap(new)
     log.info("now serving model %s (%s) instead of %s", new.name, new.model_id, old.model_id)
     return JSONResponse({"name": new.name, "model_id": new.model_id, "names": host_names(new),
@@ -319,7 +348,10 @@ ROUTES = [
 # -- errors ----------------------------------------------------------------------------------------
 async def _request_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestError)
-    return JSONResponse({"error": exc.message}, status_code=exc.status)
+    body = exc.body()
+    if exc.status >= 500:
+        body["error"] = _state(request).scrub(body["error"])
+    return JSONResponse(body, status_code=exc.status)
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
@@ -333,12 +365,13 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 
 
 async def _model_failed(request: Request, exc: Exception) -> Response:
-    return JSONResponse({"error": str(exc)}, status_code=500)
+    return JSONResponse({"error": _state(request).scrub(str(exc))}, status_code=500)
 
 
 async def _unexpected(request: Request, exc: Exception) -> Response:
     log.exception("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
-    return JSONResponse({"error": f"internal error: {type(exc).__name__}: {exc}"}, status_code=500)
+    return JSONResponse({"error": _state(request).scrub(f"internal error: {type(exc).__name__}: {exc}; "
+                                                        f"the service log has the details")}, status_code=500)
 
 
 # -- middleware (pure ASGI: no body buffering) ------------------------------------------------------
@@ -428,7 +461,8 @@ class Timing:
 def metrics_document(state: ServiceState) -> dict[str, Any]:
     """What GET /metrics answers (as JSON), and what the metrics file holds."""
     return {"model": state.host.name, "model_id": state.host.model_id, "ready": state.ready, "swaps": state.swaps,
-            "warmup_error": state.warmup_error, **state.metrics.snapshot(state.batcher.depth)}
+            "warmup_error": state.scrub(state.warmup_error), **state.metrics.snapshot(state.batcher.depth),
+            "memory_budget": {"bytes": state.budget.total, "in_use": state.budget.used, "peak": state.budget.peak}}
 
 
 def write_metrics_file(state: ServiceState, path: Path) -> None:
@@ -449,13 +483,19 @@ async def _keep_metrics_file(state: ServiceState, path: Path, interval_s: float)
 
 
 def create_app(host: Any, config: ServiceConfig, *, loader: Callable[[str], Any] | None = None,
-               admin_key: str | None = None, metrics_file: Path | None = None,
-               metrics_interval_s: float = 1.0) -> Starlette:
-    """loader(model_id) -> host enables hot swaps through the admin route guarded by admin_key.
+               admin_key: str | None = None, admin_key_hash: str | None = None, metrics_file: Path | None = None,
+               metrics_interval_s: float = 1.0, private_paths: tuple[str, ...] = ()) -> Starlette:
+    """loader(model_id) -> host enables hot swaps through the admin route guarded by the admin key (given,
+    or as its hash: guards.hash_key; the service keeps only the hash).
 
     metrics_file: a file the /metrics figures are copied to every metrics_interval_s while serving (the app's
-    services page reads it, so a service that wants a token over HTTP still shows its figures)."""
-    state = ServiceState(host, config, loader=loader, admin_key=admin_key)
+    services page reads it, so a service that wants a token over HTTP still shows its figures).
+    private_paths: folders never shown to a client (errors and /metrics have every absolute path scrubbed;
+    these go first, whole)."""
+    if admin_key and not admin_key_hash:
+        admin_key_hash = hash_key(admin_key)
+    state = ServiceState(host, config, loader=loader, admin_key_hash=admin_key_hash,
+                         private_paths=(*private_paths, str(Path.home())))
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette):
@@ -467,7 +507,7 @@ def create_app(host: Any, config: ServiceConfig, *, loader: Callable[[str], Any]
             try:
                 await state.batcher.run_sync(lambda: host.predict([np.full(WARMUP_SHAPE, 128, np.uint8)]))
             except Exception as e:  # noqa: BLE001 - a model that fails on a grey square may still serve
-                state.warmup_error = f"{type(e).__name__}: {e}"
+                state.warmup_error = f"{type(e).__name__}: {e}"   # scrubbed where shown
                 log.warning("warm-up predict failed (the service runs anyway): %s", state.warmup_error)
         state.ready = True
         writer = None
@@ -492,5 +532,6 @@ def create_app(host: Any, config: ServiceConfig, *, loader: Callable[[str], Any]
     app.state.service = state
     app.add_middleware(InFlightLimit, limit=config.max_concurrency)
     app.add_middleware(BearerAuth, token=config.token)
+    app.add_middleware(HostCheck, allowed=allowed_hosts(config))
     app.add_middleware(Timing, metrics=state.metrics)
     return app

@@ -27,7 +27,10 @@ class ServiceConfig:
     token: str | None = None             # required off loopback; when set every request must carry it
     max_batch_size: int = 16             # images per model call
     max_wait_ms: float = 5.0             # how long the first request of a batch waits for company
-    max_request_bytes: int = 64 * 2**20  # request bodies above this are refused (413) before parsing
+    max_request_bytes: int = 64 * 2**20  # request bodies above this are refused (413) before reading them
+    max_json_bytes: int = 64 * 2**20     # the same for JSON (OIP v2) bodies, which cost more to parse
+    memory_budget_mb: int = 256          # requests being parsed and decoded share this much memory at once;
+                                         # others wait their turn (serving/budget.py)
     max_pixels: int = 40_000_000         # images above this (from the header) are refused before decoding
     max_images_per_request: int = 64
     max_request_pixels: int = 0          # one request's images together, from their headers (0: 3 x max_pixels,
@@ -41,6 +44,11 @@ class ServiceConfig:
     warmup: bool = True                  # one predict on a small grey image before answering ready
     access_log: bool = False
     start_timeout_s: float = 120.0
+
+    @property
+    def json_limit(self) -> int:
+        """The largest JSON body accepted."""
+        return min(self.max_json_bytes, self.max_request_bytes)
 
     @property
     def request_pixels(self) -> int:
@@ -70,7 +78,8 @@ class ServiceConfig:
             raise ValidationError("host must be a non-empty address")
         if not 0 <= self.port <= 65535:
             raise ValidationError(f"port must be within 0..65535, got {self.port}")
-        for name, low in (("max_batch_size", 1), ("max_request_bytes", 1), ("max_pixels", 1),
+        for name, low in (("max_batch_size", 1), ("max_request_bytes", 1), ("max_json_bytes", 1),
+                          ("memory_budget_mb", 16), ("max_pixels", 1),
                           ("max_images_per_request", 1), ("max_concurrency", 1), ("torch_threads", 0),
                           ("max_request_pixels", 0)):
             if getattr(self, name) < low:

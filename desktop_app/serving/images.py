@@ -54,22 +54,24 @@ def decode_image(data: bytes, max_pixels: int, *, what: str = "image") -> np.nda
                            f"{max_pixels:,}; it was not decoded")
         try:
             im.load()  # raises on truncated data (unless someone set LOAD_TRUNCATED_IMAGES)
-            rgb = im.convert("RGB")
+            # An RGB image is not copied again (Pillow keeps 4 bytes a pixel, the array 3 more).
+            rgb = im if im.mode == "RGB" else im.convert("RGB")
+            return np.asarray(rgb)
         except Image.DecompressionBombError as e:
             raise TooLarge(f"{what} is too large: {e}") from None
         except (OSError, SyntaxError, ValueError, struct.error, EOFError) as e:
             raise RequestError(f"{what} is damaged or truncated ({e})") from None
-    return np.asarray(rgb)
 
 
-def check_request_pixels(sizes: list[tuple[int, int]], max_request_pixels: int | None, *, what: str) -> None:
+def check_request_pixels(sizes: list[tuple[int, int]], max_request_pixels: int | None, *, what: str,
+                         field: str | None = None) -> None:
     """One request's images together within the budget (each may be within the per-image limit and 64 of
     them still need gigabytes once decoded)."""
     total = sum(w * h for w, h in sizes)
     if max_request_pixels is not None and total > max_request_pixels:
         raise TooLarge(f"{what} holds {len(sizes)} images of {total:,} pixels in all, over the service's limit "
                        f"of {max_request_pixels:,} pixels per request; none was decoded: send fewer or smaller "
-                       f"images per request")
+                       f"images per request", field=field)
 
 
 def check_array(arr: np.ndarray, max_pixels: int, *, what: str = "image") -> np.ndarray:

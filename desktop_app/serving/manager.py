@@ -20,12 +20,12 @@ from desktop_app.catalog import Catalog
 from desktop_app.catalog.db import now_iso
 from desktop_app.catalog.records import ModelStatus, ServiceRecord
 from desktop_app.errors import DesktopAppError, ValidationError
+from desktop_app.ml.readiness import require_runnable
 
 from .config import ServiceConfig
 
 RUNNING = ("starting", "running")
 # Statuses a model can be served from: it has weights (or, for user code, whatever load() needs).
-NOT_SERVABLE = (ModelStatus.PENDING, ModelStatus.TRAINING, ModelStatus.FAILED)
 
 
 class ServiceError(DesktopAppError):
@@ -42,6 +42,29 @@ def metrics_path(catalog: Catalog, service_id: str) -> Path:
     """Where a running service keeps a copy of its /metrics figures (rewritten every second), so this
     workstation can show them without the token a service off loopback asks of every HTTP request."""
     return catalog.work_dir / "services" / f"{service_id}.metrics.json"
+
+
+def admin_key_path(catalog: Catalog, service_id: str) -> Path:
+    """Where a running service's admin key lives while it runs: a file only this user can read, under the
+    catalog's scratch folder (which backups leave out); the service record keeps a salted hash of it."""
+    return catalog.work_dir / "services" / f"{service_id}.admin-key"
+
+
+def _write_admin_key(catalog: Catalog, service_id: str) -> str:
+    key = secrets.token_urlsafe(24)
+    path = admin_key_path(catalog, service_id)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0), 0o600)
+    with os.fdopen(fd, "w", encoding="ascii") as f:
+        f.write(key)
+    return key
+
+
+def read_admin_key(catalog: Catalog, service_id: str) -> str | None:
+    try:
+        return admin_key_path(catalog, service_id).read_text(encoding="ascii").strip() or None
+    except (OSError, UnicodeDecodeError):
+        return None
 
 
 def read_metrics_file(catalog: Catalog, service_id: str, *, max_age_s: float = 5.0) -> dict[str, Any] | None:
@@ -64,15 +87,20 @@ def start_service(catalog: Catalog, model_id: str, config: dict[str, Any] | None
     model = catalog.get_model(model_id)
     if importlib.util.find_spec("uvicorn") is None or importlib.util.find_spec("starlette") is None:
         raise ValidationError("serving needs uvicorn and starlette: pip install 'model-desk[serve]'")
-    if model.status in NOT_SERVABLE:
-        raise ValidationError(f"model {model.name!r} is {model.status}; only a trained model can be deployed")
-    _check_weights(catalog, model)
+    require_runnable(catalog, model_id, "deploy")      # the rule evaluate and predict follow too
     previous = _status_before_deploy(catalog, model_id)
-    # The admin key guards hot model swaps (redeploy); unlike the token it is kept on the record, so any
-    # process working on this catalog (a pipeline promoting a model) can swap.
     rec = catalog.create_service(model_id, str(config.get("name") or model.name), status="starting",
-                                 host=cfg.host, config={**cfg.public(), "previous_status": previous,
-                                                        "admin_key": secrets.token_urlsafe(24)})
+                                 host=cfg.host, config={**cfg.public(), "previous_status": previous})
+    # The admin key guards hot model swaps (redeploy). Any process working on this catalog (a pipeline
+    # promoting a model) can swap: the key is in a file beside the catalog's scratch files, and the record
+    # (which travels in backups) keeps only its salted hash, which is what the server checks against.
+    from .guards import hash_key
+    try:
+        key_hash = hash_key(_write_admin_key(catalog, rec.id))
+    except OSError:
+        catalog.update_service(rec.id, status="failed", stopped_at=now_iso())
+        raise
+    rec = catalog.update_service(rec.id, config={**rec.config, "admin_key_hash": key_hash})
     log_file = log_path(catalog, rec.id)
     with open(log_file, "ab") as out:
         proc = subprocess.Popen(
@@ -91,20 +119,11 @@ def start_service(catalog: Catalog, model_id: str, config: dict[str, Any] | None
     except BaseException:
         _terminate(proc.pid, rec.id, timeout=5.0, proc=proc)
         catalog.update_service(rec.id, status="failed", stopped_at=now_iso())
+        _remove_service_files(catalog, rec.id)
         raise
     catalog.update_service(rec.id, status="running", url=url)
     catalog.update_model(model_id, status=ModelStatus.DEPLOYED)
     return catalog.get_service(rec.id)
-
-
-def _check_weights(catalog: Catalog, model) -> None:
-    pkg = catalog.get_package(model.package_id)
-    if pkg.kind != "builtin":
-        return
-    from desktop_app.ml.packages.torchvision_adapter import WEIGHTS
-    if not any(a.filename == WEIGHTS for a in catalog.list_artifacts(model.id)):
-        raise ValidationError(f"model {model.name!r} has no {WEIGHTS} yet (pretrained weights are never "
-                              f"downloaded): train it, or clone a trained model, before deploying")
 
 
 def _status_before_deploy(catalog: Catalog, model_id: str) -> str:
@@ -181,13 +200,11 @@ def redeploy(catalog: Catalog, service_id: str, model_id: str, *, timeout: float
         raise ValidationError(f"service {service_id} is not running ({rec.status})")
     if rec.model_id == model_id and not reload:
         return rec
-    key = rec.config.get("admin_key")
+    key = read_admin_key(catalog, service_id) if rec.config.get("admin_key_hash") else None
     if not key or not rec.url:
         raise ServiceError(f"service {service_id} was started without hot-swap support; restart it to swap models")
     model = catalog.get_model(model_id)
-    if model.status in NOT_SERVABLE:
-        raise ValidationError(f"model {model.name!r} is {model.status}; only a trained model can be deployed")
-    _check_weights(catalog, model)
+    require_runnable(catalog, model_id, "deploy")      # the rule evaluate and predict follow too
     previous = _status_before_deploy(catalog, model_id)
     url = probe_base(rec) + f"/v2/repository/models/{rec.model_id}/load"
     req = urllib.request.Request(url, data=json.dumps({"model_id": model_id}).encode(), method="POST",
@@ -271,7 +288,7 @@ def mark_ended(catalog: Catalog, service_id: str) -> None:
     if rec.status in RUNNING:
         catalog.update_service(service_id, status="stopped" if rec.status == "running" else "failed",
                                stopped_at=now_iso())
-    metrics_path(catalog, service_id).unlink(missing_ok=True)
+    _remove_service_files(catalog, service_id)
     _restore_model_status(catalog, rec)
 
 
@@ -326,10 +343,18 @@ def cleanup_stale(catalog: Catalog) -> list[str]:
             if s.status == "starting" and s.pid is None:
                 continue  # being started right now by another caller
             catalog.update_service(s.id, status="stopped", stopped_at=now_iso())
-            metrics_path(catalog, s.id).unlink(missing_ok=True)
+            _remove_service_files(catalog, s.id)
             _restore_model_status(catalog, s)
             changed.append(s.id)
+        elif s.status not in RUNNING and "admin_key" in s.config:
+            # Records of services started before the key was kept as a hash held it in plain text.
+            catalog.update_service(s.id, config={k: v for k, v in s.config.items() if k != "admin_key"})
     return changed
+
+
+def _remove_service_files(catalog: Catalog, service_id: str) -> None:
+    metrics_path(catalog, service_id).unlink(missing_ok=True)
+    admin_key_path(catalog, service_id).unlink(missing_ok=True)
 
 
 def _alive(rec: ServiceRecord) -> bool:

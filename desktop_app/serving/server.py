@@ -1,7 +1,9 @@
 """One service process: `python -m desktop_app.serving.server HOME SERVICE_ID` (stdout is its log).
 
-The manager writes {"token": ...} to our stdin (a token never goes into the catalog or the command line),
-we load the model, bind the socket (port 0: the system picks), record the port, and run uvicorn.
+The manager writes {"token": ...} to our stdin (a token never goes into the catalog, the command line or
+the environment, where `ps` and /proc show them), we load the model, bind the socket (port 0: the system
+picks), record the port, and run uvicorn. The admin key (hot swaps) is kept by the record as a salted hash
+only; the manager keeps the key itself in a file only this user reads (manager.admin_key_path).
 """
 
 from __future__ import annotations
@@ -66,8 +68,8 @@ def main(argv: list[str] | None = None) -> int:
     host = None
     app = None
     try:
-        admin_key = rec.config.get("admin_key")
-        settings = {k: v for k, v in rec.config.items() if k != "admin_key"}
+        admin_key_hash = rec.config.get("admin_key_hash")
+        settings = {k: v for k, v in rec.config.items() if k not in ("admin_key", "admin_key_hash")}
         config = ServiceConfig.from_dict({**settings, "token": secrets.get("token")})
         host = ModelHost.load(catalog, rec.model_id, device=config.device,
                               work_dir=catalog.work_dir / "services" / service_id)
@@ -86,8 +88,9 @@ def main(argv: list[str] | None = None) -> int:
 
         from .app import create_app
 
-        app = create_app(host, config, loader=loader, admin_key=admin_key,
-                         metrics_file=manager.metrics_path(catalog, service_id))
+        app = create_app(host, config, loader=loader, admin_key_hash=admin_key_hash,
+                         metrics_file=manager.metrics_path(catalog, service_id),
+                         private_paths=(str(catalog.home), str(catalog.home.resolve())))
         from .http_protocol import with_header_timeout
 
         # The app limits requests in flight itself (a JSON 503); uvicorn's limit_concurrency would count

@@ -76,8 +76,8 @@ def test_half_sent_headers_lock_nobody_out_and_are_closed_at_the_deadline(limite
 def test_a_body_that_never_finishes_is_a_408(limited):
     host, port = _address(limited["url"])
     with socket.create_connection((host, port), timeout=10) as s:
-        s.sendall(f"POST /predictions/{limited['name']} HTTP/1.1\r\nHost: a\r\nContent-Length: 5000\r\n\r\n"
-                  .encode() + b"\x89PNG" + b"\0" * 40)
+        s.sendall(f"POST /predictions/{limited['name']} HTTP/1.1\r\nHost: localhost:{port}\r\n"
+                  f"Content-Length: 5000\r\n\r\n".encode() + b"\x89PNG" + b"\0" * 40)
         t0 = time.monotonic()
         reply = b""
         while b"\r\n\r\n" not in reply or not reply.rstrip().endswith(b"}"):

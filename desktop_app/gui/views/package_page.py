@@ -5,8 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (QFormLayout, QGroupBox, QHBoxLayout, QLabel, QPushButton, QTreeWidget,
+from PySide6.QtWidgets import (QFormLayout, QGroupBox, QHBoxLayout, QLabel, QMessageBox, QPushButton, QTreeWidget,
                                QTreeWidgetItem, QVBoxLayout, QWidget)
+
+from desktop_app.errors import UserError
 
 from ..style import muted, status_icon, title_font
 
@@ -14,6 +16,8 @@ from ..style import muted, status_icon, title_font
 class PackagePage(QWidget):
     navigate = Signal(str, str)
     add_package_requested = Signal()
+    deleted = Signal(str)                 # the package is gone: one line saying what went with it
+    error = Signal(str, object)           # title, exception: for the ErrorHub
 
     def __init__(self, client: Any, parent: QWidget | None = None):
         super().__init__(parent)
@@ -28,6 +32,9 @@ class PackagePage(QWidget):
         add = QPushButton("Add a package…")
         add.clicked.connect(self.add_package_requested)
         head.addWidget(add, 0, Qt.AlignmentFlag.AlignTop)
+        self.delete_button = QPushButton("Delete package…")
+        self.delete_button.clicked.connect(self.delete_package)
+        head.addWidget(self.delete_button, 0, Qt.AlignmentFlag.AlignTop)
         lay.addLayout(head)
         self.description = QLabel()
         self.description.setWordWrap(True)
@@ -85,6 +92,56 @@ class PackagePage(QWidget):
             item.setIcon(1, status_icon(m.status))
             item.setData(0, Qt.ItemDataRole.UserRole, m.id)
             self.models.addTopLevelItem(item)
+
+
+    def confirm(self, title: str, text: str) -> bool:
+        """Asks the user; tests replace it on the instance."""
+        answer = QMessageBox.question(self, title, text, QMessageBox.StandardButton.Yes
+                                      | QMessageBox.StandardButton.Cancel, QMessageBox.StandardButton.Cancel)
+        return answer == QMessageBox.StandardButton.Yes
+
+    def delete_package(self) -> bool:
+        """Delete the package shown, after a confirmation that lists every model that would go with it."""
+        from desktop_app.catalog.housekeeping import delete_package
+
+        from ..dialogs.housekeeping_dialog import human_bytes
+
+        if self.package_id is None:
+            return False
+        cat = self.client.catalog
+        try:
+            pkg = cat.get_package(self.package_id)
+            models = cat.find_models(package_id=pkg.id)
+        except UserError as e:
+            self.error.emit("Could not delete the package", e)
+            return False
+        text = f"Delete the package {pkg.name}?"
+        if models:
+            which = f"Its {len(models)} models" if len(models) > 1 else "Its model"
+            text += (f"\n\n{which} would be deleted with it, with {'their' if len(models) > 1 else 'its'} weights, "
+                     f"metrics and evaluations:\n"
+                     + "\n".join(f"  • {m.name} ({m.status})" for m in models[:20])
+                     + (f"\n  … and {len(models) - 20} more" if len(models) > 20 else ""))
+        if pkg.kind == "builtin":
+            text += "\n\nA built-in package comes back, with its pretrained models, when Model Desk next starts."
+        text += "\n\nThis cannot be undone."
+        if not self.confirm("Delete package", text):
+            return False
+        if {m.id for m in cat.find_models(package_id=pkg.id)} != {m.id for m in models}:
+            self.error.emit("Could not delete the package", UserError(
+                f"the models of {pkg.name} changed while you were asked; look at the list again"))
+            self.set_package(pkg.id)
+            return False
+        try:
+            done = delete_package(cat, pkg.id, with_models=bool(models))
+        except UserError as e:
+            self.error.emit("Could not delete the package", e)
+            return False
+        self.package_id = None
+        went = f" and {len(done['models'])} model(s) ({', '.join(done['models'])})" if done["models"] else ""
+        self.deleted.emit(f"Deleted the package {done['package']}{went}: {done['removed_files']} file(s), "
+                          f"{human_bytes(done['freed_bytes'])} freed.")
+        return True
 
 
 def _range(lo, hi) -> str:
