@@ -77,9 +77,11 @@ def test_artifact_upload_of_a_folder_holding_a_hostile_file_name(snapshot, lab):
     assert [a.filename for a in model.artifacts.upload(work / "out")] == ["good.pt"]
 
 
-@pytest.mark.parametrize("stored", ["../../escaped.pt", "/tmp/md-hostile-escaped.pt"])
+@pytest.mark.parametrize("stored", ["../../escaped.pt", "ABSOLUTE"])
 def test_artifact_download_of_a_stored_name_that_leads_out(snapshot, lab, stored):
     client, _, model, work = lab
+    if stored == "ABSOLUTE":
+        stored = str(work.parent / "abs-escaped.pt")
     (work / "w.pt").write_bytes(b"w")
     sha = model.artifacts.upload(work / "w.pt")[0].sha256
     cat = client.catalog
@@ -91,7 +93,6 @@ def test_artifact_download_of_a_stored_name_that_leads_out(snapshot, lab, stored
     with pytest.raises(ValidationError, match=f"artifact name {stored!r}"):
         model.artifacts.download(dest)
     assert snapshot(client) == before and _files(work.parent) == outside and not dest.exists()
-    assert not (Path(stored).is_absolute() and Path(stored).exists())
     model.artifacts.delete(stored)
     assert (model.artifacts.download(dest) / "w.pt").read_bytes() == b"w"
 
