@@ -55,6 +55,8 @@ def submit_train(catalog: Catalog, model_id: str, *, wait: bool = True, resume: 
 def submit_evaluate(catalog: Catalog, model_id: str, dataset_id: str, *, filters: dict | None = None,
                     name: str | None = None, wait: bool = True, iou_threshold: float = 0.5,
                     conf_threshold: float = 0.0, show_progress: bool | None = None) -> ExecutionRecord:
+    from desktop_app.ml.readiness import require_runnable
+    require_runnable(catalog, model_id, "evaluate")          # deploy's rule: refused now, not in the job
     catalog.get_dataset(dataset_id)
     for arg, problem in threshold_errors(iou_threshold, conf_threshold).items():
         raise ValidationError(f"{arg} {problem}")
@@ -81,6 +83,8 @@ def threshold_errors(iou_threshold: float, conf_threshold: float) -> dict[str, s
 def submit_predict(catalog: Catalog, model_id: str, *, item_ids: Sequence[int] | None = None,
                    dataset_id: str | None = None, filters: dict | None = None, wait: bool = True,
                    show_progress: bool | None = None) -> ExecutionRecord:
+    from desktop_app.ml.readiness import require_runnable
+    require_runnable(catalog, model_id, "predict")
     ex = _queue(catalog, "predict", model_id=model_id,
                 input={"item_ids": [int(i) for i in item_ids] if item_ids is not None else None,
                        "dataset_id": dataset_id, "filters": filters or {}, "device": "auto"})

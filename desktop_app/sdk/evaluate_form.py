@@ -5,14 +5,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from desktop_app.catalog import Catalog
-from desktop_app.catalog.records import ModelRecord, why_no_weights
+from desktop_app.catalog.records import ModelRecord
 
 SUBSETS = ("test", "validation", "train", "all")
 
 
-def why_not_evaluable(model: ModelRecord) -> str | None:
-    """None when the model can be evaluated, else the reason (the Evaluate button's tooltip)."""
-    return why_no_weights(model, "evaluate")
+def why_not_evaluable(catalog: Catalog, model: ModelRecord) -> str | None:
+    """None when the model can be evaluated, else the reason (the Evaluate button's tooltip): the rule
+    model.evaluate, predict and deploy refuse by (ml.readiness)."""
+    from desktop_app.ml.readiness import why_cannot_run
+    reason = why_cannot_run(catalog, model, "evaluate")
+    return None if reason is None else reason[0].upper() + reason[1:] + "."
 
 
 def is_detection(model: ModelRecord) -> bool:
@@ -77,7 +80,7 @@ def check(catalog: Catalog, model: ModelRecord, choice: DatasetChoice | None, su
     from desktop_app.jobs.runner import threshold_errors
 
     errors: dict[str, str] = {}
-    if (reason := why_not_evaluable(model)) is not None:
+    if (reason := why_not_evaluable(catalog, model)) is not None:
         errors["model"] = reason
     if choice is None:
         errors["dataset"] = "Pick a dataset (the model's project has none)."

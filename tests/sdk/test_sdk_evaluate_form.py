@@ -8,16 +8,32 @@ from desktop_app.sdk import evaluate_form as form
 from desktop_app.serving.export import default_filename, why_not_exportable
 
 
-def test_only_trained_or_deployed_models_can_be_evaluated(client):
-    model = client.catalog.find_models(name="pretrained-resnet")[0]
-    assert "pre-trained" in form.why_not_evaluable(model)
+def _weights(client, model, tmp_path):
+    """A built-in model's weights file as training leaves it (its contents are not read here)."""
+    f = tmp_path / "weights.pt"
+    f.write_bytes(b"not read by the checks")
+    client.models.get(model_id=model.id).artifacts.upload(f)
+    return client.catalog.get_model(model.id)
+
+
+def test_who_can_be_evaluated_is_deploys_rule(client, tmp_path):
+    """A built-in needs its own weights.pt and a finished training; a user's adapter decides what it loads."""
+    cat = client.catalog
+    model = cat.find_models(name="pretrained-resnet")[0]
+    assert "pre-trained" in form.why_not_evaluable(cat, model) and "weights.pt" in form.why_not_evaluable(cat, model)
     assert "pre-trained" in why_not_exportable(model)
-    for status, reason in (("created", "Train it first"), ("training", "once training has ended"),
-                           ("trained", None), ("deployed", None)):
-        m = client.catalog.update_model(model.id, status=status)
-        got = form.why_not_evaluable(m)
-        assert got is None if reason is None else reason in got
-        assert (why_not_exportable(m) is None) == (reason is None)
+    for status, reason in (("created", "has no weights.pt yet"), ("training", "once training has ended"),
+                           ("pending", "once training has ended"), ("failed", "train it again"),
+                           ("trained", "has no weights.pt yet"), ("deployed", "has no weights.pt yet")):
+        m = cat.update_model(model.id, status=status)
+        assert reason in form.why_not_evaluable(cat, m), status
+        assert (why_not_exportable(m) is None) == (status in ("trained", "deployed"))
+    m = _weights(client, model, tmp_path)
+    for status, ok in (("trained", True), ("deployed", True), ("created", True), ("failed", False)):
+        assert (form.why_not_evaluable(cat, cat.update_model(m.id, status=status)) is None) == ok, status
+    from desktop_app.ml.readiness import why_cannot_run
+    for action in ("evaluate", "predict", "deploy"):
+        assert (why_cannot_run(cat, cat.get_model(m.id), action) is None) is False    # failed: refused by all
 
 
 def test_datasets_of_the_project_the_models_own_first_with_subset_counts(client):
@@ -32,9 +48,10 @@ def test_datasets_of_the_project_the_models_own_first_with_subset_counts(client)
     assert form.default_name("shapes", "all") == core_default("shapes", None) == "shapes"
 
 
-def test_check_names_each_bad_field_and_builds_the_request(client):
+def test_check_names_each_bad_field_and_builds_the_request(client, tmp_path):
     cat = client.catalog
-    det = cat.update_model(cat.find_models(name="pretrained-tinydet")[0].id, status="trained")
+    det = _weights(client, cat.update_model(cat.find_models(name="pretrained-tinydet")[0].id, status="trained"),
+                   tmp_path)
     choice = form.dataset_choices(cat, det)[0]
     req, errors = form.check(cat, det, choice, "validation", " val ", "0.6", "0,1")
     assert errors == {} and req == form.EvaluateRequest(det.id, choice.id, {"subset": "validation"}, "val", 0.6, 0.1)
@@ -43,7 +60,8 @@ def test_check_names_each_bad_field_and_builds_the_request(client):
     assert form.check(cat, det, choice, "all", "n", "0.5", "0")[0].filters == {}
     empty = form.DatasetChoice("d", "empty", {"all": 0})
     assert "has no items" in form.check(cat, det, empty, "test", "n", "0.5", "0")[1]["subset"]
-    classifier = cat.update_model(cat.find_models(name="pretrained-resnet")[0].id, status="trained")
+    classifier = _weights(client, cat.update_model(cat.find_models(name="pretrained-resnet")[0].id, status="trained"),
+                          tmp_path)
     boxes_only = next(c for c in form.dataset_choices(cat, classifier) if c.name == "shapes-detection")
     assert boxes_only.ground_truth["test"] == {"box": boxes_only.counts["test"], "segment": boxes_only.counts["test"]}
     _, errors = form.check(cat, classifier, boxes_only, "test", "n", "0.5", "0")

@@ -306,7 +306,7 @@ class ModelPage(QWidget):
             return
         status = d.model.status
         self.train_button.setEnabled(status not in BUSY and bool(d.model.dataset_id))
-        reason = why_not_evaluable(d.model)
+        reason = why_not_evaluable(self.client.catalog, d.model)
         self.evaluate_button.setEnabled(reason is None)
         self.evaluate_button.setToolTip(reason or "Run the model on a dataset (or one subset) and score it")
         self.exporter.set_model(d.model)

@@ -12,8 +12,7 @@ from typing import Any, Sequence
 from desktop_app.errors import Cancelled
 from desktop_app.ml.adapter import BaseModelAdapter
 from desktop_app.ml.callbacks import Callback
-
-WEIGHTS = "weights.pt"
+from desktop_app.ml.readiness import WEIGHTS  # noqa: F401 - the weights file's name, where it was always imported
 
 
 class CatalogReporter(Callback):
