@@ -15,6 +15,7 @@ from desktop_app.errors import UserError, ValidationError
 
 from .catalog import DB_NAME, Catalog
 from .entities import models_remain
+from .names import check_stored_names
 from .records import ModelStatus
 
 ARCHIVE_ROOT = "model-desk-catalog"
@@ -162,6 +163,7 @@ def restore(archive: Path | str, target: Path | str, progress: Progress | None =
                 if progress is not None:
                     progress(done, total)
             src = staging / ARCHIVE_ROOT
+            check_stored_names(src / DB_NAME, f"{archive}: entry {ARCHIVE_ROOT}/{DB_NAME}")
             target.mkdir(parents=True, exist_ok=True)
             for child in src.iterdir():
                 os.replace(child, target / child.name)

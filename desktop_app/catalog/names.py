@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import re
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -67,6 +68,38 @@ def contained(root: str | Path, name: Any, what: str = "name") -> Path:
     if dest == base or os.path.commonpath([base, dest]) != base:
         raise ValidationError(f"{what} {_show(name)} would be written outside {root} (to {dest}); refused")
     return Path(root) / name
+
+
+# Columns of a catalog database that hold names of this kind.
+STORED_NAMES = {"items.name": "SELECT id, name FROM items ORDER BY id",
+                "artifacts.filename": "SELECT id, filename FROM artifacts ORDER BY id"}
+
+
+def stored_name_problem(conn: sqlite3.Connection) -> str | None:
+    """The first item or artifact name in a catalog database that breaks the rule, described; None if none."""
+    tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    for ref, sql in STORED_NAMES.items():
+        if ref.split(".")[0] not in tables:
+            continue
+        for row_id, name in conn.execute(sql):
+            problem = name_problem(name)
+            if problem:
+                return f"{ref} of row {row_id} ({_show(name)}) {problem}"
+    return None
+
+
+def check_stored_names(db_path: str | Path, where: str) -> None:
+    """ValidationError naming the row when the catalog database at ``db_path`` holds a name no way in lets
+    through (restore checks a backup's database so before anything reaches the target folder)."""
+    conn = sqlite3.connect(str(db_path))
+    try:
+        problem = stored_name_problem(conn)
+    except sqlite3.DatabaseError as e:
+        raise ValidationError(f"{where} cannot be read ({e}); refused") from None
+    finally:
+        conn.close()
+    if problem:
+        raise ValidationError(f"{where}: {problem}; refused")
 
 
 def _show(name: Any) -> str:

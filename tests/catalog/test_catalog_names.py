@@ -169,3 +169,24 @@ def test_delete_package_refuses_while_a_model_is_busy(dl):
     with pytest.raises(UserError, match=r"'pretrained-mobilenet' is training"):
         hk.delete_package(cat, pkg.id, with_models=True)
     assert cat.find_models(package_id=pkg.id)
+
+
+# -- restore: a backup's database is checked against the same rule ------------------------------------------
+
+def test_restore_refuses_a_backup_holding_a_name_that_leads_out(catalog, tmp_path):
+    p = catalog.create_project("p")
+    ds = catalog.create_dataset(p.id, "d")
+    img = tmp_path / "a.png"
+    Image.new("RGB", (8, 8)).save(img)
+    item = catalog.add_item(ds.id, img, "a.png")
+    good = hk.backup(catalog, tmp_path / "good.tar.gz")
+    catalog.db.conn.execute("UPDATE items SET name = '../../../escaped.png' WHERE id = ?", (item.id,))
+    catalog.db.conn.commit()
+    bad = hk.backup(catalog, tmp_path / "bad.tar.gz")
+    with pytest.raises(ValidationError, match=r"bad\.tar\.gz: entry model-desk-catalog/catalog\.db: items\.name of "
+                                              rf"row {item.id} \('\.\./\.\./\.\./escaped\.png'\) holds a '\.\.' part"):
+        hk.restore(bad, tmp_path / "restored")
+    assert not (tmp_path / "restored").exists() and [p.name for p in tmp_path.iterdir() if p.is_dir()] == ["empty"]
+    again = hk.restore(good, tmp_path / "restored")
+    assert again.find_item(ds.id, "a.png").id == item.id
+    again.close()

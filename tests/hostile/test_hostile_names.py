@@ -233,3 +233,28 @@ def test_filters_match_literally(snapshot, lab, field, value, expected):
     assert ds.items.count(filters={field: value}) == len(expected)
     assert snapshot(client) == before
     assert ds.items.count(filters={"name": "png"}) == 6
+
+
+# -- restore: a backup's database holding a hostile name -------------------------------------------------------
+
+@pytest.mark.parametrize("table, column, value", [("items", "name", "a.png"), ("artifacts", "filename", "w.pt")])
+def test_restore_of_a_backup_holding_a_hostile_name(snapshot, lab, table, column, value):
+    from desktop_app.catalog import housekeeping as hk
+
+    client, ds, model, work = lab
+    cat = client.catalog
+    ds.items.upload(_png(work / "a.png"))
+    (work / "w.pt").write_bytes(b"w")
+    model.artifacts.upload(work / "w.pt")
+    good = hk.backup(cat, work / "good.tar.gz")
+    cat.db.conn.execute(f"UPDATE {table} SET {column} = '../../../escaped' WHERE {column} = ?", (value,))
+    cat.db.conn.commit()
+    bad = hk.backup(cat, work / "bad.tar.gz")
+    before, files = snapshot(client), _files(work.parent)
+    with pytest.raises(ValidationError, match=rf"bad\.tar\.gz: entry model-desk-catalog/catalog\.db: {table}\.{column} "
+                                              r"of row \S+ \('\.\./\.\./\.\./escaped'\) holds a '\.\.' part"):
+        hk.restore(bad, work / "restored")
+    assert snapshot(client) == before and _files(work.parent) == files and not (work / "restored").exists()
+    restored = hk.restore(good, work / "restored")
+    assert restored.find_item(ds.id, "a.png") and [a.filename for a in restored.list_artifacts(model.id)] == ["w.pt"]
+    restored.close()
