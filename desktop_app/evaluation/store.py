@@ -77,8 +77,25 @@ class EvaluationView:
             raise ValidationError("live IoU thresholds apply to detection evaluations")
         if self._inputs is None:
             from .run import inputs_from_npz
-            self._inputs = inputs_from_npz(self.catalog.store.path(self.record.cache_sha).read_bytes())
+            self._inputs = inputs_from_npz(self._cache_bytes(), where=self._cache_where())
         return self._inputs
+
+    def _cache_where(self) -> str:
+        return f"evaluation {self.name!r} ({self.id}), cache file store/{self.record.cache_sha}"
+
+    def _cache_bytes(self) -> bytes:
+        sha = self.record.cache_sha
+        if not sha:
+            raise ValidationError(f"evaluation {self.name!r} ({self.id}) has no cached predictions; evaluate the "
+                                  f"model again")
+        try:
+            return self.catalog.store.path(sha).read_bytes()
+        except ValidationError:
+            raise ValidationError(f"evaluation {self.name!r} ({self.id}) names a cache {sha!r} that is not a "
+                                  f"store reference; evaluate the model again") from None
+        except FileNotFoundError:
+            raise ValidationError(f"{self._cache_where()} is missing (run `desktop-app doctor`); evaluate the "
+                                  f"model again to rebuild it") from None
 
     def session(self):
         """A ThresholdSession over the cached predictions: new thresholds without running the model."""
