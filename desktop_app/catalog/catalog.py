@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import time
 from pathlib import Path
 
 from desktop_app.errors import UserError
@@ -12,9 +14,11 @@ from .db import Database
 from .entities import EntitiesMixin
 from .paths import default_home
 from .runs import RunsMixin
+from .schema import STORE_REFERENCES
 from .store import BlobStore
 
 DB_NAME = "catalog.db"
+STALE_TMP_S = 3600.0
 
 
 class _ReadOnlyStore(BlobStore):
@@ -67,25 +71,33 @@ class Catalog(EntitiesMixin, DataMixin, RunsMixin):
     # -- housekeeping ---------------------------------------------------------------------
     def referenced_blobs(self) -> set[str]:
         shas: set[str] = set()
-        for sql in ("SELECT sha256 FROM items WHERE sha256 IS NOT NULL",
-                    "SELECT sha256 FROM artifacts",
-                    "SELECT codebase_sha FROM packages WHERE codebase_sha IS NOT NULL",
-                    "SELECT cache_sha FROM evaluations WHERE cache_sha IS NOT NULL"):
-            shas.update(r[0] for r in self.db.conn.execute(sql))
-        # Pipeline runs keep the frozen snapshot of the data they used.
-        shas.update(r[0] for r in self.db.conn.execute(
-            "SELECT json_extract(details, '$.snapshot.sha') FROM pipeline_runs "
-            "WHERE json_extract(details, '$.snapshot.sha') IS NOT NULL"))
+        for sql in STORE_REFERENCES.values():
+            shas.update(r[1] for r in self.db.conn.execute(sql))
         return shas
 
     def garbage_collect(self, *, dry_run: bool = False) -> dict[str, int]:
-        """Delete store files nothing in the database refers to."""
-        keep = self.referenced_blobs()
-        removed = freed = 0
-        for sha in list(self.store.iter_shas()):
-            if sha not in keep:
-                freed += self.store.size_of(sha)
-                if not dry_run:
-                    self.store.delete(sha)
-                removed += 1
-        return {"removed": removed, "freed_bytes": freed, "kept": len(keep)}
+        """Delete store files nothing in the database refers to, and the temporary files of writes that never
+        finished (a killed import's). Only while no process writes into the store: a running import's files
+        are not referenced until it commits, so with one running nothing is deleted ("busy": 1)."""
+        removed = freed = temp = 0
+        with self.store.writers.try_alone() as alone:
+            if alone is False:
+                return {"removed": 0, "freed_bytes": 0, "kept": 0, "temp_files": 0, "busy": 1}
+            keep = self.referenced_blobs()
+            for sha in list(self.store.iter_shas()):
+                if sha not in keep:
+                    freed += self.store.size_of(sha)
+                    if not dry_run:
+                        self.store.delete(sha)
+                    removed += 1
+            # Where no lock can tell (Windows), a temporary file untouched for an hour is taken as abandoned.
+            horizon = time.time() - (0 if alone else STALE_TMP_S)
+            for p in list(self.store.iter_tmp()):
+                with contextlib.suppress(FileNotFoundError):
+                    st = p.stat()
+                    if st.st_mtime <= horizon:
+                        if not dry_run:
+                            p.unlink()
+                        temp += 1
+                        freed += st.st_size
+        return {"removed": removed + temp, "freed_bytes": freed, "kept": len(keep), "temp_files": temp, "busy": 0}

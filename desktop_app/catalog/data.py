@@ -117,14 +117,16 @@ class DataMixin:
 
     # -- datasets -------------------------------------------------------------------------
     def create_dataset(self, project_id: str, name: str, *, description: str = "",
-                       labels: Sequence[str] = (), metadata: dict | None = None) -> DatasetRecord:
+                       labels: Sequence[str] = (), metadata: dict | None = None,
+                       dataset_id: str | None = None) -> DatasetRecord:
         if not isinstance(name, str) or not name.strip():
             raise ValidationError("a dataset needs a non-empty name")
         if self.db.scalar("SELECT 1 FROM datasets WHERE project_id = ? AND name = ?", (project_id, name)):
             raise AlreadyExistsError(f"a dataset named {name!r} already exists in this project")
         now = now_iso()
-        rec = DatasetRecord(id=new_id(), project_id=project_id, name=name, description=description,
-                            labels=list(labels), created_at=now, updated_at=now, metadata=metadata or {})
+        rec = DatasetRecord(id=dataset_id or new_id(), project_id=project_id, name=name,
+                            description=description, labels=list(labels), created_at=now, updated_at=now,
+                            metadata=metadata or {})
         self.db.insert("datasets", rec.to_dict())
         return rec
 
@@ -170,12 +172,15 @@ class DataMixin:
     # -- import ---------------------------------------------------------------------------
     def import_bundle(self, dataset_id: str, bundle: DatasetBundle, *, creator: str = "import",
                       progress: Callable[[int, int], None] | None = None,
-                      cancelled: Callable[[], bool] | None = None) -> list[int]:
+                      cancelled: Callable[[], bool] | None = None, new_dataset: dict | None = None) -> list[int]:
         """Copy images into the store and insert items + annotations in one transaction.
 
         Either every item goes in or none does: files are copied first (content-addressed, so a
-        failed import leaves only unreferenced blobs, which are removed again here)."""
-        self.get_dataset(dataset_id)
+        failed import leaves only unreferenced blobs, which are removed again here). With ``new_dataset``
+        (create_dataset's arguments) the dataset ``dataset_id`` is created in that same transaction, so an
+        import that fails or is killed leaves no empty dataset behind."""
+        if new_dataset is None:
+            self.get_dataset(dataset_id)
         seen: set[str] = set()
         for i, entry in enumerate(bundle.items):
             name = entry.name.lstrip("/") if isinstance(entry.name, str) else entry.name  # Dataloop's root '/'
@@ -201,23 +206,28 @@ class DataMixin:
 
         new_blobs: list[str] = []
         shas: list[tuple[str | None, int]] = []
-        try:
-            for entry in tracked(bundle.items, progress, cancelled, every=64,
-                                 cancel_message="import cancelled; nothing was imported"):
-                if entry.source is None:
-                    shas.append((None, 0))
-                    continue
-                src = Path(entry.source)
-                if not src.is_file():
-                    raise FormatError("image file is missing", file=str(src), entry=entry.name)
-                sha, size, created = self.store.put_file_new(src)
-                if created:
-                    new_blobs.append(sha)
-                shas.append((sha, size))
-            ids = self._insert_items(dataset_id, bundle, shas, creator)
-        except BaseException:
-            self._drop_unreferenced(new_blobs)
-            raise
+        # The copied files are unreferenced until the commit: garbage collection keeps off meanwhile.
+        with self.store.writing():
+            try:
+                for entry in tracked(bundle.items, progress, cancelled, every=64,
+                                     cancel_message="import cancelled; nothing was imported"):
+                    if entry.source is None:
+                        shas.append((None, 0))
+                        continue
+                    src = Path(entry.source)
+                    if not src.is_file():
+                        raise FormatError("image file is missing", file=str(src), entry=entry.name)
+                    sha, size, created = self.store.put_file_new(src)
+                    if created:
+                        new_blobs.append(sha)
+                    shas.append((sha, size))
+                with self.db.transaction():
+                    if new_dataset is not None:
+                        self.create_dataset(**new_dataset, dataset_id=dataset_id)
+                    ids = self._insert_items(dataset_id, bundle, shas, creator)
+            except BaseException:
+                self._drop_unreferenced(new_blobs)
+                raise
         return ids
 
     def _blob_referenced(self, sha: str) -> bool:

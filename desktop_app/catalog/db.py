@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import sqlite3
 import threading
 import time
@@ -14,7 +15,7 @@ from typing import Any, Iterator
 
 import sqlite_utils
 
-from desktop_app.errors import CatalogBusyError, CatalogVersionError, UserError
+from desktop_app.errors import CatalogBusyError, CatalogDamagedError, CatalogVersionError, UserError
 
 from . import schema
 
@@ -49,11 +50,18 @@ class Database:
         self._local = threading.local()
         self._all: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
+        # Only a missing catalog is ever created: SQLite would take an empty or foreign file for a new database.
+        if not check_database_file(self.path) and not read_only:
+            create_database(self.path)
         try:
             conn = self.conn  # open now so errors surface at construction
             version = schema.user_version(conn)
-        except sqlite3.OperationalError as e:
-            raise explain(e, self.path) from e
+        except sqlite3.DatabaseError as e:
+            if is_damage(e):
+                raise damaged(self.path, str(e)) from e
+            if isinstance(e, sqlite3.OperationalError):
+                raise explain(e, self.path) from e
+            raise
         if version > schema.SCHEMA_VERSION:
             raise CatalogVersionError(
                 f"the catalog at {self.path} has schema version {version}, newer than this "
@@ -68,10 +76,11 @@ class Database:
         if self.read_only:
             uri = f"file:{self.path}?mode=ro"
             conn = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_S, isolation_level=None,
-                                   check_same_thread=False)
+                                   check_same_thread=False, factory=_Connection)
         else:
             conn = sqlite3.connect(str(self.path), timeout=BUSY_TIMEOUT_S, isolation_level=None,
-                                   check_same_thread=False)
+                                   check_same_thread=False, factory=_Connection)
+        conn.catalog_path = self.path
         conn.row_factory = sqlite3.Row
         if not self.read_only:
             _retry_busy(lambda: conn.execute("PRAGMA journal_mode=WAL"))
@@ -126,7 +135,7 @@ class Database:
             if depth == 0:
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
-            else:
+            elif conn.in_transaction:   # SQLite rolls the whole transaction back itself on some errors (full)
                 conn.execute(f"ROLLBACK TO sp{depth}")
                 conn.execute(f"RELEASE sp{depth}")
             if isinstance(e, sqlite3.OperationalError) and _is_user_fixable(e):
@@ -165,6 +174,106 @@ class Database:
             cur = conn.execute(f"UPDATE {table} SET {sets} WHERE {where}",
                                [_encode(v) for v in values.values()] + list(key.values()))
             return cur.rowcount
+
+
+SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+def check_database_file(path: Path) -> bool:
+    """Whether the catalog database exists; one that exists but is no SQLite database (empty, a folder,
+    another kind of file) is refused here, before SQLite would take it for a new, empty database."""
+    if not os.path.lexists(path):
+        return False
+    problem = database_file_problem(path)
+    if problem:
+        raise damaged(path, problem)
+    return True
+
+
+def database_file_problem(path: Path) -> str | None:
+    """Why an existing file cannot be a SQLite database (None: it may be one, or SQLite will say why not)."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(100)
+    except IsADirectoryError:
+        return "it is a folder, not a file"
+    except OSError:
+        return None   # unreadable: SQLite reports it as "unable to open", which explain() words
+    if not head:
+        return "the file is empty (0 bytes)"
+    if not head.startswith(SQLITE_HEADER):
+        return "it does not start with the SQLite header: overwritten or not a database"
+    if len(head) < 100:
+        return f"the file is truncated ({len(head)} bytes)"
+    return None
+
+
+def create_database(path: Path) -> None:
+    """A new catalog database appears whole: built under a temporary name, then linked into place unless
+    another process created one meanwhile (so no process ever sees a half-made, 0-byte catalog)."""
+    tmp = path.with_name(f".{path.name}.new-{os.getpid()}-{uuid.uuid4().hex[:8]}")
+    try:
+        conn = sqlite3.connect(str(tmp), isolation_level=None)
+        try:
+            schema.migrate(conn)
+        finally:
+            conn.close()
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            pass                                  # another process won the race: use its catalog
+        except OSError:                           # a file system without hard links
+            if not path.exists():
+                os.replace(tmp, path)
+    except sqlite3.OperationalError as e:
+        raise explain(e, path) from e
+    except PermissionError as e:
+        raise UserError(f"cannot create the catalog database {path}: {e}") from None
+    finally:
+        for p in (tmp, tmp.with_name(tmp.name + "-journal")):
+            with contextlib.suppress(FileNotFoundError):
+                p.unlink()
+
+
+def is_damage(e: BaseException) -> bool:
+    """SQLite's own word for a damaged database (SQLITE_CORRUPT, SQLITE_NOTADB), not a locked or full one."""
+    if not isinstance(e, sqlite3.DatabaseError):
+        return False
+    name = getattr(e, "sqlite_errorname", "") or ""
+    if name.startswith(("SQLITE_CORRUPT", "SQLITE_NOTADB")):
+        return True
+    msg = str(e).lower()
+    return "malformed" in msg or "not a database" in msg
+
+
+def damaged(path: Path, detail: str) -> CatalogDamagedError:
+    path = Path(path)
+    return CatalogDamagedError(
+        f"the catalog database {path} is damaged: {detail}. Check it with "
+        f"`desktop-app --home {path.parent} doctor`; `desktop-app --home {path.parent} doctor --repair` copies "
+        f"what is still readable into a new catalog beside it (or restore a backup)", path=str(path))
+
+
+class _Connection(sqlite3.Connection):
+    """A connection whose statements report a damaged database as CatalogDamagedError, naming the file."""
+
+    catalog_path: Path
+
+    def execute(self, *args, **kwargs):
+        try:
+            return super().execute(*args, **kwargs)
+        except sqlite3.DatabaseError as e:
+            if is_damage(e):
+                raise damaged(self.catalog_path, str(e)) from e
+            raise
+
+    def executemany(self, *args, **kwargs):
+        try:
+            return super().executemany(*args, **kwargs)
+        except sqlite3.DatabaseError as e:
+            if is_damage(e):
+                raise damaged(self.catalog_path, str(e)) from e
+            raise
 
 
 def _is_user_fixable(e: sqlite3.OperationalError) -> bool:

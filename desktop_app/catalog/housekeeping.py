@@ -8,15 +8,19 @@ import shutil
 import sqlite3
 import tarfile
 import tempfile
+import zlib
 from pathlib import Path, PurePosixPath
 from typing import Callable
 
-from desktop_app.errors import UserError, ValidationError
+from desktop_app.errors import CatalogVersionError, UserError, ValidationError
 
+from . import schema
 from .catalog import DB_NAME, Catalog
+from .db import database_file_problem
 from .entities import models_remain
 from .names import check_stored_names
 from .records import ModelStatus
+from .store import file_sha256, is_sha256
 
 ARCHIVE_ROOT = "model-desk-catalog"
 log = logging.getLogger(__name__)
@@ -130,39 +134,76 @@ def backup(catalog: Catalog, archive: Path | str, progress: Progress | None = No
     return archive
 
 
-def _check_member(m: tarfile.TarInfo) -> None:
+def _check_member(m: tarfile.TarInfo, archive: Path) -> None:
     p = PurePosixPath(m.name)
     if p.is_absolute() or ".." in p.parts or not p.parts or p.parts[0] != ARCHIVE_ROOT:
-        raise ValidationError(f"the archive holds a path outside the catalog folder: {m.name!r}; refused")
+        raise ValidationError(f"{archive} holds a path outside the catalog folder: {m.name!r}; refused")
     if not (m.isfile() or m.isdir()):
-        raise ValidationError(f"the archive holds a link or device {m.name!r}; refused")
+        raise ValidationError(f"{archive} holds a link or device {m.name!r}; refused")
+    rest = p.parts[1:]
+    if not rest:
+        if not m.isdir():
+            raise ValidationError(f"{archive}: its root {m.name!r} is a file, not the catalog folder; refused")
+        return
+    if rest == (DB_NAME,):
+        if not m.isfile():
+            raise ValidationError(f"{archive}: its {m.name!r} is a folder, not the catalog database; refused")
+        return
+    if rest[0] == "store" and len(rest) <= 3 and m.isdir() and all(len(x) == 2 for x in rest[1:]):
+        return
+    if (len(rest) == 4 and rest[0] == "store" and m.isfile() and is_sha256(rest[3])
+            and rest[1] == rest[3][:2] and rest[2] == rest[3][2:4]):
+        return
+    raise ValidationError(f"{archive} holds {m.name!r}, which is no part of a Model Desk catalog (only "
+                          f"{DB_NAME} and store/xx/yy/<sha256> files); refused")
 
 
 def restore(archive: Path | str, target: Path | str, progress: Progress | None = None) -> Catalog:
-    """Unpack a backup into an empty (or new) folder and open it; nothing is written outside `target`."""
+    """Unpack a backup into an empty (or new) folder and open it; nothing is written outside `target`.
+
+    The archive is checked before anything reaches `target`: only the database and store files, each store
+    file's content matching its name, and the database whole (integrity check), of a schema this Model Desk
+    knows, every store reference in it well formed and present in the archive."""
     archive, target = Path(archive), Path(target)
+    if target.exists() and not target.is_dir():
+        raise UserError(f"{target} is a file; restore into a new folder")
     if target.exists() and any(target.iterdir()):
         raise UserError(f"{target} is not empty; restore into a new folder")
+    if archive.is_dir():
+        raise ValidationError(f"{archive} is a folder, not a Model Desk backup (a .tar.gz file)")
     try:
         tar = tarfile.open(archive, "r:*")
-    except (tarfile.TarError, OSError) as e:
+    except (tarfile.TarError, OSError, EOFError, zlib.error) as e:
         raise ValidationError(f"{archive} is not a Model Desk backup: {e}") from None
     with tar:
-        members = tar.getmembers()
+        try:
+            members = tar.getmembers()
+        except (tarfile.TarError, OSError, EOFError, zlib.error) as e:
+            raise ValidationError(f"{archive} is damaged or not a Model Desk backup: {e}") from None
+        seen: set[str] = set()
         for m in members:
-            _check_member(m)
-        if f"{ARCHIVE_ROOT}/{DB_NAME}" not in {m.name for m in members}:
+            _check_member(m, archive)
+            name = m.name.rstrip("/")
+            if name in seen:
+                raise ValidationError(f"{archive} holds {m.name!r} twice; refused")
+            seen.add(name)
+        if f"{ARCHIVE_ROOT}/{DB_NAME}" not in seen:
             raise ValidationError(f"{archive} holds no {DB_NAME}: not a Model Desk backup")
         target.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}-restore-"))
         try:
             total, done = sum(m.size for m in members), 0
             for m in members:
-                tar.extract(m, staging, filter="data")
+                try:
+                    tar.extract(m, staging, filter="data")
+                except (tarfile.TarError, OSError, EOFError, zlib.error) as e:
+                    raise ValidationError(f"{archive}: entry {m.name!r} cannot be read ({e}); the backup is "
+                                          f"damaged") from None
                 done += m.size
                 if progress is not None:
                     progress(done, total)
             src = staging / ARCHIVE_ROOT
+            check_restored(src, archive)
             check_stored_names(src / DB_NAME, f"{archive}: entry {ARCHIVE_ROOT}/{DB_NAME}")
             target.mkdir(parents=True, exist_ok=True)
             for child in src.iterdir():
@@ -170,3 +211,43 @@ def restore(archive: Path | str, target: Path | str, progress: Progress | None =
         finally:
             shutil.rmtree(staging, ignore_errors=True)
     return Catalog(target)
+
+
+def check_restored(folder: Path, archive: Path) -> None:
+    """Refuse an unpacked backup whose database or files cannot be trusted (ValidationError naming the entry)."""
+    store = folder / "store"
+    held: set[str] = set()
+    for f in sorted(store.glob("??/??/*")) if store.is_dir() else []:
+        if file_sha256(f) != f.name:
+            raise ValidationError(f"{archive}: entry {ARCHIVE_ROOT}/store/{f.relative_to(store).as_posix()} does "
+                                  f"not hold what its name says (its sha256 differs): damaged or altered; refused")
+        held.add(f.name)
+    db_entry = f"{archive}: entry {ARCHIVE_ROOT}/{DB_NAME}"
+    db_path = folder / DB_NAME
+    problem = database_file_problem(db_path)
+    if problem:
+        raise ValidationError(f"{db_entry} is not a catalog database ({problem}); refused")
+    conn = sqlite3.connect(str(db_path))
+    try:
+        version = schema.user_version(conn)
+        if version > schema.SCHEMA_VERSION:
+            raise CatalogVersionError(f"{db_entry} has schema version {version}, newer than this Model Desk "
+                                      f"understands ({schema.SCHEMA_VERSION}); update Model Desk to restore it")
+        problems = [r[0] for r in conn.execute("PRAGMA integrity_check(20)")]
+        if problems != ["ok"]:
+            raise ValidationError(f"{db_entry} fails SQLite's integrity check ({'; '.join(problems[:3])}); refused")
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        for ref, sql in schema.STORE_REFERENCES.items():
+            if ref.split(".")[0] not in tables:
+                continue                     # an older schema without this table
+            for row_id, sha in conn.execute(sql):
+                if not is_sha256(sha):
+                    raise ValidationError(f"{db_entry}: {ref} of row {row_id} is {sha!r}, not a store reference "
+                                          f"(64 lowercase hex digits); refused")
+                if sha not in held:
+                    raise ValidationError(f"{db_entry}: {ref} of row {row_id} refers to store file {sha}, which "
+                                          f"the archive does not hold; refused")
+    except sqlite3.DatabaseError as e:
+        raise ValidationError(f"{db_entry} cannot be read ({e}); refused") from None
+    finally:
+        conn.close()

@@ -259,6 +259,20 @@ MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_script(_V1), _script(
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
+# Every column that names a file of the store by its sha256, as a query of (row id, sha) pairs. Garbage
+# collection keeps these files; doctor and restore check that each is well formed and present.
+STORE_REFERENCES: dict[str, str] = {
+    "items.sha256": "SELECT id, sha256 FROM items WHERE sha256 IS NOT NULL",
+    "artifacts.sha256": "SELECT id, sha256 FROM artifacts",
+    "packages.codebase_sha": "SELECT id, codebase_sha FROM packages WHERE codebase_sha IS NOT NULL",
+    "evaluations.cache_sha": "SELECT id, cache_sha FROM evaluations WHERE cache_sha IS NOT NULL",
+    # Pipeline runs keep the frozen snapshot of the data they used.
+    "pipeline_runs.details.snapshot.sha": "SELECT id, json_extract(details, '$.snapshot.sha') FROM pipeline_runs "
+                                          "WHERE json_valid(details) AND json_extract(details, '$.snapshot.sha') "
+                                          "IS NOT NULL",
+}
+
+
 def user_version(conn: sqlite3.Connection) -> int:
     return conn.execute("PRAGMA user_version").fetchone()[0]
 

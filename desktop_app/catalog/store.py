@@ -4,12 +4,31 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shutil
 import tempfile
 from pathlib import Path
 from typing import BinaryIO, Iterator
 
+from desktop_app.errors import ValidationError
+
+from .lock import SharedLock
+
 _CHUNK = 1 << 20
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+
+
+def is_sha256(value: object) -> bool:
+    """64 lowercase hex digits: the only name a store file may have (so a reference can never be a path)."""
+    return isinstance(value, str) and _SHA256.fullmatch(value) is not None
+
+
+def file_sha256(path: Path | str) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(_CHUNK):
+            h.update(chunk)
+    return h.hexdigest()
 
 
 class BlobStore:
@@ -19,7 +38,21 @@ class BlobStore:
         self.root.mkdir(parents=True, exist_ok=True)
         self.tmp.mkdir(exist_ok=True)
 
+    @property
+    def writers(self) -> SharedLock:
+        """Held (shared) by whoever writes a file not yet referenced; see SharedLock."""
+        lock = self.__dict__.get("_writers")
+        if lock is None:
+            lock = self.__dict__["_writers"] = SharedLock(self.root / "writers.lock")
+        return lock
+
+    def writing(self):
+        """Hold while files written into the store are not referenced yet (until the rows are committed)."""
+        return self.writers.shared()
+
     def path(self, sha: str) -> Path:
+        if not is_sha256(sha):
+            raise ValidationError(f"{sha!r} is not a store reference (64 lowercase hex digits of a sha256)")
         return self.root / sha[:2] / sha[2:4] / sha
 
     def exists(self, sha: str) -> bool:
@@ -27,8 +60,9 @@ class BlobStore:
 
     def put_bytes(self, data: bytes) -> str:
         sha = hashlib.sha256(data).hexdigest()
-        if not self.exists(sha):
-            self._commit_tmp(sha, lambda f: f.write(data))
+        with self.writing():
+            if not self.exists(sha):
+                self._commit_tmp(sha, lambda f: f.write(data))
         return sha
 
     def put_file(self, src: Path | str) -> tuple[str, int]:
@@ -38,7 +72,10 @@ class BlobStore:
 
     def put_file_new(self, src: Path | str) -> tuple[str, int, bool]:
         """Like put_file, and says whether the blob was new (so a failed import can take it back)."""
-        src = Path(src)
+        with self.writing():
+            return self._put_file_new(Path(src))
+
+    def _put_file_new(self, src: Path) -> tuple[str, int, bool]:
         h = hashlib.sha256()
         fd, tmp = tempfile.mkstemp(dir=self.tmp)
         size = 0
@@ -64,6 +101,10 @@ class BlobStore:
             raise
 
     def put_stream(self, stream: BinaryIO) -> tuple[str, int]:
+        with self.writing():
+            return self._put_stream(stream)
+
+    def _put_stream(self, stream: BinaryIO) -> tuple[str, int]:
         h = hashlib.sha256()
         fd, tmp = tempfile.mkstemp(dir=self.tmp)
         size = 0
@@ -116,6 +157,13 @@ class BlobStore:
         for p in self.root.glob("??/??/*"):
             if p.is_file() and len(p.name) == 64:
                 yield p.name
+
+    def iter_tmp(self) -> Iterator[Path]:
+        """Files in store/tmp: a write in progress, or one a killed process never finished."""
+        if self.tmp.is_dir():
+            for p in self.tmp.iterdir():
+                if p.is_file() and not p.is_symlink():
+                    yield p
 
     def size_of(self, sha: str) -> int:
         try:

@@ -174,12 +174,16 @@ def _import(p):
     def run(a):
         c = client()
         project = c.projects.get(a.project) if a.project else c.sample_project
+        kw = {"images_dir": a.images} if a.images else {}
+        fmt = None if a.format == "auto" else a.format
         try:
             ds = project.datasets.get(a.dataset)
         except NotFoundError:
-            ds = project.datasets.create(a.dataset)
-        kw = {"images_dir": a.images} if a.images else {}
-        ids = ds.import_from(a.path, None if a.format == "auto" else a.format, **kw)
+            # Created in the import's own transaction: a failed or killed import leaves no empty dataset.
+            ds = project.datasets.create_from(a.dataset, a.path, fmt, **kw)
+            print(f"imported {ds.items_count} items into {project.name}/{ds.name} ({ds.id})")
+            return 0
+        ids = ds.import_from(a.path, fmt, **kw)
         print(f"imported {len(ids)} items into {project.name}/{ds.name} ({ds.id})")
         return 0
     p.set_defaults(func=run)
@@ -242,4 +246,5 @@ def _clone(p):
     p.set_defaults(func=run)
 
 
-from . import demo, jobs_commands, pipeline_commands, serve_commands  # noqa: E402,F401  (they register themselves)
+# Imported last: each module registers its commands with the decorator above.
+from . import catalog_commands, demo, jobs_commands, pipeline_commands, serve_commands  # noqa: E402,F401

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sqlite3
 import sys
 from typing import Any, Callable, Sequence
 
@@ -41,13 +42,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.home:
         os.environ["DESKTOP_APP_HOME"] = args.home
-    if not args.command:
-        from .commands import open_gui
-        return open_gui(args)
     try:
+        if not args.command:
+            from .commands import open_gui
+            return open_gui(args)
         return int(args.func(args) or 0)
     except DesktopAppError as e:
         print(f"error: {e}", file=sys.stderr)
+        return 2
+    except sqlite3.DatabaseError as e:
+        # Damage found while reading rows (past the statement that the catalog's connection words itself).
+        from desktop_app.catalog.db import damaged, is_damage
+        from desktop_app.catalog.paths import default_home
+        if not is_damage(e):
+            raise
+        print(f"error: {damaged(default_home() / 'catalog.db', str(e))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

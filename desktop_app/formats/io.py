@@ -14,8 +14,10 @@ ID_CHUNK = 900
 
 def import_dataset(catalog: Catalog, dataset_id: str, path: str | Path, fmt: str | None = None, *,
                    verify: bool = True, progress: Callable[[int, int], None] | None = None,
-                   cancelled: Callable[[], bool] | None = None, **kwargs: Any) -> list[int]:
-    """Read and validate the whole set first, then insert it in one transaction (all or nothing)."""
+                   cancelled: Callable[[], bool] | None = None, new_dataset: dict | None = None,
+                   **kwargs: Any) -> list[int]:
+    """Read and validate the whole set first, then insert it in one transaction (all or nothing); with
+    ``new_dataset`` (create_dataset's arguments) that transaction also creates the dataset ``dataset_id``."""
     from desktop_app import formats
     from .images import verify_images
 
@@ -24,7 +26,7 @@ def import_dataset(catalog: Catalog, dataset_id: str, path: str | Path, fmt: str
     if verify:
         verify_images(bundle, full=True)
     return catalog.import_bundle(dataset_id, bundle, creator=f"import:{fmt}", progress=progress,
-                                 cancelled=cancelled)
+                                 cancelled=cancelled, new_dataset=new_dataset)
 
 
 def dataset_bundle(catalog: Catalog, dataset_id: str, *, filters: dict | None = None,

@@ -26,6 +26,7 @@ class AppServices(QObject):
         self.read_only_reason = ""
         self.triggers: Any = None              # pipelines' TriggerService while a writable catalog is open
         self.tour: Any = None
+        self.damaged_dialog: Any = None        # the message shown when a catalog's database is damaged
         self._settings: Any = None
         # Asked when another Model Desk holds the catalog: (home, pid) -> read_only | other | quit.
         # None: the InstanceDialog. Tests put a function here.
@@ -94,12 +95,26 @@ class AppServices(QObject):
     def open_read_only(self, home: Path) -> None:
         from desktop_app.catalog import Catalog
         from desktop_app.sdk import Client
+        from desktop_app.errors import CatalogDamagedError
         try:
             client = Client(Catalog(home, read_only=True), bootstrap=False)
+        except CatalogDamagedError as e:
+            self.show_damaged_catalog(str(e), e.path or "")
+            return
         except Exception as e:  # noqa: BLE001 - no catalog there, a newer schema: shown, the window stays
             self.window.hub.exception("Could not open the catalog", e)
             return
         self.window.set_client(client)
+
+    def show_damaged_catalog(self, message: str, path: str = "") -> None:
+        """A damaged catalog database: a dialog says which file and what to do; the window stays open."""
+        from .dialogs.damaged_catalog_dialog import DamagedCatalogDialog
+        log.error("could not open the catalog: %s", message)
+        w = self.window
+        w.pages.welcome.set_targets({}, "The catalog is damaged: see the message, or File ▸ Open catalog…")
+        w.statusBar().showMessage("The catalog is damaged", 10000)
+        self.damaged_dialog = DamagedCatalogDialog(message, path or None, w)
+        self.damaged_dialog.open()
 
     def start_logging(self, client: Any) -> None:
         from .logging_setup import catalog_logging

@@ -16,6 +16,8 @@ from typing import Any, Callable
 
 from PySide6.QtCore import QObject, QRunnable, QThread, QThreadPool, Signal
 
+from desktop_app.errors import CatalogDamagedError
+
 log = logging.getLogger("desktop_app.gui")
 
 
@@ -198,6 +200,7 @@ class CatalogLoader(QThread):
 
     loaded = Signal(object, bool)            # Client, first start
     failed = Signal(str, str)                # message, traceback
+    damaged = Signal(str, str)               # message, the database file (CatalogDamagedError)
 
     def __init__(self, home: Path | str | None, parent: QObject | None = None):
         super().__init__(parent)
@@ -209,6 +212,8 @@ class CatalogLoader(QThread):
             from desktop_app.sdk.views import is_first_start
             client = Client(home=self.home)
             self.loaded.emit(client, is_first_start(client.catalog))
+        except CatalogDamagedError as e:
+            self.damaged.emit(str(e), e.path or "")
         except Exception as e:  # noqa: BLE001 - shown to the user, who may pick another folder
             self.failed.emit(f"{type(e).__name__}: {e}", traceback.format_exc())
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
 
 from desktop_app.catalog.names import check_name, contained
-from desktop_app.errors import NotFoundError, ValidationError
+from desktop_app.errors import AlreadyExistsError, NotFoundError, ValidationError
 
 from .definitions import AnnotationCollection, PlotSample, filter_dict
 from .entities import (Annotation, Artifact, Dataset, Entity, Execution, Item, Package, Project, Service,
@@ -105,6 +105,25 @@ class Datasets(Repository):
             raise ValidationError("datasets.create needs a project: project.datasets.create(...) or project_id=")
         return Dataset(self._client, self.catalog.create_dataset(pid, dataset_name, labels=list(labels),
                                                                  description=description))
+
+    def create_from(self, dataset_name: str, path: str | Path, format: str | None = None, *,
+                    description: str = "", project_id: str | None = None, **kwargs: Any) -> Dataset:
+        """A new dataset holding an imported COCO / YOLO / VOC / ImageFolder / Dataloop set, created in the
+        import's transaction: an import that fails, is cancelled or is killed leaves no empty dataset."""
+        from desktop_app.catalog.db import new_id
+        from desktop_app.formats import io as fio
+        pid = self._project_id(project_id)
+        if pid is None:
+            raise ValidationError("datasets.create_from needs a project: project.datasets.create_from(...)")
+        if not isinstance(dataset_name, str) or not dataset_name.strip():
+            raise ValidationError("a dataset needs a non-empty name")
+        if any(d.name == dataset_name for d in self.catalog.list_datasets(pid)):
+            raise AlreadyExistsError(f"a dataset named {dataset_name!r} already exists in this project")
+        dataset_id = new_id()
+        fio.import_dataset(self.catalog, dataset_id, path, format,
+                           new_dataset={"project_id": pid, "name": dataset_name, "description": description},
+                           **kwargs)
+        return Dataset(self._client, self.catalog.get_dataset(dataset_id))
 
     def get(self, name_or_id: str | None = None, *, dataset_name: str | None = None,
             dataset_id: str | None = None) -> Dataset:

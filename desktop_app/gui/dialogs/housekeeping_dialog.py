@@ -284,10 +284,15 @@ class HousekeepingDialog(QDialog):
             return
 
         def done(result: dict) -> None:
-            if dry_run:
+            if result.get("busy"):
+                self.garbage = None
+                self.garbage_label.setText("Another process is writing into the store (an import?): try again "
+                                           "when it has finished.")
+            elif dry_run:
                 self.garbage = result
+                temp = f" ({result['temp_files']} left by interrupted writes)" if result.get("temp_files") else ""
                 self.garbage_label.setText(
-                    f"{result['removed']} unreferenced file(s), {human_bytes(result['freed_bytes'])}"
+                    f"{result['removed']} unreferenced file(s){temp}, {human_bytes(result['freed_bytes'])}"
                     if result["removed"] else "No unreferenced files.")
                 self.show_message("")
             else:
