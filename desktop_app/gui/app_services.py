@@ -107,9 +107,11 @@ class AppServices(QObject):
         self.window.set_client(client)
 
     def show_damaged_catalog(self, message: str, path: str = "") -> None:
-        """A damaged catalog database: a dialog says which file and what to do; the window stays open."""
+        """A damaged catalog database: a dialog says which file and what to do; the window stays open (and
+        holds no lock on that catalog, so `doctor` or another window can get at it)."""
         from .dialogs.damaged_catalog_dialog import DamagedCatalogDialog
         log.error("could not open the catalog: %s", message)
+        self.release()
         w = self.window
         w.pages.welcome.set_targets({}, "The catalog is damaged: see the message, or File ▸ Open catalog…")
         w.statusBar().showMessage("The catalog is damaged", 10000)

@@ -157,7 +157,6 @@ class MainWindow(QMainWindow):
         self.loader.failed.connect(lambda msg, tb: self.hub.error("Could not open the catalog", msg, tb))
         self.loader.failed.connect(self.services.release)
         self.loader.damaged.connect(self.services.show_damaged_catalog)
-        self.loader.damaged.connect(self.services.release)
         self.loader.start()
 
     def set_client(self, client: Any, first_start: bool = False) -> None:

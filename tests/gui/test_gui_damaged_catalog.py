@@ -39,3 +39,27 @@ def test_a_damaged_catalog_opens_a_dialog_not_a_crash(bare_window, qtbot, home, 
     if damage == "empty":
         assert db.stat().st_size == 0                   # not replaced by a new catalog
     dlg.accept()
+
+
+def test_housekeeping_collects_a_killed_imports_temporary_files_but_not_while_one_writes(window, qtbot,
+                                                                                          client, monkeypatch,
+                                                                                          tmp_path):
+    from PySide6.QtCore import Qt
+    monkeypatch.setenv("DESKTOP_APP_CONFIG", str(tmp_path / "config"))
+    cat = client.catalog
+    dlg = window.services.open_housekeeping()
+    qtbot.waitUntil(lambda: dlg.work is None, timeout=120_000)
+    left = cat.store.tmp / "tmp-of-a-killed-import"
+    left.write_bytes(b"x" * 2048)
+    with cat.store.writing():                                   # an import is copying files right now
+        qtbot.mouseClick(dlg.find_garbage_button, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: dlg.work is None, timeout=120_000)
+        assert "Another process is writing into the store" in dlg.garbage_label.text()
+        assert not dlg.collect_button.isEnabled() and left.exists()
+    qtbot.mouseClick(dlg.find_garbage_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: dlg.work is None, timeout=120_000)
+    assert dlg.garbage_label.text() == "1 unreferenced file(s) (1 left by interrupted writes), 2.0 KB"
+    qtbot.mouseClick(dlg.collect_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: dlg.work is None, timeout=120_000)
+    assert "Deleted 1 unreferenced file(s)" in dlg.message.text() and not left.exists()
+    dlg.close()
