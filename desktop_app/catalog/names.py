@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import re
 import sqlite3
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -63,10 +64,21 @@ def contained(root: str | Path, name: Any, what: str = "name") -> Path:
     """``root / name``, after checking the name and that the destination (symlinks resolved) stays inside
     ``root``; ValidationError naming the name and the folder otherwise. Call it before every write."""
     check_name(name, what)
-    base = os.path.realpath(root)
-    dest = os.path.realpath(os.path.join(base, name))
-    if dest == base or os.path.commonpath([base, dest]) != base:
-        raise ValidationError(f"{what} {_show(name)} would be written outside {root} (to {dest}); refused")
+    # The name has no '..' and is relative, so only a symlink among the parts that exist can lead out: look
+    # at those (one lstat each, none past the first missing part) and resolve the whole path only then.
+    cur = str(root)
+    for part in name.split("/"):
+        cur = os.path.join(cur, part)
+        try:
+            if not stat.S_ISLNK(os.lstat(cur).st_mode):
+                continue
+        except (FileNotFoundError, NotADirectoryError):
+            break
+        base = os.path.realpath(root)
+        dest = os.path.realpath(os.path.join(base, name))
+        if os.path.commonpath([base, dest]) != base:
+            raise ValidationError(f"{what} {_show(name)} would be written outside {root} (to {dest}); refused")
+        break
     return Path(root) / name
 
 
