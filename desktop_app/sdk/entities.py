@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
 
@@ -384,7 +383,9 @@ class Execution(Entity):
     model_id = property(lambda self: self._record.model_id)
 
     def refresh(self) -> Execution:
-        self._record = self._client.catalog.get_execution(self.id)
+        """Read the job again; one whose worker and scheduler are both gone is reconciled (interrupted)."""
+        from desktop_app.jobs.runner import read_job
+        self._record = read_job(self._client.catalog, self.id)
         return self
 
     @property
@@ -416,11 +417,12 @@ class Execution(Entity):
         return self.status in ExecutionStatus.FINAL
 
     def wait(self, timeout: float | None = None, poll: float = 0.2) -> Execution:
-        deadline = None if timeout is None else time.monotonic() + timeout
-        while not self.done:
-            if deadline is not None and time.monotonic() > deadline:
-                raise TimeoutError(f"execution {self.id} still {self._record.status} after {timeout} s")
-            time.sleep(poll)
+        """Block until the job ends (success, failed, canceled, interrupted); TimeoutError after `timeout` s.
+
+        A job whose worker died ends too: `status` then says failed or interrupted and `error` says why."""
+        from desktop_app.jobs.runner import wait_for
+        self._record = wait_for(self._client.catalog, self.id, show_progress=False, timeout=timeout, poll=poll,
+                                cancel_on_interrupt=False)
         return self
 
     def cancel(self) -> None:
