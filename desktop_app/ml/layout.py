@@ -35,7 +35,7 @@ def write_layout(data_path: str | Path, subsets: dict[str, list[ImageEntry]], la
         records = []
         seen: set[str] = set()
         for entry in entries:
-            item_path = contained(sub / "items", entry.name, "item name")
+            item_path = _replaceable(sub / "items", entry.name)
             json_path = contained(sub / "json", f"{entry.name}.json", "item name")
             if entry.name in seen:
                 raise ValidationError(f"item name: {entry.name!r} appears twice in subset {subset!r}")
@@ -95,6 +95,19 @@ def read_layout(data_path: str | Path, subset: str) -> list[ImageEntry]:
 
 
 # -- internals ---------------------------------------------------------------------------------------
+
+def _replaceable(folder: Path, name: str) -> Path:
+    """folder/name for _link_or_copy, which replaces what is there: the link an earlier layout of the same
+    model left (into the store, outside the folder) is removed, never followed; the folders on the way are
+    checked to stay inside first, so nothing outside is touched."""
+    check_name(name, "item name")
+    parent = name.rpartition("/")[0]
+    if parent:
+        contained(folder, parent, "item name")
+    if (folder / name).is_symlink():
+        (folder / name).unlink()
+    return contained(folder, name, "item name")
+
 
 def _link_or_copy(src: Path, dst: Path) -> None:
     dst.parent.mkdir(parents=True, exist_ok=True)
