@@ -155,7 +155,7 @@ class BlobStore:
 
     def iter_shas(self) -> Iterator[str]:
         for p in self.root.glob("??/??/*"):
-            if p.is_file() and len(p.name) == 64:
+            if is_sha256(p.name) and p.is_file():
                 yield p.name
 
     def iter_tmp(self) -> Iterator[Path]:
