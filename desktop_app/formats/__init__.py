@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -69,9 +68,10 @@ def detect_format(path: str | Path) -> str:
     p = Path(path)
     if p.is_file():
         if p.suffix.lower() == ".json":
+            from desktop_app.formats import limits
             try:
-                doc = json.loads(p.read_text(encoding="utf-8"))
-            except (OSError, ValueError):
+                doc = limits.load_json(p, limit=limits.MAX_ANNOTATION_FILE_BYTES)
+            except FormatError:
                 doc = None
             if isinstance(doc, dict) and "images" in doc:
                 return "coco"

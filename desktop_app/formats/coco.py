@@ -11,9 +11,10 @@ from typing import Any
 
 from desktop_app.catalog.names import contained
 from desktop_app.errors import FormatError
+from desktop_app.formats import limits
 from desktop_app.formats.base import Annotation, DatasetBundle, ImageEntry, tracked
 from desktop_app.formats.images import (
-    all_labels, bounds, check_size, clean_name, entry_size, log_dropped, place_image, rle_area,
+    all_labels, bounds, check_size, clean_name, entry_size, label_problem, log_dropped, place_image, rle_area,
     unique_targets, validate_annotation, is_number,
 )
 
@@ -37,13 +38,8 @@ def _find_json(path: Path) -> Path:
 
 
 def load_json(path: Path) -> Any:
-    try:
-        with open(path, encoding="utf-8") as f:
-            return json.load(f)
-    except json.JSONDecodeError as e:
-        raise FormatError(f"invalid JSON ({e.msg})", file=str(path), entry=f"line {e.lineno}") from None
-    except (OSError, UnicodeDecodeError) as e:
-        raise FormatError(f"cannot read ({e})", file=str(path)) from None
+    """The instances file, parsed (within limits.MAX_ANNOTATION_FILE_BYTES); FormatError naming it otherwise."""
+    return limits.load_json(path, limit=limits.MAX_ANNOTATION_FILE_BYTES)
 
 
 def _inside(path: str, folder: Path) -> bool:
@@ -74,6 +70,9 @@ def _categories(doc: dict, file: str) -> tuple[list[str], list[int], list[str], 
         name = c.get("name")
         if not isinstance(name, str) or not name.strip():
             raise FormatError("category needs a non-empty 'name'", file=file, entry=where)
+        problem = label_problem(name)
+        if problem:
+            raise FormatError(f"category name {problem}", file=file, entry=where)
         if c["id"] in cats:
             raise FormatError("duplicate category id", file=file, entry=where)
         if any(n == name for n, _ in cats.values()):
@@ -100,13 +99,16 @@ def _segmentation(seg: Any, file: str, where: str) -> tuple[str, Any] | None:
 
 
 def _annotation(a: Any, i: int, cat_names: dict, file: str) -> tuple[Any, Annotation]:
-    where = f"annotation id {a['id']}" if isinstance(a, dict) and "id" in a else f"annotation #{i}"
+    where = f"annotation id {a['id']}" if isinstance(a, dict) and _id(a.get("id")) else f"annotation #{i}"
     if not isinstance(a, dict):
         raise FormatError("annotation must be an object", file=file, entry=where)
+    if "id" in a and not _id(a["id"]):
+        raise FormatError(f"'id' must be an integer or a string, got {a['id']!r:.60}", file=file, entry=where)
     if not _id(a.get("image_id")):
         raise FormatError("'image_id' missing or not an id", file=file, entry=where)
-    if a.get("category_id") not in cat_names:
-        raise FormatError(f"unknown category id {a.get('category_id')!r}", file=file, entry=where)
+    cid = a.get("category_id")
+    if isinstance(cid, bool) or not isinstance(cid, int) or cid not in cat_names:
+        raise FormatError(f"unknown category id {cid!r:.60}", file=file, entry=where)
     label = cat_names[a["category_id"]]
     bbox = a.get("bbox")
     if bbox not in (None, []) and not (isinstance(bbox, list) and len(bbox) == 4 and all(map(is_number, bbox))):
@@ -196,7 +198,7 @@ def read_coco(path: str | Path, images_dir: str | Path | None = None, *,
     seen_ids: set = set()
     for i, a in enumerate(_list(doc, "annotations", file, required=False)):
         image_id, ann = _annotation(a, i, cat_names, file)
-        where = f"annotation id {a['id']}" if "id" in a else f"annotation #{i}"
+        where = f"annotation id {a['id']}" if _id(a.get("id")) else f"annotation #{i}"
         if "id" in a:
             if a["id"] in seen_ids:
                 raise FormatError("duplicate annotation id", file=file, entry=where)

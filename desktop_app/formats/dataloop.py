@@ -19,9 +19,11 @@ from PIL import Image
 
 from desktop_app.catalog.names import contained
 from desktop_app.errors import FormatError
+from desktop_app.formats import limits
 from desktop_app.formats.base import Annotation, DatasetBundle, ImageEntry, tracked
+from desktop_app.formats.imagecheck import Damaged, decode_mask_png
 from desktop_app.formats.images import (
-    all_labels, check_size, clean_name, check_unique, entry_size, is_number, place_image, rle_decode,
+    all_labels, check_size, clean_name, check_unique, entry_size, is_number, label_problem, place_image, rle_decode,
     rle_encode, unique_targets, validate_annotation,
 )
 
@@ -38,17 +40,22 @@ def _xy(p: Any, file: str | None, entry: str | None) -> list[float]:
     return [float(p["x"]), float(p["y"])]
 
 
-def _decode_png(data: Any, file: str | None, entry: str | None) -> tuple[dict[str, Any], list[int] | None]:
+def _decode_png(data: Any, file: str | None, entry: str | None,
+                image_size: tuple[int, int] | None = None) -> tuple[dict[str, Any], list[int] | None]:
     if isinstance(data, dict):
         data = data.get("data")
     if not isinstance(data, str) or not data.startswith("data:image/") or "," not in data:
         raise FormatError("binary coordinates must be a 'data:image/png;base64,...' URI", file=file, entry=entry)
     try:
-        with Image.open(io.BytesIO(base64.b64decode(data.split(",", 1)[1], validate=True))) as im:
-            im.load()
-            arr = np.asarray(im.convert("RGBA"))
-    except (binascii.Error, OSError, ValueError) as e:
-        raise FormatError(f"binary mask PNG cannot be decoded ({e})", file=file, entry=entry) from None
+        raw = base64.b64decode(data.split(",", 1)[1], validate=True)
+    except (binascii.Error, ValueError) as e:
+        raise FormatError(f"binary mask PNG cannot be decoded (not base64: {e})", file=file, entry=entry) from None
+    # The header is checked against the item's size and the decode limit before a pixel is decoded.
+    try:
+        with decode_mask_png(raw, image_size) as im:
+            arr = np.asarray(im if im.mode == "RGBA" else im.convert("RGBA"))
+    except Damaged as e:
+        raise FormatError(f"binary mask PNG cannot be decoded: {e}", file=file, entry=entry) from None
     mask = arr[:, :, 3] > 127
     color = [int(v) for v in arr[mask][0, :3]] if mask.any() else None
     return rle_encode(mask), color
@@ -64,9 +71,11 @@ def _encode_png(rle: dict[str, Any], color: Any) -> str:
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
-def from_dataloop_annotation(d: dict[str, Any], *, file: str | None = None, entry: str | None = None) -> Annotation:
+def from_dataloop_annotation(d: dict[str, Any], *, file: str | None = None, entry: str | None = None,
+                             image_size: tuple[int, int] | None = None) -> Annotation:
     """One Dataloop annotation dict -> Annotation (compact coordinates). Box corners may come in any
-    order (dtlpy takes min / max); list attributes become ``{name: True}``."""
+    order (dtlpy takes min / max); list attributes become ``{name: True}``. A mask PNG must have
+    ``image_size`` (width, height) when that is given, and is decoded only then."""
     if not isinstance(d, dict):
         raise FormatError("annotation must be an object", file=file, entry=entry)
     kind, label = d.get("type"), d.get("label")
@@ -94,7 +103,7 @@ def from_dataloop_annotation(d: dict[str, Any], *, file: str | None = None, entr
     elif kind == "point":
         coords = _xy(c[0] if isinstance(c, list) and len(c) == 1 else c, file, entry)
     else:
-        coords, color = _decode_png(c, file, entry)
+        coords, color = _decode_png(c, file, entry, image_size)
         if color is not None:
             meta["color"] = color
     attrs = d.get("attributes") or {}
@@ -102,12 +111,16 @@ def from_dataloop_annotation(d: dict[str, Any], *, file: str | None = None, entr
         attrs = {str(a): True for a in attrs}
     elif not isinstance(attrs, dict):
         raise FormatError(f"attributes must be a list or an object, got {type(attrs).__name__}", file=file, entry=entry)
-    model = ((d.get("metadata") or {}).get("user") or {}).get("model") or {}
-    if not isinstance(model, dict):
-        raise FormatError("metadata.user.model must be an object", file=file, entry=entry)
+    model: Any = d
+    for key in ("metadata", "user", "model"):  # metadata.user.model, each level optional
+        model = model.get(key) or {}
+        if not isinstance(model, dict):
+            raise FormatError(f"{key} must be an object, got {type(model).__name__}", file=file, entry=entry)
     score = model.get("confidence")
     if score is not None and not is_number(score):
-        raise FormatError(f"model confidence must be a number, got {score!r}", file=file, entry=entry)
+        raise FormatError(f"model confidence must be a number, got {score!r:.60}", file=file, entry=entry)
+    if model.get("name") is not None and not (isinstance(model["name"], str) and model["name"].strip()):
+        raise FormatError(f"model name must be a non-empty string, got {model['name']!r:.60}", file=file, entry=entry)
     if model.get("model_id") is not None:
         meta["model_id"] = model["model_id"]
     if d.get("id") is not None:
@@ -150,12 +163,7 @@ def to_dataloop_annotation(a: Annotation) -> dict[str, Any]:
 
 def _read_item(jpath: Path, root: Path, check_images: bool) -> ImageEntry:
     file = str(jpath)
-    try:
-        doc = json.loads(jpath.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as e:
-        raise FormatError(f"invalid JSON ({e.msg})", file=file, entry=f"line {e.lineno}") from None
-    except (OSError, UnicodeDecodeError) as e:
-        raise FormatError(f"cannot read ({e})", file=file) from None
+    doc = limits.load_json(jpath)
     if not isinstance(doc, dict):
         raise FormatError("item JSON must be an object", file=file)
     name = clean_name(doc.get("filename"), file=file, entry="filename")
@@ -179,7 +187,7 @@ def _read_item(jpath: Path, root: Path, check_images: bool) -> ImageEntry:
     anns = []
     for i, d in enumerate(anns_raw):
         where = f"annotation {d['id']}" if isinstance(d, dict) and d.get("id") else f"annotation #{i}"
-        a = from_dataloop_annotation(d, file=file, entry=where)
+        a = from_dataloop_annotation(d, file=file, entry=where, image_size=(w, h) if w and h else None)
         validate_annotation(a, w, h, file=file, entry=where)
         anns.append(a)
     meta = {"dataloop_id": doc["id"]} if doc.get("id") else {}
@@ -200,10 +208,16 @@ def read_dataloop(root: str | Path, *, check_images: bool = True) -> DatasetBund
     labels: list[str] = []
     onto = root / ONTOLOGY_FILE
     if onto.is_file():
-        try:
-            labels = [r["tag"] for r in json.loads(onto.read_text(encoding="utf-8"))["roots"]]
-        except (json.JSONDecodeError, KeyError, TypeError) as e:
-            raise FormatError(f"ontology must be {{'roots': [{{'tag': ...}}]}} ({e})", file=str(onto)) from None
+        doc = limits.load_json(onto)
+        roots = doc.get("roots") if isinstance(doc, dict) else None
+        if not isinstance(roots, list):
+            raise FormatError("ontology must be {'roots': [{'tag': ...}]}", file=str(onto), entry="roots")
+        for i, r in enumerate(roots):
+            tag = r.get("tag") if isinstance(r, dict) else None
+            if label_problem(tag):
+                raise FormatError(f"each root needs a 'tag': its label {label_problem(tag)}", file=str(onto),
+                                  entry=f"roots[{i}].tag")
+            labels.append(tag)
     labels += [lab for lab in dict.fromkeys(a.label for it in items for a in it.annotations) if lab not in labels]
     return DatasetBundle(labels=labels, items=items, info={"format": "dataloop"})
 

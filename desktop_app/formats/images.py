@@ -19,9 +19,11 @@ from desktop_app.catalog.names import name_problem
 from desktop_app.errors import FormatError
 from desktop_app.formats.base import Annotation, DatasetBundle, ImageEntry
 
+from desktop_app.formats.imagecheck import DECODE_ERRORS, Damaged, TooLarge, check_decodes
+from desktop_app.formats.limits import MAX_PIXELS
+
 logger = logging.getLogger(__name__)
 
-MAX_PIXELS = 200_000_000
 IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp"})
 COPY_MODES = ("copy", "hardlink", "symlink", "none")
 # Folder names that mean a subset, in every layout that encodes subsets as folders.
@@ -77,7 +79,7 @@ def _header_size(path: Path) -> tuple[int, int]:
     try:
         with open_image(path) as im:
             w, h = im.size
-    except (OSError, ValueError, SyntaxError, struct.error) as e:
+    except DECODE_ERRORS as e:
         raise _Bad(f"not a readable image ({e})") from None
     if w <= 0 or h <= 0:
         raise _Bad(f"image has an empty size {w}x{h}")
@@ -105,17 +107,19 @@ def check_size(path: Path, declared: tuple[Any, Any], *, entry: str | None = Non
 
 def _problem(path: Path, full: bool) -> str | None:
     try:
-        _header_size(path)
-        with open_image(path) as im:
-            im.verify()  # PNG: checks chunk CRCs and the end marker
+        w, h = _header_size(path)
         if full:
-            # verify() does not decode JPEG data; load() does and raises on a truncated file
-            # (as long as nobody set ImageFile.LOAD_TRUNCATED_IMAGES, which hides truncation).
+            # Every byte a decoder reads, without holding the decoded image (imagecheck); a truncated file
+            # fails here as long as nobody set ImageFile.LOAD_TRUNCATED_IMAGES, which hides truncation.
+            check_decodes(path, w, h)
+        else:
             with open_image(path) as im:
-                im.load()
-    except _Bad as e:
+                im.verify()  # PNG: checks chunk CRCs and the end marker
+    except (_Bad, TooLarge) as e:
         return str(e)
-    except (OSError, ValueError, SyntaxError, struct.error) as e:
+    except Damaged as e:
+        return f"image is damaged or truncated ({e})"
+    except DECODE_ERRORS as e:
         return f"image is damaged or truncated ({e})"
     return None
 
@@ -151,6 +155,9 @@ def clean_name(name: Any, *, file: str | None = None, entry: str | None = None) 
     """A dataset-relative '/' path: no leading '/', no '..', no drive, not empty."""
     if not isinstance(name, str) or not name.strip():
         raise FormatError(f"file name must be a non-empty string, got {name!r}", file=file, entry=entry)
+    problem = unicode_problem(name)
+    if problem:
+        raise FormatError(f"file name {name!r:.80} {problem}", file=file, entry=entry)
     parts = [p for p in name.replace("\\", "/").split("/") if p not in ("", ".")]
     if not parts or ".." in parts or parts[0].endswith(":"):
         raise FormatError(f"file name {name!r} must stay inside the dataset", file=file, entry=entry)
@@ -278,7 +285,13 @@ def rle_bbox(rle: dict[str, Any]) -> list[float]:
 # ---------------------------------------------------------------- geometry
 
 def is_number(v: Any) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+    """A finite int or float (not a bool), one that converts to a float: JSON's 10**400 does not."""
+    if not isinstance(v, (int, float)) or isinstance(v, bool):
+        return False
+    try:
+        return math.isfinite(v)
+    except OverflowError:
+        return False
 
 
 def _inside(xs: list[float], ys: list[float], w: int | None, h: int | None) -> bool:
@@ -288,14 +301,43 @@ def _inside(xs: list[float], ys: list[float], w: int | None, h: int | None) -> b
     return min(xs) >= -tw and max(xs) <= w + tw and min(ys) >= -th and max(ys) <= h + th
 
 
+MAX_LABEL = 1024
+
+
+def unicode_problem(text: str) -> str | None:
+    """Why ``text`` cannot be stored as text (JSON's "\\ud800" escape gives Python an unpaired surrogate)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as e:
+        return f"holds an unpaired surrogate {text[e.start]!r} (not valid Unicode)"
+    return None
+
+
+def label_problem(label: Any) -> str | None:
+    """Why ``label`` cannot be a label (or a model's name), or None when it can."""
+    if not isinstance(label, str) or not label.strip():
+        return f"must be a non-empty string, got {label!r:.60}"
+    if len(label) > MAX_LABEL:
+        return f"is {len(label)} characters long, over the limit of {MAX_LABEL}"
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in label):
+        return f"{label!r:.60} holds a control character"
+    return unicode_problem(label)
+
+
 def validate_annotation(a: Annotation, width: int | None, height: int | None, *,
                         file: str | None = None, entry: str | None = None) -> None:
-    """Check one annotation's label and compact coordinates against its image size."""
+    """Check one annotation's label (and its model's name) and compact coordinates against its image size."""
     def bad(msg: str) -> FormatError:
         return FormatError(msg, file=file, entry=entry)
 
-    if not isinstance(a.label, str) or not a.label.strip():
-        raise bad(f"label must be a non-empty string, got {a.label!r}")
+    problem = label_problem(a.label)
+    if problem:
+        raise bad(f"label {problem}")
+    problem = None if a.model_name is None else label_problem(a.model_name)
+    if problem:
+        raise bad(f"model name {problem}")
+    if a.score is not None and not is_number(a.score):
+        raise bad(f"score must be a number, got {a.score!r}")
     c = a.coordinates
     if a.type == "class":
         return
@@ -323,9 +365,11 @@ def validate_annotation(a: Annotation, width: int | None, height: int | None, *,
             raise bad(f"point {list(c)} lies outside the {width}x{height} image")
     elif a.type == "binary":
         if not (isinstance(c, dict) and isinstance(c.get("size"), (list, tuple)) and len(c["size"]) == 2
-                and all(isinstance(v, int) and v > 0 for v in c["size"])):
+                and all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in c["size"])):
             raise bad("binary mask needs {'size': [h, w], 'counts': ...}")
         h, w = c["size"]
+        if h * w > MAX_PIXELS:
+            raise bad(f"mask size {h}x{w} is over the {MAX_PIXELS // 1_000_000} MP limit")
         if width is not None and height is not None and (h, w) != (height, width):
             raise bad(f"mask size {h}x{w} (h x w) does not match the {height}x{width} image")
         try:

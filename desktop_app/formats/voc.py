@@ -15,6 +15,7 @@ from typing import Any
 
 from desktop_app.catalog.names import contained
 from desktop_app.errors import FormatError
+from desktop_app.formats import limits
 from desktop_app.formats.base import Annotation, DatasetBundle, ImageEntry, tracked
 from desktop_app.formats.images import (
     SUBSET_DIRS, all_labels, bounds, check_size, check_unique, clean_name, entry_size, is_image_file,
@@ -83,12 +84,7 @@ def _guess_filename(folder: Path, stem: str) -> str:
 
 def _parse(xml: Path, root: Path, check_images: bool) -> ImageEntry:
     file = str(xml)
-    try:
-        doc = ET.parse(xml).getroot()
-    except ET.ParseError as e:
-        raise FormatError(f"invalid XML ({e})", file=file, entry=f"line {e.position[0]}") from None
-    except OSError as e:
-        raise FormatError(f"cannot read ({e})", file=file) from None
+    doc = limits.parse_xml(xml)  # a DOCTYPE / ENTITY declaration is refused (no entity expansion)
     if doc.tag != "annotation":
         raise FormatError(f"root element must be <annotation>, got <{doc.tag}>", file=file)
     rel_dir = xml.relative_to(root / "Annotations").parent.as_posix()
@@ -121,7 +117,7 @@ def _read_sets(root: Path, ids: set[str]) -> dict[str, str]:
         f = root / "ImageSets" / "Main" / f"{stem}.txt"
         if not f.is_file():
             continue
-        for lineno, line in enumerate(f.read_text(encoding="utf-8").splitlines(), 1):
+        for lineno, line in enumerate(limits.read_text(f).splitlines(), 1):
             vid = line.strip()
             if not vid:
                 continue
@@ -150,7 +146,7 @@ def read_voc(root: str | Path, *, check_images: bool = True) -> DatasetBundle:
     labels: list[str] = []
     lf = root / LABELS_FILE
     if lf.is_file():
-        labels = [ln.strip() for ln in lf.read_text(encoding="utf-8").splitlines() if ln.strip()]
+        labels = [ln.strip() for ln in limits.read_text(lf).splitlines() if ln.strip()]
     labels += [lab for lab in used if lab not in labels]
     return DatasetBundle(labels=labels, items=items, info={"format": "voc"})
 

@@ -11,9 +11,10 @@ from typing import Any
 
 from desktop_app.catalog.names import contained
 from desktop_app.errors import FormatError
+from desktop_app.formats import limits
 from desktop_app.formats.base import Annotation, DatasetBundle, ImageEntry, tracked
 from desktop_app.formats.images import (
-    SUBSET_DIRS, all_labels, bounds, dedupe_split_names, entry_size, is_image_file, log_dropped,
+    SUBSET_DIRS, all_labels, bounds, dedupe_split_names, entry_size, is_image_file, label_problem, log_dropped,
     place_image, read_size, split_subset, unique_targets, validate_annotation,
 )
 
@@ -145,20 +146,25 @@ def _names_from(root: Path, names: list[str] | dict[int, str] | None) -> tuple[d
     for fn in YAML_NAMES:
         p = root / fn
         if p.is_file():
-            doc = parse_yaml(p.read_text(encoding="utf-8"), str(p))
+            doc = parse_yaml(limits.read_text(p), str(p))
             raw = doc.get("names")
             if isinstance(raw, list):
                 out = dict(enumerate(raw))
             elif isinstance(raw, dict):
-                try:
-                    out = {int(k): v for k, v in raw.items()}
-                except (TypeError, ValueError):
-                    raise FormatError("'names' keys must be class indices", file=str(p)) from None
+                bad = [k for k in raw if not (isinstance(k, int) and not isinstance(k, bool)
+                                               or isinstance(k, str) and re.fullmatch(r"\s*-?\d+\s*", k))]
+                if bad:
+                    raise FormatError(f"'names' keys must be class indices, got {bad[0]!r:.40}", file=str(p),
+                                      entry="names")
+                out = {int(k): v for k, v in raw.items()}
             else:
                 raise FormatError("'names' missing or not a list / map", file=str(p))
             if not all(isinstance(v, (str, int, float)) and str(v).strip() for v in out.values()):
                 raise FormatError("class names must be non-empty strings", file=str(p))
             out = {k: str(v) for k, v in out.items()}
+            bad_name = next((k for k, v in out.items() if label_problem(v)), None)
+            if bad_name is not None:
+                raise FormatError(f"class name {label_problem(out[bad_name])}", file=str(p), entry=f"names[{bad_name}]")
             if "nc" in doc and doc["nc"] != len(out):
                 raise FormatError(f"nc is {doc['nc']} but {len(out)} names are listed", file=str(p))
             if len(set(out.values())) != len(out):
@@ -167,7 +173,7 @@ def _names_from(root: Path, names: list[str] | dict[int, str] | None) -> tuple[d
     for fn in TXT_NAMES:
         p = root / fn
         if p.is_file():
-            lines = [ln.strip() for ln in p.read_text(encoding="utf-8").splitlines() if ln.strip()]
+            lines = [ln.strip() for ln in limits.read_text(p).splitlines() if ln.strip()]
             return dict(enumerate(lines)), str(p)
     raise FormatError(f"no class names: expected one of {', '.join(YAML_NAMES + TXT_NAMES)}", file=str(root))
 
@@ -182,10 +188,7 @@ def label_path(image: Path) -> Path:
 
 def _parse_labels(path: Path, names: dict[int, str], w: int, h: int) -> list[Annotation]:
     file = str(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as e:
-        raise FormatError(f"cannot read ({e})", file=file) from None
+    text = limits.read_text(path)
     anns = []
     for lineno, line in enumerate(text.splitlines(), 1):
         toks = line.split()
