@@ -65,12 +65,17 @@ class RunsMixin:
                                     f"ORDER BY figure, legend", list(model_ids)).fetchall()
         return [(r[0], r[1]) for r in rows]
 
-    def delete_metrics(self, model_id: str, *, execution_id: str | None = None) -> int:
+    def delete_metrics(self, model_id: str, *, execution_id: str | None = None, from_x: float | None = None) -> int:
+        """A model's samples (one execution's, with execution_id; those at x >= from_x, with from_x)."""
+        where, params = ["model_id = ?"], [model_id]
+        if execution_id:
+            where.append("execution_id = ?")
+            params.append(execution_id)
+        if from_x is not None:
+            where.append("x >= ?")
+            params.append(float(from_x))
         with self.db.transaction() as conn:
-            if execution_id:
-                return conn.execute("DELETE FROM metrics WHERE model_id = ? AND execution_id = ?",
-                                    (model_id, execution_id)).rowcount
-            return conn.execute("DELETE FROM metrics WHERE model_id = ?", (model_id,)).rowcount
+            return conn.execute(f"DELETE FROM metrics WHERE {' AND '.join(where)}", params).rowcount
 
     # -- executions -----------------------------------------------------------------------
     def create_execution(self, kind: str, *, model_id: str | None = None, project_id: str | None = None,

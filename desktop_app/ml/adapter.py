@@ -88,6 +88,14 @@ class BaseModelAdapter(abc.ABC):
         elif self.model_entity is not None:
             self.model_entity._client.catalog.add_metric_samples(self.model_entity.id, rows)
 
+    def resumed_from(self, step: float) -> None:
+        """Call from train() when a resumed job continues from a checkpoint taken at `step`: the points an
+        earlier attempt of the job logged after it are dropped, so each series goes on without duplicates.
+        (An adapter that does not call it: its first point of a resumed job marks where it restarted.)"""
+        hook = self.context.get("resumed_from")
+        if hook is not None:
+            hook(float(step))
+
     def should_stop(self) -> bool:
         check = self.context.get("should_stop")
         return bool(check and check())

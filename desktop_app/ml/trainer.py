@@ -143,6 +143,7 @@ class Trainer:
         self._stop_reason: str | None = None
         self._warned: set[str] = set()
         self._resume_point = (0, 0)          # (epoch, batches done in it): where a checkpoint resumes
+        self.resumed_at: tuple[int, int, int] | None = None   # (epoch, batches done, step) of a resumed run
         self._epoch_loss = [0.0, 0]          # running (sum, count) of the epoch's train loss
         self._pending_rng: dict | None = None
         self._saved_at: tuple | None = None
@@ -181,6 +182,21 @@ class Trainer:
         """Ask the loop to stop after the current batch (cancel) or after this epoch (early stop)."""
         if self._stop_reason is None:
             self._stop_reason = reason
+
+    def resume_description(self) -> str:
+        """Where a resumed run continues, for its log: 'resumed from epoch 2/5 (batch 4 of 11), step 15'."""
+        if self.resumed_at is None:
+            return "started from the beginning"
+        epoch, batches, step = self.resumed_at
+        if epoch >= self.epochs:
+            return f"resumed after the last epoch ({self.epochs}), step {step}: nothing left to train"
+        if batches == 0:
+            where = "its start"
+        elif batches >= self.steps_per_epoch:
+            where = "its validation"
+        else:
+            where = f"batch {batches + 1} of {self.steps_per_epoch}"
+        return f"resumed from epoch {epoch + 1}/{self.epochs} ({where}), step {step}"
 
     def warn(self, message: str) -> None:
         if message in self._warned:
@@ -270,6 +286,8 @@ class Trainer:
         self._setup()
         if resume_from is not None:
             self._load_checkpoint(resume_from)
+            self.resumed_at = (*self._resume_point, self.global_step)
+            log.info("%s (checkpoint %s)", self.resume_description(), resume_from)
         start_epoch, skip = self._resume_point
         status = "completed"
         self.callbacks.bind(self)

@@ -180,7 +180,6 @@ def _until_dead(*pids, timeout=10.0):
 
 
 def test_wait_returns_when_the_worker_and_the_scheduler_both_die(centroid, dl):
-    import threading
     centroid.configuration.update({"epochs": 600, "sleep": 0.1})
     centroid.update()
     home = dl.default_client().catalog.home
@@ -195,12 +194,18 @@ def test_wait_returns_when_the_worker_and_the_scheduler_both_die(centroid, dl):
     os.kill(scheduler, signal.SIGKILL)   # the supervisor first, so nobody reaps the worker
     os.kill(worker, signal.SIGKILL)
     _until_dead(worker, scheduler)
-    waited: list = []
+
+    def hung(*_):
+        raise AssertionError("Execution.wait() did not return 30 s after its worker and scheduler died")
+
     t0 = time.monotonic()
-    thread = threading.Thread(target=lambda: waited.append(ex.wait()), daemon=True)   # no timeout, as users call it
-    thread.start()
-    thread.join(30)
-    assert waited, "Execution.wait() did not return 30 s after its worker and scheduler died"
+    previous = signal.signal(signal.SIGALRM, hung)
+    signal.alarm(30)
+    try:
+        ex.wait()   # no timeout, as users call it
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
     assert time.monotonic() - t0 < 10
     assert ex.status == "interrupted"
     assert f"worker process (pid {worker}) died" in ex.error and "resume" in ex.error
@@ -251,3 +256,76 @@ def test_a_read_leaves_a_dead_worker_to_a_live_scheduler(dl):
     finally:
         lock.release()
     assert dl.executions.get(rec.id).status == "interrupted"
+
+
+def _series_of(cat, model_id, execution_id):
+    series: dict = {}
+    for s in cat.list_metrics(model_id):
+        if s.execution_id == execution_id:
+            series.setdefault((s.figure, s.legend), []).append(s.x)
+    return series
+
+
+def test_a_resumed_run_continues_its_series_without_duplicates(dl, tmp_path):
+    """A real built-in run killed after its checkpoint re-runs the steps after it: their old points go."""
+    import torch
+
+    from desktop_app.ml.sample_data import generate_shapes
+    client = dl.default_client()
+    cat = client.catalog
+    ds = client.sample_project.datasets.create("tiny")
+    cat.import_bundle(ds.id, generate_shapes(tmp_path / "shapes", kind="classification", n=30, size=32))
+    m = dl.packages.get("resnet").models.get("pretrained-resnet").clone(
+        model_name="resumed", dataset=dl.datasets.get("tiny"),
+        configuration={"epochs": 40, "checkpoint_every": 3, "image_size": 32, "batch_size": 4,
+                       "num_workers": 0, "device": "cpu", "pretrained": False})
+    ex = m.train(wait=False)
+    deadline = time.monotonic() + 300
+
+    def validated():
+        return sorted(s.x for s in cat.list_metrics(m.id, figure="loss", legend="validation"))
+
+    while len(validated()) < 4:   # epochs 1-4 done; the checkpoint is the one after epoch 3
+        assert ex.status in ("created", "in-progress") and time.monotonic() < deadline, ex.logs()[-3000:]
+        time.sleep(0.05)
+    os.kill(ex.record.pid, signal.SIGKILL)
+    _wait_status(ex, ("failed", "interrupted"))
+    ckpt = torch.load(cat.work_dir / "executions" / ex.id / "output" / "checkpoints" / "last.pt",
+                      map_location="cpu", weights_only=True)
+    checkpoint_step = int(ckpt["global_step"])
+    before = _series_of(cat, m.id, ex.id)
+    stale = {k: [x for x in xs if x > checkpoint_step] for k, xs in before.items()}
+    assert stale[("loss", "validation")], f"nothing logged after the checkpoint at {checkpoint_step}: {before}"
+    # resume to the end of epoch 5 (two more epochs from the checkpoint)
+    m.configuration["epochs"] = 5
+    m.update()
+    again = m.train(resume=True)
+    assert again.id == ex.id and again.status == "success", again.logs()[-3000:]
+    after = _series_of(cat, m.id, ex.id)
+    for key, xs in after.items():
+        assert len(xs) == len(set(xs)), f"{key} logged some steps twice: {xs}"
+    steps = int(validated()[0])                       # steps an epoch: validation is logged at its last step
+    assert validated() == [steps * e for e in (1, 2, 3, 4, 5)]
+    assert sorted(after[("loss", "train_batch")]) == list(range(10, 5 * steps + 1, 10))
+    log = again.logs()
+    assert f"resumed from epoch 4/5 (its start), step {checkpoint_step}" in log
+    assert "metric point(s) the earlier attempt logged after step" in log
+
+
+def test_a_resumed_user_adapter_without_checkpoints_logs_its_series_once(centroid, dl):
+    """The centroid adapter starts over on resume: its first point marks where, the older ones from there go."""
+    centroid.configuration.update({"epochs": 60, "sleep": 0.1})
+    centroid.update()
+    ex = centroid.train(wait=False)
+    deadline = time.monotonic() + 60
+    while len(centroid.metrics.list(figure="loss")) < 3 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    ex.cancel()
+    assert _wait_status(ex, ("canceled",)) == "canceled"
+    assert len(centroid.metrics.list(figure="loss")) >= 3
+    centroid.configuration.update({"epochs": 5, "sleep": 0})
+    centroid.update()
+    again = centroid.train(resume=True)
+    assert again.id == ex.id and again.status == "success", again.logs()
+    assert [s.x for s in centroid.metrics.list(figure="loss", legend="train")] == [1, 2, 3, 4, 5]
+    assert "the earlier attempt logged from step 1" in again.logs()

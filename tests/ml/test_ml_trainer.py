@@ -155,3 +155,12 @@ def test_bad_device_and_resume_file(cls_layout, tmp_path):
             _run(cls_layout, tmp_path / "out", device="cuda")
     with pytest.raises(TrainingError, match="resume_from"):
         _run(cls_layout, tmp_path / "out", resume_from=tmp_path / "missing.pt")
+
+
+def test_a_resumed_run_says_where_it_continues(cls_layout, tmp_path, caplog):
+    import logging
+    part, _ = _run(cls_layout, tmp_path / "part", [StopAt(step=3)])   # 2 steps an epoch: inside the second
+    with caplog.at_level(logging.INFO, logger="desktop_app.ml"):
+        rest, rec = _run(cls_layout, tmp_path / "part", resume_from=part.checkpoint_path)
+    assert "resumed from epoch 2/2 (batch 2 of 2), step 3" in caplog.text
+    assert [s for s, _ in rec.losses] == [4]   # only the steps after the checkpoint run again

@@ -20,22 +20,32 @@ class CatalogReporter(Callback):
 
     BATCH_EVERY = 10
 
-    def __init__(self, adapter: TorchvisionAdapter):
+    def __init__(self, adapter: TorchvisionAdapter, *, resumed: bool = False):
         self.adapter = adapter
+        self.resumed = resumed
         self._losses: list[float] = []
         self._last_progress = 0.0
 
     def on_train_start(self, trainer: Any) -> None:
         self.total_steps = max(1, trainer.epochs * trainer.steps_per_epoch)
         self.epochs = trainer.epochs
+        if self.resumed:  # the steps after the checkpoint run again: their old points go first
+            self.adapter.resumed_from(trainer.global_step)
+
+    def _log(self, step: int, epoch: float, points: dict[str, float]) -> None:
+        """Points into the catalog; a cancel the job's sink reports becomes a clean stop (with a checkpoint
+        at this very step, so a resume re-runs nothing)."""
+        try:
+            self.adapter.log_metrics(step, epoch=epoch, **points)
+        except Cancelled:
+            self.trainer.request_stop("cancelled")
 
     def on_train_batch_end(self, step: int, loss: float) -> None:
         self._losses.append(loss)
         if step % self.BATCH_EVERY == 0:
             mean = sum(self._losses) / len(self._losses)
             self._losses.clear()
-            self.adapter.log_metrics(step, epoch=step / max(1, self.trainer.steps_per_epoch),
-                                     **{"train_batch/loss": mean})
+            self._log(step, step / max(1, self.trainer.steps_per_epoch), {"train_batch/loss": mean})
         progress = self.adapter.context.get("progress")
         now = time.monotonic()
         if progress and now - self._last_progress > 0.5:
@@ -56,7 +66,7 @@ class CatalogReporter(Callback):
                 points[f"{'validation' if legend == 'val' else legend}/{figure}"] = value
             else:
                 points[f"value/{key}"] = value
-        self.adapter.log_metrics(step, epoch=epoch + 1, **points)
+        self._log(step, epoch + 1, points)
         monitor = self.trainer.monitor
         progress = self.adapter.context.get("progress")
         if progress:
@@ -104,7 +114,7 @@ class TorchvisionAdapter(BaseModelAdapter):
         resume_from = checkpoint if kwargs.get("resume") and checkpoint.is_file() else None
         if kwargs.get("resume") and resume_from is None:
             print("no checkpoint to resume from; starting from the beginning", flush=True)
-        callbacks = [CatalogReporter(self), LoggingCallback(every_n_steps=50)]
+        callbacks = [CatalogReporter(self, resumed=bool(kwargs.get("resume"))), LoggingCallback(every_n_steps=50)]
         result = trainer.train(self.task, data_path, output_path, config, callbacks=callbacks,
                                resume_from=resume_from)
         for msg in result.messages:
