@@ -346,7 +346,7 @@ class ReviewSession:
             self.iou_threshold, self.score_threshold = float(iou), score
             self.table = self._detection_table(self.view.session().current)
         else:
-            self.figures = self.view.at_thresholds(score_threshold=score)
+            self.figures = self.view.at_thresholds(iou_threshold=iou_threshold, score_threshold=score)  # IoU: checked
             self.score_threshold = score
             self.table = self._classification_table()
         self._agnostic_cache = None

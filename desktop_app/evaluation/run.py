@@ -345,14 +345,19 @@ def evaluate_model(catalog: Catalog, model_id: str, dataset_id: str, *, filters:
     require_ground_truth(catalog, model_id, dataset_id, filters, selected)
     ids = selected.tolist()
     t0 = time.monotonic()
+    predicted: dict[int, list] = {}
     for k in range(0, len(ids), batch_size):
         if should_stop:
             should_stop()
         items = [ds.items.get(item_id=i) for i in ids[k:k + batch_size]]
-        adapter.predict_items(items, batch_size=batch_size)
+        _, anns = adapter.predict_items(items, batch_size=batch_size, upload_annotations=False)
+        predicted.update((it.id, a) for it, a in zip(items, anns))
         if progress:
             done = min(k + batch_size, len(ids))
             progress(90.0 * done / len(ids), f"predicted {done}/{len(ids)} items")
+    # Stored once every item is predicted (one transaction): a refused prediction or a cancel leaves the
+    # model's earlier predictions as they were, never half replaced.
+    catalog.replace_predictions(model_id, model.name, predicted, dataset_id)
     predict_s = time.monotonic() - t0
     if progress:
         progress(95.0, "scoring")

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import abc
+import hashlib
 import importlib
 import importlib.util
 import inspect
 import io
 import logging
+import re
 import shutil
 import sys
 import tempfile
@@ -17,8 +19,8 @@ from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 import numpy as np
 
-from desktop_app.catalog.names import check_name
-from desktop_app.errors import ValidationError
+from desktop_app.catalog.names import check_name, contained, name_problem
+from desktop_app.errors import AlreadyExistsError, ValidationError
 
 if TYPE_CHECKING:
     from desktop_app.catalog import Catalog, PackageRecord
@@ -220,9 +222,13 @@ class BaseModelAdapter(abc.ABC):
         for i in range(0, len(items), bs):
             batch_items = list(items[i:i + bs])
             batch = [self.prepare_item_func(it) for it in batch_items]
-            out = self.predict(batch, **kwargs)
-            if len(out) != len(batch_items):
-                raise ValidationError(f"{type(self).__name__}.predict returned {len(out)} results for a batch "
+            try:
+                out = self.predict(batch, **kwargs)
+            except ValidationError as e:   # e.g. coll.add(model_info={'confidence': nan}) in the user's code
+                raise self._name_the_item(batch_items, batch, e, kwargs) from e
+            if not isinstance(out, (list, tuple)) or len(out) != len(batch_items):
+                got = f"{len(out)} results" if isinstance(out, (list, tuple)) else type(out).__name__
+                raise ValidationError(f"{type(self).__name__}.predict returned {got} for a batch "
                                       f"of {len(batch_items)}")
             for it, coll in zip(batch_items, out):
                 if isinstance(coll, AnnotationCollection):
@@ -230,8 +236,10 @@ class BaseModelAdapter(abc.ABC):
                 elif isinstance(coll, list):
                     anns = coll  # interchange Annotations (built-ins) or a plain list (Dataloop warns too)
                 else:
-                    errors.append(f"item {it.id}: predict returned {type(coll).__name__}")
+                    errors.append(f"item {it.id} ({it.name}): predict returned {type(coll).__name__}, not a "
+                                  f"dl.AnnotationCollection")
                     continue
+                check_predictions(it, anns, list(m.labels))
                 for a in anns:
                     if a.score is None:
                         a.score = 1.0
@@ -246,6 +254,16 @@ class BaseModelAdapter(abc.ABC):
                 catalog.replace_predictions(m.id, m.name, preds, ds_id)
         return list(items), all_anns
 
+    def _name_the_item(self, items: list, batch: list, error: ValidationError, kwargs: dict) -> ValidationError:
+        """predict() refused its own output for a batch: run its items one at a time to name the one at fault."""
+        for it, x in zip(items, batch) if len(items) > 1 else ():
+            try:
+                self.predict([x], **kwargs)
+            except ValidationError as e:
+                return ValidationError(f"item {it.id} ({it.name}): {type(self).__name__}.predict: {e}")
+        names = ", ".join(f"{it.id} ({it.name})" for it in items)
+        return ValidationError(f"item {names}: {type(self).__name__}.predict: {error}")
+
     def evaluate(self, model: Model, dataset: Any, filters: dict | None = None, **kwargs: Any) -> Any:
         from desktop_app.evaluation.run import score_model
         return score_model(self._catalog(), model.id, dataset.id, filters=filters, **kwargs)
@@ -255,6 +273,32 @@ class BaseModelAdapter(abc.ABC):
         items = dataset.items.list(filters=filters)
         self.predict_items(items)
         return self.evaluate(model, dataset, filters, **kwargs)
+
+
+def check_predictions(item: Any, anns: list, labels: list[str]) -> None:
+    """Refuse a malformed prediction before anything is stored, naming the item and the field: not an
+    annotation, a label the model does not have, a confidence that is not a number within [0, 1], a
+    per-class score vector (metadata['scores']) that is not finite numbers."""
+    from desktop_app.formats.base import Annotation
+
+    where = f"item {item.id} ({item.name})"
+    for a in anns:
+        if not isinstance(a, Annotation):
+            raise ValidationError(f"{where}: a prediction is a {type(a).__name__}, not an annotation "
+                                  f"(build them with dl.AnnotationCollection().add(...))")
+        if not isinstance(a.label, str) or (labels and a.label not in labels):
+            raise ValidationError(f"{where}: prediction label {a.label!r} is not one of the model's labels "
+                                  f"({', '.join(labels[:20])}{', ...' if len(labels) > 20 else ''})")
+        s = a.score
+        if s is not None and (isinstance(s, bool) or not isinstance(s, (int, float, np.number))
+                              or not 0.0 <= float(s) <= 1.0):
+            raise ValidationError(f"{where}: prediction {a.label!r} has confidence {s!r}; model_info "
+                                  f"'confidence' must be a number within [0, 1]")
+        vec = (a.metadata or {}).get("scores")
+        if vec is not None and not (isinstance(vec, (list, tuple)) and all(
+                isinstance(v, (int, float, np.number)) and not isinstance(v, bool) and np.isfinite(v) for v in vec)):
+            raise ValidationError(f"{where}: prediction {a.label!r} has metadata['scores'] {str(vec)[:60]}; it must "
+                                  f"be a list of finite numbers, one per class")
 
 
 def _wanted_types(output_type: str) -> set[str]:
@@ -274,12 +318,10 @@ def push_package(catalog: Catalog, *, package_name: str, src_path: Path, entry_p
 
     ``extra_configuration``: the package's models may hold configuration keys its ``hyperparameters`` do not
     declare (otherwise such keys are refused as misspellings once it declares any)."""
-    src = Path(src_path)
-    if not src.is_dir():
-        raise ValidationError(f"package source {src} is not a folder")
-    entry = src / entry_point
-    if not entry.is_file():
-        raise ValidationError(f"package entry point {entry_point!r} not found in {src}")
+    check_package_name(package_name)
+    if catalog.db.scalar("SELECT 1 FROM packages WHERE name = ?", (package_name,)):
+        raise AlreadyExistsError(f"a package named {package_name!r} already exists")
+    src, entry = check_package_source(src_path, entry_point)
     if hyperparameters and not extra_configuration:
         from .hparams import RESERVED_KEYS, unknown_key_error
         declared = [d.get("name") for d in hyperparameters if isinstance(d, dict)]
@@ -292,16 +334,72 @@ def push_package(catalog: Catalog, *, package_name: str, src_path: Path, entry_p
             rel = f.relative_to(src)
             if f.is_file() and "__pycache__" not in rel.parts and not rel.name.endswith(".pyc"):
                 zf.write(f, rel.as_posix())
-    cls = _load_class_from_folder(src, entry_point, class_name, tag=f"check_{package_name}")
+    cls = _load_class_from_folder(src, entry_point, class_name, tag="check")
     class_name = cls.__name__
-    sha = catalog.store.put_bytes(buf.getvalue())
     supported = {m: _overrides(cls, m) for m in ("load", "save", "train", "predict")}
-    return catalog.create_package(
-        package_name, project_id=project_id, kind="user", description=description, entry_point=entry_point,
-        class_name=class_name, codebase_sha=sha, default_configuration=default_configuration,
-        hyperparameters=hyperparameters or [], input_type=input_type, output_type=output_type,
-        metadata={"supported_methods": supported, "source": str(src),
-                  **({EXTRA_CONFIGURATION: True} if extra_configuration else {})})
+    code = buf.getvalue()
+    with catalog.store.writing():   # the code's file is not referenced until the package row is committed
+        new_file = not catalog.store.exists(hashlib.sha256(code).hexdigest())
+        sha = catalog.store.put_bytes(code)
+        try:
+            return catalog.create_package(
+                package_name, project_id=project_id, kind="user", description=description,
+                entry_point=entry_point, class_name=class_name, codebase_sha=sha,
+                default_configuration=default_configuration, hyperparameters=hyperparameters or [],
+                input_type=input_type, output_type=output_type,
+                metadata={"supported_methods": supported, "source": str(src),
+                          **({EXTRA_CONFIGURATION: True} if extra_configuration else {})})
+        except BaseException:
+            if new_file:
+                catalog.store.delete(sha)   # refused: nothing of the push stays behind
+            raise
+
+
+# Said wherever a user adds a package: the window's dialog, `desktop-app packages push`, the SDK, the README.
+PUSH_WARNING = ("Adding a package runs its Python code with your permissions (now, to check it, and whenever "
+                "one of its models trains, evaluates, predicts or serves): only add code you trust.")
+
+_PACKAGE_NAME = re.compile(r"[^\W_][\w.+-]*(?: [\w.+-]+)*")
+
+
+def check_package_name(name: Any) -> str:
+    """A package name is one or a few words: letters, digits, '-', '_', '.', '+' and single spaces, starting
+    with a letter or digit (it is shown in lists and written as 'package/model' on the command line)."""
+    if not isinstance(name, str) or not name:
+        raise ValidationError("package name: required")
+    if len(name) > 100:
+        raise ValidationError(f"package name {name[:40]!r}...: {len(name)} characters, over the limit of 100")
+    if not _PACKAGE_NAME.fullmatch(name):
+        bad = next((c for c in name if c in "/\\" or not c.isprintable()), None)
+        why = (f"holds {bad!r}, a path character" if bad in ("/", "\\") else
+               f"holds the control character {bad!r}" if bad else
+               "must start with a letter or digit and hold only letters, digits, '-', '_', '.', '+' and single "
+               "spaces")
+        raise ValidationError(f"package name {name!r} {why}")
+    return name
+
+
+def check_package_source(src_path: Any, entry_point: Any) -> tuple[Path, Path]:
+    """(folder, entry point file) of a package to push, checked without running anything: the folder exists,
+    the entry point is a .py file inside it (a relative path, no '..', no link leading out)."""
+    if src_path is None or str(src_path) == "":
+        raise ValidationError("src_path: required (the folder holding the adapter)")
+    src = Path(src_path).expanduser()
+    if not src.exists():
+        raise ValidationError(f"src_path {src}: no such folder")
+    if not src.is_dir():
+        raise ValidationError(f"src_path {src}: a file, not a folder (give the folder holding {src.name})")
+    if not isinstance(entry_point, str) or not entry_point:
+        raise ValidationError("entry point: required (the .py file defining the adapter, e.g. adapter.py)")
+    problem = name_problem(entry_point)
+    if problem:
+        raise ValidationError(f"entry point {entry_point!r} {problem}; it is a .py file inside {src}")
+    if not entry_point.endswith(".py"):
+        raise ValidationError(f"entry point {entry_point!r} is not a .py file")
+    entry = contained(src, entry_point, "entry point")
+    if not entry.is_file():
+        raise ValidationError(f"entry point {entry_point!r}: no such file in {src}")
+    return src, entry
 
 
 def _overrides(cls: type, name: str) -> bool:
@@ -319,8 +417,11 @@ def _load_class_from_folder(folder: Path, entry_point: str, class_name: str | No
     try:
         sys.modules[module_name] = module
         spec.loader.exec_module(module)
-    except Exception as e:
-        raise ValidationError(f"{entry_point} failed to import: {type(e).__name__}: {e}") from e
+    except (Exception, SystemExit) as e:  # the user's code at import: any failure, sys.exit() included
+        sys.modules.pop(module_name, None)
+        where = f" (line {e.lineno})" if isinstance(e, SyntaxError) and e.lineno else ""
+        raise ValidationError(f"entry point {folder / entry_point} failed to import{where}: "
+                              f"{type(e).__name__}: {e}") from e
     finally:
         sys.path.remove(str(folder))
     if class_name:
@@ -331,8 +432,10 @@ def _load_class_from_folder(folder: Path, entry_point: str, class_name: str | No
         found = [c for _, c in inspect.getmembers(module, inspect.isclass)
                  if issubclass(c, BaseModelAdapter) and c is not BaseModelAdapter and c.__module__ == module_name]
         if len(found) != 1:
-            raise ValidationError(f"{entry_point} must define exactly one BaseModelAdapter subclass "
-                                  f"(found {len(found)}); name it with class_name=")
+            sys.modules.pop(module_name, None)
+            which = f": {', '.join(c.__name__ for c in found)}; name one with class_name=" if found else ""
+            raise ValidationError(f"entry point {folder / entry_point} must define exactly one "
+                                  f"dl.BaseModelAdapter subclass (found {len(found)}{which})")
         cls = found[0]
     if not (isinstance(cls, type) and issubclass(cls, BaseModelAdapter)):
         raise ValidationError(f"{class_name} in {entry_point} is not a dl.BaseModelAdapter subclass")

@@ -111,9 +111,14 @@ def check_model_info(model_info: dict | None) -> dict | None:
     conf = model_info.get("confidence")
     if conf is None:
         raise ValidationError("model_info needs a 'confidence' between 0 and 1")
-    conf = float(conf)
+    try:   # a number, a numpy or torch scalar; never a string or a bool
+        if isinstance(conf, (str, bytes, bool)) or not hasattr(conf, "__float__"):
+            raise TypeError
+        conf = float(conf)
+    except (TypeError, ValueError, RuntimeError):
+        raise ValidationError(f"model_info 'confidence' must be a number between 0 and 1, got {conf!r}") from None
     if not (0.0 <= conf <= 1.0) or conf != conf:
-        raise ValidationError(f"model_info confidence {conf} is not within 0..1")
+        raise ValidationError(f"model_info 'confidence' {conf} is not within 0..1")
     return {"name": str(model_info["name"]), "model_id": model_info.get("model_id"), "confidence": conf}
 
 

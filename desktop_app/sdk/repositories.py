@@ -457,7 +457,12 @@ class Evaluations(Repository):
 
     def get(self, name: str):
         from desktop_app.evaluation.store import EvaluationView
-        return EvaluationView(self.catalog, self.catalog.find_evaluation(self.model.id, name))
+        try:
+            return EvaluationView(self.catalog, self.catalog.find_evaluation(self.model.id, name))
+        except NotFoundError:
+            have = [e.name for e in self.catalog.list_evaluations(model_id=self.model.id)]
+            raise NotFoundError(f"model {self.model.name!r} has no evaluation named {name!r} (it has: "
+                                f"{', '.join(map(repr, have)) or 'none yet'})") from None
 
 
 class Pipelines(Repository):
