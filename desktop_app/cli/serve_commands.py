@@ -2,19 +2,48 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import time
+from pathlib import Path
+
+from desktop_app.errors import UserError
 
 from .commands import client, resolve_model
 from .main import command, print_json, print_table
 
 
+TOKEN_ENV = "DESKTOP_APP_SERVICE_TOKEN"
+
+
+def service_token(a) -> str | None:
+    """The token from --token-file, --token or $DESKTOP_APP_SERVICE_TOKEN (in that order; one flag at most).
+    The service process gets it on its stdin, never on its command line."""
+    if a.token_file and a.token:
+        raise UserError("give the token once: --token-file or --token, not both")
+    if a.token_file:
+        path = Path(a.token_file).expanduser()
+        try:
+            token = path.read_text(encoding="utf-8").strip()
+        except (OSError, UnicodeDecodeError) as e:
+            raise UserError(f"cannot read the token file {path}: {e.strerror if isinstance(e, OSError) else e}") \
+                from None
+        if not token:
+            raise UserError(f"the token file {path} is empty")
+        return token
+    return a.token or os.environ.get(TOKEN_ENV, "").strip() or None
+
+
 @command("serve", "Deploy a model as a local HTTP service (Open Inference Protocol v2) and print its URL.")
 def _serve(p):
     p.add_argument("model", help="model id, name or package/name")
-    p.add_argument("--host", default="127.0.0.1", help="address to bind (default loopback; others need --token)")
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default loopback; others need a token)")
     p.add_argument("--port", type=int, default=0, help="0 picks a free port")
-    p.add_argument("--token", help="bearer token every request must carry (required off loopback)")
+    p.add_argument("--token-file", metavar="PATH",
+                   help="a file holding the bearer token every request must carry (required off loopback); "
+                        f"or set ${TOKEN_ENV}")
+    p.add_argument("--token", help="the token itself (other users see it in `ps`: prefer --token-file or "
+                                   f"${TOKEN_ENV})")
     p.add_argument("--max-batch-size", type=int)
     p.add_argument("--max-wait-ms", type=float)
     p.add_argument("--device", help="cpu, cuda, cuda:N (passed to the model)")
@@ -22,7 +51,7 @@ def _serve(p):
 
     def run(a):
         m = resolve_model(a.model)
-        config = {"host": a.host, "port": a.port, "token": a.token, "max_batch_size": a.max_batch_size,
+        config = {"host": a.host, "port": a.port, "token": service_token(a), "max_batch_size": a.max_batch_size,
                   "max_wait_ms": a.max_wait_ms, "device": a.device}
         service = m.deploy(service_config={k: v for k, v in config.items() if v is not None})
         print(f"service {service.id} serving {m.name} at {service.url} (pid {service.pid})")

@@ -22,8 +22,9 @@ import numpy as np
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import JSONResponse as StarletteJSONResponse
+from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -43,6 +44,15 @@ from .protocol import infer_response, model_metadata, parse_json, read_infer_req
 log = logging.getLogger(__name__)
 
 WARMUP_SHAPE = (64, 64, 3)
+
+
+class JSONResponse(StarletteJSONResponse):
+    """Starlette's, except that a lone surrogate a request brought (JSON text may spell "\\ud800") goes back
+    as that escape: UTF-8 cannot encode it, and the answer would otherwise fail as a 500."""
+
+    def render(self, content: Any) -> bytes:
+        return json.dumps(content, ensure_ascii=False, allow_nan=False, separators=(",", ":")) \
+            .encode("utf-8", "backslashreplace")
 
 
 ADMIN_HEADER = "x-admin-key"
@@ -83,10 +93,11 @@ class ServiceState:
         h = self.host
         name = request.path_params["model_name"]
         if name not in host_names(h):
-            raise NotFound(f"unknown model {name!r}; this service serves {h.name!r}")
+            raise NotFound(f"unknown model {name!r}; this service serves {h.name!r}", field="model")
         version = request.path_params.get("model_version")
         if version is not None and version != h.model_id:
-            raise NotFound(f"model {h.name!r} has no version {version!r} here; it serves {h.model_id!r}")
+            raise NotFound(f"model {h.name!r} has no version {version!r} here; it serves {h.model_id!r}",
+                           field="version")
         return h
 
     @contextlib.contextmanager
@@ -167,9 +178,12 @@ async def read_body(request: Request, limit: int, timeout_s: float | None = None
     try:
         async with asyncio.timeout(timeout_s):
             await receive_all()
+    except ClientDisconnect:
+        raise RequestError(f"the client closed the connection after {len(body):,} bytes of its body",
+                           field="body") from None
     except TimeoutError:
         raise RequestError(f"the request body did not arrive within {timeout_s:g} s ({len(body):,} bytes came); "
-                           f"send it at once", status=408) from None
+                           f"send it at once", status=408, field="body") from None
     return body
 
 
@@ -179,6 +193,17 @@ def check_content_type(request: Request, refused: tuple[str, ...], hint: str) ->
     if given and any(given == r or (r.endswith("/") and given.startswith(r)) for r in refused):
         raise RequestError(f"Content-Type {given} is not what this route reads: {hint}", status=415,
                            field="Content-Type")
+
+
+def _field(field: str, fn: Callable[..., Any]) -> Callable[..., Any]:
+    """fn, its RequestErrors naming `field` where they name none."""
+    def call(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except RequestError as e:
+            e.field = e.field or field
+            raise
+    return call
 
 
 # -- routes ----------------------------------------------------------------------------------------
@@ -224,7 +249,7 @@ async def infer(request: Request) -> Response:
         body = await read_body(request, cfg.json_limit, cfg.body_timeout_s)
 
         def parse(body: bytearray) -> Any:
-            return read_infer_request(parse_request_json(body), max_pixels=cfg.max_pixels,
+            return read_infer_request(_field("body", parse_request_json)(body), max_pixels=cfg.max_pixels,
                                       max_images=cfg.max_images_per_request, max_request_pixels=cfg.request_pixels)
 
         # Parsing takes at most about the body's size again (serving/jsonbody.py), decoding 8 bytes a pixel:
@@ -247,12 +272,13 @@ async def predictions(request: Request) -> Response:
                            "send the image file's bytes as the body; OIP v2 JSON goes to /v2/models/{model}/infer")
         cfg = s.config
         body = await read_body(request, cfg.max_request_bytes, cfg.body_timeout_s)
-        w, h_ = await run_in_threadpool(image_size, body, what="the request body")
+        w, h_ = await run_in_threadpool(_field("body", image_size), body, what="the request body")
         if w * h_ > cfg.max_pixels:
             raise TooLarge(f"the request body is {w}x{h_} = {w * h_:,} pixels, over the service's limit of "
-                           f"{cfg.max_pixels:,}; it was not decoded")
+                           f"{cfg.max_pixels:,}; it was not decoded", field="body")
         async with s.budget.reserve(8 * w * h_ + len(body), "the request's image"):
-            image = await run_in_threadpool(decode_image, body, cfg.max_pixels, what="the request body")
+            image = await run_in_threadpool(_field("body", decode_image), body, cfg.max_pixels,
+                                            what="the request body")
         del body
         (anns,) = await s.batcher.submit([image], h.predict)
         return JSONResponse(h.dataloop_json(anns))
@@ -266,10 +292,10 @@ async def load_model(request: Request) -> Response:
     if not key_matches(request.headers.get(ADMIN_HEADER, ""), s.admin_key_hash):
         raise RequestError(f"missing or wrong {ADMIN_HEADER} header", status=403, field="X-Admin-Key")
     s.check_model(request)
-    doc = parse_json(await read_body(request, 64 * 1024, s.config.body_timeout_s))
+    doc = _field("body", parse_json)(await read_body(request, 64 * 1024, s.config.body_timeout_s))
     model_id = doc.get("model_id") if isinstance(doc, dict) else None
     if not isinstance(model_id, str) or not model_id:
-        raise RequestError('the body must be {"model_id": "<id of the model to serve>"}')
+        raise RequestError('the body must be {"model_id": "<id of the model to serve>"}', field="model_id")
     async with s.swap_lock:  # one load at a time
         t0 = time.perf_counter()
         try:
@@ -351,7 +377,7 @@ async def _request_error(request: Request, exc: Exception) -> Response:
     body = exc.body()
     if exc.status >= 500:
         body["error"] = _state(request).scrub(body["error"])
-    return JSONResponse(body, status_code=exc.status)
+    return JSONResponse(body, status_code=exc.status, headers={"Retry-After": "1"} if exc.status == 503 else None)
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
@@ -398,7 +424,8 @@ class BearerAuth:
             await self.app(scope, receive, send)
             return
         msg = "missing bearer token" if not header else "wrong bearer token"
-        resp = JSONResponse({"error": f"{msg}: send 'Authorization: Bearer <token>'"}, status_code=401,
+        resp = JSONResponse({"error": f"{msg}: send 'Authorization: Bearer <token>'", "field": "Authorization"},
+                            status_code=401,
                             headers={"WWW-Authenticate": 'Bearer realm="model-desk"'})
         await resp(scope, receive, send)
 

@@ -6,8 +6,9 @@ as long as it likes ("slowloris"). Here every connection must have sent a whole 
 `header_timeout_s` of opening, or of its previous response; otherwise it is closed. A request whose
 headers arrived is never cut by this (its body has the app's own timeout).
 
-A request h11 cannot parse (a garbage request line, `Content-Length: abc`) is answered like every other
-refusal, a 400 with a JSON {"error": ...}, where uvicorn answers plain text."""
+A request h11 cannot parse (a garbage request line, `Content-Length: abc`, a broken chunk) is answered like
+every other refusal, a 400 with a JSON {"error": ...}, where uvicorn answers plain text (and, for a body
+that breaks while the app answers, raises inside h11 as the app's answer follows its own)."""
 
 from __future__ import annotations
 
@@ -53,13 +54,28 @@ class DeadlineH11Protocol(H11Protocol):
             self.transport.close()
 
     def send_400_response(self, msg: str) -> None:
-        body = json.dumps({"error": f"{msg.rstrip('.')}: the request line or a header could not be parsed as "
-                                    f"HTTP/1.1"}).encode()
+        cycle = self.cycle
+        if cycle is not None and not cycle.response_complete:
+            # The request's body broke off (a bad chunk) while the app handles it: the app's answer is dropped
+            # (its sends see a disconnect), ours goes out instead unless the app's has begun.
+            started = cycle.response_started
+            cycle.disconnected = True
+            cycle.message_event.set()
+            if started:
+                self.transport.close()
+                return
+            what = "the request's body (its chunked encoding)"
+        else:
+            what = "the request line or a header"
+        body = json.dumps({"error": f"{msg.rstrip('.')}: {what} could not be parsed as HTTP/1.1"}).encode()
         headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
                    (b"connection", b"close")]
-        for event in (h11.Response(status_code=400, headers=headers, reason=b"Bad Request"), h11.Data(data=body),
-                      h11.EndOfMessage()):
-            self.transport.write(self.conn.send(event))
+        try:
+            for event in (h11.Response(status_code=400, headers=headers, reason=b"Bad Request"),
+                          h11.Data(data=body), h11.EndOfMessage()):
+                self.transport.write(self.conn.send(event))
+        except h11.LocalProtocolError:      # an answer has gone out already: there is nothing more to say
+            pass
         self.transport.close()
 
 

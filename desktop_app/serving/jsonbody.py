@@ -39,7 +39,7 @@ _TOKENS = re.compile(rb'(?s)"[^"\\]*+(?:\\.[^"\\]*+)*+(?:"|\Z)|\[[\[\]0-9,.eE+\-
 _NOT_DIGITS_ALONE = b"[],.eE+- \t\r\n"
 _STRUCTURE_ONLY = b"0123456789 \t\r\n"
 _BRACKETS_TO_SPACES = bytes.maketrans(b"[]", b"  ")
-_PIECE = 1 << 22            # a long list is read this many bytes at a time
+_PIECE = 1 << 20            # a long list is read this many bytes at a time
 
 
 @dataclass(frozen=True)

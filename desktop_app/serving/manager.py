@@ -381,7 +381,8 @@ def _is_our_server(pid: int, service_id: str) -> bool:
 
 
 def _child_env() -> dict[str, str]:
-    env = dict(os.environ)
+    # The token goes on the child's stdin; the variable the CLI may have read it from stays here.
+    env = {k: v for k, v in os.environ.items() if k != "DESKTOP_APP_SERVICE_TOKEN"}
     # The package must be importable from a source checkout too.
     root = str(Path(__file__).resolve().parents[2])
     env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")

@@ -20,14 +20,23 @@ _ERRORS = {
     "401": _json(_ref("Error"), "Missing or wrong bearer token"),
     "404": _json(_ref("Error"), "Unknown model name or version"),
     "408": _json(_ref("Error"), "The request body did not arrive within the service's body timeout"),
-    "413": _json(_ref("Error"), "Request body, an image or the request's images together (pixels) over the "
-                                "service's limits"),
+    "413": _json(_ref("Error"), "Request body (declared or sent), an image or the request's images together "
+                                "(pixels) over the service's limits; a declared body is refused before it is read"),
+    "415": _json(_ref("Error"), "A Content-Type this route does not read (multipart or an image to the JSON "
+                                "route; JSON or multipart to /predictions)"),
+    "421": _json(_ref("Error"), "A Host this service does not answer to (a tokenless loopback service answers "
+                                "localhost, 127.0.0.1, [::1] and its bound address only)"),
     "500": _json(_ref("Error"), "The model failed inside predict (the service keeps serving)"),
-    "503": _json(_ref("Error"), "Busy: more requests in flight than max_concurrency; retry after Retry-After s"),
+    "503": _json(_ref("Error"), "Busy: more requests in flight than max_concurrency, or no room in the memory "
+                                "budget in time; retry after Retry-After s"),
 }
 
 _SCHEMAS: dict[str, Any] = {
-    "Error": {"type": "object", "required": ["error"], "properties": {"error": {"type": "string"}}},
+    "Error": {"type": "object", "required": ["error"], "properties": {
+        "error": {"type": "string"},
+        "field": {"type": "string", "description": "the part of the request at fault, where one is: a header "
+                                                   "('Content-Length', 'Host') or a place in the JSON "
+                                                   "('inputs[0].shape')"}}},
     "Tensor": {
         "type": "object", "required": ["name", "shape", "datatype", "data"],
         "properties": {

@@ -53,14 +53,21 @@ class InferRequest:
 
     @property
     def decode_bytes(self) -> int:
-        """About the most memory decoding the encoded images takes at once (Pillow holds 4 bytes a pixel,
-        the RGB array 3 more), what the service's memory budget is asked for before decoding."""
+        """About the memory decoding the encoded images takes (Pillow holds 4 bytes a pixel, the RGB array
+        3 more; a file in another mode, RGBA say, needs a conversion first), asked of the memory budget."""
         return sum(8 * w * h + len(raw) for raw, (w, h) in zip(self.encoded, self.sizes))
 
     def decode(self, decode: Callable[..., np.ndarray] = decode_image) -> list[np.ndarray]:
         if self.arrays:
             return self.arrays
-        return [decode(raw, self.max_pixels, what=what) for raw, what in zip(self.encoded, self.what)]
+        images = []
+        for i, (raw, what) in enumerate(zip(self.encoded, self.what)):
+            try:
+                images.append(decode(raw, self.max_pixels, what=what))
+            except RequestError as e:
+                e.field = e.field or f"inputs[0].data[{i}]"
+                raise
+        return images
 
 
 def parse_infer_request(doc: Any, *, max_pixels: int, max_images: int, max_request_pixels: int | None = None,
@@ -76,7 +83,7 @@ def read_infer_request(doc: Any, *, max_pixels: int, max_images: int,
                        max_request_pixels: int | None = None) -> InferRequest:
     """The request checked, its images' sizes read from their headers, nothing decoded."""
     if not isinstance(doc, dict):
-        raise RequestError("the inference request must be a JSON object with 'inputs'", field="(body)")
+        raise RequestError("the inference request must be a JSON object with 'inputs'", field="body")
     inputs = doc.get("inputs")
     if not isinstance(inputs, list) or not inputs:
         raise RequestError("'inputs' must be a non-empty list of tensors", field="inputs")
