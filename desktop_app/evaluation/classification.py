@@ -158,7 +158,8 @@ def class_thresholds(value: Any, classes: list, name: str = "score_threshold") -
         out = np.zeros(len(classes))
         for k, v in value.items():
             if k not in classes:
-                raise ValidationError(f"{name}: {k!r} is not a class of this evaluation ({', '.join(map(str, classes))})")
+                raise ValidationError(f"{name}: {k!r} is not a class of this evaluation "
+                                      f"({', '.join(map(str, classes))})")
             out[classes.index(k)] = check_threshold(v, f"{name}[{k!r}]")
         return out
     return check_threshold(value, name)

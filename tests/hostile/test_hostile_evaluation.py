@@ -42,10 +42,10 @@ def lab(client, snapshot):
     det_ds = client.datasets.get("shapes-detection")
     box = oracle.models.create(model_name="boxes", dataset_id=det_ds.id, labels=det_ds.labels,
                                project_id=client.sample_project.id)
-    det_ev = EvaluationView(cat, cat.get_evaluation(evaluate_model(cat, box.id, det_ds.id, filters={"subset": "test"},
-                                                                   name="det")["evaluation_id"]))
-    return {"snap": snapshot, "client": client, "cat": cat, "shapes": ds, "clf": clf, "cls": cls_ev, "det": det_ev, "box": box,
-            "det_ds": det_ds}
+    out = evaluate_model(cat, box.id, det_ds.id, filters={"subset": "test"}, name="det")
+    det_ev = EvaluationView(cat, cat.get_evaluation(out["evaluation_id"]))
+    return {"snap": snapshot, "client": client, "cat": cat, "shapes": ds, "clf": clf, "cls": cls_ev, "det": det_ev,
+            "box": box, "det_ds": det_ds}
 
 
 def _refused(lab, call, error, *words):
@@ -63,7 +63,8 @@ BAD_THRESHOLDS = [
     ({"score_threshold": -0.1}, "score_threshold"), ({"score_threshold": 1.5}, "score_threshold"),
     ({"score_threshold": math.nan}, "score_threshold"), ({"score_threshold": "0.5"}, "score_threshold"),
     ({"score_threshold": True}, "score_threshold"), ({"score_threshold": [0.5]}, "score_threshold"),
-    ({"score_threshold": {"hexagon": 0.5}}, "'hexagon'"), ({"score_threshold": {"circle": 2.0}}, "score_threshold['circle']"),
+    ({"score_threshold": {"hexagon": 0.5}}, "'hexagon'"),
+    ({"score_threshold": {"circle": 2.0}}, "score_threshold['circle']"),
     ({"score_threshold": {"circle": math.nan}}, "score_threshold['circle']"),
     ({"iou_threshold": 0.0}, "iou_threshold"), ({"iou_threshold": math.inf}, "iou_threshold"),
     ({"iou_threshold": "high"}, "iou_threshold"),
