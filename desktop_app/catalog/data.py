@@ -258,7 +258,7 @@ class DataMixin:
         with self.db.transaction() as conn:
             start = (conn.execute("SELECT COALESCE(MAX(id), 0) FROM items").fetchone()[0]) + 1
             ann_start = (conn.execute("SELECT COALESCE(MAX(id), 0) FROM annotations").fetchone()[0]) + 1
-            item_rows, ann_rows = [], []
+            item_rows = []
             labels: list[str] = []
             seen_labels: set[str] = set()
             for k, (entry, (sha, _size)) in enumerate(zip(bundle.items, shas)):
@@ -268,13 +268,14 @@ class DataMixin:
                 item_rows.append((item_id, dataset_id, name, sha, mime, entry.width, entry.height,
                                   entry.subset, now, now, to_json(entry.metadata) if entry.metadata else "{}"))
                 for ann in entry.annotations:
-                    ann_rows.append(annotation_row(ann, item_id, dataset_id, now, creator,
-                                                   ann_id=ann_start + len(ann_rows)))
                     if ann.label not in seen_labels:
                         seen_labels.add(ann.label)
                         labels.append(ann.label)
             conn.executemany(_ITEM_INSERT, item_rows)
-            conn.executemany(_ANN_INSERT, ann_rows)
+            # Rows made as SQLite takes them: a big set's rows are never all held at once (import memory budget).
+            anns = ((start + k, ann) for k, entry in enumerate(bundle.items) for ann in entry.annotations)
+            conn.executemany(_ANN_INSERT, (annotation_row(ann, item_id, dataset_id, now, creator, ann_id=ann_start + n)
+                                           for n, (item_id, ann) in enumerate(anns)))
             # The bundle's label order (class ids) first, then labels only annotations mention.
             ordered = list(bundle.labels)
             self.add_labels(dataset_id, ordered + [lb for lb in labels if lb not in ordered])

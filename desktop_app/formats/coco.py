@@ -196,7 +196,9 @@ def read_coco(path: str | Path, images_dir: str | Path | None = None, *,
         items[im["id"]] = ImageEntry(source=source, name=name, width=w, height=h, metadata={"coco_id": im["id"]})
 
     seen_ids: set = set()
-    for i, a in enumerate(_list(doc, "annotations", file, required=False)):
+    raw = _list(doc, "annotations", file, required=False)
+    for i, a in enumerate(raw):
+        raw[i] = None  # each parsed dict goes as its Annotation comes: the two are not held whole together
         image_id, ann = _annotation(a, i, cat_names, file)
         where = f"annotation id {a['id']}" if _id(a.get("id")) else f"annotation #{i}"
         if "id" in a:

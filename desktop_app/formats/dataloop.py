@@ -53,11 +53,13 @@ def _decode_png(data: Any, file: str | None, entry: str | None,
     # The header is checked against the item's size and the decode limit before a pixel is decoded.
     try:
         with decode_mask_png(raw, image_size) as im:
-            arr = np.asarray(im if im.mode == "RGBA" else im.convert("RGBA"))
+            rgba = im if im.mode == "RGBA" else im.convert("RGBA")
+            mask = np.asarray(rgba.getchannel("A")) > 127  # the alpha plane alone: a byte a pixel, not four
+            first = int(np.argmax(mask)) if mask.any() else None
+            color = list(rgba.getpixel((first % rgba.width, first // rgba.width))[:3]) if first is not None else None
+            del rgba
     except Damaged as e:
         raise FormatError(f"binary mask PNG cannot be decoded: {e}", file=file, entry=entry) from None
-    mask = arr[:, :, 3] > 127
-    color = [int(v) for v in arr[mask][0, :3]] if mask.any() else None
     return rle_encode(mask), color
 
 

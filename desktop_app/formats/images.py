@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import os
 import shutil
 import struct
+import sys
 import warnings
 from collections.abc import Callable, Iterable
 from pathlib import Path, PurePosixPath
@@ -284,9 +286,17 @@ def rle_bbox(rle: dict[str, Any]) -> list[float]:
 
 # ---------------------------------------------------------------- geometry
 
+_FLOAT_MAX = int(sys.float_info.max)
+
+
 def is_number(v: Any) -> bool:
     """A finite int or float (not a bool), one that converts to a float: JSON's 10**400 does not."""
-    if not isinstance(v, (int, float)) or isinstance(v, bool):
+    t = type(v)
+    if t is float:  # the hot path of every coordinate read
+        return v - v == 0.0  # False for inf and nan
+    if t is int:
+        return -_FLOAT_MAX <= v <= _FLOAT_MAX
+    if t is bool or not isinstance(v, (int, float)):
         return False
     try:
         return math.isfinite(v)
@@ -317,6 +327,11 @@ def label_problem(label: Any) -> str | None:
     """Why ``label`` cannot be a label (or a model's name), or None when it can."""
     if not isinstance(label, str) or not label.strip():
         return f"must be a non-empty string, got {label!r:.60}"
+    return _text_problem(label)
+
+
+@functools.lru_cache(maxsize=4096)  # a set repeats its few labels on every annotation
+def _text_problem(label: str) -> str | None:
     if len(label) > MAX_LABEL:
         return f"is {len(label)} characters long, over the limit of {MAX_LABEL}"
     if any(ord(ch) < 32 or ord(ch) == 127 for ch in label):
