@@ -83,13 +83,6 @@ def _projects(p):
                                          ["id", "name", "description"]))
 
 
-@command("packages", "List packages (model code).")
-def _packages(p):
-    _setup_list(p, "packages")
-    p.set_defaults(func=lambda a: _print([x.to_json() for x in client().packages.list()], a,
-                                         ["id", "name", "kind", "output_type", "description"]))
-
-
 @command("datasets", "List datasets with their item counts.")
 def _datasets(p):
     _setup_list(p, "datasets")
@@ -248,3 +241,4 @@ def _clone(p):
 
 # Imported last: each module registers its commands with the decorator above.
 from . import catalog_commands, demo, jobs_commands, pipeline_commands, serve_commands  # noqa: E402,F401
+from . import package_commands  # noqa: E402,F401

@@ -14,7 +14,8 @@ from pathlib import Path
 
 from desktop_app.catalog import Catalog, ExecutionRecord, ExecutionStatus, ModelStatus
 from desktop_app.catalog.lock import FileLock
-from desktop_app.errors import NotFoundError
+from desktop_app.catalog.names import contained
+from desktop_app.errors import NotFoundError, ValidationError
 
 from . import devices
 
@@ -91,6 +92,16 @@ def restore_model_status(catalog: Catalog, ex: ExecutionRecord) -> None:
     with contextlib.suppress(NotFoundError):
         if catalog.get_model(ex.model_id).status in (ModelStatus.PENDING, ModelStatus.TRAINING):
             catalog.update_model(ex.model_id, status=ex.input.get("previous_status") or ModelStatus.CREATED)
+
+
+def execution_log(home: Path, ex: ExecutionRecord) -> Path:
+    """A job's log file, inside the catalog's logs/ folder; a ValidationError naming the job otherwise (a
+    catalog restored from someone else's backup may hold any path, and the scheduler appends to this file)."""
+    rel = ex.log_path or f"logs/executions/{ex.id}.log"
+    what = f"the log path of execution {ex.id!r}"
+    if not isinstance(rel, str) or not rel.startswith("logs/"):
+        raise ValidationError(f"{what} ({rel!r}) is not in the catalog's logs folder; refused")
+    return contained(Path(home) / "logs", rel[len("logs/"):], what)
 
 
 def scheduler_running(home: Path) -> bool:
@@ -200,7 +211,12 @@ class Scheduler:
 
     def _spawn(self, execution_id: str, slots: list[devices.Slot]) -> None:
         ex = self.catalog.get_execution(execution_id)
-        log_path = self.home / (ex.log_path or f"logs/executions/{execution_id}.log")
+        try:
+            log_path = execution_log(self.home, ex)
+        except ValidationError as e:
+            self.catalog.update_execution(execution_id, status=ExecutionStatus.FAILED, error=str(e))
+            restore_model_status(self.catalog, ex)
+            return
         log_path.parent.mkdir(parents=True, exist_ok=True)
         out = open(log_path, "ab")
         gpu = [str(s.cuda_index) for s in slots if s.is_gpu]

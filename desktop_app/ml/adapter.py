@@ -9,6 +9,7 @@ import importlib.util
 import inspect
 import io
 import logging
+import os
 import re
 import shutil
 import sys
@@ -19,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 import numpy as np
 
-from desktop_app.catalog.names import check_name, contained, name_problem
+from desktop_app.catalog.names import check_name, name_problem
 from desktop_app.errors import AlreadyExistsError, ValidationError
 
 if TYPE_CHECKING:
@@ -379,26 +380,32 @@ def check_package_name(name: Any) -> str:
     return name
 
 
-def check_package_source(src_path: Any, entry_point: Any) -> tuple[Path, Path]:
+def check_package_source(src_path: Any, entry_point: Any, *,
+                         fields: tuple[str, str] = ("src_path", "entry point")) -> tuple[Path, Path]:
     """(folder, entry point file) of a package to push, checked without running anything: the folder exists,
-    the entry point is a .py file inside it (a relative path, no '..', no link leading out)."""
+    the entry point is a .py file inside it (a relative path, no '..', no link leading out). `fields`: what
+    the caller calls the two (the command line says --src and --entry-point)."""
+    src_field, entry_field = fields
     if src_path is None or str(src_path) == "":
-        raise ValidationError("src_path: required (the folder holding the adapter)")
+        raise ValidationError(f"{src_field}: required (the folder holding the adapter)")
     src = Path(src_path).expanduser()
     if not src.exists():
-        raise ValidationError(f"src_path {src}: no such folder")
+        raise ValidationError(f"{src_field} {src}: no such folder")
     if not src.is_dir():
-        raise ValidationError(f"src_path {src}: a file, not a folder (give the folder holding {src.name})")
+        raise ValidationError(f"{src_field} {src}: a file, not a folder (give the folder holding {src.name})")
     if not isinstance(entry_point, str) or not entry_point:
-        raise ValidationError("entry point: required (the .py file defining the adapter, e.g. adapter.py)")
+        raise ValidationError(f"{entry_field}: required (the .py file defining the adapter, e.g. adapter.py)")
     problem = name_problem(entry_point)
     if problem:
-        raise ValidationError(f"entry point {entry_point!r} {problem}; it is a .py file inside {src}")
+        raise ValidationError(f"{entry_field} {entry_point!r} {problem}; it is a .py file inside {src}")
     if not entry_point.endswith(".py"):
-        raise ValidationError(f"entry point {entry_point!r} is not a .py file")
-    entry = contained(src, entry_point, "entry point")
+        raise ValidationError(f"{entry_field} {entry_point!r} is not a .py file")
+    entry = src / entry_point
+    real, base = os.path.realpath(entry), os.path.realpath(src)
+    if os.path.commonpath([base, real]) != base:
+        raise ValidationError(f"{entry_field} {entry_point!r} is a link leading out of {src} (to {real}); refused")
     if not entry.is_file():
-        raise ValidationError(f"entry point {entry_point!r}: no such file in {src}")
+        raise ValidationError(f"{entry_field} {entry_point!r} not found in {src}")
     return src, entry
 
 

@@ -429,12 +429,8 @@ class Execution(Entity):
         self._client.catalog.request_cancel(self.id)
 
     def logs(self) -> str:
-        path = self.refresh()._record.log_path
-        if not path:
-            return ""
-        p = Path(path)
-        if not p.is_absolute():
-            p = self._client.catalog.home / p
+        from desktop_app.jobs.scheduler import execution_log
+        p = execution_log(self._client.catalog.home, self.refresh()._record)
         return p.read_text(errors="replace") if p.exists() else ""
 
     def resume(self, wait: bool = True) -> Execution:

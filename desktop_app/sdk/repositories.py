@@ -74,12 +74,20 @@ class Packages(Repository):
              extra_configuration: bool = False, **_ignored: Any) -> Package:
         """Register a folder holding a BaseModelAdapter subclass; its code is copied into the store.
 
+        Pushing runs the package's Python code with your permissions: its entry point is imported now, in this
+        process, to check it, and again whenever one of its models trains, evaluates, predicts or serves. Only
+        push code you trust (ml.adapter.PUSH_WARNING, said too by the window and `desktop-app packages push`).
+
+        Refused with a ValidationError naming the field or file, nothing stored: a package name holding path
+        characters, a ``src_path`` that is not a folder, an ``entry_point`` outside it ('..', absolute, a link
+        leading out) or missing, one that fails to import or defines no dl.BaseModelAdapter subclass.
+
         Once ``hyperparameters`` are declared, a model's configuration key that none of them names is refused
         as a misspelling (Dataloop's own keys such as ``id_to_label_map`` always pass); pass
         ``extra_configuration=True`` if the adapter reads keys it does not declare."""
         from desktop_app.ml.adapter import push_package
         project = self._scope.get("project")
-        rec = push_package(self.catalog, package_name=package_name, src_path=Path(src_path),
+        rec = push_package(self.catalog, package_name=package_name, src_path=src_path,
                            entry_point=entry_point, class_name=class_name,
                            default_configuration=default_configuration or {}, output_type=output_type,
                            input_type=input_type, description=description, hyperparameters=hyperparameters,

@@ -49,3 +49,18 @@ def test_a_bad_package_is_refused_with_the_reason(window, qtbot, client, tmp_pat
     dlg.push()
     assert "is not a folder" in dlg.status.text()
     dlg.reject()
+
+
+def test_the_dialog_says_that_adding_a_package_runs_its_code(window, qtbot, client, tmp_path):
+    from desktop_app.ml.adapter import PUSH_WARNING
+    dlg = window.open_package_dialog(str(CENTROID_DIR))
+    qtbot.waitUntil(dlg.isVisible, timeout=5000)
+    assert dlg.warning.isVisible() and PUSH_WARNING in dlg.warning.text()
+    assert "runs its Python code with your permissions" in dlg.warning.text()
+    assert "only add code you trust" in dlg.warning.text()
+    # a name with path characters is refused in the dialog, before any code runs
+    dlg.name.setText("../evil")
+    dlg.push()
+    assert "package name '../evil'" in dlg.status.text() and dlg.add_button.isEnabled()
+    assert [p.name for p in client.packages.list() if p.name == "../evil"] == []
+    dlg.reject()

@@ -10,7 +10,9 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel,
                                QLineEdit, QPlainTextEdit, QPushButton, QVBoxLayout, QWidget)
 
-from ..style import ERROR_STYLE, monospace, muted
+from desktop_app.ml.adapter import PUSH_WARNING, check_package_name
+
+from ..style import CAUTION_STYLE, ERROR_STYLE, monospace, muted
 
 OUTPUT_TYPES = ("class", "box", "segment")
 
@@ -29,6 +31,11 @@ class PackageDialog(QDialog):
                        "and predict). Its code is copied into the catalog, so models stay reproducible.")
         intro.setWordWrap(True)
         lay.addWidget(intro)
+        self.warning = QLabel(f"⚠ {PUSH_WARNING}")
+        self.warning.setObjectName("push_warning")
+        self.warning.setWordWrap(True)
+        self.warning.setStyleSheet(CAUTION_STYLE + " font-weight: bold;")
+        lay.addWidget(self.warning)
         form = QFormLayout()
         row = QHBoxLayout()
         self.folder = QLineEdit()
@@ -102,6 +109,7 @@ class PackageDialog(QDialog):
         name = self.name.text().strip()
         if not name:
             raise ValueError("package name: required")
+        check_package_name(name)   # a ValueError naming the field, before any code runs
         try:
             config = json.loads(self.config.toPlainText() or "{}")
         except json.JSONDecodeError as e:
