@@ -171,3 +171,20 @@ def test_the_example_package_evaluates_with_its_confidences(dl):
     want = precision_recall_fscore_support(y_true, y_pred, labels=list(range(len(ds.labels))), average="macro",
                                            zero_division=0)
     assert ev.at_thresholds(score_threshold=mid)["summary"]["macro_f1"] == pytest.approx(want[2], abs=1e-12)
+
+
+def test_an_evaluation_scored_before_annotation_ids_were_kept_still_tags_its_annotations(client, digits, tmp_path):
+    """Older classification evaluations kept no annotation ids: review finds the same ones the scorer picked, so
+    the review viewer colours a right prediction TP (it drew every prediction as an FP)."""
+    cat = client.catalog
+    model = digits_model(client, digits, tmp_path)
+    ev = _view(client, evaluate_model(cat, model.id, digits.id, name="old"))
+    new = ev.review()
+    tags_new = {i: new.item_tags(i) for i in ev.results["items"]["item_ids"][:40]}
+    results = dict(ev.results)
+    results["items"] = {k: v for k, v in results["items"].items() if k not in ("true_id", "pred_id")}
+    cat.update_evaluation(ev.id, results=results)
+    old = EvaluationView(cat, cat.get_evaluation(ev.id)).review()
+    assert {i: old.item_tags(i) for i in tags_new} == tags_new
+    kinds = [k for t in tags_new.values() for k in t.values()]
+    assert {"tp", "gt"} <= set(kinds) and len(kinds) == 80       # a prediction and a ground truth per item
