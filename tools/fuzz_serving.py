@@ -405,8 +405,8 @@ class Cases:
             data = b"GET / HTTP/1.1\r\n" + b"X: " + b"y" * r.randint(1000, 100_000) + b"\r\n\r\n"
         return Case("garbage", data)
 
-    GENERATORS = (("oip_json", 20), ("oip_one_field", 20), ("oip_bytes_image", 15), ("big_json", 3), ("predictions", 20),
-                  ("headers", 17), ("other_routes", 7), ("garbage", 8))
+    GENERATORS = (("oip_json", 20), ("oip_one_field", 20), ("oip_bytes_image", 15), ("big_json", 3),
+                  ("predictions", 20), ("headers", 17), ("other_routes", 7), ("garbage", 8))
 
     def make(self) -> Case:
         names, weights = zip(*self.GENERATORS)

@@ -196,7 +196,8 @@ def _read_numbers(body: bytes | bytearray, start: int, end: int) -> tuple[Tensor
         piece = bytes(view[pos:stop])
         digits += len(piece) - len(piece.translate(None, b"0123456789"))
         try:
-            got = np.fromstring(piece.translate(_BRACKETS_TO_SPACES), dtype=np.uint16, sep=",")  # type: ignore[call-overload]
+            got = np.fromstring(piece.translate(_BRACKETS_TO_SPACES), dtype=np.uint16,  # type: ignore[call-overload]
+                                sep=",")
         except ValueError:                     # two numbers without a comma between them
             return None, f"{where} is not a valid JSON list"
         if n + got.size > values.size:

@@ -48,6 +48,6 @@ def test_three_concurrent_12mb_uint8_requests_stay_within_the_memory_budget(temp
         assert r.status_code == 200, r.text
         assert outputs(r.json())["boxes"]["data"] == [400, 700, 403, 703]
     # The bodies (3 x 12 MB, held while they wait their turn), the 32 MB budget, the model's own copy of one
-    # image (brightbox sums it as int32: 14 MB) and the allocator's slack. json.loads took over 250 MB here.
-    assert growth < 140, f"the service grew by {growth:.0f} MB"
+    # image (brightbox sums it as int32: 14 MB) and the allocator's slack: 68 MB measured; json.loads took 162.
+    assert growth < 110, f"the service grew by {growth:.0f} MB"
     assert metrics["memory_budget"]["peak"] <= 32 * 2**20 and metrics["memory_budget"]["in_use"] == 0
