@@ -130,7 +130,9 @@ def _annotation(a: Any, i: int, cat_names: dict, file: str) -> tuple[Any, Annota
     meta: dict[str, Any] = {}
     if "id" in a:
         meta["coco_id"] = a["id"]
-    if is_number(a.get("area")):
+    if a.get("area") is not None:
+        if not is_number(a["area"]) or a["area"] < 0:
+            raise FormatError(f"area must be a non-negative number, got {a['area']!r:.60}", file=file, entry=where)
         meta["area"] = a["area"]
     for k in ("keypoints", "num_keypoints"):
         if k in a:

@@ -26,10 +26,10 @@ MAX_ANNOTATION_FILE_BYTES = 1024 * MiB
 MAX_ITEM_FILE_BYTES = 64 * MiB
 MAX_XML_BYTES = 4 * MiB
 MAX_TEXT_FILE_BYTES = 16 * MiB
-# Parsed JSON costs Python objects: a typical COCO file about twice its size, but 50 MB of "[{},{},...]" takes
-# 1 GB. The cost is estimated from the raw bytes (containers and values counted, an upper bound) before parsing,
-# and a file whose estimate is over this budget is refused.
-JSON_PARSE_BUDGET = 3072 * MiB
+# Parsed JSON costs Python objects: a typical COCO file 2-5 times its size, but 50 MB of "[{},{},...]" takes
+# 1 GB. The cost is estimated from the raw bytes (json_parse_cost) before parsing, and a file whose estimate is
+# over this budget is refused.
+JSON_PARSE_BUDGET = 4096 * MiB
 
 
 def _size_check(path: Path, limit: int) -> None:
@@ -42,9 +42,10 @@ def _size_check(path: Path, limit: int) -> None:
                           file=str(path))
 
 
-def read_bytes(path: str | Path, *, limit: int = MAX_TEXT_FILE_BYTES) -> bytes:
-    """The file's bytes; FormatError naming it when missing, unreadable or over ``limit``."""
+def read_bytes(path: str | Path, *, limit: int | None = None) -> bytes:
+    """The file's bytes; FormatError naming it when missing, unreadable or over ``limit`` (MAX_TEXT_FILE_BYTES)."""
     path = Path(path)
+    limit = MAX_TEXT_FILE_BYTES if limit is None else limit
     _size_check(path, limit)
     try:
         with open(path, "rb") as f:
@@ -56,7 +57,7 @@ def read_bytes(path: str | Path, *, limit: int = MAX_TEXT_FILE_BYTES) -> bytes:
     return data
 
 
-def read_text(path: str | Path, *, limit: int = MAX_TEXT_FILE_BYTES) -> str:
+def read_text(path: str | Path, *, limit: int | None = None) -> str:
     """The file as UTF-8 text (a BOM is dropped); FormatError naming it and the byte where decoding failed."""
     data = read_bytes(path, limit=limit)
     try:
@@ -68,11 +69,11 @@ def read_text(path: str | Path, *, limit: int = MAX_TEXT_FILE_BYTES) -> str:
 
 
 def json_parse_cost(data: bytes) -> int:
-    """An upper estimate of what json.loads allocates for ``data``: every container and value as a Python object."""
-    # Measured: 50 MB of "[{},{},...]" parses to 1.07 GB (61 bytes a container and comma), of "[1.5,1.5,...]"
-    # to 0.40 GB (31 bytes a comma); a typical COCO file to about twice its size.
-    return (64 * (data.count(b"{") + data.count(b"[")) + 32 * data.count(b",") + 8 * data.count(b":")
-            + len(data))
+    """About what json.loads allocates for ``data``, from its containers, values, keys and strings counted in the
+    raw bytes. Never under it for the shapes that multiply memory (empty containers, bare numbers: 50 MB of
+    "[{},{},...]" takes 1.07 GB); for typical annotation files it is about 1.5x what the parse takes."""
+    return (96 * (data.count(b"{") + data.count(b"[")) + 32 * data.count(b",") + 24 * data.count(b":")
+            + 8 * data.count(b'"') + len(data))
 
 
 def parse_json(data: bytes, file: str) -> Any:
@@ -98,9 +99,9 @@ def parse_json(data: bytes, file: str) -> Any:
         raise FormatError(f"invalid JSON ({e})", file=file) from None
 
 
-def load_json(path: str | Path, *, limit: int = MAX_ITEM_FILE_BYTES) -> Any:
-    """A JSON file within ``limit`` bytes, parsed; FormatError naming the file for anything wrong with it."""
-    return parse_json(read_bytes(path, limit=limit), str(path))
+def load_json(path: str | Path, *, limit: int | None = None) -> Any:
+    """A JSON file within ``limit`` bytes (MAX_ITEM_FILE_BYTES), parsed; FormatError naming the file otherwise."""
+    return parse_json(read_bytes(path, limit=MAX_ITEM_FILE_BYTES if limit is None else limit), str(path))
 
 
 class _Declared(Exception):
@@ -132,11 +133,11 @@ def _refuse_declarations(data: bytes) -> None:
         pass  # reported with its position by the real parse below
 
 
-def parse_xml(path: str | Path, *, limit: int = MAX_XML_BYTES) -> ET.Element:
+def parse_xml(path: str | Path, *, limit: int | None = None) -> ET.Element:
     """An XML file's root element. A DOCTYPE is refused, as defusedxml refuses it: internal entities expand
     without bound ("billion laughs") and external ones name other files. So is anything expat cannot parse."""
     path = Path(path)
-    data = read_bytes(path, limit=limit)
+    data = read_bytes(path, limit=MAX_XML_BYTES if limit is None else limit)
     try:
         _refuse_declarations(data)
     except _Declared as d:
