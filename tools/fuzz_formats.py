@@ -328,7 +328,8 @@ def _mutate_text_lines(p: Path, rng: random.Random) -> str:
         toks.insert(rng.randrange(len(toks) + 1), rng.choice(NUM_TOKENS))
         what = "token added"
     elif op == 3:
-        toks = [rng.choice(["0", "1", "2", "-1", "0.5", "7"])] + [rng.choice(NUM_TOKENS) for _ in range(rng.choice([4, 5, 6, 7, 9]))]
+        n = rng.choice([4, 5, 6, 7, 9])
+        toks = [rng.choice(["0", "1", "2", "-1", "0.5", "7"])] + [rng.choice(NUM_TOKENS) for _ in range(n)]
         what = "line rewritten"
     elif op == 4:
         lines.append(" ".join(str(rng.random()) for _ in range(rng.choice([1, 3, 5, 6, 8, 101]))))

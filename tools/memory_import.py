@@ -17,7 +17,6 @@ import argparse
 import base64
 import io
 import json
-import os
 import subprocess
 import sys
 import tempfile

@@ -37,8 +37,9 @@ def craft_png(path: Path, arr: np.ndarray, *, interlace: bool = False, filter_by
                 rows.append(bytes([filter_byte]) + r.tobytes())
     raw = b"".join(rows)
     raw = raw[:len(raw) - cut] if cut else raw
-    path.write_bytes(b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, colour, 0, 0, int(interlace)))
-                     + _chunk(b"IDAT", zlib.compress(raw)) + _chunk(b"IEND", b""))
+    ihdr = struct.pack(">IIBBBBB", w, h, 8, colour, 0, 0, int(interlace))
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", ihdr) + _chunk(b"IDAT", zlib.compress(raw))
+                     + _chunk(b"IEND", b""))
     return path
 
 

@@ -82,7 +82,8 @@ def make_dataloop(root: Path, doc: dict | None = None) -> Path:
     return root
 
 
-def make_yolo(root: Path, labels: bytes | str = "0 0.5 0.5 0.25 0.5\n", yaml: bytes | str = "names: [cat, dog]\n") -> Path:
+def make_yolo(root: Path, labels: bytes | str = "0 0.5 0.5 0.25 0.5\n",
+              yaml: bytes | str = "names: [cat, dog]\n") -> Path:
     _write(root / "images" / "train" / "a.png", _png_bytes(32, 24))
     _write(root / "labels" / "train" / "a.txt", labels)
     _write(root / "data.yaml", yaml)
