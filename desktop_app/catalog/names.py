@@ -24,6 +24,7 @@ MAX_NAME = 1024          # characters in a whole name
 MAX_PART = 255           # bytes (UTF-8) in one part: what ext4, APFS and NTFS allow in a file name
 _DRIVE = re.compile(r"^[A-Za-z]:")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def name_problem(name: Any) -> str | None:
@@ -35,6 +36,10 @@ def name_problem(name: Any) -> str | None:
     m = _CONTROL.search(name)
     if m:
         return f"holds the control character {m.group()!r}"
+    m = _SURROGATE.search(name)
+    if m:
+        # A lone surrogate cannot be written as UTF-8: no file system takes it as a file name.
+        return f"holds the lone surrogate {m.group()!r}, which is not a character"
     if len(name) > MAX_NAME:
         return f"is {len(name)} characters long, over the limit of {MAX_NAME}"
     if "\\" in name:

@@ -9,6 +9,31 @@ import pytest
 CENTROID_DIR = Path(__file__).resolve().parents[1] / "jobs" / "centroid_package"
 
 
+# Modal calls a test has not replaced. Under the offscreen platform nobody can answer a modal dialog, and
+# while Qt's modal loop runs no Python code runs, so pytest-timeout's alarm never fires: one stray
+# QMessageBox.warning in an error path would hold a CI run until its hard limit. Each raises instead, naming
+# the call, so the test fails at once (pytest-qt reports exceptions raised inside slots).
+_MODAL_CALLS = {
+    "QDialog": ["exec"],
+    "QMessageBox": ["exec", "question", "warning", "information", "critical", "about"],
+    "QFileDialog": ["exec", "getOpenFileName", "getOpenFileNames", "getSaveFileName", "getExistingDirectory"],
+    "QInputDialog": ["exec", "getItem", "getText", "getInt", "getDouble", "getMultiLineText"],
+    "QMenu": ["exec"],
+}
+
+
+@pytest.fixture(autouse=True)
+def _no_unanswered_modals(monkeypatch):
+    from PySide6 import QtWidgets
+
+    for cls_name, names in _MODAL_CALLS.items():
+        cls = getattr(QtWidgets, cls_name)
+        for name in names:
+            def refuse(*args, _what=f"{cls_name}.{name}", **kwargs):
+                raise AssertionError(f"{_what} opened a modal that nothing answers; monkeypatch it in the test")
+            monkeypatch.setattr(cls, name, refuse)
+
+
 @pytest.fixture
 def gui_settings(tmp_path):
     from desktop_app.gui.settings_store import SettingsStore

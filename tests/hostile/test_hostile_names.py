@@ -105,6 +105,7 @@ def test_artifact_download_of_a_stored_name_that_leads_out(snapshot, lab, stored
     ("a//b", "empty part"),
     ("C:", "drive letter"),
     ("dir\\sub", "backslash"),
+    ("\ud800", "lone surrogate"),          # once a UnicodeEncodeError traceback from the name check itself
 ])
 def test_items_upload(snapshot, lab, remote_path, why):
     client, ds, _, work = lab

@@ -94,15 +94,16 @@ def test_cancel_stops_a_job_within_seconds(centroid):
 
 def test_bad_hyperparameters_and_empty_subsets_are_refused_before_any_job(dl):
     m = dl.packages.get("resnet").models.get("pretrained-resnet").clone(model_name="bad")
+    # A bad value is refused where it is set (update), and so never reaches train.
     m.configuration["learning_rate"] = "fast"
-    m.update()
     with pytest.raises(ValidationError, match="learning_rate"):
-        m.train()
+        m.update()
     m.configuration["learning_rate"] = 0.01
     m.configuration["epochs"] = 0
-    m.update()
     with pytest.raises(ValidationError, match="epochs"):
-        m.train()
+        m.update()
+    stored = dl.models.get(model_id=m.id).configuration
+    assert stored["learning_rate"] != "fast" and stored.get("epochs") != 0    # nothing half-written
     project = dl.projects.get("Sample project")
     empty = project.datasets.create("empty")
     m2 = dl.packages.get("resnet").models.get("pretrained-resnet").clone(model_name="nodata", dataset=empty)
