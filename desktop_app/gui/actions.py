@@ -1,4 +1,11 @@
-"""What the user can do, each a short call into the SDK / job queue; failures go to the ErrorHub."""
+"""The window's one seam to the core: every change it makes (jobs, pipelines, services, export, push, delete,
+re-score) is a short call here into the functions the SDK and CLI use; failures go to the ErrorHub or a callback.
+
+Views, widgets and dialogs may read the catalog themselves; they never import jobs / pipelines (but for its
+read-only form and timeline modules) / serving / workflows (an import-linter contract checks it). A slow call
+takes `on_done` / `on_error` and runs on a TaskRunner: the page's own when it passes `tasks=` (its shutdown
+waits for it), the window's otherwise; the callbacks run on the GUI thread.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +15,9 @@ from PySide6.QtCore import QObject, Signal
 
 from .notifications import ErrorHub
 from .workers import TaskRunner
+
+Done = Callable[[Any], None]
+Failed = Callable[[BaseException], None]
 
 
 class Actions(QObject):
@@ -21,6 +31,13 @@ class Actions(QObject):
         self.hub = hub
         self.tasks = tasks
 
+    @classmethod
+    def for_page(cls, client: Any, actions: Actions | None, page: QObject, tasks: TaskRunner | None = None) -> Actions:
+        """The window's actions, or (a page built alone, as in tests) a set of the page's own."""
+        if actions is not None:
+            return actions
+        return cls(client, ErrorHub(page), tasks if tasks is not None else TaskRunner(page), page)
+
     @property
     def catalog(self):
         return self.client.catalog
@@ -31,6 +48,10 @@ class Actions(QObject):
         except Exception as e:  # noqa: BLE001 - every failure is shown in one place
             self.hub.exception(title, e)
             return None
+
+    def _submit(self, fn: Callable[[], Any], on_done: Done | None, on_error: Failed | None,
+                tasks: TaskRunner | None) -> None:
+        (tasks or self.tasks).submit(fn, on_done, on_error)
 
     # -- jobs -----------------------------------------------------------------------------
     def train(self, model_id: str) -> Any:
@@ -54,6 +75,15 @@ class Actions(QObject):
             self.model_changed.emit(r.model_id)
         return ex
 
+    def predict(self, model_id: str, item_ids: list[int], on_done: Done, on_error: Failed, *,
+                tasks: TaskRunner | None = None) -> None:
+        """Queue a prediction job on the items (checked on the task pool: it may load the adapter's code);
+        the ExecutionRecord to on_done."""
+        from desktop_app.jobs.runner import submit_predict
+        catalog = self.catalog
+        self._submit(lambda: submit_predict(catalog, model_id, item_ids=item_ids, wait=False), on_done, on_error,
+                     tasks)
+
     def cancel(self, execution_id: str) -> None:
         self._guard("Could not cancel the job", lambda: self.catalog.request_cancel(execution_id))
 
@@ -67,6 +97,17 @@ class Actions(QObject):
                 self.model_changed.emit(ex.model_id)
         return ex
 
+    # -- evaluations ----------------------------------------------------------------------
+    def rescore(self, evaluation: Any, on_done: Done, on_error: Failed, *, tasks: TaskRunner | None = None) -> None:
+        """Score an evaluation's stored predictions again (the ground truth may have been fixed), no model run,
+        at the IoU and confidence thresholds it ran with, on the task pool; score_model's dict to on_done."""
+        from desktop_app.evaluation.run import score_model
+        rec, catalog = evaluation, self.catalog
+        iou = getattr(rec, "iou_threshold", 0.5)  # stored since issue 17; records from before ran at 0.5
+        self._submit(lambda: score_model(catalog, rec.model_id, rec.dataset_id, filters=rec.filter or None,
+                                         name=rec.name, iou_threshold=iou, conf_threshold=rec.conf_threshold),
+                     on_done, on_error, tasks)
+
     # -- models ---------------------------------------------------------------------------
     def save_configuration(self, model_id: str, values: dict) -> bool:
         try:
@@ -79,8 +120,26 @@ class Actions(QObject):
         self.model_changed.emit(model_id)
         return True
 
-    def export_model(self, model_id: str, fmt: str, path: str, on_done: Callable[[Any], None],
-                     on_error: Callable[[BaseException], None]) -> None:
+    def keep_threshold(self, model_id: str, confidence: float, on_done: Done, on_error: Failed, *,
+                       tasks: TaskRunner | None = None) -> None:
+        """The confidence becomes the model's conf_threshold (per-class ones cleared); its running services
+        reload, on the task pool. apply_thresholds' dict to on_done."""
+        from desktop_app.serving.manager import apply_thresholds
+        catalog = self.catalog
+        self._submit(lambda: apply_thresholds(catalog, model_id, confidence, {}), on_done, on_error, tasks)
+
+    @staticmethod
+    def why_not_exportable(model: Any) -> str | None:
+        """Why the model cannot be exported (None: it can); read-only, for the Export button."""
+        from desktop_app.serving.export import why_not_exportable
+        return why_not_exportable(model)
+
+    @staticmethod
+    def export_filename(model_name: str, fmt: str) -> str:
+        from desktop_app.serving.export import default_filename
+        return default_filename(model_name, fmt)
+
+    def export_model(self, model_id: str, fmt: str, path: str, on_done: Done, on_error: Failed) -> None:
         """Export on the thread pool (torch loads there, not at start-up); the ExportResult to on_done."""
         from desktop_app.serving.export import export_model
         catalog = self.catalog  # thread-safe: each thread gets its own SQLite connection
@@ -92,9 +151,47 @@ class Actions(QObject):
         self.catalog_changed.emit()
         return model
 
+    # -- services -------------------------------------------------------------------------
+    def start_service(self, model_id: str, on_done: Done, on_error: Failed, *,
+                      tasks: TaskRunner | None = None) -> None:
+        """Deploy the model (its process starts and loads on the task pool); the ServiceRecord to on_done."""
+        from desktop_app.serving.manager import start_service
+        catalog = self.catalog
+        self._submit(lambda: start_service(catalog, model_id, {}), on_done, on_error, tasks)
+
+    def stop_service(self, service_id: str, on_done: Done, on_error: Failed, *,
+                     tasks: TaskRunner | None = None) -> None:
+        from desktop_app.serving.manager import stop_service
+        catalog = self.catalog
+        self._submit(lambda: stop_service(catalog, service_id), on_done, on_error, tasks)
+
+    # -- pipelines ------------------------------------------------------------------------
+    def create_pipeline(self, draft: Any) -> Any:
+        """The New pipeline dialog's draft -> a pipeline; raises DraftError (a message per field)."""
+        from desktop_app.pipelines.draft import create
+        return create(self.client, draft)
+
+    def save_pipeline(self, pipeline_id: str, fields: dict) -> Any:
+        """Pipeline.update(**fields) (checked as at creation); raises with the message to show."""
+        return self.client.pipelines.get(pipeline_id).update(**fields)
+
+    def run_pipeline(self, pipeline_id: str, on_done: Done, on_error: Failed, *,
+                     tasks: TaskRunner | None = None) -> None:
+        """Start a run in a detached runner process; its run record to on_done."""
+        from desktop_app.pipelines.api import start_run
+        catalog = self.catalog
+        self._submit(lambda: start_run(catalog, pipeline_id, trigger="manual", wait=False), on_done, on_error, tasks)
+
+    def rollback_pipeline(self, pipeline_id: str, model_id: str, reason: str, on_done: Done, on_error: Failed, *,
+                          tasks: TaskRunner | None = None) -> None:
+        """The champion goes back to `model_id` (services follow); rollback's dict to on_done."""
+        from desktop_app.pipelines.api import rollback
+        catalog = self.catalog
+        self._submit(lambda: rollback(catalog, pipeline_id, model_id, who="user", reason=reason), on_done, on_error,
+                     tasks)
+
     # -- packages -------------------------------------------------------------------------
-    def push_package(self, on_done: Callable[[dict], None], on_error: Callable[[BaseException], None],
-                     **kwargs: Any) -> None:
+    def push_package(self, on_done: Callable[[dict], None], on_error: Failed, **kwargs: Any) -> None:
         """client.packages.push(...) in a child process (user code never loads in the window)."""
         from .offprocess import push_package
         home = self.catalog.home
@@ -103,3 +200,8 @@ class Actions(QObject):
             self.catalog_changed.emit()
             on_done(result)
         self.tasks.submit(lambda: push_package(home, **kwargs), done, on_error)
+
+    def delete_package(self, package_id: str, *, with_models: bool) -> dict:
+        """What Package.delete does (its files go too); raises UserError; the summary dict back."""
+        from desktop_app.catalog.housekeeping import delete_package
+        return delete_package(self.catalog, package_id, with_models=with_models)

@@ -50,6 +50,9 @@ REVIEW_PAGES = {"compare": (".views.compare_page", "ComparePage"),
 PROJECT_PAGES = {"pipelines": (".views.pipelines_page", "PipelinesPage"),
                  "services": (".views.services_page", "ServicesPage")}
 
+# Pages that change the catalog or the outside world: they get the window's actions (the one seam).
+ACTING_PAGES = {"evaluation", "pipelines", "services"}
+
 
 class Pages(QStackedWidget):
     """project / dataset / package / model pages over one client; `show_entity` picks and fills one."""
@@ -110,7 +113,7 @@ class Pages(QStackedWidget):
             return page
         if kind == "package":
             from .views.package_page import PackagePage
-            page = PackagePage(self.client)
+            page = PackagePage(self.client, actions=self.actions)
             page.navigate.connect(self.navigate)
             page.add_package_requested.connect(self.add_package_requested)
             page.error.connect(self.error)
@@ -119,7 +122,7 @@ class Pages(QStackedWidget):
         if kind == "dataset":
             try:
                 from .views.dataset_page import DatasetPage
-                page = DatasetPage(self.client, parent=self)
+                page = DatasetPage(self.client, parent=self, actions=self.actions)
                 page.message.connect(self.message)
                 page.error.connect(self.error)
                 return page
@@ -130,7 +133,8 @@ class Pages(QStackedWidget):
         if where is not None:
             import importlib
             module, cls = where
-            page = getattr(importlib.import_module(module, __package__), cls)(self.client)
+            page_class = getattr(importlib.import_module(module, __package__), cls)
+            page = page_class(self.client, actions=self.actions) if kind in ACTING_PAGES else page_class(self.client)
             page.navigate.connect(self.navigate)
             page.message.connect(self.message)
             return page

@@ -1,4 +1,5 @@
-"""Work off the GUI thread: opening the catalog, watching jobs, polling metrics, one-off tasks.
+"""Work off the GUI thread: opening the catalog, watching jobs, polling metrics, one-off tasks (TaskRunner),
+cancellable jobs with progress (JobWorker).
 
 Each poller is a QThread that reads the catalog (SQLite gives every thread its own connection) and emits
 plain Python objects; the widgets only apply them. Training itself runs in the job queue's worker
@@ -16,7 +17,7 @@ from typing import Any, Callable
 
 from PySide6.QtCore import QObject, QRunnable, QThread, QThreadPool, Signal
 
-from desktop_app.errors import CatalogDamagedError
+from desktop_app.errors import CatalogDamagedError, UserError
 
 log = logging.getLogger("desktop_app.gui")
 
@@ -277,3 +278,46 @@ class TaskRunner(QObject):
 
     def wait(self, timeout_ms: int = 30_000) -> bool:
         return self.pool.waitForDone(timeout_ms)
+
+
+Work = Callable[[Callable[[int, int], None], Callable[[], bool]], Any]   # work(progress, cancelled) -> result
+
+
+class JobWorker(QThread):
+    """Runs work(progress, cancelled) once; `request_cancel` is safe from any thread and the work reads it
+    between files. A cancel that left nothing done ends as `cancelled`, whatever the work returned."""
+
+    progressed = Signal(int, int)        # done, total
+    succeeded = Signal(object)           # what the work returned
+    failed = Signal(str)                 # a message naming the file / folder at fault
+    cancelled = Signal()
+
+    def __init__(self, work: Work, where: str | Path, parent=None):
+        super().__init__(parent)
+        self.work, self.where = work, where
+        self._cancel = threading.Event()
+
+    def request_cancel(self) -> None:
+        self._cancel.set()
+
+    @property
+    def cancel_requested(self) -> bool:
+        return self._cancel.is_set()
+
+    def run(self) -> None:
+        try:
+            result = self.work(self.progressed.emit, self._cancel.is_set)
+        except InterruptedError:
+            self.cancelled.emit()
+        except UserError as e:
+            self.failed.emit(str(e))
+        except OSError as e:
+            self.failed.emit(f"{e.filename or self.where}: {e.strerror or e}")
+        except Exception as e:  # noqa: BLE001 - a bug, but the window must survive it and say so
+            log.exception("the job on %s failed", self.where)
+            self.failed.emit(f"unexpected error ({type(e).__name__}): {e}")
+        else:
+            if self._cancel.is_set() and not result:
+                self.cancelled.emit()
+            else:
+                self.succeeded.emit(result)

@@ -252,3 +252,56 @@ def test_use_for_serving_keeps_the_slider_confidence_on_the_model(qtbot, client,
     assert kept["conf_threshold"] == pytest.approx(0.45) and "class_thresholds" not in kept
     assert all(kept[k] == v for k, v in cfg.items() if k not in ("conf_threshold", "class_thresholds"))
     assert "0.45 kept on" in page.status.text() and "services started from now on" in page.status.text()
+
+
+def test_rescore_uses_the_evaluations_iou_off_the_gui_thread(qtbot, client, ev, monkeypatch):
+    """An evaluation scored at IoU 0.75 re-scores at 0.75 (not 0.5), on the task pool: the click returns at once
+    and the window keeps handling events while the scoring runs."""
+    import threading
+
+    from PySide6.QtCore import QTimer
+
+    from desktop_app.evaluation import run
+    cat = client.catalog
+    at_075 = run.score_model(cat, ev.model_id, ev.dataset_id, filters={"subset": "test"}, name="strict",
+                             iou_threshold=0.75)
+    at_050 = run.score_model(cat, ev.model_id, ev.dataset_id, filters={"subset": "test"}, name="loose",
+                             iou_threshold=0.5)
+    assert at_075["summary"] != at_050["summary"]          # the threshold shows in the figures
+    page = EvaluationPage(client)
+    qtbot.addWidget(page)
+    page.resize(1400, 850)
+    page.show()
+    with qtbot.waitSignal(page.loaded, timeout=WAIT_MS):
+        page.set_evaluation(at_075["evaluation_id"])
+
+    release, started, seen = threading.Event(), threading.Event(), []
+    score_model = run.score_model
+
+    def held(*args, **kwargs):                             # the scoring waits until the test lets it go
+        seen.append((threading.current_thread() is threading.main_thread(), kwargs["iou_threshold"]))
+        started.set()
+        assert release.wait(WAIT_MS / 1000)
+        return score_model(*args, **kwargs)
+    monkeypatch.setattr(run, "score_model", held)
+    page.rescore_button.click()                            # returns at once: the work is on the task pool
+    assert page.tasks.busy and not page.rescore_button.isEnabled()
+    qtbot.waitUntil(started.is_set, timeout=WAIT_MS)
+    ticks = []
+    timer = QTimer(page)
+    timer.timeout.connect(lambda: ticks.append(1))
+    timer.start(10)
+    qtbot.waitUntil(lambda: len(ticks) >= 3, timeout=WAIT_MS)   # the GUI thread runs while the scoring waits
+    timer.stop()
+    assert page.tasks.busy
+    with qtbot.waitSignal(page.rescored, timeout=WAIT_MS) as sig:
+        release.set()
+    assert seen == [(False, 0.75)]
+    new_id = sig.args[0]
+    assert new_id and new_id != at_075["evaluation_id"]
+    rec = cat.get_evaluation(new_id)
+    assert rec.name == "strict" and rec.results["summary"] == at_075["summary"]
+    assert getattr(rec, "iou_threshold", 0.75) == 0.75
+    qtbot.waitUntil(lambda: page.session is not None and page.view.id == new_id, timeout=WAIT_MS)
+    assert page.rescore_button.isEnabled() and "strict" in page.title.text()
+    page.shutdown()

@@ -2,59 +2,11 @@
 
 from __future__ import annotations
 
-import logging
-import threading
 from pathlib import Path
-from typing import Any, Callable
 
-from PySide6.QtCore import QThread, Signal
 from PySide6.QtWidgets import QDialog
 
-from desktop_app.errors import UserError
-
-log = logging.getLogger(__name__)
-
-Work = Callable[[Callable[[int, int], None], Callable[[], bool]], Any]   # work(progress, cancelled) -> result
-
-
-class JobWorker(QThread):
-    """Runs work(progress, cancelled) once; `request_cancel` is safe from any thread and the work reads it
-    between files. A cancel that left nothing done ends as `cancelled`, whatever the work returned."""
-
-    progressed = Signal(int, int)        # done, total
-    succeeded = Signal(object)           # what the work returned
-    failed = Signal(str)                 # a message naming the file / folder at fault
-    cancelled = Signal()
-
-    def __init__(self, work: Work, where: str | Path, parent=None):
-        super().__init__(parent)
-        self.work, self.where = work, where
-        self._cancel = threading.Event()
-
-    def request_cancel(self) -> None:
-        self._cancel.set()
-
-    @property
-    def cancel_requested(self) -> bool:
-        return self._cancel.is_set()
-
-    def run(self) -> None:
-        try:
-            result = self.work(self.progressed.emit, self._cancel.is_set)
-        except InterruptedError:
-            self.cancelled.emit()
-        except UserError as e:
-            self.failed.emit(str(e))
-        except OSError as e:
-            self.failed.emit(f"{e.filename or self.where}: {e.strerror or e}")
-        except Exception as e:  # noqa: BLE001 - a bug, but the window must survive it and say so
-            log.exception("the job on %s failed", self.where)
-            self.failed.emit(f"unexpected error ({type(e).__name__}): {e}")
-        else:
-            if self._cancel.is_set() and not result:
-                self.cancelled.emit()
-            else:
-                self.succeeded.emit(result)
+from ..workers import JobWorker, Work
 
 
 class JobDialog(QDialog):

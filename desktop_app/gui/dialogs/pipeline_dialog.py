@@ -1,4 +1,7 @@
-"""New pipeline: champion, dataset subsets, trigger, overrides and gate, each refused with the core's message."""
+"""New pipeline: champion, dataset subsets, trigger, overrides and gate, each refused with the core's message.
+
+The fields are read and checked with desktop_app.pipelines.draft (form logic, no writes); the pipeline is made
+through the window's actions."""
 
 from __future__ import annotations
 
@@ -11,9 +14,11 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, 
 from desktop_app.pipelines import draft as drafts
 from desktop_app.pipelines.definition import SUBSET_ROLES
 
+from ..actions import Actions
 from ..style import status_color
 from ..widgets.checked_field import CheckedField
 from ..widgets.gate_editor import GateEditor
+from ..workers import TaskRunner
 
 TRIGGERS = (("manual", "Manual: Run now, a script or the CLI"),
             ("annotations", "After N reviewed annotation changes"),
@@ -23,11 +28,12 @@ TRIGGERS = (("manual", "Manual: Run now, a script or the CLI"),
 class PipelineDialog(QDialog):
     created = Signal(object)                  # the new pipeline (api.Pipeline)
 
-    def __init__(self, client: Any, project_id: str, parent: QWidget | None = None):
+    def __init__(self, client: Any, project_id: str, parent: QWidget | None = None, *, actions: Any = None):
         from superqt import QCollapsible
         super().__init__(parent)
         self.client = client
         self.catalog = client.catalog
+        self.actions = actions if actions is not None else Actions.for_page(client, None, self, TaskRunner(self))
         self.pipeline: Any = None
         self.draft = drafts.defaults(self.catalog, project_id)
         self._loading = False
@@ -255,7 +261,7 @@ class PipelineDialog(QDialog):
         from desktop_app.errors import UserError
         self.draft = self.read()
         try:
-            self.pipeline = drafts.create(self.client, self.draft)
+            self.pipeline = self.actions.create_pipeline(self.draft)
         except drafts.DraftError as e:
             self._show(e.errors)
             self.create_button.setEnabled(False)

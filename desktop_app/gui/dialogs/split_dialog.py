@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 
-from PySide6.QtCore import QThread, Signal
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (QCheckBox, QDialog, QDialogButtonBox, QFormLayout, QHBoxLayout, QLabel, QSpinBox,
                                QVBoxLayout, QWidget)
 
@@ -14,6 +14,7 @@ from desktop_app.errors import UserError
 from desktop_app.formats.base import SUBSETS
 
 from ..style import ERROR_STYLE
+from ..workers import TaskRunner
 
 log = logging.getLogger(__name__)
 
@@ -56,26 +57,6 @@ def _pair(a: QWidget, b: QWidget) -> QWidget:
     return w
 
 
-class _SplitWorker(QThread):
-    succeeded = Signal(dict)
-    failed = Signal(str)
-
-    def __init__(self, catalog: Catalog, dataset_id: str, pct: dict[str, int], seed: int, only_missing: bool,
-                 parent=None):
-        super().__init__(parent)
-        self.args = (catalog, dataset_id, pct, seed, only_missing)
-
-    def run(self) -> None:
-        catalog, dataset_id, pct, seed, only_missing = self.args
-        try:
-            self.succeeded.emit(catalog.split_subsets(dataset_id, pct, seed=seed, only_missing=only_missing))
-        except UserError as e:
-            self.failed.emit(str(e))
-        except Exception as e:  # noqa: BLE001
-            log.exception("split failed")
-            self.failed.emit(f"unexpected error ({type(e).__name__}): {e}")
-
-
 class SplitDialog(QDialog):
     split_done = Signal(dict)            # subset -> items assigned
 
@@ -83,7 +64,8 @@ class SplitDialog(QDialog):
         super().__init__(parent)
         self.setWindowTitle("Split into subsets")
         self.catalog, self.dataset_id = catalog, dataset_id
-        self.worker: _SplitWorker | None = None
+        self.tasks = TaskRunner(self)
+        self.running = False                 # a split is running (on self.tasks)
         self.n_all = catalog.count_items(dataset_id)
         self.n_missing = catalog.count_items(dataset_id, subset="none")
 
@@ -136,39 +118,39 @@ class SplitDialog(QDialog):
     # -- actions ------------------------------------------------------------------------
     def apply(self) -> None:
         problem = split_problem(self.percentages())
-        if problem or self.worker is not None:
+        if problem or self.running:
             return
         self.ok_button.setEnabled(False)
         self.message.setText(f"Assigning {self.item_count():,} items…")
-        self.worker = _SplitWorker(self.catalog, self.dataset_id, self.percentages(), self.seed.value(),
-                                   self.only_missing.isChecked(), self)
-        self.worker.succeeded.connect(self._on_done)
-        self.worker.failed.connect(self._on_failed)
-        self.worker.start()
+        self.running = True
+        catalog, dataset_id, pct = self.catalog, self.dataset_id, self.percentages()
+        seed, only_missing = self.seed.value(), self.only_missing.isChecked()
+        self.tasks.submit(lambda: catalog.split_subsets(dataset_id, pct, seed=seed, only_missing=only_missing),
+                          self._on_done, self._on_error)
 
     def _on_done(self, counts: dict) -> None:
-        self._finish_worker()
+        self.running = False
         self.split_done.emit(counts)
         self.accept()
 
+    def _on_error(self, error: BaseException) -> None:
+        if isinstance(error, UserError):
+            self._on_failed(str(error))
+        else:
+            log.error("split failed", exc_info=error)
+            self._on_failed(f"unexpected error ({type(error).__name__}): {error}")
+
     def _on_failed(self, message: str) -> None:
-        self._finish_worker()
+        self.running = False
         self.message.setText(message)
         self.message.setStyleSheet(ERROR_STYLE)
         self._update()
 
-    def _finish_worker(self) -> None:
-        # Its result is in, so the thread is returning; a QThread destroyed while running aborts the app.
-        if self.worker is not None:
-            self.worker.wait()
-            self.worker = None
-
     def wait_done(self, timeout_ms: int = 60_000) -> None:
-        if self.worker is not None:
-            self.worker.wait(timeout_ms)
+        self.tasks.wait(timeout_ms)
 
     def reject(self) -> None:
-        if self.worker is not None:     # a split is one transaction: let it finish, it takes a moment
+        if self.running:                 # a split is one transaction: let it finish, it takes a moment
             return
         super().reject()
 
@@ -178,7 +160,7 @@ class SplitDialog(QDialog):
         counts = preview_split(self.item_count(), pct) if not problem else {}
         for s, label in self.previews.items():
             label.setText(f"{counts.get(s, 0):,} items" if not problem else "")
-        self.ok_button.setEnabled(problem is None and self.worker is None)
+        self.ok_button.setEnabled(problem is None and not self.running)
         if problem:
             self.message.setText(problem)
             self.message.setStyleSheet(ERROR_STYLE)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from PySide6.QtCore import QEvent, QItemSelectionModel, QObject, QRunnable, Qt, QThreadPool, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence, QShortcut
@@ -18,6 +19,7 @@ from PySide6.QtWidgets import (QApplication, QHBoxLayout, QInputDialog, QLabel, 
 from desktop_app.catalog import Catalog, ItemRecord
 from desktop_app.catalog.records import ModelStatus
 from desktop_app.formats.base import SUBSETS
+from desktop_app.gui.actions import Actions
 from desktop_app.gui.colors import LabelColors
 from desktop_app.gui.dialogs.export_dialog import ExportDialog
 from desktop_app.gui.dialogs.import_dialog import ImportDialog
@@ -82,7 +84,7 @@ class DatasetPage(QWidget):
     summary_loaded = Signal()
     predictions_done = Signal(str, str)  # model id, the prediction job's final status
 
-    def __init__(self, client, parent: QWidget | None = None):
+    def __init__(self, client, parent: QWidget | None = None, *, actions: Any = None):
         super().__init__(parent)
         self.client = client
         self.catalog: Catalog = client.catalog
@@ -146,6 +148,7 @@ class DatasetPage(QWidget):
         self.refresh_action.triggered.connect(self.refresh)
         self.predict_action.triggered.connect(lambda: self.predict_dialog())
         self._tasks = TaskRunner(self)
+        self.actions = Actions.for_page(client, actions, self, self._tasks)
         self._predicting: dict[str, str] = {}    # execution id -> model id of prediction jobs in flight
         self._predict_timer = QTimer(self)
         self._predict_timer.setInterval(PREDICT_POLL_MS)
@@ -350,15 +353,12 @@ class DatasetPage(QWidget):
 
     def predict(self, model_id: str, item_ids: list[int]) -> None:
         """Queue a prediction job (a worker process); when it ends the gallery shows its layer."""
-        from desktop_app.jobs.runner import submit_predict
-        cat = self.catalog
-
         def queued(ex) -> None:
             self._predicting[ex.id] = model_id
             self._predict_timer.start()
             self.message.emit(f"Predicting {len(item_ids):,} item(s)…")
-        self._tasks.submit(lambda: submit_predict(cat, model_id, item_ids=item_ids, wait=False), queued,
-                           lambda e: self._fail("Could not start the prediction", e))
+        self.actions.predict(model_id, item_ids, queued, lambda e: self._fail("Could not start the prediction", e),
+                             tasks=self._tasks)
 
     def _poll_predictions(self) -> None:
         if not self._predicting or self._tasks.busy:

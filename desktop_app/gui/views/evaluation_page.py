@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QFileDialog, QGridL
 from desktop_app.evaluation.review import InstanceFilter, ReviewSession, point_at
 from desktop_app.evaluation.store import EvaluationView
 
+from ..actions import Actions
 from ..exporting import save_png
 from ..itemmodels.compare_model import format_value
 from ..style import muted, title_font
@@ -45,8 +46,9 @@ class EvaluationPage(QWidget):
     loaded = Signal()                      # a new evaluation is on screen
     refreshed = Signal()                   # figures and gallery redrawn for new thresholds or filters
     thresholds_kept = Signal(str)          # model id: its configuration holds the slider's confidence now
+    rescored = Signal(str)                 # the new evaluation id (or "" when re-scoring failed)
 
-    def __init__(self, client: Any, parent: QWidget | None = None):
+    def __init__(self, client: Any, parent: QWidget | None = None, *, actions: Any = None):
         super().__init__(parent)
         self.client = client
         self.catalog = client.catalog
@@ -57,6 +59,7 @@ class EvaluationPage(QWidget):
         self._pending_cell: tuple | None = None
         self._before_cell: tuple | None = None
         self.tasks = TaskRunner(self)
+        self.actions = Actions.for_page(client, actions, self, self.tasks)
         self._gen = 0
 
         self.title = QLabel("Evaluation")
@@ -234,8 +237,6 @@ class EvaluationPage(QWidget):
         figures show is what its services give); running services reload in the background."""
         if self.view is None:
             return
-        from desktop_app.serving.manager import apply_thresholds
-
         confidence = self.thresholds.values()[0]
         cat, model_id = self.catalog, self.view.model_id
         name = cat.get_model(model_id).name
@@ -259,7 +260,7 @@ class EvaluationPage(QWidget):
             self.status.setText(f"Could not keep the threshold: {e}")
             self.message.emit(f"Could not keep the threshold on {name}: {e}")
 
-        self.tasks.submit(lambda: apply_thresholds(cat, model_id, confidence, {}), done, failed)
+        self.actions.keep_threshold(model_id, confidence, done, failed, tasks=self.tasks)
 
     def _draw_all(self, iou_changed: bool) -> None:
         s = self.session
@@ -428,20 +429,27 @@ class EvaluationPage(QWidget):
         self.message.emit("Saved. The evaluation's figures change when you re-score it.")
 
     def rescore(self) -> None:
-        """Score the stored predictions again (the ground truth may have been fixed); no model run."""
-        if self.view is None:
+        """Score the stored predictions again (the ground truth may have been fixed), at the IoU and confidence
+        thresholds the evaluation ran with; no model run. On the task pool: this returns at once."""
+        if self.view is None or not self.rescore_button.isEnabled():
             return
-        from desktop_app.evaluation.run import score_model
         rec = self.view.record
-        try:
-            out = score_model(self.catalog, rec.model_id, rec.dataset_id, filters=rec.filter or None, name=rec.name,
-                              iou_threshold=0.5, conf_threshold=rec.conf_threshold)
-        except Exception as e:  # noqa: BLE001 - shown, not raised
+        self.rescore_button.setEnabled(False)
+        self.status.setText(f"Re-scoring {rec.name}…")
+
+        def done(out: dict) -> None:
+            self.rescore_button.setEnabled(True)
+            self.evaluation_id = None
+            self.set_evaluation(out["evaluation_id"])
+            self.message.emit(f"Re-scored {rec.name}")
+            self.rescored.emit(out["evaluation_id"])
+
+        def failed(e: BaseException) -> None:
+            self.rescore_button.setEnabled(True)
+            self.status.setText(f"Could not re-score: {e}")
             self.message.emit(f"Could not re-score: {e}")
-            return
-        self.evaluation_id = None
-        self.set_evaluation(out["evaluation_id"])
-        self.message.emit(f"Re-scored {rec.name}")
+            self.rescored.emit("")
+        self.actions.rescore(rec, done, failed, tasks=self.tasks)
 
     # -- export -----------------------------------------------------------------------------
     def _ask_export(self) -> None:

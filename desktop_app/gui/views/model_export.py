@@ -34,16 +34,14 @@ class ModelExporter(QObject):
         self.button.setMenu(menu)
 
     def set_model(self, model: Any) -> None:
-        from desktop_app.serving.export import why_not_exportable
         self.model = model
-        reason = why_not_exportable(model)
+        reason = self.actions.why_not_exportable(model)
         self.button.setEnabled(reason is None and not self.busy)
         self.button.setToolTip(reason or TOOLTIP)
 
     def ask(self, fmt: str) -> None:
-        from desktop_app.serving.export import default_filename
         title, filt = FORMATS[fmt]
-        start = str(Path(self._folder) / default_filename(self.model.name, fmt))
+        start = str(Path(self._folder) / self.actions.export_filename(self.model.name, fmt))
         path, _ = QFileDialog.getSaveFileName(self.page, f"Export {self.model.name} as {title}", start, filt)
         if path:
             self.export(fmt, path)

@@ -10,6 +10,7 @@ from PySide6.QtWidgets import (QFormLayout, QGroupBox, QHBoxLayout, QLabel, QMes
 
 from desktop_app.errors import UserError
 
+from ..actions import Actions
 from ..style import muted, status_icon, title_font
 
 
@@ -19,9 +20,10 @@ class PackagePage(QWidget):
     deleted = Signal(str)                 # the package is gone: one line saying what went with it
     error = Signal(str, object)           # title, exception: for the ErrorHub
 
-    def __init__(self, client: Any, parent: QWidget | None = None):
+    def __init__(self, client: Any, parent: QWidget | None = None, *, actions: Any = None):
         super().__init__(parent)
         self.client = client
+        self.actions = Actions.for_page(client, actions, self)
         self.package_id: str | None = None
         lay = QVBoxLayout(self)
         lay.setContentsMargins(12, 10, 12, 6)
@@ -102,8 +104,6 @@ class PackagePage(QWidget):
 
     def delete_package(self) -> bool:
         """Delete the package shown, after a confirmation that lists every model that would go with it."""
-        from desktop_app.catalog.housekeeping import delete_package
-
         from ..dialogs.housekeeping_dialog import human_bytes
 
         if self.package_id is None:
@@ -133,7 +133,7 @@ class PackagePage(QWidget):
             self.set_package(pkg.id)
             return False
         try:
-            done = delete_package(cat, pkg.id, with_models=bool(models))
+            done = self.actions.delete_package(pkg.id, with_models=bool(models))
         except UserError as e:
             self.error.emit("Could not delete the package", e)
             return False

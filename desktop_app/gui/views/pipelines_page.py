@@ -2,8 +2,9 @@
 the gate as typed fields), the run timeline with a chip per step, the chosen run's decision and figures, Run now,
 Rollback and Compare.
 
-Everything is read by desktop_app.pipelines.timeline on the task pool; a run goes to a detached runner
-process; the page re-reads itself every few seconds while it is on screen.
+Everything is read by desktop_app.pipelines.timeline on the task pool; runs, rollbacks and saves go through
+the window's actions (a run to a detached runner process); the page re-reads itself every few seconds while it
+is on screen.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QFormLay
                                QHeaderView, QLabel, QLineEdit, QMessageBox, QPushButton, QSplitter, QTreeWidget,
                                QTreeWidgetItem, QVBoxLayout, QWidget)
 
+from ..actions import Actions
 from ..style import StatusBadge, badge_stylesheet, muted, status_color, title_font
 from ..widgets.gate_editor import GateEditor
 from ..widgets.step_chips import ChipsRole, StepChipsDelegate, chip_color
@@ -44,7 +46,7 @@ class PipelinesPage(QWidget):
 
     REFRESH_MS = 2000
 
-    def __init__(self, client: Any, parent: QWidget | None = None):
+    def __init__(self, client: Any, parent: QWidget | None = None, *, actions: Any = None):
         super().__init__(parent)
         self.client = client
         self.catalog = client.catalog
@@ -54,6 +56,7 @@ class PipelinesPage(QWidget):
         self.view: Any = None                # timeline.PipelineView of the chosen pipeline
         self.decisions: dict[str, Any] = {}  # run id -> timeline.DecisionView
         self.tasks = TaskRunner(self)
+        self.actions = Actions.for_page(client, actions, self, self.tasks)
         self._generation = 0
         self._loading = False
         self._shut = False
@@ -447,8 +450,7 @@ class PipelinesPage(QWidget):
         """Start a run in a detached runner process; the timeline follows it."""
         if self.pipeline_id is None:
             return
-        from desktop_app.pipelines.api import start_run
-        cat, pid = self.catalog, self.pipeline_id
+        pid = self.pipeline_id
         self.run_button.setEnabled(False)
 
         def done(rec: Any) -> None:
@@ -460,7 +462,7 @@ class PipelinesPage(QWidget):
             self.message.emit(f"Could not start the run: {e}")
             QMessageBox.warning(self, "Could not start the run", str(e))
             self.reload()
-        self.tasks.submit(lambda: start_run(cat, pid, trigger="manual", wait=False), done, failed)
+        self.actions.run_pipeline(pid, done, failed, tasks=self.tasks)
 
     def open_compare(self) -> None:
         d = self.selected_decision()
@@ -471,7 +473,6 @@ class PipelinesPage(QWidget):
         """Trigger / overrides / gate / enabled -> Pipeline.update (checked as at creation)."""
         if self.pipeline_id is None:
             return False
-        from desktop_app.pipelines.api import Pipeline
         from desktop_app.pipelines.timeline import parse_form
         if self._check_gate():
             self.form_error.setText("Fix the marked gate fields")
@@ -479,7 +480,7 @@ class PipelinesPage(QWidget):
         try:
             fields = parse_form(self.trigger_edit.text(), self.training_edit.text(), self.gate_editor.texts(),
                                 self.enabled_check.isChecked())
-            Pipeline(self.client, self.catalog.get_pipeline(self.pipeline_id)).update(**fields)
+            self.actions.save_pipeline(self.pipeline_id, fields)
         except Exception as e:  # noqa: BLE001 - shown beside the form
             self.form_error.setText(str(e))
             return False
@@ -502,7 +503,7 @@ class PipelinesPage(QWidget):
         from ..dialogs.pipeline_dialog import PipelineDialog
         if self.project_id is None:
             return
-        self.dialog = PipelineDialog(self.client, self.project_id, self)
+        self.dialog = PipelineDialog(self.client, self.project_id, self, actions=self.actions)
         self.dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         self.dialog.created.connect(self._on_created)
         self.dialog.finished.connect(lambda *_: setattr(self, "dialog", None))
@@ -527,8 +528,7 @@ class PipelinesPage(QWidget):
             QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel, QMessageBox.StandardButton.Cancel)
         if answer != QMessageBox.StandardButton.Yes:
             return
-        from desktop_app.pipelines.api import rollback
-        cat, pid = self.catalog, self.pipeline_id
+        pid = self.pipeline_id
         self.rollback_button.setEnabled(False)
 
         def done(result: dict) -> None:
@@ -539,5 +539,5 @@ class PipelinesPage(QWidget):
         def failed(e: BaseException) -> None:
             QMessageBox.warning(self, "Could not roll back", str(e))
             self.reload()
-        self.tasks.submit(lambda: rollback(cat, pid, model_id, who="user", reason=f"rolled back to {name} in the app"),
-                          done, failed)
+        self.actions.rollback_pipeline(pid, model_id, f"rolled back to {name} in the app", done, failed,
+                                       tasks=self.tasks)

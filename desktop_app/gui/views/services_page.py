@@ -1,7 +1,8 @@
 """The services page: running local inference services with live figures; start, stop, copy a curl example.
 
-The list and each server's /metrics are read by a polling thread (never HTTP on the GUI thread); starting
-and stopping a service wait on a process, so they run on the task pool too.
+The list and each server's /metrics are read by a polling thread (never HTTP on the GUI thread) with
+desktop_app.serving.status (reads only); starting and stopping a service go through the window's actions and
+wait on a process, so they run on the task pool too.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import (QAbstractItemView, QApplication, QCheckBox, QComboBox, QHBoxLayout, QHeaderView,
                                QLabel, QPushButton, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget)
 
+from ..actions import Actions
 from ..style import muted, status_color, status_icon, title_font
 from ..workers import PollingThread, TaskRunner
 
@@ -70,13 +72,14 @@ class ServicesPage(QWidget):
     service_started = Signal(str)            # service id
     service_stopped = Signal(str)
 
-    def __init__(self, client: Any, parent: QWidget | None = None, *, interval: float = 1.0):
+    def __init__(self, client: Any, parent: QWidget | None = None, *, interval: float = 1.0, actions: Any = None):
         super().__init__(parent)
         self.client = client
         self.catalog = client.catalog
         self.project_id: str | None = None
         self.rows: list[dict] = []
         self.tasks = TaskRunner(self)
+        self.actions = Actions.for_page(client, actions, self, self.tasks)
         self.busy: set[str] = set()          # services being stopped
         self._shut = False
 
@@ -252,9 +255,7 @@ class ServicesPage(QWidget):
         model_id = self.model_combo.currentData()
         if not model_id:
             return
-        from desktop_app.serving.manager import start_service
         name = self.model_combo.currentText()
-        cat = self.catalog
         self.start_button.setEnabled(False)
         self.status.setText(f"Starting a service of {name}…")
 
@@ -269,14 +270,13 @@ class ServicesPage(QWidget):
             self.status.setText(f"Could not start a service of {name}: {e}")
             self._update_buttons()
             self.refresh()
-        self.tasks.submit(lambda: start_service(cat, model_id, {}), done, failed)
+        self.actions.start_service(model_id, done, failed, tasks=self.tasks)
 
     def stop_selected(self) -> None:
         r = self.selected_row()
         if r is None or r["id"] in self.busy:
             return
-        from desktop_app.serving.manager import stop_service
-        sid, cat = r["id"], self.catalog
+        sid = r["id"]
         self.busy.add(sid)
         self._update_buttons()
         self.status.setText(f"Stopping {r['name']} ({r['url']})…")
@@ -287,8 +287,8 @@ class ServicesPage(QWidget):
             self._update_buttons()
             self.refresh()
             self.service_stopped.emit(sid)
-        self.tasks.submit(lambda: stop_service(cat, sid), lambda rec: finish(f"{r['name']} stopped"),
-                          lambda e: finish(f"Could not stop {r['name']}: {e}"))
+        self.actions.stop_service(sid, lambda rec: finish(f"{r['name']} stopped"),
+                                  lambda e: finish(f"Could not stop {r['name']}: {e}"), tasks=self.tasks)
 
     def curl_text(self) -> str:
         from desktop_app.serving.status import curl_example
