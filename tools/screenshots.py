@@ -396,7 +396,7 @@ def _review_evaluations(ctx: ShotContext) -> dict[str, str]:
     """Both oracle variants evaluated on the detection sample's test subset (once per run)."""
     if "eval_loose" in ctx.models:
         return ctx.models
-    from desktop_app.evaluation.run import evaluate_model
+    from desktop_app.workflows.evaluate import evaluate_model
     c = ctx.client
     pkg = c.packages.push(package_name="review-oracle", src_path=REVIEW_ORACLE, entry_point="adapter.py",
                           class_name="ReviewOracleAdapter", output_type="box", default_configuration={"seed": 0})
@@ -503,7 +503,7 @@ def review_viewer(ctx: ShotContext) -> list[Path]:
 @shot
 def compare(ctx: ShotContext) -> list[Path]:
     """Two trained sample models: curves overlaid, final / best table, configuration diff, evaluations."""
-    from desktop_app.evaluation.run import evaluate_model
+    from desktop_app.workflows.evaluate import evaluate_model
     c = ctx.client
     a, b = ctx.models["trained"], ctx.models["training"]
     ctx.wait_until(lambda: c.catalog.get_model(b).status == "trained", 1800, "the second model's training")

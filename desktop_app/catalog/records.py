@@ -257,8 +257,9 @@ class EvaluationRecord(Record):
     name: str
     method: str = "coco"
     filter: dict | None = None
-    iou_thresholds: list = field(default_factory=list)
+    iou_thresholds: list = field(default_factory=list)   # COCO's 0.50:0.95 grid (mAP)
     conf_threshold: float = 0.0
+    iou_threshold: float = 0.5                            # TP / FP / FN matching (schema v4; older: 0.5)
     weights_sha: str | None = None
     results: dict = field(default_factory=dict)
     cache_sha: str | None = None

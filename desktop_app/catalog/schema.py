@@ -245,6 +245,11 @@ _V3 = """
 CREATE INDEX idx_items_dataset_id ON items(dataset_id, id);
 """
 
+# v4: an evaluation keeps the IoU threshold it was scored at (re-scoring uses it); older ones were scored at 0.5.
+_V4 = """
+ALTER TABLE evaluations ADD COLUMN iou_threshold REAL NOT NULL DEFAULT 0.5;
+"""
+
 
 def _script(sql: str) -> Callable[[sqlite3.Connection], None]:
     def run(conn: sqlite3.Connection) -> None:
@@ -255,7 +260,8 @@ def _script(sql: str) -> Callable[[sqlite3.Connection], None]:
 
 
 # MIGRATIONS[i] takes a database at version i to version i + 1.
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_script(_V1), _script(_V2), _script(_V3)]
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_script(_V1), _script(_V2), _script(_V3),
+                                                      _script(_V4)]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

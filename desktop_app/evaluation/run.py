@@ -1,11 +1,11 @@
-"""Evaluate a catalog model: predict over a dataset, score against the ground truth, store the evaluation."""
+"""Score a model's stored predictions against the ground truth and keep the evaluation (no model runs here:
+predicting is workflows.evaluate's, through the adapter's evaluate_model)."""
 
 from __future__ import annotations
 
 import io
 import time
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 
@@ -276,13 +276,33 @@ def _score_vector(vector, item_id: int, n_classes: int) -> list | None:
 
 
 def score_model(catalog: Catalog, model_id: str, dataset_id: str, *, filters: dict | None = None,
-                name: str | None = None, iou_threshold: float = 0.5, conf_threshold: float = 0.0,
+                name: str | None = None, iou_threshold: float | None = None, conf_threshold: float | None = None,
                 execution_id: str | None = None) -> dict:
-    """Score the model's stored predictions on the filtered items; store an evaluation record."""
+    """Score the model's stored predictions on the filtered items; store an evaluation record.
+
+    A threshold left None is the one the model's evaluation of that name was scored at (re-scoring keeps
+    its settings), else IoU 0.5 and confidence 0."""
     item_ids = _item_ids(catalog, dataset_id, filters)
     require_ground_truth(catalog, model_id, dataset_id, filters, item_ids)
+    name = name or default_name(catalog.get_dataset(dataset_id).name, filters)
+    if iou_threshold is None or conf_threshold is None:
+        old = next((e for e in catalog.list_evaluations(model_id=model_id) if e.name == name), None)
+        if iou_threshold is None:
+            iou_threshold = old.iou_threshold if old is not None else 0.5
+        if conf_threshold is None:
+            conf_threshold = old.conf_threshold if old is not None else 0.0
     return _score_items(catalog, model_id, dataset_id, item_ids, filters=filters, name=name,
                         iou_threshold=iou_threshold, conf_threshold=conf_threshold, execution_id=execution_id)
+
+
+def rescore(catalog: Catalog, evaluation_id: str, *, iou_threshold: float | None = None,
+            conf_threshold: float | None = None) -> dict:
+    """Score an evaluation's stored predictions again (the ground truth may have been fixed), on its items, under
+    its name, at its own thresholds unless told otherwise; no model runs."""
+    rec = catalog.get_evaluation(evaluation_id)
+    return score_model(catalog, rec.model_id, rec.dataset_id, filters=rec.filter or None, name=rec.name,
+                       iou_threshold=rec.iou_threshold if iou_threshold is None else iou_threshold,
+                       conf_threshold=rec.conf_threshold if conf_threshold is None else conf_threshold)
 
 
 def _score_items(catalog: Catalog, model_id: str, dataset_id: str, item_ids: np.ndarray, *, filters: dict | None,
@@ -298,9 +318,18 @@ def _score_items(catalog: Catalog, model_id: str, dataset_id: str, item_ids: np.
         results, cache = score_detection(catalog, model_id, dataset_id, item_ids, labels, iou_threshold,
                                          conf_threshold)
         method = "coco"
-    cache_sha = catalog.store.put_bytes(cache)
+    return keep_evaluation(catalog, model_id, dataset_id, name or default_name(ds.name, filters), method=method,
+                           results=results, cache=cache, filters=filters, iou_threshold=iou_threshold,
+                           conf_threshold=conf_threshold, execution_id=execution_id)
+
+
+def keep_evaluation(catalog: Catalog, model_id: str, dataset_id: str, name: str, *, method: str, results: dict,
+                    cache: bytes | None = None, filters: dict | None = None, iou_threshold: float = 0.5,
+                    conf_threshold: float = 0.0, execution_id: str | None = None) -> dict:
+    """Store an evaluation (replacing the model's one of the same name) and its figures beside the training
+    curves; returns {'evaluation_id', 'name', 'method', 'summary'}."""
+    cache_sha = catalog.store.put_bytes(cache) if cache is not None else None
     weights = [a.sha256 for a in catalog.list_artifacts(model_id) if a.filename.endswith(".pt")]
-    name = name or default_name(ds.name, filters)
     with catalog.db.transaction():
         for old in catalog.list_evaluations(model_id=model_id):
             if old.name == name:
@@ -308,8 +337,8 @@ def _score_items(catalog: Catalog, model_id: str, dataset_id: str, item_ids: np.
         rec = catalog.create_evaluation(
             model_id, dataset_id, name, method=method, filter=filters or {},
             iou_thresholds=[round(0.5 + 0.05 * i, 2) for i in range(10)] if method == "coco" else [],
-            conf_threshold=conf_threshold, weights_sha=weights[0] if weights else None, results=results,
-            cache_sha=cache_sha, execution_id=execution_id)
+            conf_threshold=conf_threshold, iou_threshold=iou_threshold, weights_sha=weights[0] if weights else None,
+            results=results, cache_sha=cache_sha, execution_id=execution_id)
         _log_metric_samples(catalog, model_id, dataset_id, name, results["summary"], execution_id)
     return {"evaluation_id": rec.id, "name": name, "method": method, "summary": results["summary"]}
 
@@ -328,42 +357,3 @@ def _log_metric_samples(catalog: Catalog, model_id: str, dataset_id: str, name: 
     rows = [{"figure": f"eval/{k}", "legend": name, "x": last, "y": float(v), "wall_time": time.time()}
             for k, v in summary.items() if isinstance(v, (int, float)) and not isinstance(v, bool)]
     catalog.add_metric_samples(model_id, rows, dataset_id=dataset_id, execution_id=execution_id)
-
-
-def evaluate_model(catalog: Catalog, model_id: str, dataset_id: str, *, filters: dict | None = None,
-                   name: str | None = None, iou_threshold: float = 0.5, conf_threshold: float = 0.0,
-                   execution_id: str | None = None, progress: Callable[[float, str], None] | None = None,
-                   should_stop: Callable[[], None] | None = None, batch_size: int = 64) -> dict:
-    """Predict over the items (replacing this model's earlier predictions there), then score."""
-    from desktop_app.sdk.client import Client
-
-    client = Client(catalog, bootstrap=False)
-    model = client.models.get(model_id=model_id)
-    ds = client.datasets.get(dataset_id=dataset_id)
-    adapter = model.package.build(model_entity=model)
-    selected = _item_ids(catalog, dataset_id, filters)
-    require_ground_truth(catalog, model_id, dataset_id, filters, selected)
-    ids = selected.tolist()
-    t0 = time.monotonic()
-    predicted: dict[int, list] = {}
-    for k in range(0, len(ids), batch_size):
-        if should_stop:
-            should_stop()
-        items = [ds.items.get(item_id=i) for i in ids[k:k + batch_size]]
-        _, anns = adapter.predict_items(items, batch_size=batch_size, upload_annotations=False)
-        predicted.update((it.id, a) for it, a in zip(items, anns))
-        if progress:
-            done = min(k + batch_size, len(ids))
-            progress(90.0 * done / len(ids), f"predicted {done}/{len(ids)} items")
-    # Stored once every item is predicted (one transaction): a refused prediction or a cancel leaves the
-    # model's earlier predictions as they were, never half replaced.
-    catalog.replace_predictions(model_id, model.name, predicted, dataset_id)
-    predict_s = time.monotonic() - t0
-    if progress:
-        progress(95.0, "scoring")
-    out = _score_items(catalog, model_id, dataset_id, selected, filters=filters, name=name,   # the items predicted,
-                       iou_threshold=iou_threshold, conf_threshold=conf_threshold,         # checked above
-                       execution_id=execution_id)
-    out["predict_seconds"] = round(predict_s, 2)
-    out["items_per_second"] = round(len(ids) / predict_s, 1) if predict_s > 0 else None
-    return out

@@ -55,6 +55,8 @@ class EvaluationView:
     dataset_id = property(lambda self: self.record.dataset_id)
     results = property(lambda self: self.record.results)
     created_at = property(lambda self: self.record.created_at)
+    iou_threshold = property(lambda self: self.record.iou_threshold)    # what it was scored at
+    conf_threshold = property(lambda self: self.record.conf_threshold)
 
     @property
     def summary(self) -> dict:
@@ -70,6 +72,13 @@ class EvaluationView:
 
     def delete(self) -> None:
         self.catalog.delete_evaluation(self.id)
+
+    def rescore(self, *, iou_threshold: float | None = None, conf_threshold: float | None = None) -> EvaluationView:
+        """Score the stored predictions again (the ground truth may have been fixed), at this evaluation's own
+        thresholds unless told otherwise; no model runs. Returns the new evaluation (same name)."""
+        from .run import rescore
+        out = rescore(self.catalog, self.id, iou_threshold=iou_threshold, conf_threshold=conf_threshold)
+        return EvaluationView(self.catalog, self.catalog.get_evaluation(out["evaluation_id"]))
 
     # -- cached predictions -----------------------------------------------------------------
     def detection_inputs(self):
@@ -102,7 +111,7 @@ class EvaluationView:
         if self._session is None:
             from .thresholds import ThresholdSession
             inp = self.detection_inputs()
-            self._session = ThresholdSession(inp.gt, inp.dt, iou_threshold=0.5,
+            self._session = ThresholdSession(inp.gt, inp.dt, iou_threshold=self.record.iou_threshold,
                                              score_threshold=self.record.conf_threshold)
         return self._session
 

@@ -25,6 +25,8 @@ LOCK_NAME = "scheduler.lock"
 CANCEL_GRACE_S = 8.0     # a worker that ignores a cancel this long is terminated, then killed
 IDLE_EXIT_S = 3.0
 WORKER_NICENESS = 10
+# The worker process's entry, run by module name (jobs never imports the task bodies: they orchestrate above us).
+WORKER_ENTRY = "desktop_app.workflows.worker"
 
 
 @dataclass
@@ -223,7 +225,7 @@ class Scheduler:
         env = _child_env({"CUDA_VISIBLE_DEVICES": ",".join(gpu)} if gpu else {"CUDA_VISIBLE_DEVICES": ""})
         if not gpu and "DESKTOP_APP_GPUS" not in os.environ:
             env.pop("CUDA_VISIBLE_DEVICES")  # CPU job on a machine without GPUs: leave the env alone
-        proc = subprocess.Popen([sys.executable, "-m", "desktop_app.jobs.worker", str(self.home), execution_id],
+        proc = subprocess.Popen([sys.executable, "-m", WORKER_ENTRY, str(self.home), execution_id],
                                 stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
                                 start_new_session=True, preexec_fn=_lower_priority)
         device = ",".join(s.name for s in slots)

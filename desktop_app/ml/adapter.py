@@ -1,4 +1,5 @@
-"""dl.BaseModelAdapter: the user implements load / save / train / predict; the base class orchestrates."""
+"""dl.BaseModelAdapter: the user implements load / save / train / predict; the base class runs one model's
+train / predict / evaluate over a model handle (ml.handle) or an SDK Model a user passes (duck-typed)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import re
 import shutil
 import sys
 import tempfile
+import time
 import zipfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Sequence
@@ -21,11 +23,15 @@ from typing import TYPE_CHECKING, Any, Callable, Sequence
 import numpy as np
 
 from desktop_app.catalog.names import check_name, name_problem
-from desktop_app.errors import AlreadyExistsError, ValidationError
+from desktop_app.errors import AlreadyExistsError, Cancelled, ValidationError
+
+from .handle import catalog_of
 
 if TYPE_CHECKING:
     from desktop_app.catalog import Catalog, PackageRecord
-    from desktop_app.sdk.model import Model
+
+# A model handle (ml.handle.ModelHandle) or an SDK dl.Model: whatever the adapter is given reads the same.
+Model = Any
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +47,7 @@ class BaseModelAdapter(abc.ABC):
     def __init__(self, model_entity: Model | None = None):
         self.model_entity: Model | None = None
         self.model: Any = None
+        self._loaded_id: str | None = None   # the model whose weights load() last read
         self.logger = logging.getLogger(type(self).__module__)
         # Set by the job runner: metric logging, cancel checks, the execution's log.
         self.context: dict[str, Any] = {}
@@ -89,7 +96,7 @@ class BaseModelAdapter(abc.ABC):
         if sink is not None:
             sink(rows)
         elif self.model_entity is not None:
-            self.model_entity._client.catalog.add_metric_samples(self.model_entity.id, rows)
+            catalog_of(self.model_entity).add_metric_samples(self.model_entity.id, rows)
 
     def resumed_from(self, step: float) -> None:
         """Call from train() when a resumed job continues from a checkpoint taken at `step`: the points an
@@ -107,7 +114,7 @@ class BaseModelAdapter(abc.ABC):
     def _catalog(self) -> Catalog:
         if self.model_entity is None:
             raise ValidationError("this adapter has no model; call load_from_model(model) first")
-        return self.model_entity._client.catalog
+        return catalog_of(self.model_entity)
 
     def load_from_model(self, model_entity: Model | None = None, local_path: str | None = None,
                         overwrite: bool = True, **kwargs: Any) -> None:
@@ -119,6 +126,7 @@ class BaseModelAdapter(abc.ABC):
             shutil.rmtree(local)
         self.model_entity.artifacts.download(local, overwrite=overwrite)
         self.load(str(local), **kwargs)
+        self._loaded_id = self.model_entity.id
 
     def save_to_model(self, local_path: str | None = None, cleanup: bool = False, replace: bool = True,
                       **kwargs: Any) -> None:
@@ -266,14 +274,45 @@ class BaseModelAdapter(abc.ABC):
         return ValidationError(f"item {names}: {type(self).__name__}.predict: {error}")
 
     def evaluate(self, model: Model, dataset: Any, filters: dict | None = None, **kwargs: Any) -> Any:
+        """Score the model's stored predictions on the filtered items against the ground truth and keep the
+        evaluation: returns {'evaluation_id', 'name', 'method', 'summary'}. kwargs: name, iou_threshold,
+        conf_threshold, execution_id. Override it to score your own way and return either that dict (from
+        super().evaluate(...)) or your own figures, {'summary': {...}, ...} or a flat {name: number}: the
+        evaluation keeps what it returns."""
         from desktop_app.evaluation.run import score_model
         return score_model(self._catalog(), model.id, dataset.id, filters=filters, **kwargs)
 
-    def evaluate_model(self, model: Model, dataset: Any, filters: dict | None = None, **kwargs: Any) -> Any:
-        self.load_from_model(model)
-        items = dataset.items.list(filters=filters)
-        self.predict_items(items)
-        return self.evaluate(model, dataset, filters, **kwargs)
+    def evaluate_model(self, model: Model, dataset: Any, filters: dict | None = None, *, batch_size: int = 64,
+                       **kwargs: Any) -> Any:
+        """load_from_model (unless loaded) -> predict the filtered items of the dataset -> store the predictions
+        -> self.evaluate(model, dataset, filters, **kwargs), as Dataloop's does; returns what evaluate returns.
+        The predictions are stored once every item is predicted: a refused prediction or a cancel leaves the
+        model's earlier ones whole."""
+        if model is not None and (self.model_entity is None or self._loaded_id != model.id):
+            self.load_from_model(model)
+        model = self.model_entity
+        progress = self.context.get("progress")
+        items = list(dataset.items.list(filters=filters or None))
+        t0 = time.monotonic()
+        predicted: dict[int, list] = {}
+        for k in range(0, len(items), batch_size):
+            if self.should_stop():
+                raise Cancelled("canceled by the user")
+            batch = items[k:k + batch_size]
+            _, anns = self.predict_items(batch, batch_size=batch_size, upload_annotations=False)
+            predicted.update((it.id, a) for it, a in zip(batch, anns))
+            if progress:
+                done = min(k + batch_size, len(items))
+                progress(90.0 * done / len(items), f"predicted {done}/{len(items)} items")
+        self._catalog().replace_predictions(model.id, model.name, predicted, dataset.id)
+        predict_s = time.monotonic() - t0
+        if progress:
+            progress(95.0, "scoring")
+        out = self.evaluate(model, dataset, filters, **kwargs)
+        if isinstance(out, dict) and "evaluation_id" in out:
+            out = {**out, "predict_seconds": round(predict_s, 2),
+                   "items_per_second": round(len(items) / predict_s, 1) if predict_s > 0 else None}
+        return out
 
 
 def check_predictions(item: Any, anns: list, labels: list[str]) -> None:

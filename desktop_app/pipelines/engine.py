@@ -16,7 +16,7 @@ from typing import Any
 
 from desktop_app.catalog import Catalog, ExecutionStatus
 from desktop_app.catalog.db import now_iso
-from desktop_app.errors import DesktopAppError, UserError
+from desktop_app.errors import CatalogBusyError, DesktopAppError, NotFoundError, UserError
 
 from . import lock, snapshot
 from .definition import PipelineDefinition
@@ -171,8 +171,10 @@ class _Run:
                 try:
                     if self.catalog.get_execution(job_id).status not in ExecutionStatus.FINAL:
                         self.catalog.request_cancel(job_id)
-                except Exception:  # noqa: BLE001 - a missing job needs no cancel
+                except NotFoundError:   # a missing job needs no cancel
                     pass
+                except CatalogBusyError as e:
+                    self.say(f"could not cancel job {job_id} ({e}); it may run on: cancel it in Jobs")
         self.say(f"run {status}" + (f" at step {self.at_step}" if self.at_step else "") + f": {message}")
         try:
             with self.catalog.db.transaction() as conn:
@@ -231,8 +233,7 @@ class _Run:
         return snap.summary()
 
     def _step_clone(self) -> dict:
-        from desktop_app.sdk.client import Client
-        from desktop_app.sdk.definitions import Filters
+        from desktop_app.workflows.models import clone_model
 
         cat, d = self.catalog, self.defn
         alias = cat.get_alias(d.package_id, d.alias)
@@ -251,19 +252,15 @@ class _Run:
             name = f"{self.pipeline.name}-{self.details.get('number', 1)}"
             if cat.find_models(name=name, project_id=champion.project_id):
                 name = f"{name}-{self.run.id[:6]}"
-            client = Client(cat, bootstrap=False)
-            with cat.db.transaction():
-                m = client.models.clone(
-                    client.models.get(model_id=champion.id), model_name=name,
-                    description=f"challenger of {champion.name}, trained by pipeline {self.pipeline.name} "
-                                f"(run {self.run.id})",
-                    dataset_id=d.dataset_id, configuration=dict(d.training),
-                    tags=[*[t for t in champion.tags if t != "builtin"], f"pipeline:{self.pipeline.name}"],
-                    train_filter=Filters(**snap.filter("train")),
-                    validation_filter=Filters(**snap.filter("validation")))
-                meta = {**m.metadata, "pipeline": {"pipeline_id": self.pipeline.id, "run_id": self.run.id,
-                                                   "snapshot": snap.sha, "champion_id": champion.id}}
-                challenger = cat.update_model(m.id, metadata=meta)
+            challenger = clone_model(
+                cat, champion.id, name,
+                description=f"challenger of {champion.name}, trained by pipeline {self.pipeline.name} "
+                            f"(run {self.run.id})",
+                dataset_id=d.dataset_id, configuration=dict(d.training),
+                tags=[*[t for t in champion.tags if t != "builtin"], f"pipeline:{self.pipeline.name}"],
+                train_filter=snap.filter("train"), validation_filter=snap.filter("validation"),
+                metadata={"pipeline": {"pipeline_id": self.pipeline.id, "run_id": self.run.id,
+                                       "snapshot": snap.sha, "champion_id": champion.id}})
             self.say(f"cloned champion {champion.name} ({champion.id}) into challenger {challenger.name} "
                      f"({challenger.id}) with overrides {d.training}")
         self.details.update(champion_id=champion.id, challenger_id=challenger.id, training=dict(d.training))

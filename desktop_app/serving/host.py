@@ -1,4 +1,4 @@
-"""The served model: its adapter loaded through the SDK, predictions normalised and thresholded."""
+"""The served model: an adapter (built by workflows.host.load_host), predictions normalised and thresholded."""
 
 from __future__ import annotations
 
@@ -63,30 +63,6 @@ class ModelHost:
         self.thresholds = thresholds
         self.work_dir = work_dir
         self.aliases = list(aliases)  # the package's aliases on this model when it was loaded ('champion')
-
-    @classmethod
-    def load(cls, catalog: Any, model_id: str, *, device: str | None = None,
-             work_dir: Path | None = None) -> ModelHost:
-        """Build the model's adapter from the catalog (its own copy of the artifacts under work_dir)."""
-        from desktop_app.sdk.client import Client
-
-        client = Client(catalog, bootstrap=False)
-        model = client.models.get(model_id=model_id)
-        thresholds = Thresholds.from_configuration(model.configuration)
-        if device:
-            model.configuration["device"] = device  # this process only; the catalog keeps its own
-        package = model.package
-        adapter = package.build()
-        # A folder of our own: two services (or a predict job) of one model must not share one that
-        # load_from_model wipes first.
-        local = work_dir / "model" if work_dir else catalog.work_dir / "models" / model_id
-        adapter.load_from_model(model_entity=model, local_path=str(local))
-        aliases = [r["alias"] for r in catalog.db.query(
-            "SELECT alias FROM model_aliases WHERE package_id = ? AND model_id = ? ORDER BY alias",
-            (model.package_id, model.id))]
-        return cls(adapter, name=model.name, model_id=model.id, package=package.name,
-                   output_type=model.output_type, labels=model.labels, thresholds=thresholds, work_dir=work_dir,
-                   aliases=aliases)
 
     def predict(self, images: Sequence[np.ndarray]) -> list[list[Annotation]]:
         try:

@@ -25,6 +25,8 @@ from desktop_app.ml.readiness import require_runnable
 from .config import ServiceConfig
 
 RUNNING = ("starting", "running")
+# The service process's entry, run by module name (it loads the model through workflows, above serving).
+SERVICE_ENTRY = "desktop_app.workflows.host"
 # Statuses a model can be served from: it has weights (or, for user code, whatever load() needs).
 
 
@@ -104,7 +106,7 @@ def start_service(catalog: Catalog, model_id: str, config: dict[str, Any] | None
     log_file = log_path(catalog, rec.id)
     with open(log_file, "ab") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "desktop_app.serving.server", str(catalog.home), rec.id],
+            [sys.executable, "-m", SERVICE_ENTRY, str(catalog.home), rec.id],
             stdin=subprocess.PIPE, stdout=out, stderr=subprocess.STDOUT, start_new_session=True, env=_child_env())
     try:
         assert proc.stdin is not None
@@ -377,7 +379,7 @@ def _is_our_server(pid: int, service_id: str) -> bool:
         args = cmdline.read_bytes().split(b"\0")
     except OSError:
         return False
-    return b"desktop_app.serving.server" in args and service_id.encode() in args
+    return SERVICE_ENTRY.encode() in args and service_id.encode() in args
 
 
 def _child_env() -> dict[str, str]:

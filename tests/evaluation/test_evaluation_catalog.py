@@ -130,7 +130,7 @@ def test_evaluate_refuses_bad_requests(dl, oracle):
 
 def test_evaluate_refuses_a_dataset_without_ground_truth_for_the_task_before_predicting(dl, oracle):
     """A classifier on box-only items (or a detector on class-only ones) is refused up front, nothing predicted."""
-    from desktop_app.evaluation.run import evaluate_model
+    from desktop_app.workflows.evaluate import evaluate_model
     cat = dl.default_client().catalog
     det_ds, cls_ds = dl.datasets.get("shapes-detection"), dl.datasets.get("shapes")
     pkg = dl.packages.push(package_name="oracle-cls", src_path=ORACLE, entry_point="adapter.py",

@@ -13,7 +13,8 @@ import pytest
 
 from desktop_app.evaluation import compare, review
 from desktop_app.evaluation.review import InstanceFilter, ReviewSession
-from desktop_app.evaluation.run import evaluate_model, score_model
+from desktop_app.evaluation.run import score_model
+from desktop_app.workflows.evaluate import evaluate_model
 from desktop_app.errors import ValidationError
 from desktop_app.evaluation.store import EvaluationView
 from desktop_app.formats.base import Annotation

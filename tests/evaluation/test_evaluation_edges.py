@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from desktop_app.evaluation.classification import evaluate_classification
-from desktop_app.evaluation.run import evaluate_model, score_model
+from desktop_app.evaluation.run import score_model
+from desktop_app.workflows.evaluate import evaluate_model
 from desktop_app.evaluation.store import EvaluationView
 
 sklearn = pytest.importorskip("sklearn")

@@ -29,7 +29,7 @@ def oracle_model(client, name: str = "oracle-a"):
 
 def evaluate(client, model, subset: str = "test", name: str = "test"):
     """Predict and score in this process (no job queue); the stored evaluation as an EvaluationView."""
-    from desktop_app.evaluation.run import evaluate_model
+    from desktop_app.workflows.evaluate import evaluate_model
     from desktop_app.evaluation.store import EvaluationView
     ds = client.datasets.get("shapes-detection")
     out = evaluate_model(client.catalog, model.id, ds.id, filters={"subset": subset}, name=name)

@@ -18,7 +18,7 @@ from digits import LABELS, digits_dataset, digits_model, sklearn_at, stored_pred
 from sklearn.metrics import top_k_accuracy_score  # noqa: E402
 
 from desktop_app.evaluation.review import InstanceFilter  # noqa: E402
-from desktop_app.evaluation.run import evaluate_model  # noqa: E402
+from desktop_app.workflows.evaluate import evaluate_model  # noqa: E402
 from desktop_app.gui.views.evaluation_page import EvaluationPage  # noqa: E402
 from desktop_app.gui.views.review_page import ReviewPage  # noqa: E402
 

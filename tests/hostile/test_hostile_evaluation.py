@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from desktop_app.errors import NotFoundError, ValidationError
-from desktop_app.evaluation.run import evaluate_model, score_model
+from desktop_app.evaluation.run import score_model
+from desktop_app.workflows.evaluate import evaluate_model
 from desktop_app.evaluation.store import EvaluationView
 
 MALFORMED = Path(__file__).resolve().parent / "malformed_package"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from desktop_app.errors import ValidationError
-from desktop_app.serving.host import ModelHost
+from desktop_app.workflows.host import load_host
 
 from servehelpers import make_model, push_brightbox, spot_image
 
@@ -20,9 +20,9 @@ def test_model_load_refuses_an_artifact_name_that_leads_out(dl, tmp_path):
     cat.db.conn.commit()
     work = tmp_path / "services" / "svc.1"
     with pytest.raises(ValidationError, match=r"artifact name '\.\./\.\./\.\./escaped\.json'.*"):
-        ModelHost.load(cat, model.id, work_dir=work)
+        load_host(cat, model.id, work_dir=work)
     assert [p for p in tmp_path.rglob("escaped.json")] == []
     cat.db.conn.execute("DELETE FROM artifacts WHERE id = 'evil'")
     cat.db.conn.commit()
-    host = ModelHost.load(cat, model.id, work_dir=work)
+    host = load_host(cat, model.id, work_dir=work)
     assert host.predict([spot_image(4, 5)])[0][0].coordinates == [4.0, 5.0, 7.0, 8.0]
