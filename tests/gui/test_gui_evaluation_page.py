@@ -304,4 +304,7 @@ def test_rescore_uses_the_evaluations_iou_off_the_gui_thread(qtbot, client, ev, 
     assert getattr(rec, "iou_threshold", 0.75) == 0.75
     qtbot.waitUntil(lambda: page.session is not None and page.view.id == new_id, timeout=WAIT_MS)
     assert page.rescore_button.isEnabled() and "strict" in page.title.text()
+    # The sliders open at the evaluation's thresholds, so the live figures are the stored ones.
+    assert page.thresholds.values()[1] == pytest.approx(0.75) and page.session.iou_threshold == pytest.approx(0.75)
+    assert page.summary_labels["tp"].text() == f"{at_075['summary']['tp']:,}"
     page.shutdown()

@@ -495,7 +495,11 @@ def _value_grid(grid: QGridLayout, keys: list[str]) -> dict[str, QLabel]:
 
 
 def _open_session(view: EvaluationView) -> ReviewSession:
-    """Off the GUI thread: the cached predictions, the matcher, the instance table and the P/R sweeps."""
+    """Off the GUI thread: the cached predictions, the matcher, the instance table and the P/R sweeps; the IoU
+    slider starts where the evaluation was scored (its stored figures agree with the live ones there)."""
     session = ReviewSession(view)
+    iou = float(getattr(view.record, "iou_threshold", 0.5))  # stored since schema v4 (issue 17)
+    if session.is_detection and abs(iou - session.iou_threshold) > 1e-9:
+        session.update(iou_threshold=iou)
     session.pr_sweeps()
     return session
