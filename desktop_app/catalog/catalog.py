@@ -6,6 +6,7 @@ import contextlib
 import os
 import time
 from pathlib import Path
+from typing import Iterator
 
 from desktop_app.errors import UserError
 
@@ -13,8 +14,10 @@ from .data import DataMixin
 from .db import Database
 from .entities import EntitiesMixin
 from .paths import default_home
+from .pipeline_queries import DataVersionQueries, PipelineRunQueries
 from .runs import RunsMixin
 from .schema import STORE_REFERENCES
+from .scoring_queries import ScoringQueries
 from .store import BlobStore
 
 DB_NAME = "catalog.db"
@@ -30,7 +33,10 @@ class _ReadOnlyStore(BlobStore):
 
 
 class Catalog(EntitiesMixin, DataMixin, RunsMixin):
-    """Every read and write of the catalog goes through here; callers get typed records back."""
+    """Every read and write of the catalog goes through here; callers get typed records back.
+
+    Named queries of one room live in small modules beside this one, reached as attributes:
+    `pipeline_runs` and `data_versions` (pipelines), `scoring` (evaluation)."""
 
     def __init__(self, home: Path | str | None = None, *, read_only: bool = False):
         self.home = Path(home) if home is not None else default_home()
@@ -45,6 +51,9 @@ class Catalog(EntitiesMixin, DataMixin, RunsMixin):
                             f"read-only (Catalog(read_only=True)) or choose another folder") from None
         self.db = Database(self.home / DB_NAME, read_only=read_only)
         self.read_only = read_only
+        self.pipeline_runs = PipelineRunQueries(self.db)
+        self.data_versions = DataVersionQueries(self.db)
+        self.scoring = ScoringQueries(self.db)
 
     def __repr__(self) -> str:
         return f"Catalog({str(self.home)!r})"
@@ -65,8 +74,25 @@ class Catalog(EntitiesMixin, DataMixin, RunsMixin):
     def close(self) -> None:
         self.db.close()
 
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Every catalog call made inside lands together or not at all (one BEGIN IMMEDIATE write transaction,
+        so two processes' compare-and-sets serialise; nested, a savepoint of the outer one)."""
+        with self.db.transaction():
+            yield
+
     def integrity_check(self) -> str:
         return self.db.scalar("PRAGMA integrity_check")
+
+    def package_exists(self, name: str) -> bool:
+        """Whether a package of this name exists (in any project)."""
+        return bool(self.db.scalar("SELECT 1 FROM packages WHERE name = ?", (name,)))
+
+    def model_aliases(self, package_id: str, model_id: str) -> list[str]:
+        """The aliases of the package that point at this model ('champion', ...), by name."""
+        rows = self.db.query("SELECT alias FROM model_aliases WHERE package_id = ? AND model_id = ? ORDER BY alias",
+                             (package_id, model_id))
+        return [r["alias"] for r in rows]
 
     # -- housekeeping ---------------------------------------------------------------------
     def referenced_blobs(self) -> set[str]:

@@ -12,6 +12,7 @@ from desktop_app.formats.base import ANNOTATION_TYPES, SUBSETS, Annotation, Data
 
 from .db import Database, new_id, now_iso, to_json
 from .names import check_name, name_problem
+from .ground_truth import ground_truth_sql, prediction_sql
 from .records import AnnotationChange, AnnotationRecord, DatasetRecord, ItemRecord
 from .store import BlobStore
 
@@ -505,9 +506,9 @@ class DataMixin:
             where.append("model_id = ?")
             params.append(model_id)
         if ground_truth is True:
-            where.append("model_id IS NULL AND model_name IS NULL")
+            where.append(ground_truth_sql())
         elif ground_truth is False:
-            where.append("(model_id IS NOT NULL OR model_name IS NOT NULL)")
+            where.append(prediction_sql())
         if types:
             where.append(f"type IN ({','.join('?' * len(types))})")
             params += list(types)

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import sqlite3
 import threading
 import time
 import uuid
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -18,27 +16,10 @@ import sqlite_utils
 from desktop_app.errors import CatalogBusyError, CatalogDamagedError, CatalogVersionError, UserError
 
 from . import schema
+from .stamps import new_id, now_iso, to_json  # noqa: F401  (their old home; the catalog's modules import them here)
 
 # Long enough that a script logging metrics never fails while an import holds the lock.
 BUSY_TIMEOUT_S = 120.0
-
-
-def now_iso() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def new_id() -> str:
-    """24 hex characters, like Dataloop ids."""
-    return uuid.uuid4().hex[:24]
-
-
-_encode_json = json.JSONEncoder(separators=(",", ":")).encode  # one encoder: json.dumps(**kw) builds one per call
-
-
-def to_json(value: Any) -> str | None:
-    if value is None:
-        return None
-    return _encode_json(value)
 
 
 class Database:

@@ -6,6 +6,8 @@ import json
 from dataclasses import dataclass, field, fields
 from typing import Any
 
+from .ground_truth import is_ground_truth
+
 
 class ModelStatus:
     CREATED = "created"
@@ -185,8 +187,12 @@ class AnnotationRecord(Record):
     updated_at: str = ""
 
     @property
+    def is_ground_truth(self) -> bool:
+        return is_ground_truth(self.model_id, self.model_name)
+
+    @property
     def is_prediction(self) -> bool:
-        return self.model_id is not None or self.model_name is not None
+        return not self.is_ground_truth
 
     @property
     def box(self) -> list[float] | None:

@@ -73,7 +73,7 @@ def mark_interrupted(catalog: Catalog, *, except_ids: set[str] = frozenset(), su
         return []
     changed = []
     for ex in dead:
-        with catalog.db.transaction():
+        with catalog.transaction():
             now = catalog.get_execution(ex.id)
             if now.status != ExecutionStatus.IN_PROGRESS or now.pid != ex.pid:
                 continue  # finished, reaped or resumed meanwhile

@@ -91,7 +91,7 @@ def create_pipeline(client: Client, name: str, champion: Any = None, *, package:
         description=description)
     check_name(catalog, project_id, name)
     _check(catalog, defn, champ_rec)
-    with catalog.db.transaction():
+    with catalog.transaction():
         rec = catalog.create_pipeline(project_id, name, defn.to_dict())
         current = catalog.get_alias(package_id, alias)
         if current is None or current.model_id != champ_rec.id:

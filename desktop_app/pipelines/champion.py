@@ -6,7 +6,6 @@ import logging
 from typing import Any
 
 from desktop_app.catalog import Catalog
-from desktop_app.catalog.db import to_json
 from desktop_app.errors import NotFoundError, ValidationError
 
 from .definition import PipelineDefinition
@@ -60,15 +59,13 @@ def finish_redeploys(catalog: Catalog, run_id: str) -> dict[str, Any]:
 
 
 def _set_details(catalog: Catalog, run_id: str, **values: Any) -> None:
-    with catalog.db.transaction() as conn:
+    with catalog.transaction():
         run = catalog.get_pipeline_run(run_id)
-        conn.execute("UPDATE pipeline_runs SET details = ? WHERE id = ?", (to_json({**run.details, **values}), run_id))
+        catalog.pipeline_runs.set_details(run_id, {**run.details, **values})
 
 
 def pending_redeploy_runs(catalog: Catalog) -> list[str]:
-    rows = catalog.db.query("SELECT id FROM pipeline_runs WHERE status = ? AND "
-                            "json_array_length(json_extract(details, '$.redeploy.pending')) > 0", (RunStatus.PROMOTED,))
-    return [r["id"] for r in rows]
+    return catalog.pipeline_runs.with_pending_redeploys()
 
 
 def history(catalog: Catalog, package_id: str, alias: str = "champion") -> list[dict[str, Any]]:

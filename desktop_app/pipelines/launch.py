@@ -71,8 +71,8 @@ def spawn(catalog: Catalog, run_id: str) -> int:
                                     start_new_session=True, env=env)
         except OSError as e:
             run = catalog.get_pipeline_run(run_id)
-            with catalog.db.transaction() as conn:
-                lock.end_run(conn, run, RunStatus.FAILED, run.steps,
+            with catalog.transaction():
+                lock.end_run(catalog, run, RunStatus.FAILED, run.steps,
                              {**run.details, "error": f"could not start the pipeline runner: {e}"})
             raise
     _children[run_id] = proc

@@ -2,30 +2,18 @@
 
 from __future__ import annotations
 
-import json
 import os
 import socket
 from typing import Any
 
 from desktop_app.catalog import Catalog, ExecutionStatus
-from desktop_app.catalog.db import new_id, now_iso, to_json
+from desktop_app.catalog.pipeline_queries import PipelineRunStatus as RunStatus
+from desktop_app.catalog.pipeline_queries import PipelineStatus, finish_run_on
 from desktop_app.catalog.records import PipelineRunRecord
-from desktop_app.errors import UserError, ValidationError
+from desktop_app.catalog.stamps import new_id, now_iso
+from desktop_app.errors import NotFoundError, UserError, ValidationError
 
-
-class RunStatus:
-    RUNNING = "running"
-    FAILED = "failed"
-    INTERRUPTED = "interrupted"
-    CANCELED = "canceled"
-    PROMOTED = "promoted"
-    DISCARDED = "discarded"
-    RESUMABLE = (FAILED, INTERRUPTED, CANCELED)
-    FINAL = (FAILED, INTERRUPTED, CANCELED, PROMOTED, DISCARDED)
-    DONE = (PROMOTED, DISCARDED)
-
-
-IDLE, BUSY = "idle", "running"
+IDLE, BUSY = PipelineStatus.IDLE, PipelineStatus.RUNNING
 STEPS = ("snapshot", "clone", "train", "evaluate", "compare", "promote")
 
 
@@ -74,31 +62,28 @@ def claim(catalog: Catalog, pipeline_id: str, *, trigger: str = "manual", run_id
     PipelineBusyError. A lock held by a dead process is recovered first (its run becomes 'interrupted')."""
     owner = owner or owner_for()
     for attempt in range(2):
-        with catalog.db.transaction() as conn:
-            got = conn.execute("UPDATE pipelines SET status = ?, updated_at = ? WHERE id = ? AND status = ?",
-                               (BUSY, now_iso(), pipeline_id, IDLE)).rowcount == 1
-            if got:
-                return _open_run(catalog, conn, pipeline_id, trigger=trigger, run_id=run_id, owner=owner)
+        with catalog.transaction():
+            if catalog.pipeline_runs.try_lock(pipeline_id):
+                return _open_run(catalog, pipeline_id, trigger=trigger, run_id=run_id, owner=owner)
         if attempt == 0 and recover(catalog, pipeline_id):
             continue
         break
     catalog.get_pipeline(pipeline_id)  # NotFoundError for a wrong id
-    holder = catalog.db.query_one("SELECT id FROM pipeline_runs WHERE pipeline_id = ? AND status = ? "
-                                  "ORDER BY created_at DESC LIMIT 1", (pipeline_id, RunStatus.RUNNING))
+    holder = catalog.pipeline_runs.latest_running(pipeline_id)
     raise PipelineBusyError(f"pipeline {catalog.get_pipeline(pipeline_id).name!r} is already running"
-                            + (f" (run {holder['id']})" if holder else ""))
+                            + (f" (run {holder})" if holder else ""))
 
 
-def _open_run(catalog: Catalog, conn, pipeline_id: str, *, trigger: str, run_id: str | None,
+def _open_run(catalog: Catalog, pipeline_id: str, *, trigger: str, run_id: str | None,
               owner: dict) -> PipelineRunRecord:
+    """Inside claim's transaction, with the pipeline locked: a new run, or the resumable run_id reopened."""
     now = now_iso()
     if run_id is None:
-        number = conn.execute("SELECT COUNT(*) FROM pipeline_runs WHERE pipeline_id = ?", (pipeline_id,)).fetchone()[0] + 1
+        number = catalog.pipeline_runs.count(pipeline_id) + 1
         rid = new_id()
         details = {"number": number, "owner": owner, "started_at": now}
-        conn.execute("INSERT INTO pipeline_runs (id, pipeline_id, status, trigger, steps, details, created_at) "
-                     "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                     (rid, pipeline_id, RunStatus.RUNNING, trigger, to_json(_steps_fresh()), to_json(details), now))
+        catalog.pipeline_runs.insert_running(rid, pipeline_id, trigger=trigger, steps=_steps_fresh(), details=details,
+                                             created_at=now)
         return catalog.get_pipeline_run(rid)
     run = catalog.get_pipeline_run(run_id)
     if run.pipeline_id != pipeline_id:
@@ -110,19 +95,17 @@ def _open_run(catalog: Catalog, conn, pipeline_id: str, *, trigger: str, run_id:
     details.pop("error", None)
     details.pop("failed_step", None)
     steps = [s if s.get("status") == "success" else {**s, "status": "pending"} for s in run.steps]
-    conn.execute("UPDATE pipeline_runs SET status = ?, steps = ?, details = ?, finished_at = NULL WHERE id = ?",
-                 (RunStatus.RUNNING, to_json(steps), to_json(details), run_id))
+    catalog.pipeline_runs.reopen(run_id, steps=steps, details=details)
     return catalog.get_pipeline_run(run_id)
 
 
 def set_owner(catalog: Catalog, run_id: str, owner: dict) -> bool:
     """Hand a running run to another process (the detached runner); False if it is no longer running."""
-    with catalog.db.transaction() as conn:
+    with catalog.transaction():
         run = catalog.get_pipeline_run(run_id)
         if run.status != RunStatus.RUNNING:
             return False
-        details = {**run.details, "owner": owner}
-        conn.execute("UPDATE pipeline_runs SET details = ? WHERE id = ?", (to_json(details), run_id))
+        catalog.pipeline_runs.set_details(run_id, {**run.details, "owner": owner})
     return True
 
 
@@ -130,32 +113,27 @@ class RunLost(Exception):
     """Our run is no longer ours: another process recovered it (as interrupted) or resumed it."""
 
 
-def end_run(conn, run: PipelineRunRecord, status: str, steps: list, details: dict, *,
+def end_run(catalog: Catalog, run: PipelineRunRecord, status: str, steps: list, details: dict, *,
             owner_pid: int | None = None) -> None:
-    """Inside a write transaction: the run's final status, steps and details, and the pipeline unlocked.
+    """Inside the caller's `catalog.transaction()`: the run's final status, steps and details, and the
+    pipeline unlocked.
 
     With owner_pid, only if that process still owns the running run (compare-and-set); else RunLost,
     and the caller's transaction rolls back whatever else it did (an alias move, say)."""
-    now = now_iso()
-    sql = ("UPDATE pipeline_runs SET status = ?, steps = ?, details = ?, finished_at = ? "
-           "WHERE id = ? AND status = ?")
-    params: list[Any] = [status, to_json(steps), to_json(details), now, run.id, RunStatus.RUNNING]
-    if owner_pid is not None:
-        sql += " AND json_extract(details, '$.owner.pid') = ?"
-        params.append(owner_pid)
-    if conn.execute(sql, params).rowcount != 1:
+    if isinstance(catalog, Catalog):
+        ended = catalog.pipeline_runs.finish(run.id, run.pipeline_id, status=status, steps=steps, details=details,
+                                             owner_pid=owner_pid)
+    else:  # TRANSITION: pipelines/engine.py still passes the connection of `catalog.db.transaction()`
+        ended = finish_run_on(catalog, run.id, run.pipeline_id, status=status, steps=steps, details=details,
+                              owner_pid=owner_pid)
+    if not ended:
         raise RunLost(run.id)
-    conn.execute("UPDATE pipelines SET status = ?, updated_at = ? WHERE id = ?", (IDLE, now, run.pipeline_id))
 
 
 def save_progress(catalog: Catalog, run_id: str, steps: list, details: dict, *, owner_pid: int) -> None:
     """Steps and details of a running run we own; RunLost if it is no longer ours."""
-    with catalog.db.transaction() as conn:
-        n = conn.execute("UPDATE pipeline_runs SET steps = ?, details = ? WHERE id = ? AND status = ? "
-                         "AND json_extract(details, '$.owner.pid') = ?",
-                         (to_json(steps), to_json(details), run_id, RunStatus.RUNNING, owner_pid)).rowcount
-        if n != 1:
-            raise RunLost(run_id)
+    if not catalog.pipeline_runs.save_progress(run_id, steps=steps, details=details, owner_pid=owner_pid):
+        raise RunLost(run_id)
 
 
 # -- recovery -------------------------------------------------------------------------------------
@@ -165,16 +143,10 @@ def recover(catalog: Catalog, pipeline_id: str | None = None) -> list[str]:
     Call it on start-up (the app, `pipelines serve`); the SDK calls it before it reads a run's status."""
     if catalog.read_only:
         return []
-    sql = "SELECT id, details FROM pipeline_runs WHERE status = ?"
-    params: list[Any] = [RunStatus.RUNNING]
-    if pipeline_id:
-        sql += " AND pipeline_id = ?"
-        params.append(pipeline_id)
-    dead = [r["id"] for r in catalog.db.query(sql, params)
-            if not owner_alive(json.loads(r["details"] or "{}").get("owner"))]
+    dead = [r.run_id for r in catalog.pipeline_runs.running(pipeline_id) if not owner_alive(r.owner)]
     changed = []
     for rid in dead:
-        with catalog.db.transaction() as conn:
+        with catalog.transaction():
             run = catalog.get_pipeline_run(rid)
             if run.status != RunStatus.RUNNING or owner_alive(run.details.get("owner")):
                 continue  # someone else recovered or resumed it meanwhile
@@ -189,21 +161,22 @@ def recover(catalog: Catalog, pipeline_id: str | None = None) -> list[str]:
                 steps.append(s)
             details = {**run.details, "interrupted_at": now_iso(), "failed_step": at,
                        "error": "the process running this pipeline ended without finishing the run; resume it"}
-            end_run(conn, run, RunStatus.INTERRUPTED, steps, details)
+            end_run(catalog, run, RunStatus.INTERRUPTED, steps, details)
         changed.append(rid)
     # A pipeline marked running with no running run (edited by hand, or an older bug) is unlocked too.
-    rows = catalog.db.query("SELECT id FROM pipelines WHERE status = ? AND id NOT IN "
-                            "(SELECT pipeline_id FROM pipeline_runs WHERE status = ?)", (BUSY, RunStatus.RUNNING))
-    for r in rows:
-        if pipeline_id is None or r["id"] == pipeline_id:
-            catalog.db.update("pipelines", {"id": r["id"]}, {"status": IDLE, "updated_at": now_iso()})
+    for pid in catalog.pipeline_runs.locked_without_run():
+        if pipeline_id is None or pid == pipeline_id:
+            catalog.pipeline_runs.unlock(pid)
     return changed
 
 
 def _interrupt_execution(catalog: Catalog, execution_id: str) -> None:
+    """The step's execution ends interrupted too. Only a deleted execution is skipped: any other failure to
+    read it (the catalog busy past its timeout, say) rolls the recovery of this run back and surfaces, so the
+    run never reads interrupted while its step's execution still reads in progress; the next recover retries."""
     try:
         ex = catalog.get_execution(execution_id)
-    except Exception:  # noqa: BLE001 - a deleted execution needs no status
+    except NotFoundError:
         return
     if ex.status not in ExecutionStatus.FINAL:
         catalog.update_execution(execution_id, status=ExecutionStatus.INTERRUPTED,

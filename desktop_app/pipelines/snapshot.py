@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from desktop_app.catalog import Catalog
-from desktop_app.catalog.db import now_iso
+from desktop_app.catalog.stamps import now_iso
 from desktop_app.errors import NotFoundError, ValidationError
 
 from .definition import SUBSET_ROLES
@@ -42,7 +42,7 @@ def freeze(catalog: Catalog, dataset_id: str, subsets: dict[str, dict], *, max_i
            seed: int = 0) -> Snapshot:
     """Read the subsets and their ground truth in one transaction, so the versions belong together."""
     max_items = max_items or {}
-    with catalog.db.transaction() as conn:
+    with catalog.transaction():
         taken_at = now_iso()
         ds = catalog.get_dataset(dataset_id)
         frozen: dict[str, Any] = {}
@@ -55,20 +55,14 @@ def freeze(catalog: Catalog, dataset_id: str, subsets: dict[str, dict], *, max_i
             if not ids:
                 raise ValidationError(f"the {role} subset of dataset {ds.name!r} is empty (filter {f}); split the "
                                       f"dataset (dataset.split_ml_subsets) or change the pipeline's subsets")
-            frozen[role] = {"filter": f, "items": _versions(conn, "items", ids)}
+            frozen[role] = {"filter": f, "items": [[v.id, v.updated_at] for v in catalog.data_versions.items(ids)]}
         train, test = set(_ids(frozen["train"])), set(_ids(frozen["test"]))
         shared = train & test
         if shared:
             raise ValidationError(f"the test subset shares {len(shared)} items with the train subset (e.g. item "
                                   f"{min(shared)}); a challenger must be tested on items it did not train on")
         all_ids = sorted({i for v in frozen.values() for i in _ids(v)})
-        annotations = []
-        for k in range(0, len(all_ids), 900):
-            chunk = all_ids[k:k + 900]
-            rows = conn.execute(
-                f"SELECT id, item_id, updated_at FROM annotations WHERE item_id IN ({','.join('?' * len(chunk))}) "
-                f"AND model_id IS NULL AND model_name IS NULL ORDER BY id", chunk).fetchall()
-            annotations += [[r[0], r[1], r[2]] for r in rows]
+        annotations = [[a.id, a.item_id, a.updated_at] for a in catalog.data_versions.ground_truth(all_ids)]
     # Only the data goes into the blob (not the time), so the same data always has the same address.
     data = {"format": FORMAT, "dataset_id": dataset_id, "subsets": frozen, "annotations": annotations}
     sha = catalog.store.put_bytes(json.dumps(data, separators=(",", ":"), sort_keys=True).encode())
@@ -77,16 +71,6 @@ def freeze(catalog: Catalog, dataset_id: str, subsets: dict[str, dict], *, max_i
 
 def _ids(frozen_subset: dict) -> list[int]:
     return [int(i) for i, _ in frozen_subset["items"]]
-
-
-def _versions(conn, table: str, ids: list[int]) -> list[list]:
-    out = []
-    for k in range(0, len(ids), 900):
-        chunk = ids[k:k + 900]
-        rows = conn.execute(f"SELECT id, updated_at FROM {table} WHERE id IN ({','.join('?' * len(chunk))}) "
-                            f"ORDER BY id", chunk).fetchall()
-        out += [[r[0], r[1]] for r in rows]
-    return out
 
 
 def load(catalog: Catalog, sha: str, taken_at: str = "") -> Snapshot:
@@ -100,16 +84,8 @@ def drift(catalog: Catalog, snap: Snapshot) -> dict[str, list[int]]:
     items = {int(i): u for v in snap.data["subsets"].values() for i, u in v["items"]}
     anns = {int(a): (int(it), u) for a, it, u in snap.data["annotations"]}
     ids = sorted(items)
-    now_items: dict[int, str] = {}
-    now_anns: dict[int, str] = {}
-    for k in range(0, len(ids), 900):
-        chunk = ids[k:k + 900]
-        q = ",".join("?" * len(chunk))
-        now_items.update({r[0]: r[1] for r in catalog.db.conn.execute(
-            f"SELECT id, updated_at FROM items WHERE id IN ({q})", chunk)})
-        now_anns.update({r[0]: r[1] for r in catalog.db.conn.execute(
-            f"SELECT id, updated_at FROM annotations WHERE item_id IN ({q}) AND model_id IS NULL "
-            f"AND model_name IS NULL", chunk)})
+    now_items = {v.id: v.updated_at for v in catalog.data_versions.items(ids)}
+    now_anns = {a.id: a.updated_at for a in catalog.data_versions.ground_truth(ids)}
     return {
         "items_changed": sorted(i for i, u in items.items() if i in now_items and now_items[i] != u),
         "items_deleted": sorted(i for i in items if i not in now_items),

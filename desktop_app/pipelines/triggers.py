@@ -19,19 +19,9 @@ from .lock import IDLE, PipelineBusyError
 
 log = logging.getLogger("desktop_app.pipelines")
 
-# A change counts when it leaves ground truth behind (created, fixed, accepted) or removes ground truth.
-_GT_CHANGE = ("((c.after IS NOT NULL AND json_extract(c.after, '$.model_name') IS NULL "
-              "AND json_extract(c.after, '$.model_id') IS NULL) "
-              "OR (c.after IS NULL AND json_extract(c.before, '$.model_name') IS NULL "
-              "AND json_extract(c.before, '$.model_id') IS NULL))")
-
-
 def last_snapshot_at(catalog: Catalog, pipeline: PipelineRecord) -> str:
     """When the data of the last run was frozen (the pipeline's creation if no run got that far)."""
-    at = catalog.db.scalar("SELECT json_extract(details, '$.snapshot.taken_at') FROM pipeline_runs "
-                           "WHERE pipeline_id = ? AND json_extract(details, '$.snapshot.taken_at') IS NOT NULL "
-                           "ORDER BY created_at DESC LIMIT 1", (pipeline.id,))
-    return at or pipeline.created_at
+    return catalog.pipeline_runs.last_snapshot_at(pipeline.id) or pipeline.created_at
 
 
 def pending_changes(catalog: Catalog, pipeline: PipelineRecord) -> int:
@@ -39,11 +29,7 @@ def pending_changes(catalog: Catalog, pipeline: PipelineRecord) -> int:
     run's snapshot; one annotation edited twice counts once."""
     defn = PipelineDefinition.from_dict(pipeline.definition)
     since = last_snapshot_at(catalog, pipeline)
-    return int(catalog.db.scalar(
-        "SELECT COUNT(DISTINCT COALESCE(c.annotation_id, -c.id)) FROM annotation_changes c "
-        "JOIN items i ON i.id = c.item_id "
-        f"WHERE i.dataset_id = ? AND i.reviewed = 1 AND c.at > ? AND {_GT_CHANGE}",
-        (defn.dataset_id, since)) or 0)
+    return catalog.data_versions.ground_truth_changes(defn.dataset_id, since)
 
 
 def _seconds_since(iso: str, now: float) -> float:
@@ -71,7 +57,7 @@ def due(catalog: Catalog, pipeline: PipelineRecord, *, now: float | None = None)
         n = pending_changes(catalog, pipeline)
         return Due(n >= (t.count or 1), f"{n} of {t.count} reviewed annotation changes since the last run")
     now = time.time() if now is None else now
-    last = catalog.db.scalar("SELECT MAX(created_at) FROM pipeline_runs WHERE pipeline_id = ?", (pipeline.id,))
+    last = catalog.pipeline_runs.last_created_at(pipeline.id)
     waited = _seconds_since(last or pipeline.created_at, now)
     return Due(waited >= (t.every_s or 0), f"{waited:.0f} s of {t.every_s:.0f} s since the last run")
 

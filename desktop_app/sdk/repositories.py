@@ -118,7 +118,7 @@ class Datasets(Repository):
                     description: str = "", project_id: str | None = None, **kwargs: Any) -> Dataset:
         """A new dataset holding an imported COCO / YOLO / VOC / ImageFolder / Dataloop set, created in the
         import's transaction: an import that fails, is cancelled or is killed leaves no empty dataset."""
-        from desktop_app.catalog.db import new_id
+        from desktop_app.catalog.stamps import new_id
         from desktop_app.formats import io as fio
         pid = self._project_id(project_id)
         if pid is None:
@@ -329,7 +329,7 @@ class Models(Repository):
         config.update(configuration or {})
         from desktop_app.ml.adapter import checked_configuration
         config = checked_configuration(self.catalog, src.package_id, config)
-        with self.catalog.db.transaction():
+        with self.catalog.transaction():
             rec = self.catalog.create_model(
                 model_name, project_id=pid, package_id=src.package_id,
                 description=src.description if description is None else description,

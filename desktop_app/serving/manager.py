@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from desktop_app.catalog import Catalog
-from desktop_app.catalog.db import now_iso
 from desktop_app.catalog.records import ModelStatus, ServiceRecord
+from desktop_app.catalog.stamps import now_iso
 from desktop_app.errors import DesktopAppError, ValidationError
 from desktop_app.ml.readiness import require_runnable
 

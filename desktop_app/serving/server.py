@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 
 from desktop_app.catalog import Catalog
-from desktop_app.catalog.db import now_iso
+from desktop_app.catalog.stamps import now_iso
 
 log = logging.getLogger("desktop_app.serving")
 
