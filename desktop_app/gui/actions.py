@@ -98,15 +98,12 @@ class Actions(QObject):
         return ex
 
     # -- evaluations ----------------------------------------------------------------------
-    def rescore(self, evaluation: Any, on_done: Done, on_error: Failed, *, tasks: TaskRunner | None = None) -> None:
+    def rescore(self, evaluation_id: str, on_done: Done, on_error: Failed, *, tasks: TaskRunner | None = None) -> None:
         """Score an evaluation's stored predictions again (the ground truth may have been fixed), no model run,
         at the IoU and confidence thresholds it ran with, on the task pool; score_model's dict to on_done."""
-        from desktop_app.evaluation.run import score_model
-        rec, catalog = evaluation, self.catalog
-        iou = getattr(rec, "iou_threshold", 0.5)  # stored since issue 17; records from before ran at 0.5
-        self._submit(lambda: score_model(catalog, rec.model_id, rec.dataset_id, filters=rec.filter or None,
-                                         name=rec.name, iou_threshold=iou, conf_threshold=rec.conf_threshold),
-                     on_done, on_error, tasks)
+        from desktop_app.evaluation.run import rescore
+        catalog = self.catalog
+        self._submit(lambda: rescore(catalog, evaluation_id), on_done, on_error, tasks)
 
     # -- models ---------------------------------------------------------------------------
     def save_configuration(self, model_id: str, values: dict) -> bool:
@@ -189,6 +186,16 @@ class Actions(QObject):
         catalog = self.catalog
         self._submit(lambda: rollback(catalog, pipeline_id, model_id, who="user", reason=reason), on_done, on_error,
                      tasks)
+
+    def recover_pipelines(self) -> dict:
+        """Runs interrupted while no one watched are marked so (the catalog just opened); what was recovered."""
+        from desktop_app.pipelines.api import recover_all
+        return recover_all(self.catalog)
+
+    def start_pipeline_triggers(self) -> Any:
+        """The service that starts pipeline runs when their triggers fire, started; stop() it before closing."""
+        from desktop_app.pipelines.triggers import TriggerService
+        return TriggerService(self.catalog).start()
 
     # -- packages -------------------------------------------------------------------------
     def push_package(self, on_done: Callable[[dict], None], on_error: Failed, **kwargs: Any) -> None:

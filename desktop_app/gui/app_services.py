@@ -139,14 +139,12 @@ class AppServices(QObject):
             w.statusBar().showMessage(f"Read-only: {self.read_only_reason or 'changes are refused'}", 10000)
             return
         try:
-            from desktop_app.pipelines.api import recover_all
-            recovered = recover_all(client.catalog)
+            recovered = w.actions.recover_pipelines()
             if any(recovered.values()):
                 log.info("pipelines recovered at start: %s", recovered)
         except Exception as e:  # noqa: BLE001 - a failed recovery must not keep the catalog from opening
             w.hub.exception("Could not recover interrupted pipeline runs", e)
-        from desktop_app.pipelines.triggers import TriggerService
-        self.triggers = TriggerService(client.catalog).start()
+        self.triggers = w.actions.start_pipeline_triggers()
 
     def catalog_closing(self) -> None:
         """Called by _unbind before the catalog closes."""

@@ -301,7 +301,7 @@ def test_rescore_uses_the_evaluations_iou_off_the_gui_thread(qtbot, client, ev, 
     assert new_id and new_id != at_075["evaluation_id"]
     rec = cat.get_evaluation(new_id)
     assert rec.name == "strict" and rec.results["summary"] == at_075["summary"]
-    assert getattr(rec, "iou_threshold", 0.75) == 0.75
+    assert rec.iou_threshold == 0.75
     qtbot.waitUntil(lambda: page.session is not None and page.view.id == new_id, timeout=WAIT_MS)
     assert page.rescore_button.isEnabled() and "strict" in page.title.text()
     # The sliders open at the evaluation's thresholds, so the live figures are the stored ones.

@@ -449,7 +449,7 @@ class EvaluationPage(QWidget):
             self.status.setText(f"Could not re-score: {e}")
             self.message.emit(f"Could not re-score: {e}")
             self.rescored.emit("")
-        self.actions.rescore(rec, done, failed, tasks=self.tasks)
+        self.actions.rescore(rec.id, done, failed, tasks=self.tasks)
 
     # -- export -----------------------------------------------------------------------------
     def _ask_export(self) -> None:
@@ -498,8 +498,7 @@ def _open_session(view: EvaluationView) -> ReviewSession:
     """Off the GUI thread: the cached predictions, the matcher, the instance table and the P/R sweeps; the IoU
     slider starts where the evaluation was scored (its stored figures agree with the live ones there)."""
     session = ReviewSession(view)
-    iou = float(getattr(view.record, "iou_threshold", 0.5))  # stored since schema v4 (issue 17)
-    if session.is_detection and abs(iou - session.iou_threshold) > 1e-9:
-        session.update(iou_threshold=iou)
+    if session.is_detection and abs(view.record.iou_threshold - session.iou_threshold) > 1e-9:
+        session.update(iou_threshold=view.record.iou_threshold)
     session.pr_sweeps()
     return session
