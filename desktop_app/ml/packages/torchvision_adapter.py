@@ -137,7 +137,7 @@ class TorchvisionAdapter(BaseModelAdapter):
         meta = dict(m.metadata)
         meta["weights_origin"] = message
         m.metadata = meta
-        m._client.catalog.update_model(m.id, metadata=meta)
+        self._catalog().update_model(m.id, metadata=meta)
 
     def _ensure_loaded(self):
         if self._bundle is None:
