@@ -7,8 +7,9 @@ import random
 from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
+from desktop_app.domain.annotations import ANNOTATION_TYPES, SUBSETS, Annotation, DatasetBundle
+from desktop_app.domain.progress import tracked
 from desktop_app.errors import AlreadyExistsError, FormatError, NotFoundError, ValidationError
-from desktop_app.formats.base import ANNOTATION_TYPES, SUBSETS, Annotation, DatasetBundle, tracked
 
 from .db import Database, new_id, now_iso, to_json
 from .names import check_name, name_problem
@@ -286,8 +287,8 @@ class DataMixin:
     def add_item(self, dataset_id: str, source: Path | str, name: str | None = None, *,
                  subset: str | None = None, width: int | None = None, height: int | None = None,
                  metadata: dict | None = None) -> ItemRecord:
-        from desktop_app.formats.base import ImageEntry
-        from desktop_app.formats.images import read_size as read_image_size
+        from desktop_app.domain.annotations import ImageEntry
+        from desktop_app.domain.images import read_size as read_image_size
 
         src = Path(source)
         given = name or src.name

@@ -6,7 +6,7 @@ import sys
 
 from desktop_app.errors import UserError
 
-from .main import command, print_json
+from .app import command, print_json
 
 
 def _home():

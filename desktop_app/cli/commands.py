@@ -7,40 +7,9 @@ import os
 import sys
 from pathlib import Path
 
-from desktop_app.errors import NotFoundError, ValidationError
+from desktop_app.errors import NotFoundError
 
-from .main import command, print_json, print_table
-
-
-def client():
-    from desktop_app.sdk import default_client
-    return default_client()
-
-
-def resolve_model(spec: str):
-    """A model by id, by name, or as 'package/name' or 'project/name' when names repeat."""
-    c = client()
-    try:
-        return c.models.get(model_id=spec)
-    except NotFoundError:
-        pass
-    scope, _, name = spec.rpartition("/")
-    found = c.catalog.find_models(name=name)
-    if scope:
-        found = [m for m in found if scope in (c.catalog.get_package(m.package_id).name,
-                                               c.catalog.get_project(m.project_id).name)]
-    if not found:
-        raise NotFoundError(f"no model {spec!r} (give its id, its name, or package/name)")
-    if len(found) > 1:
-        raise ValidationError(f"{len(found)} models are named {name!r}; use its id or package/name")
-    return c.models.get(model_id=found[0].id)
-
-
-def resolve_dataset(spec: str, project: str | None = None):
-    c = client()
-    if project:
-        return c.projects.get(project).datasets.get(spec)
-    return c.datasets.get(spec)
+from .app import client, command, print_json, print_table, resolve_dataset, resolve_model
 
 
 def has_display() -> bool:
@@ -143,12 +112,13 @@ def _info(p):
             info = {**d.to_json(), "items": d.items_count, "subsets": d.subset_counts(),
                     "label_counts": d.label_counts()}
         else:
+            from desktop_app.catalog.queries_cli import catalog_counts
             cat = c.catalog
-            info = {"home": str(cat.home), "schema_version": cat.db.scalar("PRAGMA user_version"),
+            counts = catalog_counts(cat)
+            info = {"home": str(cat.home), "schema_version": counts["schema_version"],
                     "projects": len(cat.list_projects()), "packages": len(cat.list_packages()),
                     "models": len(cat.find_models()), "datasets": len(cat.list_datasets()),
-                    "items": cat.db.scalar("SELECT COUNT(*) FROM items"),
-                    "annotations": cat.db.scalar("SELECT COUNT(*) FROM annotations"),
+                    "items": counts["items"], "annotations": counts["annotations"],
                     "store_bytes": sum(cat.store.size_of(s) for s in cat.store.iter_shas())}
         print_json(info)
         return 0
@@ -238,7 +208,3 @@ def _clone(p):
         return 0
     p.set_defaults(func=run)
 
-
-# Imported last: each module registers its commands with the decorator above.
-from . import catalog_commands, demo, jobs_commands, pipeline_commands, serve_commands  # noqa: E402,F401
-from . import package_commands  # noqa: E402,F401

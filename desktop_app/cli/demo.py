@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 import time
 
-from .main import command
+from .app import command
 
 
 def run_demo(model_name: str = "pretrained-resnet", epochs: int | None = None) -> int:
@@ -23,7 +23,8 @@ def run_demo(model_name: str = "pretrained-resnet", epochs: int | None = None) -
         model.update()
     ds = model.dataset
     print(f"cloned {pretrained.name} -> {model.name}; training on {ds.name} "
-          f"({ds.items.count({'subset': 'train'})} train / {ds.items.count({'subset': 'validation'})} validation images)")
+          f"({ds.items.count({'subset': 'train'})} train / "
+          f"{ds.items.count({'subset': 'validation'})} validation images)")
     ex = model.train(progress=True)
     if ex.status != "success":
         print(f"training {ex.status}: {ex.error}\n--- log ---\n{ex.logs()[-3000:]}", file=sys.stderr)

@@ -5,8 +5,7 @@ from __future__ import annotations
 import json
 import sys
 
-from .commands import client, resolve_dataset, resolve_model
-from .main import command, print_json, print_table
+from .app import client, command, print_json, print_table, resolve_dataset, resolve_model
 
 
 @command("train", "Train a model in a worker process (Ctrl+C cancels); --set key=value edits hyper-parameters first.")

@@ -6,7 +6,7 @@ import sys
 
 from desktop_app.errors import NotFoundError, UserError
 
-from .main import command, print_json, print_table
+from .app import client, command, print_json, print_table
 
 OUTPUT_TYPES = ("class", "box", "segment")
 
@@ -30,7 +30,6 @@ def _packages(p):
 
 
 def _client():
-    from .commands import client
     return client()
 
 

@@ -1,12 +1,11 @@
-"""Pipeline commands: desktop-app pipelines list | create | run | runs | resume | cancel | rollback | history | serve."""
+"""Pipeline commands: pipelines list | create | run | runs | resume | cancel | rollback | history | serve."""
 
 from __future__ import annotations
 
 import sys
 import time
 
-from .commands import client, resolve_dataset, resolve_model
-from .main import command, print_json, print_table
+from .app import client, command, print_json, print_table, resolve_dataset, resolve_model
 
 
 def _pipeline(spec: str):

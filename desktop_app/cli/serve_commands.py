@@ -9,8 +9,7 @@ from pathlib import Path
 
 from desktop_app.errors import UserError
 
-from .commands import client, resolve_model
-from .main import command, print_json, print_table
+from .app import client, command, print_json, print_table, resolve_model
 
 
 TOKEN_ENV = "DESKTOP_APP_SERVICE_TOKEN"

@@ -7,8 +7,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from desktop_app.domain.annotations import Annotation, DatasetBundle, ImageEntry
+from desktop_app.domain.keywords import keyword_names
 from desktop_app.errors import FormatError
-from desktop_app.formats.base import Annotation, DatasetBundle, ImageEntry
 from desktop_app.formats.coco import read_coco, write_coco, write_coco_results
 from desktop_app.formats.dataloop import (
     from_dataloop_annotation, read_dataloop, to_dataloop_annotation, write_dataloop,
@@ -41,6 +42,13 @@ def _get(fmt: str) -> Format:
         return FORMATS[fmt]
     except KeyError:
         raise FormatError(f"unknown dataset format {fmt!r}; known: {', '.join(FORMATS)}") from None
+
+
+def option_names(fmt: str, direction: str) -> set[str]:
+    """The keyword options the ``fmt`` reader (``direction`` 'read') or writer ('write') takes."""
+    fn = _get(fmt).read if direction == "read" else _get(fmt).write
+    names, _ = keyword_names(fn, skip=1 if direction == "read" else 2)
+    return set(names)
 
 
 def read(fmt: str, path: str | Path, **kw: Any) -> DatasetBundle:
@@ -99,7 +107,7 @@ def detect_format(path: str | Path) -> str:
 
 __all__ = [
     "Annotation", "DatasetBundle", "FORMATS", "Format", "ImageEntry", "detect_format", "from_dataloop_annotation",
-    "read", "read_coco", "read_dataloop", "read_imagefolder", "read_voc", "read_yolo", "to_dataloop_annotation",
-    "verify_images", "write", "write_coco", "write_coco_results", "write_dataloop", "write_imagefolder",
-    "write_voc", "write_yolo",
+    "option_names", "read", "read_coco", "read_dataloop", "read_imagefolder", "read_voc", "read_yolo",
+    "to_dataloop_annotation", "verify_images", "write", "write_coco", "write_coco_results", "write_dataloop",
+    "write_imagefolder", "write_voc", "write_yolo",
 ]

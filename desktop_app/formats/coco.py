@@ -10,9 +10,10 @@ from pathlib import Path
 from typing import Any
 
 from desktop_app.catalog.names import contained
+from desktop_app.domain.annotations import Annotation, DatasetBundle, ImageEntry
+from desktop_app.domain.progress import tracked
 from desktop_app.errors import FormatError
 from desktop_app.formats import limits
-from desktop_app.formats.base import Annotation, DatasetBundle, ImageEntry, tracked
 from desktop_app.formats.images import (
     all_labels, bounds, check_size, clean_name, entry_size, label_problem, log_dropped, place_image, rle_area,
     unique_targets, validate_annotation, is_number,

@@ -18,9 +18,10 @@ import numpy as np
 from PIL import Image
 
 from desktop_app.catalog.names import contained
+from desktop_app.domain.annotations import Annotation, DatasetBundle, ImageEntry
+from desktop_app.domain.progress import tracked
 from desktop_app.errors import FormatError
 from desktop_app.formats import limits
-from desktop_app.formats.base import Annotation, DatasetBundle, ImageEntry, tracked
 from desktop_app.formats.imagecheck import Damaged, decode_mask_png
 from desktop_app.formats.images import (
     all_labels, check_size, clean_name, check_unique, entry_size, is_number, label_problem, place_image, rle_decode,

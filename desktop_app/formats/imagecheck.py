@@ -14,16 +14,16 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from desktop_app.domain.images import DECODE_ERRORS, open_image  # DECODE_ERRORS: re-exported
 from desktop_app.formats.limits import MAX_DECODE_PIXELS
+
+__all__ = ["DECODE_ERRORS", "Damaged", "TooLarge", "check_png", "check_decodes", "decode_mask_png"]
 
 PIECE = 1 << 20
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _CHANNELS = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}            # PNG colour type -> samples per pixel
 _BIT_DEPTHS = {0: (1, 2, 4, 8, 16), 2: (8, 16), 3: (1, 2, 4, 8), 4: (8, 16), 6: (8, 16)}
 _ADAM7 = ((0, 0, 8, 8), (4, 0, 8, 8), (0, 4, 4, 8), (2, 0, 4, 4), (0, 2, 2, 4), (1, 0, 2, 2), (0, 1, 1, 2))
-# What PIL raises on files it cannot read (and a few of its plugins' parsing slips on hostile headers).
-DECODE_ERRORS = (OSError, ValueError, SyntaxError, struct.error, EOFError, TypeError, KeyError, IndexError,
-                 ZeroDivisionError, zlib.error)
 
 
 class Damaged(Exception):
@@ -145,8 +145,6 @@ def _inflate(inflate, piece: bytes, rows: _RowChecker) -> None:
 
 def check_decodes(path: Path, w: int, h: int) -> None:
     """Raise Damaged unless the image at ``path`` (``w`` x ``h`` from its header) decodes in full."""
-    from desktop_app.formats.images import open_image
-
     with open(path, "rb") as f:
         if f.read(8) == PNG_SIGNATURE:
             check_png(path)

@@ -7,8 +7,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 from desktop_app.catalog.names import check_name, contained
+from desktop_app.domain.annotations import Annotation, DatasetBundle, ImageEntry
+from desktop_app.domain.progress import tracked
 from desktop_app.errors import FormatError
-from desktop_app.formats.base import Annotation, DatasetBundle, ImageEntry, tracked
 from desktop_app.formats.images import (
     SPLIT_DIRS, SUBSET_DIRS, dedupe_split_names, is_image_file, place_image, read_size, unique_targets,
 )

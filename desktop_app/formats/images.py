@@ -7,24 +7,31 @@ import logging
 import math
 import os
 import shutil
-import struct
 import sys
-import warnings
 from collections.abc import Callable, Iterable
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 import numpy as np
-from PIL import Image
 
 from desktop_app.catalog.names import name_problem
+from desktop_app.domain.annotations import Annotation, DatasetBundle, ImageEntry
+from desktop_app.domain.images import (DECODE_ERRORS, MAX_PIXELS, ImageProblem, header_size,  # re-exported
+                                       open_image, read_size)
 from desktop_app.errors import FormatError
-from desktop_app.formats.base import Annotation, DatasetBundle, ImageEntry
-
-from desktop_app.formats.imagecheck import DECODE_ERRORS, Damaged, TooLarge, check_decodes
-from desktop_app.formats.limits import MAX_PIXELS
+from desktop_app.formats.imagecheck import Damaged, TooLarge, check_decodes
 
 logger = logging.getLogger(__name__)
+
+__all__ = [
+    "DECODE_ERRORS", "MAX_PIXELS", "ImageProblem", "header_size", "open_image", "read_size", "IMAGE_EXTENSIONS",
+    "COPY_MODES", "SPLIT_DIRS", "SUBSET_DIRS", "is_image_file", "tolerance", "check_size", "verify_image",
+    "verify_images", "clean_name", "check_unique", "split_subset", "dedupe_split_names", "rle_counts", "rle_string",
+    "rle_decode", "rle_encode", "rle_area", "rle_bbox", "is_number", "MAX_LABEL", "unicode_problem",
+    "label_problem", "validate_annotation", "bounds", "entry_size", "place_image", "unique_targets", "all_labels",
+    "log_dropped",
+]
+
 
 IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp"})
 COPY_MODES = ("copy", "hardlink", "symlink", "none")
@@ -44,60 +51,6 @@ def tolerance(side: float) -> float:
 
 # ---------------------------------------------------------------- image files
 
-def _open_unchecked(path: Path) -> Image.Image:
-    # PIL refuses images above 2 * MAX_IMAGE_PIXELS (~179 MP) on open; our own limit is 200 MP, so
-    # repeat PIL's plugin lookup without its check rather than change the process-wide limit.
-    Image.init()
-    with open(path, "rb") as f:
-        prefix = f.read(16)
-    for fmt in Image.ID:
-        factory, accept = Image.OPEN[fmt]
-        ok = not accept or accept(prefix)
-        if ok and not isinstance(ok, str):
-            try:
-                return factory(str(path))  # given a path, the plugin owns (and later closes) the file
-            except (SyntaxError, IndexError, TypeError, struct.error):
-                continue
-    raise OSError("cannot identify image file")
-
-
-def open_image(path: Path) -> Image.Image:
-    """Open lazily (header only); the caller closes it. Raises OSError / FileNotFoundError."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-        try:
-            return Image.open(path)
-        except Image.DecompressionBombError:
-            return _open_unchecked(path)
-
-
-class _Bad(Exception):
-    """An image problem, before it is wrapped in a FormatError that names the file."""
-
-
-def _header_size(path: Path) -> tuple[int, int]:
-    if not path.is_file():
-        raise _Bad("image file missing")
-    try:
-        with open_image(path) as im:
-            w, h = im.size
-    except DECODE_ERRORS as e:
-        raise _Bad(f"not a readable image ({e})") from None
-    if w <= 0 or h <= 0:
-        raise _Bad(f"image has an empty size {w}x{h}")
-    if w * h > MAX_PIXELS:
-        raise _Bad(f"image is {w}x{h} = {w * h / 1e6:.0f} megapixels, over the {MAX_PIXELS // 1_000_000} MP limit")
-    return w, h
-
-
-def read_size(path: Path, *, entry: str | None = None) -> tuple[int, int]:
-    """(width, height) from the file header; FormatError naming the file if missing, unreadable or too big."""
-    try:
-        return _header_size(Path(path))
-    except _Bad as e:
-        raise FormatError(str(e), file=str(path), entry=entry) from None
-
-
 def check_size(path: Path, declared: tuple[Any, Any], *, entry: str | None = None) -> tuple[int, int]:
     """Header size of ``path``; a declared (width, height) that disagrees with the file is an error."""
     w, h = read_size(path, entry=entry)
@@ -109,7 +62,7 @@ def check_size(path: Path, declared: tuple[Any, Any], *, entry: str | None = Non
 
 def _problem(path: Path, full: bool) -> str | None:
     try:
-        w, h = _header_size(path)
+        w, h = header_size(path)
         if full:
             # Every byte a decoder reads, without holding the decoded image (imagecheck); a truncated file
             # fails here as long as nobody set ImageFile.LOAD_TRUNCATED_IMAGES, which hides truncation.
@@ -117,7 +70,7 @@ def _problem(path: Path, full: bool) -> str | None:
         else:
             with open_image(path) as im:
                 im.verify()  # PNG: checks chunk CRCs and the end marker
-    except (_Bad, TooLarge) as e:
+    except (ImageProblem, TooLarge) as e:
         return str(e)
     except Damaged as e:
         return f"image is damaged or truncated ({e})"

@@ -6,8 +6,8 @@ from pathlib import Path
 from typing import Any, Callable
 
 from desktop_app.catalog import Catalog
-
-from .base import DatasetBundle, ImageEntry
+from desktop_app.domain.annotations import DatasetBundle, ImageEntry
+from desktop_app.domain.keywords import check_keywords
 
 ID_CHUNK = 900
 
@@ -22,11 +22,18 @@ def import_dataset(catalog: Catalog, dataset_id: str, path: str | Path, fmt: str
     from .images import verify_images
 
     fmt = fmt or formats.detect_format(Path(path))
+    _check_options("import_dataset", fmt, formats.option_names(fmt, "read") | {"verify", "progress", "cancelled"},
+                   kwargs)
     bundle = formats.read(fmt, Path(path), **kwargs)
     if verify:
         verify_images(bundle, full=True)
     return catalog.import_bundle(dataset_id, bundle, creator=f"import:{fmt}", progress=progress,
                                  cancelled=cancelled, new_dataset=new_dataset)
+
+
+def _check_options(call: str, fmt: str, known: set[str], given: dict[str, Any]) -> None:
+    """A misspelt reader / writer option is refused naming the closest one (it would be ignored otherwise)."""
+    check_keywords(call, given, known, where=f" for the {fmt} format")
 
 
 def dataset_bundle(catalog: Catalog, dataset_id: str, *, filters: dict | None = None,
@@ -79,6 +86,8 @@ def export_dataset(catalog: Catalog, dataset_id: str, out_dir: str | Path, fmt: 
     from desktop_app import formats
     from .export import prediction_kwargs, staged
 
+    _check_options("export_dataset", fmt, formats.option_names(fmt, "write") | {"filters", "include_predictions"},
+                   kwargs)
     if include_predictions:
         kwargs = prediction_kwargs(fmt, kwargs)
     bundle = dataset_bundle(catalog, dataset_id, filters=filters, include_predictions=include_predictions)

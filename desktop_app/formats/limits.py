@@ -12,13 +12,19 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
+from desktop_app.domain.images import MAX_PIXELS  # re-exported: read_size keeps to it
 from desktop_app.errors import FormatError
+
+__all__ = [
+    "MAX_PIXELS", "MiB", "MAX_DECODE_PIXELS", "MAX_ANNOTATION_FILE_BYTES", "MAX_ITEM_FILE_BYTES", "MAX_XML_BYTES",
+    "MAX_TEXT_FILE_BYTES", "JSON_PARSE_BUDGET", "read_bytes", "read_text", "json_parse_cost", "parse_json",
+    "load_json", "parse_xml",
+]
 
 MiB = 1 << 20
 # Images: any image up to MAX_PIXELS is imported; PNG and baseline JPEG are checked by streaming (memory does
 # not grow with the image); other formats, progressive JPEGs and Dataloop mask PNGs are decoded in full, so
 # they may hold at most MAX_DECODE_PIXELS.
-MAX_PIXELS = 200_000_000
 MAX_DECODE_PIXELS = 40_000_000
 # Files an importer reads: a COCO instances file (COCO 2017's train file is 448 MB), one Dataloop item JSON
 # or ontology, one VOC XML, and the text files (YOLO label files, data.yaml, names / ImageSets lists).

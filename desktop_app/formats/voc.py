@@ -14,9 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from desktop_app.catalog.names import contained
+from desktop_app.domain.annotations import Annotation, DatasetBundle, ImageEntry
+from desktop_app.domain.progress import tracked
 from desktop_app.errors import FormatError
 from desktop_app.formats import limits
-from desktop_app.formats.base import Annotation, DatasetBundle, ImageEntry, tracked
 from desktop_app.formats.images import (
     SUBSET_DIRS, all_labels, bounds, check_size, check_unique, clean_name, entry_size, is_image_file,
     log_dropped, place_image, unique_targets, validate_annotation,

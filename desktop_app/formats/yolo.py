@@ -10,9 +10,10 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from desktop_app.catalog.names import contained
+from desktop_app.domain.annotations import Annotation, DatasetBundle, ImageEntry
+from desktop_app.domain.progress import tracked
 from desktop_app.errors import FormatError
 from desktop_app.formats import limits
-from desktop_app.formats.base import Annotation, DatasetBundle, ImageEntry, tracked
 from desktop_app.formats.images import (
     SUBSET_DIRS, all_labels, bounds, dedupe_split_names, entry_size, is_image_file, label_problem, log_dropped,
     place_image, read_size, split_subset, unique_targets, validate_annotation,

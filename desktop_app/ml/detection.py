@@ -16,7 +16,7 @@ import torch.nn.functional as F
 from torch import nn
 from torchvision.ops import batched_nms, generalized_box_iou_loss
 
-from desktop_app.ml.models import TaskModel
+from desktop_app.ml.taskmodel import TaskModel
 
 
 def build_detector(arch: str, num_classes: int, image_size: int) -> TaskModel:

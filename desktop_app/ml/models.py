@@ -17,10 +17,15 @@ from torch import nn
 
 from desktop_app.ml.errors import TrainingError
 from desktop_app.ml.hparams import CLASSIFICATION_ARCHS, DETECTION_ARCHS
+from desktop_app.ml.taskmodel import IMAGENET_MEAN, IMAGENET_STD, TaskModel  # re-exported
 
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
 WEIGHTS_FORMAT = "model-desk-weights/1"
+
+__all__ = [
+    "IMAGENET_MEAN", "IMAGENET_STD", "WEIGHTS_FORMAT", "TaskModel", "Classifier", "task_of", "build_model",
+    "hub_checkpoint_dir", "torchvision_filenames", "find_pretrained_weights", "read_state_dict",
+    "load_matching_weights", "weights_payload", "unwrap",
+]
 
 
 def task_of(arch: str) -> str:
@@ -30,32 +35,6 @@ def task_of(arch: str) -> str:
         return "detection"
     raise TrainingError(f"arch: unknown architecture {arch!r}; choose from "
                         f"{', '.join(CLASSIFICATION_ARCHS + DETECTION_ARCHS)}")
-
-
-class TaskModel(nn.Module):
-    """Base of the wrappers: uint8 in, normalisation on the device, loss / predictions out."""
-
-    task = ""
-    head_prefixes: tuple[str, ...] = ()   # parameters that depend on the label set
-
-    def __init__(self, arch: str, num_classes: int, image_size: int):
-        super().__init__()
-        self.arch = arch
-        self.num_classes = num_classes
-        self.image_size = image_size
-        mean = torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1) * 255
-        std = torch.tensor(IMAGENET_STD).view(1, 3, 1, 1) * 255
-        self.register_buffer("pixel_mean", mean, persistent=False)
-        self.register_buffer("pixel_inv_std", 1.0 / std, persistent=False)
-
-    def normalize(self, images: torch.Tensor) -> torch.Tensor:
-        return (images.float() - self.pixel_mean) * self.pixel_inv_std
-
-    def evaluate(self, images: torch.Tensor, targets: Any) -> tuple[torch.Tensor, Any]:
-        raise NotImplementedError
-
-    def predict(self, images: torch.Tensor, conf_threshold: float = 0.0) -> Any:
-        raise NotImplementedError
 
 
 class Classifier(TaskModel):

@@ -10,6 +10,7 @@ from .client import Client, default_client, reset_default, use_catalog
 from .definitions import (AnnotationCollection, AnnotationType, Box, Classification, DatasetSubsetType,
                           Filters, PlotSample, Point, Polygon)
 from .entities import Annotation, Artifact, Dataset, Execution, Item, Package, Project, Service
+from .keywords import UnexpectedKeywordError
 from .model import Model
 
 _REPOSITORIES = ("projects", "packages", "models", "datasets", "executions", "services", "pipelines")
@@ -29,5 +30,5 @@ __all__ = [
     "Client", "default_client", "use_catalog", "reset_default", "AnnotationCollection", "AnnotationType",
     "Box", "Classification", "Polygon", "Point", "DatasetSubsetType", "Filters", "PlotSample",
     "Annotation", "Artifact", "Dataset", "Execution", "Item", "Package", "Project", "Service", "Model",
-    "ModelStatus", "ExecutionStatus", "BaseModelAdapter", *_REPOSITORIES,
+    "ModelStatus", "ExecutionStatus", "BaseModelAdapter", "UnexpectedKeywordError", *_REPOSITORIES,
 ]

@@ -4,12 +4,20 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
+from typing import Any
 
 from desktop_app.catalog import Catalog
 
-from .repositories import Datasets, Executions, Models, Packages, Pipelines, Projects, Services
+from .keywords import check_public_methods
+from .repositories import (Annotations, Artifacts, Datasets, Evaluations, Executions, Items, Metrics, Models,
+                           Packages, Pipelines, Projects, Repository, Services)
+
+_SCOPED: dict[str, type[Repository]] = {
+    cls.__name__: cls for cls in (Annotations, Artifacts, Datasets, Evaluations, Items, Metrics, Models, Packages,
+                                  Pipelines)}
 
 
+@check_public_methods
 class Client:
     def __init__(self, catalog: Catalog | None = None, *, home: Path | str | None = None,
                  bootstrap: bool = True, sample_data: bool = True):
@@ -27,6 +35,11 @@ class Client:
 
     def __repr__(self) -> str:
         return f"Client({self.catalog!r})"
+
+    def repository(self, kind: str, **scope: Any) -> Repository:
+        """The repository class ``kind`` ('Datasets', 'Models', ...) scoped by an entity (project=, model=, ...):
+        entities reach their children through here, so they never import the repositories that make them."""
+        return _SCOPED[kind](self, **scope)
 
     @property
     def sample_project(self):

@@ -12,13 +12,21 @@ from desktop_app.catalog.records import (AnnotationRecord, ArtifactRecord, Datas
 from desktop_app.errors import ValidationError
 
 from .definitions import definition_from, filter_dict
+from .keywords import check_public_methods
 
 if TYPE_CHECKING:
     from .client import Client
 
 
+@check_public_methods
 class Entity:
+    """An SDK entity over one catalog record. Every public method of a subclass refuses an unknown keyword
+    argument naming the closest one it takes (domain.keywords), as do the repositories."""
     _record: Any
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        check_public_methods(cls)
 
     def __init__(self, client: Client, record: Any):
         self._client = client
@@ -55,23 +63,19 @@ class Project(Entity):
 
     @property
     def datasets(self):
-        from .repositories import Datasets
-        return Datasets(self._client, project=self)
+        return self._client.repository("Datasets", project=self)
 
     @property
     def models(self):
-        from .repositories import Models
-        return Models(self._client, project=self)
+        return self._client.repository("Models", project=self)
 
     @property
     def packages(self):
-        from .repositories import Packages
-        return Packages(self._client, project=self)
+        return self._client.repository("Packages", project=self)
 
     @property
     def pipelines(self):
-        from .repositories import Pipelines
-        return Pipelines(self._client, project=self)
+        return self._client.repository("Pipelines", project=self)
 
     def delete(self) -> bool:
         self._client.catalog.delete_project(self.id)
@@ -101,8 +105,7 @@ class Package(Entity):
 
     @property
     def models(self):
-        from .repositories import Models
-        return Models(self._client, package=self)
+        return self._client.repository("Models", package=self)
 
     def build(self, model_entity=None):
         """Instantiate this package's adapter (its code loaded from the store for user packages)."""
@@ -136,8 +139,7 @@ class Dataset(Entity):
 
     @property
     def items(self):
-        from .repositories import Items
-        return Items(self._client, dataset=self)
+        return self._client.repository("Items", dataset=self)
 
     @property
     def items_count(self) -> int:
@@ -253,8 +255,7 @@ class Item(Entity):
 
     @property
     def annotations(self):
-        from .repositories import Annotations
-        return Annotations(self._client, item=self)
+        return self._client.repository("Annotations", item=self)
 
     @property
     def local_path(self) -> Path:

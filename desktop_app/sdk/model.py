@@ -12,6 +12,7 @@ from desktop_app.errors import ValidationError
 
 from .definitions import PlotSample, filter_dict
 from .entities import Dataset, Entity, Execution, Project, Service
+from .keywords import CLONE_IGNORED, CLONE_REFUSED, check_public_methods, checked_keywords
 
 if TYPE_CHECKING:
     from .client import Client
@@ -104,13 +105,11 @@ class Model(Entity):
 
     @property
     def artifacts(self):
-        from .repositories import Artifacts
-        return Artifacts(self._client, model=self)
+        return self._client.repository("Artifacts", model=self)
 
     @property
     def metrics(self):
-        from .repositories import Metrics
-        return Metrics(self._client, model=self)
+        return self._client.repository("Metrics", model=self)
 
     @property
     def executions(self) -> list[Execution]:
@@ -118,8 +117,7 @@ class Model(Entity):
 
     @property
     def evaluations(self):
-        from .repositories import Evaluations
-        return Evaluations(self._client, model=self)
+        return self._client.repository("Evaluations", model=self)
 
     @property
     def services(self) -> list[Service]:
@@ -170,11 +168,15 @@ class Model(Entity):
         return True
 
     # -- lifecycle ------------------------------------------------------------------------
+    @checked_keywords(ignored=CLONE_IGNORED, refused=CLONE_REFUSED)
     def clone(self, model_name: str, description: str | None = None, project_id: str | None = None,
               dataset: Dataset | None = None, configuration: dict | None = None,
               labels: Sequence[str] | None = None, tags: Sequence[str] | None = None,
               train_filter: Any = None, validation_filter: Any = None, status: str | None = None,
-              dataset_id: str | None = None, **_ignored: Any) -> Model:
+              dataset_id: str | None = None) -> Model:
+        """A new version of this model (see Models.clone). Dataloop's ``wait`` and ``scope`` are accepted and
+        dropped (sdk.keywords.CLONE_IGNORED); its annotation filters are refused (CLONE_REFUSED); any other
+        unknown keyword too, naming the closest one: ``clone(labes=...)`` says "did you mean 'labels'?"."""
         return self._client.models.clone(
             from_model=self, model_name=model_name, description=description, project_id=project_id,
             dataset=dataset, dataset_id=dataset_id, configuration=configuration, labels=labels,
@@ -233,6 +235,7 @@ class Model(Entity):
             run.flush()
 
 
+@check_public_methods
 class RunLogger:
     """Buffers metric points from a user's own training loop and writes them in small batches."""
 

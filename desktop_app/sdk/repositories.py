@@ -14,6 +14,8 @@ from desktop_app.errors import AlreadyExistsError, NotFoundError, ValidationErro
 from .definitions import AnnotationCollection, PlotSample, filter_dict
 from .entities import (Annotation, Artifact, Dataset, Entity, Execution, Item, Package, Project, Service,
                        as_list)
+from .keywords import (CLONE_IGNORED, CLONE_REFUSED, CREATE_IGNORED, CREATE_REFUSED, PUSH_IGNORED, PUSH_REFUSED,
+                       check_public_methods, checked_keywords)
 from .model import Model
 
 if TYPE_CHECKING:
@@ -27,7 +29,15 @@ def _pick(positional: Any, name: Any, id_: Any) -> tuple[str | None, str | None]
     return name, id_
 
 
+@check_public_methods
 class Repository:
+    """dl.models, project.datasets, ...: every public method refuses an unknown keyword argument naming the
+    closest one it takes (domain.keywords); Dataloop's cloud-only keywords are listed per call."""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        check_public_methods(cls)
+
     def __init__(self, client: Client, **scope: Any):
         self._client = client
         self._scope = scope
@@ -67,11 +77,12 @@ class Packages(Repository):
         project = self._scope.get("project")
         return [Package(self._client, r) for r in self.catalog.list_packages(project.id if project else None)]
 
+    @checked_keywords(ignored=PUSH_IGNORED, refused=PUSH_REFUSED)
     def push(self, package_name: str, src_path: str | Path, entry_point: str = "model_adapter.py",
              class_name: str | None = None, default_configuration: dict | None = None,
              output_type: str = "class", input_type: str = "image", description: str = "",
              hyperparameters: list | None = None, project_id: str | None = None,
-             extra_configuration: bool = False, **_ignored: Any) -> Package:
+             extra_configuration: bool = False) -> Package:
         """Register a folder holding a BaseModelAdapter subclass; its code is copied into the store.
 
         Pushing runs the package's Python code with your permissions: its entry point is imported now, in this
@@ -84,7 +95,11 @@ class Packages(Repository):
 
         Once ``hyperparameters`` are declared, a model's configuration key that none of them names is refused
         as a misspelling (Dataloop's own keys such as ``id_to_label_map`` always pass); pass
-        ``extra_configuration=True`` if the adapter reads keys it does not declare."""
+        ``extra_configuration=True`` if the adapter reads keys it does not declare.
+
+        Dataloop's push keywords that change nothing here (sdk.keywords.PUSH_IGNORED: ``package_type``,
+        ``service_config``, ``requirements``, ...) are accepted and dropped; ``codebase``, ``modules``,
+        ``metadata`` and ``project`` are refused naming what to give instead; any other unknown keyword too."""
         from desktop_app.ml.adapter import push_package
         project = self._scope.get("project")
         rec = push_package(self.catalog, package_name=package_name, src_path=src_path,
@@ -176,8 +191,8 @@ class Items(Repository):
         if p.is_dir():
             from desktop_app.formats.images import IMAGE_EXTENSIONS
             files = sorted(f for f in p.rglob("*") if f.suffix.lower() in IMAGE_EXTENSIONS)
-            from desktop_app.formats.base import DatasetBundle, ImageEntry
-            from desktop_app.formats.images import read_size as read_image_size
+            from desktop_app.domain.annotations import DatasetBundle, ImageEntry
+            from desktop_app.domain.images import read_size as read_image_size
             prefix = (remote_path or "").strip("/")
             entries = []
             for f in files:
@@ -279,11 +294,16 @@ class Models(Repository):
         return [Model(self._client, r) for r in self.catalog.find_models(status=status, dataset_id=dataset_id,
                                                                        **self._filters())]
 
+    @checked_keywords(ignored=CREATE_IGNORED, refused=CREATE_REFUSED)
     def create(self, model_name: str, dataset_id: str | None = None, labels: Sequence[str] | None = None,
                description: str = "", project_id: str | None = None, tags: Sequence[str] | None = None,
                configuration: dict | None = None, status: str | None = None, input_type: str | None = None,
                output_type: str | None = None, train_filter: Any = None, validation_filter: Any = None,
-               package: Package | None = None, package_id: str | None = None, **_ignored: Any) -> Model:
+               package: Package | None = None, package_id: str | None = None) -> Model:
+        """A new model of a package (``package=``, ``package_id=`` or package.models.create(...)). Dataloop's
+        ``scope`` and ``version`` are accepted and dropped (sdk.keywords.CREATE_IGNORED); ``ontology_id``,
+        ``model_artifacts``, ``app``, ``dpk_model_name`` and the annotation filters are refused saying what to
+        give instead (CREATE_REFUSED); any other unknown keyword too, naming the closest one."""
         pkg = package or self._scope.get("package") or (
             self._client.packages.get(package_id=package_id) if package_id else None)
         if pkg is None:
@@ -309,6 +329,7 @@ class Models(Repository):
                                else {"subset": "validation"}))
         return Model(self._client, rec)
 
+    @checked_keywords(ignored=CLONE_IGNORED, refused=CLONE_REFUSED)
     def clone(self, from_model: Model, model_name: str, description: str | None = None,
               project_id: str | None = None, dataset: Dataset | None = None, dataset_id: str | None = None,
               configuration: dict | None = None, labels: Sequence[str] | None = None,
@@ -426,8 +447,9 @@ class Metrics(Repository):
         return [PlotSample(m.figure, m.legend, m.x, m.y)
                 for m in self.catalog.list_metrics(self.model.id, figure=figure, legend=legend)]
 
-    def records(self, **kw: Any):
-        return self.catalog.list_metrics(self.model.id, **kw)
+    def records(self, *, figure: str | None = None, legend: str | None = None, after_id: int = 0):
+        """The stored points as catalog records (with ids and wall times), those after ``after_id`` only."""
+        return self.catalog.list_metrics(self.model.id, figure=figure, legend=legend, after_id=after_id)
 
 
 class Executions(Repository):

@@ -1,0 +1,63 @@
+"""What the command modules share: the command registry, the SDK client, finding a model or dataset, printing."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any, Callable, Sequence
+
+from desktop_app.errors import NotFoundError, ValidationError
+
+COMMANDS: dict[str, tuple[Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], int]]] = {}
+
+
+def command(name: str, help: str):
+    def register(fn):
+        COMMANDS[name] = (fn, help)  # type: ignore[assignment]
+        return fn
+    return register
+
+
+def client():
+    from desktop_app.sdk import default_client
+    return default_client()
+
+
+def resolve_model(spec: str):
+    """A model by id, by name, or as 'package/name' or 'project/name' when names repeat."""
+    c = client()
+    try:
+        return c.models.get(model_id=spec)
+    except NotFoundError:
+        pass
+    scope, _, name = spec.rpartition("/")
+    found = c.catalog.find_models(name=name)
+    if scope:
+        found = [m for m in found if scope in (c.catalog.get_package(m.package_id).name,
+                                               c.catalog.get_project(m.project_id).name)]
+    if not found:
+        raise NotFoundError(f"no model {spec!r} (give its id, its name, or package/name)")
+    if len(found) > 1:
+        raise ValidationError(f"{len(found)} models are named {name!r}; use its id or package/name")
+    return c.models.get(model_id=found[0].id)
+
+
+def resolve_dataset(spec: str, project: str | None = None):
+    c = client()
+    if project:
+        return c.projects.get(project).datasets.get(spec)
+    return c.datasets.get(spec)
+
+
+def print_table(rows: list[dict[str, Any]], columns: Sequence[str]) -> None:
+    if not rows:
+        print("(none)")
+        return
+    widths = {c: max(len(c), *(len(str(r.get(c, ""))) for r in rows)) for c in columns}
+    print("  ".join(c.upper().ljust(widths[c]) for c in columns))
+    for r in rows:
+        print("  ".join(str(r.get(c, "")).ljust(widths[c]) for c in columns))
+
+
+def print_json(obj: Any) -> None:
+    print(json.dumps(obj, indent=2, default=str))
