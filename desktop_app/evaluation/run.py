@@ -33,10 +33,6 @@ def _item_ids(catalog: Catalog, dataset_id: str, filters: dict | None) -> np.nda
     return np.asarray(ids, np.int64)
 
 
-def _rows(catalog: Catalog, sql: str, params: tuple) -> list[tuple]:
-    return catalog.db.conn.execute(sql, params).fetchall()
-
-
 def ground_truth_types(output_type: str) -> tuple[str, ...]:
     """The annotation types a model's predictions are scored against: class labels, or boxes (polygons' bounds)."""
     return ("class",) if output_type == "class" else ("box", "segment")
@@ -44,11 +40,8 @@ def ground_truth_types(output_type: str) -> tuple[str, ...]:
 
 def ground_truth_counts(catalog: Catalog, dataset_id: str) -> dict[str, dict[str, int]]:
     """Items with ground truth of each type, by subset ('all' too): {'test': {'class': 150, 'box': 150}, ...}."""
-    rows = _rows(catalog, "SELECT COALESCE(i.subset, 'none'), a.type, COUNT(DISTINCT a.item_id) FROM annotations a "
-                          "JOIN items i ON i.id = a.item_id WHERE a.dataset_id = ? AND a.model_id IS NULL AND "
-                          "a.model_name IS NULL GROUP BY 1, 2", (dataset_id,))
     out: dict[str, dict[str, int]] = {"all": {}}
-    for subset, kind, n in rows:
+    for subset, kind, n in catalog.scoring.ground_truth_item_counts(dataset_id):
         out.setdefault(subset, {})[kind] = n
         out["all"][kind] = out["all"].get(kind, 0) + n   # an item is in one subset: the counts add up
     return out
@@ -80,8 +73,7 @@ def require_ground_truth(catalog: Catalog, model_id: str, dataset_id: str, filte
     wanted = ground_truth_types(output_type)
     ids = set((item_ids if item_ids is not None else _item_ids(catalog, dataset_id, filters)).tolist())
     counts: dict[str, int] = {}
-    for item_id, kind in _rows(catalog, "SELECT DISTINCT item_id, type FROM annotations WHERE dataset_id = ? AND "
-                                        "model_id IS NULL AND model_name IS NULL", (dataset_id,)):
+    for item_id, kind in catalog.scoring.ground_truth_item_types(dataset_id):
         if item_id in ids:
             if kind in wanted:
                 return
@@ -95,15 +87,10 @@ def detection_inputs(catalog: Catalog, model_id: str, dataset_id: str, item_ids:
     """Ground-truth boxes and the model's box predictions as columns, straight from SQLite."""
     wanted = set(item_ids.tolist())
     pos = {iid: k for k, iid in enumerate(item_ids.tolist())}
-    cols = "id, item_id, label, left, top, right, bottom, area, iscrowd, score"
-    gt_rows = [r for r in _rows(catalog, f"SELECT {cols} FROM annotations WHERE dataset_id = ? AND model_id IS NULL "
-                                         f"AND model_name IS NULL AND type = 'box'", (dataset_id,)) if r[1] in wanted]
+    gt_rows = [r for r in catalog.scoring.ground_truth_geometry(dataset_id, "box") if r[1] in wanted]
     if not gt_rows:  # polygon-only ground truth: their bounds are the boxes
-        gt_rows = [r for r in _rows(catalog, f"SELECT {cols} FROM annotations WHERE dataset_id = ? AND model_id IS "
-                                             f"NULL AND model_name IS NULL AND type = 'segment'", (dataset_id,))
-                   if r[1] in wanted]
-    dt_rows = [r for r in _rows(catalog, f"SELECT {cols} FROM annotations WHERE model_id = ? AND type = 'box'",
-                                (model_id,)) if r[1] in wanted]
+        gt_rows = [r for r in catalog.scoring.ground_truth_geometry(dataset_id, "segment") if r[1] in wanted]
+    dt_rows = [r for r in catalog.scoring.prediction_geometry(model_id, "box") if r[1] in wanted]
     labels = list(labels)
     for r in gt_rows:  # ground truth may know labels the model was not trained on
         if r[2] not in labels:
@@ -206,15 +193,11 @@ def score_classification(catalog: Catalog, model_id: str, dataset_id: str, item_
     vector in its metadata['scores'], where every item has one, adds top-k accuracy and PR curves."""
     wanted = set(item_ids.tolist())
     gt: dict[int, tuple[str, int]] = {}
-    for ann_id, item_id, label in _rows(catalog, "SELECT id, item_id, label FROM annotations WHERE dataset_id = ? "
-                                                 "AND model_id IS NULL AND model_name IS NULL AND type = 'class' "
-                                                 "ORDER BY id", (dataset_id,)):
+    for ann_id, item_id, label in catalog.scoring.ground_truth_classes(dataset_id):
         if item_id in wanted:
             gt.setdefault(item_id, (label, ann_id))
     preds: dict[int, tuple] = {}
-    for ann_id, item_id, label, score, meta in _rows(catalog, "SELECT id, item_id, label, score, metadata FROM "
-                                                              "annotations WHERE model_id = ? AND type = 'class' "
-                                                              "ORDER BY score DESC, id", (model_id,)):
+    for ann_id, item_id, label, score, meta in catalog.scoring.class_predictions(model_id):
         if item_id in wanted:
             preds.setdefault(item_id, (label, score, meta, ann_id))
     classes = list(labels)
@@ -330,7 +313,7 @@ def keep_evaluation(catalog: Catalog, model_id: str, dataset_id: str, name: str,
     curves; returns {'evaluation_id', 'name', 'method', 'summary'}."""
     cache_sha = catalog.store.put_bytes(cache) if cache is not None else None
     weights = [a.sha256 for a in catalog.list_artifacts(model_id) if a.filename.endswith(".pt")]
-    with catalog.db.transaction():
+    with catalog.transaction():
         for old in catalog.list_evaluations(model_id=model_id):
             if old.name == name:
                 catalog.delete_evaluation(old.id)
@@ -352,8 +335,7 @@ def default_name(dataset_name: str, filters: dict | None) -> str:
 def _log_metric_samples(catalog: Catalog, model_id: str, dataset_id: str, name: str, summary: dict,
                         execution_id: str | None) -> None:
     """Evaluation figures beside the training curves: one point per metric, at the model's last step."""
-    last = catalog.db.scalar("SELECT MAX(x) FROM metrics WHERE model_id = ? AND figure NOT LIKE 'eval/%'",
-                             (model_id,)) or 0.0
+    last = catalog.scoring.last_training_step(model_id) or 0.0
     rows = [{"figure": f"eval/{k}", "legend": name, "x": last, "y": float(v), "wall_time": time.time()}
             for k, v in summary.items() if isinstance(v, (int, float)) and not isinstance(v, bool)]
     catalog.add_metric_samples(model_id, rows, dataset_id=dataset_id, execution_id=execution_id)

@@ -7,7 +7,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import sqlite3
 import sys
 import threading
 import time
@@ -16,14 +15,15 @@ from pathlib import Path
 from typing import Any, Callable
 
 from desktop_app.catalog import Catalog, ExecutionStatus
-from desktop_app.catalog.db import now_iso
+from desktop_app.catalog.failures import StorageError
+from desktop_app.catalog.stamps import now_iso
 from desktop_app.errors import Cancelled, DesktopAppError
 
 log = logging.getLogger("desktop_app.worker")
 
 # What a read or write of the execution record can fail with while the job runs on: the catalog busy
 # (CatalogBusyError) or damaged, the record gone (NotFoundError), the disk.
-_RECORD_ERRORS = (sqlite3.Error, DesktopAppError, OSError)
+_RECORD_ERRORS = (StorageError, DesktopAppError, OSError)
 
 
 class Control:

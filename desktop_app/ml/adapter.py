@@ -143,7 +143,7 @@ class BaseModelAdapter(abc.ABC):
                 raise ValidationError(f"{type(self).__name__}.save() wrote no files into {local_path}")
             for f in files:  # every artifact name is checked before anything is stored
                 check_name(f.relative_to(root).as_posix(), f"{type(self).__name__}.save() wrote an artifact name")
-            with catalog.db.transaction():
+            with catalog.transaction():
                 if replace:
                     for a in catalog.list_artifacts(self.model_entity.id):
                         catalog.delete_artifact(self.model_entity.id, a.filename)
@@ -359,7 +359,7 @@ def push_package(catalog: Catalog, *, package_name: str, src_path: Path, entry_p
     ``extra_configuration``: the package's models may hold configuration keys its ``hyperparameters`` do not
     declare (otherwise such keys are refused as misspellings once it declares any)."""
     check_package_name(package_name)
-    if catalog.db.scalar("SELECT 1 FROM packages WHERE name = ?", (package_name,)):
+    if catalog.package_exists(package_name):
         raise AlreadyExistsError(f"a package named {package_name!r} already exists")
     src, entry = check_package_source(src_path, entry_point)
     if hyperparameters and not extra_configuration:

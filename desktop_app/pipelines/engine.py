@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from desktop_app.catalog import Catalog, ExecutionStatus
-from desktop_app.catalog.db import now_iso
+from desktop_app.catalog.stamps import now_iso
 from desktop_app.errors import CatalogBusyError, DesktopAppError, NotFoundError, UserError
 
 from . import lock, snapshot
@@ -131,7 +131,7 @@ class _Run:
         s = self.step(name)
         self.current, self.at_step = None, name
         attempt = len(s.get("attempts", [])) + 1
-        with self.catalog.db.transaction():
+        with self.catalog.transaction():
             ex = self.catalog.create_execution("pipeline", project_id=self.pipeline.project_id, input={
                 "pipeline_id": self.pipeline.id, "pipeline": self.pipeline.name, "run_id": self.run.id,
                 "step": name, "attempt": attempt})
@@ -177,14 +177,14 @@ class _Run:
                     self.say(f"could not cancel job {job_id} ({e}); it may run on: cancel it in Jobs")
         self.say(f"run {status}" + (f" at step {self.at_step}" if self.at_step else "") + f": {message}")
         try:
-            with self.catalog.db.transaction() as conn:
+            with self.catalog.transaction():
                 if s is not None:
                     s.update(status=step_status, error=message, finished_at=now_iso())
                     self.catalog.update_execution(s["execution_id"], status=ex_status,
                                                   error=message if status == RunStatus.FAILED else None,
                                                   message=message)
                 self.details.update(failed_step=self.at_step, error=message)
-                lock.end_run(conn, self.run, status, self.steps, self.details, owner_pid=self.pid)
+                lock.end_run(self.catalog, self.run, status, self.steps, self.details, owner_pid=self.pid)
         except RunLost:
             log.warning("run %s was taken over by another process before it could be marked %s", self.run.id, status)
 
@@ -378,7 +378,7 @@ class _Run:
         s = self.current
         assert s is not None
         reason = f"pipeline {self.pipeline.name} run {self.run.id}: " + "; ".join(decision.get("reasons", []))
-        with cat.db.transaction() as conn:
+        with cat.transaction():
             current = cat.get_alias(d.package_id, d.alias)
             if current is None or current.model_id != old:
                 raise StepFailed(f"the {d.alias!r} model changed during the run (now "
@@ -391,7 +391,7 @@ class _Run:
                                  output=s["output"], message="promoted")
             self.details.update(outcome="promoted", promoted_at=now_iso(),
                                 redeploy={"pending": list(services), "done": {}, "errors": {}})
-            lock.end_run(conn, self.run, RunStatus.PROMOTED, self.steps, self.details, owner_pid=self.pid)
+            lock.end_run(self.catalog, self.run, RunStatus.PROMOTED, self.steps, self.details, owner_pid=self.pid)
         self.say(f"promoted {new} over {old} ({d.alias!r} moved)")
         if services:
             self.say(f"redeploying services {services} to {new}")
@@ -404,7 +404,7 @@ class _Run:
         s = self.current
         assert s is not None
         challenger = cat.get_model(self.details["challenger_id"])
-        with cat.db.transaction() as conn:
+        with cat.transaction():
             meta = {**challenger.metadata,
                     "pipeline": {**(challenger.metadata.get("pipeline") or {}), "discarded": True}}
             cat.update_model(challenger.id, metadata=meta)
@@ -413,7 +413,7 @@ class _Run:
             cat.update_execution(s["execution_id"], status=ExecutionStatus.SUCCESS, progress=100.0,
                                  output=s["output"], message="discarded")
             self.details.update(outcome="discarded")
-            lock.end_run(conn, self.run, RunStatus.DISCARDED, self.steps, self.details, owner_pid=self.pid)
+            lock.end_run(self.catalog, self.run, RunStatus.DISCARDED, self.steps, self.details, owner_pid=self.pid)
         self.say(f"discarded challenger {challenger.name}; the champion stays")
         return output
 

@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 from desktop_app.catalog import Catalog
-from desktop_app.catalog.db import now_iso
+from desktop_app.catalog.stamps import now_iso
 from desktop_app.serving.host import ModelHost, Thresholds
 
 from .adapters import build_adapter, model_handle
@@ -34,15 +34,10 @@ def load_host(catalog: Catalog, model_id: str, *, device: str | None = None,
     # load_from_model wipes first.
     local = work_dir / "model" if work_dir else catalog.work_dir / "models" / model_id
     adapter = build_adapter(catalog, model, device=device, local_path=local)
-    aliases = _aliases(catalog, model.package_id, model.id)
+    aliases = catalog.model_aliases(model.package_id, model.id)
     return ModelHost(adapter, name=model.name, model_id=model.id, package=model.package_name,
                      output_type=model.output_type, labels=model.labels, thresholds=thresholds, work_dir=work_dir,
                      aliases=aliases)
-
-
-def _aliases(catalog: Catalog, package_id: str, model_id: str) -> list[str]:
-    return [r["alias"] for r in catalog.db.query(
-        "SELECT alias FROM model_aliases WHERE package_id = ? AND model_id = ? ORDER BY alias", (package_id, model_id))]
 
 
 def _exit_on_term(signum: int, frame: object) -> None:

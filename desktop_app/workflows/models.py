@@ -28,7 +28,7 @@ def clone_model(catalog: Catalog, from_model_id: str, model_name: str, *, descri
         config.pop("label_to_id_map", None)
     config.update(configuration or {})
     config = checked_configuration(catalog, src.package_id, config)
-    with catalog.db.transaction():
+    with catalog.transaction():
         rec = catalog.create_model(
             model_name, project_id=pid, package_id=src.package_id,
             description=src.description if description is None else description,
