@@ -77,7 +77,7 @@ class JobsWatcher(PollingThread):
         self._latest: dict[str, dict[tuple[str, str], Any]] = {}
         self._metric_ids: dict[str, int] = {}
         self._last_supervise = 0.0
-        from desktop_app.catalog.db import now_iso
+        from desktop_app.catalog.stamps import now_iso
         self._since = now_iso()
 
     def poll(self) -> None:
