@@ -54,3 +54,11 @@ class DatasetBundle:
             for a in it.annotations:
                 counts[a.label] = counts.get(a.label, 0) + 1
         return counts
+
+
+def subset_of(filter_: dict | None, default: str) -> str | None:
+    """The subset a model's train / validation filter selects, or None when it is something else."""
+    f = filter_ or {"subset": default}
+    if set(f) == {"subset"} and f["subset"] in SUBSETS:
+        return f["subset"]
+    return None

@@ -13,12 +13,19 @@ from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
 from desktop_app.catalog.records import (ArtifactRecord, ExecutionRecord, ExecutionStatus, MetricSample,
                                          ModelRecord, PackageRecord)
+from desktop_app.domain.annotations import SUBSETS, subset_of  # re-exported
 from desktop_app.errors import NotFoundError, ValidationError
 
 if TYPE_CHECKING:
     from desktop_app.catalog import Catalog
 
-SUBSETS = ("train", "validation", "test")
+__all__ = [
+    "SUBSETS", "subset_of", "Series", "SeriesSet", "ema", "positive_or_nan", "format_metric", "describe_current",
+    "parse_iso", "eta_seconds", "format_duration", "JobRow", "process_gone", "job_row", "ModelNode",
+    "lineage_forest", "ProjectTree", "catalog_tree", "model_statuses", "is_first_start", "ModelDetails",
+    "model_details", "human_size", "unique_name", "form_fields", "coerce_field", "coerce_form", "changed_values",
+    "display_value",
+]
 
 
 # -- metric series ----------------------------------------------------------------------------
@@ -360,14 +367,6 @@ def model_details(catalog: Catalog, model_id: str) -> ModelDetails:
                         artifacts=catalog.list_artifacts(m.id),
                         executions=catalog.list_executions(model_id=m.id),
                         fields=form_fields(pkg.hyperparameters, m.configuration))
-
-
-def subset_of(filter_: dict | None, default: str) -> str | None:
-    """The subset a model's train / validation filter selects, or None when it is something else."""
-    f = filter_ or {"subset": default}
-    if set(f) == {"subset"} and f["subset"] in SUBSETS:
-        return f["subset"]
-    return None
 
 
 def human_size(n: int | None) -> str:
