@@ -221,7 +221,7 @@ class BaseModelAdapter(abc.ABC):
     def predict_items(self, items: Sequence[Any], batch_size: int | None = None,
                       upload_annotations: bool = True, **kwargs: Any) -> tuple[list, list]:
         """Predict in batches; store each item's predictions, replacing this model's earlier ones."""
-        from desktop_app.sdk.definitions import AnnotationCollection
+        from desktop_app.domain.dataloop import AnnotationCollection
 
         catalog = self._catalog()
         m = self.model_entity
@@ -319,7 +319,7 @@ def check_predictions(item: Any, anns: list, labels: list[str]) -> None:
     """Refuse a malformed prediction before anything is stored, naming the item and the field: not an
     annotation, a label the model does not have, a confidence that is not a number within [0, 1], a
     per-class score vector (metadata['scores']) that is not finite numbers."""
-    from desktop_app.formats.base import Annotation
+    from desktop_app.domain.annotations import Annotation
 
     where = f"item {item.id} ({item.name})"
     for a in anns:

@@ -11,8 +11,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from desktop_app.domain.annotations import Annotation
 from desktop_app.errors import ValidationError
-from desktop_app.formats.base import Annotation
 from desktop_app.formats.dataloop import to_dataloop_annotation
 
 from .errors import ModelFailed
@@ -77,7 +77,7 @@ class ModelHost:
         return [self._normalise(o) for o in out]
 
     def _normalise(self, result: Any) -> list[Annotation]:
-        from desktop_app.sdk.definitions import AnnotationCollection, BaseDefinition
+        from desktop_app.domain.dataloop import AnnotationCollection, BaseDefinition
 
         if isinstance(result, AnnotationCollection):
             anns = result.to_interchange()

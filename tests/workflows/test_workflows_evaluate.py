@@ -89,7 +89,8 @@ def test_an_evaluation_keeps_its_iou_threshold_and_re_scoring_uses_it(dl, tmp_pa
     view = model.evaluations.get("strict").rescore()
     assert view.iou_threshold == 0.8 and view.summary == strict["summary"]
     by_name = score_model(cat, model.id, ds.id, filters=TEST, name="strict")
-    assert by_name["summary"] == strict["summary"] and cat.get_evaluation(by_name["evaluation_id"]).conf_threshold == 0.2
+    assert by_name["summary"] == strict["summary"]
+    assert cat.get_evaluation(by_name["evaluation_id"]).conf_threshold == 0.2
     # Told otherwise, it scores at the new threshold and keeps that one.
     told = model.evaluations.get("strict").rescore(iou_threshold=0.3)
     assert told.iou_threshold == 0.3 and told.summary == loose["summary"]
