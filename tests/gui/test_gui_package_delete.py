@@ -35,7 +35,8 @@ def test_accepting_deletes_the_package_with_its_models_and_says_what_went(window
     monkeypatch.setattr(page, "confirm", lambda title, text: asked.append(text) or True)
     with qtbot.waitSignal(page.deleted, timeout=10_000) as said:
         assert page.delete_package() is True
-    assert "Its model would be deleted with it, with its weights" in asked[0] and "• centroid-v1 (created)" in asked[0]
+    assert "Its model would be deleted with it, with its weights" in asked[0]
+    assert "• centroid-v1 (created)" in asked[0]
     assert "centroid-v1" in said.args[0] and "2 file(s)" in said.args[0]   # the weights and the package's code
     assert "centroid" not in {p.name for p in client.packages.list()}
     assert client.catalog.find_models(name="centroid-v1") == []
