@@ -124,9 +124,18 @@ class PipelineRunQueries:
                owner_pid: int | None = None) -> bool:
         """A running run ends with this status and its pipeline unlocks, at one time stamp; with owner_pid only
         if that process still owns it. False (nothing written) if the run was not running (or not its own)."""
+        now = now_iso()
+        sql = ("UPDATE pipeline_runs SET status = ?, steps = ?, details = ?, finished_at = ? "
+               "WHERE id = ? AND status = ?")
+        params: list[Any] = [status, to_json(steps), to_json(details), now, run_id, PipelineRunStatus.RUNNING]
+        if owner_pid is not None:
+            sql += " AND json_extract(details, '$.owner.pid') = ?"
+            params.append(owner_pid)
         with self._db.transaction() as conn:
-            return finish_run_on(conn, run_id, pipeline_id, status=status, steps=steps, details=details,
-                                 owner_pid=owner_pid)
+            if conn.execute(sql, params).rowcount != 1:
+                return False
+            self.unlock(pipeline_id, at=now)
+        return True
 
     # -- what triggers and redeploys read --------------------------------------------------------
     def last_snapshot_at(self, pipeline_id: str) -> str | None:
@@ -183,25 +192,6 @@ class DataVersionQueries:
             "JOIN items i ON i.id = c.item_id "
             f"WHERE i.dataset_id = ? AND i.reviewed = 1 AND c.at > ? AND {changed}",
             (dataset_id, since)) or 0)
-
-
-def finish_run_on(conn: Any, run_id: str, pipeline_id: str, *, status: str, steps: list, details: dict,
-                  owner_pid: int | None = None) -> bool:
-    """`PipelineRunQueries.finish` on a connection already inside a write transaction. Only for
-    `pipelines.lock.end_run`'s callers that still hand it the raw connection (pipelines/engine.py): remove
-    it once they pass the catalog."""
-    now = now_iso()
-    sql = ("UPDATE pipeline_runs SET status = ?, steps = ?, details = ?, finished_at = ? "
-           "WHERE id = ? AND status = ?")
-    params: list[Any] = [status, to_json(steps), to_json(details), now, run_id, PipelineRunStatus.RUNNING]
-    if owner_pid is not None:
-        sql += " AND json_extract(details, '$.owner.pid') = ?"
-        params.append(owner_pid)
-    if conn.execute(sql, params).rowcount != 1:
-        return False
-    conn.execute("UPDATE pipelines SET status = ?, updated_at = ? WHERE id = ?",
-                 (PipelineStatus.IDLE, now, pipeline_id))
-    return True
 
 
 def _chunks(ids: Sequence[int]) -> list[list[int]]:

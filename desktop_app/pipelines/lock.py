@@ -8,7 +8,7 @@ from typing import Any
 
 from desktop_app.catalog import Catalog, ExecutionStatus
 from desktop_app.catalog.pipeline_queries import PipelineRunStatus as RunStatus
-from desktop_app.catalog.pipeline_queries import PipelineStatus, finish_run_on
+from desktop_app.catalog.pipeline_queries import PipelineStatus
 from desktop_app.catalog.records import PipelineRunRecord
 from desktop_app.catalog.stamps import new_id, now_iso
 from desktop_app.errors import NotFoundError, UserError, ValidationError
@@ -120,13 +120,8 @@ def end_run(catalog: Catalog, run: PipelineRunRecord, status: str, steps: list, 
 
     With owner_pid, only if that process still owns the running run (compare-and-set); else RunLost,
     and the caller's transaction rolls back whatever else it did (an alias move, say)."""
-    if isinstance(catalog, Catalog):
-        ended = catalog.pipeline_runs.finish(run.id, run.pipeline_id, status=status, steps=steps, details=details,
-                                             owner_pid=owner_pid)
-    else:  # TRANSITION: pipelines/engine.py still passes the connection of `catalog.db.transaction()`
-        ended = finish_run_on(catalog, run.id, run.pipeline_id, status=status, steps=steps, details=details,
-                              owner_pid=owner_pid)
-    if not ended:
+    if not catalog.pipeline_runs.finish(run.id, run.pipeline_id, status=status, steps=steps, details=details,
+                                        owner_pid=owner_pid):
         raise RunLost(run.id)
 
 
