@@ -12,8 +12,8 @@ from desktop_app.domain.progress import tracked
 from desktop_app.errors import AlreadyExistsError, FormatError, NotFoundError, ValidationError
 
 from .db import Database, new_id, now_iso, to_json
-from .names import check_name, name_problem
 from .ground_truth import ground_truth_sql, prediction_sql
+from .names import check_name, name_problem
 from .records import AnnotationChange, AnnotationRecord, DatasetRecord, ItemRecord
 from .store import BlobStore
 

@@ -103,7 +103,7 @@ def _runs(a) -> int:
 
 
 def _resume(a) -> int:
-    from desktop_app.pipelines.api import PipelineRun
+    from desktop_app.sdk.pipeline import PipelineRun
     c = client()
     run = PipelineRun(c, c.catalog.get_pipeline_run(a.run)).resume(wait=not a.no_wait)
     if a.no_wait:

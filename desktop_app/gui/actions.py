@@ -166,7 +166,7 @@ class Actions(QObject):
     def create_pipeline(self, draft: Any) -> Any:
         """The New pipeline dialog's draft -> a pipeline; raises DraftError (a message per field)."""
         from desktop_app.pipelines.draft import create
-        return create(self.client, draft)
+        return self.client.pipelines.get(create(self.client.catalog, draft).id)
 
     def save_pipeline(self, pipeline_id: str, fields: dict) -> Any:
         """Pipeline.update(**fields) (checked as at creation); raises with the message to show."""

@@ -4,18 +4,15 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from desktop_app.catalog import Catalog
-from desktop_app.catalog.records import ModelRecord, ModelStatus
+from desktop_app.catalog.records import ModelRecord, ModelStatus, PipelineRecord
 from desktop_app.errors import AlreadyExistsError, UserError, ValidationError
 
 from . import api
 from .definition import SUBSET_ROLES, PipelineDefinition, Trigger
 from .gate import CLASS_METRICS, SUMMARY_METRICS, GateSpec, method_for
-
-if TYPE_CHECKING:
-    from desktop_app.sdk.client import Client
 
 # In GateSpec's order: a key is checked with the ones before it (min_wins needs its checks).
 GATE_KEYS = ("metric", "min_improvement", "max_class_drop", "class_metric", "checks", "min_wins",
@@ -172,7 +169,7 @@ def defaults(catalog: Catalog, project_id: str, champion_id: str | None = None) 
 
 def with_champion(catalog: Catalog, draft: Draft, champion_id: str) -> Draft:
     """The draft for another champion: name, dataset, subsets and gate follow it (a typed name stays)."""
-    from desktop_app.sdk.views import subset_of
+    from desktop_app.domain.annotations import subset_of
     old = catalog.get_model(draft.champion_id) if draft.champion_id else None
     new = catalog.get_model(champion_id)
     if not draft.name or (old is not None and draft.name == suggest_name(catalog, draft.project_id, old)):
@@ -261,13 +258,13 @@ def create_kwargs(draft: Draft) -> dict[str, Any]:
             "seed": draft.seed, "project_id": draft.project_id}
 
 
-def create(client: Client, draft: Draft) -> api.Pipeline:
+def create(catalog: Catalog, draft: Draft) -> PipelineRecord:
     """Create the pipeline through create_pipeline, or DraftError with a message per field."""
-    errors = check(client.catalog, draft, data=True)
+    errors = check(catalog, draft, data=True)
     if errors:
         raise DraftError(errors)
     try:
-        return api.create_pipeline(client, **create_kwargs(draft))
+        return api.create_pipeline(catalog, **create_kwargs(draft))
     except AlreadyExistsError as e:  # taken since the check
         raise DraftError({"name": str(e)}) from None
 

@@ -497,16 +497,16 @@ class Evaluations(Repository):
 
 class Pipelines(Repository):
     def list(self) -> list[Entity]:
-        from desktop_app.pipelines.api import Pipeline
+        from desktop_app.sdk.pipeline import Pipeline
         project = self._scope.get("project")
         return [Pipeline(self._client, r) for r in self.catalog.list_pipelines(project.id if project else None)]
 
     def get(self, name_or_id: str):
-        from desktop_app.pipelines.api import Pipeline
+        from desktop_app.sdk.pipeline import Pipeline
         return Pipeline(self._client, self.catalog.get_pipeline(name_or_id))
 
     def create(self, *args: Any, **kwargs: Any):
-        from desktop_app.pipelines.api import create_pipeline
+        from desktop_app.sdk.pipeline import create_pipeline
         project = self._scope.get("project")
         if project is not None:
             kwargs.setdefault("project_id", project.id)

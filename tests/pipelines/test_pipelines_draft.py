@@ -38,7 +38,7 @@ def test_defaults_follow_the_champion_and_create_stores_the_draft(dl, champion):
     assert (d.champion_id, d.dataset_id, d.name) == (champion.id, champion.dataset_id, "dial-v1-retrain")
     assert drafts.check(cat, d, data=True) == {}
     d.trigger, d.every, d.overrides = "schedule", "6h", '{"skill": 0.8}'
-    p = drafts.create(dl.default_client(), d)
+    p = dl.pipelines.get(drafts.create(cat, d).id)
     assert p.definition.trigger.every_s == 6 * 3600 and p.definition.training == {"skill": 0.8}
     again = drafts.defaults(cat, project.id)
     assert again.name == "dial-v1-retrain-2"                      # the first free name
@@ -47,5 +47,5 @@ def test_defaults_follow_the_champion_and_create_stores_the_draft(dl, champion):
     assert set(errors) == {"name", "trigger", "overrides"}
     assert "already exists" in errors["name"] and "at least 1" in errors["trigger"]
     with pytest.raises(drafts.DraftError) as e:
-        drafts.create(dl.default_client(), again)
+        drafts.create(cat, again)
     assert e.value.errors == errors and len(dl.pipelines.list()) == 1

@@ -26,7 +26,7 @@ TRIGGERS = (("manual", "Manual: Run now, a script or the CLI"),
 
 
 class PipelineDialog(QDialog):
-    created = Signal(object)                  # the new pipeline (api.Pipeline)
+    created = Signal(object)                  # the new pipeline (an SDK Pipeline)
 
     def __init__(self, client: Any, project_id: str, parent: QWidget | None = None, *, actions: Any = None):
         from superqt import QCollapsible
