@@ -132,3 +132,26 @@ def test_the_walker_sees_imports_inside_functions_and_skips_type_checking_ones()
 def test_desktop_app_has_no_import_cycles():
     found = cycles(import_graph())
     assert not found, "import cycles:\n" + "\n".join(" -> ".join(c) for c in found)
+
+
+def test_each_rooms_note_names_the_rooms_the_contract_lets_it_use():
+    import tomllib
+
+    contracts = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]["contracts"]
+    layers = next(c for c in contracts if c["type"] == "layers")["layers"]
+    rows = [[name.strip() for name in layer.split("|")] for layer in layers]
+    packages = {p.name for p in PACKAGE.iterdir() if (p / "__init__.py").exists()}
+    listed = {name for row in rows for name in row}
+    assert packages <= listed, f"rooms missing from the layers contract: {sorted(packages - listed)}"
+    for i, row in enumerate(rows):
+        below = [name for lower in rows[i + 1:] for name in lower]
+        for room in row:
+            init = PACKAGE / room / "__init__.py"
+            if not init.exists():
+                continue     # a module room (errors, settings, __main__)
+            doc = ast.get_docstring(ast.parse(init.read_text(encoding="utf-8"))) or ""
+            note = " ".join(doc.split("\n\n")[0].split())
+            assert "Uses: " in note, f"{room}/__init__.py: no 'Uses:' line in its note"
+            uses = note.split("Uses: ", 1)[1].split(".")[0]
+            said = [] if uses == "no other room" else [u.strip() for u in uses.split(",")]
+            assert said == below, f"{room}/__init__.py says it uses {said}; the contract lets it use {below}"

@@ -1,4 +1,5 @@
-"""The local catalog: SQLite (over sqlite-utils) plus a content-addressed file store; no torch, no Qt."""
+"""The local catalog: SQLite (over sqlite-utils) plus a content-addressed file store; no torch, no Qt.
+Uses: domain, settings, errors."""
 
 from .catalog import Catalog
 from .records import (AnnotationRecord, ArtifactRecord, DatasetRecord, EvaluationRecord, ExecutionRecord,

@@ -1,4 +1,5 @@
-"""Dataset importers / exporters (COCO, YOLO, Pascal VOC, ImageFolder, Dataloop JSON) and their registry."""
+"""Dataset importers / exporters (COCO, YOLO, Pascal VOC, ImageFolder, Dataloop JSON) and their registry.
+Uses: catalog, domain, settings, errors."""
 
 from __future__ import annotations
 

@@ -31,10 +31,10 @@ class ChildUserError(ChildError, UserError):
 
 def push_package(home: Path | str, *, timeout: float = 300.0, **kwargs: Any) -> dict:
     """`client.packages.push(**kwargs)` in a child process; returns {'id', 'name'} or raises ChildError."""
-    from desktop_app.jobs.scheduler import _child_env
+    from desktop_app.jobs.scheduler import child_env
     proc = subprocess.run([sys.executable, "-m", "desktop_app.gui.offprocess", "push", str(home),
                            json.dumps(kwargs)], capture_output=True, text=True, timeout=timeout,
-                          env=_child_env(), stdin=subprocess.DEVNULL)
+                          env=child_env(), stdin=subprocess.DEVNULL)
     lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
     if not lines:
         raise ChildError(f"the package check process exited with code {proc.returncode}",

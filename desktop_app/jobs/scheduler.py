@@ -123,7 +123,7 @@ def ensure_scheduler(home: Path) -> None:
     with open(logs / "scheduler.log", "ab") as out:
         subprocess.Popen([sys.executable, "-m", "desktop_app.jobs.scheduler", str(home)],
                          stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                         start_new_session=True, env=_child_env())
+                         start_new_session=True, env=child_env())
 
 
 def _lower_priority() -> None:
@@ -133,7 +133,7 @@ def _lower_priority() -> None:
             os.nice(WORKER_NICENESS)
 
 
-def _child_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+def child_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     env = dict(os.environ)
     # The package must be importable from a source checkout too.
     root = str(Path(__file__).resolve().parents[2])
@@ -222,7 +222,7 @@ class Scheduler:
         log_path.parent.mkdir(parents=True, exist_ok=True)
         out = open(log_path, "ab")
         gpu = [str(s.cuda_index) for s in slots if s.is_gpu]
-        env = _child_env({"CUDA_VISIBLE_DEVICES": ",".join(gpu)} if gpu else {"CUDA_VISIBLE_DEVICES": ""})
+        env = child_env({"CUDA_VISIBLE_DEVICES": ",".join(gpu)} if gpu else {"CUDA_VISIBLE_DEVICES": ""})
         if not gpu and "DESKTOP_APP_GPUS" not in os.environ:
             env.pop("CUDA_VISIBLE_DEVICES")  # CPU job on a machine without GPUs: leave the env alone
         proc = subprocess.Popen([sys.executable, "-m", WORKER_ENTRY, str(self.home), execution_id],

@@ -1,4 +1,5 @@
 """The training / inference engine: sample data, hyper-parameters, data layout, models, the loop, prediction.
+Uses: evaluation, formats, catalog, domain, settings, errors.
 
 Torch-free at import (the CLI imports this package at start-up): `hparams`, `layout`, `callbacks`,
 `metrics`, `errors` and `sample_data` never import torch; `data`, `models`, `detection`, `trainer`,

@@ -1,4 +1,5 @@
-"""The Dataloop-style SDK: `import desktop_app.sdk as dl`, then dl.packages.get(...).models.get(...).clone(...)."""
+"""The Dataloop-style SDK: `import desktop_app.sdk as dl`, then dl.packages.get(...).models.get(...).clone(...).
+Uses: pipelines, workflows, serving, jobs, ml, evaluation, formats, catalog, domain, settings, errors."""
 
 from __future__ import annotations
 
