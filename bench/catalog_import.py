@@ -115,7 +115,7 @@ def main() -> int:
         raw_t, ours_t, e2e_t = [], [], []
         for r in range(args.repeats):
             cat, ds_id = fresh_catalog(work, f"raw{r}")
-            raw_t.append(raw_insert(cat.db.path, bundle, ds_id))
+            raw_t.append(raw_insert(cat._db.path, bundle, ds_id))
             cat.close()
             cat, ds_id = fresh_catalog(work, f"ours{r}")
             t = time.perf_counter()
@@ -144,7 +144,7 @@ def main() -> int:
             t = time.perf_counter()
             ids = cat.items_with_label_above(ds_id, label, conf)
             times.append(time.perf_counter() - t)
-        total = cat.db.scalar("SELECT COUNT(*) FROM annotations")
+        total = cat._db.scalar("SELECT COUNT(*) FROM annotations")
         print(f"query 'items with label X above confidence Y' over {total:,} annotations: "
               f"median {statistics.median(times) * 1000:.1f} ms (aim < 50 ms; last hit {len(ids)} items)")
         cat.close()

@@ -260,7 +260,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="gallery-bench-") as tmp:
         cat, ds_id, secs = build(Path(tmp) / "catalog", args.items, args.distinct)
         if args.what_if_index:
-            with cat.db.transaction() as conn:
+            with cat._db.transaction() as conn:
                 conn.execute("CREATE INDEX IF NOT EXISTS bench_items_dataset_id ON items(dataset_id, id)")
             print("what-if: index items(dataset_id, id) added to the bench catalog")
         client = Client(catalog=cat, bootstrap=False)

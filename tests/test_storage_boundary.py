@@ -25,7 +25,7 @@ SQL_TEXT = re.compile(r"^\s*\(*\s*(SELECT|INSERT|UPDATE|DELETE|PRAGMA|BEGIN|COMM
 
 
 def _receiver_name(node: ast.expr) -> str | None:
-    """The last name of what a method is called on: `conn` in conn.execute, `db` in catalog.db.scalar."""
+    """The last name of what a method is called on: `conn` in conn.execute, `db` in catalog._db.scalar."""
     if isinstance(node, ast.Name):
         return node.id
     if isinstance(node, ast.Attribute):
@@ -53,8 +53,8 @@ class _Finder(ast.NodeVisitor):
         self.found: list[tuple[int, str]] = []
 
     def visit_Attribute(self, node: ast.Attribute) -> None:
-        if node.attr == "db":
-            self.found.append((node.lineno, "reads `.db` (the catalog's connection is private)"))
+        if node.attr in ("db", "_db"):
+            self.found.append((node.lineno, f"reads `.{node.attr}` (the catalog's connection is private)"))
         self.generic_visit(node)
 
     def visit_Call(self, node: ast.Call) -> None:
@@ -119,13 +119,14 @@ def test_the_finder_sees_each_kind_of_sql_use():
            "conn.execute('x')\n"
            "thing.scalar('SELECT COUNT(*) FROM items')\n"
            "q = f'SELECT id FROM {t} WHERE x = 1'\n"
-           "self.catalog.db.conn.executemany(sql, rows)\n"
+           "self.catalog._db.conn.executemany(sql, rows)\n"
            "from desktop_app.catalog.db import now_iso\n"
-           "from desktop_app.catalog import db\n")
+           "from desktop_app.catalog import db\n"
+           "client.catalog._db.transaction()\n")
     finder = _Finder()
     finder.visit(ast.parse(src))
     lines = {line for line, _ in finder.found}
-    assert lines == {1, 2, 3, 4, 5, 6, 7, 8, 9}
+    assert lines == {1, 2, 3, 4, 5, 6, 7, 8, 9, 10}
 
 
 def test_the_finder_leaves_plain_code_alone():

@@ -543,7 +543,7 @@ class Worker:
 
     def _snapshot(self) -> tuple:
         cat = self.client.catalog
-        rows = (cat.db.scalar("SELECT COUNT(*) FROM items"), cat.db.scalar("SELECT COUNT(*) FROM annotations"))
+        rows = (cat._db.scalar("SELECT COUNT(*) FROM items"), cat._db.scalar("SELECT COUNT(*) FROM annotations"))
         store = cat.home / "store"
         return rows, sum(1 for p in store.rglob("*") if p.is_file())
 

@@ -49,11 +49,11 @@ class Catalog(EntitiesMixin, DataMixin, RunsMixin):
         except PermissionError as e:
             raise UserError(f"the catalog folder {self.home} is read-only for this user ({e}); open it "
                             f"read-only (Catalog(read_only=True)) or choose another folder") from None
-        self.db = Database(self.home / DB_NAME, read_only=read_only)
+        self._db = Database(self.home / DB_NAME, read_only=read_only)
         self.read_only = read_only
-        self.pipeline_runs = PipelineRunQueries(self.db)
-        self.data_versions = DataVersionQueries(self.db)
-        self.scoring = ScoringQueries(self.db)
+        self.pipeline_runs = PipelineRunQueries(self._db)
+        self.data_versions = DataVersionQueries(self._db)
+        self.scoring = ScoringQueries(self._db)
 
     def __repr__(self) -> str:
         return f"Catalog({str(self.home)!r})"
@@ -72,25 +72,25 @@ class Catalog(EntitiesMixin, DataMixin, RunsMixin):
         return p
 
     def close(self) -> None:
-        self.db.close()
+        self._db.close()
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[None]:
         """Every catalog call made inside lands together or not at all (one BEGIN IMMEDIATE write transaction,
         so two processes' compare-and-sets serialise; nested, a savepoint of the outer one)."""
-        with self.db.transaction():
+        with self._db.transaction():
             yield
 
     def integrity_check(self) -> str:
-        return self.db.scalar("PRAGMA integrity_check")
+        return self._db.scalar("PRAGMA integrity_check")
 
     def package_exists(self, name: str) -> bool:
         """Whether a package of this name exists (in any project)."""
-        return bool(self.db.scalar("SELECT 1 FROM packages WHERE name = ?", (name,)))
+        return bool(self._db.scalar("SELECT 1 FROM packages WHERE name = ?", (name,)))
 
     def model_aliases(self, package_id: str, model_id: str) -> list[str]:
         """The aliases of the package that point at this model ('champion', ...), by name."""
-        rows = self.db.query("SELECT alias FROM model_aliases WHERE package_id = ? AND model_id = ? ORDER BY alias",
+        rows = self._db.query("SELECT alias FROM model_aliases WHERE package_id = ? AND model_id = ? ORDER BY alias",
                              (package_id, model_id))
         return [r["alias"] for r in rows]
 
@@ -98,7 +98,7 @@ class Catalog(EntitiesMixin, DataMixin, RunsMixin):
     def referenced_blobs(self) -> set[str]:
         shas: set[str] = set()
         for sql in STORE_REFERENCES.values():
-            shas.update(r[1] for r in self.db.conn.execute(sql))
+            shas.update(r[1] for r in self._db.conn.execute(sql))
         return shas
 
     def garbage_collect(self, *, dry_run: bool = False) -> dict[str, int]:

@@ -123,21 +123,21 @@ class DataMixin:
                        dataset_id: str | None = None) -> DatasetRecord:
         if not isinstance(name, str) or not name.strip():
             raise ValidationError("a dataset needs a non-empty name")
-        if self.db.scalar("SELECT 1 FROM datasets WHERE project_id = ? AND name = ?", (project_id, name)):
+        if self._db.scalar("SELECT 1 FROM datasets WHERE project_id = ? AND name = ?", (project_id, name)):
             raise AlreadyExistsError(f"a dataset named {name!r} already exists in this project")
         now = now_iso()
         rec = DatasetRecord(id=dataset_id or new_id(), project_id=project_id, name=name,
                             description=description, labels=list(labels), created_at=now, updated_at=now,
                             metadata=metadata or {})
-        self.db.insert("datasets", rec.to_dict())
+        self._db.insert("datasets", rec.to_dict())
         return rec
 
     def get_dataset(self, id_or_name: str, project_id: str | None = None) -> DatasetRecord:
         if project_id:
-            row = self.db.query_one("SELECT * FROM datasets WHERE (id = ? OR name = ?) AND project_id = ? "
+            row = self._db.query_one("SELECT * FROM datasets WHERE (id = ? OR name = ?) AND project_id = ? "
                                     "ORDER BY id = ? DESC", (id_or_name, id_or_name, project_id, id_or_name))
         else:
-            row = self.db.query_one("SELECT * FROM datasets WHERE id = ? OR name = ? ORDER BY id = ? DESC",
+            row = self._db.query_one("SELECT * FROM datasets WHERE id = ? OR name = ? ORDER BY id = ? DESC",
                                     (id_or_name, id_or_name, id_or_name))
         if row is None:
             raise NotFoundError(f"no dataset with id or name {id_or_name!r}")
@@ -145,30 +145,30 @@ class DataMixin:
 
     def list_datasets(self, project_id: str | None = None) -> list[DatasetRecord]:
         if project_id:
-            rows = self.db.query("SELECT * FROM datasets WHERE project_id = ? ORDER BY created_at", (project_id,))
+            rows = self._db.query("SELECT * FROM datasets WHERE project_id = ? ORDER BY created_at", (project_id,))
         else:
-            rows = self.db.query("SELECT * FROM datasets ORDER BY created_at")
+            rows = self._db.query("SELECT * FROM datasets ORDER BY created_at")
         return [DatasetRecord.from_row(r) for r in rows]
 
     def update_dataset(self, dataset_id: str, **values: Any) -> DatasetRecord:
         values["updated_at"] = now_iso()
-        self.db.update("datasets", {"id": dataset_id}, values)
+        self._db.update("datasets", {"id": dataset_id}, values)
         return self.get_dataset(dataset_id)
 
     def delete_dataset(self, dataset_id: str) -> None:
-        with self.db.transaction() as conn:
+        with self._db.transaction() as conn:
             conn.execute("DELETE FROM annotations WHERE dataset_id = ?", (dataset_id,))
             conn.execute("DELETE FROM datasets WHERE id = ?", (dataset_id,))
 
     def add_labels(self, dataset_id: str, labels: Iterable[str]) -> list[str]:
-        with self.db.transaction():
+        with self._db.transaction():
             ds = self.get_dataset(dataset_id)
             merged = list(ds.labels)
             for lb in labels:
                 if lb not in merged:
                     merged.append(lb)
             if merged != ds.labels:
-                self.db.update("datasets", {"id": dataset_id}, {"labels": merged, "updated_at": now_iso()})
+                self._db.update("datasets", {"id": dataset_id}, {"labels": merged, "updated_at": now_iso()})
         return merged
 
     # -- import ---------------------------------------------------------------------------
@@ -223,7 +223,7 @@ class DataMixin:
                     if created:
                         new_blobs.append(sha)
                     shas.append((sha, size))
-                with self.db.transaction():
+                with self._db.transaction():
                     if new_dataset is not None:
                         self.create_dataset(**new_dataset, dataset_id=dataset_id)
                     ids = self._insert_items(dataset_id, bundle, shas, creator)
@@ -233,8 +233,8 @@ class DataMixin:
         return ids
 
     def _blob_referenced(self, sha: str) -> bool:
-        return bool(self.db.scalar("SELECT 1 FROM items WHERE sha256 = ? LIMIT 1", (sha,))
-                    or self.db.scalar("SELECT 1 FROM artifacts WHERE sha256 = ? LIMIT 1", (sha,)))
+        return bool(self._db.scalar("SELECT 1 FROM items WHERE sha256 = ? LIMIT 1", (sha,))
+                    or self._db.scalar("SELECT 1 FROM artifacts WHERE sha256 = ? LIMIT 1", (sha,)))
 
     def _drop_unreferenced(self, shas: list[str]) -> None:
         for sha in shas:
@@ -248,7 +248,7 @@ class DataMixin:
         lst = list(names)
         for i in range(0, len(lst), 500):
             chunk = lst[i:i + 500]
-            rows = self.db.conn.execute(
+            rows = self._db.conn.execute(
                 f"SELECT name FROM items WHERE dataset_id = ? AND name IN ({','.join('?' * len(chunk))})",
                 [dataset_id, *chunk]).fetchall()
             found.update(r[0] for r in rows)
@@ -257,7 +257,7 @@ class DataMixin:
     def _insert_items(self, dataset_id: str, bundle: DatasetBundle, shas: list[tuple[str | None, int]],
                       creator: str) -> list[int]:
         now = now_iso()
-        with self.db.transaction() as conn:
+        with self._db.transaction() as conn:
             start = (conn.execute("SELECT COALESCE(MAX(id), 0) FROM items").fetchone()[0]) + 1
             ann_start = (conn.execute("SELECT COALESCE(MAX(id), 0) FROM annotations").fetchone()[0]) + 1
             item_rows = []
@@ -301,13 +301,13 @@ class DataMixin:
         return self.get_item(ids[0])
 
     def get_item(self, item_id: int) -> ItemRecord:
-        row = self.db.query_one("SELECT * FROM items WHERE id = ?", (int(item_id),))
+        row = self._db.query_one("SELECT * FROM items WHERE id = ?", (int(item_id),))
         if row is None:
             raise NotFoundError(f"no item with id {item_id!r}")
         return ItemRecord.from_row(row)
 
     def find_item(self, dataset_id: str, name: str) -> ItemRecord:
-        row = self.db.query_one("SELECT * FROM items WHERE dataset_id = ? AND name = ?",
+        row = self._db.query_one("SELECT * FROM items WHERE dataset_id = ? AND name = ?",
                                 (dataset_id, name.lstrip("/")))
         if row is None:
             raise NotFoundError(f"no item named {name!r} in dataset {dataset_id}")
@@ -361,15 +361,15 @@ class DataMixin:
         if limit is not None:
             sql += " LIMIT ? OFFSET ?"
             params += [int(limit), int(offset)]
-        return [ItemRecord.from_row(r) for r in self.db.query(sql, params)]
+        return [ItemRecord.from_row(r) for r in self._db.query(sql, params)]
 
     def item_ids(self, dataset_id: str, **filters: Any) -> list[int]:
         where, params = self._item_where(dataset_id, **filters)
-        return [r[0] for r in self.db.conn.execute(f"SELECT id FROM items WHERE {where} ORDER BY id", params)]
+        return [r[0] for r in self._db.conn.execute(f"SELECT id FROM items WHERE {where} ORDER BY id", params)]
 
     def count_items(self, dataset_id: str, **filters: Any) -> int:
         where, params = self._item_where(dataset_id, **filters)
-        return int(self.db.scalar(f"SELECT COUNT(*) FROM items WHERE {where}", params))
+        return int(self._db.scalar(f"SELECT COUNT(*) FROM items WHERE {where}", params))
 
     def update_item(self, item_id: int, **values: Any) -> ItemRecord:
         if "name" in values:
@@ -377,13 +377,13 @@ class DataMixin:
         if "subset" in values and values["subset"] not in (*SUBSETS, None):
             raise ValidationError(f"unknown subset {values['subset']!r}; one of {', '.join(SUBSETS)}")
         values["updated_at"] = now_iso()
-        if self.db.update("items", {"id": int(item_id)}, values) == 0:
+        if self._db.update("items", {"id": int(item_id)}, values) == 0:
             raise NotFoundError(f"no item with id {item_id!r}")
         return self.get_item(item_id)
 
     def delete_items(self, item_ids: Sequence[int]) -> int:
         ids = [int(i) for i in item_ids]
-        with self.db.transaction() as conn:
+        with self._db.transaction() as conn:
             n = 0
             for i in range(0, len(ids), 500):
                 chunk = ids[i:i + 500]
@@ -399,7 +399,7 @@ class DataMixin:
         if subset not in (*SUBSETS, None):
             raise ValidationError(f"unknown subset {subset!r}; one of {', '.join(SUBSETS)}")
         now = now_iso()
-        with self.db.transaction() as conn:
+        with self._db.transaction() as conn:
             conn.executemany("UPDATE items SET subset = ?, updated_at = ? WHERE id = ?",
                              [(subset, now, int(i)) for i in item_ids])
 
@@ -428,24 +428,24 @@ class DataMixin:
         return counts
 
     def subset_counts(self, dataset_id: str) -> dict[str, int]:
-        rows = self.db.conn.execute("SELECT COALESCE(subset, 'none'), COUNT(*) FROM items WHERE dataset_id = ? "
+        rows = self._db.conn.execute("SELECT COALESCE(subset, 'none'), COUNT(*) FROM items WHERE dataset_id = ? "
                                     "GROUP BY subset", (dataset_id,)).fetchall()
         return {r[0]: r[1] for r in rows}
 
     def label_counts(self, dataset_id: str, *, subset: str | None = None) -> dict[str, int]:
         if subset:
-            rows = self.db.conn.execute(
+            rows = self._db.conn.execute(
                 "SELECT a.label, COUNT(*) FROM annotations a JOIN items i ON i.id = a.item_id "
                 "WHERE a.dataset_id = ? AND a.model_id IS NULL AND i.subset = ? GROUP BY a.label",
                 (dataset_id, subset)).fetchall()
         else:
-            rows = self.db.conn.execute("SELECT label, COUNT(*) FROM annotations WHERE dataset_id = ? "
+            rows = self._db.conn.execute("SELECT label, COUNT(*) FROM annotations WHERE dataset_id = ? "
                                         "AND model_id IS NULL GROUP BY label", (dataset_id,)).fetchall()
         return {r[0]: r[1] for r in rows}
 
     def prediction_models(self, dataset_id: str) -> list[tuple[str | None, str | None, int]]:
         """(model_id, model_name, count) of every model with predictions on this dataset."""
-        rows = self.db.conn.execute(
+        rows = self._db.conn.execute(
             "SELECT model_id, model_name, COUNT(*) FROM annotations WHERE dataset_id = ? AND "
             "(model_id IS NOT NULL OR model_name IS NOT NULL) GROUP BY model_id, model_name ORDER BY model_name",
             (dataset_id,)).fetchall()
@@ -453,7 +453,7 @@ class DataMixin:
 
     def items_with_label_above(self, dataset_id: str, label: str, min_score: float) -> list[int]:
         """Items holding an annotation of `label` with confidence above `min_score` (index-only scan)."""
-        rows = self.db.conn.execute(
+        rows = self._db.conn.execute(
             "SELECT DISTINCT item_id FROM annotations WHERE dataset_id = ? AND label = ? AND score > ?",
             (dataset_id, label, float(min_score))).fetchall()
         return [r[0] for r in rows]
@@ -466,7 +466,7 @@ class DataMixin:
             validate_annotation(ann, where=f"item {item.name} annotation {j}")
         now = now_iso()
         ids = []
-        with self.db.transaction() as conn:
+        with self._db.transaction() as conn:
             for ann in annotations:
                 cur = conn.execute(_ANN_INSERT, annotation_row(ann, item.id, item.dataset_id, now, creator,
                                                                model_id=model_id))
@@ -478,7 +478,7 @@ class DataMixin:
         return ids
 
     def get_annotation(self, annotation_id: int) -> AnnotationRecord:
-        row = self.db.query_one("SELECT * FROM annotations WHERE id = ?", (int(annotation_id),))
+        row = self._db.query_one("SELECT * FROM annotations WHERE id = ?", (int(annotation_id),))
         if row is None:
             raise NotFoundError(f"no annotation with id {annotation_id!r}")
         return AnnotationRecord.from_row(row)
@@ -517,12 +517,12 @@ class DataMixin:
             where.append("label = ?")
             params.append(label)
         sql = "SELECT * FROM annotations" + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY id"
-        return [AnnotationRecord.from_row(r) for r in self.db.query(sql, params)]
+        return [AnnotationRecord.from_row(r) for r in self._db.query(sql, params)]
 
     def update_annotation(self, annotation_id: int, *, who: str = "", label: str | None = None,
                           coordinates: Any = None, attributes: dict | None = None) -> AnnotationRecord:
         """Relabel / move / resize, keeping who, when and the previous value."""
-        with self.db.transaction() as conn:
+        with self._db.transaction() as conn:
             old = self.get_annotation(annotation_id)
             ann = record_to_annotation(old)
             if label is not None:
@@ -548,7 +548,7 @@ class DataMixin:
         return self.get_annotation(annotation_id)
 
     def delete_annotation(self, annotation_id: int, *, who: str = "") -> AnnotationRecord:
-        with self.db.transaction() as conn:
+        with self._db.transaction() as conn:
             old = self.get_annotation(annotation_id)
             now = now_iso()
             conn.execute("DELETE FROM annotations WHERE id = ?", (old.id,))
@@ -563,7 +563,7 @@ class DataMixin:
                          score=snapshot.get("score"), model_name=snapshot.get("model_name"),
                          metadata=snapshot.get("metadata") or {})
         now = now_iso()
-        with self.db.transaction() as conn:
+        with self._db.transaction() as conn:
             row = annotation_row(ann, snapshot["item_id"], snapshot["dataset_id"], now,
                                  snapshot.get("creator", ""), model_id=snapshot.get("model_id"),
                                  ann_id=snapshot.get("id"))
@@ -583,7 +583,7 @@ class DataMixin:
                 rows.append(annotation_row(ann, int(item_id), dataset_id, now, f"model:{model_name}",
                                            model_id=model_id))
         ids = [int(i) for i in predictions]
-        with self.db.transaction() as conn:
+        with self._db.transaction() as conn:
             for i in range(0, len(ids), 500):
                 chunk = ids[i:i + 500]
                 conn.execute(f"DELETE FROM annotations WHERE model_id = ? AND item_id IN "
@@ -600,7 +600,7 @@ class DataMixin:
             where.append("at > ?")
             params.append(since)
         sql = "SELECT * FROM annotation_changes" + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY id"
-        return [AnnotationChange.from_row(r) for r in self.db.query(sql, params)]
+        return [AnnotationChange.from_row(r) for r in self._db.query(sql, params)]
 
     def _log_change(self, conn, annotation_id, item_id, action, before, after, who, now) -> None:
         conn.execute("INSERT INTO annotation_changes (annotation_id, item_id, action, before, after, who, at) "

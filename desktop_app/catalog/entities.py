@@ -25,31 +25,31 @@ class EntitiesMixin:
     # -- projects -------------------------------------------------------------------------
     def create_project(self, name: str, description: str = "", metadata: dict | None = None) -> ProjectRecord:
         _check_name(name, "project")
-        if self.db.scalar("SELECT 1 FROM projects WHERE name = ?", (name,)):
+        if self._db.scalar("SELECT 1 FROM projects WHERE name = ?", (name,)):
             raise AlreadyExistsError(f"a project named {name!r} already exists")
         now = now_iso()
         rec = ProjectRecord(id=new_id(), name=name, description=description, created_at=now,
                             updated_at=now, metadata=metadata or {})
-        self.db.insert("projects", rec.to_dict())
+        self._db.insert("projects", rec.to_dict())
         return rec
 
     def get_project(self, id_or_name: str) -> ProjectRecord:
-        row = self.db.query_one("SELECT * FROM projects WHERE id = ? OR name = ? ORDER BY id = ? DESC",
+        row = self._db.query_one("SELECT * FROM projects WHERE id = ? OR name = ? ORDER BY id = ? DESC",
                                 (id_or_name, id_or_name, id_or_name))
         if row is None:
             raise NotFoundError(f"no project with id or name {id_or_name!r}")
         return ProjectRecord.from_row(row)
 
     def list_projects(self) -> list[ProjectRecord]:
-        return [ProjectRecord.from_row(r) for r in self.db.query("SELECT * FROM projects ORDER BY created_at")]
+        return [ProjectRecord.from_row(r) for r in self._db.query("SELECT * FROM projects ORDER BY created_at")]
 
     def update_project(self, project_id: str, **values: Any) -> ProjectRecord:
         values["updated_at"] = now_iso()
-        self.db.update("projects", {"id": project_id}, values)
+        self._db.update("projects", {"id": project_id}, values)
         return self.get_project(project_id)
 
     def delete_project(self, project_id: str) -> None:
-        with self.db.transaction() as conn:
+        with self._db.transaction() as conn:
             # Models reference packages of other projects; drop this project's models first.
             conn.execute("DELETE FROM models WHERE project_id = ?", (project_id,))
             conn.execute("DELETE FROM projects WHERE id = ?", (project_id,))
@@ -62,7 +62,7 @@ class EntitiesMixin:
                        input_type: str = "image", output_type: str = "class", version: str = "1.0.0",
                        metadata: dict | None = None) -> PackageRecord:
         _check_name(name, "package")
-        if self.db.scalar("SELECT 1 FROM packages WHERE name = ?", (name,)):
+        if self._db.scalar("SELECT 1 FROM packages WHERE name = ?", (name,)):
             raise AlreadyExistsError(f"a package named {name!r} already exists")
         rec = PackageRecord(
             id=new_id(), name=name, project_id=project_id, kind=kind, version=version,
@@ -70,11 +70,11 @@ class EntitiesMixin:
             codebase_sha=codebase_sha, default_configuration=default_configuration or {},
             hyperparameters=hyperparameters or [], input_type=input_type, output_type=output_type,
             created_at=now_iso(), metadata=metadata or {})
-        self.db.insert("packages", rec.to_dict())
+        self._db.insert("packages", rec.to_dict())
         return rec
 
     def get_package(self, id_or_name: str) -> PackageRecord:
-        row = self.db.query_one("SELECT * FROM packages WHERE id = ? OR name = ? ORDER BY id = ? DESC",
+        row = self._db.query_one("SELECT * FROM packages WHERE id = ? OR name = ? ORDER BY id = ? DESC",
                                 (id_or_name, id_or_name, id_or_name))
         if row is None:
             raise NotFoundError(f"no package with id or name {id_or_name!r}")
@@ -82,20 +82,20 @@ class EntitiesMixin:
 
     def list_packages(self, project_id: str | None = None) -> list[PackageRecord]:
         if project_id is None:
-            rows = self.db.query("SELECT * FROM packages ORDER BY created_at")
+            rows = self._db.query("SELECT * FROM packages ORDER BY created_at")
         else:
-            rows = self.db.query("SELECT * FROM packages WHERE project_id IS NULL OR project_id = ? "
+            rows = self._db.query("SELECT * FROM packages WHERE project_id IS NULL OR project_id = ? "
                                  "ORDER BY created_at", (project_id,))
         return [PackageRecord.from_row(r) for r in rows]
 
     def update_package(self, package_id: str, **values: Any) -> PackageRecord:
-        self.db.update("packages", {"id": package_id}, values)
+        self._db.update("packages", {"id": package_id}, values)
         return self.get_package(package_id)
 
     def delete_package(self, package_id: str, *, with_models: bool = False) -> None:
         """Delete a package; its models go with it (the schema cascades) only when asked, else UserError.
         housekeeping.delete_package also frees their files and says what went."""
-        with self.db.transaction() as conn:
+        with self._db.transaction() as conn:
             n = conn.execute("SELECT COUNT(*) FROM models WHERE package_id = ?", (package_id,)).fetchone()[0]
             if n and not with_models:
                 raise models_remain(self.get_package(package_id).name, n)
@@ -112,7 +112,7 @@ class EntitiesMixin:
         _check_name(name, "model")
         if status not in ModelStatus.ALL:
             raise ValidationError(f"unknown model status {status!r}; one of {', '.join(ModelStatus.ALL)}")
-        if self.db.scalar("SELECT 1 FROM models WHERE project_id = ? AND name = ?", (project_id, name)):
+        if self._db.scalar("SELECT 1 FROM models WHERE project_id = ? AND name = ?", (project_id, name)):
             raise AlreadyExistsError(f"a model named {name!r} already exists in this project")
         now = now_iso()
         rec = ModelRecord(
@@ -122,11 +122,11 @@ class EntitiesMixin:
             output_type=output_type, dataset_id=dataset_id, train_filter=train_filter,
             validation_filter=validation_filter, parent_id=parent_id, scope=scope,
             created_at=now, updated_at=now, metadata=metadata or {})
-        self.db.insert("models", rec.to_dict())
+        self._db.insert("models", rec.to_dict())
         return rec
 
     def get_model(self, model_id: str) -> ModelRecord:
-        row = self.db.query_one("SELECT * FROM models WHERE id = ?", (model_id,))
+        row = self._db.query_one("SELECT * FROM models WHERE id = ?", (model_id,))
         if row is None:
             raise NotFoundError(f"no model with id {model_id!r}")
         return ModelRecord.from_row(row)
@@ -141,7 +141,7 @@ class EntitiesMixin:
                 where.append(f"{col} = ?")
                 params.append(val)
         sql = "SELECT * FROM models" + (" WHERE " + " AND ".join(where) if where else "")
-        return [ModelRecord.from_row(r) for r in self.db.query(sql + " ORDER BY created_at", params)]
+        return [ModelRecord.from_row(r) for r in self._db.query(sql + " ORDER BY created_at", params)]
 
     def update_model(self, model_id: str, **values: Any) -> ModelRecord:
         unknown = set(values) - MODEL_FIELDS
@@ -152,16 +152,16 @@ class EntitiesMixin:
         if "name" in values:
             _check_name(values["name"], "model")
             current = self.get_model(model_id)
-            if self.db.scalar("SELECT 1 FROM models WHERE project_id = ? AND name = ? AND id != ?",
+            if self._db.scalar("SELECT 1 FROM models WHERE project_id = ? AND name = ? AND id != ?",
                               (current.project_id, values["name"], model_id)):
                 raise AlreadyExistsError(f"a model named {values['name']!r} already exists in this project")
         values["updated_at"] = now_iso()
-        if self.db.update("models", {"id": model_id}, values) == 0:
+        if self._db.update("models", {"id": model_id}, values) == 0:
             raise NotFoundError(f"no model with id {model_id!r}")
         return self.get_model(model_id)
 
     def delete_model(self, model_id: str) -> None:
-        with self.db.transaction() as conn:
+        with self._db.transaction() as conn:
             conn.execute("DELETE FROM annotations WHERE model_id = ?", (model_id,))
             conn.execute("DELETE FROM models WHERE id = ?", (model_id,))
 
@@ -170,7 +170,7 @@ class EntitiesMixin:
         check_name(filename, "artifact name")
         rec = ArtifactRecord(id=new_id(), model_id=model_id, filename=filename, sha256=sha256,
                              size=size, created_at=now_iso())
-        with self.db.transaction() as conn:
+        with self._db.transaction() as conn:
             conn.execute("DELETE FROM artifacts WHERE model_id = ? AND filename = ?", (model_id, filename))
             conn.execute("INSERT INTO artifacts (id, model_id, filename, sha256, size, created_at) "
                          "VALUES (?, ?, ?, ?, ?, ?)",
@@ -178,11 +178,11 @@ class EntitiesMixin:
         return rec
 
     def list_artifacts(self, model_id: str) -> list[ArtifactRecord]:
-        rows = self.db.query("SELECT * FROM artifacts WHERE model_id = ? ORDER BY filename", (model_id,))
+        rows = self._db.query("SELECT * FROM artifacts WHERE model_id = ? ORDER BY filename", (model_id,))
         return [ArtifactRecord.from_row(r) for r in rows]
 
     def delete_artifact(self, model_id: str, filename: str) -> bool:
-        with self.db.transaction() as conn:
+        with self._db.transaction() as conn:
             cur = conn.execute("DELETE FROM artifacts WHERE model_id = ? AND filename = ?", (model_id, filename))
             return cur.rowcount > 0
 
@@ -190,7 +190,7 @@ class EntitiesMixin:
     def set_alias(self, package_id: str, alias: str, model_id: str, *, who: str = "",
                   reason: str = "") -> AliasRecord:
         now = now_iso()
-        with self.db.transaction() as conn:
+        with self._db.transaction() as conn:
             prev = conn.execute("SELECT model_id FROM model_aliases WHERE package_id = ? AND alias = ?",
                                 (package_id, alias)).fetchone()
             conn.execute("INSERT OR REPLACE INTO model_aliases (package_id, alias, model_id, set_at, set_by) "
@@ -201,12 +201,12 @@ class EntitiesMixin:
         return AliasRecord(package_id=package_id, alias=alias, model_id=model_id, set_at=now, set_by=who)
 
     def get_alias(self, package_id: str, alias: str) -> AliasRecord | None:
-        row = self.db.query_one("SELECT * FROM model_aliases WHERE package_id = ? AND alias = ?",
+        row = self._db.query_one("SELECT * FROM model_aliases WHERE package_id = ? AND alias = ?",
                                 (package_id, alias))
         return AliasRecord.from_row(row) if row else None
 
     def alias_history(self, package_id: str, alias: str) -> list[dict]:
-        return self.db.query("SELECT * FROM alias_history WHERE package_id = ? AND alias = ? ORDER BY id",
+        return self._db.query("SELECT * FROM alias_history WHERE package_id = ? AND alias = ? ORDER BY id",
                              (package_id, alias))
 
 

@@ -49,7 +49,7 @@ def sizes(catalog: Catalog) -> dict[str, int]:
     out: dict[str, int] = {}
     seen: set[str] = set()
     for kind, sql in kinds.items():
-        shas = {r[0] for r in catalog.db.conn.execute(sql)} - seen
+        shas = {r[0] for r in catalog._db.conn.execute(sql)} - seen
         seen |= shas
         out[kind] = sum(catalog.store.size_of(s) for s in shas)
     out["other stored files"] = sum(catalog.store.size_of(s) for s in catalog.store.iter_shas() if s not in seen)
@@ -116,7 +116,7 @@ def backup(catalog: Catalog, archive: Path | str, progress: Progress | None = No
         db_copy = Path(tmp) / DB_NAME
         dest = sqlite3.connect(db_copy)
         with dest:
-            catalog.db.conn.backup(dest)
+            catalog._db.conn.backup(dest)
         dest.close()
         files = [(db_copy, f"{ARCHIVE_ROOT}/{DB_NAME}")]
         files += [(catalog.store.path(sha), f"{ARCHIVE_ROOT}/store/{sha[:2]}/{sha[2:4]}/{sha}")

@@ -12,7 +12,7 @@ if TYPE_CHECKING:
 
 def catalog_counts(catalog: Catalog) -> dict[str, int]:
     """The catalog's schema version and how many items and annotations it holds, every dataset together."""
-    db = catalog.db
+    db = catalog._db
     return {"schema_version": db.scalar("PRAGMA user_version"),
             "items": db.scalar("SELECT COUNT(*) FROM items"),
             "annotations": db.scalar("SELECT COUNT(*) FROM annotations")}

@@ -39,7 +39,7 @@ class RunsMixin:
                          s.get("dataset_id", dataset_id), s.get("execution_id", execution_id)))
         if not rows:
             return 0
-        with self.db.transaction() as conn:
+        with self._db.transaction() as conn:
             if not conn.execute("SELECT 1 FROM models WHERE id = ?", (model_id,)).fetchone():
                 raise NotFoundError(f"no model with id {model_id!r}")
             conn.executemany(_METRIC_INSERT, rows)
@@ -54,14 +54,14 @@ class RunsMixin:
         if legend is not None:
             where.append("legend = ?")
             params.append(legend)
-        rows = self.db.query(f"SELECT * FROM metrics WHERE {' AND '.join(where)} ORDER BY id", params)
+        rows = self._db.query(f"SELECT * FROM metrics WHERE {' AND '.join(where)} ORDER BY id", params)
         return [MetricSample.from_row(r) for r in rows]
 
     def metric_names(self, model_ids: Sequence[str]) -> list[tuple[str, str]]:
         if not model_ids:
             return []
         q = ",".join("?" * len(model_ids))
-        rows = self.db.conn.execute(f"SELECT DISTINCT figure, legend FROM metrics WHERE model_id IN ({q}) "
+        rows = self._db.conn.execute(f"SELECT DISTINCT figure, legend FROM metrics WHERE model_id IN ({q}) "
                                     f"ORDER BY figure, legend", list(model_ids)).fetchall()
         return [(r[0], r[1]) for r in rows]
 
@@ -74,7 +74,7 @@ class RunsMixin:
         if from_x is not None:
             where.append("x >= ?")
             params.append(float(from_x))
-        with self.db.transaction() as conn:
+        with self._db.transaction() as conn:
             return conn.execute(f"DELETE FROM metrics WHERE {' AND '.join(where)}", params).rowcount
 
     # -- executions -----------------------------------------------------------------------
@@ -82,11 +82,11 @@ class RunsMixin:
                          input: dict | None = None, log_path: str | None = None) -> ExecutionRecord:
         rec = ExecutionRecord(id=new_id(), kind=kind, model_id=model_id, project_id=project_id,
                               input=input or {}, log_path=log_path, created_at=now_iso())
-        self.db.insert("executions", rec.to_dict())
+        self._db.insert("executions", rec.to_dict())
         return rec
 
     def get_execution(self, execution_id: str) -> ExecutionRecord:
-        row = self.db.query_one("SELECT * FROM executions WHERE id = ?", (execution_id,))
+        row = self._db.query_one("SELECT * FROM executions WHERE id = ?", (execution_id,))
         if row is None:
             raise NotFoundError(f"no execution with id {execution_id!r}")
         return ExecutionRecord.from_row(row)
@@ -108,7 +108,7 @@ class RunsMixin:
         sql += " ORDER BY created_at DESC"
         if limit:
             sql += f" LIMIT {int(limit)}"
-        return [ExecutionRecord.from_row(r) for r in self.db.query(sql, params)]
+        return [ExecutionRecord.from_row(r) for r in self._db.query(sql, params)]
 
     def update_execution(self, execution_id: str, **values: Any) -> ExecutionRecord:
         if "status" in values and values["status"] not in ExecutionStatus.ALL:
@@ -117,30 +117,30 @@ class RunsMixin:
             values["started_at"] = now_iso()
         if values.get("status") in ExecutionStatus.FINAL and "finished_at" not in values:
             values["finished_at"] = now_iso()
-        if self.db.update("executions", {"id": execution_id}, values) == 0:
+        if self._db.update("executions", {"id": execution_id}, values) == 0:
             raise NotFoundError(f"no execution with id {execution_id!r}")
         return self.get_execution(execution_id)
 
     def request_cancel(self, execution_id: str) -> None:
-        self.db.update("executions", {"id": execution_id}, {"cancel_requested": 1})
+        self._db.update("executions", {"id": execution_id}, {"cancel_requested": 1})
 
     # -- evaluations ----------------------------------------------------------------------
     def create_evaluation(self, model_id: str, dataset_id: str, name: str, **values: Any) -> EvaluationRecord:
-        if self.db.scalar("SELECT 1 FROM evaluations WHERE model_id = ? AND name = ?", (model_id, name)):
+        if self._db.scalar("SELECT 1 FROM evaluations WHERE model_id = ? AND name = ?", (model_id, name)):
             raise AlreadyExistsError(f"model already has an evaluation named {name!r}")
         rec = EvaluationRecord(id=new_id(), model_id=model_id, dataset_id=dataset_id, name=name,
                                created_at=now_iso(), **values)
-        self.db.insert("evaluations", rec.to_dict())
+        self._db.insert("evaluations", rec.to_dict())
         return rec
 
     def get_evaluation(self, evaluation_id: str) -> EvaluationRecord:
-        row = self.db.query_one("SELECT * FROM evaluations WHERE id = ?", (evaluation_id,))
+        row = self._db.query_one("SELECT * FROM evaluations WHERE id = ?", (evaluation_id,))
         if row is None:
             raise NotFoundError(f"no evaluation with id {evaluation_id!r}")
         return EvaluationRecord.from_row(row)
 
     def find_evaluation(self, model_id: str, name: str) -> EvaluationRecord:
-        row = self.db.query_one("SELECT * FROM evaluations WHERE model_id = ? AND name = ?", (model_id, name))
+        row = self._db.query_one("SELECT * FROM evaluations WHERE model_id = ? AND name = ?", (model_id, name))
         if row is None:
             raise NotFoundError(f"model {model_id} has no evaluation named {name!r}")
         return EvaluationRecord.from_row(row)
@@ -154,29 +154,29 @@ class RunsMixin:
             where.append("dataset_id = ?")
             params.append(dataset_id)
         sql = "SELECT * FROM evaluations" + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY created_at"
-        return [EvaluationRecord.from_row(r) for r in self.db.query(sql, params)]
+        return [EvaluationRecord.from_row(r) for r in self._db.query(sql, params)]
 
     def update_evaluation(self, evaluation_id: str, **values: Any) -> EvaluationRecord:
         if "name" in values:
             ev = self.get_evaluation(evaluation_id)
-            if self.db.scalar("SELECT 1 FROM evaluations WHERE model_id = ? AND name = ? AND id != ?",
+            if self._db.scalar("SELECT 1 FROM evaluations WHERE model_id = ? AND name = ? AND id != ?",
                               (ev.model_id, values["name"], evaluation_id)):
                 raise AlreadyExistsError(f"model already has an evaluation named {values['name']!r}")
-        self.db.update("evaluations", {"id": evaluation_id}, values)
+        self._db.update("evaluations", {"id": evaluation_id}, values)
         return self.get_evaluation(evaluation_id)
 
     def delete_evaluation(self, evaluation_id: str) -> None:
-        with self.db.transaction() as conn:
+        with self._db.transaction() as conn:
             conn.execute("DELETE FROM evaluations WHERE id = ?", (evaluation_id,))
 
     # -- services -------------------------------------------------------------------------
     def create_service(self, model_id: str, name: str, **values: Any) -> ServiceRecord:
         rec = ServiceRecord(id=new_id(), model_id=model_id, name=name, started_at=now_iso(), **values)
-        self.db.insert("services", rec.to_dict())
+        self._db.insert("services", rec.to_dict())
         return rec
 
     def get_service(self, service_id: str) -> ServiceRecord:
-        row = self.db.query_one("SELECT * FROM services WHERE id = ?", (service_id,))
+        row = self._db.query_one("SELECT * FROM services WHERE id = ?", (service_id,))
         if row is None:
             raise NotFoundError(f"no service with id {service_id!r}")
         return ServiceRecord.from_row(row)
@@ -190,24 +190,24 @@ class RunsMixin:
             where.append("status = ?")
             params.append(status)
         sql = "SELECT * FROM services" + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY started_at"
-        return [ServiceRecord.from_row(r) for r in self.db.query(sql, params)]
+        return [ServiceRecord.from_row(r) for r in self._db.query(sql, params)]
 
     def update_service(self, service_id: str, **values: Any) -> ServiceRecord:
-        self.db.update("services", {"id": service_id}, values)
+        self._db.update("services", {"id": service_id}, values)
         return self.get_service(service_id)
 
     # -- pipelines ------------------------------------------------------------------------
     def create_pipeline(self, project_id: str, name: str, definition: dict) -> PipelineRecord:
-        if self.db.scalar("SELECT 1 FROM pipelines WHERE project_id = ? AND name = ?", (project_id, name)):
+        if self._db.scalar("SELECT 1 FROM pipelines WHERE project_id = ? AND name = ?", (project_id, name)):
             raise AlreadyExistsError(f"a pipeline named {name!r} already exists in this project")
         now = now_iso()
         rec = PipelineRecord(id=new_id(), project_id=project_id, name=name, definition=definition,
                              created_at=now, updated_at=now)
-        self.db.insert("pipelines", rec.to_dict())
+        self._db.insert("pipelines", rec.to_dict())
         return rec
 
     def get_pipeline(self, id_or_name: str) -> PipelineRecord:
-        row = self.db.query_one("SELECT * FROM pipelines WHERE id = ? OR name = ? ORDER BY id = ? DESC",
+        row = self._db.query_one("SELECT * FROM pipelines WHERE id = ? OR name = ? ORDER BY id = ? DESC",
                                 (id_or_name, id_or_name, id_or_name))
         if row is None:
             raise NotFoundError(f"no pipeline with id or name {id_or_name!r}")
@@ -215,36 +215,36 @@ class RunsMixin:
 
     def list_pipelines(self, project_id: str | None = None) -> list[PipelineRecord]:
         if project_id:
-            rows = self.db.query("SELECT * FROM pipelines WHERE project_id = ? ORDER BY created_at", (project_id,))
+            rows = self._db.query("SELECT * FROM pipelines WHERE project_id = ? ORDER BY created_at", (project_id,))
         else:
-            rows = self.db.query("SELECT * FROM pipelines ORDER BY created_at")
+            rows = self._db.query("SELECT * FROM pipelines ORDER BY created_at")
         return [PipelineRecord.from_row(r) for r in rows]
 
     def update_pipeline(self, pipeline_id: str, **values: Any) -> PipelineRecord:
         values["updated_at"] = now_iso()
-        self.db.update("pipelines", {"id": pipeline_id}, values)
+        self._db.update("pipelines", {"id": pipeline_id}, values)
         return self.get_pipeline(pipeline_id)
 
     def delete_pipeline(self, pipeline_id: str) -> None:
-        with self.db.transaction() as conn:
+        with self._db.transaction() as conn:
             conn.execute("DELETE FROM pipelines WHERE id = ?", (pipeline_id,))
 
     def create_pipeline_run(self, pipeline_id: str, trigger: str, steps: list) -> PipelineRunRecord:
         rec = PipelineRunRecord(id=new_id(), pipeline_id=pipeline_id, trigger=trigger, steps=steps,
                                 created_at=now_iso())
-        self.db.insert("pipeline_runs", rec.to_dict())
+        self._db.insert("pipeline_runs", rec.to_dict())
         return rec
 
     def get_pipeline_run(self, run_id: str) -> PipelineRunRecord:
-        row = self.db.query_one("SELECT * FROM pipeline_runs WHERE id = ?", (run_id,))
+        row = self._db.query_one("SELECT * FROM pipeline_runs WHERE id = ?", (run_id,))
         if row is None:
             raise NotFoundError(f"no pipeline run with id {run_id!r}")
         return PipelineRunRecord.from_row(row)
 
     def list_pipeline_runs(self, pipeline_id: str) -> list[PipelineRunRecord]:
-        rows = self.db.query("SELECT * FROM pipeline_runs WHERE pipeline_id = ? ORDER BY created_at", (pipeline_id,))
+        rows = self._db.query("SELECT * FROM pipeline_runs WHERE pipeline_id = ? ORDER BY created_at", (pipeline_id,))
         return [PipelineRunRecord.from_row(r) for r in rows]
 
     def update_pipeline_run(self, run_id: str, **values: Any) -> PipelineRunRecord:
-        self.db.update("pipeline_runs", {"id": run_id}, values)
+        self._db.update("pipeline_runs", {"id": run_id}, values)
         return self.get_pipeline_run(run_id)

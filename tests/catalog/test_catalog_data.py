@@ -43,7 +43,7 @@ def test_import_copies_files_and_inserts_rows(catalog, ds, tmp_path):
     ids = catalog.import_bundle(ds.id, _bundle(paths))
     assert len(ids) == 6
     assert catalog.count_items(ds.id) == 6
-    assert catalog.db.scalar("SELECT COUNT(*) FROM annotations") == 18
+    assert catalog._db.scalar("SELECT COUNT(*) FROM annotations") == 18
     item = catalog.get_item(ids[0])
     assert catalog.item_path(item).read_bytes() == paths[0].read_bytes()
     assert catalog.get_dataset(ds.id).labels == ["dog", "cat"]
@@ -116,7 +116,7 @@ def test_items_with_label_above_confidence_uses_predictions(catalog, ds, tmp_pat
     assert sorted(catalog.items_with_label_above(ds.id, "cat", 0.1)) == [ids[0], ids[1]]
     # Ground truth has no score and never matches.
     assert catalog.items_with_label_above(ds.id, "dog", 0.0) == [ids[2]]
-    plan = " ".join(r[3] for r in catalog.db.conn.execute(
+    plan = " ".join(r[3] for r in catalog._db.conn.execute(
         "EXPLAIN QUERY PLAN SELECT DISTINCT item_id FROM annotations WHERE dataset_id = ? AND label = ? "
         "AND score > ?", (ds.id, "cat", 0.5)).fetchall())
     assert "COVERING INDEX idx_ann_label_score" in plan
@@ -176,7 +176,7 @@ def test_two_processes_writing_at_once_never_see_database_locked(catalog, ds):
         out, err = proc.communicate(timeout=300)
         assert proc.returncode == 0, err
         assert "locked" not in err
-    assert catalog.db.scalar("SELECT COUNT(*) FROM metrics") == 600
+    assert catalog._db.scalar("SELECT COUNT(*) FROM metrics") == 600
     assert catalog.count_items(ds.id) == 2 * 30 * 40
-    assert catalog.db.scalar("SELECT COUNT(*) FROM annotations") == 2 * 30 * 40 * 50
+    assert catalog._db.scalar("SELECT COUNT(*) FROM annotations") == 2 * 30 * 40 * 50
     assert catalog.integrity_check() == "ok"

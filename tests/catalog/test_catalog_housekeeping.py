@@ -147,8 +147,8 @@ def test_read_only_folder_gives_a_clear_message(tmp_path):
 def test_full_disk_is_a_clear_message_and_writes_nothing(catalog):
     p = catalog.create_project("p")
     # SQLite's max_page_count makes the database 'full' where it stands: the same error as a full disk.
-    pages = catalog.db.scalar("PRAGMA page_count")
-    catalog.db.conn.execute(f"PRAGMA max_page_count = {pages + 2}")
+    pages = catalog._db.scalar("PRAGMA page_count")
+    catalog._db.conn.execute(f"PRAGMA max_page_count = {pages + 2}")
     ds = catalog.create_dataset(p.id, "d")
     from desktop_app.formats.base import Annotation, DatasetBundle, ImageEntry
     items = [ImageEntry(source=None, name=f"{i}.png", width=8, height=8,

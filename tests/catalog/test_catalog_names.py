@@ -75,10 +75,10 @@ def named_items(catalog, tmp_path):
         src = tmp_path / "src" / f"{len(os.listdir(tmp_path / 'src'))}.png"
         Image.new("RGB", (8, 8), (len(n), 0, 0)).save(src)
         if "\\" in n:   # a name no way in lets through today, as an older catalog may hold it
-            catalog.db.conn.execute("INSERT INTO items (dataset_id, name, sha256, mimetype, width, height, "
+            catalog._db.conn.execute("INSERT INTO items (dataset_id, name, sha256, mimetype, width, height, "
                                     "created_at, updated_at) VALUES (?, ?, NULL, 'image/png', 8, 8, '', '')",
                                     (ds.id, n))
-            catalog.db.conn.commit()
+            catalog._db.conn.commit()
         else:
             catalog.add_item(ds.id, src, n)
     return catalog, ds
@@ -180,8 +180,8 @@ def test_restore_refuses_a_backup_holding_a_name_that_leads_out(catalog, tmp_pat
     Image.new("RGB", (8, 8)).save(img)
     item = catalog.add_item(ds.id, img, "a.png")
     good = hk.backup(catalog, tmp_path / "good.tar.gz")
-    catalog.db.conn.execute("UPDATE items SET name = '../../../escaped.png' WHERE id = ?", (item.id,))
-    catalog.db.conn.commit()
+    catalog._db.conn.execute("UPDATE items SET name = '../../../escaped.png' WHERE id = ?", (item.id,))
+    catalog._db.conn.commit()
     bad = hk.backup(catalog, tmp_path / "bad.tar.gz")
     with pytest.raises(ValidationError, match=r"bad\.tar\.gz: entry model-desk-catalog/catalog\.db: items\.name of "
                                               rf"row {item.id} \('\.\./\.\./\.\./escaped\.png'\) holds a '\.\.' part"):

@@ -13,10 +13,10 @@ from desktop_app.errors import AlreadyExistsError, CatalogVersionError, NotFound
 
 
 def test_fresh_catalog_is_at_the_latest_version_with_wal_and_foreign_keys(catalog):
-    assert catalog.db.scalar("PRAGMA user_version") == schema.SCHEMA_VERSION
-    assert catalog.db.scalar("PRAGMA journal_mode") == "wal"
-    assert catalog.db.scalar("PRAGMA foreign_keys") == 1
-    tables = {r["name"] for r in catalog.db.query("SELECT name FROM sqlite_master WHERE type='table'")}
+    assert catalog._db.scalar("PRAGMA user_version") == schema.SCHEMA_VERSION
+    assert catalog._db.scalar("PRAGMA journal_mode") == "wal"
+    assert catalog._db.scalar("PRAGMA foreign_keys") == 1
+    tables = {r["name"] for r in catalog._db.query("SELECT name FROM sqlite_master WHERE type='table'")}
     for t in ("projects", "packages", "models", "artifacts", "datasets", "items", "annotations", "metrics",
               "executions", "evaluations", "services", "pipelines", "annotation_changes", "model_aliases",
               "pipeline_runs"):
@@ -36,7 +36,7 @@ def test_an_older_catalog_is_migrated_forward_keeping_its_rows(tmp_path):
     conn.close()
 
     cat = Catalog(path)
-    assert cat.db.scalar("PRAGMA user_version") == schema.SCHEMA_VERSION
+    assert cat._db.scalar("PRAGMA user_version") == schema.SCHEMA_VERSION
     assert cat.get_project("old project").id == "p1"
     item = cat.get_item(1)
     assert item.name == "a.png" and item.reviewed == 0  # column added by migration 2
@@ -109,7 +109,7 @@ def test_deleting_a_model_removes_its_artifacts_and_gc_frees_the_files(catalog, 
     assert [a.filename for a in catalog.list_artifacts(m.id)] == ["weights.pt"]
     assert catalog.garbage_collect()["removed"] == 0
     catalog.delete_model(m.id)
-    assert catalog.db.scalar("SELECT COUNT(*) FROM artifacts") == 0
+    assert catalog._db.scalar("SELECT COUNT(*) FROM artifacts") == 0
     res = catalog.garbage_collect()
     assert res["removed"] == 1 and res["freed_bytes"] == 100
     assert not catalog.store.exists(sha)

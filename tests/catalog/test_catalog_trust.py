@@ -212,7 +212,7 @@ def test_every_command_on_a_damaged_catalog_says_which_file_and_what_to_do(home,
 def test_doctor_finds_damage_and_repair_copies_what_is_readable_beside_it(home, capsys):
     from desktop_app.cli.main import main
     cat = Catalog(home)
-    n_items = cat.db.scalar("SELECT COUNT(*) FROM items")
+    n_items = cat._db.scalar("SELECT COUNT(*) FROM items")
     cat.close()
     assert main(["doctor"]) == 0 and "No damage found." in capsys.readouterr().out
     db = home / "catalog.db"
@@ -228,8 +228,8 @@ def test_doctor_finds_damage_and_repair_copies_what_is_readable_beside_it(home, 
     assert db.read_bytes() == before                     # the damaged catalog is only read
     fixed = Catalog(repaired[0])
     assert fixed.integrity_check() == "ok"
-    kept = fixed.db.scalar("SELECT COUNT(*) FROM items")
-    assert 0 < kept <= n_items and fixed.db.scalar("SELECT COUNT(*) FROM projects") == 1
+    kept = fixed._db.scalar("SELECT COUNT(*) FROM items")
+    assert 0 < kept <= n_items and fixed._db.scalar("SELECT COUNT(*) FROM projects") == 1
     for sha in fixed.referenced_blobs():
         assert fixed.store.exists(sha)
     fixed.close()
@@ -284,7 +284,7 @@ def test_an_empty_or_foreign_catalog_file_is_refused_not_replaced(tmp_path, cont
 def test_a_missing_catalog_is_created_whole(tmp_path):
     from desktop_app.catalog import schema
     cat = Catalog(tmp_path / "new")
-    assert cat.db.scalar("PRAGMA user_version") == schema.SCHEMA_VERSION and cat.integrity_check() == "ok"
+    assert cat._db.scalar("PRAGMA user_version") == schema.SCHEMA_VERSION and cat.integrity_check() == "ok"
     cat.close()
     assert [p.name for p in (tmp_path / "new").iterdir() if p.name.startswith(".")] == []
 

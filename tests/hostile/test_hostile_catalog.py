@@ -344,7 +344,7 @@ def test_damaged_catalog_database(home, snapshot, case):
         with pytest.raises(CatalogDamagedError) as e:
             c = open_it()
             # damage deeper in the file shows at the first read of it
-            (getattr(c, "catalog", c)).db.scalar("SELECT COUNT(*) FROM annotations")
+            (getattr(c, "catalog", c))._db.scalar("SELECT COUNT(*) FROM annotations")
         msg = str(e.value)
         assert f"the catalog database {db} is damaged" in msg and DAMAGE_CASES[case] in msg, msg
         assert "doctor --repair" in msg and e.value.path == str(db)

@@ -85,9 +85,9 @@ def test_artifact_download_of_a_stored_name_that_leads_out(snapshot, lab, stored
     (work / "w.pt").write_bytes(b"w")
     sha = model.artifacts.upload(work / "w.pt")[0].sha256
     cat = client.catalog
-    cat.db.conn.execute("INSERT INTO artifacts (id, model_id, filename, sha256, size, created_at) "
+    cat._db.conn.execute("INSERT INTO artifacts (id, model_id, filename, sha256, size, created_at) "
                         "VALUES ('legacy', ?, ?, ?, 1, '')", (model.id, stored, sha))   # a restored backup's row
-    cat.db.conn.commit()
+    cat._db.conn.commit()
     dest = work / "a" / "b" / "dest"
     before, outside = snapshot(client), _files(work.parent)
     with pytest.raises(ValidationError, match=f"artifact name {stored!r}"):
@@ -201,10 +201,10 @@ def test_export_of_a_stored_name_that_leads_out(snapshot, lab, fmt):
     good = ds.items.upload(_png(work / "src" / "a.png"))
     ann = Annotation("class", "cat") if fmt == "imagefolder" else Annotation("box", "cat", [1, 1, 6, 6])
     cat.add_annotations(good.id, [ann])
-    cat.db.conn.execute("INSERT INTO items (dataset_id, name, sha256, mimetype, width, height, created_at, "
+    cat._db.conn.execute("INSERT INTO items (dataset_id, name, sha256, mimetype, width, height, created_at, "
                         "updated_at) VALUES (?, '../../../escaped.png', ?, 'image/png', 16, 12, '', '')",
                         (ds.id, cat.get_item(good.id).sha256))     # as a restored backup may hold it
-    cat.db.conn.commit()
+    cat._db.conn.commit()
     cat.add_annotations(cat.find_item(ds.id, "../../../escaped.png").id, [ann])
     out = work / "x" / "y" / "out"
     before, files = snapshot(client), _files(work.parent)
@@ -248,8 +248,8 @@ def test_restore_of_a_backup_holding_a_hostile_name(snapshot, lab, table, column
     (work / "w.pt").write_bytes(b"w")
     model.artifacts.upload(work / "w.pt")
     good = hk.backup(cat, work / "good.tar.gz")
-    cat.db.conn.execute(f"UPDATE {table} SET {column} = '../../../escaped' WHERE {column} = ?", (value,))
-    cat.db.conn.commit()
+    cat._db.conn.execute(f"UPDATE {table} SET {column} = '../../../escaped' WHERE {column} = ?", (value,))
+    cat._db.conn.commit()
     bad = hk.backup(cat, work / "bad.tar.gz")
     before, files = snapshot(client), _files(work.parent)
     with pytest.raises(ValidationError, match=rf"bad\.tar\.gz: entry model-desk-catalog/catalog\.db: {table}\.{column} "

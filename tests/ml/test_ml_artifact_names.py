@@ -38,9 +38,9 @@ def model(dl, tmp_path):
 
 def _escape_row(model, name):
     cat = model._client.catalog
-    cat.db.conn.execute("INSERT INTO artifacts (id, model_id, filename, sha256, size, created_at) "
+    cat._db.conn.execute("INSERT INTO artifacts (id, model_id, filename, sha256, size, created_at) "
                         "VALUES ('evil', ?, ?, ?, 1, '')", (model.id, name, model.artifacts.get("weights.bin").sha256))
-    cat.db.conn.commit()
+    cat._db.conn.commit()
 
 
 def test_load_from_model_refuses_a_stored_name_that_leads_out(model, tmp_path):

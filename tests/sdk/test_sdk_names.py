@@ -21,9 +21,9 @@ def _png(path, color=(10, 20, 30)):
 def _legacy_row(cat, table, **values):
     """A row as an older catalog, or a restored backup, may hold it: no way in lets such a name through."""
     cols = ", ".join(values)
-    cat.db.conn.execute(f"INSERT INTO {table} ({cols}) VALUES ({', '.join('?' * len(values))})",
+    cat._db.conn.execute(f"INSERT INTO {table} ({cols}) VALUES ({', '.join('?' * len(values))})",
                         list(values.values()))
-    cat.db.conn.commit()
+    cat._db.conn.commit()
 
 
 @pytest.mark.parametrize("name", ["../../x.pt", "/tmp/abs.pt", "a/../../b.pt", "C:/x.pt", "w\\..\\x.pt", "x\x00.pt"])
@@ -51,8 +51,8 @@ def test_artifact_download_refuses_a_stored_name_that_leads_out(dl, tmp_path):
     with pytest.raises(ValidationError, match=r"artifact name '\.\./\.\./escaped\.pt'"):
         m.artifacts.download(dest)
     assert not (tmp_path / "a" / "escaped.pt").exists() and not dest.exists()  # nothing written, not even good.pt
-    cat.db.conn.execute("DELETE FROM artifacts WHERE id = 'evil'")
-    cat.db.conn.commit()
+    cat._db.conn.execute("DELETE FROM artifacts WHERE id = 'evil'")
+    cat._db.conn.commit()
     m.artifacts.download(dest)
     assert (dest / "good.pt").read_bytes() == b"good"
 

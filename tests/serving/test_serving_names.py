@@ -15,14 +15,14 @@ def test_model_load_refuses_an_artifact_name_that_leads_out(dl, tmp_path):
     model = make_model(dl, push_brightbox(dl, tmp_path), tmp_path)
     sha = model.artifacts.get("brightbox.json").sha256
     # As a catalog restored from someone else's backup may hold it: no upload lets this name in.
-    cat.db.conn.execute("INSERT INTO artifacts (id, model_id, filename, sha256, size, created_at) "
+    cat._db.conn.execute("INSERT INTO artifacts (id, model_id, filename, sha256, size, created_at) "
                         "VALUES ('evil', ?, '../../../escaped.json', ?, 1, '')", (model.id, sha))
-    cat.db.conn.commit()
+    cat._db.conn.commit()
     work = tmp_path / "services" / "svc.1"
     with pytest.raises(ValidationError, match=r"artifact name '\.\./\.\./\.\./escaped\.json'.*"):
         load_host(cat, model.id, work_dir=work)
     assert [p for p in tmp_path.rglob("escaped.json")] == []
-    cat.db.conn.execute("DELETE FROM artifacts WHERE id = 'evil'")
-    cat.db.conn.commit()
+    cat._db.conn.execute("DELETE FROM artifacts WHERE id = 'evil'")
+    cat._db.conn.commit()
     host = load_host(cat, model.id, work_dir=work)
     assert host.predict([spot_image(4, 5)])[0][0].coordinates == [4.0, 5.0, 7.0, 8.0]

@@ -206,7 +206,7 @@ def test_the_admin_key_is_kept_as_a_salted_hash_and_swaps_still_work(svc):
     key = key_file.read_text()
     assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
     assert key_matches(key, stored) and not key_matches(key + "x", stored)
-    catalog.db.conn.execute("PRAGMA wal_checkpoint(FULL)")
+    catalog._db.conn.execute("PRAGMA wal_checkpoint(FULL)")
     with sqlite3.connect(catalog.home / "catalog.db") as conn:     # nowhere in the database, in any table
         dump = "\n".join(conn.iterdump())
     assert key not in dump and key not in (catalog.home / "catalog.db").read_bytes().decode("latin-1")

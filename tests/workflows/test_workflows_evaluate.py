@@ -106,7 +106,7 @@ def test_an_older_catalog_s_evaluations_read_as_scored_at_iou_0_5(tmp_path):
     conn.close()
     cat = Catalog(path)
     try:
-        assert cat.db.scalar("PRAGMA user_version") == schema.SCHEMA_VERSION >= 4
+        assert cat._db.scalar("PRAGMA user_version") == schema.SCHEMA_VERSION >= 4
         rec = cat.get_evaluation("e1")
         assert (rec.iou_threshold, rec.conf_threshold) == (0.5, 0.25)
     finally:
