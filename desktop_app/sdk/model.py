@@ -191,7 +191,8 @@ class Model(Entity):
         self.refresh()
         origin = self.metadata.get("weights_origin", "")
         if wait and "random" in origin:
-            warnings.warn(f"model {self.name!r}: {origin}", UserWarning, stacklevel=2)
+            # 3: past the SDK's keyword check (domain.keywords), at the caller's line
+            warnings.warn(f"model {self.name!r}: {origin}", UserWarning, stacklevel=3)
         return Execution(self._client, rec)
 
     def evaluate(self, dataset: Dataset | None = None, dataset_id: str | None = None, filters: Any = None,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import glob
 import os
-import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
 
@@ -511,7 +510,3 @@ class Pipelines(Repository):
         if project is not None:
             kwargs.setdefault("project_id", project.id)
         return create_pipeline(self._client, *args, **kwargs)
-
-
-def warn(message: str) -> None:
-    warnings.warn(message, UserWarning, stacklevel=3)

@@ -149,8 +149,10 @@ def test_dataloop_train_snippet_runs_as_written(dl, monkeypatch):
                                    project_id=projectId,
                                    configuration={"epochs": 1, "image_size": 32})
 
-    with pytest.warns(UserWarning, match="random initialisation"):  # no ImageNet weights offline: said plainly
+    with pytest.warns(UserWarning, match="random initialisation") as said:  # no ImageNet weights offline
         execution = model.train()
+    ours = [w for w in said if "random initialisation" in str(w.message)]
+    assert ours[0].filename == __file__    # pointed at the caller's line, not the SDK's keyword check
 
     assert execution.status == "success", execution.logs()
     assert model.status == "trained"
