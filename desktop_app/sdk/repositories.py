@@ -335,33 +335,13 @@ class Models(Repository):
               tags: Sequence[str] | None = None, train_filter: Any = None, validation_filter: Any = None,
               status: str | None = None) -> Model:
         """A new version: same package, a copy of the configuration (merged with yours), parent's weights."""
-        src = self.catalog.get_model(from_model.id)
-        pid = project_id or src.project_id
-        self.catalog.get_project(pid)  # clear error for a wrong project id
-        ds_id = dataset.id if dataset is not None else (dataset_id or src.dataset_id)
-        if labels is None:
-            labels = (self.catalog.get_dataset(ds_id).labels if (dataset is not None or dataset_id)
-                      else list(src.labels))
-        config = dict(src.configuration)  # never mutate the source's configuration (dtlpy does)
-        if list(labels) != list(src.labels):
-            config.pop("id_to_label_map", None)
-            config.pop("label_to_id_map", None)
-        config.update(configuration or {})
-        from desktop_app.ml.adapter import checked_configuration
-        config = checked_configuration(self.catalog, src.package_id, config)
-        with self.catalog.transaction():
-            rec = self.catalog.create_model(
-                model_name, project_id=pid, package_id=src.package_id,
-                description=src.description if description is None else description,
-                tags=list(src.tags if tags is None else tags), status=status or "created",
-                configuration=config, labels=list(labels), input_type=src.input_type,
-                output_type=src.output_type, dataset_id=ds_id,
-                train_filter=filter_dict(train_filter) if train_filter is not None else src.train_filter,
-                validation_filter=(filter_dict(validation_filter) if validation_filter is not None
-                                   else src.validation_filter),
-                parent_id=src.id, metadata={"cloned_from": {"id": src.id, "name": src.name}})
-            for art in self.catalog.list_artifacts(src.id):
-                self.catalog.add_artifact(rec.id, art.filename, art.sha256, art.size)
+        from desktop_app.workflows.models import clone_model
+        rec = clone_model(
+            self.catalog, from_model.id, model_name, description=description, project_id=project_id,
+            dataset_id=dataset.id if dataset is not None else dataset_id, configuration=configuration,
+            labels=labels, tags=tags, status=status,
+            train_filter=filter_dict(train_filter) if train_filter is not None else None,
+            validation_filter=filter_dict(validation_filter) if validation_filter is not None else None)
         return Model(self._client, rec)
 
     def delete(self, model: Model | None = None, model_id: str | None = None) -> bool:
