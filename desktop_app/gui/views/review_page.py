@@ -328,8 +328,7 @@ class ReviewPanel(QWidget):
         if rec.type == "class":
             # One class per image: accepting a predicted class replaces the ground truth's class (relabels
             # it), rather than adding a second class to the image.
-            gt = [a for a in self.catalog.list_annotations(item_ids=[rec.item_id], ground_truth=True)
-                  if a.type == "class"]
+            gt = self.catalog.list_annotations(item_ids=[rec.item_id], ground_truth=True, types=["class"])
             if len(gt) == 1:
                 if gt[0].label != rec.label:
                     self.undo_stack.push(RelabelAnnotation(self.catalog, gt[0], rec.label, who=self.who,
