@@ -237,6 +237,8 @@ class ImageLoader(QObject):
     def _on_done(self, batch: list[tuple[str, QImage]]) -> None:
         with self._lock:
             self._running.difference_update(k for k, _ in batch)
+            if self._closing:      # delivered after shutdown(): its owner has let go of its catalog and views
+                return
         for key, image in batch:
             self._memory[key] = QPixmap.fromImage(image)
         while len(self._memory) > self.memory_items:
@@ -247,6 +249,8 @@ class ImageLoader(QObject):
     def _on_failed(self, key: str, message: str) -> None:
         with self._lock:
             self._running.discard(key)
+            if self._closing:
+                return
         self._errors[key] = message
         log.info("cannot decode %s: %s", key, message)
         self.failed.emit(key, message)

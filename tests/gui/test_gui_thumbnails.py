@@ -94,3 +94,32 @@ def test_the_loader_decodes_off_the_gui_thread_and_caches_on_disk(qtbot, tmp_pat
     assert threading.get_ident() not in seen_threads
     assert all(loader.get(k).width() == 64 for k in paths)
     assert len(list((tmp_path / "thumbs").rglob("*.png"))) == len(paths)
+
+
+def test_a_decode_that_ends_after_shutdown_is_not_delivered(qtbot, tmp_path):
+    # The review page shuts its loader when it closes; a decode still running then used to land afterwards
+    # and reach a catalog already gone ("unable to open database file", seen in CI).
+    import desktop_app.gui.thumbnails as th
+    path = _image(tmp_path, "a.jpg")
+    started, release = threading.Event(), threading.Event()
+    real = th.decode_rgba
+
+    def slow(*a, **k):
+        started.set()
+        release.wait(10)
+        return real(*a, **k)
+
+    loader = ImageLoader(box=None, threads=1)
+    delivered = []
+    loader.ready.connect(delivered.append)
+    loader.failed.connect(lambda key, _m: delivered.append(key))
+    th.decode_rgba = slow
+    try:
+        loader.request("a", path)
+        assert started.wait(10)
+        threading.Timer(0.2, release.set).start()
+        loader.shutdown()                      # waits for the running decode; its result is queued to this thread
+    finally:
+        th.decode_rgba = real
+    qtbot.wait(100)                            # the queued delivery would run here
+    assert delivered == [] and loader.get("a") is None
