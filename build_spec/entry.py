@@ -24,6 +24,12 @@ def main() -> int:
     if argv[:1] == ["cli"]:
         from desktop_app.cli.main import main as cli_main
         return int(cli_main(argv[1:]) or 0)
+    from desktop_app.cli.display import window_problem
+    problem = window_problem()            # no screen, or Qt's X11 libraries missing: say what to install
+    if problem:
+        print(problem, file=sys.stderr)
+        from desktop_app.cli.demo import run_demo
+        return run_demo()
     from desktop_app.gui.app import run
     return run(argv)
 

@@ -42,6 +42,19 @@ if grep -iE "Traceback|error" "$TMP/app.out"; then echo "(stderr above)"; fi
 [ "$rc" -eq 0 ] && grep -q "closed (exit code 0)" "$LOG"
 echo "OK: started, showed its window, quit cleanly"
 
+echo "== a desktop without Qt's X11 libraries (an empty libxcb-cursor.so.0 first on the loader's path)"
+mkdir -p "$TMP/nolibs" && : > "$TMP/nolibs/libxcb-cursor.so.0"
+if [ -e "$ROOT/dist/model-desk/_internal/libxcb-cursor.so.0" ]; then
+  echo "the build ships libxcb-cursor.so.0 itself: the window does not depend on the system's copy"
+else
+  # The fallback is the headless demo (a training run): its first lines are enough here.
+  LD_LIBRARY_PATH="$TMP/nolibs" timeout 30 "$APP" --no-tour >"$TMP/nolibs.out" 2>&1 || true
+  grep -q "sudo apt-get install libxcb-cursor0" "$TMP/nolibs.out" && grep -q "headless demo" "$TMP/nolibs.out" \
+    || { echo "no install hint:"; cat "$TMP/nolibs.out"; exit 1; }
+  ! grep -q "Could not load the Qt platform plugin" "$TMP/nolibs.out"
+  echo "OK: named the missing library and the packages to install, fell back to the headless demo"
+fi
+
 echo "== a training job inside the build (scheduler and worker are the build's own -m processes, with torch)"
 t0=$(date +%s)
 "$APP" cli clone pretrained-resnet --name smoke --set epochs=1 --set image_size=32 --set batch_size=32 \

@@ -3,28 +3,21 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
 from desktop_app.errors import NotFoundError
 
 from .app import client, command, print_json, print_table, resolve_dataset, resolve_model
-
-
-def has_display() -> bool:
-    if os.environ.get("QT_QPA_PLATFORM", "") in ("offscreen", "minimal"):
-        return False
-    if sys.platform.startswith("linux"):
-        return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
-    return True
+from .display import window_problem
 
 
 def open_gui(args: argparse.Namespace) -> int:
-    """The main job: the window on the sample project, or the headless demo where there is no screen."""
-    if not has_display():
-        print("No display found: running the headless demo instead of the window (desktop-app demo).",
-              file=sys.stderr)
+    """The main job: the window on the sample project, or the headless demo where the window cannot open (no
+    screen, or Qt's X11 libraries missing: said with the install line, instead of Qt's abort)."""
+    problem = window_problem()
+    if problem:
+        print(problem, file=sys.stderr)
         from .demo import run_demo
         return run_demo()
     try:
