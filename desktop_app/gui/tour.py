@@ -1,5 +1,6 @@
 """The guided tour: a few steps over the window, each dimming everything but one part and saying what it does.
-"Don't show the tour again" turns the `show_tour` setting off; Help ▸ Take the tour brings it back."""
+Finishing it (Done) or ticking "Don't show the tour again" turns the `show_tour` setting off; Skip and Escape
+leave it for the next start; Help ▸ Take the tour brings it back."""
 
 from __future__ import annotations
 
@@ -27,7 +28,7 @@ class TourStep:
 class TourOverlay(QWidget):
     """Covers the window (so clicks go nowhere else while it shows); the bubble sits beside the target."""
 
-    finished = Signal(bool)     # True: "don't show again" was ticked
+    finished = Signal(bool)     # True: not on start again (Done reached, or "don't show again" ticked)
 
     def __init__(self, window: QWidget, steps: list[TourStep]):
         super().__init__(window)
@@ -38,9 +39,14 @@ class TourOverlay(QWidget):
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.bubble = QFrame(self)
         self.bubble.setObjectName("tourBubble")
+        # Opaque on every platform plugin: a style sheet with a border but no background leaves the frame
+        # unpainted, and under X11 with no compositor its text lay over the page's text. The background is said
+        # in the style sheet itself (autoFillBackground is ignored once a style sheet styles the frame).
+        self.bubble.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
         self.bubble.setAutoFillBackground(True)
         self.bubble.setFrameShape(QFrame.Shape.StyledPanel)
-        self.bubble.setStyleSheet(f"#tourBubble {{ border: 2px solid {HIGHLIGHT}; border-radius: 8px; }}")
+        self.bubble.setStyleSheet(f"#tourBubble {{ background-color: palette(window); "
+                                  f"border: 2px solid {HIGHLIGHT}; border-radius: 8px; }}")
         self.bubble.setFixedWidth(380)
         lay = QVBoxLayout(self.bubble)
         lay.setContentsMargins(16, 12, 16, 12)
@@ -61,7 +67,7 @@ class TourOverlay(QWidget):
         self.back_button = QPushButton("Back")
         self.next_button = QPushButton("Next")
         self.next_button.setDefault(True)
-        self.skip_button.clicked.connect(self.finish)
+        self.skip_button.clicked.connect(lambda: self.finish())
         self.back_button.clicked.connect(self.back)
         self.next_button.clicked.connect(self.next)
         row.addWidget(self.skip_button)
@@ -96,17 +102,17 @@ class TourOverlay(QWidget):
 
     def next(self) -> None:
         if self.index >= len(self.steps) - 1:
-            self.finish()
+            self.finish(completed=True)
         else:
             self.go(self.index + 1)
 
     def back(self) -> None:
         self.go(self.index - 1)
 
-    def finish(self) -> None:
+    def finish(self, completed: bool = False) -> None:
         self.window_.removeEventFilter(self)
         self.hide()
-        self.finished.emit(self.dont_show.isChecked())
+        self.finished.emit(completed or self.dont_show.isChecked())
         self.deleteLater()
 
     # -- drawing ----------------------------------------------------------------------------
@@ -175,7 +181,7 @@ class TourOverlay(QWidget):
 
 
 def window_steps(window: Any) -> list[TourStep]:
-    """The tour of the main window: navigator, model page, Train, jobs panel, menus."""
+    """The tour of the main window: navigator, model page, Clone then Train, jobs panel, menus."""
 
     def show_sample_model() -> None:
         if window.client is None:
@@ -188,9 +194,9 @@ def window_steps(window: Any) -> list[TourStep]:
         page = window.pages.model_page
         return page if page is not None and window.pages.currentWidget() is page else window.pages
 
-    def train_button() -> QWidget | None:
+    def clone_button() -> QWidget | None:
         page = window.pages.model_page
-        return getattr(page, "train_button", None) if page is not None else None
+        return getattr(page, "clone_button", None) if page is not None else None
 
     def show_jobs() -> None:
         if not window.jobs.isVisible():
@@ -206,17 +212,20 @@ def window_steps(window: Any) -> list[TourStep]:
                  "Select a model to see its details, its configuration (hyper-parameters), artifacts and live "
                  "metric charts. <b>Clone…</b> makes a new version you can change and train.",
                  model_page, show_sample_model),
-        TourStep("Train",
-                 "Queues a training job for this model (also Model ▸ Train, Ctrl+T). It runs in its own process: "
-                 "the window stays responsive, and closing the window does not stop it.",
-                 train_button, show_sample_model),
+        TourStep("Clone, then train",
+                 "A pre-trained built-in is a starting point, not something to train in place: <b>Clone…</b> "
+                 "makes your own version (its dataset, hyper-parameters and labels). On the clone, <b>Train</b> "
+                 "(Model ▸ Train, Ctrl+T) queues a job in its own process: the window stays responsive, and "
+                 "closing it does not stop the job.",
+                 clone_button, show_sample_model),
         TourStep("The jobs panel",
                  "Every job with its progress, time left and current metric. Select one to cancel or resume it, "
                  "or to read its log. View ▸ Jobs panel (Ctrl+J) hides it.",
                  lambda: window.jobs, show_jobs),
         TourStep("Menus",
-                 "File: open another catalog, add your own package, <b>Settings</b> and <b>Housekeeping</b> "
-                 "(space used, backup, restore). Help: this tour again, the app log, About.",
+                 "File: <b>New dataset…</b> brings your own images (a folder of images, COCO, YOLO, VOC or a "
+                 "Dataloop export), open another catalog, add your own package, <b>Settings</b> and "
+                 "<b>Housekeeping</b> (space used, backup, restore). Help: this tour again, the app log, About.",
                  lambda: window.menuBar()),
     ]
 

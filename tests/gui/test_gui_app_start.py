@@ -11,7 +11,7 @@ from importlib import metadata
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QRect, Qt
+from PySide6.QtCore import QPoint, QRect, Qt
 from PySide6.QtWidgets import QDialog
 
 from desktop_app.settings import Settings
@@ -76,7 +76,7 @@ def test_the_tour_walks_the_window_and_can_be_dismissed_for_good(window, qtbot, 
             qtbot.mouseClick(tour.next_button, Qt.MouseButton.LeftButton)
     assert targets[0] is window.navigator
     assert targets[1] is window.pages.model_page and window.pages.model_page.title.text() == "pretrained-resnet"
-    assert targets[2] is window.pages.model_page.train_button
+    assert targets[2] is window.pages.model_page.clone_button     # a built-in is cloned, not trained in place
     assert targets[3] is window.jobs and targets[4] is window.menuBar()
     assert tour.next_button.text() == "Done"
     qtbot.mouseClick(tour.back_button, Qt.MouseButton.LeftButton)
@@ -95,6 +95,38 @@ def test_the_tour_walks_the_window_and_can_be_dismissed_for_good(window, qtbot, 
     assert tour.isVisible()
     qtbot.keyClick(tour, Qt.Key.Key_Escape)
     assert window.services.tour is None and Settings(config).get("show_tour") is False
+
+
+def test_done_ends_the_tour_for_good_and_skip_keeps_it_for_the_next_start(window, qtbot, config):
+    settings = Settings(config)
+    window.services.settings = settings
+    tour = window.services.start_tour()
+    with qtbot.waitSignal(tour.finished):
+        qtbot.mouseClick(tour.skip_button, Qt.MouseButton.LeftButton)
+    assert Settings(config).get("show_tour") is True                 # skipped: shown again on the next start
+    tour = window.services.start_tour()
+    for _ in range(len(tour.steps) - 1):
+        qtbot.mouseClick(tour.next_button, Qt.MouseButton.LeftButton)
+    assert tour.next_button.text() == "Done" and not tour.dont_show.isChecked()
+    with qtbot.waitSignal(tour.finished):
+        qtbot.mouseClick(tour.next_button, Qt.MouseButton.LeftButton)
+    assert Settings(config).get("show_tour") is False                # walked to the end: not on start again
+    window.services.maybe_start_tour()
+    assert window.services.tour is None
+
+
+def test_the_tour_bubble_paints_an_opaque_background(window, qtbot):
+    # Under X11 with no compositor the bubble was see-through: the page's text showed through its own.
+    from PySide6.QtGui import QColor
+    tour = window.services.start_tour()
+    qtbot.waitUntil(lambda: tour.bubble.isVisible())
+    image = window.grab().toImage()                    # the window as composed: page, shade, bubble
+    background = QColor(tour.bubble.palette().color(tour.bubble.backgroundRole()))
+    # A point inside the frame, clear of text and border (its left margin, half-way down).
+    at = tour.bubble.mapTo(window, tour.bubble.rect().topLeft()) + QPoint(6, tour.bubble.height() // 2)
+    probe = image.pixelColor(at)
+    assert (probe.red(), probe.green(), probe.blue()) == (background.red(), background.green(), background.blue())
+    tour.finish()
 
 
 def test_about_shows_version_build_and_library_versions(window, qtbot, client):
