@@ -130,8 +130,9 @@ class ReviewPanel(QWidget):
             self.pane_titles.append(t)
         if panes > 1:
             self._sync_panes()
-        self.hint = QLabel("Drag a ground-truth box to move it, a corner of a selected one to resize it; "
-                           "A accepts a prediction, Del deletes, L relabels, Ctrl+Z undoes. Saved at once.")
+        self.hint = QLabel("Click a box or a class chip to select it. Drag a ground-truth box to move it, a corner "
+                           "of a selected one to resize it; A accepts a prediction, Del deletes, L relabels, Ctrl+Z "
+                           "undoes. Saved at once.")
         muted(self.hint)
         self.hint.setWordWrap(True)
         lay = QVBoxLayout(self)
@@ -324,6 +325,16 @@ class ReviewPanel(QWidget):
         rec = self.selected()
         if rec is None or not rec.is_prediction:
             return None
+        if rec.type == "class":
+            # One class per image: accepting a predicted class replaces the ground truth's class (relabels
+            # it), rather than adding a second class to the image.
+            gt = [a for a in self.catalog.list_annotations(item_ids=[rec.item_id], ground_truth=True)
+                  if a.type == "class"]
+            if len(gt) == 1:
+                if gt[0].label != rec.label:
+                    self.undo_stack.push(RelabelAnnotation(self.catalog, gt[0], rec.label, who=self.who,
+                                                           on_change=self._done))
+                return gt[0].id
         cmd = AcceptPrediction(self.catalog, rec, who=self.who, on_change=self._done)
         self.undo_stack.push(cmd)
         return cmd.created_id

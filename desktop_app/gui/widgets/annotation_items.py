@@ -114,6 +114,12 @@ class LabelTag(QGraphicsItem):
         w, h = fm.horizontalAdvance(text) + 8, fm.height() + 2
         self._rect = QRectF(offset.x(), offset.y() + (1 if below else -h), w, h)
         self._ascent = fm.ascent()
+        self.selected = False       # drawn with an outline: the chip a review fix acts on
+
+    def set_selected(self, on: bool) -> None:
+        if on != self.selected:
+            self.selected = on
+            self.update()
 
     def boundingRect(self) -> QRectF:
         return self._rect
@@ -124,6 +130,13 @@ class LabelTag(QGraphicsItem):
         painter.setPen(Qt.PenStyle.NoPen)
         painter.setBrush(bg)
         painter.drawRoundedRect(self._rect, 2, 2)
+        if self.selected:
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+            ring = self._rect.adjusted(-2, -2, 2, 2)       # white under black: seen on any image
+            painter.setPen(QPen(QColor(Qt.GlobalColor.white), 3))
+            painter.drawRoundedRect(ring, 3, 3)
+            painter.setPen(QPen(QColor(Qt.GlobalColor.black), 1.5))
+            painter.drawRoundedRect(ring, 3, 3)
         painter.setFont(self.font)
         painter.setPen(text_color_on(self.color))
         painter.drawText(QPointF(self._rect.left() + 4, self._rect.top() + 1 + self._ascent), self.text)

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
-from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QFontMetricsF, QMouseEvent, QPainter, QPainterPath, QPen, QPixmap
 from PySide6.QtWidgets import (QGraphicsItem, QGraphicsPixmapItem, QGraphicsRectItem, QGraphicsSceneMouseEvent,
                                QStyleOptionGraphicsItem, QWidget)
@@ -296,6 +296,7 @@ class ReviewViewer(ImageViewer):
         self.focus_id: int | None = None
         self.tag_cache = TagCache()
         self.selected_box: ReviewBox | None = None
+        self.selected_chip: QGraphicsItem | None = None      # a class annotation (classification) selected
         self.box_layers: dict[str, BoxLayer] = {}
         self.layer_items = {}
         for kind, z in (("fp", 12), ("tp", 11), ("fn", 40), ("gt", 50)):   # predictions under the ground truth
@@ -344,6 +345,11 @@ class ReviewViewer(ImageViewer):
         for kind, layer in self.box_layers.items():
             layer.set_records(by_kind[kind], self.show_scores)
             layer.set_hidden(None)
+        if focus_id is None and self._chips and not any(by_kind.values()):
+            # A classification item: its class is the one thing to fix, so its ground truth starts selected
+            # (Relabel / Delete work at once; click a prediction's chip to Accept it).
+            gt = [c for c in self._chips if not c.annotation.is_prediction]
+            focus_id = (gt or self._chips)[0].data(0)
         if focus_id is not None:
             self.select_annotation(focus_id)
         else:
@@ -383,6 +389,9 @@ class ReviewViewer(ImageViewer):
                         found = (rec, kind)
         if found is None:
             chip = next((c for c in self._chips if c.data(0) == annotation_id), None)
+            if chip is not None:
+                self.selected_chip = chip
+                chip.childItems()[0].set_selected(True)
             self.annotation_selected.emit(getattr(chip, "annotation", None))
             return
         rec, kind = found
@@ -394,13 +403,27 @@ class ReviewViewer(ImageViewer):
         self.annotation_selected.emit(rec)
 
     def _drop_selected(self) -> None:
+        if self.selected_chip is not None:
+            chip, self.selected_chip = self.selected_chip, None
+            if chip.scene() is not None:
+                chip.childItems()[0].set_selected(False)
         if self.selected_box is not None:
             box, self.selected_box = self.selected_box, None
             self.box_layers[box.kind].set_hidden(None)
             self.scene().removeItem(box)
 
     def selected_annotation(self) -> AnnotationRecord | None:
+        if self.selected_chip is not None:
+            return self.selected_chip.annotation
         return self.selected_box.annotation if self.selected_box is not None else None
+
+    def chip_at(self, viewport_pos: QPoint) -> QGraphicsItem | None:
+        """The class chip under a point of the viewport (chips keep their size on screen, so hit-test there)."""
+        for it in self.items(viewport_pos):
+            parent = it.parentItem()
+            if isinstance(it, LabelTag) and parent in self._chips and parent.isVisible():
+                return parent
+        return None
 
     def item_for(self, annotation_id: int) -> QGraphicsItem | None:
         if self.selected_box is not None and self.selected_box.annotation.id == annotation_id:
@@ -409,6 +432,11 @@ class ReviewViewer(ImageViewer):
 
     def mousePressEvent(self, event: QMouseEvent) -> None:
         if event.button() == Qt.MouseButton.LeftButton:
+            chip = self.chip_at(event.position().toPoint())
+            if chip is not None:
+                self.select_annotation(chip.data(0))
+                event.accept()
+                return
             pos = self.mapToScene(event.position().toPoint())
             on_selected = self.selected_box is not None and self.selected_box.isVisible() and \
                 self.selected_box.contains(self.selected_box.mapFromScene(pos))
@@ -416,7 +444,7 @@ class ReviewViewer(ImageViewer):
                 hit = self.box_at(pos)
                 if hit is not None:
                     self.select_annotation(hit[0].id)   # then the press goes to that new item: drag at once
-                elif self.selected_box is not None:
+                elif self.selected_box is not None or self.selected_chip is not None:
                     self._drop_selected()
                     self.annotation_selected.emit(None)
         super().mousePressEvent(event)
