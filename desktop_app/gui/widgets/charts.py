@@ -45,6 +45,9 @@ class ChartsPanel(QWidget):
         self.series = SeriesSet()
         self.plots: dict[str, pg.PlotWidget] = {}
         self.curves: dict[tuple[str, str], tuple[pg.PlotDataItem, pg.PlotDataItem]] = {}
+        # The last raw value of each line, as a dot: a one-point series is seen, and smoothing never hides
+        # where a run ended (the smoothed line lags behind the last values).
+        self.ends: dict[tuple[str, str], pg.PlotDataItem] = {}
         self._frames: dict[str, tuple[pg.PlotDataItem, tuple | None]] = {}
         self._dirty: set[str] = set()
         self._timer = QTimer(self)
@@ -128,6 +131,7 @@ class ChartsPanel(QWidget):
             self._recycle(w)
         self.plots.clear()
         self.curves.clear()
+        self.ends.clear()
         self._frames.clear()
         self._dirty.clear()
         self._step.stop()
@@ -188,6 +192,14 @@ class ChartsPanel(QWidget):
                 xs = positive_or_nan(xs)
             raw.setData(xs, ys, connect="finite")
             smooth.setData(xs, smoothed, connect="finite")
+            end = self.ends[(figure, legend)]
+            last = np.flatnonzero(np.isfinite(np.asarray(xs, np.float64)) & np.isfinite(np.asarray(ys, np.float64)))
+            if last.size:
+                k = int(last[-1])
+                end.setData([xs[k]], [ys[k]])
+                end.setToolTip(f"{legend}: {ys[k]:.6g} at step {xs[k]:g} (last value, not smoothed)")
+            else:
+                end.setData([], [])
             raw.setVisible(self.weight > 0)
             xs_all += [xs, xs]
             ys_all += [ys, smoothed]
@@ -215,6 +227,8 @@ class ChartsPanel(QWidget):
                 frame = old
                 if (old is None or x0 < old[0] or x1 > old[1] or y0 < old[2] or y1 > old[3]
                         or (y1 - y0) < FRAME_REFIT * (old[3] - old[2])):
+                    if x1 - x0 < 1.0:       # one step so far: centre it, do not pin it to the left edge
+                        x0, x1 = x0 - 0.5, x1 + 0.5
                     dx = max(x1 - x0, 1.0)
                     dy = (y1 - y0) or max(abs(y1), 1e-12)
                     frame = (x0, x1 + FRAME_X_HEADROOM * dx, y0 - FRAME_Y_HEADROOM * dy, y1 + FRAME_Y_HEADROOM * dy)
@@ -250,7 +264,9 @@ class ChartsPanel(QWidget):
         plot.getAxis("left").setWidth(LEFT_AXIS_PX)   # tick labels growing ("0.9" -> "0.95") would relayout
         for axis in ("left", "bottom"):   # axes (ticks, labels, grid) kept as pixmaps: with the sticky frame
             plot.getAxis(axis).setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)   # they rarely change
-        plot.addLegend(offset=(-10, 10))
+        # Top left, on a see-through background: the newest values (the end of each line, at the right) stay
+        # uncovered whichever way a metric goes.
+        plot.addLegend(offset=(10, 10), brush=pg.mkBrush(128, 128, 128, 40))
         return plot
 
     def _fill_pool(self) -> None:
@@ -287,6 +303,8 @@ class ChartsPanel(QWidget):
             faint.setAlpha(70)
             raw = plot.plot(pen=pg.mkPen(faint, width=1))
             smooth = plot.plot(pen=pg.mkPen(color, width=2), name=legend)
+            self.ends[key] = plot.plot(pen=None, symbol="o", symbolSize=7, symbolBrush=color,
+                                       symbolPen=pg.mkPen(color))
             pair = self.curves[key] = (raw, smooth)
         return pair
 
