@@ -482,7 +482,7 @@ class MainWindow(QMainWindow):
     def _dataset_created(self, dataset_id: str) -> None:
         self.refresh_tree()
         self.navigate("dataset", dataset_id)
-        self.statusBar().showMessage("Dataset created", 5000)
+        self.statusBar().showMessage(f"Dataset {self.client.catalog.get_dataset(dataset_id).name!r} created", 8000)
 
     def open_package_dialog(self, folder: str | None = None):
         from .dialogs.package_dialog import PackageDialog

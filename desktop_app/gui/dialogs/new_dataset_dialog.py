@@ -22,7 +22,7 @@ from ..style import ERROR_STYLE, muted
 from .import_dialog import AUTO, format_choices, resolve_format
 from .job_dialog import JobDialog
 
-NAME_HINT = "Unique in its project; it names the dataset in the navigator, the SDK and the command line."
+NAME_HINT = "Unique in its project."
 
 
 def dataset_name_problem(catalog: Catalog, project_id: str | None, name: str) -> str | None:
@@ -79,6 +79,8 @@ class NewDatasetDialog(JobDialog):
         self.path_edit.setPlaceholderText("A folder of images, a dataset folder or a COCO / Dataloop JSON file")
         self.folder_button = QPushButton("Folder…")
         self.file_button = QPushButton("File…")
+        for b in (self.folder_button, self.file_button):
+            b.setAutoDefault(False)      # Enter in a field means Create, never a file chooser
         self.folder_button.clicked.connect(self._browse_folder)
         self.file_button.clicked.connect(self._browse_file)
         row = QHBoxLayout()
@@ -104,6 +106,7 @@ class NewDatasetDialog(JobDialog):
         self.progress.hide()             # shown once an import starts
         self.status = QLabel("")
         self.status.setWordWrap(True)
+        self.status.hide()               # shown with something to say
         self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.buttons = QDialogButtonBox()
         self.create_button = self.buttons.addButton("Create", QDialogButtonBox.ButtonRole.AcceptRole)
@@ -189,6 +192,7 @@ class NewDatasetDialog(JobDialog):
             self._show_error(str(e))
             return False
         self.progress.show()
+        self._fit()
         self.run_job(self.actions.import_new_dataset(project_id, name, src, chosen), f"file {src}",
                      f"Reading and checking {src.name} ({chosen})…")
         return True
@@ -220,6 +224,8 @@ class NewDatasetDialog(JobDialog):
         self.state = state
         self.status.setStyleSheet("")
         self.status.setText(message)
+        self.status.setVisible(bool(message))
+        self._fit()
         busy = self.busy
         for w in (self.name_edit, self.project_box, self.path_edit, self.format_box, self.folder_button,
                   self.file_button):
@@ -231,6 +237,14 @@ class NewDatasetDialog(JobDialog):
     def _show_error(self, message: str) -> None:
         self._set_state("failed", message)
         self.status.setStyleSheet(ERROR_STYLE)
+
+    def _fit(self) -> None:
+        """Grow to show a line that appeared (the progress, a message): Qt keeps a dialog's height and squeezes
+        its wrapped labels instead, which then overlap."""
+        lay = self.layout()
+        want = lay.totalHeightForWidth(self.width()) if lay.hasHeightForWidth() else lay.totalSizeHint().height()
+        if want > self.height():
+            self.resize(self.width(), want)
 
     def _browse_folder(self) -> None:
         d = QFileDialog.getExistingDirectory(self, "A folder of images or a dataset folder", self.path_edit.text())
