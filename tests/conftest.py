@@ -26,13 +26,14 @@ def _isolated_home(tmp_path_factory, monkeypatch):
 
 @pytest.fixture(scope="session")
 def template_home(tmp_path_factory) -> Path:
-    """A catalog bootstrapped once per session (built-in packages + the generated sample project)."""
+    """A catalog made once per session: the built-in packages and the generated sample project (asked for
+    explicitly, as the window's first run does; a plain client never makes it)."""
     from desktop_app.catalog import Catalog
-    from desktop_app.sdk.bootstrap import ensure_builtins
+    from desktop_app.sdk.bootstrap import create_sample_project
 
     home = tmp_path_factory.mktemp("template")
     cat = Catalog(home)
-    ensure_builtins(cat)
+    create_sample_project(cat)
     cat.close()
     # Fold the WAL into the main file so a plain folder copy is a consistent catalog.
     conn = sqlite3.connect(home / "catalog.db")
