@@ -240,7 +240,10 @@ class CatalogLoader(QThread):
             from desktop_app.sdk import Client
             from desktop_app.sdk.views import is_first_start
             client = Client(home=self.home)
-            self.loaded.emit(client, is_first_start(client.catalog))
+            first_start = is_first_start(client.catalog)
+            if first_start and not client.catalog.read_only:
+                client.create_sample_project()  # the window opens on it; a script never waits for it
+            self.loaded.emit(client, first_start)
         except CatalogDamagedError as e:
             self.damaged.emit(str(e), e.path or "")
         except Exception as e:  # noqa: BLE001 - shown to the user, who may pick another folder
