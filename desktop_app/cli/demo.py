@@ -6,6 +6,7 @@ import sys
 import time
 
 from .app import command
+from .sample_commands import ensure_sample
 
 
 def run_demo(model_name: str = "pretrained-resnet", epochs: int | None = None) -> int:
@@ -14,10 +15,12 @@ def run_demo(model_name: str = "pretrained-resnet", epochs: int | None = None) -
     t0 = time.monotonic()
     client = dl.default_client()
     print(f"catalog: {client.catalog.home}")
+    shapes = ensure_sample(client).datasets.get(dataset_name="shapes")
     package = dl.packages.get(package_name="resnet")
     pretrained = package.models.get(model_name=model_name)
     name = f"demo-{time.strftime('%Y%m%d-%H%M%S')}"
-    model = pretrained.clone(model_name=name, description="headless demo: first training on the sample shapes")
+    model = pretrained.clone(model_name=name, dataset=shapes,
+                             description="headless demo: first training on the sample shapes")
     if epochs:
         model.configuration["epochs"] = epochs
         model.update()
