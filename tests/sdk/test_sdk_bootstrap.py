@@ -43,3 +43,24 @@ def test_a_clone_of_a_builtin_on_a_fresh_catalog_names_its_dataset(tmp_path):
         assert model.dataset == ds and model.labels == ["0", "1"]
     finally:
         client.catalog.close()
+
+
+def test_the_readme_sdk_example_clones_onto_the_dataset_it_chose(dl, tmp_path, monkeypatch):
+    import re
+    from pathlib import Path
+
+    from PIL import Image
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    block = re.search(r"## The SDK\n.*?```python\n(.*?)```", readme, re.S).group(1)
+    setup = block.split("execution = model.train()")[0]   # training and serving are tested elsewhere
+    for label in ("0", "1"):
+        for i in range(10):
+            (tmp_path / "digits" / label).mkdir(parents=True, exist_ok=True)
+            Image.new("L", (8, 8), 255 * int(label)).save(tmp_path / "digits" / label / f"{i}.png")
+    monkeypatch.chdir(tmp_path)
+    scope: dict = {}
+    exec(compile(setup, "README.md", "exec"), scope)
+    model, dataset = scope["model"], scope["dataset"]
+    assert model.dataset == dataset and sorted(model.labels) == ["0", "1"]
+    assert set(dataset.subset_counts()) >= {"train", "validation", "test"}
