@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, Iterator, Sequence
 
 from desktop_app.catalog.records import ModelRecord, ModelStatus
 from desktop_app.errors import ValidationError
+from desktop_app.ml import handle
 
 from .definitions import PlotSample, filter_dict
 from .entities import Dataset, Entity, Execution, Project, Service
@@ -66,15 +67,11 @@ class Model(Entity):
 
     @property
     def id_to_label_map(self) -> dict[int, str]:
-        m = self.configuration.get("id_to_label_map")
-        if m:
-            return {int(k): v for k, v in m.items()}
-        labels = self.labels or (self.dataset.labels if self.dataset_id else [])
-        return dict(enumerate(labels))
+        return handle.id_to_label_map(self)
 
     @property
     def label_to_id_map(self) -> dict[str, int]:
-        return {v: k for k, v in self.id_to_label_map.items()}
+        return handle.label_to_id_map(self)
 
     # -- relations ------------------------------------------------------------------------
     @property
