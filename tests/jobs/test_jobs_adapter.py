@@ -28,7 +28,7 @@ def centroid(dl):
 def _wait_status(ex, statuses, timeout=60.0):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if ex.status in statuses:
+        if ex.refresh().status in statuses:
             return ex.status
         time.sleep(0.1)
     raise AssertionError(f"execution still {ex.status} after {timeout} s; log:\n{ex.logs()}")
@@ -236,7 +236,7 @@ def test_any_read_of_a_job_whose_owner_died_reconciles_it(dl, read, capsys):
         "executions.get": lambda: dl.executions.get(stale.id).status,
         "executions.list": lambda: {e.id: e.status for e in dl.executions.list()}[stale.id],
         "model.executions": lambda: m.executions[0].status,
-        "execution.status": lambda: ex.status,
+        "execution.status": lambda: ex.refresh().status,
         "jobs list": lambda: (cli(["jobs", "list", "--json"]), cat.get_execution(stale.id).status)[1],
     }
     assert readers[read]() == "interrupted"
@@ -289,7 +289,7 @@ def test_a_resumed_run_continues_its_series_without_duplicates(dl, tmp_path):
         return sorted(s.x for s in cat.list_metrics(m.id, figure="loss", legend="validation"))
 
     while len(validated()) < 4:   # epochs 1-4 done; the checkpoint is the one after epoch 3
-        assert ex.status in ("created", "in-progress") and time.monotonic() < deadline, ex.logs()[-3000:]
+        assert ex.refresh().status in ("created", "in-progress") and time.monotonic() < deadline, ex.logs()[-3000:]
         time.sleep(0.05)
     os.kill(ex.record.pid, signal.SIGKILL)
     _wait_status(ex, ("failed", "interrupted"))

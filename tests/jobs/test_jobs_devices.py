@@ -45,7 +45,7 @@ def test_three_jobs_on_two_gpus_run_two_at_a_time(dl, tmp_path, monkeypatch):
         models.append(m)
         execs.append(m.train(wait=False))
     deadline = time.monotonic() + 180
-    while not all(e.done for e in execs):
+    while not all(e.refresh().done for e in execs):
         assert time.monotonic() < deadline, [e.status for e in execs]
         time.sleep(0.2)
     assert [e.status for e in execs] == ["success"] * 3, [e.logs() for e in execs]
