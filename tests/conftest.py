@@ -9,6 +9,10 @@ from pathlib import Path
 
 import pytest
 
+# An ERROR log record a test did not declare with @pytest.mark.expect_log fails it (tests/logfail.py).
+from logfail import pytest_configure, pytest_runtest_call, pytest_runtest_setup, pytest_runtest_teardown  # noqa: F401
+from logfail import pytest_unconfigure  # noqa: F401
+
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 # Workers and schedulers spawned by tests must not see a GPU they would then wait for.
 os.environ.setdefault("DESKTOP_APP_CPU_JOBS", "1")

@@ -21,7 +21,7 @@ def pipeline(catalog):
 
 
 def _dead_owner() -> dict:
-    proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])  # lives until killed below
     owner = lock.owner_for(proc.pid)
     proc.kill()
     proc.wait()
