@@ -27,7 +27,7 @@ def centroid(dl):
 
 
 def _wait_status(ex, statuses, timeout=60.0):
-    return wait_for(lambda: ex.status if ex.status in statuses else None, timeout,
+    return wait_for(lambda: ex.status if ex.refresh().status in statuses else None, timeout,
                     what=f"execution {ex.id} to be {' or '.join(statuses)}",
                     details=lambda: f"it is {ex.status}; log:\n{ex.logs()}")
 
@@ -227,7 +227,7 @@ def test_any_read_of_a_job_whose_owner_died_reconciles_it(dl, read, capsys):
         "executions.get": lambda: dl.executions.get(stale.id).status,
         "executions.list": lambda: {e.id: e.status for e in dl.executions.list()}[stale.id],
         "model.executions": lambda: m.executions[0].status,
-        "execution.status": lambda: ex.status,
+        "execution.status": lambda: ex.refresh().status,
         "jobs list": lambda: (cli(["jobs", "list", "--json"]), cat.get_execution(stale.id).status)[1],
     }
     assert readers[read]() == "interrupted"
@@ -279,7 +279,7 @@ def test_a_resumed_run_continues_its_series_without_duplicates(dl, tmp_path):
         return sorted(s.x for s in cat.list_metrics(m.id, figure="loss", legend="validation"))
 
     def four_epochs_validated():   # epochs 1-4 done; the checkpoint is the one after epoch 3
-        assert ex.status in ("created", "in-progress"), ex.logs()[-3000:]
+        assert ex.refresh().status in ("created", "in-progress"), ex.logs()[-3000:]
         return len(validated()) >= 4
 
     wait_for(four_epochs_validated, 300, poll=0.05, what="four validated epochs", details=lambda: ex.logs()[-3000:])

@@ -44,7 +44,7 @@ def test_dataloop_deploy_snippet_runs_as_written(dl, bright):
     service.stop()
     assert service.status == "stopped"
     assert not _alive(service.pid)
-    assert model.status == "trained"
+    assert model.refresh().status == "trained"
     assert manager.list_running(dl.default_client().catalog) == []
     with pytest.raises(httpx.TransportError):
         httpx.get(f"{service.url}/v2/health/live", timeout=2.0)
@@ -63,11 +63,11 @@ def test_model_stays_deployed_until_its_last_service_stops(dl, tmp_path):
         doc = httpx.post(f"{b.url}/v2/models/{model.name}/infer", json=infer_body(png_bytes(spot_image(1, 2)))).json()
         assert sorted(outputs(doc)["labels"]["data"]) == ["bright", "frame"]
         a.stop()
-        assert model.status == "deployed"
+        assert model.refresh().status == "deployed"
     finally:
         b.stop()
         a.stop()
-    assert model.status == "trained"
+    assert model.refresh().status == "trained"
 
 
 def test_a_port_in_use_fails_the_start_with_the_reason(dl, bright):
@@ -78,7 +78,7 @@ def test_a_port_in_use_fails_the_start_with_the_reason(dl, bright):
         assert bright.status == "deployed" and first.status == "running"
     finally:
         first.stop()
-    assert bright.status == "trained"
+    assert bright.refresh().status == "trained"
     work = dl.default_client().catalog.work_dir / "services"
     assert not (work / first.id).exists()  # its copy of the artifacts went with it
 
@@ -90,8 +90,8 @@ def test_a_killed_service_is_marked_stopped_when_listed(dl, bright):
     catalog = dl.default_client().catalog
     assert catalog.get_service(service.id).status == "running"  # nobody noticed yet
     assert manager.list_running(catalog) == []
-    assert service.status == "stopped"
-    assert bright.status == "trained"
+    assert service.refresh().status == "stopped"
+    assert bright.refresh().status == "trained"
 
 
 def test_token_is_required_on_every_request_when_set(dl, bright):
