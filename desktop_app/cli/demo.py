@@ -5,6 +5,8 @@ from __future__ import annotations
 import sys
 import time
 
+from desktop_app.domain.status import ExecutionStatus
+
 from .app import command
 from .sample_commands import ensure_sample
 
@@ -29,14 +31,14 @@ def run_demo(model_name: str = "pretrained-resnet", epochs: int | None = None) -
           f"({ds.items.count({'subset': 'train'})} train / "
           f"{ds.items.count({'subset': 'validation'})} validation images)")
     ex = model.train(progress=True)
-    if ex.status != "success":
+    if ex.status != ExecutionStatus.SUCCESS:
         print(f"training {ex.status}: {ex.error}\n--- log ---\n{ex.logs()[-3000:]}", file=sys.stderr)
         return 1
     acc = [s.y for s in model.metrics.list(figure="accuracy", legend="validation")]
     print(f"trained in {time.monotonic() - t0:.0f} s; validation accuracy per epoch: "
           + ", ".join(f"{a:.3f}" for a in acc))
     ev = model.evaluate(dataset=ds, filters={"subset": "test"}, name="demo-test")
-    if ev.status == "success":
+    if ev.status == ExecutionStatus.SUCCESS:
         summary = ev.output.get("summary", {})
         print("test subset: " + ", ".join(f"{k} {v:.3f}" for k, v in summary.items() if isinstance(v, float)))
     else:

@@ -177,10 +177,9 @@ class ModelHandle:
         return self.catalog.get_model(self.id).status
 
     @status.setter
-    def status(self, value: str) -> None:
-        if value not in ModelStatus.ALL:
-            raise ValidationError(f"unknown model status {value!r}; one of {', '.join(ModelStatus.ALL)}")
-        self._record = self.catalog.update_model(self.id, status=value)
+    def status(self, value: ModelStatus | str) -> None:
+        """Written through the catalog's one owner of transitions (an unknown or refused status: ValidationError)."""
+        self._record = self.catalog.set_model_status(self.id, value)
 
     @property
     def package_name(self) -> str:

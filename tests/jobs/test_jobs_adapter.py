@@ -218,11 +218,11 @@ def test_any_read_of_a_job_whose_owner_died_reconciles_it(dl, read, capsys):
     from desktop_app.cli.main import main as cli
     cat = dl.default_client().catalog
     m = dl.packages.get("resnet").models.get("pretrained-resnet").clone(model_name="orphan")
-    cat.update_model(m.id, status="trained")
+    cat.set_model_status(m.id, "trained")
     stale = cat.create_execution("train", model_id=m.id, input={"previous_status": "trained"})
     ex = dl.executions.get(stale.id)   # read while still queued: nothing to reconcile
-    cat.update_execution(stale.id, status="in-progress", pid=_dead_pid())
-    cat.update_model(m.id, status="training")
+    cat.set_execution_status(stale.id, "in-progress", pid=_dead_pid())
+    cat.set_model_status(m.id, "training")
     readers = {
         "executions.get": lambda: dl.executions.get(stale.id).status,
         "executions.list": lambda: {e.id: e.status for e in dl.executions.list()}[stale.id],
@@ -242,7 +242,7 @@ def test_a_read_leaves_a_dead_worker_to_a_live_scheduler(dl):
     cat = dl.default_client().catalog
     m = dl.packages.get("resnet").models.get("pretrained-resnet").clone(model_name="reaped")
     rec = cat.create_execution("train", model_id=m.id, input={"previous_status": "created"})
-    cat.update_execution(rec.id, status="in-progress", pid=_dead_pid())
+    cat.set_execution_status(rec.id, "in-progress", pid=_dead_pid())
     lock = FileLock(Path(cat.home) / LOCK_NAME)   # stands for a live scheduler
     assert lock.acquire()
     try:
