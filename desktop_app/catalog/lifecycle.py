@@ -42,8 +42,9 @@ MODEL_TRANSITIONS: Mapping[ModelStatus, frozenset[ModelStatus]] = {
     M.TRAINING: frozenset({M.TRAINED, M.FAILED, M.PENDING}),
     # trained again (a job or the adapter), served, or a train job failing after its training ended
     M.TRAINED: frozenset({M.PENDING, M.TRAINING, M.DEPLOYED, M.FAILED}),
-    # trained again (its services serve on), or a train job of it failing
-    M.DEPLOYED: frozenset({M.PENDING, M.TRAINING, M.FAILED}),
+    # trained again (its services serve on), a train job of it failing; trained: served no more (serving
+    # restores the status it had before it was deployed, usually this one; by hand too)
+    M.DEPLOYED: frozenset({M.PENDING, M.TRAINING, M.FAILED, M.TRAINED}),
     # trained again, or its weights uploaded by hand
     M.FAILED: frozenset({M.PENDING, M.TRAINING, M.TRAINED}),
 }
