@@ -204,7 +204,7 @@ def test_navigator_multi_select_opens_the_compare_page(qtbot, window, client, mo
     menu = nav.findChildren(QMenu)[-1]
     assert any(a.text() == "Compare 2 selected models" for a in menu.actions())
     with qtbot.waitSignal(nav.compare_requested, timeout=WAIT_MS) as sig:
-        menu.actions()[0].trigger()
+        next(a for a in menu.actions() if a.text() == "Compare 2 selected models").trigger()
     menu.close()
     assert set(sig.args[0]) == {a.id, b.id}
     page = window.pages.currentWidget()
