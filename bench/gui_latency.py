@@ -172,7 +172,9 @@ def main(argv: list[str] | None = None) -> int:
         else:
             from desktop_app.sdk import Client
             t0 = time.monotonic()
-            Client(home=home).catalog.close()
+            client = Client(home=home)
+            client.create_sample_project()
+            client.catalog.close()
             print(f"built a demo catalog in {time.monotonic() - t0:.0f} s", flush=True)
         env["DESKTOP_APP_HOME"] = os.environ["DESKTOP_APP_HOME"] = str(home)
         print(f"platform: {platform}; python {sys.version.split()[0]}; {os.cpu_count()} CPUs", flush=True)

@@ -75,7 +75,7 @@ def setup_model(home: Path, size: int, device: str | None):
     from desktop_app.ml.models import build_model, weights_payload
     from desktop_app.sdk import Client
 
-    client = Client(home=home, sample_data=False)
+    client = Client(home=home)
     torch.manual_seed(0)
     net, _ = build_model("resnet18", len(LABELS), image_size=size, pretrained=False)
     weights = home / "weights.pt"

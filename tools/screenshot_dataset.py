@@ -140,6 +140,7 @@ def main(argv: list[str] | None = None) -> int:
     app = QApplication.instance() or QApplication([])
     with tempfile.TemporaryDirectory() as home:
         client = Client(home=home)
+        client.create_sample_project()
         add_demo_predictions(client)
         for p in shot_dataset_gallery(client, out_dir):
             print(p)

@@ -277,6 +277,7 @@ def build_catalog(home: Path, log: Callable[[str], None], base: Path | None = No
     if base is not None:
         shutil.copytree(base, home)
     client = Client(home=home)
+    client.create_sample_project()
     log(f"catalog with the sample project in {time.monotonic() - t0:.0f} s")
     found = client.catalog.find_models(name="resnet-small")
     if found and found[0].status == "trained":

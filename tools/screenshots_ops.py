@@ -154,6 +154,7 @@ def run_shots(out: Path, only: list[str] | None, keep: bool) -> int:
     try:
         t0 = time.monotonic()
         client = Client(home=home)
+        client.create_sample_project()
         print(f"catalog with the sample project in {time.monotonic() - t0:.0f} s", flush=True)
         build_pipeline(client, tmp, lambda m: print(m, flush=True))
         services = start_services(client, tmp, lambda m: print(m, flush=True))

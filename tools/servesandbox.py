@@ -52,7 +52,7 @@ def spot_service(service_config: dict | None = None, *, keep: bool = False) -> I
 
     tmp = Path(tempfile.mkdtemp(prefix="serving-tool-"))
     home = tmp / "catalog"
-    client = Client(home=home, sample_data=False)
+    client = Client(home=home)
     try:
         src = tmp / "spot_src"
         src.mkdir()

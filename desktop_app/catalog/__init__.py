@@ -4,10 +4,11 @@ Uses: domain, settings, errors."""
 from .catalog import Catalog
 from .records import (AnnotationRecord, ArtifactRecord, DatasetRecord, EvaluationRecord, ExecutionRecord,
                       ExecutionStatus, ItemRecord, MetricSample, ModelRecord, ModelStatus, PackageRecord,
-                      PipelineRecord, ProjectRecord, ServiceRecord)
+                      PipelineRecord, PipelineRunStatus, PipelineStatus, ProjectRecord, ServiceRecord,
+                      ServiceStatus)
 
 __all__ = [
     "Catalog", "AnnotationRecord", "ArtifactRecord", "DatasetRecord", "EvaluationRecord", "ExecutionRecord",
     "ExecutionStatus", "ItemRecord", "MetricSample", "ModelRecord", "ModelStatus", "PackageRecord",
-    "PipelineRecord", "ProjectRecord", "ServiceRecord",
+    "PipelineRecord", "PipelineRunStatus", "PipelineStatus", "ProjectRecord", "ServiceRecord", "ServiceStatus",
 ]

@@ -13,6 +13,7 @@ from desktop_app.errors import UserError
 from .data import DataMixin
 from .db import Database
 from .entities import EntitiesMixin
+from .lifecycle import LifecycleMixin
 from .paths import default_home
 from .pipeline_queries import DataVersionQueries, PipelineRunQueries
 from .runs import RunsMixin
@@ -32,11 +33,12 @@ class _ReadOnlyStore(BlobStore):
         self.tmp = self.root / "tmp"
 
 
-class Catalog(EntitiesMixin, DataMixin, RunsMixin):
+class Catalog(EntitiesMixin, DataMixin, RunsMixin, LifecycleMixin):
     """Every read and write of the catalog goes through here; callers get typed records back.
 
     Named queries of one room live in small modules beside this one, reached as attributes:
-    `pipeline_runs` and `data_versions` (pipelines), `scoring` (evaluation)."""
+    `pipeline_runs` and `data_versions` (pipelines), `scoring` (evaluation). A model's or a job's status changes
+    only through `set_model_status` / `set_execution_status` (lifecycle.py: the one table of transitions)."""
 
     def __init__(self, home: Path | str | None = None, *, read_only: bool = False):
         self.home = Path(home) if home is not None else default_home()

@@ -10,29 +10,14 @@ from __future__ import annotations
 import json
 from typing import Any, NamedTuple, Sequence
 
+from desktop_app.domain.status import PipelineRunStatus, PipelineStatus, coerce
+
 from .db import Database
 from .ground_truth import ground_truth_json_sql, ground_truth_sql
+from .lifecycle import PIPELINE_RUN_TRANSITIONS, check_transition
 from .stamps import now_iso, to_json
 
 CHUNK = 900   # ids per `IN (...)`: under SQLite's old 999-variable limit
-
-
-class PipelineStatus:
-    """A pipeline row's lock: idle, or running while one of its runs is."""
-    IDLE = "idle"
-    RUNNING = "running"
-
-
-class PipelineRunStatus:
-    RUNNING = "running"
-    FAILED = "failed"
-    INTERRUPTED = "interrupted"
-    CANCELED = "canceled"
-    PROMOTED = "promoted"
-    DISCARDED = "discarded"
-    RESUMABLE = (FAILED, INTERRUPTED, CANCELED)
-    FINAL = (FAILED, INTERRUPTED, CANCELED, PROMOTED, DISCARDED)
-    DONE = (PROMOTED, DISCARDED)
 
 
 class RunningRun(NamedTuple):
@@ -123,11 +108,15 @@ class PipelineRunQueries:
     def finish(self, run_id: str, pipeline_id: str, *, status: str, steps: list, details: dict,
                owner_pid: int | None = None) -> bool:
         """A running run ends with this status and its pipeline unlocks, at one time stamp; with owner_pid only
-        if that process still owns it. False (nothing written) if the run was not running (or not its own)."""
+        if that process still owns it. False (nothing written) if the run was not running (or not its own).
+        `status` must be one a running run may end with (lifecycle's table), else TransitionError."""
+        status = coerce(PipelineRunStatus, status)
+        check_transition(PIPELINE_RUN_TRANSITIONS, "pipeline run", run_id, PipelineRunStatus.RUNNING, status,
+                         same_ok=False)
         now = now_iso()
         sql = ("UPDATE pipeline_runs SET status = ?, steps = ?, details = ?, finished_at = ? "
                "WHERE id = ? AND status = ?")
-        params: list[Any] = [status, to_json(steps), to_json(details), now, run_id, PipelineRunStatus.RUNNING]
+        params: list[Any] = [status.value, to_json(steps), to_json(details), now, run_id, PipelineRunStatus.RUNNING]
         if owner_pid is not None:
             sql += " AND json_extract(details, '$.owner.pid') = ?"
             params.append(owner_pid)

@@ -6,19 +6,13 @@ import json
 from dataclasses import dataclass, field, fields
 from typing import Any
 
+from desktop_app.domain.status import (ExecutionStatus, ModelStatus, PipelineRunStatus, PipelineStatus,
+                                       ServiceStatus)
+
 from .ground_truth import is_ground_truth
 
-
-class ModelStatus:
-    CREATED = "created"
-    PRE_TRAINED = "pre-trained"
-    PENDING = "pending"
-    TRAINING = "training"
-    TRAINED = "trained"
-    DEPLOYED = "deployed"
-    FAILED = "failed"
-    ALL = (CREATED, PRE_TRAINED, PENDING, TRAINING, TRAINED, DEPLOYED, FAILED)
-    WITH_WEIGHTS = (TRAINED, DEPLOYED)   # weights of its own: it can be evaluated, served, exported, championed
+# The statuses live in desktop_app.domain.status and are re-exported here, where callers have always found them.
+# A record holds the stored word (a plain str, equal to its member).
 
 
 def why_no_weights(model: Any, action: str) -> str | None:
@@ -27,22 +21,11 @@ def why_no_weights(model: Any, action: str) -> str | None:
     status = model.status
     if status in ModelStatus.WITH_WEIGHTS:
         return None
-    if status in (ModelStatus.PENDING, ModelStatus.TRAINING):
+    if status in ModelStatus.BUSY:
         return f"The model is training: {action} it once training has ended."
     if status == ModelStatus.PRE_TRAINED:
         return f"A pre-trained built-in has no weights of its own: clone and train it, then {action} the clone."
     return f"The model is {status}: only a trained or deployed model has weights to {action}. Train it first."
-
-
-class ExecutionStatus:
-    CREATED = "created"
-    IN_PROGRESS = "in-progress"
-    SUCCESS = "success"
-    FAILED = "failed"
-    CANCELED = "canceled"
-    INTERRUPTED = "interrupted"
-    ALL = (CREATED, IN_PROGRESS, SUCCESS, FAILED, CANCELED, INTERRUPTED)
-    FINAL = (SUCCESS, FAILED, CANCELED, INTERRUPTED)
 
 
 # Columns stored as JSON text; converted to Python objects at the boundary.
@@ -109,7 +92,7 @@ class ModelRecord(Record):
     package_id: str
     description: str = ""
     tags: list = field(default_factory=list)
-    status: str = ModelStatus.CREATED
+    status: str = ModelStatus.CREATED.value
     configuration: dict = field(default_factory=dict)
     labels: list = field(default_factory=list)
     input_type: str = "image"
@@ -237,7 +220,7 @@ class MetricSample(Record):
 class ExecutionRecord(Record):
     id: str
     kind: str                       # train | evaluate | predict | deploy | pipeline
-    status: str = ExecutionStatus.CREATED
+    status: str = ExecutionStatus.CREATED.value
     model_id: str | None = None
     project_id: str | None = None
     progress: float = 0.0
@@ -278,7 +261,7 @@ class ServiceRecord(Record):
     id: str
     model_id: str
     name: str
-    status: str = "starting"
+    status: str = ServiceStatus.STARTING.value
     url: str | None = None
     host: str = "127.0.0.1"
     port: int | None = None
@@ -294,7 +277,7 @@ class PipelineRecord(Record):
     project_id: str
     name: str
     definition: dict = field(default_factory=dict)
-    status: str = "idle"
+    status: str = PipelineStatus.IDLE.value
     created_at: str = ""
     updated_at: str = ""
 
@@ -303,7 +286,7 @@ class PipelineRecord(Record):
 class PipelineRunRecord(Record):
     id: str
     pipeline_id: str
-    status: str = "created"
+    status: str = PipelineRunStatus.CREATED.value
     trigger: str = "manual"
     steps: list = field(default_factory=list)
     details: dict = field(default_factory=dict)

@@ -6,10 +6,11 @@ import math
 import time
 from typing import Any, Iterable, Sequence
 
+from desktop_app.domain.status import ServiceStatus, coerce
 from desktop_app.errors import AlreadyExistsError, NotFoundError, ValidationError
 
 from .db import Database, new_id, now_iso
-from .records import (EvaluationRecord, ExecutionRecord, ExecutionStatus, MetricSample,
+from .records import (EvaluationRecord, ExecutionRecord, MetricSample,
                       PipelineRecord, PipelineRunRecord, ServiceRecord)
 
 _METRIC_INSERT = ("INSERT INTO metrics (model_id, figure, legend, x, y, wall_time, epoch, dataset_id, execution_id) "
@@ -111,12 +112,10 @@ class RunsMixin:
         return [ExecutionRecord.from_row(r) for r in self._db.query(sql, params)]
 
     def update_execution(self, execution_id: str, **values: Any) -> ExecutionRecord:
-        if "status" in values and values["status"] not in ExecutionStatus.ALL:
-            raise ValidationError(f"unknown execution status {values['status']!r}")
-        if values.get("status") == ExecutionStatus.IN_PROGRESS and "started_at" not in values:
-            values["started_at"] = now_iso()
-        if values.get("status") in ExecutionStatus.FINAL and "finished_at" not in values:
-            values["finished_at"] = now_iso()
+        if "status" in values:
+            raise ValidationError(f"update_execution does not change a status (asked: {values['status']!r}): "
+                                  f"catalog.set_execution_status(execution_id, status, **fields) does, checking "
+                                  f"the change against catalog.lifecycle's table")
         if self._db.update("executions", {"id": execution_id}, values) == 0:
             raise NotFoundError(f"no execution with id {execution_id!r}")
         return self.get_execution(execution_id)
@@ -171,6 +170,7 @@ class RunsMixin:
 
     # -- services -------------------------------------------------------------------------
     def create_service(self, model_id: str, name: str, **values: Any) -> ServiceRecord:
+        _service_status(values)
         rec = ServiceRecord(id=new_id(), model_id=model_id, name=name, started_at=now_iso(), **values)
         self._db.insert("services", rec.to_dict())
         return rec
@@ -193,6 +193,7 @@ class RunsMixin:
         return [ServiceRecord.from_row(r) for r in self._db.query(sql, params)]
 
     def update_service(self, service_id: str, **values: Any) -> ServiceRecord:
+        _service_status(values)
         self._db.update("services", {"id": service_id}, values)
         return self.get_service(service_id)
 
@@ -248,3 +249,9 @@ class RunsMixin:
     def update_pipeline_run(self, run_id: str, **values: Any) -> PipelineRunRecord:
         self._db.update("pipeline_runs", {"id": run_id}, values)
         return self.get_pipeline_run(run_id)
+
+
+def _service_status(values: dict[str, Any]) -> None:
+    """A service's status, if given, as its stored word; a ValidationError naming the allowed ones otherwise."""
+    if "status" in values:
+        values["status"] = coerce(ServiceStatus, values["status"]).value

@@ -5,7 +5,10 @@ from __future__ import annotations
 import sys
 import time
 
+from desktop_app.domain.status import ExecutionStatus
+
 from .app import command
+from .sample_commands import ensure_sample
 
 
 def run_demo(model_name: str = "pretrained-resnet", epochs: int | None = None) -> int:
@@ -14,10 +17,12 @@ def run_demo(model_name: str = "pretrained-resnet", epochs: int | None = None) -
     t0 = time.monotonic()
     client = dl.default_client()
     print(f"catalog: {client.catalog.home}")
+    shapes = ensure_sample(client).datasets.get(dataset_name="shapes")
     package = dl.packages.get(package_name="resnet")
     pretrained = package.models.get(model_name=model_name)
     name = f"demo-{time.strftime('%Y%m%d-%H%M%S')}"
-    model = pretrained.clone(model_name=name, description="headless demo: first training on the sample shapes")
+    model = pretrained.clone(model_name=name, dataset=shapes,
+                             description="headless demo: first training on the sample shapes")
     if epochs:
         model.configuration["epochs"] = epochs
         model.update()
@@ -26,14 +31,14 @@ def run_demo(model_name: str = "pretrained-resnet", epochs: int | None = None) -
           f"({ds.items.count({'subset': 'train'})} train / "
           f"{ds.items.count({'subset': 'validation'})} validation images)")
     ex = model.train(progress=True)
-    if ex.status != "success":
+    if ex.status != ExecutionStatus.SUCCESS:
         print(f"training {ex.status}: {ex.error}\n--- log ---\n{ex.logs()[-3000:]}", file=sys.stderr)
         return 1
     acc = [s.y for s in model.metrics.list(figure="accuracy", legend="validation")]
     print(f"trained in {time.monotonic() - t0:.0f} s; validation accuracy per epoch: "
           + ", ".join(f"{a:.3f}" for a in acc))
     ev = model.evaluate(dataset=ds, filters={"subset": "test"}, name="demo-test")
-    if ev.status == "success":
+    if ev.status == ExecutionStatus.SUCCESS:
         summary = ev.output.get("summary", {})
         print("test subset: " + ", ".join(f"{k} {v:.3f}" for k, v in summary.items() if isinstance(v, float)))
     else:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import sys
 
+from desktop_app.domain.status import ExecutionStatus
+
 from .app import client, command, print_json, print_table, resolve_dataset, resolve_model
 
 
@@ -27,7 +29,7 @@ def _train(p):
             m.update()
         ex = m.train(wait=not a.no_wait, resume=a.resume, device=a.device)
         print(f"execution {ex.id}: {ex.status}" + (f" ({ex.error})" if ex.error else ""))
-        return 0 if ex.status in ("success", "created", "in-progress") else 1
+        return 0 if ex.status in (ExecutionStatus.SUCCESS, *ExecutionStatus.ACTIVE) else 1
     p.set_defaults(func=run)
 
 
@@ -79,7 +81,7 @@ def _evaluate(p):
         ex = m.evaluate(dataset=ds, filters={"subset": a.subset} if a.subset else None, name=a.name,
                         iou_threshold=a.iou, conf_threshold=a.conf)
         out = ex.output
-        if ex.status != "success":
+        if ex.status != ExecutionStatus.SUCCESS:
             print(f"evaluation failed: {ex.error}", file=sys.stderr)
             return 1
         if a.json:

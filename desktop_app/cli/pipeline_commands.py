@@ -5,6 +5,8 @@ from __future__ import annotations
 import sys
 import time
 
+from desktop_app.domain.status import PipelineRunStatus as RunStatus
+
 from .app import client, command, print_json, print_table, resolve_dataset, resolve_model
 
 
@@ -57,8 +59,7 @@ def _print_run(run) -> None:
     rec = run.refresh()._record
     d = rec.details
     print(f"run {rec.id} (#{d.get('number')}): {rec.status}"
-          + (f" at step {d.get('failed_step')}: {d.get('error')}" if rec.status in ("failed", "interrupted",
-                                                                                      "canceled") else ""))
+          + (f" at step {d.get('failed_step')}: {d.get('error')}" if rec.status in RunStatus.RESUMABLE else ""))
     for reason in (d.get("decision") or {}).get("reasons", []):
         print(f"  {reason}")
     red = d.get("redeploy") or {}
@@ -77,7 +78,7 @@ def _run(a) -> int:
         print_json(run.refresh().to_json())
     else:
         _print_run(run)
-    return 0 if run.status in ("promoted", "discarded") else 1
+    return 0 if run.status in RunStatus.DONE else 1
 
 
 def _runs(a) -> int:
@@ -110,7 +111,7 @@ def _resume(a) -> int:
         print(f"run {run.id} resumed in a detached runner")
         return 0
     _print_run(run)
-    return 0 if run.status in ("promoted", "discarded") else 1
+    return 0 if run.status in RunStatus.DONE else 1
 
 
 def _cancel(a) -> int:

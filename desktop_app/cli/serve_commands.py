@@ -7,6 +7,7 @@ import sys
 import time
 from pathlib import Path
 
+from desktop_app.domain.status import ServiceStatus
 from desktop_app.errors import UserError
 
 from .app import client, command, print_json, print_table, resolve_model
@@ -62,7 +63,7 @@ def _serve(p):
         try:
             while True:
                 manager.cleanup_stale(client().catalog)  # notices a server that died
-                if service.status != "running":
+                if service.status != ServiceStatus.RUNNING:
                     break
                 time.sleep(1.0)
             print(f"service {service.id} ended ({service.status})", file=sys.stderr)

@@ -1,5 +1,6 @@
 """The window's one seam to the core: every change it makes (jobs, pipelines, services, export, push, delete,
-re-score) is a short call here into the functions the SDK and CLI use; failures go to the ErrorHub or a callback.
+re-score, new datasets) is a short call here into the functions the SDK and CLI use; failures go to the ErrorHub
+or a callback.
 
 Views, widgets and dialogs may read the catalog themselves; they never import jobs / pipelines (but for its
 read-only form and timeline modules) / serving / workflows (an import-linter contract checks it). A slow call
@@ -9,12 +10,13 @@ waits for it), the window's otherwise; the callbacks run on the GUI thread.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, Callable
 
 from PySide6.QtCore import QObject, Signal
 
 from .notifications import ErrorHub
-from .workers import TaskRunner
+from .workers import TaskRunner, Work
 
 Done = Callable[[Any], None]
 Failed = Callable[[BaseException], None]
@@ -104,6 +106,29 @@ class Actions(QObject):
         from desktop_app.evaluation.run import rescore
         catalog = self.catalog
         self._submit(lambda: rescore(catalog, evaluation_id), on_done, on_error, tasks)
+
+    # -- datasets -------------------------------------------------------------------------
+    def create_dataset(self, project_id: str, name: str) -> Any:
+        """An empty dataset (its DatasetRecord); raises (the New dataset dialog shows the message by the name)."""
+        rec = self.catalog.create_dataset(project_id, name)
+        self.catalog_changed.emit()
+        return rec
+
+    def import_new_dataset(self, project_id: str, name: str, path: str | Path, fmt: str) -> Work:
+        """The work of "Import as a new dataset", for a JobDialog's worker thread (work(progress, cancelled) ->
+        the new dataset's id): the dataset is created in the import's own transaction, so an import that fails,
+        is cancelled or is killed leaves no empty dataset behind. `fmt` as import_dialog.resolve_format gives."""
+        from desktop_app.catalog.stamps import new_id
+
+        from .dialogs.import_dialog import run_import
+        catalog, src = self.catalog, Path(path)
+
+        def work(progress: Callable[[int, int], None], cancelled: Callable[[], bool]) -> str:
+            dataset_id = new_id()
+            run_import(catalog, dataset_id, src, fmt, progress=progress, cancelled=cancelled,
+                       new_dataset={"project_id": project_id, "name": name})
+            return dataset_id
+        return work
 
     # -- models ---------------------------------------------------------------------------
     def save_configuration(self, model_id: str, values: dict) -> bool:

@@ -16,9 +16,21 @@ from .pages import REVIEW_PAGES, Pages
 from .settings_store import SettingsStore
 from .views.navigator import Navigator
 from .widgets.jobs_panel import JobsPanel
-from .workers import CatalogLoader, JobsWatcher, MetricsPoller, TaskRunner
+from .workers import CatalogLoader, EntitiesWatcher, JobsWatcher, MetricsPoller, TaskRunner
 
 log = logging.getLogger("desktop_app.gui")
+
+
+def _keys(*keys: QKeySequence.StandardKey | str) -> list[QKeySequence]:
+    """The platform's bindings of each standard key, then each explicit one, without repeats: some platform
+    themes (plain X11) bind HelpContents / Refresh to nothing, so F1 / F5 are given as well."""
+    out: list[QKeySequence] = []
+    for key in keys:
+        for seq in (QKeySequence.keyBindings(key) if isinstance(key, QKeySequence.StandardKey)
+                    else [QKeySequence(key)]):
+            if not seq.isEmpty() and seq not in out:
+                out.append(seq)
+    return out
 
 
 class MainWindow(QMainWindow):
@@ -34,6 +46,7 @@ class MainWindow(QMainWindow):
         self.actions: Any = None
         self.watcher: JobsWatcher | None = None
         self.poller: MetricsPoller | None = None
+        self.entities: EntitiesWatcher | None = None
         self.loader: CatalogLoader | None = None
         self.dialogs: list[QWidget] = []
         self._shut = False
@@ -52,6 +65,7 @@ class MainWindow(QMainWindow):
         self.navigator = Navigator()
         self.navigator.selected.connect(self._on_selected)
         self.navigator.compare_requested.connect(self.compare_models)
+        self.navigator.new_dataset_requested.connect(self.open_new_dataset_dialog)
         self.pages = Pages()
         self.pages.navigate.connect(self.navigate)
         self.pages.clone_requested.connect(self.open_clone_dialog)
@@ -60,6 +74,7 @@ class MainWindow(QMainWindow):
         self.pages.message.connect(lambda text: self.statusBar().showMessage(text, 8000))
         self.pages.error.connect(self._page_error)   # a page's failures land with every other error
         self.pages.catalog_changed.connect(self.refresh_tree)
+        self.pages.welcome.new_dataset_requested.connect(lambda: self.open_new_dataset_dialog())
         self.jobs = JobsPanel()
         self.notification = NotificationBar(self.hub)
         center = QWidget()
@@ -96,7 +111,9 @@ class MainWindow(QMainWindow):
     def _build_menus(self) -> None:
         def action(menu, text, slot, shortcut=None, enabled=True) -> QAction:
             a = QAction(text, self)
-            if shortcut is not None:
+            if isinstance(shortcut, list):
+                a.setShortcuts(shortcut)
+            elif shortcut is not None:
                 a.setShortcut(QKeySequence(shortcut))
             a.triggered.connect(slot)
             a.setEnabled(enabled)
@@ -109,6 +126,10 @@ class MainWindow(QMainWindow):
         self.recent_menu = file.addMenu("Open &recent")
         self.recent_menu.aboutToShow.connect(self._fill_recent)
         file.addSeparator()
+        self.new_dataset_action = action(file, "&New dataset…", lambda: self.open_new_dataset_dialog(),
+                                         _keys(QKeySequence.StandardKey.New), enabled=False)
+        self.import_new_action = action(file, "&Import as a new dataset…", self._import_as_new_dataset,
+                                        "Ctrl+Shift+I", enabled=False)
         self.add_package_action = action(file, "&Add package from a folder…", self.open_package_dialog,
                                          "Ctrl+Shift+A", enabled=False)
         file.addSeparator()
@@ -127,12 +148,14 @@ class MainWindow(QMainWindow):
         self.jobs_action = action(view, "&Jobs panel", self._toggle_jobs, "Ctrl+J")
         self.jobs_action.setCheckable(True)
         self.jobs_action.setChecked(True)
-        action(view, "&Refresh", self.refresh_tree, QKeySequence.StandardKey.Refresh)
+        self.refresh_action = action(view, "&Refresh", self.refresh_view,
+                                     _keys(QKeySequence.StandardKey.Refresh, "F5"))
         view.addSeparator()
         action(view, "&Pipelines", lambda: self.open_project_page("pipelines"))
         action(view, "&Services", lambda: self.open_project_page("services"))
         helpm = mb.addMenu("&Help")
-        action(helpm, "&What to do first", self.pages.show_welcome, QKeySequence.StandardKey.HelpContents)
+        self.help_action = action(helpm, "&What to do first", self.pages.show_welcome,
+                                  _keys(QKeySequence.StandardKey.HelpContents, "F1"))
         action(helpm, "Open the app &log", self._open_app_log)
         action(helpm, "&About Model Desk", self._about)
         self.services.add_actions(file, helpm, before=quit_action)
@@ -177,6 +200,10 @@ class MainWindow(QMainWindow):
         self.watcher.error.connect(lambda msg, tb: self.hub.error("Watching jobs failed", msg, tb))
         self.poller = MetricsPoller(client.catalog, interval=self.metrics_interval, parent=self)
         self.poller.error.connect(lambda msg, tb: self.hub.error("Reading metrics failed", msg, tb))
+        # Before the tree is built: a dataset a script makes meanwhile shows on the first poll.
+        self.entities = EntitiesWatcher(client.catalog, interval=self.jobs_interval, parent=self)
+        self.entities.changed.connect(self._entities_changed)
+        self.entities.error.connect(lambda msg, tb: self.hub.error("Watching the catalog failed", msg, tb))
         self.pages.bind(client, self.actions, self.poller)
         self.jobs.cancel_requested.connect(self.actions.cancel)
         self.jobs.resume_requested.connect(self.actions.resume)
@@ -184,10 +211,14 @@ class MainWindow(QMainWindow):
         for a in (self.add_package_action, self.clone_action, self.train_action, self.evaluate_action):
             a.setEnabled(a is self.add_package_action)
         self.compare_action.setEnabled(True)
+        for a in (self.new_dataset_action, self.import_new_action):
+            a.setEnabled(not client.catalog.read_only)
+        self.pages.welcome.set_can_create(not client.catalog.read_only)
         self.refresh_tree()
         self._welcome_targets(first_start)
         self.watcher.start()
         self.poller.start()
+        self.entities.start()
         self.statusBar().showMessage("Ready", 3000)
         self.services.catalog_opened(client)
         if first_start:
@@ -215,10 +246,13 @@ class MainWindow(QMainWindow):
 
     def _unbind(self) -> None:
         self.services.catalog_closing()
-        for t in (self.watcher, self.poller):
+        for t in (self.watcher, self.poller, self.entities):
             if t is not None:
                 t.stop()
-        self.watcher = self.poller = None
+        self.watcher = self.poller = self.entities = None
+        for a in (self.new_dataset_action, self.import_new_action):
+            a.setEnabled(False)
+        self.pages.welcome.set_can_create(False)
         if self.loader is not None:
             self.loader.wait()
             self.loader = None
@@ -239,6 +273,27 @@ class MainWindow(QMainWindow):
         tree = catalog_tree(self.client.catalog)
         self.navigator.set_tree(tree)
         self._known_models = {m.id for p in tree for r in p.models for m in r.walk()}
+
+    def refresh_view(self) -> None:
+        """View ▸ Refresh (F5): the navigator and the page on show read the catalog again."""
+        self.refresh_tree()
+        refresh = getattr(self.pages.currentWidget(), "refresh", None)
+        if callable(refresh):
+            try:
+                refresh()
+            except Exception as e:  # noqa: BLE001 - a page that cannot re-read says so; the window stays
+                self.hub.exception("Could not refresh the page", e)
+
+    def _entities_changed(self) -> None:
+        """Something was added, deleted or renamed (a script, the CLI, another page): the navigator follows,
+        keeping its selection and expansion, and so does the project page if it is on show."""
+        self.refresh_tree()
+        project = self.pages.pages.get("project")
+        if project is not None and self.pages.currentWidget() is project and project.project_id:
+            try:
+                project.set_project(project.project_id)
+            except Exception as e:  # noqa: BLE001 - the project was deleted meanwhile: the tree shows it gone
+                log.info("the project page could not re-read its project: %s", e)
 
     def navigate(self, kind: str, ident: str) -> bool:
         """Select an entity in the navigator (which shows its page)."""
@@ -265,10 +320,11 @@ class MainWindow(QMainWindow):
         if self.client is None:
             return
         try:
-            self.pages.show_entity(kind, ident)
+            page = self.pages.show_entity(kind, ident)
         except Exception as e:  # noqa: BLE001
             self.hub.exception(f"Could not open the {kind}", e)
             return
+        self._adopt_page(kind, page)
         if kind not in REVIEW_PAGES:   # a compare / evaluation page is not where the next start begins
             self.settings.set_last_selection(self.client.catalog.home, kind, ident)
         is_model = kind == "model"
@@ -290,14 +346,34 @@ class MainWindow(QMainWindow):
             return
         self.compare_models(ids)
 
-    def open_project_page(self, kind: str) -> bool:
-        """The pipelines / services page of the current project (the first one when nothing is chosen)."""
+    def _adopt_page(self, kind: str, page: QWidget) -> None:
+        """Wiring a page built by Pages does not give it: the project page's New dataset button; and a page's
+        own shortcut on a key of the window's menus (the dataset page's F5) is dropped, since two actions on
+        one key make it ambiguous and Qt then fires neither (the window's Refresh refreshes the page too)."""
+        if page.property("adoptedByWindow"):
+            return
+        page.setProperty("adoptedByWindow", True)
+        if kind == "project" and hasattr(page, "new_dataset_requested"):
+            page.new_dataset_requested.connect(self.open_new_dataset_dialog)
+        taken = {seq for a in (self.refresh_action, self.help_action) for seq in a.shortcuts()}
+        for a in QWidget.actions(page):   # pages keep the window's Actions seam as `actions`
+            keep = [seq for seq in a.shortcuts() if seq not in taken]
+            if len(keep) != len(a.shortcuts()):
+                a.setShortcuts(keep)
+
+    def current_project_id(self) -> str | None:
+        """The project of the navigator's current row (the first project when nothing is chosen)."""
         item = self.navigator.currentItem()
         while item is not None and item.parent() is not None:
             item = item.parent()
         if item is None and self.navigator.topLevelItemCount():
             item = self.navigator.topLevelItem(0)
-        return item is not None and self.navigate(kind, item.data(0, Qt.ItemDataRole.UserRole + 1))
+        return item.data(0, Qt.ItemDataRole.UserRole + 1) if item is not None else None
+
+    def open_project_page(self, kind: str) -> bool:
+        """The pipelines / services page of the current project (the first one when nothing is chosen)."""
+        project_id = self.current_project_id()
+        return project_id is not None and self.navigate(kind, project_id)
 
     def _select_silently(self, kind: str, ident: str) -> None:
         self.navigator.blockSignals(True)
@@ -384,6 +460,29 @@ class MainWindow(QMainWindow):
         page = self.pages.model_page
         if page is not None and page.model_id == model_id and self.pages.currentWidget() is page:
             page.show_evaluations()  # the list says it is queued, then shows the result
+
+    def open_new_dataset_dialog(self, project_id: str | None = None, path: str | None = None):
+        """New dataset (File ▸ New dataset…, a project's right-click, its page, the welcome page): the project
+        preselected is the one given, else the navigator's current one; the new dataset opens once made."""
+        from .dialogs.new_dataset_dialog import NewDatasetDialog
+        if self.client is None or self.client.catalog.read_only:
+            return None
+        dlg = NewDatasetDialog(self.client.catalog, self.actions, self,
+                               project_id=project_id or self.current_project_id(), path=path)
+        dlg.created.connect(self._dataset_created)
+        self._keep(dlg)
+        dlg.open()
+        return dlg
+
+    def _import_as_new_dataset(self) -> None:
+        dlg = self.open_new_dataset_dialog()
+        if dlg is not None:
+            dlg.path_edit.setFocus()
+
+    def _dataset_created(self, dataset_id: str) -> None:
+        self.refresh_tree()
+        self.navigate("dataset", dataset_id)
+        self.statusBar().showMessage(f"Dataset {self.client.catalog.get_dataset(dataset_id).name!r} created", 8000)
 
     def open_package_dialog(self, folder: str | None = None):
         from .dialogs.package_dialog import PackageDialog

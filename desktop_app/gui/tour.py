@@ -223,8 +223,9 @@ def window_steps(window: Any) -> list[TourStep]:
                  "or to read its log. View ▸ Jobs panel (Ctrl+J) hides it.",
                  lambda: window.jobs, show_jobs),
         TourStep("Menus",
-                 "File: open another catalog, add your own package, <b>Settings</b> and <b>Housekeeping</b> "
-                 "(space used, backup, restore). Help: this tour again, the app log, About.",
+                 "File: <b>New dataset…</b> brings your own images (a folder of images, COCO, YOLO, VOC or a "
+                 "Dataloop export), open another catalog, add your own package, <b>Settings</b> and "
+                 "<b>Housekeeping</b> (space used, backup, restore). Help: this tour again, the app log, About.",
                  lambda: window.menuBar()),
     ]
 

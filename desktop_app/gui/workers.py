@@ -1,5 +1,5 @@
-"""Work off the GUI thread: opening the catalog, watching jobs, polling metrics, one-off tasks (TaskRunner),
-cancellable jobs with progress (JobWorker).
+"""Work off the GUI thread: opening the catalog, watching jobs and the catalog's entities, polling metrics, one-off
+tasks (TaskRunner), cancellable jobs with progress (JobWorker).
 
 Each poller is a QThread that reads the catalog (SQLite gives every thread its own connection) and emits
 plain Python objects; the widgets only apply them. Training itself runs in the job queue's worker
@@ -158,6 +158,34 @@ def _log_tail(home: Path, log_path: str | None, limit: int = 8000) -> str:
         return ""
 
 
+class EntitiesWatcher(PollingThread):
+    """Emits `changed` when a project, dataset, package or model was added, deleted or renamed by anyone (a
+    script, the CLI, this window): each poll asks SQLite's data_version whether anything was committed at all
+    and reads the entities' stamp only then, so an idle catalog costs one pragma a poll and no table read."""
+
+    changed = Signal()
+
+    def __init__(self, catalog: Any, *, interval: float = 0.5, parent: QObject | None = None):
+        from desktop_app.catalog.changes import entities_stamp
+        super().__init__(interval, parent)
+        self.catalog = catalog
+        self._version: int | None = None
+        # Taken by the caller's thread before it builds its tree: a change made in between is news on the
+        # first poll, not the baseline.
+        self._stamp = entities_stamp(catalog)
+
+    def poll(self) -> None:
+        from desktop_app.catalog.changes import data_version, entities_stamp
+        version = data_version(self.catalog)
+        if version == self._version:
+            return
+        self._version = version
+        stamp = entities_stamp(self.catalog)
+        if stamp != self._stamp:
+            self._stamp = stamp
+            self.changed.emit()
+
+
 class MetricsPoller(PollingThread):
     """Streams a model's new metric samples: `list_metrics(model_id, after_id=last_id)` on each poll."""
 
@@ -212,7 +240,10 @@ class CatalogLoader(QThread):
             from desktop_app.sdk import Client
             from desktop_app.sdk.views import is_first_start
             client = Client(home=self.home)
-            self.loaded.emit(client, is_first_start(client.catalog))
+            first_start = is_first_start(client.catalog)
+            if first_start and not client.catalog.read_only:
+                client.create_sample_project()  # the window opens on it; a script never waits for it
+            self.loaded.emit(client, first_start)
         except CatalogDamagedError as e:
             self.damaged.emit(str(e), e.path or "")
         except Exception as e:  # noqa: BLE001 - shown to the user, who may pick another folder

@@ -6,7 +6,7 @@ import sys
 import time
 from typing import Any, Sequence
 
-from desktop_app.catalog import Catalog, ExecutionRecord, ExecutionStatus
+from desktop_app.catalog import Catalog, ExecutionRecord, ExecutionStatus, ModelStatus
 from desktop_app.errors import ValidationError
 
 from .scheduler import ensure_scheduler, mark_interrupted
@@ -29,9 +29,8 @@ def submit_train(catalog: Catalog, model_id: str, *, wait: bool = True, resume: 
         ex = _resumable(catalog, model_id)
         if ex is not None:
             return resume_execution(catalog, ex.id, wait=wait, show_progress=show_progress)
-    if model.status == "training":
-        active = catalog.list_executions(model_id=model_id, kind="train",
-                                         status=[ExecutionStatus.CREATED, ExecutionStatus.IN_PROGRESS])
+    if model.status == ModelStatus.TRAINING:
+        active = catalog.list_executions(model_id=model_id, kind="train", status=ExecutionStatus.ACTIVE)
         if active:
             raise ValidationError(f"model {model.name!r} is already training (execution {active[0].id})")
     config = validate_model_configuration(catalog, model.package_id, model.configuration)
@@ -48,7 +47,7 @@ def submit_train(catalog: Catalog, model_id: str, *, wait: bool = True, resume: 
         requested = "all"
     ex = _queue(catalog, "train", model_id=model_id,
                 input={"device": requested, "resume": False, "previous_status": model.status})
-    catalog.update_model(model_id, status="pending")
+    catalog.set_model_status(model_id, ModelStatus.PENDING)
     return _start(catalog, ex, wait, show_progress)
 
 
@@ -94,7 +93,7 @@ def submit_predict(catalog: Catalog, model_id: str, *, item_ids: Sequence[int] |
 def _resumable(catalog: Catalog, model_id: str) -> ExecutionRecord | None:
     mark_interrupted(catalog)
     for ex in catalog.list_executions(model_id=model_id, kind="train"):
-        if ex.status in (ExecutionStatus.INTERRUPTED, ExecutionStatus.CANCELED, ExecutionStatus.FAILED):
+        if ex.status in ExecutionStatus.RESUMABLE:
             return ex
         if ex.status == ExecutionStatus.SUCCESS:
             return None
@@ -106,15 +105,15 @@ def resume_execution(catalog: Catalog, execution_id: str, *, wait: bool = True,
     """Queue an interrupted / canceled / failed job again; training continues from its last checkpoint."""
     mark_interrupted(catalog)
     ex = catalog.get_execution(execution_id)
-    if ex.status not in (ExecutionStatus.INTERRUPTED, ExecutionStatus.CANCELED, ExecutionStatus.FAILED):
+    if ex.status not in ExecutionStatus.RESUMABLE:
         raise ValidationError(f"execution {execution_id} is {ex.status}; only interrupted, canceled or failed "
                               f"jobs can be resumed")
     inp = dict(ex.input)
     inp["resume"] = True
-    ex = catalog.update_execution(execution_id, status=ExecutionStatus.CREATED, cancel_requested=0, input=inp,
-                                  error=None, finished_at=None, message="queued to resume")
+    ex = catalog.set_execution_status(execution_id, ExecutionStatus.CREATED, cancel_requested=0, input=inp,
+                                      error=None, finished_at=None, message="queued to resume")
     if ex.model_id and ex.kind == "train":
-        catalog.update_model(ex.model_id, status="pending")
+        catalog.set_model_status(ex.model_id, ModelStatus.PENDING)
     return _start(catalog, ex, wait, show_progress)
 
 

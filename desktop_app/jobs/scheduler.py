@@ -77,8 +77,8 @@ def mark_interrupted(catalog: Catalog, *, except_ids: set[str] = frozenset(), su
             now = catalog.get_execution(ex.id)
             if now.status != ExecutionStatus.IN_PROGRESS or now.pid != ex.pid:
                 continue  # finished, reaped or resumed meanwhile
-            catalog.update_execution(
-                ex.id, status=ExecutionStatus.INTERRUPTED, message="interrupted: its worker process died",
+            catalog.set_execution_status(
+                ex.id, ExecutionStatus.INTERRUPTED, message="interrupted: its worker process died",
                 error=f"the worker process (pid {ex.pid}) died before finishing and no scheduler was watching it "
                       f"(both ended: killed, or the computer stopped); resume the job to continue from its "
                       f"last checkpoint")
@@ -92,8 +92,8 @@ def restore_model_status(catalog: Catalog, ex: ExecutionRecord) -> None:
     if ex.kind != "train" or not ex.model_id:
         return
     with contextlib.suppress(NotFoundError):
-        if catalog.get_model(ex.model_id).status in (ModelStatus.PENDING, ModelStatus.TRAINING):
-            catalog.update_model(ex.model_id, status=ex.input.get("previous_status") or ModelStatus.CREATED)
+        catalog.restore_model_status(ex.model_id, ex.input.get("previous_status") or ModelStatus.CREATED,
+                                     expect=ModelStatus.BUSY)
 
 
 def execution_log(home: Path, ex: ExecutionRecord) -> Path:
@@ -199,13 +199,13 @@ class Scheduler:
     def _start_queued(self) -> None:
         for ex in self._queued():
             if ex.cancel_requested:
-                self.catalog.update_execution(ex.id, status=ExecutionStatus.CANCELED, message="canceled before it started")
+                self.catalog.set_execution_status(ex.id, ExecutionStatus.CANCELED, message="canceled before it started")
                 continue
             requested = str(ex.input.get("device") or "auto")
             try:
                 slots = devices.pick_slots(requested, self.free_slots(), self.slots)
             except RuntimeError as e:
-                self.catalog.update_execution(ex.id, status=ExecutionStatus.FAILED, error=str(e))
+                self.catalog.set_execution_status(ex.id, ExecutionStatus.FAILED, error=str(e))
                 continue
             if slots is None:
                 continue
@@ -216,7 +216,7 @@ class Scheduler:
         try:
             log_path = execution_log(self.home, ex)
         except ValidationError as e:
-            self.catalog.update_execution(execution_id, status=ExecutionStatus.FAILED, error=str(e))
+            self.catalog.set_execution_status(execution_id, ExecutionStatus.FAILED, error=str(e))
             restore_model_status(self.catalog, ex)
             return
         log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -229,8 +229,8 @@ class Scheduler:
                                 stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
                                 start_new_session=True, preexec_fn=_lower_priority)
         device = ",".join(s.name for s in slots)
-        self.catalog.update_execution(execution_id, status=ExecutionStatus.IN_PROGRESS, pid=proc.pid,
-                                      device=device, message=f"started on {device}")
+        self.catalog.set_execution_status(execution_id, ExecutionStatus.IN_PROGRESS, pid=proc.pid,
+                                          device=device, message=f"started on {device}")
         self.running[execution_id] = Running(execution_id, proc, slots, log_file=out)
         log.info("execution %s started on %s (pid %d)", execution_id, device, proc.pid)
 
@@ -245,14 +245,14 @@ class Scheduler:
             if ex.status in ExecutionStatus.FINAL or ex.status == ExecutionStatus.CREATED:
                 continue  # finished on its own, or already queued again (resumed) while it exited
             if ex.cancel_requested:
-                self.catalog.update_execution(eid, status=ExecutionStatus.CANCELED, message="canceled")
+                self.catalog.set_execution_status(eid, ExecutionStatus.CANCELED, message="canceled")
                 continue
             why = f"killed by signal {-code}" if code < 0 else f"exited with code {code}"
-            self.catalog.update_execution(eid, status=ExecutionStatus.FAILED,
-                                          error=f"the worker process {why} before finishing; see the log")
+            self.catalog.set_execution_status(eid, ExecutionStatus.FAILED,
+                                              error=f"the worker process {why} before finishing; see the log")
             if ex.model_id and ex.kind == "train":
                 with contextlib.suppress(Exception):
-                    self.catalog.update_model(ex.model_id, status="failed")
+                    self.catalog.set_model_status(ex.model_id, ModelStatus.FAILED)
 
     def _enforce_cancels(self) -> None:
         now = time.monotonic()

@@ -14,7 +14,7 @@ import traceback
 from pathlib import Path
 from typing import Any, Callable
 
-from desktop_app.catalog import Catalog, ExecutionStatus
+from desktop_app.catalog import Catalog, ExecutionStatus, ModelStatus
 from desktop_app.catalog.failures import StorageError
 from desktop_app.catalog.stamps import now_iso
 from desktop_app.errors import Cancelled, DesktopAppError
@@ -108,21 +108,21 @@ def main(argv: list[str] | None = None) -> int:
     ex = catalog.get_execution(execution_id)
     print(f"--- {now_iso()} execution {ex.id} ({ex.kind}) pid {os.getpid()} "
           f"CUDA_VISIBLE_DEVICES={os.environ.get('CUDA_VISIBLE_DEVICES', '(unset)')}", flush=True)
-    catalog.update_execution(ex.id, status=ExecutionStatus.IN_PROGRESS, pid=os.getpid(), error=None,
-                             heartbeat_at=now_iso())
+    catalog.set_execution_status(ex.id, ExecutionStatus.IN_PROGRESS, pid=os.getpid(), error=None,
+                                 heartbeat_at=now_iso())
     control = Control(catalog, ex.id)
     try:
         fn = TASKS.get(ex.kind)
         if fn is None:
             raise DesktopAppError(f"unknown job kind {ex.kind!r}")
         output = fn(catalog, ex, control) or {}
-        catalog.update_execution(ex.id, status=ExecutionStatus.SUCCESS, progress=100.0, output=output,
-                                 message="done")
+        catalog.set_execution_status(ex.id, ExecutionStatus.SUCCESS, progress=100.0, output=output,
+                                     message="done")
         print(f"--- {now_iso()} success", flush=True)
         return 0
     except Cancelled as e:
         _restore_model(catalog, ex)
-        catalog.update_execution(ex.id, status=ExecutionStatus.CANCELED, message=str(e))
+        catalog.set_execution_status(ex.id, ExecutionStatus.CANCELED, message=str(e))
         print(f"--- {now_iso()} canceled", flush=True)
         return 0
     except BaseException as e:  # noqa: BLE001 - every failure is recorded on the execution
@@ -130,8 +130,8 @@ def main(argv: list[str] | None = None) -> int:
         reason = f"{type(e).__name__}: {e}"
         if ex.kind == "train" and ex.model_id:
             with contextlib.suppress(*_RECORD_ERRORS):   # the model deleted meanwhile, the catalog busy
-                catalog.update_model(ex.model_id, status="failed")
-        catalog.update_execution(ex.id, status=ExecutionStatus.FAILED, error=reason, message="failed")
+                catalog.set_model_status(ex.model_id, ModelStatus.FAILED)
+        catalog.set_execution_status(ex.id, ExecutionStatus.FAILED, error=reason, message="failed")
         print(f"--- {now_iso()} failed: {reason}", flush=True)
         return 1
     finally:
@@ -141,4 +141,6 @@ def main(argv: list[str] | None = None) -> int:
 def _restore_model(catalog: Catalog, ex) -> None:
     if ex.kind == "train" and ex.model_id:
         with contextlib.suppress(*_RECORD_ERRORS):   # the model deleted meanwhile, the catalog busy
-            catalog.update_model(ex.model_id, status=ex.input.get("previous_status") or "created")
+            # pending / training as the job left it, failed or trained as its adapter did before the cancel came
+            catalog.restore_model_status(ex.model_id, ex.input.get("previous_status") or ModelStatus.CREATED,
+                                         expect=(*ModelStatus.BUSY, ModelStatus.FAILED, ModelStatus.TRAINED))

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Callable, Sequence
 import numpy as np
 
 from desktop_app.catalog.names import check_name, name_problem
+from desktop_app.domain.status import ModelStatus
 from desktop_app.errors import AlreadyExistsError, Cancelled, ValidationError
 
 from .handle import catalog_of
@@ -199,7 +200,7 @@ class BaseModelAdapter(abc.ABC):
         if context:
             self.context.update(context)
         m = self.model_entity
-        m.status = "training"
+        m.status = ModelStatus.TRAINING
         self.load_from_model(m)
         root, data, out = self.prepare_data(output_path=output_path)
 
@@ -210,10 +211,10 @@ class BaseModelAdapter(abc.ABC):
         try:
             self.train(data, out, on_epoch_end_callback=on_epoch_end, resume=resume)
         except BaseException:
-            m.status = "failed"
+            m.status = ModelStatus.FAILED
             raise
         self.save_to_model(out)
-        m.status = "trained"
+        m.status = ModelStatus.TRAINED
         if cleanup:
             shutil.rmtree(root, ignore_errors=True)
         return m.refresh()

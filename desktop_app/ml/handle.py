@@ -177,10 +177,9 @@ class ModelHandle:
         return self.catalog.get_model(self.id).status
 
     @status.setter
-    def status(self, value: str) -> None:
-        if value not in ModelStatus.ALL:
-            raise ValidationError(f"unknown model status {value!r}; one of {', '.join(ModelStatus.ALL)}")
-        self._record = self.catalog.update_model(self.id, status=value)
+    def status(self, value: ModelStatus | str) -> None:
+        """Written through the catalog's one owner of transitions (an unknown or refused status: ValidationError)."""
+        self._record = self.catalog.set_model_status(self.id, value)
 
     @property
     def package_name(self) -> str:
@@ -194,20 +193,15 @@ class ModelHandle:
 
     @property
     def subsets(self) -> dict[str, dict]:
-        return {"train": self._record.train_filter or {"subset": "train"},
-                "validation": self._record.validation_filter or {"subset": "validation"}}
+        return model_subsets(self)
 
     @property
     def id_to_label_map(self) -> dict[int, str]:
-        m = self.configuration.get("id_to_label_map")
-        if m:
-            return {int(k): v for k, v in m.items()}
-        labels = self.labels or (self.dataset.labels if self.dataset_id else [])
-        return dict(enumerate(labels))
+        return id_to_label_map(self)
 
     @property
     def label_to_id_map(self) -> dict[str, int]:
-        return {v: k for k, v in self.id_to_label_map.items()}
+        return label_to_id_map(self)
 
     @property
     def artifacts(self) -> Artifacts:
@@ -216,6 +210,27 @@ class ModelHandle:
     def refresh(self) -> ModelHandle:
         self._load(self.catalog.get_model(self.id))
         return self
+
+
+# The rules below serve a model handle and an SDK dl.Model alike (both read the same fields): one place for each.
+
+def model_subsets(model: Any) -> dict[str, dict]:
+    """{'train': filter, 'validation': filter}: the model's own filters, else its dataset's subset of that name."""
+    return {"train": model.train_filter or {"subset": "train"},
+            "validation": model.validation_filter or {"subset": "validation"}}
+
+
+def id_to_label_map(model: Any) -> dict[int, str]:
+    """The configuration's `id_to_label_map` (keys made ints), else the model's labels (else its dataset's) in order."""
+    m = model.configuration.get("id_to_label_map")
+    if m:
+        return {int(k): v for k, v in m.items()}
+    labels = model.labels or (model.dataset.labels if model.dataset_id else [])
+    return dict(enumerate(labels))
+
+
+def label_to_id_map(model: Any) -> dict[str, int]:
+    return {v: k for k, v in id_to_label_map(model).items()}
 
 
 def catalog_of(model: Any) -> Catalog:

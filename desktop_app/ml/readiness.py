@@ -24,7 +24,7 @@ def why_cannot_run(catalog: Any, model: Any, action: str) -> str | None:
     not: the message every way in shows (SDK, CLI, the window's notification bar and tooltips)."""
     do, done = ACTIONS[action]
     name, status = model.name, model.status
-    if status in (ModelStatus.PENDING, ModelStatus.TRAINING):
+    if status in ModelStatus.BUSY:
         return f"model {name!r} is {status}: only a trained model can be {done}; {do} once training has ended"
     if status == ModelStatus.FAILED:
         return f"model {name!r} is failed: only a trained model can be {done}; train it again first"

@@ -13,7 +13,7 @@ from . import champion as champ
 from . import launch, lock, triggers
 from .definition import SUBSET_ROLES, PipelineDefinition, Trigger
 from .engine import log_paths
-from .lock import PipelineBusyError, RunStatus
+from .lock import PipelineBusyError, RunStatus, StepStatus
 
 __all__ = [
     "create_pipeline", "check_name", "check_definition", "check_subsets", "check_pipeline",
@@ -205,7 +205,7 @@ def run_rows(catalog: Catalog, pipeline_id: str) -> list[dict[str, Any]]:
     for r in reversed(catalog.list_pipeline_runs(pipeline_id)):
         d = r.details
         prim = ((d.get("decision") or {}).get("figures") or {}).get("primary") or {}
-        at = next((s["name"] for s in r.steps if s.get("status") not in ("success", "pending")), "")
+        at = next((s["name"] for s in r.steps if s.get("status") not in (StepStatus.SUCCESS, StepStatus.PENDING)), "")
         rows.append({"id": r.id, "number": d.get("number"), "status": r.status, "trigger": r.trigger,
                      "step": at, "champion": names.get(d.get("champion_id"), d.get("champion_id") or ""),
                      "challenger": names.get(d.get("challenger_id"), d.get("challenger_id") or ""),
@@ -228,7 +228,8 @@ def step_rows(catalog: Catalog, run_id: str) -> list[dict[str, Any]]:
         out = s.get("output") or {}
         jobs = [out.get("train_execution_id")] + [(out.get(r) or {}).get("execution_id")
                                                   for r in ("champion", "challenger")]
-        rows.append({"name": s["name"], "status": s.get("status", "pending"), "execution_id": s.get("execution_id"),
+        rows.append({"name": s["name"], "status": s.get("status", StepStatus.PENDING.value),
+                     "execution_id": s.get("execution_id"),
                      "attempts": len(s.get("attempts", [])), "jobs": [j for j in jobs if j],
                      "seconds": _duration(s.get("started_at"), s.get("finished_at")), "error": s.get("error") or "",
                      "log_path": str(paths[s["name"]]) if s["name"] in paths else None})

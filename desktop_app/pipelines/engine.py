@@ -21,7 +21,7 @@ from desktop_app.errors import CatalogBusyError, DesktopAppError, NotFoundError,
 from . import lock, snapshot
 from .definition import PipelineDefinition
 from .gate import decide
-from .lock import STEPS, RunLost, RunStatus
+from .lock import STEPS, RunLost, RunStatus, StepStatus
 
 log = logging.getLogger("desktop_app.pipelines")
 
@@ -50,7 +50,8 @@ class _Run:
         self.run = catalog.get_pipeline_run(run_id)
         self.pipeline = catalog.get_pipeline(self.run.pipeline_id)
         self.defn = PipelineDefinition.from_dict(self.pipeline.definition)
-        self.steps: list[dict] = [dict(s) for s in self.run.steps] or [{"name": s, "status": "pending"} for s in STEPS]
+        self.steps: list[dict] = ([dict(s) for s in self.run.steps]
+                                  or [{"name": s, "status": StepStatus.PENDING} for s in STEPS])
         self.details: dict[str, Any] = dict(self.run.details)
         self.pid = os.getpid()
         self.current: dict | None = None  # the running step, once its execution exists
@@ -63,7 +64,7 @@ class _Run:
         for s in self.steps:
             if s["name"] == name:
                 return s
-        s = {"name": name, "status": "pending"}
+        s = {"name": name, "status": StepStatus.PENDING}
         self.steps.append(s)
         return s
 
@@ -105,7 +106,7 @@ class _Run:
         try:
             for name in STEPS:
                 s = self.step(name)
-                if s.get("status") == "success":
+                if s.get("status") == StepStatus.SUCCESS:
                     continue
                 self._run_step(name)
                 if name == "promote":
@@ -136,14 +137,14 @@ class _Run:
                 "pipeline_id": self.pipeline.id, "pipeline": self.pipeline.name, "run_id": self.run.id,
                 "step": name, "attempt": attempt})
             # Never visible as 'created': the job scheduler would take it for a job of its own.
-            ex = self.catalog.update_execution(ex.id, status=ExecutionStatus.IN_PROGRESS, pid=self.pid,
-                                               log_path=f"logs/executions/{ex.id}.log",
-                                               message=f"pipeline {self.pipeline.name}: {name}")
+            ex = self.catalog.set_execution_status(ex.id, ExecutionStatus.IN_PROGRESS, pid=self.pid,
+                                                   log_path=f"logs/executions/{ex.id}.log",
+                                                   message=f"pipeline {self.pipeline.name}: {name}")
         path = self.catalog.home / ex.log_path
         path.parent.mkdir(parents=True, exist_ok=True)
         self._close_log()
         self._log_file = open(path, "a", encoding="utf-8")
-        s.update(status="running", execution_id=ex.id, started_at=now_iso(),
+        s.update(status=StepStatus.RUNNING, execution_id=ex.id, started_at=now_iso(),
                  attempts=[*s.get("attempts", []), ex.id])
         s.pop("error", None)
         s.pop("finished_at", None)
@@ -154,16 +155,16 @@ class _Run:
         output = getattr(self, f"_step_{name}")()
         if name == "promote":
             return  # ended inside its own transaction
-        s.update(status="success", finished_at=now_iso(), output={**s.get("output", {}), **output})
-        self.catalog.update_execution(ex.id, status=ExecutionStatus.SUCCESS, progress=100.0, output=s["output"],
-                                      message="done")
+        s.update(status=StepStatus.SUCCESS, finished_at=now_iso(), output={**s.get("output", {}), **output})
+        self.catalog.set_execution_status(ex.id, ExecutionStatus.SUCCESS, progress=100.0, output=s["output"],
+                                          message="done")
         self.save()
         self.say(f"step {name} done")
 
-    def _abort(self, status: str, message: str, *, cancel_jobs: bool = False) -> None:
+    def _abort(self, status: RunStatus, message: str, *, cancel_jobs: bool = False) -> None:
         s = self.current
-        step_status = {RunStatus.FAILED: "failed", RunStatus.CANCELED: "canceled",
-                       RunStatus.INTERRUPTED: "interrupted"}[status]
+        step_status = {RunStatus.FAILED: StepStatus.FAILED, RunStatus.CANCELED: StepStatus.CANCELED,
+                       RunStatus.INTERRUPTED: StepStatus.INTERRUPTED}[status]
         ex_status = {RunStatus.FAILED: ExecutionStatus.FAILED, RunStatus.CANCELED: ExecutionStatus.CANCELED,
                      RunStatus.INTERRUPTED: ExecutionStatus.INTERRUPTED}[status]
         if cancel_jobs and s is not None:
@@ -180,9 +181,9 @@ class _Run:
             with self.catalog.transaction():
                 if s is not None:
                     s.update(status=step_status, error=message, finished_at=now_iso())
-                    self.catalog.update_execution(s["execution_id"], status=ex_status,
-                                                  error=message if status == RunStatus.FAILED else None,
-                                                  message=message)
+                    self.catalog.set_execution_status(s["execution_id"], ex_status,
+                                                      error=message if status == RunStatus.FAILED else None,
+                                                      message=message)
                 self.details.update(failed_step=self.at_step, error=message)
                 lock.end_run(self.catalog, self.run, status, self.steps, self.details, owner_pid=self.pid)
         except RunLost:
@@ -386,9 +387,9 @@ class _Run:
                                  f"nothing was promoted")
             cat.set_alias(d.package_id, d.alias, new, who=f"pipeline:{self.pipeline.name}", reason=reason)
             output = {"action": "promoted", "from_model_id": old, "to_model_id": new, "services": services}
-            s.update(status="success", finished_at=now_iso(), output={**s.get("output", {}), **output})
-            cat.update_execution(s["execution_id"], status=ExecutionStatus.SUCCESS, progress=100.0,
-                                 output=s["output"], message="promoted")
+            s.update(status=StepStatus.SUCCESS, finished_at=now_iso(), output={**s.get("output", {}), **output})
+            cat.set_execution_status(s["execution_id"], ExecutionStatus.SUCCESS, progress=100.0,
+                                     output=s["output"], message="promoted")
             self.details.update(outcome="promoted", promoted_at=now_iso(),
                                 redeploy={"pending": list(services), "done": {}, "errors": {}})
             lock.end_run(self.catalog, self.run, RunStatus.PROMOTED, self.steps, self.details, owner_pid=self.pid)
@@ -409,9 +410,9 @@ class _Run:
                     "pipeline": {**(challenger.metadata.get("pipeline") or {}), "discarded": True}}
             cat.update_model(challenger.id, metadata=meta)
             output = {"action": "discarded", "challenger_id": challenger.id}
-            s.update(status="success", finished_at=now_iso(), output={**s.get("output", {}), **output})
-            cat.update_execution(s["execution_id"], status=ExecutionStatus.SUCCESS, progress=100.0,
-                                 output=s["output"], message="discarded")
+            s.update(status=StepStatus.SUCCESS, finished_at=now_iso(), output={**s.get("output", {}), **output})
+            cat.set_execution_status(s["execution_id"], ExecutionStatus.SUCCESS, progress=100.0,
+                                     output=s["output"], message="discarded")
             self.details.update(outcome="discarded")
             lock.end_run(self.catalog, self.run, RunStatus.DISCARDED, self.steps, self.details, owner_pid=self.pid)
         self.say(f"discarded challenger {challenger.name}; the champion stays")

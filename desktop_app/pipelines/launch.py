@@ -19,7 +19,7 @@ from desktop_app.catalog.records import PipelineRunRecord
 from desktop_app.errors import ValidationError
 
 from . import engine, lock
-from .lock import RunStatus
+from .lock import RunStatus, StepStatus
 
 log = logging.getLogger("desktop_app.pipelines")
 
@@ -108,7 +108,7 @@ def cancel_run(catalog: Catalog, run_id: str) -> PipelineRunRecord:
     if run.status != RunStatus.RUNNING:
         raise ValidationError(f"run {run_id} is {run.status}, not running")
     for s in run.steps:
-        if s.get("status") == "running" and s.get("execution_id"):
+        if s.get("status") == StepStatus.RUNNING and s.get("execution_id"):
             catalog.request_cancel(s["execution_id"])
     return catalog.get_pipeline_run(run_id)
 

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 from typing import Any
 
 from desktop_app.catalog import Catalog, ExecutionStatus
-from desktop_app.catalog.pipeline_queries import PipelineRunStatus as RunStatus
-from desktop_app.catalog.pipeline_queries import PipelineStatus
 from desktop_app.catalog.records import PipelineRunRecord
 from desktop_app.catalog.stamps import new_id, now_iso
+from desktop_app.domain.status import PipelineRunStatus as RunStatus
+from desktop_app.domain.status import PipelineStatus, StepStatus
 from desktop_app.errors import NotFoundError, UserError, ValidationError
 
 IDLE, BUSY = PipelineStatus.IDLE, PipelineStatus.RUNNING
@@ -51,7 +52,7 @@ def owner_alive(owner: dict | None) -> bool:
 
 # -- claim / release ------------------------------------------------------------------------------
 def _steps_fresh() -> list[dict]:
-    return [{"name": s, "status": "pending"} for s in STEPS]
+    return [{"name": s, "status": StepStatus.PENDING} for s in STEPS]
 
 
 def claim(catalog: Catalog, pipeline_id: str, *, trigger: str = "manual", run_id: str | None = None,
@@ -94,7 +95,7 @@ def _open_run(catalog: Catalog, pipeline_id: str, *, trigger: str, run_id: str |
     details.update(owner=owner, resumed_at=now, resumes=int(details.get("resumes", 0)) + 1)
     details.pop("error", None)
     details.pop("failed_step", None)
-    steps = [s if s.get("status") == "success" else {**s, "status": "pending"} for s in run.steps]
+    steps = [s if s.get("status") == StepStatus.SUCCESS else {**s, "status": StepStatus.PENDING} for s in run.steps]
     catalog.pipeline_runs.reopen(run_id, steps=steps, details=details)
     return catalog.get_pipeline_run(run_id)
 
@@ -113,7 +114,7 @@ class RunLost(Exception):
     """Our run is no longer ours: another process recovered it (as interrupted) or resumed it."""
 
 
-def end_run(catalog: Catalog, run: PipelineRunRecord, status: str, steps: list, details: dict, *,
+def end_run(catalog: Catalog, run: PipelineRunRecord, status: RunStatus | str, steps: list, details: dict, *,
             owner_pid: int | None = None) -> None:
     """Inside the caller's `catalog.transaction()`: the run's final status, steps and details, and the
     pipeline unlocked.
@@ -148,9 +149,9 @@ def recover(catalog: Catalog, pipeline_id: str | None = None) -> list[str]:
             steps = []
             at = None
             for s in run.steps:
-                if s.get("status") == "running":
+                if s.get("status") == StepStatus.RUNNING:
                     at = s["name"]
-                    s = {**s, "status": "interrupted", "finished_at": now_iso()}
+                    s = {**s, "status": StepStatus.INTERRUPTED, "finished_at": now_iso()}
                     if s.get("execution_id"):
                         _interrupt_execution(catalog, s["execution_id"])
                 steps.append(s)
@@ -169,10 +170,6 @@ def _interrupt_execution(catalog: Catalog, execution_id: str) -> None:
     """The step's execution ends interrupted too. Only a deleted execution is skipped: any other failure to
     read it (the catalog busy past its timeout, say) rolls the recovery of this run back and surfaces, so the
     run never reads interrupted while its step's execution still reads in progress; the next recover retries."""
-    try:
-        ex = catalog.get_execution(execution_id)
-    except NotFoundError:
-        return
-    if ex.status not in ExecutionStatus.FINAL:
-        catalog.update_execution(execution_id, status=ExecutionStatus.INTERRUPTED,
-                                 message="the pipeline runner ended; resume the run to continue")
+    with contextlib.suppress(NotFoundError):   # a finished one stays as it ended (expect)
+        catalog.set_execution_status(execution_id, ExecutionStatus.INTERRUPTED, expect=ExecutionStatus.ACTIVE,
+                                     message="the pipeline runner ended; resume the run to continue")

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from desktop_app.catalog import Catalog
+from desktop_app.domain.status import PipelineRunStatus, StepStatus
 
 from . import champion as champ
 from . import lock, triggers
@@ -87,10 +88,10 @@ class PipelineView:
 
 
 def _chip(step: dict) -> Chip:
-    name, status = step["name"], step.get("status", "pending")
+    name, status = step["name"], step.get("status", StepStatus.PENDING.value)
     if name == "promote":
         action = (step.get("output") or {}).get("action")
-        if status == "success" and action in ("promoted", "discarded"):
+        if status == StepStatus.SUCCESS and action in ("promoted", "discarded"):
             return Chip(name, "promote" if action == "promoted" else "discard", action)
         return Chip(name, "promote", status)
     return Chip(name, name, status)
@@ -102,7 +103,7 @@ def run_lines(catalog: Catalog, pipeline_id: str) -> list[RunLine]:
     lines = []
     for rec in reversed(catalog.list_pipeline_runs(pipeline_id)):
         r = rows[rec.id]
-        steps = rec.steps or [{"name": s, "status": "pending"} for s in lock.STEPS]
+        steps = rec.steps or [{"name": s, "status": StepStatus.PENDING.value} for s in lock.STEPS]
         lines.append(RunLine(
             id=rec.id, number=int(r["number"] or 0), status=r["status"], trigger=r["trigger"],
             created=r["created"][:16].replace("T", " "), seconds=r["seconds"], champion=r["champion"],
@@ -145,11 +146,11 @@ def decision_view(catalog: Catalog, run_id: str) -> DecisionView:
                               bool(c.get("won")), c.get("note", "")))
         out.append(Figure(f"wins (needed {wins.get('needed')})", None, float(wins.get("won", 0)), None,
                           wins.get("passed")))
-    if run.status == "promoted":
+    if run.status == PipelineRunStatus.PROMOTED:
         headline = "Promoted: the challenger is the champion now"
-    elif run.status == "discarded":
+    elif run.status == PipelineRunStatus.DISCARDED:
         headline = "Discarded: the champion stays"
-    elif run.status == "running":
+    elif run.status == PipelineRunStatus.RUNNING:
         headline = "Running…"
     else:
         at = d.get("failed_step")

@@ -17,6 +17,12 @@ from .model import Model
 _REPOSITORIES = ("projects", "packages", "models", "datasets", "executions", "services", "pipelines")
 
 
+def create_sample_project() -> Project:
+    """The sample project (two generated shapes datasets) in the default client's catalog: made on the first call
+    (seconds), found on the next. Nothing else makes it for a script: a fresh catalog holds only the built-ins."""
+    return default_client().create_sample_project()
+
+
 def __getattr__(name: str) -> Any:
     # dl.models etc. belong to the default client, created on first use (no work at import time).
     if name in _REPOSITORIES:
@@ -28,8 +34,8 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
-    "Client", "default_client", "use_catalog", "reset_default", "AnnotationCollection", "AnnotationType",
-    "Box", "Classification", "Polygon", "Point", "DatasetSubsetType", "Filters", "PlotSample",
+    "Client", "default_client", "use_catalog", "reset_default", "create_sample_project", "AnnotationCollection",
+    "AnnotationType", "Box", "Classification", "Polygon", "Point", "DatasetSubsetType", "Filters", "PlotSample",
     "Annotation", "Artifact", "Dataset", "Execution", "Item", "Package", "Project", "Service", "Model",
     "ModelStatus", "ExecutionStatus", "BaseModelAdapter", "UnexpectedKeywordError", *_REPOSITORIES,
 ]

@@ -1,4 +1,4 @@
-"""A fresh catalog gets the built-in packages, their pretrained models and the sample project."""
+"""What a catalog holds: the built-in models on every open (cheap), the generated sample project only when asked."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import tempfile
 from pathlib import Path
 
 from desktop_app.catalog import Catalog
+from desktop_app.catalog.records import DatasetRecord, ProjectRecord
 from desktop_app.errors import NotFoundError
 
 log = logging.getLogger(__name__)
@@ -16,14 +17,16 @@ SAMPLE_DATASETS = {"shapes": "classification", "shapes-detection": "detection"}
 SAMPLE_SIZE = 1000
 
 
-def ensure_builtins(catalog: Catalog, *, sample_data: bool = True) -> None:
-    """Idempotent: creates only what is missing, so every start can call it."""
+def ensure_builtins(catalog: Catalog) -> None:
+    """The built-in packages and their pretrained-* models, in the sample project's record (a model needs a
+    project): a few rows, no images, so every client can call it. Idempotent: creates only what is missing.
+
+    Their labels are the shapes they were declared with, not read from a dataset, and they point at no dataset
+    until the sample exists (create_sample_project links them)."""
     from desktop_app.ml.builtin import BUILTIN_PACKAGES, package_schema
+    from desktop_app.ml.sample_data import SHAPES
 
     project = _ensure_project(catalog)
-    datasets = {}
-    for name, kind in SAMPLE_DATASETS.items():
-        datasets[name] = _ensure_dataset(catalog, project.id, name, kind, sample_data)
     for pkg in BUILTIN_PACKAGES:
         try:
             rec = catalog.get_package(pkg.name)
@@ -37,25 +40,52 @@ def ensure_builtins(catalog: Catalog, *, sample_data: bool = True) -> None:
         for m in pkg.models:
             if catalog.find_models(name=m.name, package_id=rec.id):
                 continue
-            ds = datasets[pkg.sample_dataset]
             config = package_schema(pkg, m.arch).defaults()
             catalog.create_model(
                 m.name, project_id=project.id, package_id=rec.id, description=m.description,
-                status="pre-trained", configuration=config, labels=list(ds.labels), output_type=pkg.output_type,
-                dataset_id=ds.id, train_filter={"subset": "train"}, validation_filter={"subset": "validation"},
+                status="pre-trained", configuration=config, labels=list(SHAPES), output_type=pkg.output_type,
+                train_filter={"subset": "train"}, validation_filter={"subset": "validation"},
                 scope="public", tags=["builtin", m.arch],
                 metadata={"task": pkg.task, "arch": m.arch, "builtin": True})
 
 
-def _ensure_project(catalog: Catalog):
+def create_sample_project(catalog: Catalog) -> ProjectRecord:
+    """The sample project: two datasets of generated shapes (classification and detection, SAMPLE_SIZE images
+    each, 70/15/15 split; drawn here, no download), and the built-in models pointed at the one of their task.
+    Idempotent: an existing, filled dataset is kept and a built-in already pointing at a dataset keeps it."""
+    from desktop_app.ml.builtin import BUILTIN_PACKAGES
+
+    ensure_builtins(catalog)
+    project = _ensure_project(catalog)
+    datasets = {name: _ensure_dataset(catalog, project.id, name, kind) for name, kind in SAMPLE_DATASETS.items()}
+    for pkg in BUILTIN_PACKAGES:
+        package_id = catalog.get_package(pkg.name).id
+        for m in pkg.models:
+            for rec in catalog.find_models(name=m.name, package_id=package_id):
+                if rec.dataset_id is None:
+                    catalog.update_model(rec.id, dataset_id=datasets[pkg.sample_dataset].id)
+    return catalog.get_project(project.id)
+
+
+def has_sample_data(catalog: Catalog) -> bool:
+    """Whether every sample dataset exists and holds items (what create_sample_project would leave)."""
+    try:
+        project = catalog.get_project(SAMPLE_PROJECT)
+        return all(catalog.count_items(catalog.get_dataset(name, project.id).id) for name in SAMPLE_DATASETS)
+    except NotFoundError:
+        return False
+
+
+def _ensure_project(catalog: Catalog) -> ProjectRecord:
     try:
         return catalog.get_project(SAMPLE_PROJECT)
     except NotFoundError:
-        return catalog.create_project(SAMPLE_PROJECT, "Generated shapes: classification and detection, "
-                                      "created on this machine (no download).", metadata={"sample": True})
+        return catalog.create_project(SAMPLE_PROJECT, "The built-in models and, once asked for (desktop-app sample), "
+                                      "generated shapes: classification and detection, drawn on this machine "
+                                      "(no download).", metadata={"sample": True})
 
 
-def _ensure_dataset(catalog: Catalog, project_id: str, name: str, kind: str, sample_data: bool):
+def _ensure_dataset(catalog: Catalog, project_id: str, name: str, kind: str) -> DatasetRecord:
     from desktop_app.ml.sample_data import SHAPES
     try:
         ds = catalog.get_dataset(name, project_id)
@@ -63,7 +93,7 @@ def _ensure_dataset(catalog: Catalog, project_id: str, name: str, kind: str, sam
         ds = catalog.create_dataset(project_id, name, labels=list(SHAPES),
                                     description=f"Sample shapes ({kind}), {SAMPLE_SIZE} images, 70/15/15 split.",
                                     metadata={"sample": True, "kind": kind})
-    if sample_data and catalog.count_items(ds.id) == 0:
+    if catalog.count_items(ds.id) == 0:
         fill_sample_dataset(catalog, ds.id, kind)
     return catalog.get_dataset(ds.id)
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from desktop_app.catalog import Catalog
 
+from .entities import Project
 from .keywords import check_public_methods
 from .repositories import (Annotations, Artifacts, Datasets, Evaluations, Executions, Items, Metrics, Models,
                            Packages, Pipelines, Projects, Repository, Services)
@@ -19,8 +20,14 @@ _SCOPED: dict[str, type[Repository]] = {
 
 @check_public_methods
 class Client:
-    def __init__(self, catalog: Catalog | None = None, *, home: Path | str | None = None,
-                 bootstrap: bool = True, sample_data: bool = True):
+    """The repositories over one catalog (``catalog``, or the one at ``home`` / $DESKTOP_APP_HOME).
+
+    bootstrap: register the built-in packages and their pretrained-* models where missing (a few rows, no
+    images), so Dataloop's calls work on a fresh catalog; False for a client over a catalog someone already
+    opened (a worker process, a read-only view). A client never generates sample images: the sample project is
+    made on request, by ``create_sample_project()``."""
+
+    def __init__(self, catalog: Catalog | None = None, *, home: Path | str | None = None, bootstrap: bool = True):
         self.catalog = catalog if catalog is not None else Catalog(home)
         self.projects = Projects(self)
         self.packages = Packages(self)
@@ -31,7 +38,7 @@ class Client:
         self.pipelines = Pipelines(self)
         if bootstrap and not self.catalog.read_only:
             from .bootstrap import ensure_builtins
-            ensure_builtins(self.catalog, sample_data=sample_data)
+            ensure_builtins(self.catalog)
 
     def __repr__(self) -> str:
         return f"Client({self.catalog!r})"
@@ -42,9 +49,16 @@ class Client:
         return _SCOPED[kind](self, **scope)
 
     @property
-    def sample_project(self):
+    def sample_project(self) -> Project:
+        """The project holding the built-in models and, once created, the sample datasets."""
         from .bootstrap import SAMPLE_PROJECT
         return self.projects.get(project_name=SAMPLE_PROJECT)
+
+    def create_sample_project(self) -> Project:
+        """Generate the sample project's shapes datasets (2 x 1,000 images, drawn here: seconds) and point the
+        built-in models at them; idempotent: a second call finds them and returns at once."""
+        from .bootstrap import create_sample_project
+        return Project(self, create_sample_project(self.catalog))
 
 
 _default: Client | None = None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import abc
 import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
@@ -9,7 +10,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 from desktop_app.catalog.records import (AnnotationRecord, ArtifactRecord, DatasetRecord, ExecutionRecord,
                                          ExecutionStatus, ItemRecord, PackageRecord, ProjectRecord,
                                          ServiceRecord)
-from desktop_app.errors import ValidationError
+from desktop_app.errors import NotFoundError, ValidationError
 
 from .definitions import definition_from, filter_dict
 from .keywords import check_public_methods
@@ -19,9 +20,13 @@ if TYPE_CHECKING:
 
 
 @check_public_methods
-class Entity:
-    """An SDK entity over one catalog record. Every public method of a subclass refuses an unknown keyword
-    argument naming the closest one it takes (domain.keywords), as do the repositories."""
+class Entity(abc.ABC):
+    """An SDK entity: a snapshot of one catalog record. Reading a field returns the snapshot's value (no query);
+    ``refresh()`` reads the record again, and a method that changes the record leaves the new one in its
+    snapshot. Relations (``model.dataset``, ``dataset.items``, ...) query and return new entities.
+
+    Every public method of a subclass refuses an unknown keyword argument naming the closest one it takes
+    (domain.keywords), as do the repositories."""
     _record: Any
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
@@ -49,9 +54,21 @@ class Entity:
     def to_json(self) -> dict:
         return self._record.to_dict()
 
+    def refresh(self) -> Entity:
+        """Read the record again (someone else may have changed it); returns this entity."""
+        self._record = self._fetch()
+        return self
+
+    @abc.abstractmethod
+    def _fetch(self) -> Any:
+        """The entity's record as the catalog holds it now."""
+
 
 class Project(Entity):
     _record: ProjectRecord
+
+    def _fetch(self) -> ProjectRecord:
+        return self._client.catalog.get_project(self.id)
 
     @property
     def name(self) -> str:
@@ -94,6 +111,9 @@ class Package(Entity):
     entry_point = property(lambda self: self._record.entry_point)
     class_name = property(lambda self: self._record.class_name)
     metadata = property(lambda self: self._record.metadata)
+
+    def _fetch(self) -> PackageRecord:
+        return self._client.catalog.get_package(self.id)
 
     @property
     def default_configuration(self) -> dict:
@@ -143,11 +163,11 @@ class Dataset(Entity):
 
     @property
     def items_count(self) -> int:
+        """Counted now, as ``items.count()``: a question about the items, which are not in the snapshot."""
         return self._client.catalog.count_items(self.id)
 
-    def refresh(self) -> Dataset:
-        self._record = self._client.catalog.get_dataset(self.id)
-        return self
+    def _fetch(self) -> DatasetRecord:
+        return self._client.catalog.get_dataset(self.id)
 
     def add_labels(self, label_list: str | Sequence[str]) -> list[str]:
         labels = [label_list] if isinstance(label_list, str) else list(label_list)
@@ -185,7 +205,9 @@ class Dataset(Entity):
     def import_from(self, path: str | Path, format: str | None = None, **kwargs: Any) -> list[int]:
         """Import a COCO / YOLO / VOC / ImageFolder / Dataloop set in one transaction."""
         from desktop_app.formats import io as fio
-        return fio.import_dataset(self._client.catalog, self.id, path, format, **kwargs)
+        ids = fio.import_dataset(self._client.catalog, self.id, path, format, **kwargs)
+        self.refresh()  # an import may add labels
+        return ids
 
     def export(self, path: str | Path, format: str = "coco", *, filters: Any = None,
                include_predictions: bool | str = False, **kwargs: Any) -> Path:
@@ -291,9 +313,8 @@ class Item(Entity):
         self._record = self._client.catalog.update_item(self.id, reviewed=int(reviewed))
         return self
 
-    def refresh(self) -> Item:
-        self._record = self._client.catalog.get_item(self.id)
-        return self
+    def _fetch(self) -> ItemRecord:
+        return self._client.catalog.get_item(self.id)
 
     def delete(self) -> bool:
         return self._client.catalog.delete_items([self.id]) == 1
@@ -312,6 +333,9 @@ class Annotation(Entity):
     top = property(lambda self: self._record.top)
     right = property(lambda self: self._record.right)
     bottom = property(lambda self: self._record.bottom)
+
+    def _fetch(self) -> AnnotationRecord:
+        return self._client.catalog.get_annotation(self.id)
 
     @property
     def coordinates(self) -> Any:
@@ -371,47 +395,35 @@ class Artifact(Entity):
     size = property(lambda self: self._record.size)
     sha256 = property(lambda self: self._record.sha256)
 
+    def _fetch(self) -> ArtifactRecord:
+        for rec in self._client.catalog.list_artifacts(self._record.model_id):
+            if rec.id == self.id:
+                return rec
+        raise NotFoundError(f"no artifact with id {self.id!r}")
+
     @property
     def local_path(self) -> Path:
         return self._client.catalog.store.path(self.sha256)
 
 
 class Execution(Entity):
-    """A job (train, evaluate, predict, ...) and its status; `wait()` blocks until it ends."""
+    """A job (train, evaluate, predict, ...) and its status as last read: `refresh()` reads it again, `wait()`
+    blocks until it ends."""
     _record: ExecutionRecord
 
     kind = property(lambda self: self._record.kind)
     model_id = property(lambda self: self._record.model_id)
+    status = property(lambda self: self._record.status)
+    progress = property(lambda self: self._record.progress)
+    error = property(lambda self: self._record.error)
+    message = property(lambda self: self._record.message)
+    output = property(lambda self: self._record.output)
+    record = property(lambda self: self._record)
 
-    def refresh(self) -> Execution:
-        """Read the job again; one whose worker and scheduler are both gone is reconciled (interrupted)."""
+    def _fetch(self) -> ExecutionRecord:
+        """The job as read now; one whose worker and scheduler are both gone is reconciled (interrupted)."""
         from desktop_app.jobs.runner import read_job
-        self._record = read_job(self._client.catalog, self.id)
-        return self
-
-    @property
-    def status(self) -> str:
-        return self.refresh()._record.status
-
-    @property
-    def progress(self) -> float:
-        return self.refresh()._record.progress
-
-    @property
-    def error(self) -> str | None:
-        return self.refresh()._record.error
-
-    @property
-    def message(self) -> str:
-        return self.refresh()._record.message
-
-    @property
-    def output(self) -> dict:
-        return self.refresh()._record.output
-
-    @property
-    def record(self) -> ExecutionRecord:
-        return self.refresh()._record
+        return read_job(self._client.catalog, self.id)
 
     @property
     def done(self) -> bool:
@@ -428,15 +440,19 @@ class Execution(Entity):
 
     def cancel(self) -> None:
         self._client.catalog.request_cancel(self.id)
+        self.refresh()
 
     def logs(self) -> str:
+        """The job's log as written so far."""
         from desktop_app.jobs.scheduler import execution_log
-        p = execution_log(self._client.catalog.home, self.refresh()._record)
+        p = execution_log(self._client.catalog.home, self._client.catalog.get_execution(self.id))
         return p.read_text(errors="replace") if p.exists() else ""
 
     def resume(self, wait: bool = True) -> Execution:
+        """Queue this interrupted, canceled or failed job again (training continues from its checkpoint)."""
         from desktop_app.jobs import runner
-        return self._client.executions._wrap(runner.resume(self._client.catalog, self.id, wait=wait))
+        self._record = runner.resume(self._client.catalog, self.id, wait=wait)
+        return self
 
 
 class Service(Entity):
@@ -447,18 +463,11 @@ class Service(Entity):
     port = property(lambda self: self._record.port)
     pid = property(lambda self: self._record.pid)
     started_at = property(lambda self: self._record.started_at)
+    url = property(lambda self: self._record.url)
+    status = property(lambda self: self._record.status)
 
-    def refresh(self) -> Service:
-        self._record = self._client.catalog.get_service(self.id)
-        return self
-
-    @property
-    def url(self) -> str | None:
-        return self.refresh()._record.url
-
-    @property
-    def status(self) -> str:
-        return self.refresh()._record.status
+    def _fetch(self) -> ServiceRecord:
+        return self._client.catalog.get_service(self.id)
 
     @property
     def model(self):

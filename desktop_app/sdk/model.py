@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, Iterator, Sequence
 
 from desktop_app.catalog.records import ModelRecord, ModelStatus
 from desktop_app.errors import ValidationError
+from desktop_app.ml import handle
 
 from .definitions import PlotSample, filter_dict
 from .entities import Dataset, Entity, Execution, Project, Service
@@ -19,11 +20,14 @@ if TYPE_CHECKING:
 
 
 class Model(Entity):
+    """A snapshot of a model: reading ``status`` (or any field) answers from it; ``refresh()`` reads the model
+    again. Assigning ``name``, ``status``, ``configuration``, ... changes the snapshot and ``update()`` saves it."""
     _record: ModelRecord
 
     def __init__(self, client: Client, record: ModelRecord):
         super().__init__(client, record)
         # Editable in place, saved by update() (Dataloop style).
+        self._new_status: str | None = None
         self.name = record.name
         self.description = record.description
         self.tags = list(record.tags)
@@ -44,13 +48,14 @@ class Model(Entity):
 
     @property
     def status(self) -> str:
-        return self._client.catalog.get_model(self.id).status
+        return self._new_status if self._new_status is not None else self._record.status
 
     @status.setter
     def status(self, value: str) -> None:
+        """Checked here, saved by update()."""
         if value not in ModelStatus.ALL:
             raise ValidationError(f"unknown model status {value!r}; one of {', '.join(ModelStatus.ALL)}")
-        self._record = self._client.catalog.update_model(self.id, status=value)
+        self._new_status = value
 
     @property
     def train_filter(self) -> dict | None:
@@ -62,15 +67,11 @@ class Model(Entity):
 
     @property
     def id_to_label_map(self) -> dict[int, str]:
-        m = self.configuration.get("id_to_label_map")
-        if m:
-            return {int(k): v for k, v in m.items()}
-        labels = self.labels or (self.dataset.labels if self.dataset_id else [])
-        return dict(enumerate(labels))
+        return handle.id_to_label_map(self)
 
     @property
     def label_to_id_map(self) -> dict[str, int]:
-        return {v: k for k, v in self.id_to_label_map.items()}
+        return handle.label_to_id_map(self)
 
     # -- relations ------------------------------------------------------------------------
     @property
@@ -129,17 +130,24 @@ class Model(Entity):
                 "validation": self._record.validation_filter or {"subset": "validation"}}
 
     # -- edits ----------------------------------------------------------------------------
+    def _fetch(self) -> ModelRecord:
+        return self._client.catalog.get_model(self.id)
+
     def refresh(self) -> Model:
-        self.__init__(self._client, self._client.catalog.get_model(self.id))
+        """Read the model again; edits not saved by update() are dropped."""
+        self.__init__(self._client, self._fetch())
         return self
 
     def update(self) -> Model:
+        """Save the snapshot's edits (name, description, tags, configuration, labels, metadata, status)."""
         if self.configuration != self._record.configuration:
             from desktop_app.ml.adapter import checked_configuration
             self.configuration = checked_configuration(self._client.catalog, self.package_id, self.configuration)
-        rec = self._client.catalog.update_model(
-            self.id, name=self.name, description=self.description, tags=self.tags,
-            configuration=self.configuration, labels=self.labels, metadata=self.metadata)
+        values: dict[str, Any] = dict(name=self.name, description=self.description, tags=self.tags,
+                                      configuration=self.configuration, labels=self.labels, metadata=self.metadata)
+        if self._new_status is not None:
+            values["status"] = self._new_status
+        rec = self._client.catalog.update_model(self.id, **values)
         self.__init__(self._client, rec)
         return self
 

@@ -38,19 +38,19 @@ class Pipeline(Entity):
     def catalog(self) -> Catalog:
         return self._client.catalog
 
-    def refresh(self) -> Pipeline:
+    def _fetch(self) -> PipelineRecord:
+        """The pipeline as it stands now: a run whose runner died is recovered first."""
         lock.recover(self.catalog, self.id)
-        self._record = self.catalog.get_pipeline(self.id)
-        return self
+        return self.catalog.get_pipeline(self.id)
 
     @property
     def status(self) -> str:
-        """'idle' or 'running'."""
-        return self.refresh()._record.status
+        """'idle' or 'running', when last read (refresh() reads it again)."""
+        return self._record.status
 
     @property
     def definition(self) -> PipelineDefinition:
-        return PipelineDefinition.from_dict(self.refresh()._record.definition)
+        return PipelineDefinition.from_dict(self._record.definition)
 
     @property
     def trigger(self) -> Trigger:
@@ -77,6 +77,7 @@ class Pipeline(Entity):
         """Start a run (PipelineBusyError if one is in progress). wait: until it ends, here (or in a detached
         runner with detach=True / a timeout); wait=False: in a detached runner, returning at once."""
         rec = launch.start_run(self.catalog, self.id, trigger=trigger, wait=wait, detach=detach, timeout=timeout)
+        self.refresh()
         return PipelineRun(self._client, rec)
 
     def runs(self) -> list[PipelineRun]:
@@ -111,7 +112,7 @@ class Pipeline(Entity):
         """Change definition fields (trigger, training, gate, subsets, max_items, redeploy, enabled, ...)
         or the name; checked as at creation. A running run keeps the steps it finished."""
         name = fields.pop("name", None)
-        d = self.definition
+        d = self.refresh().definition
         values = d.to_dict()
         for k, v in fields.items():
             if k in ("dataset", "dataset_id"):
@@ -134,7 +135,7 @@ class Pipeline(Entity):
 
     def delete(self, force: bool = False) -> bool:
         """Remove the pipeline and its runs (the models it trained and the alias stay)."""
-        if self.status == lock.BUSY and not force:
+        if self.refresh().status == lock.BUSY and not force:
             raise PipelineBusyError(f"pipeline {self.name!r} is running; cancel its run first (or force=True)")
         self.catalog.delete_pipeline(self.id)
         return True
@@ -151,15 +152,16 @@ class PipelineRun(Entity):
     def catalog(self) -> Catalog:
         return self._client.catalog
 
-    def refresh(self) -> PipelineRun:
+    def _fetch(self) -> PipelineRunRecord:
+        """The run as it stands now: a finished detached runner is reaped and a dead one's run recovered first."""
         launch.reap()
         lock.recover(self.catalog, self._record.pipeline_id)
-        self._record = self.catalog.get_pipeline_run(self.id)
-        return self
+        return self.catalog.get_pipeline_run(self.id)
 
     @property
     def status(self) -> str:
-        return self.refresh()._record.status
+        """As last read (refresh() reads it again)."""
+        return self._record.status
 
     @property
     def finished_at(self) -> str | None:
@@ -167,7 +169,7 @@ class PipelineRun(Entity):
 
     @property
     def steps(self) -> list[dict]:
-        return [dict(s) for s in self.refresh()._record.steps]
+        return [dict(s) for s in self._record.steps]
 
     def step(self, name: str) -> dict:
         for s in self.steps:
@@ -177,7 +179,7 @@ class PipelineRun(Entity):
 
     @property
     def details(self) -> dict:
-        return dict(self.refresh()._record.details)
+        return dict(self._record.details)
 
     @property
     def number(self) -> int:

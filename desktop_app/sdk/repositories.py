@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import glob
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
 
-from desktop_app.catalog.names import check_name, contained
+from desktop_app.catalog.names import check_name
 from desktop_app.errors import AlreadyExistsError, NotFoundError, ValidationError
+from desktop_app.ml import handle
 
 from .definitions import AnnotationCollection, PlotSample, filter_dict
 from .entities import (Annotation, Artifact, Dataset, Entity, Execution, Item, Package, Project, Service,
@@ -368,37 +367,13 @@ class Artifacts(Repository):
 
     def upload(self, filepath: str | Path, overwrite: bool = True, artifact_name: str | None = None) -> list[Artifact]:
         """Upload a file, a folder (recursively) or a glob into the model's artifacts."""
-        p = Path(filepath)
-        if p.is_dir():
-            pairs = [(f, f.relative_to(p).as_posix()) for f in sorted(p.rglob("*")) if f.is_file()]
-        elif p.is_file():
-            pairs = [(p, artifact_name or p.name)]
-        else:
-            matches = sorted(glob.glob(str(filepath)))
-            if not matches:
-                raise NotFoundError(f"nothing to upload at {filepath}")
-            pairs = [(Path(m), Path(m).name) for m in matches if os.path.isfile(m)]
-        existing = {a.filename for a in self.list()}
-        for f, name in pairs:  # every name is checked before anything is written
-            check_name(name, "artifact name")
-            if name in existing and not overwrite:
-                raise ValidationError(f"artifact {name!r} exists; pass overwrite=True to replace it")
-        out = []
-        for f, name in pairs:
-            sha, size = self.catalog.store.put_file(f)
-            out.append(Artifact(self._client, self.catalog.add_artifact(self.model.id, name, sha, size)))
-        return out
+        return [Artifact(self._client, r) for r in self._store().upload(filepath, overwrite, artifact_name)]
 
     def download(self, local_path: str | Path, overwrite: bool = True) -> Path:
-        dest = Path(local_path)
-        # A restored or old catalog may hold a name no upload lets in today: check every one first.
-        targets = [(a, contained(dest, a.filename, "artifact name")) for a in self.list()]
-        dest.mkdir(parents=True, exist_ok=True)
-        for a, target in targets:
-            if target.exists() and not overwrite:
-                continue
-            self.catalog.store.export(a.sha256, target)
-        return dest
+        return self._store().download(local_path, overwrite)
+
+    def _store(self) -> handle.Artifacts:
+        return handle.Artifacts(self.catalog, self.model.id, self.model.name)
 
     def delete(self, filename: str) -> bool:
         return self.catalog.delete_artifact(self.model.id, filename)

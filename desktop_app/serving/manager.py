@@ -17,14 +17,14 @@ from pathlib import Path
 from typing import Any
 
 from desktop_app.catalog import Catalog
-from desktop_app.catalog.records import ModelStatus, ServiceRecord
+from desktop_app.catalog.records import ModelStatus, ServiceRecord, ServiceStatus
 from desktop_app.catalog.stamps import now_iso
 from desktop_app.errors import DesktopAppError, ValidationError
 from desktop_app.ml.readiness import require_runnable
 
 from .config import ServiceConfig
 
-RUNNING = ("starting", "running")
+RUNNING = ServiceStatus.LIVE
 # The service process's entry, run by module name (it loads the model through workflows, above serving).
 SERVICE_ENTRY = "desktop_app.workflows.host"
 # Statuses a model can be served from: it has weights (or, for user code, whatever load() needs).
@@ -91,7 +91,7 @@ def start_service(catalog: Catalog, model_id: str, config: dict[str, Any] | None
         raise ValidationError("serving needs uvicorn and starlette: pip install 'model-desk[serve]'")
     require_runnable(catalog, model_id, "deploy")      # the rule evaluate and predict follow too
     previous = _status_before_deploy(catalog, model_id)
-    rec = catalog.create_service(model_id, str(config.get("name") or model.name), status="starting",
+    rec = catalog.create_service(model_id, str(config.get("name") or model.name), status=ServiceStatus.STARTING,
                                  host=cfg.host, config={**cfg.public(), "previous_status": previous})
     # The admin key guards hot model swaps (redeploy). Any process working on this catalog (a pipeline
     # promoting a model) can swap: the key is in a file beside the catalog's scratch files, and the record
@@ -100,7 +100,7 @@ def start_service(catalog: Catalog, model_id: str, config: dict[str, Any] | None
     try:
         key_hash = hash_key(_write_admin_key(catalog, rec.id))
     except OSError:
-        catalog.update_service(rec.id, status="failed", stopped_at=now_iso())
+        catalog.update_service(rec.id, status=ServiceStatus.FAILED, stopped_at=now_iso())
         raise
     rec = catalog.update_service(rec.id, config={**rec.config, "admin_key_hash": key_hash})
     log_file = log_path(catalog, rec.id)
@@ -120,11 +120,11 @@ def start_service(catalog: Catalog, model_id: str, config: dict[str, Any] | None
         url = _wait_ready(catalog, rec.id, proc, cfg, log_file)
     except BaseException:
         _terminate(proc.pid, rec.id, timeout=5.0, proc=proc)
-        catalog.update_service(rec.id, status="failed", stopped_at=now_iso())
+        catalog.update_service(rec.id, status=ServiceStatus.FAILED, stopped_at=now_iso())
         _remove_service_files(catalog, rec.id)
         raise
-    catalog.update_service(rec.id, status="running", url=url)
-    catalog.update_model(model_id, status=ModelStatus.DEPLOYED)
+    catalog.update_service(rec.id, status=ServiceStatus.RUNNING, url=url)
+    catalog.set_model_status(model_id, ModelStatus.DEPLOYED)
     return catalog.get_service(rec.id)
 
 
@@ -225,7 +225,7 @@ def redeploy(catalog: Catalog, service_id: str, model_id: str, *, timeout: float
     old = rec
     catalog.update_service(service_id, model_id=model_id,
                            config={**rec.config, "previous_status": previous})
-    catalog.update_model(model_id, status=ModelStatus.DEPLOYED)
+    catalog.set_model_status(model_id, ModelStatus.DEPLOYED)
     if old.model_id != model_id:
         _restore_model_status(catalog, old)
     if answer.get("model_id") != model_id:  # pragma: no cover - a server of another version
@@ -262,7 +262,7 @@ def apply_thresholds(catalog: Catalog, model_id: str, conf_threshold: float | No
     reloaded, failed = [], {}
     if reload_services:
         for s in list_running(catalog):
-            if s.model_id != model_id or s.status != "running":
+            if s.model_id != model_id or s.status != ServiceStatus.RUNNING:
                 continue
             try:
                 redeploy(catalog, s.id, model_id, reload=True)
@@ -288,8 +288,8 @@ def mark_ended(catalog: Catalog, service_id: str) -> None:
     """The process is gone (or going): record it and give the model its status back if nothing serves it."""
     rec = catalog.get_service(service_id)
     if rec.status in RUNNING:
-        catalog.update_service(service_id, status="stopped" if rec.status == "running" else "failed",
-                               stopped_at=now_iso())
+        ended = ServiceStatus.STOPPED if rec.status == ServiceStatus.RUNNING else ServiceStatus.FAILED
+        catalog.update_service(service_id, status=ended, stopped_at=now_iso())
     _remove_service_files(catalog, service_id)
     _restore_model_status(catalog, rec)
 
@@ -300,8 +300,8 @@ def _restore_model_status(catalog: Catalog, rec: ServiceRecord) -> None:
                   if s.id != rec.id and s.status in RUNNING and _alive(s)]
         if others:
             return
-        if catalog.get_model(rec.model_id).status == ModelStatus.DEPLOYED:
-            catalog.update_model(rec.model_id, status=rec.config.get("previous_status") or ModelStatus.TRAINED)
+        catalog.restore_model_status(rec.model_id, rec.config.get("previous_status") or ModelStatus.TRAINED,
+                                     expect=ModelStatus.DEPLOYED)
 
 
 def _terminate(pid: int, service_id: str, *, timeout: float, proc: subprocess.Popen | None = None) -> None:
@@ -342,9 +342,9 @@ def cleanup_stale(catalog: Catalog) -> list[str]:
     changed = []
     for s in catalog.list_services():
         if s.status in RUNNING and not _alive(s):
-            if s.status == "starting" and s.pid is None:
+            if s.status == ServiceStatus.STARTING and s.pid is None:
                 continue  # being started right now by another caller
-            catalog.update_service(s.id, status="stopped", stopped_at=now_iso())
+            catalog.update_service(s.id, status=ServiceStatus.STOPPED, stopped_at=now_iso())
             _remove_service_files(catalog, s.id)
             _restore_model_status(catalog, s)
             changed.append(s.id)

@@ -7,7 +7,7 @@ import urllib.parse
 from typing import Any
 
 from desktop_app.catalog import Catalog
-from desktop_app.catalog.records import ModelStatus, ServiceRecord
+from desktop_app.catalog.records import ModelStatus, ServiceRecord, ServiceStatus
 
 from . import manager
 
@@ -40,7 +40,7 @@ def service_rows(catalog: Catalog, *, project_id: str | None = None, running_onl
         if running_only and not running:
             continue
         m, source = None, None
-        if with_metrics and running and s.status == "running":
+        if with_metrics and running and s.status == ServiceStatus.RUNNING:
             if s.config.get("auth"):
                 # over HTTP it would want the token, which is never stored: read the copy it keeps instead
                 m, source = manager.read_metrics_file(catalog, s.id), "file"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from desktop_app.catalog import Catalog, ModelRecord
+from desktop_app.catalog import Catalog, ModelRecord, ModelStatus
 from desktop_app.ml.adapter import checked_configuration
 
 
@@ -32,7 +32,7 @@ def clone_model(catalog: Catalog, from_model_id: str, model_name: str, *, descri
         rec = catalog.create_model(
             model_name, project_id=pid, package_id=src.package_id,
             description=src.description if description is None else description,
-            tags=list(src.tags if tags is None else tags), status=status or "created",
+            tags=list(src.tags if tags is None else tags), status=status or ModelStatus.CREATED,
             configuration=config, labels=list(labels), input_type=src.input_type,
             output_type=src.output_type, dataset_id=ds_id,
             train_filter=dict(train_filter) if train_filter is not None else src.train_filter,

@@ -110,7 +110,7 @@ HOLDER = textwrap.dedent("""
     lock = instance_lock(sys.argv[1])
     assert lock.acquire()
     print("held", flush=True)
-    time.sleep(60)
+    time.sleep(60)  # holds the lock until the test kills it
 """)
 
 
@@ -129,6 +129,7 @@ def test_second_instance_finds_the_lock_and_opens_read_only(catalog):
     finally:
         proc.kill()
         proc.wait()
+        proc.stdout.close()
     assert instance_lock(catalog.home).acquire()  # the OS released it with the process
 
 

@@ -165,7 +165,7 @@ def test_delete_package_refuses_while_a_model_is_busy(dl):
     cat = dl.default_client().catalog
     pkg = cat.get_package("mobilenet")
     m = cat.find_models(package_id=pkg.id)[0]
-    cat.update_model(m.id, status="training")
+    cat.set_model_status(m.id, "training")
     with pytest.raises(UserError, match=r"'pretrained-mobilenet' is training"):
         hk.delete_package(cat, pkg.id, with_models=True)
     assert cat.find_models(package_id=pkg.id)

@@ -88,8 +88,9 @@ def test_entities_crud_and_unique_names(catalog):
     with pytest.raises(AlreadyExistsError):
         catalog.create_model("m", project_id=p.id, package_id=pkg.id)
     with pytest.raises(ValidationError, match="unknown model status"):
-        catalog.update_model(m.id, status="nonsense")
-    m2 = catalog.update_model(m.id, status="trained", tags=["x"])
+        catalog.set_model_status(m.id, "nonsense")
+    catalog.set_model_status(m.id, "trained")
+    m2 = catalog.update_model(m.id, tags=["x"])
     assert m2.status == "trained" and m2.tags == ["x"]
     with pytest.raises(ValidationError, match="no field"):
         catalog.update_model(m.id, colour="red")
@@ -130,12 +131,12 @@ def test_metric_samples_and_executions(catalog):
     with pytest.raises(NotFoundError):
         catalog.add_metric_samples("nope", [{"figure": "f", "legend": "l", "x": 1, "y": 1}])
     ex = catalog.create_execution("train", model_id=m.id)
-    ex = catalog.update_execution(ex.id, status="in-progress")
+    ex = catalog.set_execution_status(ex.id, "in-progress")
     assert ex.started_at
-    ex = catalog.update_execution(ex.id, status="success")
+    ex = catalog.set_execution_status(ex.id, "success")
     assert ex.finished_at
     with pytest.raises(ValidationError):
-        catalog.update_execution(ex.id, status="weird")
+        catalog.set_execution_status(ex.id, "weird")
 
 
 def test_aliases_keep_history(catalog):

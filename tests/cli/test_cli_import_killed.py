@@ -8,12 +8,12 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
+from waiting import wait_for
 
 from desktop_app.cli.main import main
 
@@ -68,14 +68,14 @@ def test_an_import_killed_mid_copy_leaves_no_dataset_and_gc_cleans_the_store(hom
     try:
         # Kill once it has written ~8 MB: inside the copy into the store (reading and checking the images
         # writes next to nothing), long before the ~75 MB copy ends.
-        deadline = time.monotonic() + 120
-        while written_bytes(proc.pid) < 8 << 20:
+        def copying():
             assert proc.poll() is None, proc.communicate()
-            assert time.monotonic() < deadline, "the import never started copying"
-            time.sleep(0.002)
+            return written_bytes(proc.pid) >= 8 << 20
+
+        wait_for(copying, 120, poll=0.002, what="the import to write 8 MB (it never started copying)")
         os.kill(proc.pid, signal.SIGKILL)
     finally:
-        proc.wait(30)
+        proc.communicate(timeout=30)   # reaps it and closes its pipes
     assert proc.returncode == -signal.SIGKILL
     assert datasets(home) == names                              # no empty (or partial) dataset row
     left = set(store_files(home)) - set(before)

@@ -29,6 +29,7 @@ def boom() -> None:
 
 
 @pytest.mark.qt_no_exception_capture
+@pytest.mark.expect_log(logger="desktop_app.gui", level="ERROR", match="^uncaught exception$")
 def test_an_exception_in_a_slot_shows_the_dialog_and_the_app_carries_on(window, reporter, qtbot, client,
                                                                        model_named):
     QTimer.singleShot(0, boom)   # raised inside Qt's event loop, as a buggy slot would
@@ -54,6 +55,7 @@ def test_an_exception_in_a_slot_shows_the_dialog_and_the_app_carries_on(window, 
 
 
 @pytest.mark.qt_no_exception_capture
+@pytest.mark.expect_log(logger="desktop_app.gui", level="ERROR", match="^uncaught exception$")
 def test_an_exception_in_a_thread_reaches_the_dialog(window, reporter, qtbot):
     t = threading.Thread(target=boom)
     t.start()

@@ -38,6 +38,7 @@ def other_instance(home):
     yield proc
     proc.stdin.close()
     proc.wait(10)
+    proc.stdout.close()
 
 
 @pytest.fixture

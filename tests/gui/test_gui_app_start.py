@@ -6,13 +6,13 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from importlib import metadata
 from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QPoint, QRect, Qt
 from PySide6.QtWidgets import QDialog
+from waiting import wait_for
 
 from desktop_app.settings import Settings
 
@@ -169,10 +169,12 @@ def test_the_app_quits_cleanly_on_sigterm(tmp_path, home, config):
     proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             text=True, env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
     log = home / "logs" / "app.log"
-    deadline = time.monotonic() + 120
-    while not (log.exists() and "opened in the window" in log.read_text()):
-        assert proc.poll() is None and time.monotonic() < deadline, proc.stdout.read() if proc.poll() else "slow"
-        time.sleep(0.2)
+
+    def window_open():
+        assert proc.poll() is None, proc.stdout.read()           # the app died before its window opened
+        return log.exists() and "opened in the window" in log.read_text()
+
+    wait_for(window_open, 120, poll=0.2, what="the window to open (app.log: 'opened in the window')")
     from desktop_app.catalog.lock import instance_lock
     assert not instance_lock(home).acquire()                     # held by the running app
     proc.send_signal(signal.SIGTERM)

@@ -16,6 +16,7 @@ def bare_window(qtbot, gui_settings):
 
 
 @pytest.mark.parametrize("damage", ["empty", "garbage header", "garbage in the middle"])
+@pytest.mark.expect_log(logger="desktop_app.gui", level="ERROR", match="could not open the catalog: .* is damaged")
 def test_a_damaged_catalog_opens_a_dialog_not_a_crash(bare_window, qtbot, home, damage):
     db = home / "catalog.db"
     data = db.read_bytes()

@@ -148,7 +148,7 @@ def test_a_fling_reads_no_page_until_the_view_holds_still(qtbot, monkeypatch, cl
         m.set_visible_rows(first, first + 30)
         assert m.row(first) is None                  # asked for while painting: still not read
     assert not m._page_jobs
-    qtbot.wait(FLING_MS // 3)
+    qtbot.wait(FLING_MS // 3)                        # time passing is the point: still flinging, nothing is read
     assert read == []
     qtbot.waitUntil(lambda: m._peek(800) is not None and m._peek(830) is not None and not m._page_jobs,
                     timeout=WAIT_MS)                  # every read asked for has landed (13 is the margin)

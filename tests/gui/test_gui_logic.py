@@ -119,6 +119,7 @@ def test_names_sizes_and_subsets():
 
 def test_views_module_is_headless():
     assert "PySide6" not in getattr(views, "__dict__", {})
-    src = open(views.__file__).read()
+    with open(views.__file__, encoding="utf-8") as f:
+        src = f.read()
     assert "PySide6" not in src and "pyqtgraph" not in src and "import torch" not in src
     assert "desktop_app.sdk.views" in sys.modules

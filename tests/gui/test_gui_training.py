@@ -72,6 +72,7 @@ def test_cancel_and_resume_from_the_jobs_panel(window, qtbot, client, centroid_m
     qtbot.waitUntil(lambda: _job_row(window, centroid_model.id).status == "canceled", timeout=JOB_TIMEOUT_MS)
 
 
+@pytest.mark.expect_log(logger="desktop_app.gui", level="ERROR", match="Train of centroid-v1 failed: .*on purpose")
 def test_a_failing_job_reports_its_error_with_the_log(window, qtbot, client, centroid_model):
     centroid_model.configuration["fail"] = True
     centroid_model.update()
@@ -112,7 +113,8 @@ def test_metrics_logged_by_a_script_appear_without_a_restart(window, qtbot, clie
     finally:
         if proc.poll() is None:
             proc.kill()
-    assert proc.returncode == 0, proc.stdout.read()
+        out = proc.communicate(timeout=30)[0]   # reaps it and closes its pipe
+    assert proc.returncode == 0, out
     qtbot.waitUntil(lambda: page.charts.figures_shown() == {"loss": {"train": 5}, "accuracy": {"val": 5}},
                     timeout=10_000)
     # ... and from this process too, through a second catalog object

@@ -28,7 +28,7 @@ def lab(tmp_path):
     from desktop_app.catalog import Catalog
     from desktop_app.sdk.client import Client
 
-    client = Client(Catalog(tmp_path / "catalog"), sample_data=False)
+    client = Client(Catalog(tmp_path / "catalog"))
     project = client.projects.create(project_name="p")
     yield client, project, tmp_path / "sets"
     client.catalog.close()

@@ -22,7 +22,7 @@ def lab(tmp_path):
     from desktop_app.catalog import Catalog
     from desktop_app.sdk.client import Client
 
-    client = Client(Catalog(tmp_path / "catalog"), sample_data=False)
+    client = Client(Catalog(tmp_path / "catalog"))
     project = client.projects.create(project_name="p")
     ds = project.datasets.create(dataset_name="d", labels=["cat"])
     model = client.packages.get("resnet").models.get("pretrained-resnet").clone(model_name="m",

@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 import pytest
+from waiting import wait_for
 
 from desktop_app.errors import ValidationError
 
@@ -26,12 +27,9 @@ def centroid(dl):
 
 
 def _wait_status(ex, statuses, timeout=60.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if ex.status in statuses:
-            return ex.status
-        time.sleep(0.1)
-    raise AssertionError(f"execution still {ex.status} after {timeout} s; log:\n{ex.logs()}")
+    return wait_for(lambda: ex.status if ex.refresh().status in statuses else None, timeout,
+                    what=f"execution {ex.id} to be {' or '.join(statuses)}",
+                    details=lambda: f"it is {ex.status}; log:\n{ex.logs()}")
 
 
 def test_push_copies_the_code_and_checks_the_adapter(dl, tmp_path):
@@ -84,7 +82,7 @@ def test_cancel_stops_a_job_within_seconds(centroid):
     centroid.update()
     ex = centroid.train(wait=False)
     _wait_status(ex, ("in-progress",))
-    time.sleep(1.0)
+    wait_for(lambda: centroid.metrics.list(figure="loss"), 30, what="the first epoch's loss (training underway)")
     t = time.monotonic()
     ex.cancel()
     assert _wait_status(ex, ("canceled",), timeout=15) == "canceled"
@@ -118,9 +116,7 @@ def test_kill_9_of_a_worker_leaves_the_catalog_consistent_and_resumable(centroid
     ex = centroid.train(wait=False)
     _wait_status(ex, ("in-progress",))
     cat = dl.default_client().catalog
-    deadline = time.monotonic() + 30
-    while len(centroid.metrics.list(figure="loss")) < 3 and time.monotonic() < deadline:
-        time.sleep(0.1)
+    wait_for(lambda: len(centroid.metrics.list(figure="loss")) >= 3, 30, what="three epochs' losses")
     os.kill(ex.record.pid, signal.SIGKILL)
     status = _wait_status(ex, ("failed", "interrupted"))
     assert "signal 9" in (ex.error or "") or status == "interrupted"
@@ -176,10 +172,7 @@ def _scheduler_pid(home) -> int | None:
 
 def _until_dead(*pids, timeout=10.0):
     from desktop_app.jobs.scheduler import pid_alive
-    deadline = time.monotonic() + timeout
-    while any(pid_alive(p) for p in pids):
-        assert time.monotonic() < deadline, f"processes {pids} still alive"
-        time.sleep(0.05)
+    wait_for(lambda: not any(pid_alive(p) for p in pids), timeout, what=f"processes {pids} to end")
 
 
 def test_wait_returns_when_the_worker_and_the_scheduler_both_die(centroid, dl):
@@ -188,9 +181,7 @@ def test_wait_returns_when_the_worker_and_the_scheduler_both_die(centroid, dl):
     home = dl.default_client().catalog.home
     ex = centroid.train(wait=False)
     _wait_status(ex, ("in-progress",))
-    deadline = time.monotonic() + 30
-    while not centroid.metrics.list(figure="loss") and time.monotonic() < deadline:
-        time.sleep(0.1)
+    wait_for(lambda: centroid.metrics.list(figure="loss"), 30, what="the first epoch's loss")
     assert centroid.refresh().status == "training"
     worker, scheduler = ex.record.pid, _scheduler_pid(home)
     assert worker and scheduler and worker != scheduler
@@ -227,16 +218,16 @@ def test_any_read_of_a_job_whose_owner_died_reconciles_it(dl, read, capsys):
     from desktop_app.cli.main import main as cli
     cat = dl.default_client().catalog
     m = dl.packages.get("resnet").models.get("pretrained-resnet").clone(model_name="orphan")
-    cat.update_model(m.id, status="trained")
+    cat.set_model_status(m.id, "trained")
     stale = cat.create_execution("train", model_id=m.id, input={"previous_status": "trained"})
     ex = dl.executions.get(stale.id)   # read while still queued: nothing to reconcile
-    cat.update_execution(stale.id, status="in-progress", pid=_dead_pid())
-    cat.update_model(m.id, status="training")
+    cat.set_execution_status(stale.id, "in-progress", pid=_dead_pid())
+    cat.set_model_status(m.id, "training")
     readers = {
         "executions.get": lambda: dl.executions.get(stale.id).status,
         "executions.list": lambda: {e.id: e.status for e in dl.executions.list()}[stale.id],
         "model.executions": lambda: m.executions[0].status,
-        "execution.status": lambda: ex.status,
+        "execution.status": lambda: ex.refresh().status,
         "jobs list": lambda: (cli(["jobs", "list", "--json"]), cat.get_execution(stale.id).status)[1],
     }
     assert readers[read]() == "interrupted"
@@ -251,7 +242,7 @@ def test_a_read_leaves_a_dead_worker_to_a_live_scheduler(dl):
     cat = dl.default_client().catalog
     m = dl.packages.get("resnet").models.get("pretrained-resnet").clone(model_name="reaped")
     rec = cat.create_execution("train", model_id=m.id, input={"previous_status": "created"})
-    cat.update_execution(rec.id, status="in-progress", pid=_dead_pid())
+    cat.set_execution_status(rec.id, "in-progress", pid=_dead_pid())
     lock = FileLock(Path(cat.home) / LOCK_NAME)   # stands for a live scheduler
     assert lock.acquire()
     try:
@@ -283,14 +274,15 @@ def test_a_resumed_run_continues_its_series_without_duplicates(dl, tmp_path):
         configuration={"epochs": 40, "checkpoint_every": 3, "image_size": 32, "batch_size": 4,
                        "num_workers": 0, "device": "cpu", "pretrained": False})
     ex = m.train(wait=False)
-    deadline = time.monotonic() + 300
 
     def validated():
         return sorted(s.x for s in cat.list_metrics(m.id, figure="loss", legend="validation"))
 
-    while len(validated()) < 4:   # epochs 1-4 done; the checkpoint is the one after epoch 3
-        assert ex.status in ("created", "in-progress") and time.monotonic() < deadline, ex.logs()[-3000:]
-        time.sleep(0.05)
+    def four_epochs_validated():   # epochs 1-4 done; the checkpoint is the one after epoch 3
+        assert ex.refresh().status in ("created", "in-progress"), ex.logs()[-3000:]
+        return len(validated()) >= 4
+
+    wait_for(four_epochs_validated, 300, poll=0.05, what="four validated epochs", details=lambda: ex.logs()[-3000:])
     os.kill(ex.record.pid, signal.SIGKILL)
     _wait_status(ex, ("failed", "interrupted"))
     ckpt = torch.load(cat.work_dir / "executions" / ex.id / "output" / "checkpoints" / "last.pt",
@@ -302,7 +294,8 @@ def test_a_resumed_run_continues_its_series_without_duplicates(dl, tmp_path):
     # resume to the end of epoch 5 (two more epochs from the checkpoint)
     m.configuration["epochs"] = 5
     m.update()
-    again = m.train(resume=True)
+    with pytest.warns(UserWarning, match="resnet18 starts from random initialisation"):   # pretrained is off
+        again = m.train(resume=True)
     assert again.id == ex.id and again.status == "success", again.logs()[-3000:]
     after = _series_of(cat, m.id, ex.id)
     for key, xs in after.items():
@@ -320,9 +313,7 @@ def test_a_resumed_user_adapter_without_checkpoints_logs_its_series_once(centroi
     centroid.configuration.update({"epochs": 60, "sleep": 0.1})
     centroid.update()
     ex = centroid.train(wait=False)
-    deadline = time.monotonic() + 60
-    while len(centroid.metrics.list(figure="loss")) < 3 and time.monotonic() < deadline:
-        time.sleep(0.05)
+    wait_for(lambda: len(centroid.metrics.list(figure="loss")) >= 3, 60, what="three epochs' losses")
     ex.cancel()
     assert _wait_status(ex, ("canceled",)) == "canceled"
     assert len(centroid.metrics.list(figure="loss")) >= 3

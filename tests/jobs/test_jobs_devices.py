@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
+from waiting import wait_for
 
 from desktop_app.jobs.devices import Slot, pick_slots
 
@@ -44,10 +44,8 @@ def test_three_jobs_on_two_gpus_run_two_at_a_time(dl, tmp_path, monkeypatch):
                               configuration={"epochs": 3, "sleep": 1.0, "record_env": str(tmp_path / f"env{i}")})
         models.append(m)
         execs.append(m.train(wait=False))
-    deadline = time.monotonic() + 180
-    while not all(e.done for e in execs):
-        assert time.monotonic() < deadline, [e.status for e in execs]
-        time.sleep(0.2)
+    wait_for(lambda: all(e.refresh().done for e in execs), 180, poll=0.2, what="the three jobs to end",
+             details=lambda: [e.status for e in execs])
     assert [e.status for e in execs] == ["success"] * 3, [e.logs() for e in execs]
     envs = [(tmp_path / f"env{i}").read_text() for i in range(3)]
     devices = [e.record.device for e in execs]

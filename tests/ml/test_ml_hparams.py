@@ -66,6 +66,7 @@ def test_unknown_keys():
 
 def test_engine_modules_import_without_torch():
     code = ("import sys; import desktop_app.ml, desktop_app.ml.hparams, desktop_app.ml.layout, "
-            "desktop_app.ml.callbacks, desktop_app.ml.errors, desktop_app.ml.metrics, desktop_app.ml.sample_data; "
+            "desktop_app.ml.callbacks, desktop_app.ml.errors, desktop_app.ml.metrics, desktop_app.ml.sample_data, "
+            "desktop_app.ml.handle; "
             "assert 'torch' not in sys.modules, 'torch imported'")
     subprocess.run([sys.executable, "-c", code], check=True)

@@ -9,7 +9,7 @@ from pipehelpers import SMALL, wait_until
 
 
 def _training(run, dl):
-    job_id = (run.step("train").get("output") or {}).get("train_execution_id")
+    job_id = (run.refresh().step("train").get("output") or {}).get("train_execution_id")
     return job_id and dl.executions.get(job_id).status == "in-progress" and job_id
 
 
@@ -22,10 +22,10 @@ def test_kill_9_of_the_runner_mid_training_leaves_the_champion_and_the_run_resum
     job_id = wait_until(lambda: _training(run, dl), 90, what="training in progress")
 
     os.kill(pid, signal.SIGKILL)
-    wait_until(lambda: run.status == "interrupted", 30, what="the run marked interrupted")
+    wait_until(lambda: run.refresh().status == "interrupted", 30, what="the run marked interrupted")
     assert run.failed_step == "train" and run.step("train")["status"] == "interrupted"
     assert dl.executions.get(run.step("train")["execution_id"]).status == "interrupted"
-    assert p.status == "idle"
+    assert p.refresh().status == "idle"
     assert p.champion == champion and len(p.history()) == 1  # no half-promotion
     assert not any(a["model_id"] == run.challenger.id for a in p.history())
 
@@ -46,7 +46,7 @@ def test_cancel_stops_the_run_and_its_job_and_sigterm_interrupts_the_runner(dl, 
     run.wait(timeout=60)
     assert run.status == "canceled" and run.failed_step == "train"
     wait_until(lambda: dl.executions.get(job_id).status == "canceled", 30, what="the training job canceled")
-    assert p.champion == champion and p.status == "idle"
+    assert p.champion == champion and p.refresh().status == "idle"
 
     # Resumed in a detached runner, the job continues; the app closing (SIGTERM) leaves it interrupted.
     run.resume(wait=False)
@@ -54,5 +54,5 @@ def test_cancel_stops_the_run_and_its_job_and_sigterm_interrupts_the_runner(dl, 
     os.kill(run.details["owner"]["pid"], signal.SIGTERM)
     run.wait(timeout=60)
     assert run.status == "interrupted" and "runner was stopped" in run.error
-    assert p.champion == champion and p.status == "idle"
+    assert p.champion == champion and p.refresh().status == "idle"
     dl.executions.get(job_id).cancel()  # the job would go on; nothing resumes it here

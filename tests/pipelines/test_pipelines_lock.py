@@ -21,7 +21,7 @@ def pipeline(catalog):
 
 
 def _dead_owner() -> dict:
-    proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])  # lives until killed below
     owner = lock.owner_for(proc.pid)
     proc.kill()
     proc.wait()
@@ -62,7 +62,7 @@ def test_claim_is_exclusive_and_end_run_unlocks(catalog, pipeline):
 def test_a_dead_owners_run_is_interrupted_with_its_steps_execution(catalog, pipeline):
     run = lock.claim(catalog, pipeline.id, owner=_dead_owner())
     ex = catalog.create_execution("pipeline", project_id=pipeline.project_id)
-    catalog.update_execution(ex.id, status=ExecutionStatus.IN_PROGRESS)
+    catalog.set_execution_status(ex.id, ExecutionStatus.IN_PROGRESS)
     _running_step(catalog, run, ex.id)
 
     assert lock.recover(catalog) == [run.id]
@@ -83,7 +83,7 @@ def test_a_deleted_execution_does_not_stop_the_recovery(catalog, pipeline):
 def test_a_busy_catalog_is_not_taken_for_a_deleted_execution(catalog, pipeline, monkeypatch):
     run = lock.claim(catalog, pipeline.id, owner=_dead_owner())
     ex = catalog.create_execution("pipeline", project_id=pipeline.project_id)
-    catalog.update_execution(ex.id, status=ExecutionStatus.IN_PROGRESS)
+    catalog.set_execution_status(ex.id, ExecutionStatus.IN_PROGRESS)
     _running_step(catalog, run, ex.id)
 
     real = type(catalog).get_execution

@@ -135,7 +135,7 @@ def test_two_triggers_at_once_start_one_run(dl, champion):
         t.join()
     won = [r for r in results if isinstance(r, str)]
     assert len(won) == 1 and len(results) == 8
-    assert p.status == "running"
+    assert p.refresh().status == "running"
     with pytest.raises(PipelineBusyError, match="already running"):
         p.run()
     # The holder's process is gone: the next trigger recovers the lock (the run becomes interrupted).

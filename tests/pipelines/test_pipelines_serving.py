@@ -14,7 +14,7 @@ from PIL import Image
 
 from desktop_app.errors import ValidationError
 
-from pipehelpers import SMALL, make_champion
+from pipehelpers import SMALL, make_champion, wait_until
 
 
 def _png() -> bytes:
@@ -80,10 +80,11 @@ def test_promotion_swaps_the_served_model_under_load_and_rollback_swaps_it_back(
                              headers={"X-Admin-Key": "wrong"}).status_code == 403
 
         with Load(url) as load:
-            time.sleep(0.3)
+            wait_until(lambda: len(load.answers) >= 8, 30, what="the load's first answers")
             run = p.run()
             t_done = time.monotonic()
-            time.sleep(0.5)
+            wait_until(lambda: sum(a[0] > t_done for a in load.answers) >= 8, 30,
+                       what="answers to requests sent after the promotion")
         assert run.status == "promoted", f"{run.error}\n{run.logs()}"
         challenger = run.challenger
         answers = load.answers

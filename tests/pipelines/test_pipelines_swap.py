@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 import base64
 import io
+import threading
 import time
 
 import httpx
 import numpy as np
 from PIL import Image
+from waiting import async_wait_for
 
 from desktop_app.formats.base import Annotation
 from desktop_app.serving.app import create_app
@@ -24,9 +26,11 @@ class FakeHost:
         self.output_type, self.labels, self.aliases = "class", ["a"], ["champion"]
         self.delay = delay
         self.closed = False
+        self.predicting = threading.Event()
 
     def predict(self, images):
-        time.sleep(self.delay)
+        self.predicting.set()
+        time.sleep(self.delay)  # a slow model: the request is still on it when the swap comes
         return [[Annotation(type="class", label=self.name, score=0.9)] for _ in images]
 
     def dataloop_json(self, anns):
@@ -59,7 +63,7 @@ def test_requests_accepted_before_a_swap_finish_on_the_old_model_which_closes_af
             transport = httpx.ASGITransport(app=app)
             async with httpx.AsyncClient(transport=transport, base_url="http://svc") as c:
                 first = asyncio.create_task(c.post("/v2/models/champion/infer", json=_body(), headers=auth))
-                await asyncio.sleep(0.1)  # accepted: predicting on the old model
+                await async_wait_for(old.predicting.is_set, 10, what="the first request on the old model")
                 # The admin key guards swaps (the bearer token is not needed, nor enough).
                 assert (await c.post("/v2/repository/models/champion/load", json={"model_id": "new-id"},
                                      headers=auth)).status_code == 403
@@ -72,11 +76,8 @@ def test_requests_accepted_before_a_swap_finish_on_the_old_model_which_closes_af
                 done = await first
                 assert done.json()["model_name"] == "old" and done.json()["outputs"][1]["data"] == ["old"]
                 assert second.json()["model_name"] == "new"
-                for _ in range(50):
-                    if old.closed:
-                        break
-                    await asyncio.sleep(0.02)
-                assert old.closed and not new.closed
+                await async_wait_for(lambda: old.closed, 10, what="the old model to close after its last request")
+                assert not new.closed
                 # Meta routes and versions follow the new model; the old name is gone.
                 assert (await c.get("/v2/models/new", headers=auth)).json()["versions"] == ["new-id"]
                 assert (await c.get("/v2/models/old", headers=auth)).status_code == 404

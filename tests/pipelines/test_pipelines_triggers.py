@@ -55,7 +55,7 @@ def test_the_count_trigger_fires_after_n_reviewed_annotation_changes(dl, champio
     assert p.pending_changes() == 1
 
 
-def test_the_schedule_trigger_and_the_trigger_loop(dl, champion):
+def test_the_schedule_trigger_and_the_trigger_loop(dl, champion, monkeypatch):
     p = dl.pipelines.create("nightly", champion=champion, max_items=SMALL, trigger="schedule:1h")
     manual = dl.pipelines.create("by-hand", champion=champion, max_items=SMALL)
     cat = dl.default_client().catalog
@@ -68,10 +68,12 @@ def test_the_schedule_trigger_and_the_trigger_loop(dl, champion):
     p.update(enabled=False)
     assert triggers.due(cat, cat.get_pipeline(p.id), now=now + 3601).reason == "disabled"
 
+    ticks: list = []
+    real_tick = triggers.tick
+    monkeypatch.setattr(triggers, "tick", lambda catalog: ticks.append(1) or real_tick(catalog))
     service = triggers.TriggerService(cat, poll_s=0.05).start()
     try:
-        wait_until(lambda: service._thread is not None and service._thread.is_alive(), 5)
-        time.sleep(0.2)
+        wait_until(lambda: len(ticks) >= 3, 10, what="three checks of the trigger loop")
     finally:
         service.stop()
     assert service.started == [] and service._thread is None

@@ -86,10 +86,14 @@ def test_model_fields_update_and_status(dl):
     again = dl.models.get(model_id=m.id)
     assert again.configuration["epochs"] == 3 and again.description == "short"
     for status in ("pending", "training", "trained", "deployed", "failed", "created", "pre-trained"):
-        m.status = status
-        assert dl.models.get(model_id=m.id).status == status
+        before = dl.models.get(model_id=m.id).status
+        m.status = status                     # the snapshot only, as Dataloop: update() saves it
+        assert m.status == status and dl.models.get(model_id=m.id).status == before
+        m.update()
+        assert m.status == status and dl.models.get(model_id=m.id).status == status
     with pytest.raises(ValidationError):
         m.status = "cloning-forever"
+    assert m.status == "pre-trained"
     assert dl.models.get(m.id) == m  # positional: name or id
     assert dl.models.get("e") == m
 

@@ -37,7 +37,7 @@ ADAPTER = textwrap.dedent('''
 
         def predict(self, batch, **kwargs):
             if self.delay:
-                time.sleep(self.delay)
+                time.sleep(self.delay)   # a slow model on purpose (delay_s): requests pile up behind it
             out = []
             for img in batch:
                 if img.max() == 0:

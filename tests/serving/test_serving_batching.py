@@ -8,6 +8,7 @@ import time
 
 import numpy as np
 import pytest
+from waiting import async_wait_for
 
 from desktop_app.serving.batching import Batcher
 from desktop_app.serving.errors import ModelFailed
@@ -27,14 +28,16 @@ class Recorder:
         self.spans: list[tuple[float, float]] = []
         self.gate = threading.Event()
         self.gate.set()
+        self.busy = threading.Event()   # set when a batch reaches the model
 
     def __call__(self, images):
         t0 = time.perf_counter()
+        self.busy.set()
         self.gate.wait(10)
         values = [int(im[0, 0, 0]) for im in images]
         if self.fail_on in values:
             raise ModelFailed(f"image {self.fail_on} is bad")
-        time.sleep(self.seconds)
+        time.sleep(self.seconds)  # the model's own time: the batching timings are the point
         self.batches.append(values)
         self.spans.append((t0, time.perf_counter()))
         return [[f"p{v}"] for v in values]
@@ -91,9 +94,9 @@ def test_requests_that_queued_while_the_model_was_busy_do_not_wait_again():
         await b.start()
         try:
             first = asyncio.ensure_future(b.submit([_image(0)] * 16))   # a full batch: runs at once
-            await asyncio.sleep(0.05)                                   # the model is busy now
+            await async_wait_for(rec.busy.is_set, 10, what="the model busy with the first batch")
             rest = [asyncio.ensure_future(b.submit([_image(i)])) for i in range(1, 4)]
-            await asyncio.sleep(1.0)                                    # longer than the first batch, shorter than the wait
+            await asyncio.sleep(1.0)  # time passing is the point: longer than the first batch, shorter than the wait
             # queued at ~0.05 s with a 1.5 s wait: still inside it, so no batch yet
             assert len(rec.batches) == 1
             await asyncio.gather(first, *rest)
@@ -117,7 +120,7 @@ def test_after_a_batch_longer_than_the_wait_the_queued_requests_go_immediately()
         await b.start()
         try:
             first = asyncio.ensure_future(b.submit([_image(0)] * 16))
-            await asyncio.sleep(0.05)
+            await async_wait_for(rec.busy.is_set, 10, what="the model busy with the first batch")
             rest = [asyncio.ensure_future(b.submit([_image(i)])) for i in range(1, 4)]
             await asyncio.gather(first, *rest)
         finally:

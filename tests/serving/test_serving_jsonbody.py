@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from waiting import async_wait_for
 
 from desktop_app.serving.budget import MemoryBudget
 from desktop_app.serving.errors import RequestError, TooLarge
@@ -130,7 +131,7 @@ def test_the_budget_admits_in_arrival_order_and_a_large_request_runs_alone():
         async def job(name, n, hold):
             async with budget.reserve(n):
                 order.append((name, "in", budget.used))
-                await asyncio.sleep(hold)
+                await asyncio.sleep(hold)  # a request's work, holding its memory
             order.append((name, "out"))
 
         await asyncio.gather(job("a", 60, 0.05), job("b", 60, 0.01), job("c", 30, 0.01), job("big", 500, 0.01),
@@ -151,7 +152,7 @@ def test_a_request_that_cannot_get_memory_in_time_is_a_503_and_leaves_the_budget
                 async with budget.reserve(1, "a JSON request"):
                     pass
             task = asyncio.create_task(_reserve(budget, 50))
-            await asyncio.sleep(0.02)
+            await async_wait_for(lambda: budget._waiters, 5, what="the second request waiting for memory")
             task.cancel()                                   # a request that goes away while it waits
             with pytest.raises(asyncio.CancelledError):
                 await task
@@ -165,4 +166,4 @@ def test_a_request_that_cannot_get_memory_in_time_is_a_503_and_leaves_the_budget
 
 async def _reserve(budget, n):
     async with budget.reserve(n):
-        await asyncio.sleep(10)
+        await asyncio.sleep(10)  # never reached: the test cancels it while it waits for memory

@@ -8,6 +8,7 @@ import time
 
 import httpx
 import pytest
+from waiting import wait_for
 
 from desktop_app.errors import ValidationError
 from desktop_app.serving import manager
@@ -43,7 +44,7 @@ def test_dataloop_deploy_snippet_runs_as_written(dl, bright):
     service.stop()
     assert service.status == "stopped"
     assert not _alive(service.pid)
-    assert model.status == "trained"
+    assert model.refresh().status == "trained"
     assert manager.list_running(dl.default_client().catalog) == []
     with pytest.raises(httpx.TransportError):
         httpx.get(f"{service.url}/v2/health/live", timeout=2.0)
@@ -62,11 +63,11 @@ def test_model_stays_deployed_until_its_last_service_stops(dl, tmp_path):
         doc = httpx.post(f"{b.url}/v2/models/{model.name}/infer", json=infer_body(png_bytes(spot_image(1, 2)))).json()
         assert sorted(outputs(doc)["labels"]["data"]) == ["bright", "frame"]
         a.stop()
-        assert model.status == "deployed"
+        assert model.refresh().status == "deployed"
     finally:
         b.stop()
         a.stop()
-    assert model.status == "trained"
+    assert model.refresh().status == "trained"
 
 
 def test_a_port_in_use_fails_the_start_with_the_reason(dl, bright):
@@ -77,7 +78,7 @@ def test_a_port_in_use_fails_the_start_with_the_reason(dl, bright):
         assert bright.status == "deployed" and first.status == "running"
     finally:
         first.stop()
-    assert bright.status == "trained"
+    assert bright.refresh().status == "trained"
     work = dl.default_client().catalog.work_dir / "services"
     assert not (work / first.id).exists()  # its copy of the artifacts went with it
 
@@ -85,14 +86,12 @@ def test_a_port_in_use_fails_the_start_with_the_reason(dl, bright):
 def test_a_killed_service_is_marked_stopped_when_listed(dl, bright):
     service = bright.deploy()
     os.kill(service.pid, signal.SIGKILL)
-    deadline = time.monotonic() + 10
-    while _alive(service.pid) and time.monotonic() < deadline:
-        time.sleep(0.05)
+    wait_for(lambda: not _alive(service.pid), 10, what=f"the killed service (pid {service.pid}) to be gone")
     catalog = dl.default_client().catalog
     assert catalog.get_service(service.id).status == "running"  # nobody noticed yet
     assert manager.list_running(catalog) == []
-    assert service.status == "stopped"
-    assert bright.status == "trained"
+    assert service.refresh().status == "stopped"
+    assert bright.refresh().status == "trained"
 
 
 def test_token_is_required_on_every_request_when_set(dl, bright):
@@ -144,9 +143,8 @@ def test_a_service_with_a_token_shows_its_figures_from_its_metrics_file(dl, brig
 
         def row():
             return next(r for r in service_rows(catalog) if r["id"] == service.id)
-        deadline = time.monotonic() + 15
-        while row()["requests"] != 4 and time.monotonic() < deadline:
-            time.sleep(0.2)
+        wait_for(lambda: row()["requests"] == 4, 15, poll=0.2, what="the services row counting the 4 requests",
+                 details=row)
         r = row()
         assert r["auth"] and r["answering"] and r["figures_from"] == "file"
         assert r["requests"] == 4 and r["errors"] == 1 and r["mean_ms"] > 0 and r["p50_ms"] > 0

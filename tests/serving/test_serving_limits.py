@@ -12,6 +12,7 @@ from urllib.parse import urlparse
 import httpx
 import numpy as np
 import pytest
+from waiting import wait_for
 
 from servehelpers import brightbox_service, infer_body, outputs, png_bytes, spot_image
 
@@ -39,7 +40,8 @@ def test_requests_over_the_in_flight_limit_get_a_json_503_and_health_still_answe
     url, name = limited["url"], limited["name"]
     with concurrent.futures.ThreadPoolExecutor(12) as pool:
         futures = [pool.submit(_good, url, name) for _ in range(12)]
-        time.sleep(0.3)                                          # the first three are in the model now
+        wait_for(lambda: any(f.done() and f.result().status_code == 503 for f in futures), 30,
+                 what="a 503: the first three are in the model, the limit is full")
         health = httpx.get(f"{url}/v2/health/ready", timeout=5)
         answers = [f.result() for f in futures]
     assert health.status_code == 200 and health.json() == {"ready": True}
@@ -63,9 +65,9 @@ def test_half_sent_headers_lock_nobody_out_and_are_closed_at_the_deadline(limite
         for _ in range(3):
             r = _good(url, name, timeout=10)
             assert r.status_code == 200, r.text               # uvicorn's limit would have answered 503 here
-        time.sleep(CONFIG["header_timeout_s"] + 1.0)
-        for s in socks:
-            s.settimeout(5)
+        deadline = time.monotonic() + CONFIG["header_timeout_s"] + 6.0
+        for s in socks:                                        # each one closed once its header deadline passes
+            s.settimeout(max(0.1, deadline - time.monotonic()))
             assert s.recv(100) == b""                          # closed by the service, nothing sent
     finally:
         for s in socks:

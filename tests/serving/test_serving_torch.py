@@ -42,4 +42,4 @@ def test_trained_resnet_served_matches_in_process_predictions(dl, tmp_path):
         assert all(a["type"] == "class" for a in r.json())
     finally:
         service.stop()
-    assert model.status == "trained"
+    assert model.refresh().status == "trained"

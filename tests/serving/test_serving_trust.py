@@ -16,6 +16,7 @@ from urllib.parse import urlparse
 
 import httpx
 import pytest
+from waiting import wait_for
 
 from servehelpers import brightbox_service, infer_body, make_model, png_bytes, push_brightbox, spot_image
 
@@ -96,10 +97,10 @@ def test_sockets_that_declare_bodies_and_send_nothing_hold_no_place_for_long(svc
         for s in socks:
             s.close()
     socks = [_declare(svc, 1000) for _ in range(CONFIG["max_concurrency"])]    # within the limit, never sent
-    try:
-        time.sleep(0.3)
-        busy = _good(svc)
-        assert busy.status_code == 503 and "max_concurrency" in busy.json()["error"]
+    try:                                               # (well within their body deadline: the places are held)
+        busy = wait_for(lambda: (r := _good(svc)).status_code == 503 and r, CONFIG["body_timeout_s"] / 2,
+                        what="a 503: the declared bodies hold every place")
+        assert "max_concurrency" in busy.json()["error"]
         for s in socks:                                # each is answered at its deadline, its place freed
             head = _reply(s, timeout=CONFIG["body_timeout_s"] + 5)
             assert head.startswith(b"HTTP/1.1 408"), head[:100]
@@ -303,13 +304,13 @@ def test_a_body_cut_off_or_broken_mid_way_leaves_no_traceback(svc):
     with socket.create_connection((svc["host"], svc["port"]), timeout=5) as s:     # the client goes away
         s.sendall(f"POST /v2/models/{svc['name']}/infer HTTP/1.1\r\nHost: localhost\r\nContent-Length: 100\r\n"
                   f"\r\n{{\"inputs\"".encode())
-        time.sleep(0.2)
+        time.sleep(0.2)   # the point: the service is reading the body when the client goes away mid-way
     with socket.create_connection((svc["host"], svc["port"]), timeout=5) as s:     # a bad chunk while a 405 goes
         s.sendall(f"OPTIONS /v2/models/{svc['name']}/infer HTTP/1.1\r\nHost: localhost\r\n"
                   f"Transfer-Encoding: chunked\r\n\r\n5\r\nabc\r\nzz\r\n".encode())
         reply = _reply(s, timeout=5)
     assert reply.startswith(b"HTTP/1.1 400") or reply.startswith(b"HTTP/1.1 405") or reply == b""
-    time.sleep(0.5)
+    time.sleep(0.5)   # "no traceback" is a negative: give one from the broken connections time to be written
     assert _good(svc).status_code == 200
     assert _log(svc).count("Traceback") == tracebacks, _log(svc)[-3000:]
 

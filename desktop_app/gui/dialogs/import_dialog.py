@@ -66,8 +66,11 @@ def resolve_format(path: Path, fmt: str = AUTO) -> str:
         raise
 
 
-def run_import(catalog: Catalog, dataset_id: str, path: Path, fmt: str, *, progress=None, cancelled=None) -> list[int]:
-    """The import itself (any thread): formats + catalog, all or nothing."""
+def run_import(catalog: Catalog, dataset_id: str, path: Path, fmt: str, *, progress=None, cancelled=None,
+               new_dataset: dict | None = None) -> list[int]:
+    """The import itself (any thread): formats + catalog, all or nothing. With ``new_dataset`` (create_dataset's
+    arguments) the dataset ``dataset_id`` is created in the import's transaction: a failure or a cancel leaves
+    no empty dataset behind."""
     if fmt == IMAGES:
         from desktop_app.formats.images import verify_images
         bundle = images_bundle(path)
@@ -75,9 +78,10 @@ def run_import(catalog: Catalog, dataset_id: str, path: Path, fmt: str, *, progr
         if cancelled and cancelled():
             raise InterruptedError("import cancelled; nothing was imported")
         return catalog.import_bundle(dataset_id, bundle, creator="import:images", progress=progress,
-                                     cancelled=cancelled)
+                                     cancelled=cancelled, new_dataset=new_dataset)
     from desktop_app.formats.io import import_dataset
-    return import_dataset(catalog, dataset_id, path, fmt, progress=progress, cancelled=cancelled)
+    return import_dataset(catalog, dataset_id, path, fmt, progress=progress, cancelled=cancelled,
+                          new_dataset=new_dataset)
 
 
 class ImportDialog(JobDialog):

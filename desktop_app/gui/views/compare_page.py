@@ -12,9 +12,9 @@ from typing import Any
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QGridLayout, QHBoxLayout, QLabel, QListWidget,
-                               QListWidgetItem, QMenu, QPushButton, QScrollArea, QSlider, QSplitter, QTabWidget,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QFrame, QGridLayout, QHBoxLayout, QLabel,
+                               QListWidget, QListWidgetItem, QMenu, QPushButton, QScrollArea, QSlider, QSplitter,
+                               QTabWidget, QVBoxLayout, QWidget)
 
 from desktop_app.evaluation import compare
 from desktop_app.sdk.views import ema, positive_or_nan
@@ -201,7 +201,13 @@ class ComparePage(QWidget):
         ml = QVBoxLayout(mbox)
         ml.setContentsMargins(0, 0, 0, 0)
         ml.addWidget(self.hide_diagonal)
-        ml.addWidget(self.matrices, 1)
+        # Each matrix keeps the room its classes need (ten digits and "(no prediction)" were cut after
+        # class 8): side by side, scrolled when the page is narrower.
+        self.matrices_scroll = QScrollArea()
+        self.matrices_scroll.setWidgetResizable(True)
+        self.matrices_scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.matrices_scroll.setWidget(self.matrices)
+        ml.addWidget(self.matrices_scroll, 1)
         el.addWidget(mbox, 1, 1)
         el.setRowStretch(0, 1)
         el.setRowStretch(1, 1)

@@ -114,7 +114,8 @@ class EvaluationPage(QWidget):
         muted(hint)
         sl.addWidget(hint)
         sl.addWidget(self.class_table, 1)
-        self.pr_chart = PRChart("Precision-recall per class (dots: the confidence threshold)")
+        self.pr_chart = PRChart("Precision-recall per class",
+                                caption="Dots: where the confidence threshold puts each class.")
         self.confusion = ConfusionPanel()
         self.confusion.cell_clicked.connect(self.show_cell)
         self.figures = QTabWidget()

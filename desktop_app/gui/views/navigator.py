@@ -16,6 +16,7 @@ class Navigator(QTreeWidget):
     selected = Signal(str, str)            # kind (project | dataset | package | model | group |
                                            # pipelines | services), id
     compare_requested = Signal(list)       # model ids (Ctrl/Shift-click several, then the context menu)
+    new_dataset_requested = Signal(str)    # project id (a project's or its datasets' context menu)
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -53,9 +54,14 @@ class Navigator(QTreeWidget):
                 item.setForeground(1, status_color(status))
 
     def _rebuild(self, projects: list) -> None:
+        """The tree again, as it was shown: the current row, the selected rows, what was expanded (new
+        projects and groups open, as on the first build) and the scroll position."""
         expanded = {key for key, item in self._items.items() if item.isExpanded()}
+        known = set(self._items)
         first_build = not self._items
         current = self.current_key()
+        chosen = {key for key, item in self._items.items() if item.isSelected()}
+        scroll = self.verticalScrollBar().value()
         self._applying = True
         try:
             self.clear()
@@ -79,12 +85,16 @@ class Navigator(QTreeWidget):
                 for kind, title in (("pipelines", "Pipelines"), ("services", "Services")):
                     self._add(top, kind, p.id, title)   # pages of the project (id: the project's)
             for key, item in self._items.items():
-                if first_build:
+                if first_build or key not in known:
                     item.setExpanded(key[0] in ("project", "group") or bool(item.childCount()))
                 else:
                     item.setExpanded(key in expanded)
             if current is not None and current in self._items:
                 self.setCurrentItem(self._items[current])
+            for key in chosen:
+                if key in self._items:
+                    self._items[key].setSelected(True)
+            self.verticalScrollBar().setValue(scroll)
         finally:
             self._applying = False
 
@@ -138,10 +148,30 @@ class Navigator(QTreeWidget):
         chosen = {id(it) for it in self.selectedItems()}
         return [key[1] for key, item in self._items.items() if key[0] == "model" and id(item) in chosen]
 
-    def _context_menu(self, pos) -> None:
-        models = self.selected_models()
-        if len(models) < 2:
-            return
+    def context_menu_for(self, item: QTreeWidgetItem | None) -> QMenu | None:
+        """The right-click menu over `item`: New dataset on a project and its datasets, Compare on several
+        selected models; None when there is nothing to offer."""
         menu = QMenu(self)
-        menu.addAction(f"Compare {len(models)} selected models", lambda: self.compare_requested.emit(models))
-        menu.popup(self.viewport().mapToGlobal(pos))
+        project = self._project_of(item)
+        if project is not None and item.data(0, KIND_ROLE) in ("project", "group", "dataset") and \
+                (item.data(0, KIND_ROLE) != "group" or item.data(0, ID_ROLE).endswith("/datasets")):
+            pid = project.data(0, ID_ROLE)
+            menu.addAction(f"New dataset in {project.text(0)}…", lambda: self.new_dataset_requested.emit(pid))
+        models = self.selected_models()
+        if len(models) >= 2:
+            menu.addAction(f"Compare {len(models)} selected models", lambda: self.compare_requested.emit(models))
+        if menu.isEmpty():
+            menu.deleteLater()
+            return None
+        return menu
+
+    def _context_menu(self, pos) -> None:
+        menu = self.context_menu_for(self.itemAt(pos))
+        if menu is not None:
+            menu.popup(self.viewport().mapToGlobal(pos))
+
+    @staticmethod
+    def _project_of(item: QTreeWidgetItem | None) -> QTreeWidgetItem | None:
+        while item is not None and item.parent() is not None:
+            item = item.parent()
+        return item

@@ -5,13 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QGroupBox, QHBoxLayout, QLabel, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (QGroupBox, QHBoxLayout, QLabel, QPushButton, QTreeWidget, QTreeWidgetItem,
+                               QVBoxLayout, QWidget)
 
 from ..style import muted, status_color, status_icon, title_font
 
 
 class ProjectPage(QWidget):
     navigate = Signal(str, str)
+    new_dataset_requested = Signal(str)      # project id
 
     def __init__(self, client: Any, parent: QWidget | None = None):
         super().__init__(parent)
@@ -29,7 +31,16 @@ class ProjectPage(QWidget):
         row = QHBoxLayout()
         self.datasets = self._table(["Dataset", "Items", "Labels"])
         self.packages = self._table(["Package", "Kind", "Output"])
-        row.addWidget(_boxed("Datasets", self.datasets))
+        self.new_dataset_button = QPushButton("New dataset…")
+        self.new_dataset_button.setToolTip("Create a dataset in this project, empty or from a folder of images "
+                                           "or a COCO / YOLO / VOC / ImageFolder / Dataloop set")
+        self.new_dataset_button.clicked.connect(self._new_dataset)
+        datasets_box = _boxed("Datasets", self.datasets)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.new_dataset_button)
+        buttons.addStretch(1)
+        datasets_box.layout().addLayout(buttons)
+        row.addWidget(datasets_box)
         row.addWidget(_boxed("Packages", self.packages))
         lay.addLayout(row, 1)
         self.models = self._table(["Model", "Status", "Package", "Parent", "Created"])
@@ -83,6 +94,10 @@ class ProjectPage(QWidget):
         item.setData(0, Qt.ItemDataRole.UserRole, (kind, ident))
         table.addTopLevelItem(item)
         return item
+
+    def _new_dataset(self) -> None:
+        if self.project_id:
+            self.new_dataset_requested.emit(self.project_id)
 
     def _open(self, item: QTreeWidgetItem, _col: int = 0) -> None:
         kind, ident = item.data(0, Qt.ItemDataRole.UserRole)

@@ -18,6 +18,7 @@ class WelcomePage(QScrollArea):
     navigate = Signal(str, str)
     clone_requested = Signal(str)
     add_package_requested = Signal()
+    new_dataset_requested = Signal()
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -44,14 +45,18 @@ class WelcomePage(QScrollArea):
             ("dataset", "1. Look at the sample data",
              "A generated set of shapes (1000 images, train / validation / test) lives in the sample project.",
              "Open the shapes dataset"),
-            ("model", "2. Open a pretrained model",
+            ("new_dataset", "2. Bring your own images",
+             "A new dataset takes a folder of images (one subfolder per class labels them) or a COCO / YOLO / "
+             "VOC / Dataloop set. Split it into train / validation / test on its page, then train a clone on it.",
+             "New dataset…"),
+            ("model", "3. Open a pretrained model",
              "Each package ships a pretrained model. Its page shows details, configuration, artifacts and charts.",
              "Open pretrained-resnet"),
-            ("clone", "3. Clone it and train",
+            ("clone", "4. Clone it and train",
              "A clone is a new version: edit its hyper-parameters, then train with one click. The job shows up "
              "in the jobs panel below, and the charts fill while it runs.",
              "Clone pretrained-resnet…"),
-            ("package", "4. Bring your own model code",
+            ("package", "5. Bring your own model code",
              "A folder with a dl.BaseModelAdapter subclass becomes a package you can clone and train like the "
              "built-in ones.",
              "Add a package…"),
@@ -70,7 +75,7 @@ class WelcomePage(QScrollArea):
         grid.setColumnStretch(0, 1)
         outer.addWidget(steps)
         outer.addSpacing(10)
-        outer.addWidget(QLabel("<b>5. Log metrics from your own script</b> — they appear on the model's "
+        outer.addWidget(QLabel("<b>6. Log metrics from your own script</b> — they appear on the model's "
                                "Metrics tab while the window is open:"))
         code = QLabel(SNIPPET)
         code.setFont(monospace())
@@ -81,6 +86,7 @@ class WelcomePage(QScrollArea):
         outer.addStretch(1)
         self.setWidget(content)
         self.set_targets({})
+        self.set_can_create(False)
 
     def set_targets(self, targets: dict[str, str], status: str = "") -> None:
         """targets: 'dataset' / 'model' -> entity id (the sample's), enabling the matching buttons."""
@@ -92,6 +98,10 @@ class WelcomePage(QScrollArea):
         if status:
             self.status.setText(status)
 
+    def set_can_create(self, can: bool) -> None:
+        """New dataset… works on an open catalog that is not read-only."""
+        self.buttons["new_dataset"].setEnabled(can)
+
     def _go(self, key: str) -> None:
         if key == "dataset":
             self.navigate.emit("dataset", self.targets["dataset"])
@@ -101,3 +111,5 @@ class WelcomePage(QScrollArea):
             self.clone_requested.emit(self.targets["model"])
         elif key == "package":
             self.add_package_requested.emit()
+        elif key == "new_dataset":
+            self.new_dataset_requested.emit()

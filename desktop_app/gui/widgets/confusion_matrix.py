@@ -15,6 +15,7 @@ from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QSizePolicy, QTool
 from ..style import is_dark, muted
 
 CELL_MAX, CELL_MIN = 64, 18
+SLANTED_MAX = 150    # a column label longer than this (px) is elided
 
 
 def heat(value: float, dark: bool) -> QColor:
@@ -41,7 +42,6 @@ class ConfusionMatrixView(QWidget):
         self.font_small.setPixelSize(11)
         self._margin_cache: tuple | None = None
         self.setMouseTracking(True)
-        self.setMinimumSize(180, 160)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
 
     # -- data -------------------------------------------------------------------------------
@@ -51,6 +51,7 @@ class ConfusionMatrixView(QWidget):
             else np.zeros((0, 0), np.int64)
         if self.selected and not (self.selected[0] < len(self.labels) and self.selected[1] < len(self.labels)):
             self.selected = None
+        self.updateGeometry()          # the minimum size follows the number of classes
         self.update()
 
     def set_hide_diagonal(self, on: bool) -> None:
@@ -79,21 +80,33 @@ class ConfusionMatrixView(QWidget):
     # -- geometry ---------------------------------------------------------------------------
     def _margins(self) -> tuple[float, float]:
         """Room for the row labels (left) and the slanted column labels (top); measured once per label set."""
+        return self._geometry()[:2]
+
+    def _geometry(self) -> tuple[float, float, float]:
+        """(left, top, right): the right margin is where the last column's slanted label runs past the grid
+        (it was cut off: "(no prediction)", the last column, lost its end)."""
         key = (tuple(self.labels), self.title)
         if self._margin_cache is None or self._margin_cache[0] != key:
             fm = QFontMetricsF(self.font_small)
             widest = max((fm.horizontalAdvance(lb) for lb in self.labels), default=20)
-            left, top = widest + 26, widest * 0.72 + 30
+            slanted = min(widest, SLANTED_MAX) * 0.71       # a 45-degree label's width and height
+            left, top = min(widest + 26, 160), slanted + fm.height() + 12
             if self.title:
                 top += fm.height() + 4
-            self._margin_cache = (key, (min(left, 160), min(top, 130)))
+            self._margin_cache = (key, (left, top, max(0.0, slanted - CELL_MIN / 2) + 4))
         return self._margin_cache[1]
 
     def _cell(self) -> float:
         n = max(1, len(self.labels))
-        left, top = self._margins()
-        size = min((self.width() - left - 8) / n, (self.height() - top - 8) / n)
+        left, top, right = self._geometry()
+        size = min((self.width() - left - right - 8) / n, (self.height() - top - 24) / n)
         return max(CELL_MIN, min(CELL_MAX, size))
+
+    def minimum_for(self) -> QSize:
+        """The least room that shows every cell (at CELL_MIN) with its labels."""
+        left, top, right = self._geometry()
+        n = max(1, len(self.labels))
+        return QSize(int(left + right + n * CELL_MIN + 8), int(top + n * CELL_MIN + 24))
 
     def cell_rect(self, i: int, j: int) -> QRectF:
         left, top = self._margins()
@@ -111,9 +124,13 @@ class ConfusionMatrixView(QWidget):
         return None
 
     def sizeHint(self) -> QSize:
-        left, top = self._margins()
+        left, top, right = self._geometry()
         n = max(1, len(self.labels))
-        return QSize(int(left + n * 44 + 10), int(top + n * 44 + 10))
+        return QSize(int(left + right + n * 44 + 10), int(top + n * 44 + 24))
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802 - Qt API
+        m = self.minimum_for()
+        return QSize(max(180, m.width()), max(160, m.height()))
 
     # -- painting ---------------------------------------------------------------------------
     def paintEvent(self, event) -> None:
@@ -182,7 +199,7 @@ class ConfusionMatrixView(QWidget):
             p.save()
             p.translate(left + j * c + c / 2 + 3, top - 4)
             p.rotate(-45)
-            p.drawText(QPointF(0, 0), fm.elidedText(lb, Qt.TextElideMode.ElideRight, 150))
+            p.drawText(QPointF(0, 0), fm.elidedText(lb, Qt.TextElideMode.ElideRight, SLANTED_MAX))
             p.restore()
         p.setPen(pal.color(QPalette.ColorRole.PlaceholderText))
         p.save()

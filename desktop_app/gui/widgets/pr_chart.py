@@ -9,11 +9,12 @@ from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
+from PySide6.QtCore import QTimer
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import QVBoxLayout, QWidget
+from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from ..exporting import save_png
-from ..style import is_dark
+from ..style import is_dark, muted
 from .charts import LINE_COLORS
 
 
@@ -22,12 +23,21 @@ def series_color(k: int) -> QColor:
 
 
 class _Chart(QWidget):
-    def __init__(self, title: str, parent: QWidget | None = None):
+    """A plot with a short title and, under it, an optional caption that wraps (a long pyqtgraph title does
+    not wrap: it widened the plot past its tab and the right of the chart was cut off)."""
+
+    def __init__(self, title: str, parent: QWidget | None = None, caption: str = ""):
         super().__init__(parent)
         self.plot = pg.PlotWidget()
+        self.plot.setMinimumWidth(200)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
-        lay.addWidget(self.plot)
+        lay.addWidget(self.plot, 1)
+        self.caption = QLabel(caption)
+        self.caption.setWordWrap(True)
+        muted(self.caption)
+        self.caption.setVisible(bool(caption))
+        lay.addWidget(self.caption)
         fg = "#d0d0d0" if is_dark(self) else "#303030"
         self.plot.setBackground(self.palette().color(self.backgroundRole()))
         for axis in ("left", "bottom"):
@@ -46,8 +56,8 @@ class _Chart(QWidget):
 class PRChart(_Chart):
     """Precision against recall, one line per series (a class, or a model), optional current-threshold dots."""
 
-    def __init__(self, title: str = "Precision-recall", parent: QWidget | None = None):
-        super().__init__(title, parent)
+    def __init__(self, title: str = "Precision-recall", parent: QWidget | None = None, caption: str = ""):
+        super().__init__(title, parent, caption)
         self.plot.setLabel("bottom", "recall")
         self.plot.setLabel("left", "precision")
         self.plot.setXRange(0, 1, padding=0.02)
@@ -113,4 +123,21 @@ class ClassBars(_Chart):
         ax.setTicks([[(i, lb) for i, lb in enumerate(labels)]])
         self.plot.setLabel("left", metric)
         self.plot.setXRange(-0.6, len(labels) - 0.4, padding=0)
-        self.plot.setYRange(0, max(1.0, top) * 1.05 if top <= 1.0 else top * 1.1, padding=0)
+        # The legend is one row of up to four models; the range leaves its height free above the tallest bar
+        # so it never covers a bar (refit when the chart is resized).
+        self.legend.setColumnCount(min(4, n))
+        self._peak = max(1.0, top)
+        self._fit_range()
+
+    def _fit_range(self) -> None:
+        peak = getattr(self, "_peak", None)
+        if peak is None:
+            return
+        vb_height = self.plot.getViewBox().height() or 200.0
+        legend = (self.legend.boundingRect().height() + 16) if self.values else 0.0
+        free = min(0.6, legend / vb_height)
+        self.plot.setYRange(0, peak * 1.03 / (1.0 - free), padding=0)
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt API
+        super().resizeEvent(event)
+        QTimer.singleShot(0, self._fit_range)        # once the plot inside has its new size

@@ -42,7 +42,7 @@ class CentroidAdapter(dl.BaseModelAdapter):
         for e in range(epochs):
             if self.should_stop():
                 return
-            time.sleep(float(cfg.get("sleep", 0)))
+            time.sleep(float(cfg.get("sleep", 0)))  # an epoch's work, on purpose: keeps a job running
             self.log_metrics(e + 1, epoch=e + 1, **{"train/loss": 1.0 / (e + 1)})
             kwargs["on_epoch_end_callback"](e, epochs)
 

@@ -27,7 +27,7 @@ class DialAdapter(dl.BaseModelAdapter):
         self.weights = json.loads(f.read_text()) if f.exists() else {"skill": 0.5, "class_skill": {}, "generation": 0}
         delay = float(self.configuration.get("load_delay_s", 0) or 0)
         if delay:
-            time.sleep(delay)
+            time.sleep(delay)  # a slow load on purpose (load_delay_s): requests arrive during a swap
 
     def save(self, local_path, **kwargs):
         Path(local_path).mkdir(parents=True, exist_ok=True)
@@ -43,7 +43,7 @@ class DialAdapter(dl.BaseModelAdapter):
         for e in range(epochs):
             if self.should_stop():
                 return
-            time.sleep(float(cfg.get("sleep", 0) or 0))
+            time.sleep(float(cfg.get("sleep", 0) or 0))  # an epoch's work, on purpose: keeps a job running
             self.log_metrics(e + 1, epoch=e + 1, **{"train/loss": 1.0 / (e + 1)})
             kwargs["on_epoch_end_callback"](e, epochs)
         self.weights = {"skill": float(cfg.get("skill", 0.5)), "class_skill": dict(cfg.get("class_skill") or {}),
@@ -60,7 +60,7 @@ class DialAdapter(dl.BaseModelAdapter):
             if isinstance(x, np.ndarray):
                 delay = float(self.configuration.get("predict_delay_s", 0) or 0)
                 if delay:
-                    time.sleep(delay)
+                    time.sleep(delay)  # a slow prediction on purpose (predict_delay_s)
                 label = labels[int(self.weights.get("generation", 0)) % len(labels)]
             else:
                 truth = next(a.label for a in x.annotations.list(ground_truth=True) if a.type == "class")
