@@ -9,7 +9,8 @@ Each run is a fresh Python process on a fresh, empty DESKTOP_APP_HOME, timing in
   with sample  : the same, with `dl.create_sample_project()` before the call: what the first call cost when
                  every client generated the 2,000-image sample project (the old default).
 Also printed: opening a bare SQLite file and listing a table in the same kind of process (the floor).
-The medians of --runs runs; the last line is the ratio with-sample / first-call (> 1: the first call is faster).
+The medians of --runs runs; the speed-up with-sample / first-call is printed, and the last line is the ratio
+first call / bare SQLite open (aim: lower; the first call can never beat a bare file).
 Budget: the first call under 2 s (issue 18).
 
 Measured 2026-12-04 on the 2-core development machine, other helpers' tests running beside it, 5 runs: first
@@ -63,9 +64,12 @@ def main() -> None:
               f"({', '.join(f'{t:.3f}' for t in times)})", flush=True)
     first = medians["first call"]
     verdict = "under" if first < BUDGET_S else "OVER"
-    print(f"first call {first:.3f} s: {verdict} the {BUDGET_S:g} s budget; "
-          f"{first / medians['bare sqlite']:.0f}x opening a bare SQLite file")
-    print(f"ratio first-call speed-up vs sample-on-first-call: {medians['with sample'] / first:.1f}")
+    print(f"first call {first:.3f} s: {verdict} the {BUDGET_S:g} s budget")
+    print(f"speed-up vs generating the sample on the first call (as before): {medians['with sample'] / first:.1f}x")
+    # The headline the issue asks for: the first SDK call beside opening a bare SQLite file. Model Desk cannot be
+    # ahead of a bare file (it imports the package and checks the catalog's schema), so the aim is stated: lower.
+    print(f"ratio first SDK call / bare SQLite open (aim: lower; first call {first:.3f} s): "
+          f"{first / medians['bare sqlite']:.1f}")
 
 
 if __name__ == "__main__":
