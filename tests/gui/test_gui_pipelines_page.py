@@ -122,7 +122,7 @@ def test_the_form_saves_through_update_and_refuses_bad_values(qtbot, page, two_r
     page.enabled_check.setChecked(False)
     with qtbot.waitSignal(page.loaded, timeout=WAIT_MS):
         page.save_button.click()
-    d = p.definition
+    d = p.refresh().definition          # the entity is a snapshot: the page saved through its own Pipeline
     assert d.trigger.type == "annotations" and d.trigger.count == 7 and not d.enabled
     assert d.gate["min_improvement"] == 0.02 and d.training == {"skill": 0.3}
     assert page.form_error.text() == "" and page.trigger_edit.text() == "annotations:7"
