@@ -194,13 +194,15 @@ class BaseModelAdapter(abc.ABC):
     def train_model(self, model: Model | None = None, cleanup: bool = False,
                     progress: Callable[[float, str], None] | None = None, context: dict | None = None,
                     output_path: str | None = None, resume: bool = False) -> Model:
-        """load_from_model -> prepare_data -> train -> save_to_model; status training -> trained."""
+        """load_from_model -> prepare_data -> train -> save_to_model; status training -> trained (written through
+        the catalog's owner of transitions: an SDK Model's `status =` only changes its snapshot)."""
         if model is not None:
             self.model_entity = model
         if context:
             self.context.update(context)
         m = self.model_entity
-        m.status = ModelStatus.TRAINING
+        catalog = catalog_of(m)
+        catalog.set_model_status(m.id, ModelStatus.TRAINING)
         self.load_from_model(m)
         root, data, out = self.prepare_data(output_path=output_path)
 
@@ -211,10 +213,10 @@ class BaseModelAdapter(abc.ABC):
         try:
             self.train(data, out, on_epoch_end_callback=on_epoch_end, resume=resume)
         except BaseException:
-            m.status = ModelStatus.FAILED
+            catalog.set_model_status(m.id, ModelStatus.FAILED)
             raise
         self.save_to_model(out)
-        m.status = ModelStatus.TRAINED
+        catalog.set_model_status(m.id, ModelStatus.TRAINED)
         if cleanup:
             shutil.rmtree(root, ignore_errors=True)
         return m.refresh()
