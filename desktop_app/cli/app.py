@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 from typing import Any, Callable, Sequence
 
 from desktop_app.errors import NotFoundError, ValidationError
@@ -42,10 +43,35 @@ def resolve_model(spec: str):
     return c.models.get(model_id=found[0].id)
 
 
+def add_actions(p: argparse.ArgumentParser, list_run: Callable[[argparse.Namespace], int], *,
+                project: bool = True) -> argparse._SubParsersAction:
+    """ACTION subcommands under a command; with no ACTION the command lists, so its ``--json`` (and ``--project``)
+    are on the command too. An action's copy of those options leaves the command's value alone when not given
+    (default SUPPRESS), so ``datasets --json list`` and ``datasets list --json`` both print JSON."""
+    p.add_argument("--json", action="store_true", help="print JSON (with no ACTION: of the list)")
+    if project:
+        p.add_argument("--project", help="project name or id (with no ACTION: list only its own)")
+    p.set_defaults(func=list_run)
+    return p.add_subparsers(dest="action", metavar="ACTION")
+
+
+def json_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print JSON")
+
+
+def find_project(spec: str):
+    """A project by name or id; when there is none, the error says how to make it."""
+    try:
+        return client().projects.get(spec)
+    except NotFoundError:
+        raise NotFoundError(f"no project with id or name {spec!r}: create it with `desktop-app projects create "
+                            f"{shlex.quote(spec)}` (`desktop-app projects list` shows those there are)") from None
+
+
 def resolve_dataset(spec: str, project: str | None = None):
     c = client()
     if project:
-        return c.projects.get(project).datasets.get(spec)
+        return find_project(project).datasets.get(spec)
     return c.datasets.get(spec)
 
 
@@ -54,9 +80,9 @@ def print_table(rows: list[dict[str, Any]], columns: Sequence[str]) -> None:
         print("(none)")
         return
     widths = {c: max(len(c), *(len(str(r.get(c, ""))) for r in rows)) for c in columns}
-    print("  ".join(c.upper().ljust(widths[c]) for c in columns))
+    print("  ".join(c.upper().ljust(widths[c]) for c in columns).rstrip())
     for r in rows:
-        print("  ".join(str(r.get(c, "")).ljust(widths[c]) for c in columns))
+        print("  ".join(str(r.get(c, "")).ljust(widths[c]) for c in columns).rstrip())
 
 
 def print_json(obj: Any) -> None:

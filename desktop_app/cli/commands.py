@@ -38,13 +38,6 @@ def _setup_list(p: argparse.ArgumentParser, what: str) -> None:
     p.add_argument("--json", action="store_true", help="print JSON")
 
 
-@command("projects", "List projects.")
-def _projects(p):
-    _setup_list(p, "projects")
-    p.set_defaults(func=lambda a: _print([x.to_json() for x in client().projects.list()], a,
-                                         ["id", "name", "description"]))
-
-
 @command("datasets", "List datasets with their item counts.")
 def _datasets(p):
     _setup_list(p, "datasets")
