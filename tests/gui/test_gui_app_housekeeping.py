@@ -78,7 +78,7 @@ def test_delete_a_model_with_its_files(window, dialog, client, qtbot, tmp_path):
 
 def test_a_busy_model_is_not_deleted(dialog, client, qtbot):
     mid = client.models.get("pretrained-resnet").clone(model_name="busy").id
-    client.catalog.update_model(mid, status="training")
+    client.catalog.set_model_status(mid, "training")
     dialog.confirm = lambda title, text: pytest.fail("must not ask")
     assert dialog.delete_model(mid) is False
     assert "cancel the job first" in dialog.message.text()

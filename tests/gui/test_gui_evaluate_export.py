@@ -36,7 +36,7 @@ def _job_row(window, model_id, kind):
 
 
 def test_the_dialog_refuses_bad_values_beside_the_field(window, qtbot, client, centroid_model):
-    client.catalog.update_model(centroid_model.id, status="trained")   # the checks need no weights
+    client.catalog.set_model_status(centroid_model.id, "trained")   # the checks need no weights
     shapes = client.datasets.get("shapes")
     empty = client.catalog.create_dataset(client.sample_project.id, "empty-one", labels=shapes.labels)
     dlg = _open_dialog(window, centroid_model.id)
@@ -73,7 +73,7 @@ def test_the_dialog_refuses_bad_values_beside_the_field(window, qtbot, client, c
 
 def test_a_detection_model_gets_the_iou_field(window, client):
     model = oracle_model(client)
-    client.catalog.update_model(model.id, status="trained")
+    client.catalog.set_model_status(model.id, "trained")
     dlg = _open_dialog(window, model.id)
     assert client.catalog.get_dataset(dlg.dataset.itemData(0)).name == "shapes-detection"
     assert dlg.iou.text() == "0.5" and not _shown_errors(dlg)
@@ -189,7 +189,7 @@ def test_export_from_the_menu_writes_a_file_that_loads(window, qtbot, trained_re
 
 
 def test_a_failing_export_shows_its_message(window, qtbot, client, centroid_model, tmp_path):
-    client.catalog.update_model(centroid_model.id, status="trained")
+    client.catalog.set_model_status(centroid_model.id, "trained")
     window.navigate("model", centroid_model.id)
     exporter = window.pages.model_page.exporter
     assert exporter.button.isEnabled()

@@ -46,7 +46,7 @@ def test_accepting_deletes_the_package_with_its_models_and_says_what_went(window
 
 
 def test_a_busy_model_keeps_its_package_and_the_reason_is_shown(window, client, monkeypatch, centroid_model):
-    client.catalog.update_model(centroid_model.id, status="training")
+    client.catalog.set_model_status(centroid_model.id, "training")
     pkg, page = _open_package(window, client, "centroid")
     monkeypatch.setattr(page, "confirm", lambda title, text: True)
     errors = []

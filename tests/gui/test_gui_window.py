@@ -57,7 +57,7 @@ def test_navigator_shows_lineage_and_other_pages(window, qtbot, client, model_na
 
 def test_status_badges_follow_the_catalog(window, qtbot, client, model_named):
     mid = model_named("pretrained-mobilenet")
-    client.catalog.update_model(mid, status="failed")  # as a job in another process would
+    client.catalog.set_model_status(mid, "failed")  # as a job in another process would
     qtbot.waitUntil(lambda: window.navigator.item_for("model", mid).text(1) == "failed", timeout=5000)
     # A model created by a script shows up without a restart.
     client.models.get(model_id=mid).clone(model_name="made-by-a-script")

@@ -59,7 +59,7 @@ def test_a_model_in_training_or_failed_is_refused_by_every_way_in(dl, tmp_path, 
     model = dl.packages.get(package_name="resnet").models.get(model_name="pretrained-resnet").clone(model_name="x")
     (tmp_path / "weights.pt").write_bytes(b"weights")
     model.artifacts.upload(tmp_path / "weights.pt")
-    cat.update_model(model.id, status=status)
+    cat.set_model_status(model.id, status)   # from created: each a step of the table
     assert why_cannot_run(cat, cat.get_model(model.id), "evaluate") is not None
     for call in (lambda: model.evaluate(dataset=dl.datasets.get("shapes")), model.deploy,
                  lambda: model.predict(item_ids=[1])):
