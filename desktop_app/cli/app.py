@@ -69,10 +69,15 @@ def find_project(spec: str):
 
 
 def resolve_dataset(spec: str, project: str | None = None):
-    c = client()
-    if project:
-        return find_project(project).datasets.get(spec)
-    return c.datasets.get(spec)
+    """A dataset by name or id (in one project when given); when there is none, the error says where to look."""
+    repo = find_project(project).datasets if project else client().datasets
+    try:
+        return repo.get(spec)
+    except NotFoundError:
+        where = f" in project {project!r}" if project else ""
+        listing = f" --project {shlex.quote(project)}" if project else ""
+        raise NotFoundError(f"no dataset with id or name {spec!r}{where} (`desktop-app datasets list{listing}` "
+                            f"shows those there are)") from None
 
 
 def print_table(rows: list[dict[str, Any]], columns: Sequence[str]) -> None:

@@ -38,20 +38,6 @@ def _setup_list(p: argparse.ArgumentParser, what: str) -> None:
     p.add_argument("--json", action="store_true", help="print JSON")
 
 
-@command("datasets", "List datasets with their item counts.")
-def _datasets(p):
-    _setup_list(p, "datasets")
-
-    def run(a):
-        c = client()
-        repo = c.projects.get(a.project).datasets if a.project else c.datasets
-        rows = []
-        for d in repo.list():
-            rows.append({**d.to_json(), "items": d.items_count, "labels": ",".join(d.labels)})
-        return _print(rows, a, ["id", "name", "items", "labels"])
-    p.set_defaults(func=run)
-
-
 @command("models", "List models with status and lineage.")
 def _models(p):
     _setup_list(p, "models")
