@@ -13,6 +13,8 @@ from PySide6.QtCore import QObject, QTimer
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QLabel, QMenu
 
+from desktop_app.domain.status import ModelStatus
+
 from .style import badge_stylesheet
 
 log = logging.getLogger("desktop_app.gui")
@@ -34,7 +36,7 @@ class AppServices(QObject):
         self.choose_other: Callable[[], str] | None = None
         self.badge = QLabel("read-only")
         self.badge.setObjectName("readOnlyBadge")
-        self.badge.setStyleSheet(badge_stylesheet("pending"))
+        self.badge.setStyleSheet(badge_stylesheet(ModelStatus.PENDING))   # amber: a caution, not an error
         self.badge.hide()
         window.statusBar().addPermanentWidget(self.badge)
 

@@ -10,6 +10,8 @@ from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QLabel, QMainWindow, QSplitter, QVBoxLayout, QWidget
 
+from desktop_app.domain.status import ExecutionStatus
+
 from .app_services import AppServices
 from .notifications import ErrorHub, NotificationBar
 from .pages import REVIEW_PAGES, Pages
@@ -406,7 +408,7 @@ class MainWindow(QMainWindow):
         QTimer.singleShot(300, lambda: self.jobs.select(execution_id))
 
     def _job_finished(self, row: Any, log_tail: str) -> None:
-        if row.status == "failed":
+        if row.status == ExecutionStatus.FAILED:
             self.hub.error(f"{row.kind.capitalize()} of {row.model_name or 'a model'} failed",
                            row.error or "the job failed", log_tail)
         else:

@@ -9,6 +9,8 @@ from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QIcon, QPainter, QPalette, QPixmap
 from PySide6.QtWidgets import QApplication, QLabel, QWidget
 
+from desktop_app.domain.status import ExecutionStatus, ModelStatus
+
 ERROR_STYLE = "color: #d64545;"      # a refused value or a failure, in a label
 CAUTION_STYLE = "color: #b07800;"    # something to know before going on
 
@@ -18,12 +20,13 @@ def esc(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-STATUS_COLORS = {
-    # models
-    "created": "#8a8f98", "pre-trained": "#4e79a7", "pending": "#d9a400", "training": "#f28e2b",
-    "trained": "#3f9b4a", "deployed": "#9467bd", "failed": "#d64545",
-    # executions
-    "in-progress": "#2f80ed", "success": "#3f9b4a", "canceled": "#8a8f98", "interrupted": "#d9a400",
+STATUS_COLORS: dict[str, str] = {   # StrEnum keys: a status read back as a plain str finds its colour
+    ModelStatus.CREATED: "#8a8f98", ModelStatus.PRE_TRAINED: "#4e79a7", ModelStatus.PENDING: "#d9a400",
+    ModelStatus.TRAINING: "#f28e2b", ModelStatus.TRAINED: "#3f9b4a", ModelStatus.DEPLOYED: "#9467bd",
+    ModelStatus.FAILED: "#d64545",
+    # executions (created and failed read as the model's)
+    ExecutionStatus.IN_PROGRESS: "#2f80ed", ExecutionStatus.SUCCESS: "#3f9b4a", ExecutionStatus.CANCELED: "#8a8f98",
+    ExecutionStatus.INTERRUPTED: "#d9a400",
 }
 
 

@@ -17,6 +17,7 @@ from typing import Any, Callable
 
 from PySide6.QtCore import QObject, QRunnable, QThread, QThreadPool, Signal
 
+from desktop_app.domain.status import ExecutionStatus
 from desktop_app.errors import CatalogDamagedError, UserError
 
 log = logging.getLogger("desktop_app.gui")
@@ -81,7 +82,6 @@ class JobsWatcher(PollingThread):
         self._since = now_iso()
 
     def poll(self) -> None:
-        from desktop_app.catalog import ExecutionStatus
         from desktop_app.sdk.views import describe_current, job_row
 
         cat = self.catalog
@@ -131,7 +131,6 @@ class JobsWatcher(PollingThread):
     def _supervise(self, execs: list) -> bool:
         """The GUI is a supervisor too: a job whose worker and scheduler died is reconciled on the poll that
         sees it (True: statuses changed); queued work gets a scheduler (checked every few seconds)."""
-        from desktop_app.catalog import ExecutionStatus
         from desktop_app.jobs.scheduler import ensure_scheduler, mark_interrupted
         changed = bool(any(e.status == ExecutionStatus.IN_PROGRESS for e in execs) and mark_interrupted(self.catalog))
         now = time.monotonic()

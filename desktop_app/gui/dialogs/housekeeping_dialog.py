@@ -13,15 +13,16 @@ from PySide6.QtWidgets import (QApplication, QDialog, QDialogButtonBox, QFileDia
                                QHeaderView, QLabel, QMessageBox, QProgressBar, QPushButton, QTreeWidget,
                                QTreeWidgetItem, QVBoxLayout, QWidget)
 
+from desktop_app.domain.status import ModelStatus
 from desktop_app.errors import UserError
 
 from ..style import ERROR_STYLE, muted, title_font
 
 log = logging.getLogger("desktop_app.gui")
 
-BUSY_STATUSES = {"training": "it is training: cancel the job first",
-                 "pending": "a job for it is queued: cancel the job first",
-                 "deployed": "it is deployed: stop its service first"}
+BUSY_STATUSES = {ModelStatus.TRAINING: "it is training: cancel the job first",
+                 ModelStatus.PENDING: "a job for it is queued: cancel the job first",
+                 ModelStatus.DEPLOYED: "it is deployed: stop its service first"}
 
 
 def human_bytes(n: float) -> str:

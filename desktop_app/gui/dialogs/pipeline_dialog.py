@@ -15,7 +15,7 @@ from desktop_app.pipelines import draft as drafts
 from desktop_app.pipelines.definition import SUBSET_ROLES
 
 from ..actions import Actions
-from ..style import status_color
+from ..style import ERROR_STYLE
 from ..widgets.checked_field import CheckedField
 from ..widgets.gate_editor import GateEditor
 from ..workers import TaskRunner
@@ -94,7 +94,7 @@ class PipelineDialog(QDialog):
 
         self.error = QLabel()
         self.error.setWordWrap(True)
-        self.error.setStyleSheet(f"color: {status_color('failed').name()}")
+        self.error.setStyleSheet(ERROR_STYLE)
         self.error.hide()
         lay.addWidget(self.error)
         buttons = QDialogButtonBox()

@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (QApplication, QHBoxLayout, QInputDialog, QLabel, 
                                QVBoxLayout, QWidget)
 
 from desktop_app.catalog import Catalog, ItemRecord
-from desktop_app.catalog.records import ModelStatus
+from desktop_app.domain.status import ExecutionStatus, ModelStatus
 from desktop_app.formats.base import SUBSETS
 from desktop_app.gui.actions import Actions
 from desktop_app.gui.colors import LabelColors
@@ -363,7 +363,6 @@ class DatasetPage(QWidget):
     def _poll_predictions(self) -> None:
         if not self._predicting or self._tasks.busy:
             return
-        from desktop_app.catalog import ExecutionStatus
         cat, ids = self.catalog, list(self._predicting)
 
         def read() -> list:

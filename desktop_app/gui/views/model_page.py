@@ -9,6 +9,7 @@ from PySide6.QtWidgets import (QFormLayout, QGroupBox, QHBoxLayout, QLabel, QLis
                                QPushButton, QScrollArea, QSplitter, QTabWidget, QTreeWidget, QTreeWidgetItem,
                                QVBoxLayout, QWidget)
 
+from desktop_app.domain.status import ExecutionStatus, ModelStatus
 from desktop_app.sdk import views
 from desktop_app.sdk.evaluate_form import why_not_evaluable
 
@@ -18,7 +19,6 @@ from ..widgets.config_form import ConfigForm
 from ..widgets.log_view import LogView
 from .model_export import ModelExporter
 
-BUSY = ("pending", "training")
 JOB_NOUNS = {"train": "training", "evaluate": "evaluation", "predict": "prediction"}
 
 
@@ -246,9 +246,9 @@ class ModelPage(QWidget):
                 fresh = item   # it came while the page was open: show the user where it is
         self._eval_ids = {ev.id for ev in evals}
         for ex in d.executions:  # queued / running evaluations, so the list says one is coming
-            if ex.kind == "evaluate" and ex.status in ("created", "in-progress"):
+            if ex.kind == "evaluate" and ex.status in ExecutionStatus.ACTIVE:
                 item = QListWidgetItem(f"{ex.input.get('name') or 'evaluation'} · "
-                                       f"{'queued' if ex.status == 'created' else 'running'}…")
+                                       f"{'queued' if ex.status == ExecutionStatus.CREATED else 'running'}…")
                 item.setFlags(Qt.ItemFlag.NoItemFlags)
                 self.evaluations.addItem(item)
         if fresh is not None:
@@ -288,10 +288,11 @@ class ModelPage(QWidget):
             return
         if force or d.fields != self.config_form.fields:  # same values: keep the widgets (and the expanded part)
             self.config_form.set_fields(d.fields)
-        self.config_form.set_read_only(d.model.status in BUSY)
+        busy = d.model.status in ModelStatus.BUSY
+        self.config_form.set_read_only(busy)
         self._saved_config = self.config_form.raw_values()
-        self.config_status.setText("Training uses these values; cloning copies them." if d.model.status not in BUSY
-                                   else "The model is training: the configuration is locked.")
+        self.config_status.setText("The model is training: the configuration is locked." if busy
+                                   else "Training uses these values; cloning copies them.")
         self._update_buttons()
 
     def _form_dirty(self) -> bool:
@@ -305,7 +306,7 @@ class ModelPage(QWidget):
         if d is None:
             return
         status = d.model.status
-        self.train_button.setEnabled(status not in BUSY and bool(d.model.dataset_id))
+        self.train_button.setEnabled(status not in ModelStatus.BUSY and bool(d.model.dataset_id))
         reason = why_not_evaluable(self.client.catalog, d.model)
         self.evaluate_button.setEnabled(reason is None)
         self.evaluate_button.setToolTip(reason or "Run the model on a dataset (or one subset) and score it")
@@ -316,7 +317,7 @@ class ModelPage(QWidget):
         self.cancel_button.setText(f"Cancel {JOB_NOUNS.get(active.kind, 'job') if active else 'training'}")
         self.resume_button.setEnabled(d.active_execution is None and d.resumable_execution is not None)
         dirty = self._form_dirty()
-        self.save_button.setEnabled(dirty and status not in BUSY)
+        self.save_button.setEnabled(dirty and status not in ModelStatus.BUSY)
         self.revert_button.setEnabled(dirty)
 
     # -- live updates from the jobs watcher -----------------------------------------------

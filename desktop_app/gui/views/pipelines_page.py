@@ -17,8 +17,10 @@ from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QFormLay
                                QHeaderView, QLabel, QLineEdit, QMessageBox, QPushButton, QSplitter, QTreeWidget,
                                QTreeWidgetItem, QVBoxLayout, QWidget)
 
+from desktop_app.domain.status import ExecutionStatus, PipelineRunStatus, PipelineStatus, StepStatus
+
 from ..actions import Actions
-from ..style import StatusBadge, badge_stylesheet, muted, status_color, title_font
+from ..style import ERROR_STYLE, StatusBadge, badge_stylesheet, muted, title_font
 from ..widgets.gate_editor import GateEditor
 from ..widgets.step_chips import ChipsRole, StepChipsDelegate, chip_color
 from ..workers import TaskRunner
@@ -169,7 +171,7 @@ class PipelinesPage(QWidget):
         self.save_button.clicked.connect(self.save_definition)
         self.form_error = QLabel()
         self.form_error.setWordWrap(True)
-        self.form_error.setStyleSheet(f"color: {status_color('failed').name()}")
+        self.form_error.setStyleSheet(ERROR_STYLE)
         save.addWidget(self.save_button)
         save.addWidget(self.form_error, 1)
         form.addRow("", save)
@@ -291,7 +293,7 @@ class PipelinesPage(QWidget):
                 for r in rows:
                     self.list.addItem(r["name"], r["id"])
             for k, r in enumerate(rows):
-                self.list.setItemText(k, r["name"] + ("  (running)" if r["status"] == "running" else ""))
+                self.list.setItemText(k, r["name"] + ("  (running)" if r["status"] == PipelineStatus.RUNNING else ""))
                 self.list.setItemData(k, f"champion {r['champion']}; trigger {r['trigger']}; {r['runs']} run(s); "
                                          f"last {r['last_status'] or '—'}", Qt.ItemDataRole.ToolTipRole)
                 if r["id"] == self.pipeline_id or (self.pipeline_id is None and k == 0):
@@ -307,8 +309,8 @@ class PipelinesPage(QWidget):
             self.figures.clear()
             return
         self.badge.set_status(v.status)
-        if v.status == "running":
-            self.badge.setStyleSheet(badge_stylesheet("in-progress"))
+        if v.status == PipelineStatus.RUNNING:
+            self.badge.setStyleSheet(badge_stylesheet(ExecutionStatus.IN_PROGRESS))   # a running job's colour
         lines = dict(v.definition)
         for key, label in self.fields.items():
             label.setText(lines.get(key, ""))
@@ -382,8 +384,8 @@ class PipelinesPage(QWidget):
             return
         self.headline.setText(f"Run: {d.headline}  —  champion {d.champion or '—'}, challenger "
                               f"{d.challenger or '—'}")
-        self.headline.setStyleSheet(f"color: {chip_color(d.status).name()}" if d.status in ("promoted", "failed")
-                                    else "")
+        marked = d.status in (PipelineRunStatus.PROMOTED, PipelineRunStatus.FAILED)
+        self.headline.setStyleSheet(f"color: {chip_color(d.status).name()}" if marked else "")
         reasons = list(d.reasons) + ([f"error: {d.error}"] if d.error else [])
         self.reasons.setText("\n".join(f"• {r}" for r in reasons))
         for fig in d.figures:
@@ -391,7 +393,7 @@ class PipelinesPage(QWidget):
             item = QTreeWidgetItem([fig.name, _fmt(fig.champion), _fmt(fig.challenger),
                                     "" if fig.delta is None else f"{fig.delta:+.3f}", result])
             if fig.passed is not None:
-                item.setForeground(4, chip_color("success" if fig.passed else "failed"))
+                item.setForeground(4, chip_color(StepStatus.SUCCESS if fig.passed else StepStatus.FAILED))
             if fig.note:
                 item.setToolTip(0, fig.note)
             for col in (1, 2, 3):
@@ -409,7 +411,7 @@ class PipelinesPage(QWidget):
     def _update_buttons(self) -> None:
         v = self.view
         writable = not self.catalog.read_only
-        self.run_button.setEnabled(v is not None and v.status != "running" and writable)
+        self.run_button.setEnabled(v is not None and v.status != PipelineStatus.RUNNING and writable)
         d = self.selected_decision()
         self.compare_button.setEnabled(bool(d and d.champion_id and d.challenger_id))
         h = self.history.currentItem()

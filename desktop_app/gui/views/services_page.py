@@ -15,6 +15,8 @@ from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import (QAbstractItemView, QApplication, QCheckBox, QComboBox, QHBoxLayout, QHeaderView,
                                QLabel, QPushButton, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget)
 
+from desktop_app.domain.status import ModelStatus, ServiceStatus
+
 from ..actions import Actions
 from ..style import muted, status_color, status_icon, title_font
 from ..workers import PollingThread, TaskRunner
@@ -26,6 +28,10 @@ COLUMNS = ("Service", "Model", "Status", "URL", "Port", "PID", "Started", "Reque
 ID_ROLE = Qt.ItemDataRole.UserRole
 NUMERIC = {COLUMNS.index(c) for c in ("Port", "PID", "Requests", "Errors", "Mean ms", "p50 ms")}
 _RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
+STOPPING = "stopping"   # the page's own word while its stop is on the way; not a stored ServiceStatus
+# The status column's colour: a serving service in the deployed model's colour, one on its way in the pending one's.
+BADGE = {ServiceStatus.RUNNING: ModelStatus.DEPLOYED, ServiceStatus.STARTING: ModelStatus.PENDING,
+         STOPPING: ModelStatus.PENDING}
 
 
 class ServicesPoller(PollingThread):
@@ -213,8 +219,8 @@ class ServicesPage(QWidget):
         self.rows_applied.emit()
 
     def _fill(self, item: QTreeWidgetItem, r: dict) -> None:
-        status = "stopping" if r["id"] in self.busy and r["status"] == "running" else r["status"]
-        auth = r["auth"] and r["status"] == "running"
+        status = STOPPING if r["id"] in self.busy and r["status"] == ServiceStatus.RUNNING else r["status"]
+        auth = r["auth"] and r["status"] == ServiceStatus.RUNNING
         texts = [r["name"], r["model"], status, r["url"], _plain(r["port"]), _plain(r["pid"]), r["started_at"],
                  _num(r["requests"]), _num(r["errors"]), _num(r["mean_ms"], 1), _num(r["p50_ms"], 1)]
         for col, text in enumerate(texts):
@@ -222,7 +228,7 @@ class ServicesPage(QWidget):
                 item.setText(col, text)
             if col in NUMERIC:
                 item.setTextAlignment(col, _RIGHT)
-        badge = {"running": "deployed", "starting": "pending", "stopping": "pending"}.get(status, status)
+        badge = BADGE.get(status, status)
         item.setIcon(2, status_icon(badge))
         item.setForeground(2, status_color(badge))
         tip = f"{r['url']}  ({r['id']})"
@@ -230,7 +236,7 @@ class ServicesPage(QWidget):
             tip += "\nThis service needs a token over HTTP; its figures are read from the copy it keeps in the catalog."
             if not r["answering"]:
                 tip += "\nIt has not written its figures in the last seconds."
-        elif r["status"] == "running" and not r["answering"]:
+        elif r["status"] == ServiceStatus.RUNNING and not r["answering"]:
             tip += "\nThe service did not answer /metrics just now."
         item.setToolTip(0, tip)
 
@@ -244,9 +250,9 @@ class ServicesPage(QWidget):
 
     def _update_buttons(self) -> None:
         r = self.selected_row()
-        running = r is not None and r["status"] in ("starting", "running") and r["id"] not in self.busy
+        running = r is not None and r["status"] in ServiceStatus.LIVE and r["id"] not in self.busy
         self.stop_button.setEnabled(running and not self.catalog.read_only)
-        self.curl_button.setEnabled(r is not None and bool(r["url"]) and r["status"] == "running")
+        self.curl_button.setEnabled(r is not None and bool(r["url"]) and r["status"] == ServiceStatus.RUNNING)
         self.start_button.setEnabled(self.model_combo.count() > 0 and not self.catalog.read_only)
 
     # -- actions --------------------------------------------------------------------------

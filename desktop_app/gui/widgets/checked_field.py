@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
-from ..style import muted, status_color
+from ..style import ERROR_STYLE, muted
 
 _ERROR_BORDER = "border: 1px solid #d64545;"
 
@@ -34,7 +34,7 @@ class CheckedField(QWidget):
         v.addWidget(self.hint)
         self.error = QLabel()
         self.error.setWordWrap(True)
-        self.error.setStyleSheet(f"color: {status_color('failed').name()}")
+        self.error.setStyleSheet(ERROR_STYLE)
         self.error.hide()
         v.addWidget(self.error)
 

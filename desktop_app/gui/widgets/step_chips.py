@@ -6,14 +6,17 @@ from PySide6.QtCore import QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QFontMetrics, QPainter
 from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
+from desktop_app.domain.status import PipelineRunStatus, StepStatus
+
 from ..style import STATUS_COLORS
 
 ChipsRole = Qt.ItemDataRole.UserRole + 20
 
-CHIP_COLORS = {**STATUS_COLORS, "pending": "#c9ced6", "running": "#2f80ed", "promoted": "#3f9b4a",
-               "discarded": "#7b8794", "skipped": "#c9ced6"}
+SKIPPED = "skipped"   # a chip's state only: no step status says it
+CHIP_COLORS = {**STATUS_COLORS, StepStatus.PENDING: "#c9ced6", StepStatus.RUNNING: "#2f80ed",
+               PipelineRunStatus.PROMOTED: "#3f9b4a", PipelineRunStatus.DISCARDED: "#7b8794", SKIPPED: "#c9ced6"}
 # Light chips carry dark text; the rest white.
-DARK_TEXT = {"pending", "skipped"}
+DARK_TEXT = {StepStatus.PENDING, SKIPPED}
 PAD_X, GAP, MARGIN_Y = 7, 4, 4
 
 
