@@ -2,31 +2,42 @@
 
 from __future__ import annotations
 
+import argparse
 import sys
 
 from desktop_app.errors import NotFoundError, UserError
 
-from .app import client, command, print_json, print_table
+from .app import add_actions, client, command, find_project, json_option, print_json, print_table
 
 OUTPUT_TYPES = ("class", "box", "segment")
 
 
-@command("packages", "List packages (model code); `packages push` adds a folder holding your own adapter "
-                     "(it runs that code: only push code you trust).")
+@command("packages", "Packages (model code): list (the default), push a folder holding your own adapter (it runs "
+                     "that code: only push code you trust).")
 def _packages(p):
-    p.add_argument("action", choices=["list", "push"], nargs="?", default="list")
-    p.add_argument("--project", help="list: project name or id")
-    p.add_argument("--json", action="store_true", help="print JSON")
-    p.add_argument("--name", help="push: the package's name")
-    p.add_argument("--src", metavar="PATH", help="push: the folder holding the adapter code")
-    p.add_argument("--entry-point", default="adapter.py",
-                   help="push: the .py file in that folder defining the dl.BaseModelAdapter subclass")
-    p.add_argument("--class-name", help="push: the adapter class, when the file defines more than one")
-    p.add_argument("--output-type", choices=OUTPUT_TYPES, default="class", help="push: what its models predict")
-    p.add_argument("--description", default="")
-    p.add_argument("--yes", action="store_true",
-                   help="push: do not ask before running the package's code (needed when stdin is not a terminal)")
-    p.set_defaults(func=lambda a: _push(a) if a.action == "push" else _list(a))
+    sub = add_actions(p, _list)
+
+    s = sub.add_parser("list", help="packages with their kind, version, output type and model count")
+    s.add_argument("--project", default=argparse.SUPPRESS, help="project name or id (default: every package)")
+    json_option(s)
+    s.set_defaults(func=_list)
+
+    s = sub.add_parser("push", help="add a folder holding a dl.BaseModelAdapter subclass (runs its code)",
+                       description="Add a package from a folder of your own adapter code. Pushing runs the "
+                                   "package's code (its entry point is imported now, and again whenever one of its "
+                                   "models trains, evaluates, predicts or serves): only push code you trust.")
+    s.add_argument("--name", help="the package's name")
+    s.add_argument("--src", metavar="PATH", help="the folder holding the adapter code")
+    s.add_argument("--entry-point", default="adapter.py",
+                   help="the .py file in that folder defining the dl.BaseModelAdapter subclass")
+    s.add_argument("--class-name", help="the adapter class, when the file defines more than one")
+    s.add_argument("--output-type", choices=OUTPUT_TYPES, default="class", help="what its models predict")
+    s.add_argument("--description", default="")
+    s.add_argument("--project", default=argparse.SUPPRESS, help="the project it belongs to (default: none)")
+    s.add_argument("--yes", action="store_true",
+                   help="do not ask before running the package's code (needed when stdin is not a terminal)")
+    json_option(s)
+    s.set_defaults(func=_push)
 
 
 def _client():
@@ -35,12 +46,12 @@ def _client():
 
 def _list(a) -> int:
     c = _client()
-    repo = c.projects.get(a.project).packages if a.project else c.packages
-    rows = [x.to_json() for x in repo.list()]
+    repo = find_project(a.project).packages if a.project else c.packages
+    rows = [{**x.to_json(), "models": len(x.models.list())} for x in repo.list()]
     if a.json:
         print_json(rows)
     else:
-        print_table(rows, ["id", "name", "kind", "output_type", "description"])
+        print_table(rows, ["id", "name", "kind", "version", "output_type", "models", "description"])
     return 0
 
 
@@ -52,6 +63,7 @@ def _push(a) -> int:
     # Everything that can be checked without running the code is checked before anyone is asked.
     check_package_name(a.name)
     c = _client()
+    project_id = find_project(a.project).id if a.project else None
     try:
         c.packages.get(package_name=a.name)
     except NotFoundError:
@@ -70,7 +82,8 @@ def _push(a) -> int:
             print("not pushed", file=sys.stderr)
             return 1
     pkg = c.packages.push(package_name=a.name, src_path=src, entry_point=a.entry_point, class_name=a.class_name,
-                          output_type=a.output_type, description=a.description)
+                          output_type=a.output_type, description=a.description,
+                          project_id=project_id)
     if a.json:
         print_json(pkg.to_json())
     else:
