@@ -26,7 +26,8 @@ def test_list_as_table_and_json(client, capsys):
     header, *lines = out.splitlines()
     assert code == 0 and header.split() == ["ID", "NAME", "KIND", "VERSION", "OUTPUT_TYPE", "MODELS", "DESCRIPTION"]
     tinydet = next(line for line in lines if " tinydet " in line).split()
-    assert tinydet[1:6] == ["tinydet", "builtin", "1.0.0", "box", str(len(client.packages.get("tinydet").models.list()))]
+    n_models = len(client.packages.get("tinydet").models.list())
+    assert tinydet[1:6] == ["tinydet", "builtin", "1.0.0", "box", str(n_models)]
     for args in (["packages", "list", "--json"], ["packages", "--json"], ["packages", "--json", "list"]):
         code, out, _ = run(capsys, *args)
         rows = {r["name"]: r for r in json.loads(out)}
