@@ -148,9 +148,9 @@ class EntitiesMixin:
         if unknown:
             raise ValidationError(f"models have no field(s) {', '.join(sorted(unknown))}")
         if "status" in values:
-            # Only the SDK's `Model.status = ...` still writes here, unchecked, until it calls set_model_status;
-            # then a status is refused here as update_execution refuses it.
-            values["status"] = coerce(ModelStatus, values["status"]).value
+            raise ValidationError(f"update_model does not change a status (asked: {values['status']!r}): "
+                                  f"catalog.set_model_status(model_id, status) does, checking the change against "
+                                  f"catalog.lifecycle's table")
         if "name" in values:
             _check_name(values["name"], "model")
             current = self.get_model(model_id)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from desktop_app.catalog import Catalog
 from desktop_app.catalog.records import DatasetRecord, ProjectRecord
+from desktop_app.domain.status import ModelStatus
 from desktop_app.errors import NotFoundError
 
 log = logging.getLogger(__name__)
@@ -43,7 +44,8 @@ def ensure_builtins(catalog: Catalog) -> None:
             config = package_schema(pkg, m.arch).defaults()
             catalog.create_model(
                 m.name, project_id=project.id, package_id=rec.id, description=m.description,
-                status="pre-trained", configuration=config, labels=list(SHAPES), output_type=pkg.output_type,
+                status=ModelStatus.PRE_TRAINED, configuration=config, labels=list(SHAPES),
+                output_type=pkg.output_type,
                 train_filter={"subset": "train"}, validation_filter={"subset": "validation"},
                 scope="public", tags=["builtin", m.arch],
                 metadata={"task": pkg.task, "arch": m.arch, "builtin": True})

@@ -7,7 +7,8 @@ import time
 import warnings
 from typing import TYPE_CHECKING, Any, Iterator, Sequence
 
-from desktop_app.catalog.records import ModelRecord, ModelStatus
+from desktop_app.catalog.records import ModelRecord
+from desktop_app.domain.status import ModelStatus, coerce
 from desktop_app.errors import ValidationError
 from desktop_app.ml import handle
 
@@ -51,11 +52,10 @@ class Model(Entity):
         return self._new_status if self._new_status is not None else self._record.status
 
     @status.setter
-    def status(self, value: str) -> None:
-        """Checked here, saved by update()."""
-        if value not in ModelStatus.ALL:
-            raise ValidationError(f"unknown model status {value!r}; one of {', '.join(ModelStatus.ALL)}")
-        self._new_status = value
+    def status(self, value: ModelStatus | str) -> None:
+        """Checked here (an unknown word), saved by update() (through catalog.set_model_status, which checks the
+        change against catalog.lifecycle's table)."""
+        self._new_status = coerce(ModelStatus, value).value
 
     @property
     def train_filter(self) -> dict | None:
@@ -139,15 +139,19 @@ class Model(Entity):
         return self
 
     def update(self) -> Model:
-        """Save the snapshot's edits (name, description, tags, configuration, labels, metadata, status)."""
+        """Save the snapshot's edits (name, description, tags, configuration, labels, metadata, status) in one
+        transaction: an assigned status goes through catalog.set_model_status, so a change its table refuses
+        (a TransitionError naming from and to) saves none of the other edits either."""
+        catalog = self._client.catalog
         if self.configuration != self._record.configuration:
             from desktop_app.ml.adapter import checked_configuration
-            self.configuration = checked_configuration(self._client.catalog, self.package_id, self.configuration)
+            self.configuration = checked_configuration(catalog, self.package_id, self.configuration)
         values: dict[str, Any] = dict(name=self.name, description=self.description, tags=self.tags,
                                       configuration=self.configuration, labels=self.labels, metadata=self.metadata)
-        if self._new_status is not None:
-            values["status"] = self._new_status
-        rec = self._client.catalog.update_model(self.id, **values)
+        with catalog.transaction():
+            rec = catalog.update_model(self.id, **values)
+            if self._new_status is not None:
+                rec = catalog.set_model_status(self.id, self._new_status)
         self.__init__(self._client, rec)
         return self
 

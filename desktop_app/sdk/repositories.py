@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
 
 from desktop_app.catalog.names import check_name
+from desktop_app.domain.status import ModelStatus
 from desktop_app.errors import AlreadyExistsError, NotFoundError, ValidationError
 from desktop_app.ml import handle
 
@@ -319,7 +320,7 @@ class Models(Repository):
         config = checked_configuration(self.catalog, pkg.id, config)   # a misspelt key is refused, not stored
         rec = self.catalog.create_model(
             model_name, project_id=pid, package_id=pkg.id, description=description, tags=list(tags or []),
-            status=status or "created", configuration=config, labels=list(labels or []),
+            status=status or ModelStatus.CREATED, configuration=config, labels=list(labels or []),
             input_type=input_type or pkg.input_type, output_type=output_type or pkg.output_type,
             dataset_id=dataset_id,
             train_filter=filter_dict(train_filter) if train_filter is not None else {"subset": "train"},

@@ -9,6 +9,7 @@ import textwrap
 import pytest
 from PIL import Image
 
+from desktop_app.domain.status import ModelStatus, TransitionError
 from desktop_app.errors import NotFoundError, ValidationError
 
 
@@ -85,15 +86,21 @@ def test_model_fields_update_and_status(dl):
     m.update()
     again = dl.models.get(model_id=m.id)
     assert again.configuration["epochs"] == 3 and again.description == "short"
-    for status in ("pending", "training", "trained", "deployed", "failed", "created", "pre-trained"):
+    for status in ("pending", "training", "trained", "deployed", "failed", ModelStatus.TRAINED):
         before = dl.models.get(model_id=m.id).status
         m.status = status                     # the snapshot only, as Dataloop: update() saves it
         assert m.status == status and dl.models.get(model_id=m.id).status == before
         m.update()
         assert m.status == status and dl.models.get(model_id=m.id).status == status
-    with pytest.raises(ValidationError):
+    m.status = "pre-trained"                  # a built-in's, given at creation: no transition leads there
+    m.description = "longer"
+    with pytest.raises(TransitionError, match=f"model {m.id} cannot go from trained to pre-trained"):
+        m.update()
+    saved = dl.models.get(model_id=m.id)
+    assert (saved.status, saved.description) == ("trained", "short")   # one transaction: no edit saved
+    with pytest.raises(ValidationError, match="unknown model status 'cloning-forever'"):
         m.status = "cloning-forever"
-    assert m.status == "pre-trained"
+    assert m.status == "pre-trained"          # the snapshot keeps its edits
     assert dl.models.get(m.id) == m  # positional: name or id
     assert dl.models.get("e") == m
 
