@@ -2,7 +2,7 @@
 Uses: evaluation, formats, catalog, domain, settings, errors.
 
 Torch-free at import (the CLI imports this package at start-up): `hparams`, `layout`, `callbacks`,
-`metrics`, `errors` and `sample_data` never import torch; `data`, `models`, `detection`, `trainer`,
+`metrics`, `errors`, `handle` and `sample_data` never import torch; `data`, `models`, `detection`, `trainer`,
 `distributed` and `predict` do, so import those where they are used.
 
     sample_data.generate_shapes(out_dir, kind, n, size, seed) -> DatasetBundle

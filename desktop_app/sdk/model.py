@@ -126,8 +126,7 @@ class Model(Entity):
 
     @property
     def subsets(self) -> dict[str, dict]:
-        return {"train": self._record.train_filter or {"subset": "train"},
-                "validation": self._record.validation_filter or {"subset": "validation"}}
+        return handle.model_subsets(self)
 
     # -- edits ----------------------------------------------------------------------------
     def _fetch(self) -> ModelRecord:
