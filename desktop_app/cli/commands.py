@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
 from pathlib import Path
 
-from desktop_app.errors import NotFoundError
+from desktop_app.errors import NotFoundError, UserError
 
 from .app import client, command, print_json, print_table, resolve_dataset, resolve_model
 from .display import window_problem
@@ -104,24 +105,48 @@ def _import(p):
     p.add_argument("--format", choices=["coco", "yolo", "voc", "imagefolder", "dataloop", "auto"], default="auto")
     p.add_argument("--dataset", required=True, help="dataset name (created if missing) or id")
     p.add_argument("--project", help="project name or id (default: the sample project)")
+    p.add_argument("--create-project", action="store_true",
+                   help="create the --project first when there is none by that name")
     p.add_argument("--images", help="images folder (COCO)")
 
     def run(a):
-        c = client()
-        project = c.projects.get(a.project) if a.project else c.sample_project
+        project, created = _import_project(a)
         kw = {"images_dir": a.images} if a.images else {}
         fmt = None if a.format == "auto" else a.format
         try:
-            ds = project.datasets.get(a.dataset)
-        except NotFoundError:
-            # Created in the import's own transaction: a failed or killed import leaves no empty dataset.
-            ds = project.datasets.create_from(a.dataset, a.path, fmt, **kw)
-            print(f"imported {ds.items_count} items into {project.name}/{ds.name} ({ds.id})")
-            return 0
-        ids = ds.import_from(a.path, fmt, **kw)
-        print(f"imported {len(ids)} items into {project.name}/{ds.name} ({ds.id})")
+            try:
+                ds = project.datasets.get(a.dataset)
+            except NotFoundError:
+                # Created in the import's own transaction: a failed or killed import leaves no empty dataset.
+                ds = project.datasets.create_from(a.dataset, a.path, fmt, **kw)
+                count = ds.items_count
+            else:
+                count = len(ds.import_from(a.path, fmt, **kw))
+        except BaseException:
+            if created:     # nor an empty project (Ctrl+C too)
+                project.delete()
+            raise
+        if created:
+            print(f"created project {project.name} ({project.id})")
+        print(f"imported {count} items into {project.name}/{ds.name} ({ds.id})")
         return 0
     p.set_defaults(func=run)
+
+
+def _import_project(a: argparse.Namespace):
+    """(project, whether it was created now): --project, made when missing if --create-project says so."""
+    c = client()
+    if not a.project:
+        if a.create_project:
+            raise UserError("--create-project needs --project NAME, the project to create")
+        return c.sample_project, False
+    try:
+        return c.projects.get(a.project), False
+    except NotFoundError:
+        if not a.create_project:
+            raise NotFoundError(f"no project with id or name {a.project!r}: pass --create-project to create it, or "
+                                f"run `desktop-app projects create {shlex.quote(a.project)}` first") from None
+    return c.projects.create(a.project), True
 
 
 @command("export", "Export a dataset to COCO / YOLO / VOC / ImageFolder / Dataloop.")

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import shlex
 import sys
 
 from desktop_app.domain.status import ExecutionStatus
+from desktop_app.errors import ValidationError
 
 from .app import client, command, print_json, print_table, resolve_dataset, resolve_model
 
@@ -27,10 +29,30 @@ def _train(p):
             config = validate_model_configuration(client().catalog, m.package_id, {**m.configuration, **overrides})
             m.configuration.update({k: config[k] for k in overrides})
             m.update()
+        _check_split(m)
         ex = m.train(wait=not a.no_wait, resume=a.resume, device=a.device)
         print(f"execution {ex.id}: {ex.status}" + (f" ({ex.error})" if ex.error else ""))
         return 0 if ex.status in (ExecutionStatus.SUCCESS, *ExecutionStatus.ACTIVE) else 1
     p.set_defaults(func=run)
+
+
+def _check_split(m) -> None:
+    """An empty train or validation subset, said with the command that fills it (the job runner's own refusal
+    names the SDK call). A model with no dataset is left to the runner's refusal."""
+    if not m.dataset_id:
+        return
+    ds = m.dataset
+    for subset, f in m.subsets.items():
+        if ds.items.count(filters=f) > 0:
+            continue
+        split = f"desktop-app datasets split {shlex.quote(ds.name)} --project {shlex.quote(ds.project.name)}"
+        if f == {"subset": subset}:
+            raise ValidationError(f"the {subset} subset of dataset {ds.name!r} is empty: split the dataset first "
+                                  f"with `{split}` (80% train, 10% validation, 10% test unless --train, "
+                                  f"--validation and --test say otherwise)")
+        raise ValidationError(f"model {m.name!r} trains on the items of dataset {ds.name!r} its {subset} filter "
+                              f"{f} selects, and it selects none; split the dataset (`{split}`) or clone the "
+                              f"model with another filter")
 
 
 @command("jobs", "List jobs; or cancel / resume / show the log of one.")
