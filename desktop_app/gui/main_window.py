@@ -349,19 +349,12 @@ class MainWindow(QMainWindow):
         self.compare_models(ids)
 
     def _adopt_page(self, kind: str, page: QWidget) -> None:
-        """Wiring a page built by Pages does not give it: the project page's New dataset button; and a page's
-        own shortcut on a key of the window's menus (the dataset page's F5) is dropped, since two actions on
-        one key make it ambiguous and Qt then fires neither (the window's Refresh refreshes the page too)."""
+        """Wiring a page built by Pages does not give it: the project page's New dataset button."""
         if page.property("adoptedByWindow"):
             return
         page.setProperty("adoptedByWindow", True)
         if kind == "project" and hasattr(page, "new_dataset_requested"):
             page.new_dataset_requested.connect(self.open_new_dataset_dialog)
-        taken = {seq for a in (self.refresh_action, self.help_action) for seq in a.shortcuts()}
-        for a in QWidget.actions(page):   # pages keep the window's Actions seam as `actions`
-            keep = [seq for seq in a.shortcuts() if seq not in taken]
-            if len(keep) != len(a.shortcuts()):
-                a.setShortcuts(keep)
 
     def current_project_id(self) -> str | None:
         """The project of the navigator's current row (the first project when nothing is chosen)."""

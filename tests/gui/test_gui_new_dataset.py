@@ -244,10 +244,17 @@ def test_f1_and_f5_trigger_help_and_refresh(cats, window, qtbot, monkeypatch, cl
     refreshed = []
     real = page.refresh
     monkeypatch.setattr(page, "refresh", lambda: refreshed.append(1) or real())
-    # on the dataset page (which had F5 of its own: the key was ambiguous and did nothing)
+
+    def label_keys() -> list:
+        return [page.filters.labels.item(k).data(Qt.ItemDataRole.UserRole) for k in range(page.filters.labels.count())]
+    client.catalog.add_labels(cats.id, ["dog"])                    # a label added elsewhere: the page does not know
+    assert "dog" not in label_keys()
+    # on the dataset page, F5 is the window's Refresh alone (a second F5 of the page's would make the key ambiguous:
+    # Qt then fires neither)
     with qtbot.waitSignal(window.refresh_action.triggered, timeout=WAIT_MS):
         QTest.keyClick(page.gallery, Qt.Key.Key_F5)
-    assert refreshed == [1]                                        # the page read its dataset again
+    assert refreshed == [1]
+    qtbot.waitUntil(lambda: "dog" in label_keys(), timeout=WAIT_MS)   # the page read its dataset again
     with qtbot.waitSignal(window.help_action.triggered, timeout=WAIT_MS):
         QTest.keyClick(window.navigator, Qt.Key.Key_F1)
     assert window.pages.currentWidget() is window.pages.welcome

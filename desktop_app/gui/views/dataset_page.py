@@ -134,18 +134,15 @@ class DatasetPage(QWidget):
                                       "ImageFolder / Dataloop")
         self.split_action = QAction("Split…", self)
         self.split_action.setToolTip("Assign train / validation / test subsets by percentages")
-        self.refresh_action = QAction("Refresh", self)
-        self.refresh_action.setShortcut(QKeySequence("F5"))
         self.predict_action = QAction("Predict…", self)
         self.predict_action.setToolTip("Run a trained model on the selected items; its predictions appear as a layer")
-        for a in (self.import_action, self.export_action, self.split_action, self.refresh_action,
-                  self.predict_action):
+        # No Refresh of its own: the window's View > Refresh (F5) re-reads the page on show (refresh()).
+        for a in (self.import_action, self.export_action, self.split_action, self.predict_action):
             a.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
             self.addAction(a)
         self.import_action.triggered.connect(lambda: self.import_dialog())
         self.export_action.triggered.connect(lambda: self.export_dialog())
         self.split_action.triggered.connect(lambda: self.split_dialog())
-        self.refresh_action.triggered.connect(self.refresh)
         self.predict_action.triggered.connect(lambda: self.predict_dialog())
         self._tasks = TaskRunner(self)
         self.actions = Actions.for_page(client, actions, self, self._tasks)
@@ -451,8 +448,7 @@ class DatasetPage(QWidget):
 
     # -- internals ------------------------------------------------------------------------
     def _set_enabled(self, on: bool) -> None:
-        for a in (self.import_action, self.export_action, self.split_action, self.refresh_action,
-                  self.predict_action):
+        for a in (self.import_action, self.export_action, self.split_action, self.predict_action):
             a.setEnabled(on)
         self.layers_button.setEnabled(on)
         self.filters.setEnabled(on)
