@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import warnings
 from typing import Sequence
 
 from desktop_app import __version__
@@ -30,6 +31,20 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """A warning as one plain line, "warning: ...", for the person at the terminal: Python's own format adds the
+    file, line and source code that issued it, which say nothing to them. Other categories than UserWarning
+    keep their name ("warning: DeprecationWarning: ...") so a library's notice is not taken for ours."""
+    stream = file if file is not None else sys.stderr
+    if stream is None:      # pythonw: no console
+        return
+    kind = "" if category is UserWarning else f"{category.__name__}: "
+    try:
+        stream.write(f"warning: {kind}{message}\n")
+    except OSError:         # the terminal is gone; as Python's own showwarning, say nothing
+        pass
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -37,7 +52,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.environ["DESKTOP_APP_HOME"] = args.home
     from desktop_app.catalog.queries_cli import damage_reported
     try:
-        with damage_reported():
+        with damage_reported(), warnings.catch_warnings():
+            warnings.showwarning = show_warning
             if not args.command:
                 from .commands import open_gui
                 return open_gui(args)
