@@ -99,3 +99,19 @@ def test_a_filter_that_selects_nothing_is_named(client, capsys, folder):
     assert code == 2
     assert "model 'mine' trains on the items of dataset 'digits' its train filter {'subset': 'test'} selects" in err
     assert "`desktop-app datasets split digits --project hand`" in err
+
+
+def test_the_readme_walkthrough_runs_up_to_training(client, capsys, folder):
+    import shlex
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    block = readme.split("Your own images, from import to a trained model")[1].split("```")[1]
+    commands = [shlex.split(line) for line in block.strip().splitlines()]
+    assert [c[:2] for c in commands] == [["desktop-app", "import"], ["desktop-app", "datasets"],
+                                         ["desktop-app", "clone"], ["desktop-app", "train"]]
+    for args in commands[:3]:
+        args = [str(folder) if a == "~/digits" else a for a in args[1:]]
+        code, _, err = run(capsys, *args)
+        assert code == 0, (args, err)
+    model = client.models.get(commands[3][2])
+    assert model.dataset.name == "digits" and model.dataset.project.name == "digits"
+    assert model.dataset.subset_counts().get("train", 0) > 0
