@@ -73,6 +73,7 @@ class MainWindow(QMainWindow):
         self.pages.clone_requested.connect(self.open_clone_dialog)
         self.pages.evaluate_requested.connect(self.open_evaluate_dialog)
         self.pages.add_package_requested.connect(self.open_package_dialog)
+        self.pages.new_dataset_requested.connect(self.open_new_dataset_dialog)   # File > New dataset…'s dialog
         self.pages.message.connect(lambda text: self.statusBar().showMessage(text, 8000))
         self.pages.error.connect(self._page_error)   # a page's failures land with every other error
         self.pages.catalog_changed.connect(self.refresh_tree)
@@ -322,11 +323,10 @@ class MainWindow(QMainWindow):
         if self.client is None:
             return
         try:
-            page = self.pages.show_entity(kind, ident)
+            self.pages.show_entity(kind, ident)
         except Exception as e:  # noqa: BLE001
             self.hub.exception(f"Could not open the {kind}", e)
             return
-        self._adopt_page(kind, page)
         if kind not in REVIEW_PAGES:   # a compare / evaluation page is not where the next start begins
             self.settings.set_last_selection(self.client.catalog.home, kind, ident)
         is_model = kind == "model"
@@ -347,14 +347,6 @@ class MainWindow(QMainWindow):
                                          8000)
             return
         self.compare_models(ids)
-
-    def _adopt_page(self, kind: str, page: QWidget) -> None:
-        """Wiring a page built by Pages does not give it: the project page's New dataset button."""
-        if page.property("adoptedByWindow"):
-            return
-        page.setProperty("adoptedByWindow", True)
-        if kind == "project" and hasattr(page, "new_dataset_requested"):
-            page.new_dataset_requested.connect(self.open_new_dataset_dialog)
 
     def current_project_id(self) -> str | None:
         """The project of the navigator's current row (the first project when nothing is chosen)."""

@@ -61,6 +61,7 @@ class Pages(QStackedWidget):
     clone_requested = Signal(str)
     evaluate_requested = Signal(str)      # model id
     add_package_requested = Signal()
+    new_dataset_requested = Signal(str)   # project id: the project page's New dataset…
     message = Signal(str)                 # one line for the status bar
     error = Signal(str, object)           # title, exception or message: for the ErrorHub
     catalog_changed = Signal()            # an entity was deleted here: the navigator rebuilds
@@ -110,6 +111,7 @@ class Pages(QStackedWidget):
             from .views.project_page import ProjectPage
             page = ProjectPage(self.client)
             page.navigate.connect(self.navigate)
+            page.new_dataset_requested.connect(self.new_dataset_requested)
             return page
         if kind == "package":
             from .views.package_page import PackagePage

@@ -1,6 +1,6 @@
-"""New dataset in the window: by menu, right-click, project page and welcome page; import as a new dataset (a failed
-or cancelled one leaves none); names refused beside the field; datasets a script makes appear without Refresh;
-F1 and F5."""
+"""New dataset in the window: by menu, right-click, project page (its button and its signal) and welcome page;
+import as a new dataset (a failed or cancelled one leaves none); names refused beside the field; datasets a script
+makes appear without Refresh; F1 and F5."""
 
 from __future__ import annotations
 
@@ -187,6 +187,25 @@ def test_a_project_offers_new_dataset_on_right_click_on_its_page_and_the_welcome
     assert button.text() == "New dataset…" and button.isEnabled()
     button.click()
     _opened_dialog(window).reject()
+
+
+def test_the_project_pages_request_opens_file_new_dataset(window, qtbot, client, sample_project):
+    """ProjectPage.new_dataset_requested reaches the window through Pages: File > New dataset…'s dialog opens with
+    the page's project chosen."""
+    other = client.catalog.create_project("Second")
+    window.refresh_tree()
+    assert window.navigate("project", other.id)
+    page = window.pages.currentWidget()
+    assert page is window.pages.pages["project"]
+    before = list(window.dialogs)
+    page.new_dataset_requested.emit(other.id)
+
+    def opened() -> bool:
+        return any(isinstance(d, NewDatasetDialog) and d.isVisible() for d in window.dialogs if d not in before)
+    qtbot.waitUntil(opened, timeout=WAIT_MS)
+    dlg = _opened_dialog(window)
+    assert dlg.project_id == other.id
+    dlg.reject()
 
 
 def test_a_dataset_made_by_a_script_appears_without_refresh(cats, window, qtbot, client, sample_project):
