@@ -69,9 +69,16 @@ def test_the_bars_legend_sits_above_the_tallest_bar(qtbot):
     bars.resize(600, 320)
     bars.show()
     qtbot.waitExposed(bars)
-    bars.set_values(["a", "b", "c"], {"m1": [1.0, 0.9, 1.0], "m2": [0.95, 1.0, 0.98]}, "AP")
-    qtbot.wait(50)          # let pyqtgraph lay out the legend for the new range
     vb = bars.plot.getViewBox()
+    bars.set_values(["a", "b", "c"], {"m1": [1.0, 0.9, 1.0], "m2": [0.95, 1.0, 0.98]}, "AP")
+
+    def settled() -> bool:
+        """pyqtgraph applies a new range, and the narrower box the axis title leaves, on later events: settled
+        once the view box's transform puts the range it was given onto the whole of the box as it now is."""
+        shown, box = vb.childGroup.mapRectToParent(vb.viewRect()).getRect(), vb.rect().getRect()
+        return all(abs(a - b) < 0.5 for a, b in zip(shown, box))
+    assert not settled()    # the new range is not drawn yet: the wait below is for something
+    qtbot.waitUntil(settled, timeout=5000)
     legend = bars.legend.mapRectToItem(vb.childGroup, QRectF(bars.legend.boundingRect()))
     assert legend.bottom() > 1.0 if legend.top() < legend.bottom() else legend.top() > 1.0
     assert min(legend.top(), legend.bottom()) > 1.0          # all of it above the bars' tops (1.0)
