@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import logging
 import os
 import signal
 import subprocess
 import sys
+import threading
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -114,16 +117,43 @@ def scheduler_running(home: Path) -> bool:
     return True
 
 
+# The detached schedulers this process started. Kept so none is collected while it runs (Python then warns
+# "subprocess N is still running") and reaped once ended (no zombie): on each ensure_scheduler call and at exit.
+_started: list[subprocess.Popen] = []
+_started_lock = threading.Lock()
+
+
+def _reap_started() -> None:
+    """Forget the started schedulers that have ended (poll() reaps each)."""
+    with _started_lock:
+        _started[:] = [p for p in _started if p.poll() is None]
+
+
+@atexit.register
+def _leave_started_running() -> None:
+    """At exit: reap the started schedulers that ended; one still running outlives this process on purpose (it
+    exits once idle, and its new parent reaps it), so letting go of it is no leak and says nothing."""
+    with _started_lock:
+        running = [p for p in _started if p.poll() is None]
+        _started.clear()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ResourceWarning)
+        running.clear()   # the last references: CPython collects each Popen here, inside the filter
+
+
 def ensure_scheduler(home: Path) -> None:
     """Start a detached scheduler for this catalog unless one is running."""
+    _reap_started()
     if scheduler_running(home):
         return
     logs = Path(home) / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     with open(logs / "scheduler.log", "ab") as out:
-        subprocess.Popen([sys.executable, "-m", "desktop_app.jobs.scheduler", str(home)],
-                         stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                         start_new_session=True, env=child_env())
+        proc = subprocess.Popen([sys.executable, "-m", "desktop_app.jobs.scheduler", str(home)],
+                                stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                start_new_session=True, env=child_env())
+    with _started_lock:
+        _started.append(proc)
 
 
 def _lower_priority() -> None:
