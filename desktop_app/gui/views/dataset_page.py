@@ -192,7 +192,7 @@ class DatasetPage(QWidget):
         self.model.failed.connect(lambda m: self._fail("Cannot list the dataset's items", m))
         self.model.thumbnails.ready.connect(self._on_thumbnail)
         self.full_images.ready.connect(self._on_full_image)
-        self.gallery.selectionModel().currentChanged.connect(lambda cur, _prev: self._show_row(cur.row()))
+        self.gallery.selectionModel().currentChanged.connect(self._on_current_changed)
         # Double-click or Enter: the viewer alone (not `activated`: some desktops fire it on one click).
         self.gallery.doubleClicked.connect(lambda _idx: self.focus_viewer(True))
         for key in ("Return", "Enter"):
@@ -435,6 +435,8 @@ class DatasetPage(QWidget):
         self.filters.setVisible(not on)
         self.gallery.setVisible(not on)
         if on:
+            if self._shown is None and self._current_row >= 0:
+                self._show_row(self._current_row)
             self.viewer_panel.show()
             self.viewer.setFocus()
         else:
@@ -481,6 +483,14 @@ class DatasetPage(QWidget):
                 self._show(r, row)     # its annotations or subset may have changed (refresh)
         elif self.model.ids_ready:
             self.viewer_panel.set_title(self._shown.name, -1, self.model.rowCount())
+
+    def _on_current_changed(self, cur, _prev) -> None:
+        if self.gallery.focusing and self.viewer_panel.isHidden():
+            # Qt made a cell current because the gallery took the focus (a dialog closed after an import or a
+            # split): remember it for Enter, open nothing.
+            self._current_row = cur.row()
+            return
+        self._show_row(cur.row())
 
     def _show_row(self, row: int) -> None:
         if row < 0:

@@ -311,6 +311,9 @@ class GalleryView(QAbstractItemView):
         self.update_cell_size()
         self._hover = -1
         self._visible = (0, -1)
+        # True while Qt makes the first cell current only because the view took the focus (focusInEvent):
+        # a page opens nothing the user did not ask for then.
+        self.focusing = False
 
     def update_cell_size(self) -> None:
         s = self.gallery_delegate.cell_size()
@@ -455,6 +458,13 @@ class GalleryView(QAbstractItemView):
                 if j >= 0:
                     self.viewport().update(self.visualRect(self.model().index(j, 0, self.rootIndex())))
         super().mouseMoveEvent(event)
+
+    def focusInEvent(self, event) -> None:
+        self.focusing = True
+        try:
+            super().focusInEvent(event)
+        finally:
+            self.focusing = False
 
     def leaveEvent(self, event) -> None:
         if self._hover >= 0:
