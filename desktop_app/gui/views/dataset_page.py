@@ -443,9 +443,9 @@ class DatasetPage(QWidget):
             self.gallery.setFocus()
 
     def close_viewer(self) -> None:
+        """One click (or Esc) closes the viewer, and brings the gallery back if the viewer had the page alone."""
         if not self.gallery.isVisible():
             self.focus_viewer(False)
-            return
         self.viewer_panel.hide()
 
     # -- internals ------------------------------------------------------------------------

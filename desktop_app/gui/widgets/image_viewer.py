@@ -232,6 +232,8 @@ class ViewerPanel(QWidget):
         self.title = QLabel()
         self.title.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.position = QLabel()
+        self.separator = QLabel("·")     # "1 / 28 · 8/1666.png", not "1 / 288/1666.png"
+        self.separator.setEnabled(False)
         self.zoom_label = QLabel()
         self.zoom_label.setMinimumWidth(48)
         bar = QHBoxLayout()
@@ -240,6 +242,7 @@ class ViewerPanel(QWidget):
         for w in (self.prev_button, self.next_button):
             bar.addWidget(w)
         bar.addWidget(self.position)
+        bar.addWidget(self.separator)
         bar.addWidget(self.title, 1)
         for w in (self.zoom_label, self.fit_button, self.one_button, self.close_button):
             bar.addWidget(w)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QTimer
 from PySide6.QtGui import QTextCursor
-from PySide6.QtWidgets import QDialog, QPlainTextEdit, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QDialog, QDialogButtonBox, QPlainTextEdit, QVBoxLayout, QWidget
 
 from ..style import monospace
 
@@ -76,6 +76,10 @@ class LogDialog(QDialog):
         lay = QVBoxLayout(self)
         self.view = LogView()
         lay.addWidget(self.view)
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        self.buttons.rejected.connect(self.close)
+        lay.addWidget(self.buttons)
+        self.close_button = self.buttons.button(QDialogButtonBox.StandardButton.Close)
         self.view.set_path(path)
 
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt API
