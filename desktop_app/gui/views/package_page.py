@@ -12,6 +12,7 @@ from desktop_app.errors import UserError
 
 from ..actions import Actions
 from ..style import muted, status_icon, title_font
+from ..widgets.config_form import range_text
 
 
 class PackagePage(QWidget):
@@ -147,4 +148,4 @@ class PackagePage(QWidget):
 def _range(lo, hi) -> str:
     if lo is None and hi is None:
         return ""
-    return f"{'' if lo is None else f'{lo:g}'} … {'' if hi is None else f'{hi:g}'}"
+    return range_text(lo, hi)

@@ -175,7 +175,21 @@ def _tooltip(f: dict) -> str:
     parts = [f.get("help") or f["name"]]
     lo, hi = f.get("minimum"), f.get("maximum")
     if lo is not None or hi is not None:
-        parts.append(f"range {'' if lo is None else f'{lo:g}'} … {'' if hi is None else f'{hi:g}'}")
+        parts.append(f"range {range_text(lo, hi)}")
     if f.get("default") is not None:
         parts.append(f"default {f['default']}")
     return "\n".join(parts)
+
+
+def number_text(v: float | int) -> str:
+    """A bound as a person reads it: whole numbers in full with separators (2,147,483,647, not 2.14748e+09)."""
+    if isinstance(v, bool):
+        return str(v)
+    if isinstance(v, int) or (isinstance(v, float) and v.is_integer() and abs(v) < 1e15):
+        return f"{int(v):,}"
+    return f"{v:g}"
+
+
+def range_text(lo: float | int | None, hi: float | int | None) -> str:
+    """'lo … hi' with either end left blank when open."""
+    return f"{'' if lo is None else number_text(lo)} … {'' if hi is None else number_text(hi)}"
