@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel,
                                QLineEdit, QPushButton, QScrollArea, QVBoxLayout, QWidget)
 
 from desktop_app.sdk import views
 
+from .. import pretrained
 from ..style import ERROR_STYLE, esc, muted
 from ..widgets.config_form import ConfigForm
+from ..workers import TaskRunner
 
 
 class CloneDialog(QDialog):
@@ -69,6 +72,16 @@ class CloneDialog(QDialog):
         scroll.setFrameShape(QScrollArea.Shape.NoFrame)
         bl.addWidget(scroll)
         lay.addWidget(box, 1)
+        # Whether the "pretrained" tick can be honoured here: the weights are never downloaded.
+        self.weights_note = QLabel()
+        self.weights_note.setWordWrap(True)
+        self.weights_note.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        muted(self.weights_note)
+        self.weights_note.hide()
+        lay.addWidget(self.weights_note)
+        self._tasks = TaskRunner(self)
+        self.config_form.changed.connect(self._update_weights_note)
+        self._update_weights_note()
 
         self.error = QLabel()
         self.error.setWordWrap(True)
@@ -122,6 +135,23 @@ class CloneDialog(QDialog):
         self.train_after = train
         self.accept()
         return self.created
+
+    def _update_weights_note(self) -> None:
+        arch = pretrained.arch_of(self.config_form.raw_values())
+        if arch is None:
+            self._show_weights(None)
+            return
+        pretrained.ask(self._tasks, arch, self._show_weights)
+
+    def _show_weights(self, found: pretrained.LocalWeights | None) -> None:
+        if found is not None and found.arch != pretrained.arch_of(self.config_form.raw_values()):
+            return      # the answer for an architecture no longer chosen
+        tick = self.config_form.editors.get("pretrained")
+        if tick is not None:
+            base = tick.toolTip().split("\n\n")[0]
+            tick.setToolTip(base if found is None else f"{base}\n\n{found.note()}")
+        self.weights_note.setText("" if found is None else found.note())
+        self.weights_note.setVisible(found is not None and not found.present)
 
     def _show_error(self, text: str) -> None:
         self.error.setText(text)

@@ -13,10 +13,12 @@ from desktop_app.domain.status import ExecutionStatus, ModelStatus
 from desktop_app.sdk import views
 from desktop_app.sdk.evaluate_form import why_not_evaluable
 
+from .. import pretrained
 from ..style import StatusBadge, esc, muted, status_color, status_icon, title_font
 from ..widgets.charts import ChartsPanel
 from ..widgets.config_form import ConfigForm
 from ..widgets.log_view import LogView
+from ..workers import TaskRunner
 from .model_export import ModelExporter
 
 JOB_NOUNS = {"train": "training", "evaluate": "evaluation", "predict": "prediction"}
@@ -40,6 +42,7 @@ class ModelPage(QWidget):
         lay = QVBoxLayout(self)
         lay.setContentsMargins(12, 10, 12, 6)
         lay.addLayout(self._header())
+        lay.addWidget(self.note)
         self.tabs = QTabWidget()
         self.tabs.addTab(self._overview_tab(), "Overview")
         self.tabs.addTab(self._config_tab(), "Configuration")
@@ -65,6 +68,15 @@ class ModelPage(QWidget):
         self.subtitle = QLabel()
         muted(self.subtitle)
         left.addWidget(self.subtitle)
+        # Why Evaluate… is off, and whether a pre-trained built-in's weights are on this computer: in words, not
+        # only in a disabled button's tooltip.
+        self.note = QLabel()        # under the whole header (its full width): one or two lines
+        self.note.setWordWrap(True)
+        muted(self.note)
+        self.note.hide()
+        self._weights: pretrained.LocalWeights | None = None
+        self._evaluate_reason: str | None = None
+        self._tasks = TaskRunner(self)
         row.addLayout(left, 1)
         self.clone_button = QPushButton("Clone…")
         self.evaluate_button = QPushButton("Evaluate…")
@@ -193,6 +205,11 @@ class ModelPage(QWidget):
         m = d.model
         self.title.setText(m.name)
         self.badge.set_status(m.status)
+        self._weights = None
+        arch = pretrained.arch_of(m.configuration) if m.status == ModelStatus.PRE_TRAINED else None
+        if arch is not None:
+            pretrained.ask(self._tasks, arch, lambda found, mid=m.id: self._show_weights(mid, found))
+        self._show_badge_tip()
         self.subtitle.setText(f"{d.package.name} package · {m.output_type} · "
                               f"{d.dataset_name or 'no dataset'} · {len(m.labels)} labels")
         train = views.subset_of(m.train_filter, "train") or str(m.train_filter)
@@ -218,6 +235,33 @@ class ModelPage(QWidget):
         if rebuild_form or not self._form_dirty():
             self._fill_config(force=rebuild_form)
         self._update_buttons()
+
+    def _show_weights(self, model_id: str, found: pretrained.LocalWeights) -> None:
+        if model_id != self.model_id:
+            return        # the answer came after the page moved to another model
+        self._weights = found
+        self._show_badge_tip()
+        self._show_note()
+
+    def _show_badge_tip(self) -> None:
+        d = self.details
+        if d is None or d.model.status != ModelStatus.PRE_TRAINED:
+            self.badge.setToolTip("")
+            return
+        tip = "A built-in starting point: clone it, then train the clone on your dataset."
+        if self._weights is not None:
+            tip += "\n" + self._weights.note()
+        self.badge.setToolTip(tip)
+
+    def _show_note(self) -> None:
+        parts = []
+        reason = self._evaluate_reason
+        if reason:
+            parts.append(f"Evaluate… is off. {reason}")
+        if self._weights is not None and not self._weights.present:
+            parts.append(self._weights.short())
+        self.note.setText(" ".join(parts))
+        self.note.setVisible(bool(parts))
 
     def _lineage_html(self, d: views.ModelDetails) -> str:
         def link(r) -> str:
@@ -310,6 +354,8 @@ class ModelPage(QWidget):
         reason = why_not_evaluable(self.client.catalog, d.model)
         self.evaluate_button.setEnabled(reason is None)
         self.evaluate_button.setToolTip(reason or "Run the model on a dataset (or one subset) and score it")
+        self._evaluate_reason = reason
+        self._show_note()
         self.exporter.set_model(d.model)
         active = d.active_execution
         self.cancel_button.setEnabled(active is not None)
