@@ -169,12 +169,12 @@ def test_filter_panel_counts_match_the_catalog(qtbot, client, page, detection):
     counts = client.catalog.subset_counts(detection.id)
     assert f"Train  ({counts['train']:,})" in texts
     labels = [page.filters.labels.item(i).text() for i in range(page.filters.labels.count())]
-    lc = client.catalog.label_counts(detection.id)
-    assert f"circle  ({lc['circle']:,})" in labels
+    lc = client.catalog.count_items(detection.id, label="circle")         # items, not annotations
+    assert f"circle  ({lc:,})" in labels
     with qtbot.waitSignals([page.summary_loaded, page.model.query_done], timeout=WAIT_MS):
         page.filters.subsets.setCurrentRow(3)                      # Test: label counts follow the subset
-    lc_test = client.catalog.label_counts(detection.id, subset="test")
+    lc_test = client.catalog.count_items(detection.id, subset="test", label="circle")
     labels = [page.filters.labels.item(i).text() for i in range(page.filters.labels.count())]
-    assert f"circle  ({lc_test['circle']:,})" in labels
+    assert f"circle  ({lc_test:,})" in labels
     assert page.model.filter.subset == "test"
     assert page.count_label.text() == f"{counts['test']:,} of {sum(counts.values()):,} items"

@@ -41,7 +41,9 @@ PREDICT_POLL_MS = 500
 @dataclass
 class DatasetSummary:
     subset_counts: dict[str, int] = field(default_factory=dict)
-    label_counts: dict[str, int] = field(default_factory=dict)
+    label_counts: dict[str, int] = field(default_factory=dict)   # label -> its annotations
+    label_items: dict[str, int] = field(default_factory=dict)    # label -> the items it is on (what its filter shows)
+    items: int = 0                                               # items in the chosen subset ("All labels")
     layers: dict[str, str] = field(default_factory=dict)     # layer key -> title
 
 
@@ -53,9 +55,15 @@ def prediction_layers(catalog: Catalog, dataset_id: str) -> dict[str, str]:
 
 def dataset_summary(catalog: Catalog, dataset_id: str, subset: str | None) -> DatasetSummary:
     """Counts for the filter column (labels counted within the chosen subset) and the layer list."""
+    sub = subset if subset in SUBSETS else None
+    annotations = catalog.label_counts(dataset_id, subset=sub)
+    labels = list(catalog.get_dataset(dataset_id).labels)
+    labels += sorted(lb for lb in annotations if lb not in labels)
     return DatasetSummary(
         subset_counts=catalog.subset_counts(dataset_id),
-        label_counts=catalog.label_counts(dataset_id, subset=subset if subset in SUBSETS else None),
+        label_counts=annotations,
+        label_items={lb: catalog.count_items(dataset_id, subset=sub, label=lb) for lb in labels},
+        items=catalog.count_items(dataset_id, subset=sub),
         layers={GROUND_TRUTH: "Ground truth", **prediction_layers(catalog, dataset_id)})
 
 
@@ -578,7 +586,8 @@ class DatasetPage(QWidget):
             return
         self.summary = summary
         self.filters.set_subset_counts(summary.subset_counts)
-        self.filters.set_label_counts(self._labels, summary.label_counts, self.colors)
+        self.filters.set_label_counts(self._labels, summary.label_items, self.colors, total=summary.items,
+                                      annotations=summary.label_counts)
         self._rebuild_layers_menu(summary.layers)
         if self.model.settled:
             self._on_count_text()

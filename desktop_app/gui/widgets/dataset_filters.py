@@ -32,14 +32,22 @@ def subset_rows(counts: Mapping[str, int] | None) -> list[tuple[str | None, str]
     return [(key, count_text(title, total if key is None else counts.get(key, 0))) for key, title in SUBSET_CHOICES]
 
 
-def label_rows(labels: Sequence[str], counts: Mapping[str, int] | None) -> list[tuple[str | None, str]]:
-    """(key, text) for the label list: the dataset's labels, then any only annotations mention, with counts
-    (None: not counted yet, names only)."""
-    if counts is None:
-        return [(None, "All labels")] + [(lb, lb) for lb in labels]
-    names = list(labels) + sorted(lb for lb in counts if lb not in labels)
-    return [(None, count_text("All labels", sum(counts.values())))] + \
-        [(lb, count_text(lb, counts.get(lb, 0))) for lb in names]
+def label_rows(labels: Sequence[str], items: Mapping[str, int] | None, *, total: int | None = None,
+               annotations: Mapping[str, int] | None = None) -> list[tuple[str | None, str, str]]:
+    """(key, text, tooltip) for the label list: the dataset's labels, then any only annotations mention, each with
+    the number of ITEMS it is on (what choosing it shows: 250 images of stars, not their 750 star boxes); the
+    tooltip gives both. `total`: the items of "All labels". None counts: not counted yet, names only."""
+    if items is None:
+        return [(None, "All labels", "")] + [(lb, lb, "") for lb in labels]
+    ann = annotations or {}
+    names = list(labels) + sorted(lb for lb in set(items) | set(ann) if lb not in labels)
+    total = sum(items.values()) if total is None else total
+    rows: list[tuple[str | None, str, str]] = [(None, count_text("All labels", total), f"{total:,} items")]
+    for lb in names:
+        n, a = items.get(lb, 0), ann.get(lb)
+        tip = f"{lb}: on {n:,} item{'s' * (n != 1)}" + ("" if a is None else f", {a:,} annotation{'s' * (a != 1)}")
+        rows.append((lb, count_text(lb, n), tip))
+    return rows
 
 
 def _swatch(color: QColor) -> QIcon:
@@ -120,18 +128,22 @@ class FilterPanel(QWidget):
         w = self.subsets   # show all five rows, no scrolling, no wasted space
         w.setFixedHeight(w.sizeHintForRow(0) * w.count() + 2 * w.frameWidth() + 2)
 
-    def set_label_counts(self, labels: Sequence[str], counts: Mapping[str, int] | None,
-                         colors: LabelColors | None = None) -> None:
-        self._fill(self.labels, label_rows(labels, counts), colors)
+    def set_label_counts(self, labels: Sequence[str], items: Mapping[str, int] | None,
+                         colors: LabelColors | None = None, *, total: int | None = None,
+                         annotations: Mapping[str, int] | None = None) -> None:
+        """Labels with the number of items each is on (`annotations`: their annotation counts, for the tooltip)."""
+        self._fill(self.labels, label_rows(labels, items, total=total, annotations=annotations), colors)
 
-    def _fill(self, w: QListWidget, rows: list[tuple[str | None, str]], colors: LabelColors | None) -> None:
+    def _fill(self, w: QListWidget, rows: list[tuple], colors: LabelColors | None) -> None:
         cur = w.currentItem().data(KEY) if w.currentItem() else None
         w.blockSignals(True)
         try:
             w.clear()
-            for key, text in rows:
+            for key, text, *tip in rows:
                 it = QListWidgetItem(text)
                 it.setData(KEY, key)
+                if tip and tip[0]:
+                    it.setToolTip(tip[0])
                 if colors is not None and key is not None:
                     it.setIcon(_swatch(colors(key)))
                 w.addItem(it)
