@@ -42,8 +42,12 @@ class CloneDialog(QDialog):
         self.description.setPlaceholderText("What changes in this version (optional)")
         self.dataset = QComboBox()
         projects = {p.id: p.name for p in client.catalog.list_projects()}
-        for d in client.catalog.list_datasets():
+        offered, left_out = datasets_for(client.catalog, package.output_type, keep=src.dataset_id)
+        for d in offered:
             self.dataset.addItem(f"{d.name}  ({projects.get(d.project_id, '')})", d.id)
+        if left_out:
+            self.dataset.setToolTip(f"Datasets with {package.output_type} annotations (what a {package.name} model "
+                                    f"learns from); not offered: {', '.join(d.name for d in left_out)}")
         if src.dataset_id:
             self.dataset.setCurrentIndex(max(self.dataset.findData(src.dataset_id), 0))
         self.train_subset = _subset_combo(views.subset_of(src.train_filter, "train"), src.train_filter)
@@ -156,6 +160,19 @@ class CloneDialog(QDialog):
     def _show_error(self, text: str) -> None:
         self.error.setText(text)
         self.error.show()
+
+
+def datasets_for(catalog: Any, output_type: str | None, *, keep: str | None = None) -> tuple[list, list]:
+    """(offered, left out): the datasets whose ground truth has the package's output type (a classifier learns
+    from class tags, a detector from boxes), those without annotations yet, and `keep` (the model's own)."""
+    offered, left_out = [], []
+    for d in catalog.list_datasets():
+        types = {kind for _subset, kind, n in catalog.scoring.ground_truth_item_counts(d.id) if n}
+        if not output_type or not types or output_type in types or d.id == keep:
+            offered.append(d)
+        else:
+            left_out.append(d)
+    return offered, left_out
 
 
 def _subset_combo(current: str | None, raw_filter: dict | None) -> QComboBox:
