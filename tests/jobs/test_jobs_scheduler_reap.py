@@ -7,6 +7,7 @@ from __future__ import annotations
 import gc
 import subprocess
 import sys
+import warnings
 
 from desktop_app.jobs import scheduler
 from waiting import wait_for
@@ -18,8 +19,11 @@ def _mine(home):
 
 def test_a_started_scheduler_is_kept_while_it_runs_and_reaped_once_it_ends(catalog):
     home = catalog.home
-    scheduler.ensure_scheduler(home)   # the old code dropped the Popen here, while the scheduler ran: a warning
-    gc.collect()
+    with warnings.catch_warnings(record=True) as seen:   # whatever pyproject's filterwarnings ignore
+        warnings.simplefilter("always", ResourceWarning)
+        scheduler.ensure_scheduler(home)   # the old code dropped the Popen here, while the scheduler ran
+        gc.collect()
+    assert [str(w.message) for w in seen if "still running" in str(w.message)] == []
     [proc] = _mine(home)
     wait_for(lambda: proc.poll() is not None, timeout=60, what="the idle scheduler to exit")
     assert proc.returncode == 0
