@@ -169,7 +169,7 @@ class PipelineDialog(QDialog):
             self.description.setText(d.description)
             self.champion.setCurrentIndex(max(self.champion.findData(d.champion_id), 0))
             self.dataset.setCurrentIndex(max(self.dataset.findData(d.dataset_id), 0))
-            self._fill_subsets(d)
+            self._fill_subsets(d, self.dataset.currentData())
             self.trigger.setCurrentIndex(max(self.trigger.findData(d.trigger), 0))
             self.count.setValue(d.count)
             self.every.setText(d.every)
@@ -185,8 +185,9 @@ class PipelineDialog(QDialog):
             self._loading = False
         self._on_change()
 
-    def _fill_subsets(self, d: drafts.Draft) -> None:
-        counts = drafts.subset_counts(self.catalog, d.dataset_id) if d.dataset_id else {}
+    def _fill_subsets(self, d: drafts.Draft, dataset_id: str | None) -> None:
+        # The dataset the combo shows (the first one while no trained champion chose it), not only the draft's.
+        counts = drafts.subset_counts(self.catalog, dataset_id) if dataset_id else {}
         for role, combo in self.subset_combos.items():
             combo.blockSignals(True)
             combo.clear()
