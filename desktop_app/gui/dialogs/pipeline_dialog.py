@@ -25,6 +25,9 @@ TRIGGERS = (("manual", "Manual: Run now, a script or the CLI"),
             ("schedule", "On a schedule"))
 
 
+TYPED_FIELDS = ("name", "overrides", "alias", "trigger")
+
+
 class PipelineDialog(QDialog):
     created = Signal(object)                  # the new pipeline (an SDK Pipeline)
 
@@ -121,7 +124,8 @@ class PipelineDialog(QDialog):
 
     # -- layout ------------------------------------------------------------------------------------
     def _field(self, key: str, editor: QWidget, *extras: QWidget | int) -> CheckedField:
-        self.fields[key] = CheckedField(editor, *extras)
+        # Fields checked while typed keep their message's line: the form does not jump at each key.
+        self.fields[key] = CheckedField(editor, *extras, reserve=key in TYPED_FIELDS)
         return self.fields[key]
 
     def _subsets(self) -> QWidget:

@@ -10,11 +10,16 @@ _ERROR_BORDER = "border: 1px solid #d64545;"
 
 
 class CheckedField(QWidget):
-    """editor (then extras on the same line), a grey hint, and a red message hidden while the value is fine."""
+    """editor (then extras on the same line), a grey hint, and a red message hidden while the value is fine.
 
-    def __init__(self, editor: QWidget, *extras: QWidget | int, parent: QWidget | None = None):
+    With `reserve`, the message's line is kept (empty) while the value is fine: a field checked as the user types
+    does not push the form down and back up at each key."""
+
+    def __init__(self, editor: QWidget, *extras: QWidget | int, reserve: bool = False,
+                 parent: QWidget | None = None):
         super().__init__(parent)
         self.editor = editor
+        self.reserve = reserve
         v = QVBoxLayout(self)
         v.setContentsMargins(0, 0, 0, 0)
         v.setSpacing(1)
@@ -35,12 +40,17 @@ class CheckedField(QWidget):
         self.error = QLabel()
         self.error.setWordWrap(True)
         self.error.setStyleSheet(ERROR_STYLE)
-        self.error.hide()
+        if reserve:
+            self.error.setText(" ")          # one line of the message's own style, kept while the value is fine
+            # The red border's style sheet gives the editor another (smaller) size hint: keep its height.
+            editor.setMinimumHeight(editor.sizeHint().height())
+        else:
+            self.error.hide()
         v.addWidget(self.error)
 
     def set_error(self, message: str | None) -> None:
-        self.error.setText(message or "")
-        self.error.setVisible(bool(message))
+        self.error.setText(message or (" " if self.reserve else ""))
+        self.error.setVisible(bool(message) or self.reserve)
         self.editor.setStyleSheet(_ERROR_BORDER if message else "")
         self.editor.setToolTip(message or self.editor.property("tip") or "")
 
@@ -49,4 +59,4 @@ class CheckedField(QWidget):
         self.hint.setVisible(bool(text))
 
     def message(self) -> str:
-        return self.error.text() if self.error.isVisibleTo(self) else ""
+        return self.error.text().strip() if self.error.isVisibleTo(self) else ""   # empty while fine

@@ -69,7 +69,7 @@ class GateEditor(QWidget):
                 label.setToolTip(TIPS[key])
                 label.setBuddy(editor)
                 self.editors[key], self._labels[key] = editor, label
-                self.fields[key] = CheckedField(editor)
+                self.fields[key] = CheckedField(editor, reserve=True)   # typed: no jump at each key
                 # Top-aligned, the label one editor high: a message under a neighbour leaves rows level.
                 label.setFixedHeight(editor.sizeHint().height())
                 grid.addWidget(label, r, 2 * c, Qt.AlignmentFlag.AlignTop)
