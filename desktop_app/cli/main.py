@@ -45,6 +45,10 @@ def show_warning(message, category, filename, lineno, file=None, line=None) -> N
         pass
 
 
+# Commands that do not need a sound catalog first: doctor examines a damaged one, evaluate-coco reads files only.
+UNCHECKED = {"doctor", "evaluate-coco"}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -56,7 +60,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             warnings.showwarning = show_warning
             if not args.command:
                 from .commands import open_gui
-                return open_gui(args)
+                return open_gui(args)     # the window checks the catalog as it opens it, and says so in a dialog
+            if args.command not in UNCHECKED:
+                from desktop_app.catalog.db import check_pages
+                from desktop_app.catalog.paths import default_home
+                check_pages(default_home() / "catalog.db")
             return int(args.func(args) or 0)
     except DesktopAppError as e:
         print(f"error: {e}", file=sys.stderr)

@@ -236,8 +236,11 @@ class CatalogLoader(QThread):
 
     def run(self) -> None:
         try:
+            from desktop_app.catalog.db import check_pages
+            from desktop_app.catalog.paths import default_home
             from desktop_app.sdk import Client
             from desktop_app.sdk.views import is_first_start
+            check_pages(Path(self.home if self.home is not None else default_home()) / "catalog.db")
             client = Client(home=self.home)
             first_start = is_first_start(client.catalog)
             if first_start and not client.catalog.read_only:
