@@ -6,7 +6,7 @@ import sys
 from functools import lru_cache
 
 from PySide6.QtCore import QRectF, Qt
-from PySide6.QtGui import QColor, QFont, QIcon, QPainter, QPalette, QPixmap
+from PySide6.QtGui import QColor, QFont, QIcon, QPainter, QPalette, QPen, QPixmap
 from PySide6.QtWidgets import QApplication, QLabel, QWidget
 
 from desktop_app.domain.status import ExecutionStatus, ModelStatus
@@ -47,17 +47,28 @@ def status_color(status: str) -> QColor:
 
 @lru_cache(maxsize=64)
 def status_icon(status: str, size: int = 12) -> QIcon:
-    """A round badge in the status's colour (cached: the navigator draws many)."""
+    """A round badge in the status's colour (cached: the navigator draws many). Its selected-row form is the same
+    dot ringed in white, given explicitly: the style's generated one tints it with the highlight colour, and a blue
+    dot on a blue selection vanished."""
+    icon = QIcon(_dot(status, size, ring=False))
+    icon.addPixmap(_dot(status, size, ring=True), QIcon.Mode.Selected)
+    return icon
+
+
+def _dot(status: str, size: int, *, ring: bool) -> QPixmap:
     pm = QPixmap(size * 2, size * 2)
     pm.setDevicePixelRatio(2.0)
     pm.fill(Qt.GlobalColor.transparent)
     p = QPainter(pm)
     p.setRenderHint(QPainter.RenderHint.Antialiasing)
-    p.setPen(Qt.PenStyle.NoPen)
+    if ring:
+        p.setPen(QPen(QColor("white"), 1.5))
+    else:
+        p.setPen(Qt.PenStyle.NoPen)
     p.setBrush(status_color(status))
     p.drawEllipse(QRectF(1.5, 1.5, size - 3, size - 3))
     p.end()
-    return QIcon(pm)
+    return pm
 
 
 def badge_stylesheet(status: str) -> str:
