@@ -84,9 +84,12 @@ def build_model(arch: str, num_classes: int, *, image_size: int = 64, pretrained
         return model, f"{arch} starts from random initialisation (pretrained is off)."
     path = find_pretrained_weights(arch, pretrained_path)
     if path is None:
-        return model, (f"No pretrained weights for {arch} on this computer (looked for "
-                       f"{', '.join(torchvision_filenames(arch)) or 'none exist'} in {hub_checkpoint_dir()}); "
-                       f"Model Desk never downloads, so {arch} starts from random initialisation.")
+        names = torchvision_filenames(arch)
+        if not names:
+            return model, f"{arch} has no published pretrained weights, so it starts from random initialisation."
+        return model, (f"No pretrained weights for {arch} on this computer (looked for {', '.join(names)} in "
+                       f"{hub_checkpoint_dir()}); Model Desk never downloads, so {arch} starts from random "
+                       f"initialisation.")
     loaded, total, skipped_head = load_matching_weights(model, path, labels)
     if loaded == 0:
         return model, (f"The weights in {path} do not fit {arch} (no tensor matched); "

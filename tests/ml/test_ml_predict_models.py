@@ -87,3 +87,9 @@ def test_pretrained_lookup_is_offline(tmp_path, monkeypatch):
     assert model.net.fc.weight.shape == (4, 512)
     with pytest.raises(TrainingError, match="pretrained_path"):
         build_model("resnet18", 4, pretrained_path=tmp_path / "nope.pt")
+
+
+def test_an_architecture_without_published_weights_says_so_in_one_sentence(tmp_path, monkeypatch):
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
+    _, message = build_model("tinydet", 3, image_size=64, pretrained=True)
+    assert message == "tinydet has no published pretrained weights, so it starts from random initialisation."
