@@ -142,6 +142,12 @@ def fit_in(w: int, h: int, area: QRect) -> QRectF:
 
 # ---------------------------------------------------------------- delegate
 
+def caption_of(name: str) -> str:
+    """A thumbnail's caption: the file name with its folder ("8/1666.png": an image folder's class), deeper
+    folders left out; elided in the middle when painted, so both ends stay readable."""
+    return "/".join(name.strip("/").split("/")[-2:])
+
+
 class GalleryDelegate(QStyledItemDelegate):
     """Paints a thumbnail, the annotations of the visible layers over it, and the item name."""
 
@@ -223,7 +229,7 @@ class GalleryDelegate(QStyledItemDelegate):
             painter.drawEllipse(QRectF(text_rect.x(), text_rect.center().y() - 3, 7, 7))
             text_rect.adjust(10, 0, 0, 0)
         painter.setPen(self._text_color)
-        name = item.name.rsplit("/", 1)[-1]
+        name = caption_of(item.name)
         painter.drawText(text_rect, _CAPTION_FLAGS, self._fm.elidedText(name, Qt.TextElideMode.ElideMiddle,
                                                                           text_rect.width()))
 

@@ -9,14 +9,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
-from PySide6.QtCore import QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QKeyEvent, QKeySequence, QPainter, QPixmap, QShortcut, QWheelEvent
+from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
+from PySide6.QtGui import (QColor, QKeyEvent, QKeySequence, QPainter, QPixmap, QShortcut, QTransform,
+                           QWheelEvent)
 from PySide6.QtWidgets import (QFrame, QGraphicsItem, QGraphicsPixmapItem, QGraphicsScene, QGraphicsView,
                                QHBoxLayout, QLabel, QStyleOptionGraphicsItem, QToolButton, QVBoxLayout, QWidget)
 
 from desktop_app.catalog import AnnotationRecord
 
-from .annotation_items import GROUND_TRUTH, layer_key, layer_title, make_annotation_items
+from .annotation_items import GROUND_TRUTH, LabelTag, layer_key, layer_title, make_annotation_items
 
 MIN_ZOOM, MAX_ZOOM = 0.02, 64.0
 WHEEL_STEP = 1.25
@@ -73,6 +74,12 @@ class ImageViewer(QGraphicsView):
         self._items: dict[str, list[QGraphicsItem]] = {}
         self._hidden: set[str] = set()
         self._fit_mode = True
+        # Label tags keep their screen size, so whether two collide depends on the zoom: laid out again (once
+        # per turn of the event loop) after items, visibility or zoom change.
+        self._spread_timer = QTimer(self)
+        self._spread_timer.setSingleShot(True)
+        self._spread_timer.setInterval(0)
+        self._spread_timer.timeout.connect(self.spread_tags)
 
     # -- image ----------------------------------------------------------------------------
     @property
@@ -110,6 +117,7 @@ class ImageViewer(QGraphicsView):
     def add_item(self, key: str, item: QGraphicsItem) -> None:
         item.setParentItem(self.add_layer(key))
         self._items[key].append(item)
+        self._spread_timer.start()
 
     def clear_layer(self, key: str) -> None:
         for item in self._items.get(key, []):
@@ -134,6 +142,7 @@ class ImageViewer(QGraphicsView):
         (self._hidden.discard if visible else self._hidden.add)(key)
         if key in self._layers:
             self._layers[key].setVisible(visible)
+        self._spread_timer.start()
 
     def layer_visible(self, key: str) -> bool:
         return key not in self._hidden
@@ -145,6 +154,36 @@ class ImageViewer(QGraphicsView):
 
     def visible_annotation_items(self) -> list[QGraphicsItem]:
         return [it for k, items in self._items.items() if k not in self._hidden for it in items]
+
+    def tag_rects(self) -> list[tuple[LabelTag, QRectF]]:
+        """Every shown label tag with its rectangle on screen (viewport pixels)."""
+        out = []
+        for it in self.visible_annotation_items():
+            for tag in [it, *it.childItems()]:
+                if isinstance(tag, LabelTag) and tag.isVisible():
+                    # deviceTransform: right for tags that ignore the zoom under parents that do too (class chips)
+                    out.append((tag, tag.deviceTransform(self.viewportTransform()).mapRect(tag.boundingRect())))
+        return out
+
+    def spread_tags(self) -> None:
+        """Move label tags down until none covers another (a box's tag over a class chip in the corner, the tags
+        of a box and its outline): the higher or more left one keeps its place."""
+        tags = []
+        for tag, _rect in self.tag_rects():
+            tag.setTransform(QTransform())
+        for tag, rect in sorted(self.tag_rects(), key=lambda tr: (tr[1].top(), tr[1].left())):
+            tags.append((tag, rect))
+        placed: list[QRectF] = []
+        for tag, rect in tags:
+            dy = 0.0
+            for _ in range(len(placed) + 1):
+                hit = next((o for o in placed if rect.translated(0, dy).intersects(o)), None)
+                if hit is None:
+                    break
+                dy = hit.bottom() + 1 - rect.top()
+            if dy:
+                tag.setTransform(QTransform.fromTranslate(0, dy))
+            placed.append(rect.translated(0, dy))
 
     def set_annotations(self, records: Iterable[AnnotationRecord], color_of: Callable[[str], QColor]) -> None:
         """Replace the ground-truth and prediction layers with these annotations (one item each)."""
@@ -182,6 +221,7 @@ class ImageViewer(QGraphicsView):
             self.resetTransform()
             self.scale(z, z)
             self.zoom_changed.emit(z)
+            self._spread_timer.start()
 
     def wheelEvent(self, event: QWheelEvent) -> None:
         steps = event.angleDelta().y() / 120
@@ -233,7 +273,6 @@ class ViewerPanel(QWidget):
         self.title.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.position = QLabel()
         self.separator = QLabel("·")     # "1 / 28 · 8/1666.png", not "1 / 288/1666.png"
-        self.separator.setEnabled(False)
         self.zoom_label = QLabel()
         self.zoom_label.setMinimumWidth(48)
         bar = QHBoxLayout()
