@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING, Any, Iterator, Sequence
 
 from desktop_app.catalog.records import ModelRecord
 from desktop_app.domain.status import ModelStatus, coerce
-from desktop_app.errors import ValidationError
+from desktop_app.catalog.names import check_name
+from desktop_app.errors import NotFoundError, ValidationError
 from desktop_app.ml import handle
 
 from .definitions import PlotSample, filter_dict
@@ -18,6 +19,11 @@ from .keywords import CLONE_IGNORED, CLONE_REFUSED, check_public_methods, checke
 
 if TYPE_CHECKING:
     from .client import Client
+
+# The model's subsets other than train and validation (add_subset('test', ...)), kept in its catalog metadata.
+_EXTRA_SUBSETS = "subsets"
+# Dataloop's default version string of a model; versions here are clones (model.lineage()).
+MODEL_VERSION = "1.0.0"
 
 
 class Model(Entity):
@@ -35,6 +41,9 @@ class Model(Entity):
         self.configuration = dict(record.configuration)
         self.labels = list(record.labels)
         self.metadata = dict(record.metadata)
+        self.metadata.pop(_EXTRA_SUBSETS, None)
+        # Dataloop's metadata['system'] (subsets, deploy services), read from the catalog; update() never saves it
+        self.metadata["system"] = self._system_metadata()
 
     # -- fields ---------------------------------------------------------------------------
     project_id = property(lambda self: self._record.project_id)
@@ -56,6 +65,51 @@ class Model(Entity):
         """Checked here (an unknown word), saved by update() (through catalog.set_model_status, which checks the
         change against catalog.lifecycle's table)."""
         self._new_status = coerce(ModelStatus, value).value
+
+    @property
+    def creator(self) -> str:
+        """Who made the model: the catalog keeps no owner (one user's desktop), so this is the login name of the
+        user running the script, as Dataloop gives its creator's email."""
+        return str(self._record.metadata.get("creator") or _login_name())
+
+    @property
+    def context(self) -> dict:
+        """Dataloop's {project, org}: the project's id; there are no organisations here."""
+        return {"project": self.project_id, "org": None}
+
+    @property
+    def version(self) -> str:
+        """Dataloop's version string ('1.0.0' for every model): a model's versions here are its clones."""
+        return MODEL_VERSION
+
+    @property
+    def status_logs(self) -> list[dict]:
+        """The model's history as Dataloop's status_logs entries ({status, createdAt, message, executionId}),
+        oldest first. The catalog keeps no status history, so it is rebuilt: created at ``created_at``, then
+        each training job (pending when queued, training when it started, its outcome when it ended), then the
+        current status if the last entry does not say it already."""
+        logs: list[dict] = [{"status": ModelStatus.CREATED.value, "createdAt": self.created_at, "message": "",
+                             "executionId": None}]
+        trains = [e for e in self._client.catalog.list_executions(model_id=self.id) if e.kind == "train"]
+        for e in sorted(trains, key=lambda e: e.created_at or ""):
+            logs.append({"status": ModelStatus.PENDING.value, "createdAt": e.created_at, "message": "",
+                         "executionId": e.id})
+            if e.started_at:
+                logs.append({"status": ModelStatus.TRAINING.value, "createdAt": e.started_at,
+                             "message": e.message or "", "executionId": e.id})
+            if e.finished_at:
+                outcome = ModelStatus.TRAINED if e.status == "success" else ModelStatus.FAILED
+                logs.append({"status": outcome.value, "createdAt": e.finished_at, "message": e.error or e.message
+                             or "", "executionId": e.id})
+        if logs[-1]["status"] != self._record.status:
+            logs.append({"status": self._record.status, "createdAt": self.updated_at, "message": "",
+                         "executionId": None})
+        return logs
+
+    def _system_metadata(self) -> dict:
+        services = self._client.catalog.list_services(model_id=self.id)
+        return {"subsets": self.subsets, "deploy": {"services": [s.id for s in services]},
+                "ml": {"packageId": self.package_id, "datasetId": self.dataset_id}}
 
     @property
     def train_filter(self) -> dict | None:
@@ -121,12 +175,14 @@ class Model(Entity):
         return self._client.repository("Evaluations", model=self)
 
     @property
-    def services(self) -> list[Service]:
-        return [Service(self._client, r) for r in self._client.catalog.list_services(model_id=self.id)]
+    def services(self) -> ServiceList:
+        """The model's services: a list, and Dataloop's repository too (``model.services.list()``)."""
+        return ServiceList(Service(self._client, r) for r in self._client.catalog.list_services(model_id=self.id))
 
     @property
     def subsets(self) -> dict[str, dict]:
-        return handle.model_subsets(self)
+        """{'train': filter, 'validation': filter, and any added by add_subset ('test': filter, ...)}."""
+        return handle.model_subsets(self) | dict(self._record.metadata.get(_EXTRA_SUBSETS) or {})
 
     # -- edits ----------------------------------------------------------------------------
     def _fetch(self) -> ModelRecord:
@@ -139,14 +195,18 @@ class Model(Entity):
 
     def update(self) -> Model:
         """Save the snapshot's edits (name, description, tags, configuration, labels, metadata, status) in one
-        transaction: an assigned status goes through catalog.set_model_status, so a change its table refuses
+        transaction (``metadata['system']`` is read from the catalog and never saved, as Dataloop's default
+        ``update(system_metadata=False)``; subsets change by add_subset / delete_subset): an assigned status goes through catalog.set_model_status, so a change its table refuses
         (a TransitionError naming from and to) saves none of the other edits either."""
         catalog = self._client.catalog
         if self.configuration != self._record.configuration:
             from desktop_app.ml.adapter import checked_configuration
             self.configuration = checked_configuration(catalog, self.package_id, self.configuration)
+        metadata = {k: v for k, v in self.metadata.items() if k not in ("system", _EXTRA_SUBSETS)}
+        if _EXTRA_SUBSETS in self._record.metadata:
+            metadata[_EXTRA_SUBSETS] = self._record.metadata[_EXTRA_SUBSETS]
         values: dict[str, Any] = dict(name=self.name, description=self.description, tags=self.tags,
-                                      configuration=self.configuration, labels=self.labels, metadata=self.metadata)
+                                      configuration=self.configuration, labels=self.labels, metadata=metadata)
         with catalog.transaction():
             rec = catalog.update_model(self.id, **values)
             if self._new_status is not None:
@@ -165,13 +225,43 @@ class Model(Entity):
         return out
 
     def add_subset(self, subset_name: str, subset_filter: Any = None) -> Model:
+        """Set the filter of a subset: 'train' and 'validation' are what the model trains and validates on; any
+        other name ('test', ...) is kept with the model (``model.subsets``, ``metadata['system']['subsets']``).
+        Without a filter, the dataset's items tagged with that subset."""
         f = filter_dict(subset_filter) if subset_filter is not None else {"subset": subset_name}
+        check_name(subset_name, "subset name")
+        catalog = self._client.catalog
         if subset_name == "train":
-            self._record = self._client.catalog.update_model(self.id, train_filter=f)
+            rec = catalog.update_model(self.id, train_filter=f)
         elif subset_name == "validation":
-            self._record = self._client.catalog.update_model(self.id, validation_filter=f)
+            rec = catalog.update_model(self.id, validation_filter=f)
         else:
-            raise ValidationError("models train on 'train' and validate on 'validation' subsets")
+            meta = dict(catalog.get_model(self.id).metadata)
+            meta[_EXTRA_SUBSETS] = dict(meta.get(_EXTRA_SUBSETS) or {}) | {subset_name: f}
+            rec = catalog.update_model(self.id, metadata=meta)
+        self._record = rec
+        self.metadata["system"] = self._system_metadata()
+        return self
+
+    def delete_subset(self, subset_name: str) -> Model:
+        """Remove a subset added by add_subset; 'train' and 'validation' go back to the dataset's items tagged
+        train / validation (a model always has both). NotFoundError for a subset the model does not have."""
+        catalog = self._client.catalog
+        if subset_name == "train":
+            rec = catalog.update_model(self.id, train_filter=None)
+        elif subset_name == "validation":
+            rec = catalog.update_model(self.id, validation_filter=None)
+        else:
+            meta = dict(catalog.get_model(self.id).metadata)
+            extra = dict(meta.get(_EXTRA_SUBSETS) or {})
+            if subset_name not in extra:
+                raise NotFoundError(f"model {self.name!r} has no subset {subset_name!r} (it has: "
+                                    f"{', '.join(map(repr, self.subsets))})")
+            del extra[subset_name]
+            meta[_EXTRA_SUBSETS] = extra
+            rec = catalog.update_model(self.id, metadata=meta)
+        self._record = rec
+        self.metadata["system"] = self._system_metadata()
         return self
 
     def delete(self) -> bool:
@@ -206,11 +296,14 @@ class Model(Entity):
             warnings.warn(f"model {self.name!r}: {origin}", UserWarning, stacklevel=3)
         return Execution(self._client, rec)
 
-    def evaluate(self, dataset: Dataset | None = None, dataset_id: str | None = None, filters: Any = None,
-                 service_config: dict | None = None, *, name: str | None = None, wait: bool = True,
-                 iou_threshold: float = 0.5, conf_threshold: float = 0.0) -> Execution:
-        """Inference over a dataset (or a filtered part), store predictions and score them."""
+    def evaluate(self, dataset_id: str | Dataset | None = None, filters: Any = None,
+                 service_config: dict | None = None, *, dataset: Dataset | None = None, name: str | None = None,
+                 wait: bool = True, iou_threshold: float = 0.5, conf_threshold: float = 0.0) -> Execution:
+        """Inference over a dataset (or a filtered part), store predictions and score them. Called as Dataloop
+        does, ``model.evaluate(dataset_id, filters)``; ``dataset=`` (or a Dataset first) works too."""
         from desktop_app.jobs import runner
+        if isinstance(dataset_id, Dataset):
+            dataset, dataset_id = dataset_id, None
         ds_id = dataset.id if dataset is not None else (dataset_id or self.dataset_id)
         if not ds_id:
             raise ValidationError("evaluate needs dataset= or dataset_id=")
@@ -245,6 +338,22 @@ class Model(Entity):
             yield run
         finally:
             run.flush()
+
+
+@check_public_methods
+class ServiceList(list):
+    """``model.services``: the model's services as a list, with Dataloop's ``list()`` too."""
+
+    def list(self) -> list[Service]:
+        return list(self)
+
+
+def _login_name() -> str:
+    import getpass
+    try:
+        return getpass.getuser()
+    except Exception:  # no login name (a container without a passwd entry)
+        return "local"
 
 
 @check_public_methods

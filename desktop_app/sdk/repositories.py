@@ -360,11 +360,25 @@ class Artifacts(Repository):
     def list(self) -> list[Artifact]:
         return [Artifact(self._client, r) for r in self.catalog.list_artifacts(self.model.id)]
 
-    def get(self, filename: str) -> Artifact:
+    def get(self, filename: str | None = None, *, artifact_name: str | None = None,
+            artifact_id: str | None = None) -> Artifact:
+        """One artifact by its name (``get('weights.pt')`` or Dataloop's ``get(artifact_name=...)``) or id; the
+        name is checked as upload checks it (ValidationError for '..', an absolute path, ...)."""
+        name = self._name(filename, artifact_name, artifact_id)
         for a in self.list():
-            if a.filename == filename:
+            if a.filename == name or (artifact_id is not None and a.id == artifact_id):
                 return a
-        raise NotFoundError(f"model {self.model.name!r} has no artifact {filename!r}")
+        raise NotFoundError(f"model {self.model.name!r} has no artifact "
+                            f"{name if name is not None else artifact_id!r}")
+
+    @staticmethod
+    def _name(filename: str | None, artifact_name: str | None, artifact_id: str | None) -> str | None:
+        if filename is not None and artifact_name is not None and filename != artifact_name:
+            raise ValidationError("give the artifact's name once: filename or artifact_name")
+        name = filename if filename is not None else artifact_name
+        if name is None and artifact_id is None:
+            raise ValidationError("give the artifact's name (artifact_name=) or its id (artifact_id=)")
+        return check_name(name, "artifact name") if name is not None else None
 
     def upload(self, filepath: str | Path, overwrite: bool = True, artifact_name: str | None = None) -> list[Artifact]:
         """Upload a file, a folder (recursively) or a glob into the model's artifacts."""
@@ -376,8 +390,14 @@ class Artifacts(Repository):
     def _store(self) -> handle.Artifacts:
         return handle.Artifacts(self.catalog, self.model.id, self.model.name)
 
-    def delete(self, filename: str) -> bool:
-        return self.catalog.delete_artifact(self.model.id, filename)
+    def delete(self, filename: str | None = None, *, artifact_name: str | None = None,
+               artifact_id: str | None = None) -> bool:
+        """Delete one artifact by name (``delete('weights.pt')``, ``delete(artifact_name=...)``) or id; False
+        when the model has no such artifact. The name is checked as upload checks it."""
+        name = self._name(filename, artifact_name, artifact_id)
+        if name is None:
+            name = self.get(artifact_id=artifact_id).filename
+        return self.catalog.delete_artifact(self.model.id, name)
 
 
 class Metrics(Repository):
