@@ -478,6 +478,12 @@ class Service(Entity):
         manager.stop_service(self._client.catalog, self.id, timeout=timeout)
         return self.refresh()
 
+    def delete(self, timeout: float = 10.0) -> bool:
+        """Dataloop's ``service.delete()``: the service stops (if it runs) and no longer serves its model, which
+        gets its status back. Its record stays, stopped, as the model's history (the catalog deletes none)."""
+        self.stop(timeout=timeout)
+        return True
+
 
 def as_list(value: Any) -> list:
     if value is None:

@@ -8,7 +8,7 @@ import warnings
 from typing import TYPE_CHECKING, Any, Iterator, Sequence
 
 from desktop_app.catalog.records import ModelRecord
-from desktop_app.domain.status import ModelStatus, coerce
+from desktop_app.domain.status import ModelStatus, ServiceStatus, coerce
 from desktop_app.catalog.names import check_name
 from desktop_app.errors import NotFoundError, ValidationError
 from desktop_app.ml import handle
@@ -108,7 +108,8 @@ class Model(Entity):
 
     def _system_metadata(self) -> dict:
         services = self._client.catalog.list_services(model_id=self.id)
-        return {"subsets": self.subsets, "deploy": {"services": [s.id for s in services]},
+        live = [s.id for s in services if s.status in ServiceStatus.LIVE]
+        return {"subsets": self.subsets, "deploy": {"services": live},
                 "ml": {"packageId": self.package_id, "datasetId": self.dataset_id}}
 
     @property

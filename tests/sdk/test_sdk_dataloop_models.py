@@ -96,3 +96,13 @@ def test_evaluate_takes_the_dataset_id_positionally(dl, model, monkeypatch):
     with pytest.raises(RuntimeError, match="stop here"):
         model.evaluate(model.dataset, {"subset": "validation"})
     assert seen == {"dataset_id": model.dataset_id, "filters": {"subset": "validation"}}
+
+
+def test_service_delete_stops_it_and_takes_it_off_the_model(dl, model):
+    rec = model._client.catalog.create_service(model.id, "svc", status="running", port=8601)
+    model.refresh()
+    assert model.metadata["system"]["deploy"]["services"] == [rec.id]
+    (service,) = model.services.list()
+    assert service.delete() is True
+    assert service.status == "stopped"
+    assert model.refresh().metadata["system"]["deploy"]["services"] == []
