@@ -168,13 +168,10 @@ class ImageViewer(QGraphicsView):
     def spread_tags(self) -> None:
         """Move label tags down until none covers another (a box's tag over a class chip in the corner, the tags
         of a box and its outline): the higher or more left one keeps its place."""
-        tags = []
         for tag, _rect in self.tag_rects():
-            tag.setTransform(QTransform())
-        for tag, rect in sorted(self.tag_rects(), key=lambda tr: (tr[1].top(), tr[1].left())):
-            tags.append((tag, rect))
+            tag.setTransform(QTransform())          # where each would be on its own
         placed: list[QRectF] = []
-        for tag, rect in tags:
+        for tag, rect in sorted(self.tag_rects(), key=lambda tr: (tr[1].top(), tr[1].left())):
             dy = 0.0
             for _ in range(len(placed) + 1):
                 hit = next((o for o in placed if rect.translated(0, dy).intersects(o)), None)
