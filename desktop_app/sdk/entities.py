@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import abc
+import io
 import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
@@ -169,6 +170,23 @@ class Dataset(Entity):
     def _fetch(self) -> DatasetRecord:
         return self._client.catalog.get_dataset(self.id)
 
+    @property
+    def label_colors(self) -> dict[str, str]:
+        """{label: '#rrggbb'} for the labels given a colour (add_label(color=...)); the others get the app's."""
+        return dict(self._record.label_colors)
+
+    def add_label(self, label_name: str, color: str | Sequence[int] | None = None) -> list[str]:
+        """Dataloop's ``dataset.add_label(label_name, color=(r, g, b) or '#rrggbb')``: the label joins the
+        dataset's labels and its colour is kept (the window draws it so). Returns the dataset's labels."""
+        if not isinstance(label_name, str) or not label_name.strip():
+            raise ValidationError("a label needs a non-empty name")
+        hex_color = _hex_color(color) if color is not None else None
+        labels = self.add_labels([label_name])
+        if hex_color is not None:
+            colors = dict(self._record.label_colors) | {label_name: hex_color}
+            self._record = self._client.catalog.update_dataset(self.id, label_colors=colors)
+        return labels
+
     def add_labels(self, label_list: str | Sequence[str]) -> list[str]:
         labels = [label_list] if isinstance(label_list, str) else list(label_list)
         self._client.catalog.add_labels(self.id, labels)
@@ -232,6 +250,18 @@ class Dataset(Entity):
         return True
 
 
+def _hex_color(color: Any) -> str:
+    """'#rrggbb' from Dataloop's colour forms: an (r, g, b) tuple of 0-255 ints or a '#rrggbb' string."""
+    if isinstance(color, str):
+        c = color.strip().lstrip("#")
+        if len(c) == 6 and all(ch in "0123456789abcdefABCDEF" for ch in c):
+            return "#" + c.lower()
+    elif isinstance(color, (tuple, list)) and len(color) in (3, 4) and all(
+            isinstance(v, int) and 0 <= v <= 255 for v in color):
+        return "#" + "".join(f"{v:02x}" for v in color[:3])
+    raise ValidationError(f"a label colour is (r, g, b) with 0-255 values or '#rrggbb', got {color!r}")
+
+
 def _split_ids(client: Client, ids: list[int], pct: dict, seed: int) -> dict[str, int]:
     import random
     total = sum(pct.values())
@@ -284,10 +314,24 @@ class Item(Entity):
         """The image file inside the catalog's store (read-only; use download() for a copy)."""
         return self._client.catalog.item_path(self._record)
 
-    def download(self, local_path: str | Path | None = None) -> Path:
+    def download(self, local_path: str | Path | None = None, save_locally: bool = True,
+                 to_array: bool = False, overwrite: bool = True) -> Path | io.BytesIO | Any:
+        """A copy of the image: into ``local_path`` (a folder, or a file name; default the working folder);
+        with ``save_locally=False`` its bytes in memory (an io.BytesIO named as the item, like Dataloop's); with
+        ``to_array=True`` too, a numpy array (height x width x channels). ``overwrite=False`` keeps a file that
+        is there already."""
+        if not save_locally:
+            if to_array:
+                import numpy as np
+                return np.asarray(self.open_image())
+            buf = io.BytesIO(self.local_path.read_bytes())
+            buf.name = Path(self.name).name
+            return buf
         dest = Path(local_path) if local_path else Path.cwd()
         if dest.is_dir() or not dest.suffix:
             dest = dest / Path(self.name).name
+        if dest.exists() and not overwrite:
+            return dest
         dest.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(self.local_path, dest)
         return dest

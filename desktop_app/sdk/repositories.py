@@ -183,9 +183,14 @@ class Items(Repository):
     def count(self, filters: Any = None) -> int:
         return self.catalog.count_items(self.dataset.id, **filter_dict(filters))
 
-    def upload(self, local_path: str | Path, remote_path: str | None = None, *, subset: str | None = None,
-               item_metadata: dict | None = None) -> Item | list[Item]:
-        """Copy an image (or every image in a folder) into the dataset."""
+    def upload(self, local_path: Any, remote_path: str | None = None, remote_name: str | None = None, *,
+               subset: str | None = None, item_metadata: dict | None = None) -> Item | list[Item]:
+        """Copy an image (or every image in a folder) into the dataset. ``local_path`` may also be an image in
+        memory, as Dataloop takes it: bytes, a file-like buffer (io.BytesIO; its ``name`` is used when there is
+        no ``remote_name``) or a numpy array (written as PNG). ``remote_path`` is the folder in the dataset
+        ('/' its root), ``remote_name`` the item's file name."""
+        if not isinstance(local_path, (str, Path)):
+            return self._upload_memory(local_path, remote_path, remote_name, subset, item_metadata)
         p = Path(local_path)
         if p.is_dir():
             from desktop_app.formats.images import IMAGE_EXTENSIONS
@@ -203,11 +208,53 @@ class Items(Repository):
                 check_name(e.name, "item name")
             ids = self.catalog.import_bundle(self.dataset.id, DatasetBundle(items=entries))
             return [Item(self._client, self.catalog.get_item(i)) for i in ids]
+        return self._add(p, remote_path, remote_name or p.name, subset, item_metadata)
+
+    def _add(self, source: Path, remote_path: str | None, file_name: str, subset: str | None,
+             item_metadata: dict | None) -> Item:
         # remote_path is Dataloop's folder in the dataset: '/' is its root
-        name = p.name if not remote_path else f"{remote_path.strip('/')}/{p.name}"
+        folder = (remote_path or "").strip("/")
+        name = f"{folder}/{file_name}" if folder else file_name
         check_name(name, "item name")
-        return Item(self._client, self.catalog.add_item(self.dataset.id, p, name, subset=subset,
+        return Item(self._client, self.catalog.add_item(self.dataset.id, source, name, subset=subset,
                                                         metadata=item_metadata))
+
+    def _upload_memory(self, data: Any, remote_path: str | None, remote_name: str | None, subset: str | None,
+                       item_metadata: dict | None) -> Item:
+        import tempfile
+        name = remote_name or getattr(data, "name", None)
+        if hasattr(data, "__array_interface__"):
+            import io
+
+            from PIL import Image
+            try:
+                im = Image.fromarray(data)
+            except TypeError as e:
+                raise ValidationError(f"items.upload: this array is not an image ({e})") from None
+            buf = io.BytesIO()
+            im.save(buf, format="PNG")
+            payload = buf.getvalue()
+        elif isinstance(data, (bytes, bytearray, memoryview)):
+            payload = bytes(data)
+        elif hasattr(data, "read"):
+            if hasattr(data, "seek"):
+                data.seek(0)
+            payload = data.read()
+        else:
+            raise ValidationError(f"items.upload takes a file or folder path, bytes, a buffer (io.BytesIO) or a "
+                                  f"numpy array, got {type(data).__name__}")
+        if not isinstance(name, str) or not name.strip():
+            raise ValidationError("items.upload of an image in memory needs remote_name= (the item's file name, "
+                                  "e.g. 'cat.png')")
+        name = Path(name).name
+        with tempfile.TemporaryDirectory(prefix="upload-") as tmp:
+            src = Path(tmp) / "image"
+            src.write_bytes(payload)
+            from desktop_app.errors import FormatError
+            try:
+                return self._add(src, remote_path, name, subset, item_metadata)
+            except FormatError as e:
+                raise FormatError(f"{name!r} (uploaded from memory) is not a readable image") from e
 
     def delete(self, item_id: int | None = None, filters: Any = None) -> int:
         if item_id is not None:
