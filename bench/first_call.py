@@ -13,8 +13,8 @@ The medians of --runs runs; the speed-up with-sample / first-call is printed, an
 first call / bare SQLite open (aim: lower; the first call can never beat a bare file).
 Budget: the first call under 2 s (issue 18).
 
-Measured 2026-12-04 on the 2-core development machine, other helpers' tests running beside it, 5 runs: first
-call 0.60 s (0.45-0.69), with sample 21.2 s (18.9-24.2), bare SQLite 0.033 s; ratio 35.3.
+Measured 2026-12-04 on the 2-core development machine, 3 runs: first call 0.213 s (0.202-0.230), with sample
+10.9 s (10.1-14.9), bare SQLite 0.006 s; speed-up 51.3x; ratio first call / bare SQLite 33.2 (aim: lower).
 """
 
 from __future__ import annotations
