@@ -23,8 +23,10 @@ from .lock import RunStatus, StepStatus
 
 log = logging.getLogger("desktop_app.pipelines")
 
-# Popen objects of runners this process started: reaped when polled (no zombies left behind).
-_children: dict[str, subprocess.Popen] = {}
+# Popen objects of runners this process started, per run: reaped when polled (no zombies left behind). A run
+# resumed while its earlier runner is still exiting has two; the old one is kept until reaped (dropping a running
+# Popen makes Python warn "subprocess N is still running").
+_children: dict[str, list[subprocess.Popen]] = {}
 
 
 def start_run(catalog: Catalog, pipeline_id: str, *, trigger: str = "manual", wait: bool = True,
@@ -59,6 +61,7 @@ def _go(catalog: Catalog, run: PipelineRunRecord, *, wait: bool, detach: bool | 
 
 def spawn(catalog: Catalog, run_id: str) -> int:
     """Hand a claimed run to a detached runner process; returns its pid."""
+    reap()
     logs = catalog.logs_dir / "pipelines"
     logs.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ)
@@ -75,15 +78,16 @@ def spawn(catalog: Catalog, run_id: str) -> int:
                 lock.end_run(catalog, run, RunStatus.FAILED, run.steps,
                              {**run.details, "error": f"could not start the pipeline runner: {e}"})
             raise
-    _children[run_id] = proc
+    _children.setdefault(run_id, []).append(proc)
     lock.set_owner(catalog, run_id, lock.owner_for(proc.pid))
     return proc.pid
 
 
 def reap() -> None:
     """Collect runners of ours that ended (a dead child stays a zombie until its parent looks)."""
-    for run_id, proc in list(_children.items()):
-        if proc.poll() is not None:
+    for run_id, procs in list(_children.items()):
+        procs[:] = [p for p in procs if p.poll() is None]
+        if not procs:
             _children.pop(run_id, None)
 
 
