@@ -110,8 +110,11 @@ def resume_execution(catalog: Catalog, execution_id: str, *, wait: bool = True,
                               f"jobs can be resumed")
     inp = dict(ex.input)
     inp["resume"] = True
+    # The last run's progress and start time are stale: a resumed job starts over at 0% with no ETA until its
+    # worker reports again (the worker's first report says where the checkpoint put it).
     ex = catalog.set_execution_status(execution_id, ExecutionStatus.CREATED, cancel_requested=0, input=inp,
-                                      error=None, finished_at=None, message="queued to resume")
+                                      error=None, finished_at=None, started_at=None, progress=0.0,
+                                      message="queued to resume")
     if ex.model_id and ex.kind == "train":
         catalog.set_model_status(ex.model_id, ModelStatus.PENDING)
     return _start(catalog, ex, wait, show_progress)
