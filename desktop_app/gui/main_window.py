@@ -384,8 +384,8 @@ class MainWindow(QMainWindow):
         project = self.pages.pages.get("project")
         if project is not None and self.pages.currentWidget() is project:
             project.set_statuses(statuses)
-        running = sum(1 for r in rows if r.can_cancel)
-        self.jobs_label.setText(f"{running} job(s) running" if running else "No jobs running")
+        from .widgets.jobs_panel import job_counts
+        self.jobs_label.setText(job_counts(rows, none="No jobs running"))   # "1 running, 1 queued"
 
     def _job_submitted(self, execution_id: str) -> None:
         if self.watcher is not None:

@@ -6,10 +6,20 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QHBoxLayout, QHeaderView, QLabel, QProgressBar, QPushButton, QTreeWidget,
                                QTreeWidgetItem, QVBoxLayout, QWidget)
 
+from desktop_app.domain.status import ExecutionStatus
+
 from ..style import status_color, status_icon
 
 COLUMNS = ("Job", "Status", "Progress", "ETA", "Elapsed", "Current metric", "Message")
 _PROGRESS = COLUMNS.index("Progress")
+
+
+def job_counts(rows: list, none: str = "") -> str:
+    """'1 running, 1 queued': running and queued jobs counted apart (`none` when there are neither)."""
+    running = sum(1 for r in rows if r.status == ExecutionStatus.IN_PROGRESS)
+    queued = sum(1 for r in rows if r.status == ExecutionStatus.CREATED)
+    parts = [f"{n} {word}" for n, word in ((running, "running"), (queued, "queued")) if n]
+    return ", ".join(parts) or none
 
 
 class JobsPanel(QWidget):
@@ -79,8 +89,7 @@ class JobsPanel(QWidget):
             item = self.items.pop(eid)
             self.rows.pop(eid, None)
             self.tree.takeTopLevelItem(self.tree.indexOfTopLevelItem(item))
-        running = sum(1 for r in rows if r.can_cancel)
-        self.summary.setText(f"{running} running or queued" if running else "")
+        self.summary.setText(job_counts(rows))
         self._update_buttons()
 
     def _fill(self, item: QTreeWidgetItem, row) -> None:
