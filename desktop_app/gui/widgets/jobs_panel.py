@@ -22,6 +22,20 @@ def job_counts(rows: list, none: str = "") -> str:
     return ", ".join(parts) or none
 
 
+def resume_hint(row) -> str:
+    """Why Resume is disabled for this job, or what it does: never a disabled button with no reason."""
+    if row is None:
+        return "Select a canceled, failed or interrupted training job to resume it"
+    if row.kind != "train":
+        return f"Only training jobs can be resumed (this is a {row.kind} job; run it again instead)"
+    if row.status not in (ExecutionStatus.INTERRUPTED, ExecutionStatus.CANCELED, ExecutionStatus.FAILED):
+        return f"A {row.status} job cannot be resumed; canceled, failed or interrupted ones can"
+    if not row.settled:
+        return ("Resume is available once this job's worker process has exited (it is saving and stopping; "
+                "a few seconds)")
+    return "Continue training from the job's last checkpoint"
+
+
 class JobsPanel(QWidget):
     cancel_requested = Signal(str)        # execution id
     resume_requested = Signal(str)
@@ -125,6 +139,9 @@ class JobsPanel(QWidget):
         row = self.current_row()
         self.cancel_button.setEnabled(bool(row and row.can_cancel))
         self.resume_button.setEnabled(bool(row and row.can_resume and row.kind == "train"))
+        why = resume_hint(row)
+        self.resume_button.setToolTip(why)
+        self.resume_button.setStatusTip(why)
         self.log_button.setEnabled(bool(row and row.log_path))
 
     def _emit_for_current(self, signal) -> None:
