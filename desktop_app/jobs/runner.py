@@ -16,7 +16,8 @@ def _queue(catalog: Catalog, kind: str, *, model_id: str | None, input: dict) ->
     model = catalog.get_model(model_id) if model_id else None
     ex = catalog.create_execution(kind, model_id=model_id, project_id=model.project_id if model else None,
                                   input=input)
-    return catalog.update_execution(ex.id, log_path=f"logs/executions/{ex.id}.log")
+    # Said until the scheduler takes it (it then names what the job waits for, or starts it).
+    return catalog.update_execution(ex.id, log_path=f"logs/executions/{ex.id}.log", message="queued")
 
 
 def submit_train(catalog: Catalog, model_id: str, *, wait: bool = True, resume: bool = False,

@@ -227,6 +227,7 @@ class Scheduler:
         return bool(self.running) or bool(self._queued())
 
     def _start_queued(self) -> None:
+        waiting = 0
         for ex in self._queued():
             if ex.cancel_requested:
                 self.catalog.set_execution_status(ex.id, ExecutionStatus.CANCELED, message="canceled before it started")
@@ -238,8 +239,23 @@ class Scheduler:
                 self.catalog.set_execution_status(ex.id, ExecutionStatus.FAILED, error=str(e))
                 continue
             if slots is None:
+                waiting += 1
+                self._say_waiting(ex, requested, ahead=len(self.running) + waiting - 1)
                 continue
             self._spawn(ex.id, slots)
+
+    def _say_waiting(self, ex: ExecutionRecord, requested: str, *, ahead: int) -> None:
+        """A queued job's message says what it waits for and how many jobs are before it."""
+        has_gpu = any(s.is_gpu for s in self.slots)
+        if has_gpu and requested == "all":
+            what = "every GPU to be free"
+        elif has_gpu and requested != "cpu":
+            what = "a free GPU"
+        else:
+            what = "a free CPU slot"
+        message = f"queued: waiting for {what} ({ahead} ahead)"
+        if ex.message != message:
+            self.catalog.update_execution(ex.id, message=message)
 
     def _spawn(self, execution_id: str, slots: list[devices.Slot]) -> None:
         ex = self.catalog.get_execution(execution_id)
