@@ -41,10 +41,12 @@ def cpu_job_slots() -> int:
     return max(1, cores // 8)
 
 
+def cpu_slots(count: int) -> list[Slot]:
+    return [Slot(f"cpu:{i}", None) for i in range(max(1, int(count)))]
+
+
 def all_slots() -> list[Slot]:
-    slots = [Slot(f"cuda:{i}", i) for i in range(gpu_count())]
-    slots += [Slot(f"cpu:{i}", None) for i in range(cpu_job_slots())]
-    return slots
+    return [Slot(f"cuda:{i}", i) for i in range(gpu_count())] + cpu_slots(cpu_job_slots())
 
 
 def pick_slots(requested: str, free: list[Slot], all_: list[Slot]) -> list[Slot] | None:

@@ -156,6 +156,20 @@ def ensure_scheduler(home: Path) -> None:
         _started.append(proc)
 
 
+def _cpu_jobs_setting() -> tuple[float | None, int | None]:
+    """(mtime of the settings file, its Parallel CPU jobs); (None, None) when there is no readable one."""
+    from desktop_app.settings import Settings, config_dir
+    path = config_dir() / Settings.FILE
+    try:
+        mtime = path.stat().st_mtime
+    except OSError:
+        return None, None
+    try:
+        return mtime, int(Settings(path.parent).get("parallel_cpu_jobs"))
+    except Exception:  # noqa: BLE001 - a settings file being rewritten: read it on the next step
+        return None, None
+
+
 def _lower_priority() -> None:
     """Workers yield the CPU to the window and the user's other programs (no cost when nothing competes)."""
     if hasattr(os, "nice"):
@@ -181,6 +195,19 @@ class Scheduler:
         self.idle_exit_s = idle_exit_s
         self.poll_s = poll_s
         self.lock = FileLock(self.home / LOCK_NAME)
+        self._settings_seen = _cpu_jobs_setting()
+
+    def _follow_settings(self) -> None:
+        """Settings > Parallel CPU jobs changed while we run: take the new number of CPU slots now (a running
+        job keeps its slot; fewer slots only hold back the next ones)."""
+        now = _cpu_jobs_setting()
+        if now == self._settings_seen:
+            return
+        before, self._settings_seen = self._settings_seen, now
+        if now[1] is None or now[1] == before[1]:
+            return
+        self.slots = [s for s in self.slots if s.is_gpu] + devices.cpu_slots(now[1])
+        log.info("parallel CPU jobs set to %d: slots now %s", now[1], [s.name for s in self.slots])
 
     def free_slots(self) -> list[devices.Slot]:
         busy = {s.name for r in self.running.values() for s in r.slots}
@@ -220,6 +247,7 @@ class Scheduler:
         return sorted(self.catalog.list_executions(status=ExecutionStatus.CREATED), key=lambda e: e.created_at)
 
     def step(self) -> bool:
+        self._follow_settings()
         mark_interrupted(self.catalog, except_ids=set(self.running), supervisor=True)
         self._reap()
         self._enforce_cancels()
