@@ -43,14 +43,41 @@ def template_home(tmp_path_factory) -> Path:
     conn = sqlite3.connect(home / "catalog.db")
     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     conn.close()
-    return home
+    fingerprint = _store_fingerprint(home)
+    yield home
+    # Store files are shared with every copy by hard links (see `home`): a test that wrote into one in place
+    # would have changed the template under every later test. Say so, naming the files.
+    changed = sorted(name for name, stamp in _store_fingerprint(home).items() if fingerprint.get(name) != stamp)
+    assert not changed, (f"a test wrote into the template's store files in place (replace a store file with a "
+                         f"new one: unlink it first): {changed[:5]}")
+
+
+def _store_fingerprint(home: Path) -> dict[str, tuple[int, int]]:
+    return {p.name: (p.stat().st_size, p.stat().st_mtime_ns) for p in (home / "store").rglob("*")
+            if _is_blob(p.name) and p.is_file()}
+
+
+def _is_blob(name: str) -> bool:
+    return len(name) == 64 and all(c in "0123456789abcdef" for c in name)
+
+
+def _link_store_files(src: str, dst: str) -> None:
+    """copytree's copy for a test's catalog: the store's content-addressed files are never written in place (the
+    store writes a new file and renames it over), so a hard link is a copy at no cost; everything else is copied."""
+    if f"{os.sep}store{os.sep}" in src and _is_blob(os.path.basename(src)):
+        try:
+            os.link(src, dst)
+            return
+        except OSError:
+            pass            # another file system, no links: a plain copy
+    shutil.copy2(src, dst)
 
 
 @pytest.fixture
 def home(template_home, tmp_path, monkeypatch) -> Path:
-    """A fresh copy of the bootstrapped catalog, also set as DESKTOP_APP_HOME."""
+    """A fresh copy of the bootstrapped catalog, also set as DESKTOP_APP_HOME (store files hard-linked)."""
     dest = tmp_path / "catalog"
-    shutil.copytree(template_home, dest)
+    shutil.copytree(template_home, dest, copy_function=_link_store_files)
     monkeypatch.setenv("DESKTOP_APP_HOME", str(dest))
     return dest
 
