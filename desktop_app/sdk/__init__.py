@@ -8,9 +8,11 @@ from typing import Any
 from desktop_app.catalog.records import ExecutionStatus, ModelStatus
 
 from .client import Client, default_client, reset_default, use_catalog
-from .definitions import (AnnotationCollection, AnnotationType, Box, Classification, DatasetSubsetType,
-                          Filters, PlotSample, Point, Polygon)
+from .definitions import (AnnotationCollection, AnnotationType, Box, Classification, DatasetSubsetType, PlotSample,
+                          Point, Polygon)
 from .entities import Annotation, Artifact, Dataset, Execution, Item, Package, Project, Service
+from .filters import (Filters, FiltersMethod, FiltersOperations, FiltersOrderByDirection, FiltersResource,
+                      PagedEntities)
 from .keywords import UnexpectedKeywordError
 from .model import Model
 
@@ -35,7 +37,8 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "Client", "default_client", "use_catalog", "reset_default", "create_sample_project", "AnnotationCollection",
-    "AnnotationType", "Box", "Classification", "Polygon", "Point", "DatasetSubsetType", "Filters", "PlotSample",
+    "AnnotationType", "Box", "Classification", "Polygon", "Point", "DatasetSubsetType", "Filters", "FiltersResource",
+    "FiltersOperations", "FiltersMethod", "FiltersOrderByDirection", "PagedEntities", "PlotSample",
     "Annotation", "Artifact", "Dataset", "Execution", "Item", "Package", "Project", "Service", "Model",
     "ModelStatus", "ExecutionStatus", "BaseModelAdapter", "UnexpectedKeywordError", *_REPOSITORIES,
 ]

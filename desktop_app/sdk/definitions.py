@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from desktop_app.domain.dataloop import (ADD_IGNORED, ADD_REFUSED, AnnotationCollection,  # re-exported
                                          AnnotationType, BaseDefinition, Box, Classification, DatasetSubsetType,
-                                         Filters, PendingAnnotation, PlotSample, Point, Polygon, check_model_info,
+                                         PendingAnnotation, PlotSample, Point, Polygon, check_model_info,
                                          definition_from, filter_dict)
+
+from .filters import Filters  # Dataloop's full query builder (resource, operators, joins, paging)
 
 __all__ = [
     "ADD_IGNORED", "ADD_REFUSED", "AnnotationCollection", "AnnotationType", "BaseDefinition", "Box",

@@ -13,6 +13,7 @@ from desktop_app.ml import handle
 from .definitions import AnnotationCollection, PlotSample, filter_dict
 from .entities import (Annotation, Artifact, Dataset, Entity, Execution, Item, Package, Project, Service,
                        as_list)
+from .filters import Filters, FiltersResource, PagedEntities, checked
 from .keywords import (CLONE_IGNORED, CLONE_REFUSED, CREATE_IGNORED, CREATE_REFUSED, PUSH_IGNORED, PUSH_REFUSED,
                        check_public_methods, checked_keywords)
 from .model import Model
@@ -176,11 +177,41 @@ class Items(Repository):
             return Item(self._client, self.catalog.find_item(self.dataset.id, filepath))
         raise ValidationError("items.get needs item_id or filepath")
 
-    def list(self, filters: Any = None, *, offset: int = 0, limit: int | None = None) -> list[Item]:
-        recs = self.catalog.list_items(self.dataset.id, offset=offset, limit=limit, **filter_dict(filters))
-        return [Item(self._client, r) for r in recs]
+    def list(self, filters: Any = None, *, offset: int = 0, limit: int | None = None,
+             page_size: int | None = None) -> PagedEntities:
+        """The items (all, or those ``filters`` selects: a dict or a dl.Filters with any operator, add_join,
+        sort_by) as pages: a list of Items with Dataloop's ``items_count``, ``all()``, ``pages()``."""
+        f = checked(filters, FiltersResource.ITEM)
+        if f is None:
+            recs = self.catalog.list_items(self.dataset.id, offset=offset, limit=limit, **filter_dict(filters))
+            return PagedEntities([Item(self._client, r) for r in recs], page_size or 1000)
+        return PagedEntities([Item(self._client, r) for r in self._select(f, offset, limit)],
+                             page_size or f.page_size)
+
+    def _select(self, f: Filters, offset: int = 0, limit: int | None = None) -> list:
+        """The item records a dl.Filters selects: equality conditions in SQL, the rest checked here."""
+        where, rest = f.split()
+        if f.joins:
+            anns = self.catalog.list_annotations(dataset_id=self.dataset.id, ground_truth=True)
+            ids = {a.item_id for a in anns if all(
+                (getattr(a, fld) in _as_values(v)) for fld, v, _ in f.joins)}
+            if "item_ids" in where:
+                ids &= {int(i) for i in where["item_ids"]}
+            where["item_ids"] = sorted(ids)
+        if not rest and not f.sort:
+            return self.catalog.list_items(self.dataset.id, offset=offset, limit=limit, **where)
+        recs = self.catalog.list_items(self.dataset.id, **where)
+        fields = {c[0] for c in rest} | {s[0] for s in f.sort}
+        annotated = (set(self.catalog.item_ids(self.dataset.id, has_annotations=True))
+                     if "annotated" in fields else set())
+        pairs = [(d, r) for r in recs if f.matches(d := _item_doc(r, annotated), rest)]
+        out = f.ordered(pairs)
+        return out[offset:offset + limit if limit is not None else None]
 
     def count(self, filters: Any = None) -> int:
+        f = checked(filters, FiltersResource.ITEM)
+        if f is not None:
+            return len(self._select(f))
         return self.catalog.count_items(self.dataset.id, **filter_dict(filters))
 
     def upload(self, local_path: Any, remote_path: str | None = None, remote_name: str | None = None, *,
@@ -259,6 +290,9 @@ class Items(Repository):
     def delete(self, item_id: int | None = None, filters: Any = None) -> int:
         if item_id is not None:
             return self.catalog.delete_items([int(item_id)])
+        f = checked(filters, FiltersResource.ITEM)
+        if f is not None:
+            return self.catalog.delete_items([r.id for r in self._select(f)])
         return self.catalog.delete_items(self.catalog.item_ids(self.dataset.id, **filter_dict(filters)))
 
 
@@ -270,10 +304,20 @@ class Annotations(Repository):
     def builder(self) -> AnnotationCollection:
         return AnnotationCollection(item=self.item)
 
-    def list(self, *, ground_truth: bool | None = None, model_id: str | None = None) -> list[Annotation]:
+    def list(self, filters: Any = None, *, ground_truth: bool | None = None,
+             model_id: str | None = None) -> PagedEntities:
+        """The item's annotations (ground truth, one model's, or those a dl.Filters(resource=ANNOTATION) selects
+        by their JSON fields: 'label', 'type', 'creator', 'metadata.system.model.name', ...) as pages."""
+        f = checked(filters, FiltersResource.ANNOTATION)
+        if filters is not None and f is None:
+            raise ValidationError("annotations.list takes dl.Filters(resource=dl.FiltersResource.ANNOTATION)")
         recs = self.catalog.list_annotations(item_ids=[self.item.id], ground_truth=ground_truth,
                                              model_id=model_id)
-        return [Annotation(self._client, r) for r in recs]
+        anns = [Annotation(self._client, r) for r in recs]
+        if f is None:
+            return PagedEntities(anns)
+        pairs = [(d, a) for a in anns if f.matches(d := a.to_json())]
+        return PagedEntities(f.ordered(pairs), f.page_size)
 
     def get(self, annotation_id: int) -> Annotation:
         rec = self.catalog.get_annotation(int(annotation_id))
@@ -336,9 +380,19 @@ class Models(Repository):
             raise ValidationError(f"{len(found)} models are named {model_name!r}; give project or model_id")
         return Model(self._client, found[0])
 
-    def list(self, *, status: str | None = None, dataset_id: str | None = None) -> list[Model]:
-        return [Model(self._client, r) for r in self.catalog.find_models(status=status, dataset_id=dataset_id,
-                                                                       **self._filters())]
+    def list(self, filters: Any = None, *, status: str | None = None,
+             dataset_id: str | None = None) -> PagedEntities:
+        """The models (of this project / package when reached through one) as pages; ``filters``: a
+        dl.Filters(resource=dl.FiltersResource.MODEL) on their JSON fields ('name', 'status', 'datasetId',
+        'packageId', 'projectId', 'tags', 'createdAt', 'metadata.*', 'configuration.*'), sort_by too."""
+        f = checked(filters, FiltersResource.MODEL)
+        if filters is not None and f is None:
+            raise ValidationError("models.list takes dl.Filters(resource=dl.FiltersResource.MODEL)")
+        recs = self.catalog.find_models(status=status, dataset_id=dataset_id, **self._filters())
+        if f is None:
+            return PagedEntities([Model(self._client, r) for r in recs])
+        pairs = [(d, r) for r in recs if f.matches(d := _model_doc(r))]
+        return PagedEntities([Model(self._client, r) for r in f.ordered(pairs)], f.page_size)
 
     @checked_keywords(ignored=CREATE_IGNORED, refused=CREATE_REFUSED)
     def create(self, model_name: str, dataset_id: str | None = None, labels: Sequence[str] | None = None,
@@ -465,9 +519,20 @@ class Metrics(Repository):
                 raise ValidationError(f"metrics.create takes dl.PlotSample objects, got {type(s).__name__}")
         return self.catalog.add_metric_samples(self.model.id, rows, dataset_id=dataset_id)
 
-    def list(self, figure: str | None = None, legend: str | None = None) -> list[PlotSample]:
-        return [PlotSample(m.figure, m.legend, m.x, m.y)
-                for m in self.catalog.list_metrics(self.model.id, figure=figure, legend=legend)]
+    def list(self, filters: Any = None, figure: str | None = None, legend: str | None = None) -> PagedEntities:
+        """The model's metric points as PlotSamples, in pages (``.to_df()`` with pandas): those of a figure /
+        legend, or those a dl.Filters(resource=dl.FiltersResource.METRICS) selects ('figure', 'legend',
+        'datasetId', 'data.x', 'data.y'). ``list('loss')`` still means the figure."""
+        if isinstance(filters, str):
+            filters, figure = None, filters
+        f = checked(filters, FiltersResource.METRICS)
+        if filters is not None and f is None:
+            raise ValidationError("metrics.list takes dl.Filters(resource=dl.FiltersResource.METRICS)")
+        recs = self.catalog.list_metrics(self.model.id, figure=figure, legend=legend)
+        if f is None:
+            return PagedEntities([PlotSample(m.figure, m.legend, m.x, m.y) for m in recs])
+        pairs = [(d, PlotSample(m.figure, m.legend, m.x, m.y)) for m in recs if f.matches(d := _metric_doc(m))]
+        return PagedEntities(f.ordered(pairs), f.page_size)
 
     def records(self, *, figure: str | None = None, legend: str | None = None, after_id: int = 0):
         """The stored points as catalog records (with ids and wall times), those after ``after_id`` only."""
@@ -533,3 +598,32 @@ class Pipelines(Repository):
         if project is not None:
             kwargs.setdefault("project_id", project.id)
         return create_pipeline(self._client, *args, **kwargs)
+
+
+def _as_values(v: Any) -> list:
+    return list(v) if isinstance(v, (list, tuple, set)) else [v]
+
+
+def _item_doc(r: Any, annotated: set[int]) -> dict:
+    """An item record as the JSON Dataloop's item filters query (id, name, filename, dir, metadata.system.tags...)."""
+    meta = dict(r.metadata or {})
+    system = dict(meta.get("system") or {})
+    system["tags"] = {r.subset: True} if r.subset else {}
+    folder = r.name.rsplit("/", 1)[0] if "/" in r.name else ""
+    return {"id": r.id, "name": r.name.rsplit("/", 1)[-1], "filename": "/" + r.name, "dir": "/" + folder,
+            "subset": r.subset, "reviewed": bool(r.reviewed), "annotated": r.id in annotated,
+            "createdAt": r.created_at, "updatedAt": r.updated_at, "width": r.width, "height": r.height,
+            "mimetype": r.mimetype, "metadata": meta | {"system": system}}
+
+
+def _model_doc(r: Any) -> dict:
+    return {"id": r.id, "name": r.name, "status": r.status, "datasetId": r.dataset_id, "packageId": r.package_id,
+            "projectId": r.project_id, "tags": list(r.tags), "labels": list(r.labels), "description": r.description,
+            "createdAt": r.created_at, "updatedAt": r.updated_at, "parentId": r.parent_id,
+            "inputType": r.input_type, "outputType": r.output_type, "metadata": dict(r.metadata),
+            "configuration": dict(r.configuration)}
+
+
+def _metric_doc(m: Any) -> dict:
+    return {"figure": m.figure, "legend": m.legend, "data": {"x": m.x, "y": m.y}, "datasetId": m.dataset_id,
+            "modelId": m.model_id, "executionId": m.execution_id}
