@@ -472,14 +472,17 @@ class Artifacts(Repository):
         raise NotFoundError(f"model {self.model.name!r} has no artifact "
                             f"{name if name is not None else artifact_id!r}")
 
-    @staticmethod
-    def _name(filename: str | None, artifact_name: str | None, artifact_id: str | None) -> str | None:
+    def _name(self, filename: str | None, artifact_name: str | None, artifact_id: str | None) -> str | None:
+        """The name asked for, checked as upload checks a name; a stored name that fails the check (a row of an
+        old catalog or a restored backup) is still found, so that it can be deleted."""
         if filename is not None and artifact_name is not None and filename != artifact_name:
             raise ValidationError("give the artifact's name once: filename or artifact_name")
         name = filename if filename is not None else artifact_name
         if name is None and artifact_id is None:
             raise ValidationError("give the artifact's name (artifact_name=) or its id (artifact_id=)")
-        return check_name(name, "artifact name") if name is not None else None
+        if name is not None and not any(a.filename == name for a in self.catalog.list_artifacts(self.model.id)):
+            check_name(name, "artifact name")
+        return name
 
     def upload(self, filepath: str | Path, overwrite: bool = True, artifact_name: str | None = None) -> list[Artifact]:
         """Upload a file, a folder (recursively) or a glob into the model's artifacts."""
