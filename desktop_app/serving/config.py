@@ -23,7 +23,7 @@ def is_loopback(host: str) -> bool:
 @dataclass(frozen=True)
 class ServiceConfig:
     host: str = "127.0.0.1"
-    port: int = 0                        # 0: the server picks a free port
+    port: int = 0                        # 0: a free port within Settings > Service ports (8600-8699)
     token: str | None = None             # required off loopback; when set every request must carry it
     max_batch_size: int = 16             # images per model call
     max_wait_ms: float = 5.0             # how long the first request of a batch waits for company
