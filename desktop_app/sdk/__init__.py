@@ -9,7 +9,7 @@ from desktop_app.catalog.records import ExecutionStatus, ModelStatus
 
 from .client import Client, default_client, reset_default, use_catalog
 from .definitions import (AnnotationCollection, AnnotationType, Box, Classification, DatasetSubsetType, PlotSample,
-                          Point, Polygon)
+                          Point, Polygon, Polyline)
 from .entities import Annotation, Artifact, Dataset, Execution, Item, Package, Project, Service
 from .filters import (Filters, FiltersMethod, FiltersOperations, FiltersOrderByDirection, FiltersResource,
                       PagedEntities)
@@ -37,7 +37,8 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "Client", "default_client", "use_catalog", "reset_default", "create_sample_project", "AnnotationCollection",
-    "AnnotationType", "Box", "Classification", "Polygon", "Point", "DatasetSubsetType", "Filters", "FiltersResource",
+    "AnnotationType", "Box", "Classification", "Polygon", "Polyline", "Point", "DatasetSubsetType", "Filters",
+    "FiltersResource",
     "FiltersOperations", "FiltersMethod", "FiltersOrderByDirection", "PagedEntities", "PlotSample",
     "Annotation", "Artifact", "Dataset", "Execution", "Item", "Package", "Project", "Service", "Model",
     "ModelStatus", "ExecutionStatus", "BaseModelAdapter", "UnexpectedKeywordError", *_REPOSITORIES,

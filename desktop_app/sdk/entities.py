@@ -369,7 +369,6 @@ class Annotation(Entity):
     _record: AnnotationRecord
 
     type = property(lambda self: self._record.type)
-    label = property(lambda self: self._record.label)
     item_id = property(lambda self: self._record.item_id)
     dataset_id = property(lambda self: self._record.dataset_id)
     attributes = property(lambda self: self._record.attributes)
@@ -378,8 +377,62 @@ class Annotation(Entity):
     right = property(lambda self: self._record.right)
     bottom = property(lambda self: self._record.bottom)
 
+    def __init__(self, client: Client, record: AnnotationRecord):
+        super().__init__(client, record)
+        self._new_label: str | None = None
+
     def _fetch(self) -> AnnotationRecord:
         return self._client.catalog.get_annotation(self.id)
+
+    def refresh(self) -> Annotation:
+        """Read the annotation again; a label assigned and not saved by update() is dropped."""
+        self._new_label = None
+        return super().refresh()  # type: ignore[return-value]
+
+    @property
+    def label(self) -> str:
+        return self._new_label if self._new_label is not None else self._record.label
+
+    @label.setter
+    def label(self, value: str) -> None:
+        """Dataloop's ``ann.label = 'dog'; ann.update()``: changes the snapshot, update() saves it."""
+        if not isinstance(value, str) or not value:
+            raise ValidationError("an annotation's label must be a non-empty string")
+        self._new_label = value
+
+    @property
+    def creator(self) -> str:
+        """Who made it: 'sdk', 'import:<format>', 'sample', the window's user, or the model's job."""
+        return self._record.creator
+
+    @property
+    def created_at(self) -> str:
+        return self._record.created_at
+
+    @property
+    def updated_at(self) -> str:
+        return self._record.updated_at
+
+    @property
+    def source(self) -> str:
+        """Dataloop's source: 'model' for a prediction, else how it came ('sdk', 'import', 'ui', 'sample')."""
+        if not self.is_ground_truth:
+            return "model"
+        creator = self._record.creator or "sdk"
+        return creator.split(":", 1)[0] if creator.split(":", 1)[0] in ("sdk", "import", "sample") else "ui"
+
+    @property
+    def metadata(self) -> dict:
+        """Dataloop's annotation metadata, built from the record (a copy: editing it saves nothing):
+        ``system`` {automated, model, createdAt} and ``user`` (the stored metadata, and ``model`` for a
+        prediction, where Dataloop's model_info goes)."""
+        info = self.model_info
+        user = {k: v for k, v in (self._record.metadata or {}).items() if k not in ("model_id", "dataloop_id")}
+        system: dict[str, Any] = {"automated": info is not None, "createdAt": self.created_at}
+        if info is not None:
+            system["model"] = dict(info)
+            user["model"] = dict(info)
+        return {"system": system, "user": user}
 
     @property
     def coordinates(self) -> Any:
@@ -418,12 +471,18 @@ class Annotation(Entity):
     def to_json(self) -> dict:
         from desktop_app.formats.dataloop import to_dataloop_annotation
         d = to_dataloop_annotation(self.to_interchange())
-        d.update({"id": self.id, "itemId": self.item_id, "datasetId": self.dataset_id})
+        d.update({"id": self.id, "itemId": self.item_id, "datasetId": self.dataset_id, "label": self.label,
+                  "metadata": self.metadata, "source": self.source, "creator": self.creator,
+                  "createdAt": self.created_at, "updatedAt": self.updated_at})
         return d
 
     def update(self, label: str | None = None, coordinates: Any = None, who: str = "sdk") -> Annotation:
+        """Save a new label (given, or assigned: ``ann.label = 'dog'; ann.update()``) and / or coordinates,
+        kept in the item's change history with ``who``."""
+        label = label if label is not None else self._new_label
         self._record = self._client.catalog.update_annotation(self.id, who=who, label=label,
                                                               coordinates=coordinates)
+        self._new_label = None
         return self
 
     def delete(self, who: str = "sdk") -> bool:

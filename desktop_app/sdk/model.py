@@ -197,8 +197,9 @@ class Model(Entity):
     def update(self) -> Model:
         """Save the snapshot's edits (name, description, tags, configuration, labels, metadata, status) in one
         transaction (``metadata['system']`` is read from the catalog and never saved, as Dataloop's default
-        ``update(system_metadata=False)``; subsets change by add_subset / delete_subset): an assigned status goes through catalog.set_model_status, so a change its table refuses
-        (a TransitionError naming from and to) saves none of the other edits either."""
+        ``update(system_metadata=False)``; subsets change by add_subset / delete_subset): an assigned status
+        goes through catalog.set_model_status, so a change its table refuses (a TransitionError naming from and
+        to) saves none of the other edits either."""
         catalog = self._client.catalog
         if self.configuration != self._record.configuration:
             from desktop_app.ml.adapter import checked_configuration
