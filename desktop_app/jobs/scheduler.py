@@ -28,6 +28,11 @@ LOCK_NAME = "scheduler.lock"
 CANCEL_GRACE_S = 8.0     # a worker that ignores a cancel this long is terminated, then killed
 IDLE_EXIT_S = 3.0
 WORKER_NICENESS = 10
+# What an interrupted job says, from whichever side found it so (the job and its model agree: both resumable).
+INTERRUPTED_MESSAGE = "interrupted, can resume"
+# A worker ended by one of these was stopped from outside (killed, the session or computer going down), not by
+# a fault of its own: its job is interrupted (resume continues from the last checkpoint), not failed.
+_OUTSIDE_KILLS = frozenset({signal.SIGKILL, signal.SIGTERM, signal.SIGINT, signal.SIGHUP})
 # The worker process's entry, run by module name (jobs never imports the task bodies: they orchestrate above us).
 WORKER_ENTRY = "desktop_app.workflows.worker"
 
@@ -81,22 +86,26 @@ def mark_interrupted(catalog: Catalog, *, except_ids: set[str] = frozenset(), su
             if now.status != ExecutionStatus.IN_PROGRESS or now.pid != ex.pid:
                 continue  # finished, reaped or resumed meanwhile
             catalog.set_execution_status(
-                ex.id, ExecutionStatus.INTERRUPTED, message="interrupted: its worker process died",
+                ex.id, ExecutionStatus.INTERRUPTED, message=INTERRUPTED_MESSAGE,
                 error=f"the worker process (pid {ex.pid}) died before finishing and no scheduler was watching it "
                       f"(both ended: killed, or the computer stopped); resume the job to continue from its "
                       f"last checkpoint")
-            restore_model_status(catalog, now)
+            restore_model_status(catalog, now, failed_too=True)
         changed.append(ex.id)
     return changed
 
 
-def restore_model_status(catalog: Catalog, ex: ExecutionRecord) -> None:
-    """A training job that ended without training (canceled, interrupted) gives its model back its old status."""
+def restore_model_status(catalog: Catalog, ex: ExecutionRecord, *, failed_too: bool = False) -> None:
+    """A training job that ended without training (canceled, interrupted) gives its model back its old status.
+
+    `failed_too`: for an interrupted job, a model its dying worker marked failed on the way down gets its old
+    status back too (the job is resumable, so the model must not read failed while it reads interrupted)."""
     if ex.kind != "train" or not ex.model_id:
         return
+    expect = (*ModelStatus.BUSY, ModelStatus.FAILED) if failed_too else ModelStatus.BUSY
     with contextlib.suppress(NotFoundError):
         catalog.restore_model_status(ex.model_id, ex.input.get("previous_status") or ModelStatus.CREATED,
-                                     expect=ModelStatus.BUSY)
+                                     expect=expect)
 
 
 def execution_log(home: Path, ex: ExecutionRecord) -> Path:
@@ -320,6 +329,14 @@ class Scheduler:
                 continue  # finished on its own, or already queued again (resumed) while it exited
             if ex.cancel_requested:
                 self.catalog.set_execution_status(eid, ExecutionStatus.CANCELED, message="canceled")
+                continue
+            if code < 0 and -code in _OUTSIDE_KILLS:
+                name = signal.Signals(-code).name
+                self.catalog.set_execution_status(
+                    eid, ExecutionStatus.INTERRUPTED, message=INTERRUPTED_MESSAGE,
+                    error=f"the worker process was killed by signal {-code} ({name}) before finishing; resume the "
+                          f"job to continue from its last checkpoint")
+                restore_model_status(self.catalog, ex, failed_too=True)
                 continue
             why = f"killed by signal {-code}" if code < 0 else f"exited with code {code}"
             self.catalog.set_execution_status(eid, ExecutionStatus.FAILED,
