@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import importlib.util
 import json
@@ -13,6 +14,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -393,3 +395,15 @@ def _child_env() -> dict[str, str]:
 
 # Popen objects of services this process started: reaped on stop (no zombies left behind).
 _children: dict[str, subprocess.Popen] = {}
+
+
+@atexit.register
+def _leave_services_running() -> None:
+    """At exit: reap the services that ended; one still running outlives this process on purpose (a service
+    started from the command line serves on), so letting go of its Popen is no leak and says nothing (Python
+    would warn "subprocess N is still running")."""
+    running = [p for p in _children.values() if p.poll() is None]
+    _children.clear()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ResourceWarning)
+        running.clear()   # the last references: CPython collects each Popen here, inside the filter

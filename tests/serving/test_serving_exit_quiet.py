@@ -1,0 +1,23 @@
+"""A process that exits while a service it started serves on says nothing about it: no ResourceWarning
+"subprocess N is still running" on the terminal (issue 18: noise on the terminal)."""
+
+import subprocess
+import sys
+
+from desktop_app.jobs.scheduler import child_env
+
+CODE = """
+import subprocess, sys
+from desktop_app.serving import manager
+manager._children["svc"] = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"],
+                                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+print(manager._children["svc"].pid)
+"""
+
+
+def test_exiting_while_a_started_service_runs_is_quiet():
+    r = subprocess.run([sys.executable, "-X", "dev", "-W", "error::ResourceWarning", "-c", CODE],
+                       capture_output=True, text=True, env=child_env(), timeout=120)
+    pid = int(r.stdout.split()[0])
+    subprocess.run(["kill", str(pid)], check=False)
+    assert r.returncode == 0 and "still running" not in r.stderr, r.stderr
