@@ -1,5 +1,4 @@
-"""The jobs panel and the status bar count running and queued jobs apart (issue 18: a queued job was counted as
-running)."""
+"""The jobs panel and the status bar count running and queued jobs apart (issue 18)."""
 
 from desktop_app.catalog import ExecutionStatus
 from desktop_app.gui.widgets.jobs_panel import JobsPanel

@@ -1,5 +1,4 @@
-"""Resume never stays disabled with no reason: its tooltip says why, and it enables once the job's worker is
-gone (issue 18: disabled for seconds with no reason)."""
+"""Resume never stays disabled with no reason: its tooltip says why (issue 18)."""
 
 from dataclasses import replace
 

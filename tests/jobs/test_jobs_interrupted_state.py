@@ -1,6 +1,4 @@
-"""A worker killed from outside leaves one clear state, "interrupted, can resume", on its job and its model
-(issue 18: a killed worker's job read failed while its model could be resumed; after a full crash the job read
-interrupted while its model read failed)."""
+"""A worker killed from outside leaves "interrupted, can resume" on its job and model alike (issue 18)."""
 
 import os
 import signal

@@ -1,5 +1,4 @@
-"""A job the scheduler cannot start yet says what it waits for and how many jobs are ahead of it (issue 18: a
-queued job's message was empty)."""
+"""A job the scheduler cannot start yet says what it waits for and how many jobs are ahead (issue 18)."""
 
 import os
 

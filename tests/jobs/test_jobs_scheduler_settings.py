@@ -1,5 +1,4 @@
-"""The running scheduler follows Settings > Parallel CPU jobs without a restart (issue 18: an evaluation waited
-8 minutes behind a training after the setting was raised)."""
+"""The running scheduler follows Settings > Parallel CPU jobs without a restart (issue 18)."""
 
 import os
 

@@ -1,5 +1,4 @@
-"""A process that exits while a service it started serves on says nothing about it: no ResourceWarning
-"subprocess N is still running" on the terminal (issue 18: noise on the terminal)."""
+"""Exiting while a service one started serves on prints no ResourceWarning (issue 18 terminal noise)."""
 
 import subprocess
 import sys

@@ -1,5 +1,4 @@
-"""A service takes a free port within Settings > Service ports, never an arbitrary one (issue 18: a service
-started on 39735 with 8600-8699 set), and says which range is full when every port in it is taken."""
+"""A service takes a free port within Settings > Service ports, or says the range is full (issue 18)."""
 
 import socket
 
