@@ -225,6 +225,40 @@ def read_dataloop(root: str | Path, *, check_images: bool = True) -> DatasetBund
     return DatasetBundle(labels=labels, items=items, info={"format": "dataloop"})
 
 
+def dataloop_item_json(it: ImageEntry, width: int | None, height: int | None,
+                       subset: str | None) -> dict[str, Any]:
+    """One item's JSON as Dataloop writes it: filename with a leading '/', metadata.system width / height / subset
+    tag, annotations with point coordinates ({x, y, z}). Also what a user's adapter reads (ml/layout.py)."""
+    system: dict[str, Any] = {"width": width, "height": height}
+    if subset:
+        system["tags"] = {subset: True}
+    doc: dict[str, Any] = {"filename": "/" + it.name, "name": it.name.rsplit("/", 1)[-1],
+                           "metadata": {"system": system},
+                           "annotations": [to_dataloop_annotation(a) for a in it.annotations]}
+    if it.metadata.get("dataloop_id"):
+        doc["id"] = it.metadata["dataloop_id"]
+    return doc
+
+
+def dataloop_item_from_json(doc: dict[str, Any], *, file: str | None = None) -> tuple[str, int | None, int | None,
+                                                                                     list[Annotation]]:
+    """(name, width, height, annotations) of one item JSON in Dataloop's form, without touching its image."""
+    if not isinstance(doc, dict):
+        raise FormatError("item JSON must be an object", file=file)
+    name = clean_name(doc.get("filename"), file=file, entry="filename")
+    meta = doc.get("metadata") if isinstance(doc.get("metadata"), dict) else {}
+    system = meta.get("system") or {}
+    if not isinstance(system, dict):
+        raise FormatError("metadata.system must be an object", file=file, entry="metadata")
+    w, h = system.get("width"), system.get("height")
+    anns_raw = doc.get("annotations", [])
+    if not isinstance(anns_raw, list):
+        raise FormatError("'annotations' must be a list", file=file)
+    anns = [from_dataloop_annotation(d, file=file, entry=f"annotation #{i}", image_size=(w, h) if w and h else None)
+            for i, d in enumerate(anns_raw)]
+    return name, w, h, anns
+
+
 def write_dataloop(bundle: DatasetBundle, out_dir: str | Path, *, copy_images: str = "copy",
                    progress: Callable[[int, int], None] | None = None,
                    cancelled: Callable[[], bool] | None = None) -> Path:
@@ -236,14 +270,7 @@ def write_dataloop(bundle: DatasetBundle, out_dir: str | Path, *, copy_images: s
                for it in bundle.items]
     for it, (dst, jpath) in tracked(list(zip(bundle.items, targets)), progress, cancelled):
         w, h = entry_size(it)
-        system: dict[str, Any] = {"width": w, "height": h}
-        if it.subset:
-            system["tags"] = {it.subset: True}
-        doc: dict[str, Any] = {"filename": "/" + it.name, "name": it.name.rsplit("/", 1)[-1],
-                               "metadata": {"system": system},
-                               "annotations": [to_dataloop_annotation(a) for a in it.annotations]}
-        if it.metadata.get("dataloop_id"):
-            doc["id"] = it.metadata["dataloop_id"]
+        doc = dataloop_item_json(it, w, h, it.subset)
         jpath.parent.mkdir(parents=True, exist_ok=True)
         jpath.write_text(json.dumps(doc), encoding="utf-8")
         place_image(it, dst, copy_images)

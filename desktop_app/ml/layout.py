@@ -2,10 +2,12 @@
 
     data_path/labels.json                      {"labels": [...]}   (order = class ids)
     data_path/<subset>/items/<name>            symlink to the source image (a copy where links fail)
-    data_path/<subset>/json/<name>.json        one item: filename, width, height, annotations
-    data_path/<subset>/annotations.json        the whole subset in one file (the fast path)
+    data_path/<subset>/json/<name>.json        one item as Dataloop writes it: "/<name>", metadata.system width /
+                                               height / subset tag, annotations with {x, y, z} points
+    data_path/<subset>/annotations.json        the whole subset in one file (the fast path), compact coordinates
 
-Coordinates are the compact form of `formats.base` (box = [l, t, r, b] pixels, segment = rings of [x, y]).
+The per-item files are Dataloop's item JSON, so an adapter written for Dataloop reads them unchanged. The one-file
+form keeps the compact coordinates of `formats.base` (box = [l, t, r, b] pixels, segment = rings of [x, y]).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from typing import Any
 from desktop_app.catalog.names import check_name, contained
 from desktop_app.errors import FormatError, ValidationError
 from desktop_app.formats.base import Annotation, ImageEntry
+from desktop_app.formats.dataloop import dataloop_item_from_json, dataloop_item_json
 
 LAYOUT_VERSION = 1
 
@@ -44,7 +47,8 @@ def write_layout(data_path: str | Path, subsets: dict[str, list[ImageEntry]], la
                 _link_or_copy(Path(entry.source), item_path)
             record = _item_to_json(entry)
             json_path.parent.mkdir(parents=True, exist_ok=True)
-            json_path.write_text(json.dumps(record), encoding="utf-8")
+            json_path.write_text(json.dumps(dataloop_item_json(entry, record["width"], record["height"], subset)),
+                                 encoding="utf-8")
             records.append(record)
         _atomic_write_json(sub / "annotations.json",
                            {"version": LAYOUT_VERSION, "subset": subset, "labels": list(labels), "items": records})
@@ -83,12 +87,15 @@ def read_layout(data_path: str | Path, subset: str) -> list[ImageEntry]:
             raise FormatError(f"not valid JSON ({exc})", file=str(fast)) from None
         records = data.get("items", []) if isinstance(data, dict) else []
     elif (sub / "json").is_dir():  # written by hand or by a user's script: the per-item files alone
-        records = []
+        entries = []
         for path in sorted((sub / "json").rglob("*.json")):
             try:
-                records.append(json.loads(path.read_text(encoding="utf-8")))
+                record = json.loads(path.read_text(encoding="utf-8"))
             except json.JSONDecodeError as exc:
                 raise FormatError(f"not valid JSON ({exc})", file=str(path)) from None
+            entries.append(_item_from_dataloop(record, sub, subset, path) if _is_dataloop(record)
+                           else _item_from_json(record, sub, subset, path))
+        return entries
     else:
         return []
     return [_item_from_json(r, sub, subset, fast) for r in records]
@@ -170,6 +177,18 @@ def _item_from_json(r: dict[str, Any], sub: Path, subset: str, file: Path) -> Im
         raise FormatError(f"malformed item record ({exc!r})", file=str(file), entry=str(r.get("filename"))) from None
     return ImageEntry(source=sub / "items" / name, name=name, width=r.get("width"), height=r.get("height"),
                       subset=subset, annotations=anns, metadata=r.get("metadata", {}))
+
+
+def _is_dataloop(r: Any) -> bool:
+    """An item JSON in Dataloop's form (what write_layout writes per item), not the compact one of annotations.json."""
+    return isinstance(r, dict) and isinstance(r.get("metadata"), dict) and "system" in r["metadata"]
+
+
+def _item_from_dataloop(r: dict[str, Any], sub: Path, subset: str, file: Path) -> ImageEntry:
+    name, width, height, anns = dataloop_item_from_json(r, file=str(file))
+    check_name(name, "item name")
+    return ImageEntry(source=sub / "items" / name, name=name, width=width, height=height, subset=subset,
+                      annotations=anns)
 
 
 def _atomic_write_json(path: Path, data: Any) -> None:

@@ -116,9 +116,6 @@ def test_each_subset_has_items_and_one_json_per_item(trained):
     assert not [f for f in files if f.startswith("test/")]
 
 
-@pytest.mark.xfail(strict=True, reason="issue 18: ml/layout.py writes json/<name>.json with filename 'shots/a.png' "
-                   "(no leading '/') and box coordinates [l, t, r, b]; Dataloop writes '/shots/a.png' and "
-                   "[{x, y, z}, {x, y, z}]. See the README's 'What your adapter receives'.")
 def test_a_dataloop_adapter_reads_filenames_and_box_coordinates_unchanged(trained):
     ex, report = trained
     assert ex.status == "success", ex.logs()

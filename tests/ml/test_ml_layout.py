@@ -38,11 +38,17 @@ def test_round_trip(tmp_path):
         assert [(a.type, a.label, a.coordinates, a.attributes, a.iscrowd) for a in got.annotations] == \
                [(a.type, a.label, a.coordinates, a.attributes, a.iscrowd) for a in orig.annotations]
     item_json = json.loads((root / "train" / "json" / "deep" / "b.png.json").read_text())
-    assert item_json["filename"] == "deep/b.png" and item_json["annotations"][1]["coordinates"] == [1.0, 2.0, 5.5, 7.0]
+    # the per-item file is Dataloop's item JSON: a Dataloop adapter reads it unchanged
+    assert item_json["filename"] == "/deep/b.png" and item_json["name"] == "b.png"
+    assert item_json["metadata"]["system"] == {"width": 10, "height": 8, "tags": {"train": True}}
+    assert item_json["annotations"][1]["coordinates"] == [{"x": 1.0, "y": 2.0, "z": 0}, {"x": 5.5, "y": 7.0, "z": 0}]
     # without the one-file fast path, the per-item files give the same
     (root / "train" / "annotations.json").unlink()
     slow = read_layout(root, "train")
     assert [(e.name, len(e.annotations)) for e in slow] == [(e.name, len(e.annotations)) for e in back]
+    assert [[(a.type, a.label, a.coordinates) for a in e.annotations] for e in slow] == \
+           [[(a.type, a.label, a.coordinates) for a in e.annotations] for e in back]
+    assert [(e.width, e.height) for e in slow] == [(10, 8), (10, 8)]
     assert read_layout(root, "test") == []
 
 
