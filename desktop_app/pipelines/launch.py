@@ -6,12 +6,14 @@
 
 from __future__ import annotations
 
+import atexit
 import logging
 import os
 import signal
 import subprocess
 import sys
 import time
+import warnings
 from pathlib import Path
 
 from desktop_app.catalog import Catalog
@@ -81,6 +83,16 @@ def spawn(catalog: Catalog, run_id: str) -> int:
     _children.setdefault(run_id, []).append(proc)
     lock.set_owner(catalog, run_id, lock.owner_for(proc.pid))
     return proc.pid
+
+
+@atexit.register
+def _leave_running() -> None:
+    """At exit: reap the runners that ended; one still running outlives this process on purpose (a detached run
+    finishes on its own and its new parent reaps it), so letting go of it says nothing."""
+    reap()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ResourceWarning)
+        _children.clear()   # the last references: CPython collects each Popen here, inside the filter
 
 
 def reap() -> None:
