@@ -21,9 +21,9 @@ def test_one_click_closes_the_viewer_it_had_the_page_alone(qtbot, client):
     qtbot.addWidget(page)
     page.resize(900, 600)
     page.show()
-    with qtbot.waitSignal(page.model.query_done, timeout=WAIT_MS):
-        page.set_dataset(client.catalog.get_dataset("shapes-detection").id)
-    qtbot.waitUntil(lambda: page.model.row(0) is not None, timeout=WAIT_MS)
+    page.set_dataset(client.catalog.get_dataset("shapes-detection").id)
+    # waitUntil, not waitSignal: it keeps its own clock, so a busy event loop fails the test instead of hanging it
+    qtbot.waitUntil(lambda: page.model.settled and page.model.row(0) is not None, timeout=WAIT_MS)
     page.open_row(0)
     page.focus_viewer(True)                      # double-click: the viewer alone
     qtbot.waitUntil(lambda: page.viewer_panel.isVisible() and not page.gallery.isVisible(), timeout=WAIT_MS)
