@@ -1,0 +1,50 @@
+"""The newcomer's whole journey in the real window on scikit-learn's digits (tests/gui/journey.py's steps):
+import by the menu, split, clone pretrained-resnet, train / cancel / resume, evaluate on test, confusion matrix,
+error gallery, relabel and undo, compare two models, deploy and call the service, back up."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("PySide6")
+pytest.importorskip("pytestqt")
+pytest.importorskip("sklearn")
+pytest.importorskip("torchvision")
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from journey import SECOND_FIELDS, TRAIN_FIELDS, Journey  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def fresh_config(tmp_path, monkeypatch):
+    """A newcomer's settings folder: empty."""
+    monkeypatch.setenv("DESKTOP_APP_CONFIG", str(tmp_path / "config"))
+
+
+def test_the_whole_journey_on_digits(window, qtbot, tmp_path, monkeypatch):
+    started = time.monotonic()
+    walk = Journey(window, tmp_path, wait=lambda cond, s, what="": qtbot.waitUntil(cond, timeout=int(s * 1000)),
+                   patch=monkeypatch.setattr)
+    folder = walk.write_images()
+    walk.import_folder(folder)
+    subsets = walk.split()
+    first = walk.clone("pretrained-resnet", "digits-resnet", TRAIN_FIELDS)
+    walk.train_cancel_resume(first)
+    walk.evaluate(first, subsets["test"])
+    walk.confusion_and_gallery(subsets["test"])
+    walk.relabel_and_undo()
+    second = walk.clone("digits-resnet", "digits-resnet-v2", SECOND_FIELDS, dataset=False)
+    walk.wait_trained(second)
+    walk.compare(first, second)
+    image = next((folder / "7").glob("*.png"))
+    try:
+        walk.deploy_and_call(first, image)
+    finally:
+        if "service" in walk.ids:
+            walk.stop_service()
+    walk.backup()
+    print(f"journey took {time.monotonic() - started:.1f} s")
