@@ -119,7 +119,8 @@ class CloneDialog(QDialog):
             self._show_error("Fix the marked fields: " + "; ".join(errors.values()))
             return None
         changed = views.changed_values(self.source.configuration, values)
-        kwargs: dict[str, Any] = {"model_name": name, "description": self.description.text().strip() or None,
+        # The field starts with the source's description (none for a built-in): it is the clone's, even empty.
+        kwargs: dict[str, Any] = {"model_name": name, "description": self.description.text().strip(),
                                   "configuration": changed}
         ds = self.dataset.currentData()
         if ds and ds != self.source.dataset_id:
@@ -142,14 +143,27 @@ class CloneDialog(QDialog):
 
     def _update_weights_note(self) -> None:
         arch = pretrained.arch_of(self.config_form.raw_values())
+        if arch is not None and self._own_weights and arch == pretrained.arch_of(self.source.configuration):
+            # A trained source: the clone starts from its weights, whatever the hub cache holds.
+            self.weights_note.setText(f"Training starts from the trained weights of {self.source.name}.")
+            self.weights_note.show()
+            return
         if arch is None:
             self._show_weights(None)
             return
         pretrained.ask(self._tasks, arch, self._show_weights)
 
+    @property
+    def _own_weights(self) -> bool:
+        """The source has weights of its own (trained or deployed): a clone starts from them."""
+        from desktop_app.domain.status import ModelStatus
+        return self.source.status in ModelStatus.WITH_WEIGHTS
+
     def _show_weights(self, found: pretrained.LocalWeights | None) -> None:
         if found is not None and found.arch != pretrained.arch_of(self.config_form.raw_values()):
             return      # the answer for an architecture no longer chosen
+        if found is not None and self._own_weights and found.arch == pretrained.arch_of(self.source.configuration):
+            return      # an answer asked for before the architecture came back to the source's own
         tick = self.config_form.editors.get("pretrained")
         if tick is not None:
             base = tick.toolTip().split("\n\n")[0]

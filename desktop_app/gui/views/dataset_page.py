@@ -300,8 +300,7 @@ class DatasetPage(QWidget):
             return None
         dlg = SplitDialog(self.catalog, self.dataset_id, self)
         dlg.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        dlg.split_done.connect(lambda counts: (self.message.emit(
-            "Split: " + ", ".join(f"{k} {v:,}" for k, v in counts.items())), self.refresh()))
+        dlg.split_done.connect(lambda counts: (self.message.emit(split_message(counts)), self.refresh()))
         dlg.show()
         return dlg
 
@@ -604,3 +603,10 @@ def _local_paths(mime) -> list[Path]:
     if not mime.hasUrls():
         return []
     return [Path(u.toLocalFile()) for u in mime.urls() if u.isLocalFile()]
+
+
+def split_message(counts: dict[str, int]) -> str:
+    """The status bar's line after a split, in the dialog's order (train, validation, test), not the catalog's."""
+    order = ["train", "validation", "test"]
+    keys = [k for k in order if k in counts] + sorted(k for k in counts if k not in order)
+    return "Split: " + ", ".join(f"{k} {counts[k]:,}" for k in keys)

@@ -87,7 +87,9 @@ class ReviewPanel(QWidget):
         # two rows: where am I (and back), then what is drawn and what can be done to it
         bar = QHBoxLayout()
         bar.setContentsMargins(4, 2, 4, 0)
-        for w in (self.prev_button, self.next_button, self.position):
+        # "1 / 1" then "4/d0134.png" read as "1 / 14/d0134.png": a dot between, as in the dataset's viewer
+        self.separator = QLabel("·")
+        for w in (self.prev_button, self.next_button, self.position, self.separator):
             bar.addWidget(w)
         self.title.setMinimumWidth(60)
         self.title.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
@@ -230,6 +232,7 @@ class ReviewPanel(QWidget):
         self.prev_button.setEnabled(self.pos > 0)
         self.next_button.setEnabled(0 <= self.pos < n - 1)
         item_id = self.current_item_id
+        self.separator.setVisible(item_id is not None)
         if item_id is None:
             self.title.setText("")
             self.reviewed.setText("")

@@ -33,6 +33,7 @@ FRAME_X_HEADROOM = 0.25   # the sticky view runs a quarter of the steps ahead of
 FRAME_Y_HEADROOM = 0.08   # ... and a little above and below it
 FRAME_REFIT = 0.4         # refit when the data fills less than this share of the frame's height
 LEFT_AXIS_PX = 52    # room for labels like "0.0125" or "12,000"
+UNNAMED = "value"    # the legend of a metric logged without a split (see ml.adapter, sdk.model)
 STEP_MS = 40         # between two figures' redraws: longer than a frame, so each is painted on its own
 
 
@@ -203,6 +204,11 @@ class ChartsPanel(QWidget):
             raw.setVisible(self.weight > 0)
             xs_all += [xs, xs]
             ys_all += [ys, smoothed]
+        legend_box = plot.getPlotItem().legend
+        if legend_box is not None:
+            # A metric logged without a split ("lr") has one line named "value": the title names it already, and
+            # the box only covered the start of its line.
+            legend_box.setVisible(self.series.legends(figure) != [UNNAMED])
         self._fit_frame(plot, figure, xs_all, ys_all)
         # pyqtgraph fits the view and moves its contents lazily, inside the next paint, and the moved items
         # then ask for a second paint: do both now so the figure is painted once

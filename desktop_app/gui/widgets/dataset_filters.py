@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QIcon, QPixmap
+from PySide6.QtGui import QColor, QIcon, QPainter, QPixmap
 from PySide6.QtWidgets import QComboBox, QLabel, QLineEdit, QListWidget, QListWidgetItem, QVBoxLayout, QWidget
 
 from desktop_app.gui.colors import LabelColors
 from desktop_app.gui.itemmodels.gallery_model import GalleryFilter
+from desktop_app.gui.widgets.gallery import SUBSET_COLORS
 
 SUBSET_CHOICES: tuple[tuple[str | None, str], ...] = (
     (None, "All items"), ("train", "Train"), ("validation", "Validation"), ("test", "Test"), ("none", "No subset"))
@@ -53,6 +54,19 @@ def label_rows(labels: Sequence[str], items: Mapping[str, int] | None, *, total:
 def _swatch(color: QColor) -> QIcon:
     pm = QPixmap(10, 10)
     pm.fill(color)
+    return QIcon(pm)
+
+
+def _dot(color: QColor) -> QIcon:
+    """The gallery's subset dot, as an icon."""
+    pm = QPixmap(10, 10)
+    pm.fill(Qt.GlobalColor.transparent)
+    p = QPainter(pm)
+    p.setRenderHint(QPainter.RenderHint.Antialiasing)
+    p.setPen(Qt.PenStyle.NoPen)
+    p.setBrush(color)
+    p.drawEllipse(1, 1, 8, 8)
+    p.end()
     return QIcon(pm)
 
 
@@ -125,6 +139,11 @@ class FilterPanel(QWidget):
 
     def set_subset_counts(self, counts: Mapping[str, int] | None) -> None:
         self._fill(self.subsets, subset_rows(counts), None)
+        # The gallery marks each item's subset with a coloured dot by its name: this list is their legend.
+        for k in range(self.subsets.count()):
+            it = self.subsets.item(k)
+            if it.data(KEY) in SUBSET_COLORS:
+                it.setIcon(_dot(QColor(SUBSET_COLORS[it.data(KEY)])))
         w = self.subsets   # show all five rows, no scrolling, no wasted space
         w.setFixedHeight(w.sizeHintForRow(0) * w.count() + 2 * w.frameWidth() + 2)
 

@@ -260,8 +260,11 @@ class ErrorGallery(QWidget):
         ranges = QHBoxLayout()
         ranges.addWidget(QLabel("Confidence"))
         ranges.addWidget(self.score, 1)
-        ranges.addSpacing(12)
-        ranges.addWidget(QLabel("IoU"))
+        self.iou_spacer = QWidget()
+        self.iou_spacer.setFixedWidth(12)
+        self.iou_label = QLabel("IoU")
+        ranges.addWidget(self.iou_spacer)
+        ranges.addWidget(self.iou_label)
         ranges.addWidget(self.iou, 1)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
@@ -297,7 +300,11 @@ class ErrorGallery(QWidget):
         self.label.blockSignals(False)
 
     def set_iou_enabled(self, on: bool) -> None:
+        """A classification evaluation has no IoU: its range is hidden (greyed out, it only puzzled), as the
+        threshold bar's is."""
         self.iou.setEnabled(on)
+        for w in (self.iou, self.iou_label, self.iou_spacer):
+            w.setVisible(on)
 
     def filter(self) -> InstanceFilter:
         lo, hi = self.score.value()
