@@ -11,8 +11,10 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QLabel, QMainWindow, QSplitter, QVBoxLayout, QWidget
 
 from desktop_app.domain.status import ExecutionStatus
+from desktop_app.errors import NotFoundError
 
 from .app_services import AppServices
+from .logging_setup import JobLog
 from .notifications import ErrorHub, NotificationBar
 from .pages import REVIEW_PAGES, Pages
 from .settings_store import SettingsStore
@@ -35,6 +37,20 @@ def _keys(*keys: QKeySequence.StandardKey | str) -> list[QKeySequence]:
     return out
 
 
+def app_log_note(path: Path | None, home: Path | None, read_only: bool) -> str:
+    """Where the logs are, for Help ▸ Open the app log: one folder, <catalog>/logs, once a catalog is open."""
+    where = ("Every log is under the catalog's logs/ folder: app.log (this window), scheduler.log, executions/ "
+             "(each job), pipelines/ (each run), services/ (each service).")
+    if home is None:
+        return (f"No catalog is open, so this is the start-up log in the settings folder ({path}). Once a catalog "
+                f"opens, the window logs into <catalog>/logs/app.log. {where}")
+    if path is not None and Path(path).parent != Path(home) / "logs":
+        return (f"The catalog {home} is open read-only (another window may be writing it), so this window logs "
+                f"into the settings folder ({path}); the catalog's own app.log is in {Path(home) / 'logs'}. {where}"
+                if read_only else f"This window logs into {path}: the catalog folder cannot be written. {where}")
+    return f"{where} This one: {path}."
+
+
 class MainWindow(QMainWindow):
     catalog_ready = Signal()
 
@@ -51,6 +67,8 @@ class MainWindow(QMainWindow):
         self.entities: EntitiesWatcher | None = None
         self.loader: CatalogLoader | None = None
         self.dialogs: list[QWidget] = []
+        self.job_log = JobLog()                 # app.log's lines for jobs submitted, started and ended
+        self._job_titles: dict[str, str] = {}   # execution id -> the job's name, read once per job
         self._shut = False
         self._splitters_restored = False
         self.hub = ErrorHub(self)
@@ -74,7 +92,7 @@ class MainWindow(QMainWindow):
         self.pages.evaluate_requested.connect(self.open_evaluate_dialog)
         self.pages.add_package_requested.connect(self.open_package_dialog)
         self.pages.new_dataset_requested.connect(self.open_new_dataset_dialog)   # File > New dataset…'s dialog
-        self.pages.message.connect(lambda text: self.statusBar().showMessage(text, 8000))
+        self.pages.message.connect(self._page_message)   # shown in the status bar and written to app.log
         self.pages.error.connect(self._page_error)   # a page's failures land with every other error
         self.pages.catalog_changed.connect(self.refresh_tree)
         self.pages.welcome.new_dataset_requested.connect(lambda: self.open_new_dataset_dialog())
@@ -104,6 +122,12 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.jobs_label)
         self.statusBar().addPermanentWidget(self.catalog_label)
         self.hub.reported.connect(lambda n: self.statusBar().showMessage(f"{n.title}: {n.message[:120]}", 8000))
+
+    def _page_message(self, text: str) -> None:
+        """A page's one-line news (imported, exported, split, a service started): the status bar and app.log."""
+        self.statusBar().showMessage(text, 8000)
+        key, item = self.navigator.current_key(), self.navigator.currentItem()
+        log.info("%s%s", text, f" [{key[0]} {item.text(0)}]" if key and item is not None else "")
 
     def _page_error(self, title: str, error: object) -> None:
         if isinstance(error, BaseException):
@@ -194,6 +218,8 @@ class MainWindow(QMainWindow):
         log.info("catalog %s opened in the window%s", home, " read-only" if client.catalog.read_only else "")
         self.settings.add_recent_catalog(home)
         self.catalog_label.setText(str(home))
+        self.job_log = JobLog()
+        self._job_titles = {}
         self.actions = Actions(client, self.hub, self.tasks, self)
         self.actions.catalog_changed.connect(self.refresh_tree)
         self.actions.job_submitted.connect(self._job_submitted)
@@ -327,6 +353,7 @@ class MainWindow(QMainWindow):
         except Exception as e:  # noqa: BLE001
             self.hub.exception(f"Could not open the {kind}", e)
             return
+        self._log_services(self.pages.currentWidget())
         if kind not in REVIEW_PAGES:   # a compare / evaluation page is not where the next start begins
             self.settings.set_last_selection(self.client.catalog.home, kind, ident)
         is_model = kind == "model"
@@ -374,7 +401,8 @@ class MainWindow(QMainWindow):
 
     # -- jobs -----------------------------------------------------------------------------
     def _apply_jobs(self, rows: list, statuses: dict) -> None:
-        self.jobs.set_rows(rows)
+        self.jobs.set_rows(rows, self._titles(rows))
+        self.job_log.apply(rows, self.jobs.title)
         if set(statuses) != getattr(self, "_known_models", set()):
             self.refresh_tree()   # a model was created or deleted elsewhere (a script, the CLI)
         self.navigator.set_statuses(statuses)
@@ -387,7 +415,30 @@ class MainWindow(QMainWindow):
         from .widgets.jobs_panel import job_counts
         self.jobs_label.setText(job_counts(rows, none="No jobs running"))   # "1 running, 1 queued"
 
+    def _titles(self, rows: list) -> dict[str, str]:
+        """The jobs' names ("Train resnet-exp (pipeline nightly, run 3)"), read from the catalog once per job."""
+        from desktop_app.jobs.naming import display_title
+        if self.client is not None:
+            for row in rows:
+                if row.id not in self._job_titles:
+                    try:
+                        self._job_titles[row.id] = display_title(self.client.catalog, self.client.catalog.
+                                                                 get_execution(row.id))
+                    except NotFoundError:   # deleted meanwhile (or a row made up by a test): its kind and model
+                        self._job_titles[row.id] = row.title
+        return self._job_titles
+
     def _job_submitted(self, execution_id: str) -> None:
+        from desktop_app.jobs.naming import display_title
+        from desktop_app.sdk.views import job_row
+        try:
+            cat = self.client.catalog
+            ex = cat.get_execution(execution_id)
+            model = cat.get_model(ex.model_id).name if ex.model_id else ""
+            self._job_titles[ex.id] = display_title(cat, ex)
+            self.job_log.submitted(job_row(ex, model), self._job_titles[ex.id])
+        except NotFoundError as e:     # deleted at once (another window): nothing to log
+            log.info("job %s submitted, then gone: %s", execution_id, e)
         if self.watcher is not None:
             self.watcher.poke()
         QTimer.singleShot(300, lambda: self.jobs.select(execution_id))
@@ -397,14 +448,14 @@ class MainWindow(QMainWindow):
             self.hub.error(f"{row.kind.capitalize()} of {row.model_name or 'a model'} failed",
                            row.error or "the job failed", log_tail)
         else:
-            self.statusBar().showMessage(f"{row.title}: {row.status}", 8000)
+            self.statusBar().showMessage(f"{self.jobs.title(row)}: {row.status}", 8000)
 
     def open_log(self, row: Any) -> None:
         from .widgets.log_view import LogDialog
         path = Path(row.log_path)
         if not path.is_absolute() and self.client is not None:
             path = self.client.catalog.home / path
-        dlg = LogDialog(f"Log: {row.title} ({row.id})", path, self)
+        dlg = LogDialog(f"Log: {self.jobs.title(row)} ({row.id})", path, self)
         self._keep(dlg)
         dlg.show()
 
@@ -500,13 +551,43 @@ class MainWindow(QMainWindow):
     def _toggle_jobs(self, on: bool) -> None:
         self.jobs.setVisible(on)
 
-    def _open_app_log(self) -> None:
-        if self.client is None:
-            return
+    def _open_app_log(self):
+        """Help ▸ Open the app log: the file this window logs into now, with a line saying where the logs are."""
+        from .logging_setup import current_log_file
         from .widgets.log_view import LogDialog
-        dlg = LogDialog("Model Desk log", self.client.catalog.logs_dir / "app.log", self)
+        catalog = self.client.catalog if self.client is not None else None
+        path = current_log_file() or (catalog.logs_dir / "app.log" if catalog is not None else None)
+        dlg = LogDialog("Model Desk log", path, self)
+        note = QLabel(app_log_note(path, catalog.home if catalog is not None else None,
+                                   bool(catalog is not None and catalog.read_only)))
+        note.setObjectName("appLogNote")
+        note.setWordWrap(True)
+        note.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        dlg.layout().insertWidget(0, note)
         self._keep(dlg)
         dlg.show()
+        return dlg
+
+    def _log_services(self, page: Any) -> None:
+        """A services page's starts and stops go to app.log (connected once per page)."""
+        if not hasattr(page, "service_started") or getattr(page, "_app_log_connected", False):
+            return
+        page._app_log_connected = True
+        page.service_started.connect(lambda sid: self._log_service(sid, "started"))
+        page.service_stopped.connect(lambda sid: self._log_service(sid, "stopped"))
+
+    def _log_service(self, service_id: str, event: str) -> None:
+        if self.client is None:
+            return
+        cat = self.client.catalog
+        try:
+            rec = cat.get_service(service_id)
+            model = cat.get_model(rec.model_id).name
+        except NotFoundError as e:
+            log.info("service %s %s (%s)", service_id, event, e)
+            return
+        log.info("service %s %s: %s of model %s at %s (now %s)", service_id, event, rec.name, model, rec.url,
+                 rec.status)
 
     def _about(self) -> None:
         self.services.open_about()

@@ -9,11 +9,15 @@ from typing import Any, Sequence
 from desktop_app.catalog import Catalog, ExecutionRecord, ExecutionStatus, ModelStatus
 from desktop_app.errors import ValidationError
 
+from .naming import TITLE_KEY, job_title
 from .scheduler import ensure_scheduler, mark_interrupted
 
 
-def _queue(catalog: Catalog, kind: str, *, model_id: str | None, input: dict) -> ExecutionRecord:
+def _queue(catalog: Catalog, kind: str, *, model_id: str | None, input: dict,
+           context: str | None = None) -> ExecutionRecord:
     model = catalog.get_model(model_id) if model_id else None
+    # Named for what it does (not "train"): the jobs panel, its log window and app.log show this.
+    input = {**input, TITLE_KEY: job_title(catalog, kind, model_id, input, context)}
     ex = catalog.create_execution(kind, model_id=model_id, project_id=model.project_id if model else None,
                                   input=input)
     # Said until the scheduler takes it (it then names what the job waits for, or starts it).
@@ -21,8 +25,10 @@ def _queue(catalog: Catalog, kind: str, *, model_id: str | None, input: dict) ->
 
 
 def submit_train(catalog: Catalog, model_id: str, *, wait: bool = True, resume: bool = False,
-                 show_progress: bool | None = None, device: str | None = None) -> ExecutionRecord:
-    """Queue training of a model. Bad hyper-parameters and empty subsets are refused here, before any job."""
+                 show_progress: bool | None = None, device: str | None = None,
+                 context: str | None = None) -> ExecutionRecord:
+    """Queue training of a model. Bad hyper-parameters and empty subsets are refused here, before any job.
+    `context`: who queues it, for the job's name ("pipeline nightly, run 3")."""
     from desktop_app.ml.adapter import validate_model_configuration
 
     model = catalog.get_model(model_id)
@@ -47,14 +53,15 @@ def submit_train(catalog: Catalog, model_id: str, *, wait: bool = True, resume: 
     if config.get("distributed"):
         requested = "all"
     ex = _queue(catalog, "train", model_id=model_id,
-                input={"device": requested, "resume": False, "previous_status": model.status})
+                input={"device": requested, "resume": False, "previous_status": model.status}, context=context)
     catalog.set_model_status(model_id, ModelStatus.PENDING)
     return _start(catalog, ex, wait, show_progress)
 
 
 def submit_evaluate(catalog: Catalog, model_id: str, dataset_id: str, *, filters: dict | None = None,
                     name: str | None = None, wait: bool = True, iou_threshold: float = 0.5,
-                    conf_threshold: float = 0.0, show_progress: bool | None = None) -> ExecutionRecord:
+                    conf_threshold: float = 0.0, show_progress: bool | None = None,
+                    context: str | None = None) -> ExecutionRecord:
     from desktop_app.ml.readiness import require_runnable
     require_runnable(catalog, model_id, "evaluate")          # deploy's rule: refused now, not in the job
     catalog.get_dataset(dataset_id)
@@ -66,7 +73,8 @@ def submit_evaluate(catalog: Catalog, model_id: str, dataset_id: str, *, filters
     require_ground_truth(catalog, model_id, dataset_id, filters)
     ex = _queue(catalog, "evaluate", model_id=model_id,
                 input={"dataset_id": dataset_id, "filters": filters or {}, "name": name,
-                       "iou_threshold": iou_threshold, "conf_threshold": conf_threshold, "device": "auto"})
+                       "iou_threshold": iou_threshold, "conf_threshold": conf_threshold, "device": "auto"},
+                context=context)
     return _start(catalog, ex, wait, show_progress)
 
 

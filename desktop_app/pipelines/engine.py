@@ -17,6 +17,7 @@ from typing import Any
 from desktop_app.catalog import Catalog, ExecutionStatus
 from desktop_app.catalog.stamps import now_iso
 from desktop_app.errors import CatalogBusyError, DesktopAppError, NotFoundError, UserError
+from desktop_app.jobs.naming import TITLE_KEY, pipeline_context, pipeline_step_title
 
 from . import lock, snapshot
 from .definition import PipelineDefinition
@@ -85,6 +86,10 @@ class _Run:
         self.catalog.update_execution(self.current["execution_id"], output=self.current["output"])
         self.save()
 
+    def job_context(self) -> str:
+        """What the jobs this run queues say of where they come from: "pipeline nightly, run 3"."""
+        return pipeline_context(self.pipeline.name, self.details.get("number"))
+
     def check_cancel(self) -> None:
         if self.current and self.current.get("execution_id"):
             if self.catalog.get_execution(self.current["execution_id"]).cancel_requested:
@@ -133,9 +138,10 @@ class _Run:
         self.current, self.at_step = None, name
         attempt = len(s.get("attempts", [])) + 1
         with self.catalog.transaction():
-            ex = self.catalog.create_execution("pipeline", project_id=self.pipeline.project_id, input={
-                "pipeline_id": self.pipeline.id, "pipeline": self.pipeline.name, "run_id": self.run.id,
-                "step": name, "attempt": attempt})
+            inp = {"pipeline_id": self.pipeline.id, "pipeline": self.pipeline.name, "run_id": self.run.id,
+                   "run_number": self.details.get("number"), "step": name, "attempt": attempt}
+            inp[TITLE_KEY] = pipeline_step_title(self.catalog, inp)     # "Pipeline nightly, run 3: train"
+            ex = self.catalog.create_execution("pipeline", project_id=self.pipeline.project_id, input=inp)
             # Never visible as 'created': the job scheduler would take it for a job of its own.
             ex = self.catalog.set_execution_status(ex.id, ExecutionStatus.IN_PROGRESS, pid=self.pid,
                                                    log_path=f"logs/executions/{ex.id}.log",
@@ -289,7 +295,7 @@ class _Run:
         else:
             if job is not None:  # it failed: train again with the overrides as they are now
                 self._reapply_overrides(challenger_id)
-            job = runner.submit_train(cat, challenger_id, wait=False)
+            job = runner.submit_train(cat, challenger_id, wait=False, context=self.job_context())
             self.say(f"training job {job.id} queued for challenger {challenger_id}")
         self.link(train_execution_id=job.id)
         job = self.wait_jobs([job.id])[job.id]
@@ -333,7 +339,8 @@ class _Run:
                                                  ExecutionStatus.IN_PROGRESS):
                 job = runner.submit_evaluate(cat, model_id, self.defn.dataset_id, filters=filters, name=name,
                                              wait=False, iou_threshold=gate.iou_threshold,
-                                             conf_threshold=gate.conf_threshold)
+                                             conf_threshold=gate.conf_threshold,
+                                             context=f"{self.job_context()}, {role}")
                 self.say(f"evaluation job {job.id} queued for the {role} ({model_id}) on "
                          f"{len(filters['item_ids'])} frozen test items")
             jobs[role] = job.id

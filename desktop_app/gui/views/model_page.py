@@ -21,6 +21,8 @@ from ..widgets.log_view import LogView
 from ..workers import TaskRunner
 from .model_export import ModelExporter
 
+# The jobs panel's words for such a job (jobs.scheduler.INTERRUPTED_MESSAGE; views reach jobs only through actions).
+INTERRUPTED_MESSAGE = "interrupted, can resume"
 JOB_NOUNS = {"train": "training", "evaluate": "evaluation", "predict": "prediction"}
 
 
@@ -75,6 +77,7 @@ class ModelPage(QWidget):
         muted(self.note)
         self.note.hide()
         self._weights: pretrained.LocalWeights | None = None
+        self._interrupted: Any = None           # its last training job, when interrupted and resumable
         self._evaluate_reason: str | None = None
         self._tasks = TaskRunner(self)
         row.addLayout(left, 1)
@@ -205,6 +208,10 @@ class ModelPage(QWidget):
         m = d.model
         self.title.setText(m.name)
         self.badge.set_status(m.status)
+        self._interrupted = interrupted_training(d)
+        if self._interrupted is not None:   # the jobs panel's words: its worker was stopped, Resume continues
+            self.badge.set_status(ExecutionStatus.INTERRUPTED)
+            self.badge.setText(INTERRUPTED_MESSAGE)
         self._weights = None
         arch = pretrained.arch_of(m.configuration) if m.status == ModelStatus.PRE_TRAINED else None
         if arch is not None:
@@ -222,7 +229,8 @@ class ModelPage(QWidget):
             self.fields[key].setText(text)
         self.lineage.setText(self._lineage_html(d))
         self._fill_evaluations(d)
-        self.labels.setText(label_chips_html(m.labels, self._dataset_colors(m.dataset_id)))
+        self.labels.setText(" ".join(f"<span style='background:{_chip(k)}; color:white;'>&nbsp;{esc(lab)}&nbsp;</span>"
+                                     for k, lab in enumerate(m.labels)) or "—")
         self.artifacts.clear()
         for a in d.artifacts:
             item = QTreeWidgetItem([a.filename, views.human_size(a.size)])
@@ -235,15 +243,6 @@ class ModelPage(QWidget):
             self._fill_config(force=rebuild_form)
         self._update_buttons()
 
-    def _dataset_colors(self, dataset_id: str | None) -> tuple[list[str], dict]:
-        """(labels, label colours) of the model's dataset, as its gallery colours them; empty when it has none."""
-        from desktop_app.errors import NotFoundError
-        try:
-            ds = self.client.catalog.get_dataset(dataset_id) if dataset_id else None
-        except NotFoundError:
-            ds = None
-        return (list(ds.labels), dict(ds.label_colors or {})) if ds is not None else ([], {})
-
     def _show_weights(self, model_id: str, found: pretrained.LocalWeights) -> None:
         if model_id != self.model_id:
             return        # the answer came after the page moved to another model
@@ -253,6 +252,10 @@ class ModelPage(QWidget):
 
     def _show_badge_tip(self) -> None:
         d = self.details
+        if d is not None and self._interrupted is not None:
+            self.badge.setToolTip(f"Its training job ({self._interrupted.id}) was interrupted: its worker process "
+                                  f"ended from outside. Resume continues from the last checkpoint.")
+            return
         if d is None or d.model.status != ModelStatus.PRE_TRAINED:
             self.badge.setToolTip("")
             return
@@ -450,11 +453,16 @@ class ModelPage(QWidget):
         self.tabs.setCurrentIndex(0)   # the Overview tab holds the evaluations list
 
 
-def label_chips_html(labels: list[str], dataset: tuple[list[str], dict] = ([], {})) -> str:
-    """The labels as coloured chips, each in the colour the dataset's pages give it (its own palette of nine
-    gave label 9 the colour of label 0, and none matched the gallery's)."""
-    from ..colors import label_hex
-    order, overrides = dataset
-    order = list(order) + [lb for lb in labels if lb not in order]
-    return " ".join(f"<span style='background:{label_hex(lab, order, overrides)}; color:white;'>&nbsp;{esc(lab)}"
-                    f"&nbsp;</span>" for lab in labels) or "—"
+_CHIPS = ("#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7", "#9c755f")
+
+
+def interrupted_training(d: views.ModelDetails):
+    """The model's last training job when it was interrupted and can be resumed now (its worker is gone)."""
+    ex = d.resumable_execution
+    if ex is not None and ex.status == ExecutionStatus.INTERRUPTED and d.model.status not in ModelStatus.BUSY:
+        return ex
+    return None
+
+
+def _chip(k: int) -> str:
+    return _CHIPS[k % len(_CHIPS)]

@@ -14,6 +14,15 @@ COLUMNS = ("Job", "Status", "Progress", "ETA", "Elapsed", "Current metric", "Mes
 _PROGRESS = COLUMNS.index("Progress")
 
 
+# The words a status shows as where they differ from the stored one: a job not yet started waits in the queue.
+STATUS_WORDS = {ExecutionStatus.CREATED: "queued"}
+
+
+def status_word(status: str) -> str:
+    """A job's status as the panel says it: "queued" for a created job (the catalog's word is "created")."""
+    return STATUS_WORDS.get(status, status)
+
+
 def job_counts(rows: list, none: str = "") -> str:
     """'1 running, 1 queued': running and queued jobs counted apart (`none` when there are neither)."""
     running = sum(1 for r in rows if r.status == ExecutionStatus.IN_PROGRESS)
@@ -45,6 +54,7 @@ class JobsPanel(QWidget):
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self.rows: dict[str, object] = {}
+        self.titles: dict[str, str] = {}      # execution id -> the job's name (a row without one: its kind + model)
         self.items: dict[str, QTreeWidgetItem] = {}
         lay = QVBoxLayout(self)
         lay.setContentsMargins(4, 4, 6, 2)
@@ -72,7 +82,8 @@ class JobsPanel(QWidget):
         self.tree.setAlternatingRowColors(True)
         header = self.tree.header()
         header.setStretchLastSection(True)
-        for col, width in ((0, 230), (1, 100), (2, 130), (3, 60), (4, 60), (5, 260)):
+        # The Job column fits a name like "Train resnet-exp (pipeline nightly, run 3)"; its tooltip has the rest.
+        for col, width in ((0, 340), (1, 110), (2, 115), (3, 55), (4, 60), (5, 190)):
             self.tree.setColumnWidth(col, width)
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         self.tree.currentItemChanged.connect(lambda *_: self._update_buttons())
@@ -81,8 +92,11 @@ class JobsPanel(QWidget):
         self._update_buttons()
 
     # -- binding --------------------------------------------------------------------------
-    def set_rows(self, rows: list) -> None:
-        """Apply the watcher's snapshot: update rows in place, add new ones on top, drop vanished ones."""
+    def set_rows(self, rows: list, titles: dict[str, str] | None = None) -> None:
+        """Apply the watcher's snapshot: update rows in place, add new ones on top, drop vanished ones.
+        `titles`: the jobs' names by execution id ("Train resnet-exp (pipeline nightly, run 3)")."""
+        if titles is not None:
+            self.titles = {r.id: titles[r.id] for r in rows if titles.get(r.id)}
         seen = set()
         for k, row in enumerate(rows):
             seen.add(row.id)
@@ -108,9 +122,10 @@ class JobsPanel(QWidget):
 
     def _fill(self, item: QTreeWidgetItem, row) -> None:
         from desktop_app.sdk.views import format_duration
-        item.setText(0, row.title)
-        item.setToolTip(0, f"execution {row.id}")
-        item.setText(1, row.status)
+        title = self.title(row)
+        item.setText(0, title)
+        item.setToolTip(0, f"{title}\nexecution {row.id}")
+        item.setText(1, status_word(row.status))
         item.setIcon(1, status_icon(row.status))
         item.setForeground(1, status_color(row.status))
         item.setText(3, format_duration(row.eta_s))
@@ -123,6 +138,10 @@ class JobsPanel(QWidget):
         if isinstance(bar, QProgressBar):
             bar.setValue(int(row.progress * 10))
             bar.setFormat(f"{row.progress:.0f}%")
+
+    def title(self, row) -> str:
+        """What the job is called: its name, else its kind and model ("train resnet-exp")."""
+        return self.titles.get(row.id) or row.title
 
     def current_row(self):
         item = self.tree.currentItem()
