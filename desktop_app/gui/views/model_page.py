@@ -229,8 +229,7 @@ class ModelPage(QWidget):
             self.fields[key].setText(text)
         self.lineage.setText(self._lineage_html(d))
         self._fill_evaluations(d)
-        self.labels.setText(" ".join(f"<span style='background:{_chip(k)}; color:white;'>&nbsp;{esc(lab)}&nbsp;</span>"
-                                     for k, lab in enumerate(m.labels)) or "—")
+        self.labels.setText(label_chips_html(m.labels, self._dataset_colors(m.dataset_id)))
         self.artifacts.clear()
         for a in d.artifacts:
             item = QTreeWidgetItem([a.filename, views.human_size(a.size)])
@@ -242,6 +241,15 @@ class ModelPage(QWidget):
         if rebuild_form or not self._form_dirty():
             self._fill_config(force=rebuild_form)
         self._update_buttons()
+
+    def _dataset_colors(self, dataset_id: str | None) -> tuple[list[str], dict]:
+        """(labels, label colours) of the model's dataset, as its gallery colours them; empty when it has none."""
+        from desktop_app.errors import NotFoundError
+        try:
+            ds = self.client.catalog.get_dataset(dataset_id) if dataset_id else None
+        except NotFoundError:
+            ds = None
+        return (list(ds.labels), dict(ds.label_colors or {})) if ds is not None else ([], {})
 
     def _show_weights(self, model_id: str, found: pretrained.LocalWeights) -> None:
         if model_id != self.model_id:
@@ -453,9 +461,6 @@ class ModelPage(QWidget):
         self.tabs.setCurrentIndex(0)   # the Overview tab holds the evaluations list
 
 
-_CHIPS = ("#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7", "#9c755f")
-
-
 def interrupted_training(d: views.ModelDetails):
     """The model's last training job when it was interrupted and can be resumed now (its worker is gone)."""
     ex = d.resumable_execution
@@ -464,5 +469,11 @@ def interrupted_training(d: views.ModelDetails):
     return None
 
 
-def _chip(k: int) -> str:
-    return _CHIPS[k % len(_CHIPS)]
+def label_chips_html(labels: list[str], dataset: tuple[list[str], dict] = ([], {})) -> str:
+    """The labels as coloured chips, each in the colour the dataset's pages give it (its own palette of nine
+    gave label 9 the colour of label 0, and none matched the gallery's)."""
+    from ..colors import label_hex
+    order, overrides = dataset
+    order = list(order) + [lb for lb in labels if lb not in order]
+    return " ".join(f"<span style='background:{label_hex(lab, order, overrides)}; color:white;'>&nbsp;{esc(lab)}"
+                    f"&nbsp;</span>" for lab in labels) or "—"
