@@ -53,3 +53,12 @@ def test_a_job_queued_before_names_were_kept_gets_one_from_its_record(dl):
     step = cat.create_execution("pipeline", input={"pipeline": "nightly", "step": "snapshot"})
     assert display_title(cat, step) == "Pipeline nightly: snapshot"       # not just "pipeline"
     assert job_title(cat, "train", "deleted-id", {}) == "Train deleted-id"     # a model deleted since
+
+
+def test_the_job_list_names_each_job(dl, monkeypatch):
+    monkeypatch.setattr(runner, "ensure_scheduler", lambda home: None)
+    m, _ = _clone(dl, "resnet-exp")
+    cat = dl.default_client().catalog
+    ex = runner.submit_train(cat, m.id, wait=False, context="pipeline nightly, run 3")
+    row = next(r for r in runner.status_summary(cat) if r["id"] == ex.id)
+    assert row["name"] == "Train resnet-exp (pipeline nightly, run 3)" and row["kind"] == "train"
