@@ -9,6 +9,7 @@ from desktop_app.errors import AlreadyExistsError, NotFoundError, UserError, Val
 
 from .db import Database, new_id, now_iso
 from .names import check_name
+from .package_versions import check_new_version, next_version, parse_version, sort_versions
 from .records import (AliasRecord, ArtifactRecord, ModelRecord, ModelStatus, PackageRecord,
                       ProjectRecord)
 from .store import BlobStore
@@ -17,6 +18,9 @@ MODEL_FIELDS = {
     "name", "description", "tags", "status", "configuration", "labels", "input_type", "output_type",
     "dataset_id", "train_filter", "validation_filter", "scope", "metadata", "parent_id",
 }
+# What each version of a package keeps (package_revisions); the packages row holds the current version's.
+REVISION_FIELDS = ("description", "entry_point", "class_name", "codebase_sha", "default_configuration",
+                   "hyperparameters", "input_type", "output_type", "metadata")
 
 
 class EntitiesMixin:
@@ -71,8 +75,16 @@ class EntitiesMixin:
             codebase_sha=codebase_sha, default_configuration=default_configuration or {},
             hyperparameters=hyperparameters or [], input_type=input_type, output_type=output_type,
             created_at=now_iso(), metadata=metadata or {})
-        self._db.insert("packages", rec.to_dict())
+        parse_version(version)
+        with self._db.transaction():
+            self._db.insert("packages", rec.to_dict())
+            self._insert_revision(rec)
         return rec
+
+    def _insert_revision(self, rec: PackageRecord) -> None:
+        values = {f: getattr(rec, f) for f in REVISION_FIELDS}
+        self._db.insert("package_revisions", {"package_id": rec.id, "version": rec.version,
+                                              "created_at": rec.created_at, **values})
 
     def get_package(self, id_or_name: str) -> PackageRecord:
         row = self._db.query_one("SELECT * FROM packages WHERE id = ? OR name = ? ORDER BY id = ? DESC",
@@ -90,8 +102,91 @@ class EntitiesMixin:
         return [PackageRecord.from_row(r) for r in rows]
 
     def update_package(self, package_id: str, **values: Any) -> PackageRecord:
-        self._db.update("packages", {"id": package_id}, values)
+        """Change the package's current version in place (its description, default configuration, metadata...);
+        the version string itself changes only by add_package_revision."""
+        if "version" in values:
+            raise ValidationError("a package's version changes only by adding one (add_package_revision)")
+        current = self.get_package(package_id)
+        with self._db.transaction():
+            self._db.update("packages", {"id": package_id}, values)
+            self._db.update("package_revisions", {"package_id": package_id, "version": current.version},
+                            {k: v for k, v in values.items() if k in REVISION_FIELDS})
         return self.get_package(package_id)
+
+    # -- package versions -----------------------------------------------------------------
+    def add_package_revision(self, package_id: str, *, version: str | None = None,
+                             increment: str | None = None, **values: Any) -> PackageRecord:
+        """A new version of the package (its code and settings: REVISION_FIELDS, those not given copied from
+        the current one), made current. ``version``: its name ('1.0.1'), newer than every other; else the
+        newest's patch number + 1, or its minor / major as ``increment`` says. Models stay on their version."""
+        unknown = set(values) - set(REVISION_FIELDS)
+        if unknown:
+            raise ValidationError(f"a package version has no field(s) {', '.join(sorted(unknown))}")
+        with self._db.transaction():
+            current = self.get_package(package_id)
+            have = self.package_versions(package_id)
+            if version is not None:
+                new = check_new_version(version, have, package=current.name)
+            else:
+                new = next_version(have, increment)
+            fields = {f: getattr(current, f) for f in REVISION_FIELDS} | values
+            rec = PackageRecord(**{**current.to_dict(), **fields, "version": new, "created_at": now_iso()})
+            self._insert_revision(rec)
+            self._db.update("packages", {"id": package_id}, {"version": new, **fields})
+        return self.get_package(package_id)
+
+    def package_versions(self, package_id: str) -> list[str]:
+        """The package's versions, oldest first."""
+        rows = self._db.query("SELECT version FROM package_revisions WHERE package_id = ?", (package_id,))
+        return sort_versions(r["version"] for r in rows)
+
+    def list_package_revisions(self, package_id: str) -> list[PackageRecord]:
+        """Every version of the package as a record (the package's id and name, that version's fields), oldest
+        first; the last is the current one."""
+        pkg = self.get_package(package_id)
+        rows = {r["version"]: r for r in self._db.query("SELECT * FROM package_revisions WHERE package_id = ?",
+                                                        (package_id,))}
+        return [_revision_record(pkg, rows[v]) for v in sort_versions(rows)]
+
+    def get_package_revision(self, package_id: str, version: str | None = None) -> PackageRecord:
+        """One version of the package (None: the current one); NotFoundError naming the versions it has."""
+        pkg = self.get_package(package_id)
+        if version is None or version == pkg.version:
+            return pkg
+        row = self._db.query_one("SELECT * FROM package_revisions WHERE package_id = ? AND version = ?",
+                                 (package_id, version))
+        if row is None:
+            raise NotFoundError(f"package {pkg.name!r} has no version {version!r}; its versions: "
+                                f"{', '.join(self.package_versions(package_id))}")
+        return _revision_record(pkg, row)
+
+    def model_package_version(self, model_id: str) -> str:
+        """The version of its package's code the model is on (it trains, predicts and serves with that code)."""
+        row = self._db.query_one("SELECT m.package_version, p.version FROM models m JOIN packages p "
+                                 "ON p.id = m.package_id WHERE m.id = ?", (model_id,))
+        if row is None:
+            raise NotFoundError(f"no model with id {model_id!r}")
+        return row["package_version"] or row["version"]    # NULL: a row written without one, the current
+
+    def model_package(self, model_id: str) -> PackageRecord:
+        """The package as the model sees it: the version it is on (its code, entry point, class, settings)."""
+        return self.get_package_revision(self.get_model(model_id).package_id, self.model_package_version(model_id))
+
+    def set_model_package_version(self, model_id: str, version: str) -> ModelRecord:
+        """Move the model to another version of its package's code. A version the package does not have is
+        refused naming those it has; so is one whose output type differs from the model's."""
+        model = self.get_model(model_id)
+        pkg = self.get_package(model.package_id)
+        have = self.package_versions(pkg.id)
+        if version not in have:
+            raise ValidationError(f"package {pkg.name!r} has no version {version!r}; its versions: {', '.join(have)}")
+        target = self.get_package_revision(pkg.id, version)
+        if target.output_type != model.output_type:
+            raise ValidationError(f"package {pkg.name!r} {version} predicts {target.output_type!r} but model "
+                                  f"{model.name!r} is a {model.output_type!r} model: it cannot move to that version")
+        with self._db.transaction():
+            self._db.update("models", {"id": model_id}, {"package_version": version, "updated_at": now_iso()})
+        return self.get_model(model_id)
 
     def delete_package(self, package_id: str, *, with_models: bool = False) -> None:
         """Delete a package; its models go with it (the schema cascades) only when asked, else UserError.
@@ -114,6 +209,14 @@ class EntitiesMixin:
         status = coerce(ModelStatus, status).value   # where a model starts is no transition: any status
         if self._db.scalar("SELECT 1 FROM models WHERE project_id = ? AND name = ?", (project_id, name)):
             raise AlreadyExistsError(f"a model named {name!r} already exists in this project")
+        # a clone stays on its parent's version of the code (its weights were made by it); a new model takes
+        # the package's current one
+        version = self.get_package(package_id).version
+        if parent_id:
+            try:
+                version = self.model_package_version(parent_id)
+            except NotFoundError:
+                pass                # the parent is gone: the current version
         now = now_iso()
         rec = ModelRecord(
             id=new_id(), name=name, project_id=project_id, package_id=package_id,
@@ -122,7 +225,7 @@ class EntitiesMixin:
             output_type=output_type, dataset_id=dataset_id, train_filter=train_filter,
             validation_filter=validation_filter, parent_id=parent_id, scope=scope,
             created_at=now, updated_at=now, metadata=metadata or {})
-        self._db.insert("models", rec.to_dict())
+        self._db.insert("models", {**rec.to_dict(), "package_version": version})
         return rec
 
     def get_model(self, model_id: str) -> ModelRecord:
@@ -210,6 +313,14 @@ class EntitiesMixin:
     def alias_history(self, package_id: str, alias: str) -> list[dict]:
         return self._db.query("SELECT * FROM alias_history WHERE package_id = ? AND alias = ? ORDER BY id",
                              (package_id, alias))
+
+
+def _revision_record(pkg: PackageRecord, row: dict[str, Any]) -> PackageRecord:
+    """One stored version of a package as a package record (same id, name, project and kind)."""
+    version = PackageRecord.from_row({k: v for k, v in row.items() if k in REVISION_FIELDS or k in (
+        "version", "created_at")} | {"id": pkg.id, "name": pkg.name})
+    version.project_id, version.kind = pkg.project_id, pkg.kind
+    return version
 
 
 def models_remain(package: str, n: int) -> UserError:

@@ -250,6 +250,32 @@ _V4 = """
 ALTER TABLE evaluations ADD COLUMN iou_threshold REAL NOT NULL DEFAULT 0.5;
 """
 
+# v5: a package keeps every version of its code (pushing an existing name adds 1.0.1, 1.0.2, ...); the packages
+# row holds the current one. A model stays on the version it was made with until moved (models.package_version).
+_V5 = """
+CREATE TABLE package_revisions (
+    package_id TEXT NOT NULL REFERENCES packages(id) ON DELETE CASCADE,
+    version TEXT NOT NULL,
+    description TEXT NOT NULL DEFAULT '',
+    entry_point TEXT,
+    class_name TEXT,
+    codebase_sha TEXT,
+    default_configuration TEXT NOT NULL DEFAULT '{}',
+    hyperparameters TEXT NOT NULL DEFAULT '[]',
+    input_type TEXT NOT NULL DEFAULT 'image',
+    output_type TEXT NOT NULL DEFAULT 'class',
+    created_at TEXT NOT NULL,
+    metadata TEXT NOT NULL DEFAULT '{}',
+    PRIMARY KEY (package_id, version)
+);
+INSERT INTO package_revisions (package_id, version, description, entry_point, class_name, codebase_sha,
+                               default_configuration, hyperparameters, input_type, output_type, created_at, metadata)
+    SELECT id, version, description, entry_point, class_name, codebase_sha, default_configuration, hyperparameters,
+           input_type, output_type, created_at, metadata FROM packages;
+ALTER TABLE models ADD COLUMN package_version TEXT;
+UPDATE models SET package_version = (SELECT version FROM packages WHERE packages.id = models.package_id)
+"""
+
 
 def _script(sql: str) -> Callable[[sqlite3.Connection], None]:
     def run(conn: sqlite3.Connection) -> None:
@@ -261,7 +287,7 @@ def _script(sql: str) -> Callable[[sqlite3.Connection], None]:
 
 # MIGRATIONS[i] takes a database at version i to version i + 1.
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_script(_V1), _script(_V2), _script(_V3),
-                                                      _script(_V4)]
+                                                      _script(_V4), _script(_V5)]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -271,6 +297,9 @@ STORE_REFERENCES: dict[str, str] = {
     "items.sha256": "SELECT id, sha256 FROM items WHERE sha256 IS NOT NULL",
     "artifacts.sha256": "SELECT id, sha256 FROM artifacts",
     "packages.codebase_sha": "SELECT id, codebase_sha FROM packages WHERE codebase_sha IS NOT NULL",
+    # Older versions of a package's code: models on them still load it.
+    "package_revisions.codebase_sha": "SELECT package_id || '@' || version, codebase_sha FROM package_revisions "
+                                      "WHERE codebase_sha IS NOT NULL",
     "evaluations.cache_sha": "SELECT id, cache_sha FROM evaluations WHERE cache_sha IS NOT NULL",
     # Pipeline runs keep the frozen snapshot of the data they used.
     "pipeline_runs.details.snapshot.sha": "SELECT id, json_extract(details, '$.snapshot.sha') FROM pipeline_runs "

@@ -354,48 +354,95 @@ def _wanted_types(output_type: str) -> set[str]:
 
 # -- packages of user code ------------------------------------------------------------------
 def push_package(catalog: Catalog, *, package_name: str, src_path: Path, entry_point: str,
-                 class_name: str | None, default_configuration: dict, output_type: str, input_type: str,
-                 description: str, hyperparameters: list | None, project_id: str | None,
-                 extra_configuration: bool = False) -> PackageRecord:
+                 class_name: str | None, default_configuration: dict | None, output_type: str | None,
+                 input_type: str | None, description: str | None, hyperparameters: list | None,
+                 project_id: str | None, extra_configuration: bool | None = None, version: str | None = None,
+                 revision_increment: str | None = None, service_config: dict | None = None) -> PackageRecord:
     """Zip the folder into the store (so a model stays reproducible) after checking the adapter loads.
 
+    A name that is new makes the package (version ``version`` or 1.0.0). The name of a package pushed before
+    makes a new version of its code (``version``, else 1.0.1, 1.0.2, ... or as ``revision_increment`` says),
+    made current: its models stay on the version they are on (catalog.set_model_package_version moves one).
+    A setting given as None is the package's current one for a new version, the default for a new package.
+    A built-in package's code is never replaced.
+
     ``extra_configuration``: the package's models may hold configuration keys its ``hyperparameters`` do not
-    declare (otherwise such keys are refused as misspellings once it declares any)."""
+    declare (otherwise such keys are refused as misspellings once it declares any). ``service_config``: the
+    checked default settings of its models' services (stored in its metadata)."""
     check_package_name(package_name)
-    if catalog.package_exists(package_name):
-        raise AlreadyExistsError(f"a package named {package_name!r} already exists")
+    current = catalog.get_package(package_name) if catalog.package_exists(package_name) else None
+    if current is not None:
+        if current.kind != "user":
+            raise AlreadyExistsError(f"a package named {package_name!r} is built in: its code cannot be replaced; "
+                                     f"push yours under another name")
+        if project_id is not None and current.project_id != project_id:
+            raise ValidationError(f"package {package_name!r} belongs to "
+                                  f"{'no project' if current.project_id is None else 'another project'}: a new "
+                                  f"version stays where the package is (leave project_id out)")
+        meta = current.metadata or {}
+        default_configuration = (current.default_configuration if default_configuration is None
+                                 else default_configuration)
+        hyperparameters = current.hyperparameters if hyperparameters is None else hyperparameters
+        output_type = output_type or current.output_type
+        input_type = input_type or current.input_type
+        description = current.description if description is None else description
+        extra_configuration = (bool(meta.get(EXTRA_CONFIGURATION)) if extra_configuration is None
+                               else extra_configuration)
+        service_config = meta.get(SERVICE_CONFIG) if service_config is None else service_config
+    elif version is not None:
+        from desktop_app.catalog.package_versions import parse_version
+        parse_version(version)
+    default_configuration = default_configuration or {}
     src, entry = check_package_source(src_path, entry_point)
-    if hyperparameters and not extra_configuration:
-        from .hparams import RESERVED_KEYS, unknown_key_error
-        declared = [d.get("name") for d in hyperparameters if isinstance(d, dict)]
-        for key in default_configuration or {}:
-            if key not in declared and key not in RESERVED_KEYS:
-                raise unknown_key_error(key, [str(n) for n in declared], f"package {package_name!r}")
+    check_default_configuration(package_name, default_configuration, hyperparameters, bool(extra_configuration))
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
         for f in sorted(src.rglob("*")):
             rel = f.relative_to(src)
             if f.is_file() and "__pycache__" not in rel.parts and not rel.name.endswith(".pyc"):
                 zf.write(f, rel.as_posix())
-    cls = _load_class_from_folder(src, entry_point, class_name, tag="check")
+    code = buf.getvalue()
+    # A new version's code is loaded under its own module name: the current version's stays as it was.
+    cls = _load_class_from_folder(src, entry_point, class_name,
+                                  tag=f"check_{hashlib.sha256(code).hexdigest()[:12]}")
     class_name = cls.__name__
     supported = {m: _overrides(cls, m) for m in ("load", "save", "train", "predict")}
-    code = buf.getvalue()
+    metadata = {"supported_methods": supported, "source": str(src),
+                **({EXTRA_CONFIGURATION: True} if extra_configuration else {}),
+                **({SERVICE_CONFIG: dict(service_config)} if service_config else {})}
+    fields = dict(description=description or "", entry_point=entry_point, class_name=class_name,
+                  default_configuration=default_configuration, hyperparameters=hyperparameters or [],
+                  input_type=input_type or "image", output_type=output_type or "class", metadata=metadata)
     with catalog.store.writing():   # the code's file is not referenced until the package row is committed
         new_file = not catalog.store.exists(hashlib.sha256(code).hexdigest())
         sha = catalog.store.put_bytes(code)
         try:
-            return catalog.create_package(
-                package_name, project_id=project_id, kind="user", description=description,
-                entry_point=entry_point, class_name=class_name, codebase_sha=sha,
-                default_configuration=default_configuration, hyperparameters=hyperparameters or [],
-                input_type=input_type, output_type=output_type,
-                metadata={"supported_methods": supported, "source": str(src),
-                          **({EXTRA_CONFIGURATION: True} if extra_configuration else {})})
+            if current is not None:
+                return catalog.add_package_revision(current.id, version=version, increment=revision_increment,
+                                                    codebase_sha=sha, **fields)
+            return catalog.create_package(package_name, project_id=project_id, kind="user", codebase_sha=sha,
+                                          version=version or "1.0.0", **fields)
         except BaseException:
             if new_file:
                 catalog.store.delete(sha)   # refused: nothing of the push stays behind
             raise
+
+
+SERVICE_CONFIG = "service_config"   # package metadata: the default settings of its models' services
+
+
+def check_default_configuration(package_name: str, default_configuration: dict, hyperparameters: list | None,
+                                extra_configuration: bool) -> None:
+    """Once a package declares hyper-parameters, a default configuration key none of them names is refused as a
+    misspelling (unless it takes extra keys); hparams.RESERVED_KEYS always pass."""
+    if not isinstance(default_configuration, dict):
+        raise ValidationError(f"default_configuration must be a dict, got {type(default_configuration).__name__}")
+    if hyperparameters and not extra_configuration:
+        from .hparams import RESERVED_KEYS, unknown_key_error
+        declared = [d.get("name") for d in hyperparameters if isinstance(d, dict)]
+        for key in default_configuration:
+            if key not in declared and key not in RESERVED_KEYS:
+                raise unknown_key_error(key, [str(n) for n in declared], f"package {package_name!r}")
 
 
 # Said wherever a user adds a package: the window's dialog, `desktop-app packages push`, the SDK, the README.
@@ -520,16 +567,21 @@ def load_adapter_class(catalog: Catalog, package: PackageRecord) -> type:
 EXTRA_CONFIGURATION = "extra_configuration"   # package metadata flag: it takes keys it does not declare
 
 
-def validate_model_configuration(catalog: Catalog, package_id: str, configuration: dict) -> dict:
+def validate_model_configuration(catalog: Catalog, package_id: str, configuration: dict, *,
+                                 version: str | None = None) -> dict:
     """Check hyper-parameters against the package's declared schema before any job starts.
 
     A key the package does not declare is refused, with the closest declared name, unless the package was
     pushed with ``extra_configuration=True``; hparams.RESERVED_KEYS (Dataloop's own keys such as
     ``id_to_label_map``, and the thresholds review keeps) always pass. A package that declares no
-    hyper-parameters at all takes any configuration."""
+    hyper-parameters at all takes any configuration.
+
+    ``version``: check against that version of the package's code only. Without it, the current version's
+    declarations, and a key only an older version declares passes as that version declared it (a model on an
+    older version keeps its configuration)."""
     from .hparams import HParam, Schema, validate_config
 
-    pkg = catalog.get_package(package_id)
+    pkg = catalog.get_package_revision(package_id, version)
     if not isinstance(configuration, dict):
         raise ValidationError(f"configuration must be a dict of hyper-parameters, got {type(configuration).__name__}")
     bad = next((k for k in configuration if not isinstance(k, str)), None)
@@ -537,8 +589,16 @@ def validate_model_configuration(catalog: Catalog, package_id: str, configuratio
         raise ValidationError(f"{bad!r}: hyper-parameter names must be strings")
     if not pkg.hyperparameters:
         return dict(configuration)
+    declared = list(pkg.hyperparameters)
+    if version is None:
+        names = {d["name"] for d in declared}
+        for older in reversed(catalog.list_package_revisions(package_id)[:-1]):
+            for d in older.hyperparameters:
+                if d["name"] in configuration and d["name"] not in names:
+                    declared.append(d)
+                    names.add(d["name"])
     params = {}
-    for d in pkg.hyperparameters:
+    for d in declared:
         params[d["name"]] = HParam(name=d["name"], kind=d["kind"], default=d["default"], help=d.get("help", ""),
                                    minimum=d.get("minimum"), maximum=d.get("maximum"),
                                    choices=tuple(d.get("choices") or ()), advanced=d.get("advanced", False),
@@ -547,10 +607,11 @@ def validate_model_configuration(catalog: Catalog, package_id: str, configuratio
                            allow_unknown=bool((pkg.metadata or {}).get(EXTRA_CONFIGURATION)))
 
 
-def checked_configuration(catalog: Catalog, package_id: str, configuration: dict) -> dict:
+def checked_configuration(catalog: Catalog, package_id: str, configuration: dict, *,
+                          version: str | None = None) -> dict:
     """``configuration`` checked as validate_model_configuration checks it, declared values typed; only the
     keys given come back (no defaults filled in), ready to be stored on a model."""
-    full = validate_model_configuration(catalog, package_id, configuration)
+    full = validate_model_configuration(catalog, package_id, configuration, version=version)
     return {k: full.get(k, v) for k, v in configuration.items()}
 
 

@@ -101,45 +101,133 @@ class Project(Entity):
 
 
 class Package(Entity):
+    """A package (model code) at one of its versions: ``dl.packages.get(...)`` gives the current version,
+    ``package.revisions`` every version, oldest first. ``description``, ``default_configuration`` and
+    ``service_config`` are editable in place and saved by ``update()``."""
     _record: PackageRecord
+
+    def __init__(self, client: Client, record: PackageRecord):
+        super().__init__(client, record)
+        self.description = record.description
+        self.default_configuration = dict(record.default_configuration)
+        self.service_config = dict((record.metadata or {}).get(_SERVICE_CONFIG) or {})
 
     name = property(lambda self: self._record.name)
     kind = property(lambda self: self._record.kind)
     version = property(lambda self: self._record.version)
-    description = property(lambda self: self._record.description)
     output_type = property(lambda self: self._record.output_type)
     input_type = property(lambda self: self._record.input_type)
     entry_point = property(lambda self: self._record.entry_point)
     class_name = property(lambda self: self._record.class_name)
     metadata = property(lambda self: self._record.metadata)
-
-    def _fetch(self) -> PackageRecord:
-        return self._client.catalog.get_package(self.id)
+    created_at = property(lambda self: self._record.created_at)
 
     @property
-    def default_configuration(self) -> dict:
-        return dict(self._record.default_configuration)
+    def package_type(self) -> str:
+        """Dataloop's type of package: 'ml' (a model adapter) for every package here."""
+        return "ml"
+
+    def __repr__(self) -> str:
+        return f"Package(id={self.id!r}, name={self.name!r}, version={self.version!r})"
+
+    def _fetch(self) -> PackageRecord:
+        return self._client.catalog.get_package_revision(self.id, self.version)
+
+    def refresh(self) -> Package:
+        """Read this version again; edits not saved by update() are dropped."""
+        self.__init__(self._client, self._fetch())
+        return self
 
     @property
     def hyperparameters(self) -> list[dict]:
         return list(self._record.hyperparameters)
 
     @property
+    def is_current(self) -> bool:
+        """Whether this is the package's current version (the one pushes add after and new models take)."""
+        return self._client.catalog.get_package(self.id).version == self.version
+
+    @property
+    def revisions(self) -> list[Package]:
+        """Every version of the package, oldest first; each loads its own code (``build()``)."""
+        return [Package(self._client, r) for r in self._client.catalog.list_package_revisions(self.id)]
+
+    def revision(self, version: str) -> Package:
+        """One version of the package ('1.0.0'); NotFoundError naming the versions it has."""
+        return Package(self._client, self._client.catalog.get_package_revision(self.id, version))
+
+    @property
     def models(self):
         return self._client.repository("Models", package=self)
 
     def build(self, model_entity=None):
-        """Instantiate this package's adapter (its code loaded from the store for user packages)."""
+        """Instantiate this version's adapter (its code loaded from the store for user packages)."""
         from desktop_app.ml.adapter import load_adapter_class
         cls = load_adapter_class(self._client.catalog, self._record)
         return cls(model_entity=model_entity)
 
+    def update(self, revision_increment: str | None = None) -> Package:
+        """Save the edits of ``description``, ``default_configuration`` and ``service_config`` (checked as push
+        checks them). Without ``revision_increment`` they change the current version in place (none of them
+        changes what its code does); with it ('patch', 'minor', 'major'), they make a new version holding the same
+        code, as Dataloop's ``packages.update(package, revision_increment=...)``. Only the current version can be
+        updated (ValidationError naming it)."""
+        from desktop_app.ml.adapter import EXTRA_CONFIGURATION, check_default_configuration
+        catalog = self._client.catalog
+        current = catalog.get_package(self.id)
+        if current.version != self.version:
+            raise ValidationError(f"package {self.name!r} {self.version} is not its current version "
+                                  f"({current.version}): only the current version can be updated; push new code "
+                                  f"to make another")
+        if not isinstance(self.description, str):
+            raise ValidationError(f"description must be a string, got {type(self.description).__name__}")
+        check_default_configuration(self.name, self.default_configuration, current.hyperparameters,
+                                    bool((current.metadata or {}).get(EXTRA_CONFIGURATION)))
+        metadata = {k: v for k, v in (current.metadata or {}).items() if k != _SERVICE_CONFIG}
+        config = package_service_config(self.service_config)
+        if config:
+            metadata[_SERVICE_CONFIG] = config
+        values = dict(description=self.description, default_configuration=dict(self.default_configuration),
+                      metadata=metadata)
+        if revision_increment is None:
+            rec = catalog.update_package(self.id, **values)
+        else:
+            rec = catalog.add_package_revision(self.id, increment=revision_increment, **values)
+        self.__init__(self._client, rec)
+        return self
+
     def delete(self, with_models: bool = False) -> dict:
-        """Delete the package. Refused (UserError) while it has models, unless ``with_models=True``: then they
-        go too, with their weights, evaluations and the files only they used. Returns what went:
-        {'package', 'models' (names), 'removed_files', 'freed_bytes'}."""
+        """Delete the package, every version. Refused (UserError) while it has models, unless
+        ``with_models=True``: then they go too, with their weights, evaluations and the files only they used.
+        Returns what went: {'package', 'models' (names), 'removed_files', 'freed_bytes'}."""
         from desktop_app.catalog.housekeeping import delete_package
         return delete_package(self._client.catalog, self.id, with_models=with_models)
+
+    def to_json(self) -> dict:
+        return {**self._record.to_dict(), "versions": self._client.catalog.package_versions(self.id)}
+
+
+_SERVICE_CONFIG = "service_config"   # ml.adapter.SERVICE_CONFIG: the package metadata key
+
+
+def package_service_config(config: Any) -> dict | None:
+    """A package's ``service_config`` (the default settings of its models' services), checked as
+    ``model.deploy(service_config=...)`` checks its own; None or {} for none. A token is never stored, and
+    Dataloop's cloud runtime settings (pod type, replicas, ...) are refused naming the keys that exist here."""
+    if config is None or config == {}:
+        return None
+    if not isinstance(config, dict):
+        raise ValidationError(f"service_config must be a dict of service settings, got {type(config).__name__}")
+    if "token" in config or "auth" in config:
+        raise ValidationError("service_config: a package does not keep a token; give it when deploying: "
+                              "model.deploy(service_config={'token': ...})")
+    from desktop_app.serving.config import ServiceConfig
+    try:
+        ServiceConfig.from_dict(config)
+    except ValidationError as e:
+        raise ValidationError(f"service_config: {e} (Dataloop's cloud runtime settings have no meaning on this "
+                              f"machine)" if "unknown" in str(e) else f"service_config: {e}") from None
+    return dict(config)
 
 
 class Dataset(Entity):

@@ -19,8 +19,12 @@ _ANNOTATION_FILTER = ("annotation subsets are not supported: a model trains and 
 # model.clone / dl.models.clone
 CLONE_IGNORED = {
     "wait": "a clone is complete when clone() returns (Dataloop clones on its server)",
-    "scope": "a model is seen by whoever opens this catalog; there are no organisation or public scopes",
 }
+# clone(scope=...): the one scope that means what happens here (a model is seen in its project, by whoever
+# opens this catalog); Dataloop's others are refused with this reason.
+MODEL_SCOPE = "project"
+SCOPE_REFUSED = ("a model is seen by whoever opens this catalog, in its project: there are no private, organisation "
+                 "or public scopes (leave scope out, or give scope='project')")
 CLONE_REFUSED = {
     "annotations_train_filter": _ANNOTATION_FILTER,
     "annotations_validation_filter": _ANNOTATION_FILTER,
@@ -28,7 +32,7 @@ CLONE_REFUSED = {
 
 # dl.models.create / package.models.create
 CREATE_IGNORED = {
-    "scope": CLONE_IGNORED["scope"],
+    "scope": "a model is seen by whoever opens this catalog; there are no organisation or public scopes",
     "version": "a model's versions are its clones (model.lineage()); it has no version string",
 }
 CREATE_REFUSED = {
@@ -41,21 +45,20 @@ CREATE_REFUSED = {
 }
 
 # dl.packages.push / project.packages.push
+# package_type ('ml' only), service_config, version and revision_increment are parameters of push.
+PACKAGE_TYPE = "ml"
 PUSH_IGNORED = {
-    "package_type": "every package here is a model adapter (Dataloop's 'ml')",
-    "service_config": "a service takes its settings when it starts: model.deploy(service_config=...)",
     "requirements": "nothing is installed: the entry point is imported when pushed, so a missing package shows then",
     "is_global": "packages are seen by whoever opens this catalog",
     "checkout": "there is no remote package to check out",
-    "revision_increment": "a package keeps one revision; push it again under a new name to keep both",
-    "version": "a package keeps one revision; push it again under a new name to keep both",
     "ignore_sanity_check": "the entry point is always imported and checked",
     "service_update": "services load the package when they start; deploy again to use the new code",
     "slots": "there are no platform UI slots",
 }
 PUSH_REFUSED = {
     "codebase": "the code is the folder given as src_path (copied into the catalog's store)",
-    "modules": "give entry_point= (the file) and class_name= (the dl.BaseModelAdapter subclass)",
+    "modules": "a package here is one model adapter, not a list of modules: give entry_point= (the file) and "
+               "class_name= (the dl.BaseModelAdapter subclass)",
     "metadata": "give default_configuration=, output_type=, input_type= and hyperparameters= instead",
     "project": "give project_id= (or call project.packages.push(...))",
 }
@@ -63,4 +66,5 @@ PUSH_REFUSED = {
 __all__ = [
     "UnexpectedKeywordError", "check_keywords", "check_public_methods", "checked_keywords", "unexpected_keyword",
     "CLONE_IGNORED", "CLONE_REFUSED", "CREATE_IGNORED", "CREATE_REFUSED", "PUSH_IGNORED", "PUSH_REFUSED",
+    "MODEL_SCOPE", "SCOPE_REFUSED", "PACKAGE_TYPE",
 ]

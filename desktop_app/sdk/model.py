@@ -35,6 +35,8 @@ class Model(Entity):
         super().__init__(client, record)
         # Editable in place, saved by update() (Dataloop style).
         self._new_status: str | None = None
+        self._package_version = client.catalog.model_package_version(record.id)
+        self.package_version = self._package_version
         self.name = record.name
         self.description = record.description
         self.tags = list(record.tags)
@@ -110,7 +112,8 @@ class Model(Entity):
         services = self._client.catalog.list_services(model_id=self.id)
         live = [s.id for s in services if s.status in ServiceStatus.LIVE]
         return {"subsets": self.subsets, "deploy": {"services": live},
-                "ml": {"packageId": self.package_id, "datasetId": self.dataset_id}}
+                "ml": {"packageId": self.package_id, "packageVersion": self._package_version,
+                       "datasetId": self.dataset_id}}
 
     @property
     def train_filter(self) -> dict | None:
@@ -135,7 +138,20 @@ class Model(Entity):
 
     @property
     def package(self):
-        return self._client.packages.get(package_id=self.package_id)
+        """The package at the version the model is on (``package.version == model.package_version``; it trains,
+        predicts and serves with that version's code). Assigning a version of the same package
+        (``model.package = package.revision('1.0.1')``, or the package itself for its current version) moves the
+        model there on update(), as ``model.package_version = ...`` does."""
+        return self._client.packages.get(package_id=self.package_id).revision(self._package_version)
+
+    @package.setter
+    def package(self, package: Any) -> None:
+        pid = getattr(package, "id", None)
+        if pid != self.package_id:
+            name = getattr(package, "name", package)
+            raise ValidationError(f"model {self.name!r} belongs to package {self.package.name!r}, not {name!r}: a "
+                                  f"model moves only between versions of its own package (model.package_version)")
+        self.package_version = package.version
 
     @property
     def dataset(self) -> Dataset:
@@ -195,15 +211,25 @@ class Model(Entity):
         return self
 
     def update(self) -> Model:
-        """Save the snapshot's edits (name, description, tags, configuration, labels, metadata, status) in one
-        transaction (``metadata['system']`` is read from the catalog and never saved, as Dataloop's default
-        ``update(system_metadata=False)``; subsets change by add_subset / delete_subset): an assigned status
-        goes through catalog.set_model_status, so a change its table refuses (a TransitionError naming from and
-        to) saves none of the other edits either."""
+        """Save the snapshot's edits (name, description, tags, configuration, labels, metadata, status,
+        package_version) in one transaction (``metadata['system']`` is read from the catalog and never saved, as
+        Dataloop's default ``update(system_metadata=False)``; subsets change by add_subset / delete_subset): an
+        assigned status goes through catalog.set_model_status, so a change its table refuses (a TransitionError
+        naming from and to) saves none of the other edits either.
+
+        A new ``package_version`` moves the model to that version of its package's code: its next training,
+        evaluation, prediction or service loads that code (a running service keeps what it loaded: deploy
+        again). Refused (ValidationError) for a version the package does not have (naming those it has), one
+        predicting another output type, one whose declared hyper-parameters refuse the model's configuration,
+        and while the model is training."""
         catalog = self._client.catalog
-        if self.configuration != self._record.configuration:
+        moving = self.package_version != self._package_version
+        if moving:
+            self._check_move()
+        if self.configuration != self._record.configuration or moving:
             from desktop_app.ml.adapter import checked_configuration
-            self.configuration = checked_configuration(catalog, self.package_id, self.configuration)
+            self.configuration = checked_configuration(catalog, self.package_id, self.configuration,
+                                                       version=self.package_version)
         metadata = {k: v for k, v in self.metadata.items() if k not in ("system", _EXTRA_SUBSETS)}
         if _EXTRA_SUBSETS in self._record.metadata:
             metadata[_EXTRA_SUBSETS] = self._record.metadata[_EXTRA_SUBSETS]
@@ -211,10 +237,23 @@ class Model(Entity):
                                       configuration=self.configuration, labels=self.labels, metadata=metadata)
         with catalog.transaction():
             rec = catalog.update_model(self.id, **values)
+            if moving:
+                rec = catalog.set_model_package_version(self.id, self.package_version)
             if self._new_status is not None:
                 rec = catalog.set_model_status(self.id, self._new_status)
         self.__init__(self._client, rec)
         return self
+
+    def _check_move(self) -> None:
+        catalog = self._client.catalog
+        have = catalog.package_versions(self.package_id)
+        if self.package_version not in have:
+            raise ValidationError(f"package_version {self.package_version!r}: package {self.package.name!r} has "
+                                  f"no such version; its versions: {', '.join(have)}")
+        status = catalog.get_model(self.id).status
+        if status in (ModelStatus.PENDING, ModelStatus.TRAINING):
+            raise ValidationError(f"model {self.name!r} is {status}: it cannot move to package version "
+                                  f"{self.package_version} while a job loads its code; wait or cancel it first")
 
     def apply_thresholds(self, conf_threshold: float | None = None,
                          class_thresholds: dict[str, float] | None = None, *, reload_services: bool = True) -> dict:
@@ -276,14 +315,16 @@ class Model(Entity):
               dataset: Dataset | None = None, configuration: dict | None = None,
               labels: Sequence[str] | None = None, tags: Sequence[str] | None = None,
               train_filter: Any = None, validation_filter: Any = None, status: str | None = None,
-              dataset_id: str | None = None) -> Model:
-        """A new version of this model (see Models.clone). Dataloop's ``wait`` and ``scope`` are accepted and
-        dropped (sdk.keywords.CLONE_IGNORED); its annotation filters are refused (CLONE_REFUSED); any other
-        unknown keyword too, naming the closest one: ``clone(labes=...)`` says "did you mean 'labels'?"."""
+              dataset_id: str | None = None, scope: str | None = None) -> Model:
+        """A new version of this model (see Models.clone), on the same version of its package's code. Dataloop's
+        ``wait`` is accepted and dropped (sdk.keywords.CLONE_IGNORED); ``scope`` takes 'project' (what it is
+        here) and refuses the others; its annotation filters are refused (CLONE_REFUSED); any other unknown
+        keyword too, naming the closest one: ``clone(labes=...)`` says "did you mean 'labels'?"."""
         return self._client.models.clone(
             from_model=self, model_name=model_name, description=description, project_id=project_id,
             dataset=dataset, dataset_id=dataset_id, configuration=configuration, labels=labels,
-            tags=tags, train_filter=train_filter, validation_filter=validation_filter, status=status)
+            tags=tags, train_filter=train_filter, validation_filter=validation_filter, status=status,
+            scope=scope)
 
     def train(self, service_config: dict | None = None, *, wait: bool = True, resume: bool = False,
               progress: bool | None = None, device: str | None = None) -> Execution:
@@ -323,8 +364,11 @@ class Model(Entity):
         return Execution(self._client, rec)
 
     def deploy(self, service_config: dict | None = None) -> Service:
+        """Serve the model; ``service_config`` over the defaults its package version keeps (pushed with
+        ``service_config=``): a key given here wins."""
         from desktop_app.serving import manager
-        rec = manager.start_service(self._client.catalog, self.id, service_config or {})
+        defaults = (self._client.catalog.model_package(self.id).metadata or {}).get("service_config") or {}
+        rec = manager.start_service(self._client.catalog, self.id, {**defaults, **(service_config or {})})
         self.refresh()
         return Service(self._client, rec)
 

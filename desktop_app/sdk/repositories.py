@@ -12,10 +12,10 @@ from desktop_app.ml import handle
 
 from .definitions import AnnotationCollection, PlotSample, filter_dict
 from .entities import (Annotation, Artifact, Dataset, Entity, Execution, Item, Package, Project, Service,
-                       as_list)
+                       as_list, package_service_config)
 from .filters import Filters, FiltersResource, PagedEntities, checked
-from .keywords import (CLONE_IGNORED, CLONE_REFUSED, CREATE_IGNORED, CREATE_REFUSED, PUSH_IGNORED, PUSH_REFUSED,
-                       check_public_methods, checked_keywords)
+from .keywords import (CLONE_IGNORED, CLONE_REFUSED, CREATE_IGNORED, CREATE_REFUSED, MODEL_SCOPE, PACKAGE_TYPE,
+                       PUSH_IGNORED, PUSH_REFUSED, SCOPE_REFUSED, check_public_methods, checked_keywords)
 from .model import Model
 
 if TYPE_CHECKING:
@@ -80,14 +80,24 @@ class Packages(Repository):
     @checked_keywords(ignored=PUSH_IGNORED, refused=PUSH_REFUSED)
     def push(self, package_name: str, src_path: str | Path, entry_point: str = "model_adapter.py",
              class_name: str | None = None, default_configuration: dict | None = None,
-             output_type: str = "class", input_type: str = "image", description: str = "",
+             output_type: str | None = None, input_type: str | None = None, description: str | None = None,
              hyperparameters: list | None = None, project_id: str | None = None,
-             extra_configuration: bool = False) -> Package:
+             extra_configuration: bool | None = None, package_type: str = PACKAGE_TYPE,
+             service_config: dict | None = None, version: str | None = None,
+             revision_increment: str | None = None) -> Package:
         """Register a folder holding a BaseModelAdapter subclass; its code is copied into the store.
 
         Pushing runs the package's Python code with your permissions: its entry point is imported now, in this
         process, to check it, and again whenever one of its models trains, evaluates, predicts or serves. Only
         push code you trust (ml.adapter.PUSH_WARNING, said too by the window and `desktop-app packages push`).
+
+        Pushing the name of a package pushed before makes a new version of its code, as Dataloop does: 1.0.1,
+        then 1.0.2, ... (``revision_increment='minor'`` / ``'major'``: 1.1.0 / 2.0.0; ``version='1.2.0'`` names
+        it), which becomes the package's current version (``package.version``). Its models stay on the version
+        they are on (``model.package_version``) and keep loading that code; move one with
+        ``model.package_version = '1.0.1'; model.update()``. Settings not given (description, configuration,
+        hyper-parameters, types, service_config) are the package's current ones. A built-in package's code is
+        never replaced (AlreadyExistsError).
 
         Refused with a ValidationError naming the field or file, nothing stored: a package name holding path
         characters, a ``src_path`` that is not a folder, an ``entry_point`` outside it ('..', absolute, a link
@@ -97,18 +107,33 @@ class Packages(Repository):
         as a misspelling (Dataloop's own keys such as ``id_to_label_map`` always pass); pass
         ``extra_configuration=True`` if the adapter reads keys it does not declare.
 
-        Dataloop's push keywords that change nothing here (sdk.keywords.PUSH_IGNORED: ``package_type``,
-        ``service_config``, ``requirements``, ...) are accepted and dropped; ``codebase``, ``modules``,
-        ``metadata`` and ``project`` are refused naming what to give instead; any other unknown keyword too."""
+        ``package_type``: 'ml' (a model adapter, the only kind here); any other is refused. ``service_config``:
+        the default settings of its models' services (``model.deploy()`` starts with them; the keys
+        model.deploy(service_config=...) takes, checked now; a token is never stored). Dataloop's push keywords
+        that change nothing here (sdk.keywords.PUSH_IGNORED: ``requirements``, ``checkout``, ...) are accepted
+        and dropped; ``codebase``, ``modules``, ``metadata`` and ``project`` are refused naming what to give
+        instead; any other unknown keyword too."""
         from desktop_app.ml.adapter import push_package
+        if package_type != PACKAGE_TYPE:
+            raise ValidationError(f"package_type {package_type!r}: every package here is a model adapter, "
+                                  f"Dataloop's {PACKAGE_TYPE!r} (leave package_type out, or give {PACKAGE_TYPE!r})")
         project = self._scope.get("project")
         rec = push_package(self.catalog, package_name=package_name, src_path=src_path,
                            entry_point=entry_point, class_name=class_name,
-                           default_configuration=default_configuration or {}, output_type=output_type,
+                           default_configuration=default_configuration, output_type=output_type,
                            input_type=input_type, description=description, hyperparameters=hyperparameters,
                            project_id=project_id or (project.id if project else None),
-                           extra_configuration=extra_configuration)
+                           extra_configuration=extra_configuration, version=version,
+                           revision_increment=revision_increment,
+                           service_config=package_service_config(service_config))
         return Package(self._client, rec)
+
+    def revisions(self, package: Package | None = None, *, package_name: str | None = None,
+                  package_id: str | None = None) -> list[Package]:
+        """Every version of a package, oldest first (Dataloop's ``packages.revisions(package)``): see
+        Package.revisions."""
+        pkg = package if package is not None else self.get(package_name=package_name, package_id=package_id)
+        return pkg.revisions
 
     def delete(self, package_name: str | None = None, package_id: str | None = None, *,
                with_models: bool = False) -> dict:
@@ -434,9 +459,12 @@ class Models(Repository):
               project_id: str | None = None, dataset: Dataset | None = None, dataset_id: str | None = None,
               configuration: dict | None = None, labels: Sequence[str] | None = None,
               tags: Sequence[str] | None = None, train_filter: Any = None, validation_filter: Any = None,
-              status: str | None = None) -> Model:
-        """A new version: same package, a copy of the configuration (merged with yours), parent's weights."""
+              status: str | None = None, scope: str | None = None) -> Model:
+        """A new version: same package (and the same version of its code as the parent), a copy of the
+        configuration (merged with yours), parent's weights. ``scope``: 'project' (what a model's scope is
+        here), any other of Dataloop's scopes is refused (sdk.keywords.SCOPE_REFUSED)."""
         from desktop_app.workflows.models import clone_model
+        check_scope(scope, "clone")
         rec = clone_model(
             self.catalog, from_model.id, model_name, description=description, project_id=project_id,
             dataset_id=dataset.id if dataset is not None else dataset_id, configuration=configuration,
@@ -601,6 +629,12 @@ class Pipelines(Repository):
         if project is not None:
             kwargs.setdefault("project_id", project.id)
         return create_pipeline(self._client, *args, **kwargs)
+
+
+def check_scope(scope: Any, call: str) -> None:
+    """Dataloop's ``scope=``: only the scope a model has here passes."""
+    if scope is not None and scope != MODEL_SCOPE:
+        raise ValidationError(f"{call}(scope={scope!r}): {SCOPE_REFUSED}")
 
 
 def _as_values(v: Any) -> list:
