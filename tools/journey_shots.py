@@ -2,8 +2,9 @@
 
     QT_QPA_PLATFORM=xcb xvfb-run -a -s "-screen 0 1400x900x24" .venv/bin/python tools/journey_shots.py
 
-A fresh catalog folder (the sample project is made as on a first start), a fresh settings folder and a fresh window
-INI; the screen is grabbed whole (no window manager: dialogs show over the window, as the user sees them).
+A fresh catalog folder (the sample project is made as on a first start), a fresh settings folder, a fresh window
+INI and an empty torch hub cache; the screen is grabbed whole (no window manager: dialogs show over the window,
+as the user sees them). The steps assert what the user sees, as the test does; a failed one stops the walk.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ def main(argv: list[str] | None = None) -> int:
     work = Path(tempfile.mkdtemp(prefix="journey-"))
     os.environ["DESKTOP_APP_HOME"] = str(work / "catalog")
     os.environ["DESKTOP_APP_CONFIG"] = str(work / "config")
+    os.environ["TORCH_HOME"] = str(work / "torch")     # a newcomer has no pretrained weights yet
     os.environ.setdefault("DESKTOP_APP_CPU_JOBS", "1")
 
     from PySide6.QtGui import QGuiApplication

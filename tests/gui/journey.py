@@ -19,7 +19,7 @@ LABELS = [str(d) for d in range(10)]
 SPLIT = {"train": 70, "validation": 15, "test": 15}
 # What a newcomer sets in the clone dialog to train on a laptop CPU: small images, a few short epochs.
 TRAIN_FIELDS = {"epochs": 3, "image_size": 32, "batch_size": 8, "num_workers": 0, "augment_color_jitter": False}
-SECOND_FIELDS = {"epochs": 1, "learning_rate": "0.003"}
+SECOND_FIELDS = {"epochs": 1, "learning_rate": "0.0003"}   # a gentler fine-tune of the trained one
 JOB_S = 180
 
 
@@ -121,6 +121,11 @@ class Journey:
         self.wait(lambda: bool(done), 30, "the split")
         assert self.catalog.subset_counts(self.ids["dataset"]) == expected
         self.wait(lambda: not isValid(dlg) or not dlg.isVisible(), 10, "the split dialog to close")
+        subsets = page.filters.subsets
+        shown = [subsets.item(k).text() for k in range(subsets.count())]
+        self.wait(lambda: [subsets.item(k).text() for k in range(subsets.count())] == [
+            f"All items  ({N_IMAGES})", f"Train  ({expected['train']})", f"Validation  ({expected['validation']})",
+            f"Test  ({expected['test']})", "No subset  (0)"], 10, f"the subset counts (shown: {shown})")
         self.shot("dataset-split", self.window)
         return expected
 
@@ -142,7 +147,9 @@ class Journey:
             dlg.dataset.setCurrentIndex(k)
         for key, value in fields.items():
             dlg.config_form.set_value(key, value)
-        if source_name == "pretrained-resnet":
+        if self.catalog.get_model(source.id).status == "trained":
+            assert dlg.weights_note.text() == f"Training starts from the trained weights of {source_name}."
+        elif source_name == "pretrained-resnet":
             # Pretrained weights are not on this machine: the dialog says training starts from random weights.
             self.wait(lambda: dlg.weights_note.isVisible(), 20, "the pretrained-weights note")
             assert "random initialisation" in dlg.weights_note.text()
@@ -217,6 +224,8 @@ class Journey:
         ep = w.pages.pages["evaluation"]
         self.wait(lambda: w.pages.currentWidget() is ep and ep.session is not None
                   and ep.evaluation_id == ev.id, 30, "the evaluation page")
+        assert f"subset test, {test_count} items" in ep.subtitle.text(), ep.subtitle.text()
+        assert not ep.gallery.iou.isVisible()           # a classification has no IoU
         self.ids["evaluation"] = ev.id
         return ev.id
 
@@ -292,6 +301,9 @@ class Journey:
         w.compare_action.trigger()
         page = w.pages.currentWidget()
         assert w.pages.current_kind() == "compare" and set(page.model_ids) == {a, b}
+        assert page.title.text() == "Compare 2 models"
+        names = [self.catalog.get_model(m).name for m in (a, b)]
+        assert all(n in page.legend.text() for n in names)
         self.shot("compare", w)
 
     # -- 5. serving ------------------------------------------------------------------------
@@ -316,19 +328,24 @@ class Journey:
         with urllib.request.urlopen(req, timeout=60) as r:
             out = json.loads(r.read())
         assert isinstance(out, list) and out and out[0]["label"] in LABELS
-        self.wait(lambda: any(page.table.topLevelItem(i).text(0) and "1" in
-                              [page.table.topLevelItem(i).text(c) for c in range(page.table.columnCount())]
-                              for i in range(page.table.topLevelItemCount())), 30, "the request to be counted")
+        from desktop_app.gui.views.services_page import COLUMNS, ID_ROLE
+
+        def requests() -> str:
+            rows = [page.table.topLevelItem(i) for i in range(page.table.topLevelItemCount())]
+            row = next((r for r in rows if r.data(0, ID_ROLE) == svc.id), None)
+            return row.text(COLUMNS.index("Requests")) if row is not None else ""
+        self.wait(lambda: requests() == "1", 30, "the request to be counted on the services page")
         self.ids["service"] = svc.id
         self.shot("service", w)
         return out
 
     def stop_service(self) -> None:
+        from desktop_app.gui.views.services_page import ID_ROLE
         page = self.window.pages.pages["services"]
         sid = self.ids["service"]
         for i in range(page.table.topLevelItemCount()):
             item = page.table.topLevelItem(i)
-            if item.data(0, Qt.ItemDataRole.UserRole) == sid:
+            if item.data(0, ID_ROLE) == sid:
                 page.table.setCurrentItem(item)
         stopped: list[str] = []
         page.service_stopped.connect(stopped.append)

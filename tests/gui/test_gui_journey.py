@@ -20,11 +20,17 @@ from journey import SECOND_FIELDS, TRAIN_FIELDS, Journey  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
-def fresh_config(tmp_path, monkeypatch):
-    """A newcomer's settings folder: empty."""
+def newcomer(tmp_path, monkeypatch):
+    """A newcomer's computer: an empty settings folder, no pretrained weights in the torch hub cache."""
+    from desktop_app.gui import pretrained
     monkeypatch.setenv("DESKTOP_APP_CONFIG", str(tmp_path / "config"))
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    pretrained.forget()
+    yield
+    pretrained.forget()
 
 
+@pytest.mark.slow
 def test_the_whole_journey_on_digits(window, qtbot, tmp_path, monkeypatch):
     started = time.monotonic()
     walk = Journey(window, tmp_path, wait=lambda cond, s, what="": qtbot.waitUntil(cond, timeout=int(s * 1000)),

@@ -113,7 +113,8 @@ def test_the_subset_list_is_the_legend_of_the_gallery_dots(qtbot):
     for key, title in (("train", "Train"), ("validation", "Validation"), ("test", "Test")):
         img = icons[title].pixmap(10, 10).toImage()
         assert img.pixelColor(5, 5).name() == SUBSET_COLORS[key]
-    assert icons["All items"].isNull() and icons["No subset"].isNull()
+    for title in ("All items", "No subset"):    # no dot, but the room of one: the titles stay in one column
+        assert icons[title].pixmap(10, 10).toImage().pixelColor(5, 5).alpha() == 0
 
 
 def test_the_split_message_follows_the_dialogs_order():
@@ -138,3 +139,26 @@ def test_a_metric_without_a_split_draws_no_legend_box(qtbot):
     assert panel.plots["loss"].getPlotItem().legend.isVisible()
 
 
+
+
+def test_compare_charts_name_the_models_under_the_data_not_over_it(qtbot, client):
+    """A legend box in the top right corner covered a rising accuracy (journey-17)."""
+    from desktop_app.gui.views.compare_page import ComparePage
+    from desktop_app.sdk import PlotSample
+    base = client.models.get(model_name="pretrained-resnet")
+    models = [base.clone(model_name=f"cmp-{k}") for k in range(2)]
+    for k, m in enumerate(models):
+        m.metrics.create([PlotSample("accuracy", "validation", x, 0.2 * x + 0.05 * k) for x in range(5)])
+    page = ComparePage(client)
+    qtbot.addWidget(page)
+    page.resize(1100, 700)
+    page.show()
+    page.set_models([m.id for m in models])
+    page.set_chosen_metrics(["validation/accuracy"])
+    plot = page.plots["validation/accuracy"]
+    item = plot.getPlotItem()
+    assert item.legend is None                                       # no box inside the data area
+    assert [label.text for _sample, label in plot.chart_legend.items] == ["cmp-0", "cmp-1"]
+    data = item.getViewBox().sceneBoundingRect
+    qtbot.waitUntil(lambda: data().height() > 100, timeout=10_000)          # laid out
+    assert plot.chart_legend.sceneBoundingRect().top() >= data().bottom()

@@ -313,15 +313,18 @@ class ComparePage(QWidget):
             ax.setTextPen(pg.mkPen(fg))
         plot.showGrid(x=True, y=True, alpha=0.25)
         plot.setTitle(key, color=fg)
-        plot.addLegend(offset=(-10, 10))
+        # The models' names in a row under the chart, not over it: a box in a corner covered the lines that run
+        # there (a rising accuracy, the top right), and the exported PNG still says which line is which.
+        legend = pg.LegendItem(colCount=8, labelTextColor=fg)
+        plot.getPlotItem().layout.addItem(legend, 4, 1)
+        plot.chart_legend = legend
         plot.setObjectName(f"compare_{key}")
         return plot
 
     def _draw_plot(self, plot: pg.PlotWidget, key: str, weight: float) -> None:
         item = plot.getPlotItem()
         item.clear()
-        if item.legend is not None:
-            item.legend.clear()
+        plot.chart_legend.clear()
         plot.setLogMode(False, self.log_y.isChecked())
         plot.setLabel("bottom", X_TITLES[self.axis])
         for mid in self.model_ids:
@@ -339,8 +342,9 @@ class ComparePage(QWidget):
                 faint.setAlpha(70)
                 plot.plot(xs, ys, pen=pg.mkPen(faint, width=1), connect="finite")
             symbol = "o" if len(xs) <= 2 else None    # a single evaluation point still shows
-            plot.plot(xs, smooth, pen=pg.mkPen(color, width=2), name=self.names[mid], connect="finite",
-                      symbol=symbol, symbolBrush=color, symbolSize=6)
+            line = plot.plot(xs, smooth, pen=pg.mkPen(color, width=2), name=self.names[mid], connect="finite",
+                             symbol=symbol, symbolBrush=color, symbolSize=6)
+            plot.chart_legend.addItem(line, self.names[mid])
 
     def drawn_lines(self, key: str) -> dict[str, int]:
         """model name -> number of points drawn for a metric (tests, status)."""

@@ -142,8 +142,8 @@ class FilterPanel(QWidget):
         # The gallery marks each item's subset with a coloured dot by its name: this list is their legend.
         for k in range(self.subsets.count()):
             it = self.subsets.item(k)
-            if it.data(KEY) in SUBSET_COLORS:
-                it.setIcon(_dot(QColor(SUBSET_COLORS[it.data(KEY)])))
+            key = it.data(KEY)   # rows without a dot get a blank one, so the titles stay in one column
+            it.setIcon(_dot(QColor(SUBSET_COLORS[key]) if key in SUBSET_COLORS else QColor(Qt.GlobalColor.transparent)))
         w = self.subsets   # show all five rows, no scrolling, no wasted space
         w.setFixedHeight(w.sizeHintForRow(0) * w.count() + 2 * w.frameWidth() + 2)
 
