@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QApplication, QFileDialog, QMenu
+from PySide6.QtWidgets import QFileDialog, QMenu
 from shiboken6 import isValid
 
 N_IMAGES = 300
@@ -58,9 +58,6 @@ class Journey:
     def catalog(self):
         return self.window.client.catalog
 
-    def settle(self) -> None:
-        QApplication.processEvents()
-
     def job(self, model_id: str, kind: str = "train"):
         rows = [r for r in self.window.jobs.rows.values() if r.model_id == model_id and r.kind == kind]
         return rows[0] if rows else None
@@ -81,8 +78,9 @@ class Journey:
         """File > Import as a new dataset…: the folder's name is suggested, the format detected as an image folder."""
         from desktop_app.gui.dialogs.new_dataset_dialog import NewDatasetDialog
         w = self.window
-        assert w.import_new_action.isEnabled()
-        w.import_new_action.trigger()
+        item = menu_action(w, "File", "Import as a new dataset…")
+        assert item is w.import_new_action and item.isEnabled()
+        item.trigger()
         dlg = self.dialog(NewDatasetDialog)
         dlg.path_edit.setText(str(folder))
         assert dlg.name_edit.text() == "digits" and dlg.create_button.text() == "Create and import"
@@ -137,8 +135,9 @@ class Journey:
         w = self.window
         source = self.catalog.find_models(name=source_name)[0]
         assert w.navigate("model", source.id)
-        assert w.clone_action.isEnabled()
-        w.clone_action.trigger()
+        item = menu_action(w, "Model", "Clone…")
+        assert item.isEnabled()
+        item.trigger()
         dlg = self.dialog(CloneDialog)
         dlg.name.setText(new_name)
         if dataset:
@@ -298,7 +297,7 @@ class Journey:
         w.navigate("model", a)
         nav.item_for("model", b).setSelected(True)
         assert set(nav.selected_models()) == {a, b}
-        w.compare_action.trigger()
+        menu_action(w, "Model", "Compare selected models").trigger()
         page = w.pages.currentWidget()
         assert w.pages.current_kind() == "compare" and set(page.model_ids) == {a, b}
         assert page.title.text() == "Compare 2 models"
@@ -311,8 +310,9 @@ class Journey:
         """View > Services: Start service on the trained model, then POST one digit to it."""
         w = self.window
         w.navigate("model", model_id)
-        assert w.open_project_page("services")
+        menu_action(w, "View", "Services").trigger()
         page = w.pages.pages["services"]
+        assert w.pages.currentWidget() is page
         k = page.model_combo.findData(model_id)
         assert k >= 0, "the trained model is offered"
         page.model_combo.setCurrentIndex(k)
@@ -321,6 +321,7 @@ class Journey:
         page.start_button.click()
         self.wait(lambda: bool(started) or page.status.text().startswith("Could not"), 120, "the service")
         assert started, page.status.text()
+        self.ids["service"] = started[0]        # stopped at the end even if the call below fails
         svc = self.catalog.get_service(started[0])
         name = self.catalog.get_model(model_id).name
         req = urllib.request.Request(f"{svc.url}/predictions/{name}", data=image.read_bytes(), method="POST",
@@ -335,7 +336,6 @@ class Journey:
             row = next((r for r in rows if r.data(0, ID_ROLE) == svc.id), None)
             return row.text(COLUMNS.index("Requests")) if row is not None else ""
         self.wait(lambda: requests() == "1", 30, "the request to be counted on the services page")
-        self.ids["service"] = svc.id
         self.shot("service", w)
         return out
 
@@ -359,11 +359,16 @@ class Journey:
         target = self.workdir / "backups" / "catalog.tar.gz"
         target.parent.mkdir(parents=True, exist_ok=True)
         self.patch(QFileDialog, "getSaveFileName", staticmethod(lambda *a, **k: (str(target), "")))
-        dlg = w.services.open_housekeeping()
+        from desktop_app.gui.dialogs.housekeeping_dialog import HousekeepingDialog
+        menu_action(w, "File", "Catalog housekeeping…").trigger()
+        dlg = self.dialog(HousekeepingDialog)
         self.wait(lambda: dlg.work is None, 60, "the housekeeping figures")
         dlg.backup_button.click()
         self.wait(lambda: dlg.work is None and target.is_file(), 120, "the backup")
         assert "Backed up to" in dlg.message.text()
+        import tarfile
+        with tarfile.open(target) as tar:
+            assert any(n.endswith("/catalog.db") for n in tar.getnames())
         self.shot("backup", dlg)
         dlg.close()
         return target

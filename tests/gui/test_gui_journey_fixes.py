@@ -162,3 +162,42 @@ def test_compare_charts_name_the_models_under_the_data_not_over_it(qtbot, client
     data = item.getViewBox().sceneBoundingRect
     qtbot.waitUntil(lambda: data().height() > 100, timeout=10_000)          # laid out
     assert plot.chart_legend.sceneBoundingRect().top() >= data().bottom()
+
+
+def _tick_values(plot, lo: float, hi: float) -> list[float]:
+    return [v for _spacing, values in plot.getAxis("bottom").tickValues(lo, hi, 400) for v in values]
+
+
+def test_a_chart_of_one_step_names_whole_steps_only(qtbot, client):
+    """After one epoch the step axis read 25.6, 25.8 … 26.6 (journey-08); the compare page's did too (journey-17)."""
+    from desktop_app.catalog.records import MetricSample
+    from desktop_app.gui.views.compare_page import ComparePage
+    from desktop_app.gui.widgets.charts import ChartsPanel
+    from desktop_app.sdk import PlotSample
+    panel = ChartsPanel()
+    qtbot.addWidget(panel)
+    panel.resize(900, 600)
+    panel.show()
+    panel.set_model("m")
+    panel.add_samples("m", [MetricSample(id=1, model_id="m", figure="lr", legend="value", x=26, y=0.0028)])
+    panel.redraw()
+    qtbot.waitUntil(lambda: panel.figures_shown() == {"lr": {"value": 1}}, timeout=10_000)
+    lo, hi = panel._frames["lr"][1][:2]
+    ticks = _tick_values(panel.plots["lr"], lo, hi)
+    assert 26 in ticks and all(v == int(v) for v in ticks)
+    # many steps: pyqtgraph's own spacing again
+    panel.add_samples("m", [MetricSample(id=k, model_id="m", figure="lr", legend="value", x=26 * k, y=0.001)
+                            for k in range(2, 40)])
+    panel.redraw()
+    qtbot.waitUntil(lambda: panel.figures_shown() == {"lr": {"value": 39}}, timeout=10_000)
+    assert panel.plots["lr"].getAxis("bottom")._tickSpacing is None
+
+    m = client.models.get(model_name="pretrained-resnet").clone(model_name="one-eval")
+    m.metrics.create([PlotSample("accuracy", "eval", 78, 0.87)])
+    page = ComparePage(client)
+    qtbot.addWidget(page)
+    page.show()
+    page.set_models([m.id, client.models.get(model_name="pretrained-resnet").id])
+    page.set_chosen_metrics(["eval/accuracy"])
+    ticks = _tick_values(page.plots["eval/accuracy"], 77.5, 78.5)
+    assert 78 in ticks and all(v == int(v) for v in ticks)

@@ -9,6 +9,7 @@ import math
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor
@@ -21,7 +22,7 @@ from desktop_app.sdk.views import ema, positive_or_nan
 
 from ..exporting import save_png
 from ..style import esc, is_dark, muted, title_font
-from ..widgets.charts import LINE_COLORS
+from ..widgets.charts import LINE_COLORS, whole_step_ticks
 from ..widgets.compare_table import CompareTableView
 from ..widgets.config_diff import ConfigDiffView
 from ..widgets.confusion_matrix import ConfusionPanel
@@ -327,6 +328,7 @@ class ComparePage(QWidget):
         plot.chart_legend.clear()
         plot.setLogMode(False, self.log_y.isChecked())
         plot.setLabel("bottom", X_TITLES[self.axis])
+        drawn: list = []
         for mid in self.model_ids:
             c = self.curves.get(mid, {}).get(key)
             if c is None:
@@ -345,6 +347,8 @@ class ComparePage(QWidget):
             line = plot.plot(xs, smooth, pen=pg.mkPen(color, width=2), name=self.names[mid], connect="finite",
                              symbol=symbol, symbolBrush=color, symbolSize=6)
             plot.chart_legend.addItem(line, self.names[mid])
+            drawn.append(xs)
+        whole_step_ticks(plot, drawn, _span(drawn))
 
     def drawn_lines(self, key: str) -> dict[str, int]:
         """model name -> number of points drawn for a metric (tests, status)."""
@@ -506,3 +510,13 @@ class ComparePage(QWidget):
         path, _ = QFileDialog.getSaveFileName(self, "Export as PNG", name, "PNG images (*.png)")
         if path:
             self.export_png(path, widget if isinstance(widget, QWidget) else self.canvas)
+
+
+def _span(xs_all: list) -> tuple[float, float] | None:
+    """The x extent of the points drawn, ±0.5 around a single step as pyqtgraph frames it (None: no point)."""
+    x = np.concatenate([np.asarray(v, np.float64) for v in xs_all]) if xs_all else np.empty(0)
+    x = x[np.isfinite(x)]
+    if not x.size:
+        return None
+    lo, hi = float(x.min()), float(x.max())
+    return (lo - 0.5, hi + 0.5) if hi - lo < 1 else (lo, hi)

@@ -243,6 +243,7 @@ class ChartsPanel(QWidget):
                 item.setData([], [])
             else:
                 item.setData([frame[0], frame[1]], [frame[2], frame[3]])
+            whole_step_ticks(plot, xs_all, frame[:2] if frame is not None else None)
         self._frames[figure] = (item, frame)
 
     def _plot(self, figure: str) -> pg.PlotWidget:
@@ -385,3 +386,16 @@ class ChartsPanel(QWidget):
         path, _ = QFileDialog.getSaveFileName(self, "Export metrics as CSV", "metrics.csv", "CSV files (*.csv)")
         if path:
             self.export_csv(path)
+
+
+def whole_step_ticks(plot: pg.PlotWidget, xs_all: list, x_range: tuple[float, float] | None) -> None:
+    """Ticks on whole steps only while the x range is a few steps wide (one point: 25.6, 25.8 … 26.6 named steps
+    that cannot be); pyqtgraph's own spacing otherwise."""
+    axis = plot.getAxis("bottom")
+    x = np.concatenate([np.asarray(v, np.float64) for v in xs_all]) if xs_all else np.empty(0)
+    x = x[np.isfinite(x)]
+    narrow = x_range is not None and x.size and x_range[1] - x_range[0] < 5 and np.all(x == np.round(x))
+    if narrow:
+        axis.setTickSpacing(1, 1)
+    else:
+        axis.setTickSpacing()
