@@ -225,6 +225,8 @@ class Journey:
                   and ep.evaluation_id == ev.id, 30, "the evaluation page")
         assert f"subset test, {test_count} items" in ep.subtitle.text(), ep.subtitle.text()
         assert not ep.gallery.iou.isVisible()           # a classification has no IoU
+        assert ep.status.text().startswith(f"{2 * test_count} instances (ground truth and predictions) on "
+                                           f"{test_count} images."), ep.status.text()
         self.ids["evaluation"] = ev.id
         return ev.id
 

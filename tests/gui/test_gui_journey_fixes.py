@@ -201,3 +201,9 @@ def test_a_chart_of_one_step_names_whole_steps_only(qtbot, client):
     page.set_chosen_metrics(["eval/accuracy"])
     ticks = _tick_values(page.plots["eval/accuracy"], 77.5, 78.5)
     assert 78 in ticks and all(v == int(v) for v in ticks)
+
+
+def test_the_evaluation_foot_line_says_what_its_instances_are():
+    """"90 instances" under "subset test, 45 items" read as a wrong count (journey-12)."""
+    from desktop_app.gui.views.evaluation_page import status_text
+    assert status_text(90, 45).startswith("90 instances (ground truth and predictions) on 45 images.")
