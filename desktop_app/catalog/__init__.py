@@ -2,13 +2,15 @@
 Uses: domain, settings, errors."""
 
 from .catalog import Catalog
+from .db import check_pages
 from .records import (AnnotationRecord, ArtifactRecord, DatasetRecord, EvaluationRecord, ExecutionRecord,
                       ExecutionStatus, ItemRecord, MetricSample, ModelRecord, ModelStatus, PackageRecord,
                       PipelineRecord, PipelineRunStatus, PipelineStatus, ProjectRecord, ServiceRecord,
                       ServiceStatus)
 
 __all__ = [
-    "Catalog", "AnnotationRecord", "ArtifactRecord", "DatasetRecord", "EvaluationRecord", "ExecutionRecord",
+    "Catalog", "check_pages", "AnnotationRecord", "ArtifactRecord", "DatasetRecord", "EvaluationRecord",
+    "ExecutionRecord",
     "ExecutionStatus", "ItemRecord", "MetricSample", "ModelRecord", "ModelStatus", "PackageRecord",
     "PipelineRecord", "PipelineRunStatus", "PipelineStatus", "ProjectRecord", "ServiceRecord", "ServiceStatus",
 ]

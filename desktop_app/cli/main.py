@@ -62,7 +62,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 from .commands import open_gui
                 return open_gui(args)     # the window checks the catalog as it opens it, and says so in a dialog
             if args.command not in UNCHECKED:
-                from desktop_app.catalog.db import check_pages
+                from desktop_app.catalog import check_pages
                 from desktop_app.catalog.paths import default_home
                 check_pages(default_home() / "catalog.db")
             return int(args.func(args) or 0)

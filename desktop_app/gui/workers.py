@@ -236,7 +236,7 @@ class CatalogLoader(QThread):
 
     def run(self) -> None:
         try:
-            from desktop_app.catalog.db import check_pages
+            from desktop_app.catalog import check_pages
             from desktop_app.catalog.paths import default_home
             from desktop_app.sdk import Client
             from desktop_app.sdk.views import is_first_start
