@@ -25,7 +25,7 @@ def build_adapter(catalog: Catalog, model: str | ModelHandle, *, load: bool = Tr
     handle = model if isinstance(model, ModelHandle) else ModelHandle(catalog, model)
     if device:
         handle.configuration["device"] = device
-    cls = load_adapter_class(catalog, catalog.get_package(handle.package_id))
+    cls = load_adapter_class(catalog, catalog.model_package(handle.id))   # the version the model is on
     if load and local_path is None:
         adapter = cls(model_entity=handle)      # Dataloop's way: the constructor loads the weights
     else:

@@ -266,8 +266,6 @@ def test_an_older_catalog_gets_its_packages_first_version_and_its_models_on_it(t
         cat.close()
 
 
-@pytest.mark.xfail(strict=True, reason="workflows/adapters.build_adapter loads catalog.get_package(...) (the current "
-                                       "version); it must load catalog.model_package(handle.id): a lead's change")
 def test_training_loads_the_code_of_the_version_the_model_is_on(dl, centroid, project, tmp_path):
     m = _model(centroid, project, "trained-on-one")
     dl.packages.push(package_name="centroid", src_path=_version_two(tmp_path, train_fails=True),
