@@ -135,7 +135,7 @@ def test_push_refuses_a_package_name_that_is_not_a_name(dl, snapshot, name):
 def test_push_under_a_taken_name_stores_no_code(dl, tmp_path, snapshot):
     src = _folder(tmp_path, {"adapter.py": ADAPTER.format(name="Taken")})   # code the store does not hold yet
     before = snapshot(dl.default_client())
-    with pytest.raises(AlreadyExistsError, match="a package named 'resnet' already exists"):
+    with pytest.raises(AlreadyExistsError, match="a package named 'resnet' is built in: its code cannot be replaced"):
         dl.packages.push(package_name="resnet", src_path=src, entry_point="adapter.py")
     assert snapshot(dl.default_client()) == before
     _push_good(dl)
