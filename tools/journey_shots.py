@@ -38,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from desktop_app.gui.main_window import MainWindow
     from desktop_app.gui.settings_store import SettingsStore
-    from journey import SECOND_FIELDS, TRAIN_FIELDS, Journey
+    from journey import Journey
 
     app = QApplication.instance() or QApplication(["model-desk"])
     window = MainWindow(SettingsStore(work / "gui-settings.ini"), jobs_interval=0.25, metrics_interval=0.25)
@@ -76,23 +76,7 @@ def main(argv: list[str] | None = None) -> int:
     walk = Journey(window, work, wait=wait, shot=shot)
     started = time.monotonic()
     try:
-        folder = walk.write_images()
-        walk.import_folder(folder)
-        subsets = walk.split()
-        first = walk.clone("pretrained-resnet", "digits-resnet", TRAIN_FIELDS)
-        walk.train_cancel_resume(first)
-        walk.evaluate(first, subsets["test"])
-        walk.confusion_and_gallery(subsets["test"])
-        walk.relabel_and_undo()
-        second = walk.clone("digits-resnet", "digits-resnet-v2", SECOND_FIELDS, dataset=False)
-        walk.wait_trained(second)
-        walk.compare(first, second)
-        try:
-            walk.deploy_and_call(first, next((folder / "7").glob("*.png")))
-        finally:
-            if "service" in walk.ids:
-                walk.stop_service()
-        walk.backup()
+        walk.walk()
     finally:
         print(f"journey took {time.monotonic() - started:.1f} s; catalog in {work}", flush=True)
         window.shutdown()

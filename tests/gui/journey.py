@@ -375,6 +375,27 @@ class Journey:
         dlg.close()
         return target
 
+    # -- the whole walk ---------------------------------------------------------------------
+    def walk(self) -> None:
+        """Every step in order, as the test and tools/journey_shots.py take them."""
+        folder = self.write_images()
+        self.import_folder(folder)
+        subsets = self.split()
+        first = self.clone("pretrained-resnet", "digits-resnet", TRAIN_FIELDS)
+        self.train_cancel_resume(first)
+        self.evaluate(first, subsets["test"])
+        self.confusion_and_gallery(subsets["test"])
+        self.relabel_and_undo()
+        second = self.clone("digits-resnet", "digits-resnet-v2", SECOND_FIELDS, dataset=False)
+        self.wait_trained(second)
+        self.compare(first, second)
+        try:
+            self.deploy_and_call(first, next((folder / "7").glob("*.png")))
+        finally:
+            if "service" in self.ids:
+                self.stop_service()
+        self.backup()
+
 
 def click_chip(viewer: Any, annotation_id: int) -> None:
     """A left click on the class chip of the annotation, where the viewer draws it."""

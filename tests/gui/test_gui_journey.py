@@ -16,7 +16,7 @@ pytest.importorskip("sklearn")
 pytest.importorskip("torchvision")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from journey import SECOND_FIELDS, TRAIN_FIELDS, Journey  # noqa: E402
+from journey import Journey  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
@@ -35,22 +35,5 @@ def test_the_whole_journey_on_digits(window, qtbot, tmp_path, monkeypatch):
     started = time.monotonic()
     walk = Journey(window, tmp_path, wait=lambda cond, s, what="": qtbot.waitUntil(cond, timeout=int(s * 1000)),
                    patch=monkeypatch.setattr)
-    folder = walk.write_images()
-    walk.import_folder(folder)
-    subsets = walk.split()
-    first = walk.clone("pretrained-resnet", "digits-resnet", TRAIN_FIELDS)
-    walk.train_cancel_resume(first)
-    walk.evaluate(first, subsets["test"])
-    walk.confusion_and_gallery(subsets["test"])
-    walk.relabel_and_undo()
-    second = walk.clone("digits-resnet", "digits-resnet-v2", SECOND_FIELDS, dataset=False)
-    walk.wait_trained(second)
-    walk.compare(first, second)
-    image = next((folder / "7").glob("*.png"))
-    try:
-        walk.deploy_and_call(first, image)
-    finally:
-        if "service" in walk.ids:
-            walk.stop_service()
-    walk.backup()
+    walk.walk()
     print(f"journey took {time.monotonic() - started:.1f} s")
