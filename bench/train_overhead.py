@@ -5,6 +5,10 @@ Prints images/s of each (median of --repeats runs, alternated) and their ratio (
     python bench/train_overhead.py                                   # CPU defaults, ~1-2 minutes on 2 cores
     python bench/train_overhead.py --arch resnet50 --image-size 224 --batch-size 256 --bf16 \\
         --channels-last --steps 60 --data files --device cuda        # a GPU run (JPEGs + worker DataLoader)
+    python bench/train_overhead.py --gpu                             # the same GPU run, in one flag (~4 min)
+    python bench/train_overhead.py --gpu --compile                   # and torch.compile in both loops
+
+GPU utilisation is read through NVML (nvidia-ml-py) every 0.2 s while each run is timed.
 """
 
 from __future__ import annotations
@@ -131,6 +135,8 @@ def run_plain(args, loader_factory, device) -> float:
         net = net.to(memory_format=torch.channels_last)
     mean = torch.tensor([0.485, 0.456, 0.406], device=device).view(1, 3, 1, 1) * 255
     inv_std = 1 / (torch.tensor([0.229, 0.224, 0.225], device=device).view(1, 3, 1, 1) * 255)
+    if args.compile and cuda:
+        net = torch.compile(net)
     opt = torch.optim.SGD(net.parameters(), lr=0.01, momentum=0.9, nesterov=True, weight_decay=1e-4,
                           **({"foreach": True} if cuda else {}))
     amp = torch.autocast("cuda", dtype=torch.bfloat16) if (args.bf16 and cuda) else torch.autocast("cpu", enabled=False)
@@ -158,24 +164,27 @@ def run_plain(args, loader_factory, device) -> float:
 
 
 class GpuSampler(threading.Thread):
-    """nvidia-smi utilisation, sampled every 0.2 s while a run is timed."""
+    """NVML utilisation and memory (desktop_app.jobs.gpu_stats), sampled every 0.2 s while a run is timed."""
 
     def __init__(self, index: int):
         super().__init__(daemon=True)
-        self.index, self.samples, self.stop = index, [], threading.Event()
+        self.index, self.samples, self.memory, self.stop = index, [], [], threading.Event()
 
     def run(self):
+        from desktop_app.jobs import gpu_stats
+
         while not self.stop.is_set():
-            try:
-                out = subprocess.run(["nvidia-smi", "--query-gpu=utilization.gpu", "--format=csv,noheader,nounits",
-                                      "-i", str(self.index)], capture_output=True, text=True, timeout=5).stdout
-                self.samples.append(float(out.strip().splitlines()[0]))
-            except (OSError, ValueError, IndexError, subprocess.SubprocessError):
+            reading = gpu_stats.read(self.index)
+            if reading is None:
                 return
+            self.samples.append(reading.utilization)
+            self.memory.append(reading.memory_used)
             self.stop.wait(0.2)
 
     def mean(self) -> float | None:
-        return statistics.mean(self.samples) if self.samples else None
+        # the first second is the loader's workers starting: count the steady part
+        steady = self.samples[5:] or self.samples
+        return statistics.mean(steady) if steady else None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -192,7 +201,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--workers", default="auto", help="DataLoader workers ('auto': from the cores available)")
     p.add_argument("--bf16", action="store_true")
     p.add_argument("--channels-last", action="store_true")
+    p.add_argument("--compile", action="store_true", help="torch.compile the model in both loops (CUDA)")
+    p.add_argument("--gpu", action="store_true",
+                   help="the issue's GPU run: resnet50, 224 px, batch 256, bf16, channels-last, JPEG files, cuda")
     args = p.parse_args(argv)
+    if args.gpu:
+        args.arch, args.image_size, args.batch_size, args.bf16, args.channels_last = "resnet50", 224, 256, True, True
+        args.data, args.device = "files", "cuda"
+        args.steps = max(args.steps, 40)
+        args.warmup = max(args.warmup, 8 if args.compile else 5)
 
     device = resolve_device(args.device)
     cuda = device.type == "cuda"
@@ -209,7 +226,7 @@ def main(argv: list[str] | None = None) -> int:
         "mixed_precision": "bf16" if args.bf16 else "none", "channels_last": args.channels_last,
         "num_workers": workers, "pretrained": False, "augment_color_jitter": False, "augment_flip": True,
         "augment_random_resized_crop": args.data == "files", "cache_images": "no",
-        "device": str(device)})
+        "device": str(device), "compile": args.compile})
     tmp = tempfile.TemporaryDirectory()
     if args.data == "synthetic":
         train_set = SyntheticSet(args.image_size, total)
@@ -238,7 +255,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{args.arch} {args.image_size}px batch {args.batch_size}, {args.steps} timed steps after {args.warmup}, "
           f"data={args.data}, workers={workers}, device={device}"
           f"{' (' + torch.cuda.get_device_name(device) + ')' if cuda else ''}, threads={torch.get_num_threads()}, "
-          f"bf16={args.bf16 and cuda}, channels_last={args.channels_last and cuda}")
+          f"bf16={args.bf16 and cuda}, channels_last={args.channels_last and cuda}, compile={args.compile and cuda}")
     results: dict[str, list[float]] = {"plain": [], "trainer": []}
     util: dict[str, list[float]] = {"plain": [], "trainer": []}
     for r in range(args.repeats):
@@ -260,10 +277,10 @@ def main(argv: list[str] | None = None) -> int:
     plain, ours = statistics.median(results["plain"]), statistics.median(results["trainer"])
     print(f"plain PyTorch loop : {plain:9.1f} img/s (median of {args.repeats})")
     print(f"Model Desk trainer : {ours:9.1f} img/s (median of {args.repeats})")
-    print(f"ratio trainer/plain: {ours / plain:.3f}")
     for name in ("plain", "trainer"):
         if util[name]:
-            print(f"GPU utilisation {name}: {statistics.mean(util[name]):.0f}%")
+            print(f"GPU utilisation {name}: {statistics.mean(util[name]):.0f}% (NVML, mean over the timed runs)")
+    print(f"ratio trainer/plain: {ours / plain:.3f}")
     tmp.cleanup()
     return 0
 

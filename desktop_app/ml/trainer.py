@@ -231,6 +231,11 @@ class Trainer:
         if self.world_size > 1:
             self.train_model = torch.nn.parallel.DistributedDataParallel(
                 self.model, device_ids=[dev.index] if on_cuda else None)
+        if cfg.get("compile") and on_cuda:
+            if self.task == "classification":
+                self.train_model = torch.compile(self.train_model)
+            else:
+                self.warn("compile is used for classification models only: this detection run is not compiled")
 
         workers = mldata.resolve_num_workers(cfg["num_workers"], dev.type, self.world_size)
         spec = mldata.LoaderSpec(cfg["batch_size"], workers, pin_memory=on_cuda)
@@ -418,6 +423,8 @@ class Trainer:
             else:
                 self._report(step, loss_value, epoch)
             if self.world_size == 1 and self._stop_reason:
+                if pending is not None:   # step S+1 is taken and in the checkpoint: its loss is reported too
+                    self._report(*pending, epoch)
                 raise StopTraining(self._stop_reason)
         if pending is not None:
             self._report(*pending, epoch)
