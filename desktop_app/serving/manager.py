@@ -84,9 +84,16 @@ def read_metrics_file(catalog: Catalog, service_id: str, *, max_age_s: float = 5
     return doc if isinstance(doc, dict) else None
 
 
+def with_package_defaults(catalog: Catalog, model_id: str, config: dict[str, Any] | None) -> dict[str, Any]:
+    """The service settings of `model_id`: its package version's stored service_config, then `config` over it."""
+    defaults = (catalog.model_package(model_id).metadata or {}).get("service_config") or {}
+    return {**defaults, **(config or {})}
+
+
 def start_service(catalog: Catalog, model_id: str, config: dict[str, Any] | None = None) -> ServiceRecord:
-    """Spawn a detached server for the model; return its record once /v2/health/ready answers."""
-    config = dict(config or {})
+    """Spawn a detached server for the model; return its record once /v2/health/ready answers. `config` goes over
+    the settings the model's package version keeps (pushed with ``service_config=``): a key given here wins."""
+    config = with_package_defaults(catalog, model_id, config)
     cfg = ServiceConfig.from_dict(config)
     model = catalog.get_model(model_id)
     if importlib.util.find_spec("uvicorn") is None or importlib.util.find_spec("starlette") is None:

@@ -276,3 +276,26 @@ def test_training_loads_the_code_of_the_version_the_model_is_on(dl, centroid, pr
     m.update()
     ex = m.train()
     assert ex.status == "failed" and "version two of the code ran" in ex.logs()
+
+
+def test_the_window_s_deploy_gets_the_package_s_service_config_too(dl, project, monkeypatch):
+    """The window deploys through serving.manager.start_service with its own settings ({}): the package's kept
+    service_config is applied there, not only by the SDK's Model.deploy."""
+    from desktop_app.serving import manager
+    pkg = dl.packages.push(package_name="served-window", src_path=PACKAGE_DIR, entry_point="adapter.py",
+                           service_config={"max_batch_size": 4})
+    m = _model(pkg, project, "served-window-model")
+    seen = []
+
+    class Stop(Exception):
+        pass
+
+    def capture(d):
+        seen.append(dict(d))
+        raise Stop
+
+    monkeypatch.setattr(manager.ServiceConfig, "from_dict", staticmethod(capture))
+    for given in ({}, {"max_batch_size": 8}):
+        with pytest.raises(Stop):
+            manager.start_service(dl.default_client().catalog, m.id, given)
+    assert seen == [{"max_batch_size": 4}, {"max_batch_size": 8}]
