@@ -140,6 +140,13 @@ class EntitiesMixin:
         rows = self._db.query("SELECT version FROM package_revisions WHERE package_id = ?", (package_id,))
         return sort_versions(r["version"] for r in rows)
 
+    def package_code_shas(self, package_id: str) -> set[str]:
+        """The store files holding the code of every version of the package (not only the current one)."""
+        rows = self._db.query("SELECT codebase_sha FROM package_revisions WHERE package_id = ? AND codebase_sha "
+                              "IS NOT NULL UNION SELECT codebase_sha FROM packages WHERE id = ? AND codebase_sha "
+                              "IS NOT NULL", (package_id, package_id))
+        return {r["codebase_sha"] for r in rows}
+
     def list_package_revisions(self, package_id: str) -> list[PackageRecord]:
         """Every version of the package as a record (the package's id and name, that version's fields), oldest
         first; the last is the current one."""

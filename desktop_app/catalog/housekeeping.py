@@ -43,7 +43,9 @@ def sizes(catalog: Catalog) -> dict[str, int]:
     kinds = {
         "images": "SELECT DISTINCT sha256 FROM items WHERE sha256 IS NOT NULL",
         "model files": "SELECT DISTINCT sha256 FROM artifacts",
-        "package code": "SELECT DISTINCT codebase_sha FROM packages WHERE codebase_sha IS NOT NULL",
+        # Every version's code (package_revisions), not only the current one's (packages).
+        "package code": "SELECT codebase_sha FROM packages WHERE codebase_sha IS NOT NULL UNION "
+                        "SELECT codebase_sha FROM package_revisions WHERE codebase_sha IS NOT NULL",
         "evaluation caches": "SELECT DISTINCT cache_sha FROM evaluations WHERE cache_sha IS NOT NULL",
     }
     out: dict[str, int] = {}
@@ -83,7 +85,8 @@ BUSY_STATUSES = (ModelStatus.PENDING, ModelStatus.TRAINING, ModelStatus.DEPLOYED
 def delete_package(catalog: Catalog, package_id: str, *, with_models: bool = False) -> dict:
     """Delete a package. While it has models this is refused (UserError naming the package and how many)
     unless ``with_models``: then each model goes as delete_model takes it (weights, evaluations, files only it
-    used), and the package's own code. Returns what went: package, models (names), removed_files, freed_bytes."""
+    used), and the code of every version of the package that nothing else uses. Returns what went: package,
+    models (names), removed_files, freed_bytes."""
     pkg = catalog.get_package(package_id)
     models = catalog.find_models(package_id=package_id)
     if models and not with_models:
@@ -94,13 +97,15 @@ def delete_package(catalog: Catalog, package_id: str, *, with_models: bool = Fal
                         f"{'s' if len(busy) > 1 else ''} {', '.join(repr(m.name) for m in busy)} "
                         f"{'are' if len(busy) > 1 else 'is'} {busy[0].status} (cancel the job or stop the service first)")
     removed = freed = 0
+    code = catalog.package_code_shas(package_id)    # every version's code: models may be on older ones
     for m in models:
         done = delete_model(catalog, m.id)
         removed, freed = removed + done["removed_files"], freed + done["freed_bytes"]
     catalog.delete_package(package_id, with_models=True)
-    if pkg.codebase_sha and pkg.codebase_sha not in catalog.referenced_blobs():
-        freed += catalog.store.size_of(pkg.codebase_sha)
-        removed += int(catalog.store.delete(pkg.codebase_sha))
+    still = catalog.referenced_blobs()
+    for sha in sorted(code - still):
+        freed += catalog.store.size_of(sha)
+        removed += int(catalog.store.delete(sha))
     summary = {"package": pkg.name, "models": [m.name for m in models], "removed_files": removed,
                "freed_bytes": freed}
     log.info("deleted package %s with %d model(s) %s: %d file(s), %d bytes freed", pkg.name, len(models),
