@@ -419,16 +419,19 @@ class Models(Repository):
         pairs = [(d, r) for r in recs if f.matches(d := _model_doc(r))]
         return PagedEntities([Model(self._client, r) for r in f.ordered(pairs)], f.page_size)
 
-    @checked_keywords(ignored=CREATE_IGNORED, refused=CREATE_REFUSED)
+    # scope is a parameter (clone's rule), no longer one of the keywords dropped unread.
+    @checked_keywords(ignored={k: v for k, v in CREATE_IGNORED.items() if k != "scope"}, refused=CREATE_REFUSED)
     def create(self, model_name: str, dataset_id: str | None = None, labels: Sequence[str] | None = None,
                description: str = "", project_id: str | None = None, tags: Sequence[str] | None = None,
                configuration: dict | None = None, status: str | None = None, input_type: str | None = None,
                output_type: str | None = None, train_filter: Any = None, validation_filter: Any = None,
-               package: Package | None = None, package_id: str | None = None) -> Model:
-        """A new model of a package (``package=``, ``package_id=`` or package.models.create(...)). Dataloop's
-        ``scope`` and ``version`` are accepted and dropped (sdk.keywords.CREATE_IGNORED); ``ontology_id``,
-        ``model_artifacts``, ``app``, ``dpk_model_name`` and the annotation filters are refused saying what to
-        give instead (CREATE_REFUSED); any other unknown keyword too, naming the closest one."""
+               package: Package | None = None, package_id: str | None = None, scope: str | None = None) -> Model:
+        """A new model of a package (``package=``, ``package_id=`` or package.models.create(...)). ``scope``:
+        'project' (what a model's scope is here), any other of Dataloop's scopes is refused as clone refuses it
+        (sdk.keywords.SCOPE_REFUSED). Dataloop's ``version`` is accepted and dropped (CREATE_IGNORED);
+        ``ontology_id``, ``model_artifacts``, ``app``, ``dpk_model_name`` and the annotation filters are refused
+        saying what to give instead (CREATE_REFUSED); any other unknown keyword too, naming the closest one."""
+        check_scope(scope, "create")
         pkg = package or self._scope.get("package") or (
             self._client.packages.get(package_id=package_id) if package_id else None)
         if pkg is None:
