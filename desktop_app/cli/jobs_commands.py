@@ -69,7 +69,7 @@ def _jobs(p):
             if a.json:
                 print_json(rows)
             else:
-                print_table(rows, ["id", "kind", "model", "status", "progress", "device", "created", "error"])
+                print_table(rows, ["id", "name", "kind", "model", "status", "progress", "device", "created", "error"])
             return 0
         if not a.execution:
             print(f"jobs {a.action} needs an execution id", file=sys.stderr)

@@ -9,7 +9,7 @@ from typing import Any, Sequence
 from desktop_app.catalog import Catalog, ExecutionRecord, ExecutionStatus, ModelStatus
 from desktop_app.errors import ValidationError
 
-from .naming import TITLE_KEY, display_title, job_title
+from .naming import TITLE_KEY, display_titles, job_title
 from .scheduler import ensure_scheduler, mark_interrupted
 
 
@@ -212,7 +212,9 @@ def _draw(ex: ExecutionRecord, elapsed: float, tty: bool = True, shown: dict | N
 def status_summary(catalog: Catalog, limit: int = 50) -> list[dict[str, Any]]:
     mark_interrupted(catalog)
     names = {m.id: m.name for m in catalog.find_models()}
-    return [{"id": e.id, "name": display_title(catalog, e), "kind": e.kind, "model": names.get(e.model_id, ""),
+    executions = catalog.list_executions(limit=limit)
+    titles = display_titles(catalog, executions, names)
+    return [{"id": e.id, "name": titles[e.id], "kind": e.kind, "model": names.get(e.model_id, ""),
              "status": e.status,
              "progress": f"{e.progress:.0f}%", "device": e.device or "", "created": e.created_at[:19],
-             "error": (e.error or "")[:60]} for e in catalog.list_executions(limit=limit)]
+             "error": (e.error or "")[:60]} for e in executions]

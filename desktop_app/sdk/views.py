@@ -15,13 +15,14 @@ from desktop_app.catalog.records import (ArtifactRecord, ExecutionRecord, Execut
                                          ModelRecord, PackageRecord)
 from desktop_app.domain.annotations import SUBSETS, subset_of  # re-exported
 from desktop_app.errors import NotFoundError, ValidationError
+from desktop_app.jobs.naming import display_titles, stored_title
 
 if TYPE_CHECKING:
     from desktop_app.catalog import Catalog
 
 __all__ = [
     "SUBSETS", "subset_of", "Series", "SeriesSet", "ema", "positive_or_nan", "format_metric", "describe_current",
-    "parse_iso", "eta_seconds", "format_duration", "JobRow", "process_gone", "job_row", "ModelNode",
+    "parse_iso", "eta_seconds", "format_duration", "JobRow", "process_gone", "job_row", "job_rows", "ModelNode",
     "lineage_forest", "ProjectTree", "catalog_tree", "model_statuses", "is_first_start", "ModelDetails",
     "model_details", "human_size", "unique_name", "form_fields", "coerce_field", "coerce_form", "changed_values",
     "display_value",
@@ -189,6 +190,7 @@ class JobRow:
     log_path: str | None
     created_at: str
     settled: bool = True          # its worker process is gone (reaped), so it can be queued again
+    name: str = ""                # what the job is called everywhere: "Train resnet-exp (pipeline nightly, run 3)"
 
     @property
     def done(self) -> bool:
@@ -205,7 +207,8 @@ class JobRow:
 
     @property
     def title(self) -> str:
-        return f"{self.kind} {self.model_name}".strip()
+        """Its name; a row made without one: its kind and model."""
+        return self.name or f"{self.kind} {self.model_name}".strip()
 
 
 def process_gone(pid: int | None) -> bool:
@@ -222,7 +225,10 @@ def process_gone(pid: int | None) -> bool:
     return not pid_alive(pid)
 
 
-def job_row(ex: ExecutionRecord, model_name: str = "", metric: str = "", now: float | None = None) -> JobRow:
+def job_row(ex: ExecutionRecord, model_name: str = "", metric: str = "", now: float | None = None,
+            name: str | None = None) -> JobRow:
+    """One execution as a row. `name`: the job's (jobs.naming.display_title; job_rows gives each row its own),
+    else the one stored when it was queued, else its kind and model."""
     now = time.time() if now is None else now
     started = parse_iso(ex.started_at)
     finished = parse_iso(ex.finished_at)
@@ -234,7 +240,21 @@ def job_row(ex: ExecutionRecord, model_name: str = "", metric: str = "", now: fl
     return JobRow(id=ex.id, kind=ex.kind, status=ex.status, model_id=ex.model_id, model_name=model_name,
                   progress=float(ex.progress or 0.0), message=ex.message or "", error=ex.error,
                   elapsed_s=elapsed, eta_s=eta, metric=metric, log_path=ex.log_path, created_at=ex.created_at,
-                  settled=ex.status not in ExecutionStatus.FINAL or process_gone(ex.pid))
+                  settled=ex.status not in ExecutionStatus.FINAL or process_gone(ex.pid),
+                  name=name or stored_title(ex) or f"{ex.kind} {model_name}".strip())
+
+
+def job_rows(catalog: Catalog, executions: Sequence[ExecutionRecord], model_names: dict[str, str] | None = None,
+             metrics: dict[str, str] | None = None, now: float | None = None) -> list[JobRow]:
+    """Rows for a list of executions, each named as every screen names it (jobs.naming.display_titles: a stored
+    name costs no read, and each model or dataset an older job names is read once for the whole list).
+    `model_names`: model id -> name where the caller has them (else read once here); `metrics`: execution id ->
+    its current metric."""
+    names = model_names if model_names is not None else {m.id: m.name for m in catalog.find_models()}
+    titles = display_titles(catalog, executions, names)
+    now = time.time() if now is None else now
+    return [job_row(ex, names.get(ex.model_id or "", ""), (metrics or {}).get(ex.id, ""), now, titles[ex.id])
+            for ex in executions]
 
 
 # -- lineage and the catalog tree -------------------------------------------------------------
