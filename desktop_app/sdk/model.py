@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import time
 import warnings
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator, Sequence
 
 from desktop_app.catalog.records import ModelRecord
@@ -30,6 +31,8 @@ class Model(Entity):
     """A snapshot of a model: reading ``status`` (or any field) answers from it; ``refresh()`` reads the model
     again. Assigning ``name``, ``status``, ``configuration``, ... changes the snapshot and ``update()`` saves it."""
     _record: ModelRecord
+    # Set on the model dl.models.import_bundle returns: catalog.bundle.BundleImport (created, message, notes).
+    bundle_report: Any = None
 
     def __init__(self, client: Client, record: ModelRecord):
         super().__init__(client, record)
@@ -374,6 +377,13 @@ class Model(Entity):
 
     def wait_for_model_ready(self) -> Model:
         return self
+
+    def export_bundle(self, path: str | Path) -> Path:
+        """Write this model to one bundle file (.mdbundle): weights and other files, configuration, labels,
+        metrics, evaluations with their cached predictions, its package version's code, and lineage.
+        ``dl.models.import_bundle(path)`` brings it into another catalog (catalog.bundle)."""
+        from desktop_app.catalog.bundle import export_bundle
+        return export_bundle(self._client.catalog, self.id, path)
 
     # -- offline mode ---------------------------------------------------------------------
     @contextlib.contextmanager

@@ -483,6 +483,17 @@ class Models(Repository):
         self.catalog.delete_model(mid)
         return True
 
+    def import_bundle(self, path: str | Path, project_id: str | None = None) -> Model:
+        """The model of a bundle file (model.export_bundle), checked whole and added in one go; one this catalog
+        has already (same id, same weights) comes back as it is. ``model.bundle_report``: created (bool),
+        message and notes (what was made: a project, a package version, stand-in datasets)."""
+        from desktop_app.catalog.bundle import import_bundle
+        project = self._scope.get("project")
+        report = import_bundle(self.catalog, path, project=project_id or (project.id if project else None))
+        model = Model(self._client, report.model)
+        model.bundle_report = report
+        return model
+
 
 class Artifacts(Repository):
     @property
