@@ -16,7 +16,7 @@ from .app import COMMANDS
 
 def build_parser() -> argparse.ArgumentParser:
     # Each command module registers its commands with app.command when imported.
-    from . import (catalog_commands, commands, demo, jobs_commands,  # noqa: F401
+    from . import (bundle, catalog_commands, commands, demo, jobs_commands,  # noqa: F401
                    package_commands, pipeline_commands, project_commands, sample_commands, serve_commands)
 
     parser = argparse.ArgumentParser(
