@@ -514,23 +514,39 @@ def _land(catalog: Catalog, manifest: dict, files: dict[str, Path], metrics: lis
                 for a in manifest["artifacts"]:
                     catalog.add_artifact(rec.id, a["filename"], shas[a["member"]],
                                          manifest["members"][a["member"]]["size"])
-                catalog.add_metric_samples(rec.id, [s | {"dataset_id": s.get("dataset_id")
-                                                         if linked.get(s.get("dataset_id")) else None}
-                                                    for s in metrics])
+                catalog.add_metric_samples(rec.id, [_point(s, linked) for s in metrics])
                 for e in evaluations:
                     catalog._db.insert("evaluations", {
                         "created_at": now_iso(), **{k: e[k] for k in _EVALUATION_KEYS if e.get(k) is not None},
                         "model_id": rec.id, "dataset_id": e["dataset_id"], "execution_id": None})
+        except sqlite3.IntegrityError as e:
+            _take_back(catalog, new_blobs)
+            raise ValidationError(f"{path}: its rows clash with this catalog's ({e}); refused, nothing "
+                                  f"imported") from None
         except BaseException:
-            referenced = catalog.referenced_blobs()
-            for sha in new_blobs:
-                if sha not in referenced:
-                    catalog.store.delete(sha)
+            _take_back(catalog, new_blobs)
             raise
     log.info("imported model %s (%s) from %s", rec.name, rec.id, path)
     where = f"project {project_name!r}"
     return BundleImport(catalog.get_model(rec.id), True, f"model {rec.name!r} ({rec.id}) imported into {where}",
                         notes)
+
+
+def _take_back(catalog: Catalog, new_blobs: list[str]) -> None:
+    """Delete the store files this import added that nothing references (its rows were rolled back)."""
+    referenced = catalog.referenced_blobs()
+    for sha in new_blobs:
+        if sha not in referenced:
+            catalog.store.delete(sha)
+
+
+def _point(s: dict, linked: dict[str, bool]) -> dict[str, Any]:
+    """A metric point as the catalog stores it: its dataset only where this catalog has it, no execution."""
+    def number(v: Any) -> float | None:
+        return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else None
+    return {"figure": s["figure"], "legend": s["legend"], "x": s["x"], "y": s["y"],
+            "wall_time": number(s.get("wall_time")), "epoch": number(s.get("epoch")),
+            "dataset_id": s.get("dataset_id") if linked.get(s.get("dataset_id")) else None}
 
 
 def _package(catalog: Catalog, ref: dict, code_sha: str | None, project_id: str,
@@ -548,8 +564,10 @@ def _package(catalog: Catalog, ref: dict, code_sha: str | None, project_id: str,
         if have is None or have.kind != "builtin":
             raise ValidationError(f"the bundle's model uses the built-in package {name!r}, which this Model Desk "
                                   f"does not have; refused")
-        versions = catalog.package_versions(have.id)
-        return have.id, version if version in versions else have.version
+        if version in catalog.package_versions(have.id):
+            return have.id, version
+        notes.append(f"built-in package {name!r} has no version {version} here: the model is on {have.version}")
+        return have.id, have.version
     fields = {f: ref.get(f) for f in REVISION_FIELDS if f in ref}
     fields["codebase_sha"] = code_sha
     for f in ("default_configuration", "metadata"):

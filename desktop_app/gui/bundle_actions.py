@@ -1,4 +1,4 @@
-"""Model ▸ Export bundle… and File ▸ Import model bundle…: the window's calls to model bundles, off the GUI thread.
+"""The window's calls to model bundles (Export bundle…, Import model bundle…), run off the GUI thread.
 
 No dialog here: the window asks for the file (QFileDialog) and passes the path; these run the SDK's
 model.export_bundle / models.import_bundle on the Actions' TaskRunner and hand back one line to show.

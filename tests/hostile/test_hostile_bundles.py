@@ -246,3 +246,22 @@ def test_a_failure_while_writing_leaves_nothing(good, target, monkeypatch):
     after = snapshot(target)
     after["store"].remove("writers.lock")          # the store's lock file, made by its first write
     assert after == before
+
+
+def test_rows_that_clash_are_refused_with_nothing_written(good, target, tmp_path):
+    with zipfile.ZipFile(good) as z:
+        evaluations = json.loads(z.read("evaluations.json"))
+    twice = json.dumps(evaluations * 2).encode()       # the same evaluation id twice
+    bad = _rewrite(good, tmp_path / "twice.mdbundle", replace={"evaluations.json": twice})
+    before = snapshot(target)
+    with pytest.raises(ValidationError, match="clash with this catalog"):
+        import_bundle(target, bad)
+    after = snapshot(target)
+    after["store"].remove("writers.lock")
+    assert after == before
+
+
+def test_metric_points_of_the_wrong_kind_are_refused(good, target, tmp_path):
+    bad = _rewrite(good, tmp_path / "points.mdbundle",
+                   replace={"metrics.json": json.dumps([{"figure": "loss", "legend": "t", "x": "0", "y": 1}]).encode()})
+    _refused(target, bad, "point 0 needs figure, legend and numeric x, y")
