@@ -427,6 +427,11 @@ def import_bundle(catalog: Catalog, path: Path | str, *, project: str | None = N
     path = Path(path)
     with _open(path) as zf:
         manifest, infos = _check_archive(zf, path)
+        need = 2 * sum(d["size"] for d in manifest["members"].values())     # unpacked, then in the store
+        free = shutil.disk_usage(catalog.home).free
+        if need > free:
+            raise UserError(f"{path} unpacks to {need // 2:,} bytes: importing it needs {need:,} bytes free on the "
+                            f"catalog's disk, which has {free:,}; nothing imported")
         staging = Path(tempfile.mkdtemp(dir=catalog.work_dir, prefix="bundle-"))
         try:
             files = _extract(zf, infos, manifest, staging, path)

@@ -17,7 +17,7 @@ import pytest
 
 from desktop_app.catalog import bundle as bundle_mod
 from desktop_app.catalog.bundle import MANIFEST, import_bundle
-from desktop_app.errors import ValidationError
+from desktop_app.errors import UserError, ValidationError
 
 from hostile.conftest import snapshot
 
@@ -265,3 +265,14 @@ def test_metric_points_of_the_wrong_kind_are_refused(good, target, tmp_path):
     bad = _rewrite(good, tmp_path / "points.mdbundle",
                    replace={"metrics.json": json.dumps([{"figure": "loss", "legend": "t", "x": "0", "y": 1}]).encode()})
     _refused(target, bad, "point 0 needs figure, legend and numeric x, y")
+
+
+def test_a_bundle_larger_than_the_free_disk_is_refused_before_unpacking(good, target, monkeypatch):
+    import shutil
+    from collections import namedtuple
+    usage = namedtuple("usage", "total used free")
+    monkeypatch.setattr(shutil, "disk_usage", lambda p: usage(10 ** 6, 10 ** 6 - 100, 100))
+    before = snapshot(target)
+    with pytest.raises(UserError, match="bytes free on the catalog's disk"):
+        import_bundle(target, good)
+    assert snapshot(target) == before
