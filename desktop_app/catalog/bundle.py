@@ -155,10 +155,11 @@ def export_bundle(catalog: Catalog, model_id: str, path: Path | str) -> Path:
     return path
 
 
-def ancestors(catalog: Catalog, model: ModelRecord) -> list[dict[str, str]]:
+def ancestors(catalog: Catalog, model: ModelRecord) -> list[dict[str, Any]]:
     """The model's ancestors as references, parent first: those this catalog has, then those an earlier import
-    recorded for the first one it lacks."""
-    out: list[dict[str, str]] = []
+    recorded for the first one it lacks. A built-in pretrained model also names its package: every catalog has
+    it, under its own id, so an import links to that one."""
+    out: list[dict[str, Any]] = []
     seen = {model.id}
     current = model
     while current.parent_id and current.parent_id not in seen:
@@ -166,7 +167,10 @@ def ancestors(catalog: Catalog, model: ModelRecord) -> list[dict[str, str]]:
             parent = catalog.get_model(current.parent_id)
         except NotFoundError:
             break
-        out.append({"id": parent.id, "name": parent.name})
+        ref: dict[str, Any] = {"id": parent.id, "name": parent.name}
+        if (parent.metadata or {}).get("builtin"):
+            ref |= {"builtin": True, "package": catalog.get_package(parent.package_id).name}
+        out.append(ref)
         seen.add(parent.id)
         current = parent
     recorded = ((current.metadata or {}).get("bundle") or {}).get("lineage") or []
@@ -628,19 +632,37 @@ def _dataset(catalog: Catalog, ref: dict, project_id: str, needed: bool, notes: 
     return True
 
 
+def _parent(catalog: Catalog, parent_id: str | None, ref: dict | None, notes: list[str]) -> str | None:
+    """The parent's id here: the same model, or this catalog's own built-in of the same package and name; None
+    (noted) when the catalog has neither."""
+    if not parent_id:
+        return None
+    try:
+        return catalog.get_model(parent_id).id
+    except NotFoundError:
+        pass
+    name = ref["name"] if ref else parent_id
+    if ref and ref.get("builtin") and isinstance(ref.get("package"), str):
+        try:
+            package = catalog.get_package(ref["package"])
+        except NotFoundError:
+            package = None
+        if package is not None and package.kind == "builtin":
+            same = [r for r in catalog.find_models(name=name, package_id=package.id)
+                    if (r.metadata or {}).get("builtin")]
+            if same:
+                notes.append(f"its parent, the built-in {name!r}, linked to this catalog's own")
+                return same[0].id
+    notes.append(f"its parent {name!r} is not in this catalog: recorded as a reference "
+                 f"(metadata['bundle']['lineage'])")
+    return None
+
+
 def _insert_model(catalog: Catalog, manifest: dict, project_id: str, package_id: str, version: str,
                   linked: dict[str, bool], path: Path, notes: list[str]) -> ModelRecord:
     m = manifest["model"]
     lineage = manifest["lineage"]
-    parent_id = m.get("parent_id")
-    have_parent = False
-    if parent_id:
-        try:
-            catalog.get_model(parent_id)
-            have_parent = True
-        except NotFoundError:
-            notes.append(f"its parent {lineage[0]['name'] if lineage else parent_id!r} is not in this catalog: "
-                         f"recorded as a reference (metadata['bundle']['lineage'])")
+    parent_id = _parent(catalog, m.get("parent_id"), lineage[0] if lineage else None, notes)
     metadata = dict(m.get("metadata") or {})
     metadata["bundle"] = {"imported_at": now_iso(), "file": path.name,
                           "from_project": manifest["project"], "lineage": lineage,
@@ -650,7 +672,7 @@ def _insert_model(catalog: Catalog, manifest: dict, project_id: str, package_id:
     rec = ModelRecord.from_row({k: m.get(k) for k in _MODEL_KEYS if m.get(k) is not None} | {
         "project_id": project_id, "package_id": package_id, "status": status,
         "dataset_id": m.get("dataset_id") if linked.get(m.get("dataset_id") or "") else None,
-        "parent_id": parent_id if have_parent else None, "metadata": metadata,
+        "parent_id": parent_id, "metadata": metadata,
         "created_at": m.get("created_at") or now, "updated_at": now})
     try:
         catalog._db.insert("models", {**rec.to_dict(), "package_version": version})

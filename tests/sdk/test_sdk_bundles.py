@@ -99,14 +99,19 @@ def test_round_trip_keeps_weights_metrics_evaluations_and_lineage(source, tmp_pa
         ds = other.catalog.get_dataset(ev.dataset_id)
         assert ds.metadata.get("bundle_reference") and ds.name == "shapes"
 
-        # Importing the parent, then the child again in a third catalog: there the parent is linked.
+        # Importing the parent, then the child again in a third catalog: there the parent is linked, and the
+        # parent's parent, a built-in, is linked to that catalog's own pretrained-resnet (another id).
         first_bundle = source["first"].export_bundle(tmp_path / "first.mdbundle")
+        assert read_manifest(first_bundle)["lineage"] == [{"id": source["pretrained"].id, "name": "pretrained-resnet",
+                                                           "builtin": True, "package": "resnet"}]
         third = _other(tmp_path, "third")
         try:
-            third.models.import_bundle(first_bundle)
+            first_there = third.models.import_bundle(first_bundle)
+            own = third.packages.get("resnet").models.get("pretrained-resnet")
+            assert first_there.parent_id == own.id != source["pretrained"].id
             child = third.models.import_bundle(bundle)
             assert child.parent_id == source["first"].id
-            assert [m.name for m in child.lineage()] == ["first", "second"]
+            assert [m.name for m in child.lineage()] == ["pretrained-resnet", "first", "second"]
             # lineage travels on: exporting from here still names the pretrained ancestor
             again = read_manifest(child.export_bundle(tmp_path / "again.mdbundle"))
             assert [r["name"] for r in again["lineage"]] == ["first", "pretrained-resnet"]
