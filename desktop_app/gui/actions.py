@@ -142,6 +142,19 @@ class Actions(QObject):
         self.model_changed.emit(model_id)
         return True
 
+    def move_to_package_version(self, model_id: str, version: str) -> bool:
+        """The model loads that version of its package's code from now on (model.package_version = ...;
+        model.update()); a refusal (a version it cannot move to, a training holding it) goes to the hub."""
+        try:
+            model = self.client.models.get(model_id=model_id)
+            model.package_version = version
+            model.update()
+        except Exception as e:  # noqa: BLE001 - every failure is shown in one place
+            self.hub.exception(f"Could not move the model to version {version}", e)
+            return False
+        self.model_changed.emit(model_id)
+        return True
+
     def keep_threshold(self, model_id: str, confidence: float, on_done: Done, on_error: Failed, *,
                        tasks: TaskRunner | None = None) -> None:
         """The confidence becomes the model's conf_threshold (per-class ones cleared); its running services

@@ -166,6 +166,8 @@ class MainWindow(QMainWindow):
                                    enabled=False)
         self.train_action = action(model, "&Train", lambda: self._with_model(lambda m: self.actions.train(m)),
                                    "Ctrl+T", enabled=False)
+        self.resume_action = action(model, "&Resume training", lambda: self._with_model(self.resume_model),
+                                    enabled=False)
         # No shortcut: Ctrl+E is the dataset page's export.
         self.evaluate_action = action(model, "&Evaluate…", lambda: self._with_model(self.open_evaluate_dialog),
                                       enabled=False)
@@ -237,7 +239,8 @@ class MainWindow(QMainWindow):
         self.jobs.cancel_requested.connect(self.actions.cancel)
         self.jobs.resume_requested.connect(self.actions.resume)
         self.jobs.log_requested.connect(self.open_log)
-        for a in (self.add_package_action, self.clone_action, self.train_action, self.evaluate_action):
+        for a in (self.add_package_action, self.clone_action, self.train_action, self.resume_action,
+                  self.evaluate_action):
             a.setEnabled(a is self.add_package_action)
         self.compare_action.setEnabled(True)
         for a in (self.new_dataset_action, self.import_new_action):
@@ -361,6 +364,7 @@ class MainWindow(QMainWindow):
             self.poller.set_model(None)  # no charts on screen: stop reading metrics
         self.clone_action.setEnabled(is_model)
         self.train_action.setEnabled(is_model)
+        self.resume_action.setEnabled(is_model)
         self.evaluate_action.setEnabled(is_model)
 
     def compare_models(self, model_ids: list[str]) -> None:
@@ -393,6 +397,21 @@ class MainWindow(QMainWindow):
         self.navigator.blockSignals(True)
         self.navigator.select(kind, ident)
         self.navigator.blockSignals(False)
+
+    def resume_model(self, model_id: str) -> Any:
+        """Model ▸ Resume training: the model's last training, stopped part-way, goes on from its checkpoint."""
+        from desktop_app.sdk.views import model_details
+        d = model_details(self.client.catalog, model_id)
+        ex = d.resumable_execution
+        if ex is None or d.active_execution is not None:
+            self.statusBar().showMessage(f"Nothing to resume: {d.model.name}'s last training "
+                                         f"{'is still on' if d.active_execution else 'did not stop part-way'}", 8000)
+            return None
+        done = self.actions.resume(ex.id)
+        page = self.pages.model_page
+        if done is not None and page is not None and page.model_id == model_id:
+            page.refresh()
+        return done
 
     def _with_model(self, fn) -> None:
         key = self.navigator.current_key()

@@ -139,6 +139,8 @@ class Pages(QStackedWidget):
             page = page_class(self.client, actions=self.actions) if kind in ACTING_PAGES else page_class(self.client)
             page.navigate.connect(self.navigate)
             page.message.connect(self.message)
+            if hasattr(page, "error"):      # its failures land with every other error (the ErrorHub)
+                page.error.connect(self.error)
             return page
         raise ValueError(f"no page for {kind!r}")
 

@@ -82,7 +82,9 @@ class JobsWatcher(PollingThread):
         self._since = now_iso()
 
     def poll(self) -> None:
-        from desktop_app.sdk.views import describe_current, job_row
+        from desktop_app.sdk.views import job_row
+
+        from .job_metric import training_metric
 
         cat = self.catalog
         execs = cat.list_executions(limit=self.limit)
@@ -104,7 +106,7 @@ class JobsWatcher(PollingThread):
             if ex.kind == "train" and ex.model_id and (ex.status == ExecutionStatus.IN_PROGRESS or just_finished):
                 metric = self._current_metric(ex.id, ex.model_id)
             elif ex.id in self._latest:
-                metric = describe_current(self._latest[ex.id])
+                metric = training_metric(self._latest[ex.id])
             row = job_row(ex, names.get(ex.model_id or "", ""), metric, now)
             rows.append(row)
             if just_finished:
@@ -118,7 +120,7 @@ class JobsWatcher(PollingThread):
             self.snapshot.emit(rows, statuses)
 
     def _current_metric(self, execution_id: str, model_id: str) -> str:
-        from desktop_app.sdk.views import describe_current
+        from .job_metric import training_metric
         latest = self._latest.setdefault(execution_id, {})
         after = self._metric_ids.get(execution_id, 0)
         for s in self.catalog.list_metrics(model_id, after_id=after):
@@ -126,7 +128,7 @@ class JobsWatcher(PollingThread):
             if s.execution_id in (None, execution_id):
                 latest[(s.figure, s.legend)] = s
         self._metric_ids[execution_id] = after
-        return describe_current(latest)
+        return training_metric(latest)
 
     def _supervise(self, execs: list) -> bool:
         """The GUI is a supervisor too: a job whose worker and scheduler died is reconciled on the poll that

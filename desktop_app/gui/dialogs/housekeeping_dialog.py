@@ -77,6 +77,7 @@ class HousekeepingDialog(QDialog):
         self.setObjectName("housekeepingDialog")
         self.catalog = catalog
         self.work: Work | None = None
+        self._failing = ""                        # what the running work is, for app.log when it fails
         self.restored: Path | None = None
         self.garbage: dict | None = None
         self.setWindowTitle("Catalog housekeeping")
@@ -320,8 +321,13 @@ class HousekeepingDialog(QDialog):
         archive = Path(archive)
         if not archive.name.endswith((".tar.gz", ".tgz")):
             archive = archive.with_name(archive.name + ".tar.gz")
+        def done(path) -> None:
+            text = f"Backed up to {path} ({human_bytes(Path(path).stat().st_size)})."
+            log.info("housekeeping: %s", text)
+            self.show_message(text)
+        log.info("housekeeping: backing up %s to %s", self.catalog.home, archive)
         self._start(f"Backing up to {archive.name}…", lambda p: hk.backup(self.catalog, archive, progress=p),
-                    lambda path: self.show_message(f"Backed up to {path} ({human_bytes(Path(path).stat().st_size)})."))
+                    done, failing=f"the backup to {archive}")
 
     def _ask_restore(self) -> None:
         archive, _ = QFileDialog.getOpenFileName(self, "Restore which backup?", str(Path.home()),
@@ -346,10 +352,12 @@ class HousekeepingDialog(QDialog):
 
         def done(n_models: int) -> None:
             self.restored = target
+            log.info("housekeeping: restored %s into %s (%d model(s))", archive, target, n_models)
             self.show_message(f"Restored {n_models} model(s) into {target}.")
             self.open_restored_button.show()
         self.open_restored_button.hide()
-        self._start(f"Restoring {Path(archive).name}…", run, done)
+        log.info("housekeeping: restoring %s into %s", archive, target)
+        self._start(f"Restoring {Path(archive).name}…", run, done, failing=f"the restore of {archive} into {target}")
 
     def _open_restored(self) -> None:
         if self.restored is not None:
@@ -357,12 +365,14 @@ class HousekeepingDialog(QDialog):
             self.accept()
 
     # -- running work ---------------------------------------------------------------------------
-    def _start(self, what: str, fn: Callable, on_done: Callable[[Any], None]) -> bool:
+    def _start(self, what: str, fn: Callable, on_done: Callable[[Any], None], *, failing: str = "") -> bool:
+        """Run `fn` on a thread; `failing`: what app.log names when it fails ("the backup to ...")."""
         if self.busy:
             self.show_error(UserError("wait for the current task to finish"))
             return False
         self.work = Work(fn)
         self._on_done = on_done
+        self._failing = failing
         # Bound methods: if the dialog is gone when the work ends, Qt drops the calls.
         self.work.progress.connect(self._progress)
         self.work.done.connect(self._finished)
@@ -394,8 +404,9 @@ class HousekeepingDialog(QDialog):
             self.show_error(e)
 
     def _failed(self, error: BaseException) -> None:
+        failing = self._failing
         self._end()
-        self.show_error(error)
+        self.show_error(error, failing)
 
     def _end(self) -> None:
         if self.work is not None:
@@ -413,13 +424,15 @@ class HousekeepingDialog(QDialog):
         self.message.setStyleSheet("")
         self.message.setText(text)
 
-    def show_error(self, error: BaseException) -> None:
+    def show_error(self, error: BaseException, failing: str = "") -> None:
+        """The error under the buttons and in app.log (`failing`: the task that failed, named there)."""
+        what = f"{failing} failed: " if failing else ""
         if isinstance(error, UserError):
             text = str(error)
-            log.warning("housekeeping: %s", text)
+            log.warning("housekeeping: %s%s", what, text)
         else:
             text = f"Unexpected error: {type(error).__name__}: {error}"
-            log.error("housekeeping failed", exc_info=error)
+            log.error("housekeeping: %s%s", what or "failed: ", text, exc_info=error)
         self.message.setStyleSheet(ERROR_STYLE)
         self.message.setText(text[:1].upper() + text[1:])
 

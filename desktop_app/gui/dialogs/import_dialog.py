@@ -97,6 +97,7 @@ class ImportDialog(JobDialog):
         self.setWindowTitle("Import into dataset")
         self.setMinimumWidth(520)
         self.catalog, self.dataset_id = catalog, dataset_id
+        self._source: Path | None = None     # what the running import reads, for app.log
 
         self.path_edit = QLineEdit(str(path) if path else "")
         self.path_edit.setPlaceholderText("A dataset folder, a COCO / Dataloop JSON file, or a folder of images")
@@ -152,8 +153,10 @@ class ImportDialog(JobDialog):
         try:
             chosen = resolve_format(src, self.format_box.currentData() or AUTO)
         except UserError as e:
+            log.warning("import into dataset %s refused: %s", self.dataset_id, e)
             self._show_error(str(e))
             return False
+        self._source = src
         cat, ds = self.catalog, self.dataset_id
         self.run_job(lambda progress, cancelled: run_import(cat, ds, src, chosen, progress=progress,
                                                             cancelled=cancelled),
@@ -168,6 +171,7 @@ class ImportDialog(JobDialog):
         self.accept()
 
     def _on_failed(self, message: str) -> None:
+        log.warning("import of %s into dataset %s failed: %s", self._source, self.dataset_id, message)
         self._ended(False)
         self._show_error(f"Nothing was imported. {message}")
         self._close_if_asked()

@@ -10,6 +10,7 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel,
                                QLineEdit, QPlainTextEdit, QPushButton, QVBoxLayout, QWidget)
 
+from desktop_app.catalog.package_versions import next_version
 from desktop_app.ml.adapter import PUSH_WARNING, check_package_name
 
 from ..style import CAUTION_STYLE, ERROR_STYLE, monospace, muted
@@ -47,7 +48,14 @@ class PackageDialog(QDialog):
         row.addWidget(browse)
         form.addRow("Folder", row)
         self.name = QLineEdit()
+        self.name.textChanged.connect(self._name_changed)
         form.addRow("Package name", self.name)
+        # Pushing a name that exists makes a new version of that package: say so, and which version it gets.
+        self.version_note = QLabel()
+        self.version_note.setObjectName("version_note")
+        self.version_note.setWordWrap(True)
+        self.version_note.hide()
+        form.addRow("", self.version_note)
         self.entry_point = QComboBox()
         self.entry_point.setEditable(True)
         form.addRow("Entry point", self.entry_point)
@@ -76,6 +84,7 @@ class PackageDialog(QDialog):
         self.add_button.clicked.connect(self.push)
         buttons.rejected.connect(self.reject)
         lay.addWidget(buttons)
+        self._prefilled: dict[str, str] = {}     # what _name_changed put in the fields (replaced while untouched)
         if folder:
             self.folder.setText(str(folder))
             self._scan()
@@ -100,6 +109,52 @@ class PackageDialog(QDialog):
             if preferred in files:
                 self.entry_point.setCurrentText(preferred)
                 break
+
+    def existing(self) -> Any:
+        """The package the name belongs to (a push makes a new version of it), or None: a new package."""
+        name = self.name.text().strip()
+        catalog = self.actions.catalog
+        if not name or not catalog.package_exists(name):
+            return None
+        return catalog.get_package(name)
+
+    def _name_changed(self) -> None:
+        pkg = self.existing()
+        self.add_button.setEnabled(True)
+        if pkg is None:
+            self.version_note.hide()
+            self.add_button.setText("Add package")
+            return
+        self.version_note.show()
+        if pkg.kind != "user":
+            self.version_note.setStyleSheet(ERROR_STYLE)
+            self.version_note.setText(f"'{pkg.name}' is a built-in package: its code cannot be replaced. "
+                                      f"Choose another name.")
+            self.add_button.setEnabled(False)
+            return
+        versions = self.actions.catalog.package_versions(pkg.id)
+        new = next_version(versions)
+        self.version_note.setStyleSheet(CAUTION_STYLE)
+        self.version_note.setText(
+            f"A package named '{pkg.name}' exists (version {pkg.version}"
+            f"{f', {len(versions)} versions' if len(versions) > 1 else ''}): adding this folder creates a new "
+            f"version of '{pkg.name}', version {new}, which becomes its current one. Its models stay on the "
+            f"version they are on; move one from its page (Move to version…).")
+        self.add_button.setText(f"Add version {new}")
+        self._prefill(pkg)
+
+    def _prefill(self, pkg: Any) -> None:
+        """The fields the new version keeps from the current one, where the user has not typed anything else."""
+        wanted = {"description": pkg.description or "", "config": json.dumps(pkg.default_configuration or {}),
+                  "output": pkg.output_type}
+        fields = {"description": (self.description.text, self.description.setText),
+                  "config": (self.config.toPlainText, self.config.setPlainText),
+                  "output": (self.output_type.currentText, self.output_type.setCurrentText)}
+        untouched = {"description": "", "config": "{}", "output": OUTPUT_TYPES[0]}
+        for key, (read, write) in fields.items():
+            if read() in (untouched[key], self._prefilled.get(key)):
+                write(wanted[key])
+                self._prefilled[key] = wanted[key]
 
     def values(self) -> dict[str, Any]:
         """The push arguments from the fields (ValueError naming the field that is wrong)."""

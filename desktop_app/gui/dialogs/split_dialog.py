@@ -135,6 +135,7 @@ class SplitDialog(QDialog):
 
     def _on_error(self, error: BaseException) -> None:
         if isinstance(error, UserError):
+            log.warning("split of dataset %s failed: %s", self.dataset_id, error)
             self._on_failed(str(error))
         else:
             log.error("split failed", exc_info=error)
@@ -142,9 +143,9 @@ class SplitDialog(QDialog):
 
     def _on_failed(self, message: str) -> None:
         self.running = False
+        self._update()                   # the button back on; then the failure, which _update's preview overwrote
         self.message.setText(message)
         self.message.setStyleSheet(ERROR_STYLE)
-        self._update()
 
     def wait_done(self, timeout_ms: int = 60_000) -> None:
         self.tasks.wait(timeout_ms)

@@ -17,6 +17,7 @@ from .. import pretrained
 from ..style import StatusBadge, esc, muted, status_color, status_icon, title_font
 from ..widgets.charts import ChartsPanel
 from ..widgets.config_form import ConfigForm
+from ..widgets.jobs_panel import status_tip, status_word
 from ..widgets.log_view import LogView
 from ..workers import TaskRunner
 from .model_export import ModelExporter
@@ -112,6 +113,14 @@ class ModelPage(QWidget):
             label.setWordWrap(True)
             label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
             self.fields[key] = label
+            if key == "Package":   # the version of its package's code the model is on, and a way to move it
+                row = QHBoxLayout()
+                row.addWidget(label, 1)
+                self.move_version_button = QPushButton("Move to version…")
+                self.move_version_button.clicked.connect(lambda: self.move_to_version())
+                row.addWidget(self.move_version_button, 0, Qt.AlignmentFlag.AlignTop)
+                self.form.addRow(key, row)
+                continue
             self.form.addRow(key, label)
         left.addWidget(box)
         lineage = QGroupBox("Lineage")
@@ -221,7 +230,10 @@ class ModelPage(QWidget):
                               f"{d.dataset_name or 'no dataset'} · {len(m.labels)} labels")
         train = views.subset_of(m.train_filter, "train") or str(m.train_filter)
         val = views.subset_of(m.validation_filter, "validation") or str(m.validation_filter)
-        values = {"ID": m.id, "Package": f"{d.package.name} ({d.package.kind}, v{d.package.version})",
+        cat = self.client.catalog
+        self.package_version = cat.model_package_version(m.id)
+        self.package_versions = cat.package_versions(d.package.id)
+        values = {"ID": m.id, "Package": package_text(d.package, self.package_version, self.package_versions),
                   "Project": d.project_name, "Dataset": d.dataset_name or "—",
                   "Subsets": f"train on '{train}', validate on '{val}'", "Created": m.created_at[:19].replace("T", " "),
                   "Updated": m.updated_at[:19].replace("T", " "), "Description": m.description or "—"}
@@ -279,6 +291,9 @@ class ModelPage(QWidget):
             parts.append(f"Evaluate… is off. {reason}")
         if self._weights is not None and not self._weights.present:
             parts.append(self._weights.short())
+        resume = resume_note(self.details) if self.details is not None else ""
+        if resume:
+            parts.insert(0, resume)
         self.note.setText(" ".join(parts))
         self.note.setVisible(bool(parts))
 
@@ -331,8 +346,10 @@ class ModelPage(QWidget):
         self.executions.clear()
         select = None
         for ex in d.executions:
-            item = QTreeWidgetItem([ex.created_at[:19].replace("T", " "), ex.kind, ex.status, f"{ex.progress:.0f}%",
-                                    ex.device or "", ex.error or ex.message])
+            # the jobs panel's word ("queued"), the stored one in the tooltip
+            item = QTreeWidgetItem([ex.created_at[:19].replace("T", " "), ex.kind, status_word(ex.status),
+                                    f"{ex.progress:.0f}%", ex.device or "", ex.error or ex.message])
+            item.setToolTip(2, status_tip(ex.status))
             item.setData(0, Qt.ItemDataRole.UserRole, ex.id)
             item.setData(1, Qt.ItemDataRole.UserRole, ex.log_path)
             item.setIcon(2, status_icon(ex.status))
@@ -381,6 +398,13 @@ class ModelPage(QWidget):
         # The running job may be an evaluation: say which one the button stops.
         self.cancel_button.setText(f"Cancel {JOB_NOUNS.get(active.kind, 'job') if active else 'training'}")
         self.resume_button.setEnabled(d.active_execution is None and d.resumable_execution is not None)
+        others = [v for v in getattr(self, "package_versions", []) if v != getattr(self, "package_version", None)]
+        self.move_version_button.setEnabled(bool(others) and status not in ModelStatus.BUSY)
+        self.move_version_button.setToolTip(
+            f"Train, evaluate, predict and serve with another version of {d.package.name}'s code" if others and
+            status not in ModelStatus.BUSY else f"The model is {status}: it moves once its training has ended"
+            if others else f"{d.package.name} has one version: adding its folder again under the same name "
+            f"makes the next")
         dirty = self._form_dirty()
         self.save_button.setEnabled(dirty and status not in ModelStatus.BUSY)
         self.revert_button.setEnabled(dirty)
@@ -425,6 +449,29 @@ class ModelPage(QWidget):
             if self.actions.resume(self.details.resumable_execution.id) is not None:
                 self.refresh()
 
+    def choose_version(self, versions: list[str], current: str) -> str | None:
+        """Asks which version to move to (newest first); tests replace it on the instance."""
+        from PySide6.QtWidgets import QInputDialog
+        choices = list(reversed(versions))
+        name = self.details.package.name if self.details else "the package"
+        text, ok = QInputDialog.getItem(self, "Move to version", f"The model is on version {current} of {name}. "
+                                        f"Load which version of its code from now on?", choices,
+                                        choices.index(current) if current in choices else 0, False)
+        return text if ok and text != current else None
+
+    def move_to_version(self, version: str | None = None) -> bool:
+        """Move the model to another version of its package's code (asked when not given)."""
+        if self.model_id is None or self.details is None:
+            return False
+        if version is None:
+            version = self.choose_version(self.package_versions, self.package_version)
+            if version is None:
+                return False
+        if not self.actions.move_to_package_version(self.model_id, version):
+            return False
+        self.refresh(rebuild_form=True)
+        return True
+
     def save_configuration(self) -> bool:
         if self.model_id is None:
             return False
@@ -459,6 +506,31 @@ class ModelPage(QWidget):
     def show_evaluations(self) -> None:
         self.refresh()
         self.tabs.setCurrentIndex(0)   # the Overview tab holds the evaluations list
+
+
+def package_text(package: Any, version: str, versions: list[str]) -> str:
+    """'centroid (user), version 1.0.0 (current: 1.0.1)': the code the model loads, and whether it is the newest."""
+    text = f"{package.name} ({package.kind}), version {version}"
+    if version != package.version:
+        text += f" (the package's current version is {package.version})"
+    elif len(versions) > 1:
+        text += " (current)"
+    return text
+
+
+RESUME_HOW = "press Resume (or Model ▸ Resume training) to continue from its last checkpoint"
+
+
+def resume_note(d: views.ModelDetails) -> str:
+    """What the page says when the model's last training stopped before its end and can be resumed: how far it
+    got and how to go on (a canceled training otherwise left the page reading as before it started)."""
+    ex = d.resumable_execution
+    if ex is None or d.active_execution is not None or d.model.status in ModelStatus.BUSY:
+        return ""
+    how = {ExecutionStatus.CANCELED: "was canceled", ExecutionStatus.INTERRUPTED: "was interrupted",
+           ExecutionStatus.FAILED: "failed"}.get(ex.status, f"ended {ex.status}")
+    then = "fix the cause, then " if ex.status == ExecutionStatus.FAILED else ""
+    return f"Its training {how} at {ex.progress:.0f}%: the model can be resumed; {then}{RESUME_HOW}."
 
 
 def interrupted_training(d: views.ModelDetails):

@@ -6,7 +6,14 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QMenu, QTreeWidget, QTreeWidgetItem, QWidget
 
+from desktop_app.domain.status import ModelStatus
+
 from ..style import status_color, status_icon
+
+# A model's status is its own word (model.status in the SDK); while a job holds it, the tooltip names the job's
+# word in the jobs panel, so "pending" beside "queued" reads as one state.
+MODEL_STATUS_TIPS = {ModelStatus.PENDING: "pending: its training job is queued (the Jobs panel says queued)",
+                     ModelStatus.TRAINING: "training: its training job is running (the Jobs panel says in-progress)"}
 
 KIND_ROLE = Qt.ItemDataRole.UserRole
 ID_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -50,6 +57,7 @@ class Navigator(QTreeWidget):
             item = self._items.get(("model", model_id))
             if item is not None and item.text(1) != status:
                 item.setText(1, status)
+                item.setToolTip(1, MODEL_STATUS_TIPS.get(status, ""))
                 item.setIcon(0, status_icon(status))
                 item.setForeground(1, status_color(status))
 

@@ -60,8 +60,18 @@ class PackagePage(QWidget):
         hb = QGroupBox("Declared hyper-parameters")
         QVBoxLayout(hb).addWidget(self.hparams)
         lay.addWidget(hb, 2)
+        # Pushing code under the package's name again makes a new version; each model stays on its own.
+        self.versions = QTreeWidget()
+        self.versions.setObjectName("packageVersions")
+        self.versions.setHeaderLabels(["Version", "Added", "Models on it", "Class"])
+        self.versions.setRootIsDecorated(False)
+        for col, width in ((0, 130), (1, 150), (2, 100)):
+            self.versions.setColumnWidth(col, width)
+        self.versions_box = QGroupBox("Versions")
+        QVBoxLayout(self.versions_box).addWidget(self.versions)
+        lay.addWidget(self.versions_box, 1)
         self.models = QTreeWidget()
-        self.models.setHeaderLabels(["Model", "Status"])
+        self.models.setHeaderLabels(["Model", "Status", "Version"])
         self.models.setRootIsDecorated(False)
         self.models.setColumnWidth(0, 260)
         self.models.itemDoubleClicked.connect(
@@ -90,11 +100,35 @@ class PackagePage(QWidget):
             item.setToolTip(4, h.get("help", ""))
             self.hparams.addTopLevelItem(item)
         self.models.clear()
+        on_version: dict[str, int] = {}
         for m in cat.find_models(package_id=package_id):
-            item = QTreeWidgetItem([m.name, m.status])
+            version = cat.model_package_version(m.id)
+            on_version[version] = on_version.get(version, 0) + 1
+            item = QTreeWidgetItem([m.name, m.status, version])
             item.setIcon(1, status_icon(m.status))
             item.setData(0, Qt.ItemDataRole.UserRole, m.id)
             self.models.addTopLevelItem(item)
+        self._fill_versions(p, on_version)
+
+    def _fill_versions(self, current: Any, on_version: dict[str, int]) -> None:
+        """Newest first, the current one marked; how many of the package's models are on each."""
+        self.versions.clear()
+        revisions = self.client.catalog.list_package_revisions(current.id)
+        for rev in reversed(revisions):
+            mark = "  (current)" if rev.version == current.version else ""
+            n = on_version.get(rev.version, 0)
+            item = QTreeWidgetItem([rev.version + mark, (rev.created_at or "")[:16].replace("T", " "), str(n),
+                                    rev.class_name or ""])
+            item.setTextAlignment(2, Qt.AlignmentFlag.AlignCenter)
+            item.setData(0, Qt.ItemDataRole.UserRole, rev.version)
+            self.versions.addTopLevelItem(item)
+        if len(revisions) > 1:
+            title = f"Versions ({len(revisions)})"
+        elif current.kind == "user":
+            title = "Versions (one so far: adding a folder under this name again makes the next)"
+        else:
+            title = "Versions (a built-in package has one)"
+        self.versions_box.setTitle(title)
 
 
     def confirm(self, title: str, text: str) -> bool:

@@ -77,6 +77,7 @@ class ServicesPage(QWidget):
     rows_applied = Signal()                  # the table shows a fresh poll (tests wait on it)
     service_started = Signal(str)            # service id
     service_stopped = Signal(str)
+    error = Signal(str, object)              # title, exception: the window's ErrorHub (bar, app.log)
 
     def __init__(self, client: Any, parent: QWidget | None = None, *, interval: float = 1.0, actions: Any = None):
         super().__init__(parent)
@@ -274,6 +275,7 @@ class ServicesPage(QWidget):
 
         def failed(e: BaseException) -> None:
             self.status.setText(f"Could not start a service of {name}: {e}")
+            self.error.emit(f"Could not start a service of {name}", e)
             self._update_buttons()
             self.refresh()
         self.actions.start_service(model_id, done, failed, tasks=self.tasks)

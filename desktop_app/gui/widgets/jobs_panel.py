@@ -23,6 +23,15 @@ def status_word(status: str) -> str:
     return STATUS_WORDS.get(status, status)
 
 
+def status_tip(status: str) -> str:
+    """The stored word behind a status shown otherwise, as the SDK and `desktop-app jobs list` say it."""
+    word = status_word(status)
+    if word == status:
+        return ""
+    return (f"{word}: waiting for a free device; its status reads '{status}' in the SDK "
+            f"(execution.status) and in `desktop-app jobs list`")
+
+
 def job_counts(rows: list, none: str = "") -> str:
     """'1 running, 1 queued': running and queued jobs counted apart (`none` when there are neither)."""
     running = sum(1 for r in rows if r.status == ExecutionStatus.IN_PROGRESS)
@@ -83,7 +92,8 @@ class JobsPanel(QWidget):
         header = self.tree.header()
         header.setStretchLastSection(True)
         # The Job column fits a name like "Train resnet-exp (pipeline nightly, run 3)"; its tooltip has the rest.
-        for col, width in ((0, 340), (1, 110), (2, 115), (3, 55), (4, 60), (5, 190)):
+        # The metric column fits "epoch loss 0.3123 · last batch 0.2871 · validation/accuracy 0.55".
+        for col, width in ((0, 290), (1, 100), (2, 110), (3, 50), (4, 55), (5, 380)):
             self.tree.setColumnWidth(col, width)
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         self.tree.currentItemChanged.connect(lambda *_: self._update_buttons())
@@ -126,11 +136,13 @@ class JobsPanel(QWidget):
         item.setText(0, title)
         item.setToolTip(0, f"{title}\nexecution {row.id}")
         item.setText(1, status_word(row.status))
+        item.setToolTip(1, status_tip(row.status))
         item.setIcon(1, status_icon(row.status))
         item.setForeground(1, status_color(row.status))
         item.setText(3, format_duration(row.eta_s))
         item.setText(4, format_duration(row.elapsed_s))
         item.setText(5, row.metric)
+        item.setToolTip(5, row.metric)
         msg = row.error if row.error else row.message
         item.setText(6, msg)
         item.setToolTip(6, msg)
