@@ -14,6 +14,13 @@ from logfail import pytest_configure, pytest_runtest_call, pytest_runtest_setup,
 from logfail import pytest_unconfigure  # noqa: F401
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# Under pytest-xdist each worker process shares the cores with the others: torch's own threads (and the job
+# workers a test spawns, which inherit this) take their share only, or two workers' training tests oversubscribe
+# the cores and crawl (a 50 s learning test passed 600 s).
+_xdist_workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1") or 1)
+if _xdist_workers > 1:
+    _cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    os.environ.setdefault("OMP_NUM_THREADS", str(max(1, _cores // _xdist_workers)))
 # Workers and schedulers spawned by tests must not see a GPU they would then wait for.
 os.environ.setdefault("DESKTOP_APP_CPU_JOBS", "1")
 
