@@ -68,7 +68,6 @@ class MainWindow(QMainWindow):
         self.loader: CatalogLoader | None = None
         self.dialogs: list[QWidget] = []
         self.job_log = JobLog()                 # app.log's lines for jobs submitted, started and ended
-        self._job_titles: dict[str, str] = {}   # execution id -> the job's name, read once per job
         self._shut = False
         self._splitters_restored = False
         self.hub = ErrorHub(self)
@@ -221,7 +220,6 @@ class MainWindow(QMainWindow):
         self.settings.add_recent_catalog(home)
         self.catalog_label.setText(str(home))
         self.job_log = JobLog()
-        self._job_titles = {}
         self.actions = Actions(client, self.hub, self.tasks, self)
         self.actions.catalog_changed.connect(self.refresh_tree)
         self.actions.job_submitted.connect(self._job_submitted)
@@ -420,7 +418,7 @@ class MainWindow(QMainWindow):
 
     # -- jobs -----------------------------------------------------------------------------
     def _apply_jobs(self, rows: list, statuses: dict) -> None:
-        self.jobs.set_rows(rows, self._titles(rows))
+        self.jobs.set_rows(rows)
         self.job_log.apply(rows, self.jobs.title)
         if set(statuses) != getattr(self, "_known_models", set()):
             self.refresh_tree()   # a model was created or deleted elsewhere (a script, the CLI)
@@ -434,28 +432,14 @@ class MainWindow(QMainWindow):
         from .widgets.jobs_panel import job_counts
         self.jobs_label.setText(job_counts(rows, none="No jobs running"))   # "1 running, 1 queued"
 
-    def _titles(self, rows: list) -> dict[str, str]:
-        """The jobs' names ("Train resnet-exp (pipeline nightly, run 3)"), read from the catalog once per job."""
-        from desktop_app.jobs.naming import display_title
-        if self.client is not None:
-            for row in rows:
-                if row.id not in self._job_titles:
-                    try:
-                        self._job_titles[row.id] = display_title(self.client.catalog, self.client.catalog.
-                                                                 get_execution(row.id))
-                    except NotFoundError:   # deleted meanwhile (or a row made up by a test): its kind and model
-                        self._job_titles[row.id] = row.title
-        return self._job_titles
-
     def _job_submitted(self, execution_id: str) -> None:
-        from desktop_app.jobs.naming import display_title
-        from desktop_app.sdk.views import job_row
+        from desktop_app.sdk.views import job_rows
         try:
             cat = self.client.catalog
             ex = cat.get_execution(execution_id)
-            model = cat.get_model(ex.model_id).name if ex.model_id else ""
-            self._job_titles[ex.id] = display_title(cat, ex)
-            self.job_log.submitted(job_row(ex, model), self._job_titles[ex.id])
+            names = {ex.model_id: cat.get_model(ex.model_id).name} if ex.model_id else {}
+            row = job_rows(cat, [ex], names)[0]
+            self.job_log.submitted(row, row.name)
         except NotFoundError as e:     # deleted at once (another window): nothing to log
             log.info("job %s submitted, then gone: %s", execution_id, e)
         if self.watcher is not None:

@@ -82,7 +82,7 @@ class JobsWatcher(PollingThread):
         self._since = now_iso()
 
     def poll(self) -> None:
-        from desktop_app.sdk.views import job_row
+        from desktop_app.sdk.views import job_rows
 
         from .job_metric import training_metric
 
@@ -94,7 +94,7 @@ class JobsWatcher(PollingThread):
         names = {m.id: m.name for m in models}
         statuses = {m.id: m.status for m in models}
         now = time.time()
-        rows, finished = [], []
+        metrics, finished_ids = {}, set()
         for ex in execs:
             before = self._known_status.get(ex.id)
             if before is None and ex.created_at > self._since:
@@ -102,15 +102,14 @@ class JobsWatcher(PollingThread):
             self._known_status[ex.id] = ex.status
             just_finished = (before is not None and before not in ExecutionStatus.FINAL
                              and ex.status in ExecutionStatus.FINAL)
-            metric = ""
             if ex.kind == "train" and ex.model_id and (ex.status == ExecutionStatus.IN_PROGRESS or just_finished):
-                metric = self._current_metric(ex.id, ex.model_id)
+                metrics[ex.id] = self._current_metric(ex.id, ex.model_id)
             elif ex.id in self._latest:
-                metric = training_metric(self._latest[ex.id])
-            row = job_row(ex, names.get(ex.model_id or "", ""), metric, now)
-            rows.append(row)
+                metrics[ex.id] = training_metric(self._latest[ex.id])
             if just_finished:
-                finished.append(row)
+                finished_ids.add(ex.id)
+        rows = job_rows(cat, execs, names, metrics, now)       # each named as every screen names it (row.name)
+        finished = [r for r in rows if r.id in finished_ids]
         for row in finished:
             tail = _log_tail(cat.home, row.log_path) if row.status == ExecutionStatus.FAILED else ""
             self.job_finished.emit(row, tail)

@@ -88,3 +88,15 @@ def test_after_a_cancel_the_model_page_says_it_can_be_resumed_and_how(window, qt
     assert not page.note.text().startswith("Its training")
     window.resume_action.trigger()
     assert resumed == [ex.id] and "Nothing to resume" in window.statusBar().currentMessage()
+
+
+def test_the_watcher_rows_carry_each_jobs_name(window, qtbot, client, centroid_model, no_scheduler):
+    """JobRow.name is the one name: the window reads it from the watcher's rows (no titles of its own)."""
+    from desktop_app.jobs.naming import display_title
+    cat = client.catalog
+    ex = cat.create_execution("train", model_id=centroid_model.id, project_id=centroid_model.project_id)
+    qtbot.waitUntil(lambda: ex.id in window.jobs.rows, timeout=10_000)
+    row = window.jobs.rows[ex.id]
+    assert row.name == display_title(cat, cat.get_execution(ex.id)) == "Train centroid-v1"   # was "train centroid-v1"
+    assert window.jobs.items[ex.id].text(0) == row.name == window.jobs.title(row)
+    assert not hasattr(window, "_job_titles")

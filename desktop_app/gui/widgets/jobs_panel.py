@@ -63,7 +63,6 @@ class JobsPanel(QWidget):
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self.rows: dict[str, object] = {}
-        self.titles: dict[str, str] = {}      # execution id -> the job's name (a row without one: its kind + model)
         self.items: dict[str, QTreeWidgetItem] = {}
         lay = QVBoxLayout(self)
         lay.setContentsMargins(4, 4, 6, 2)
@@ -92,8 +91,9 @@ class JobsPanel(QWidget):
         header = self.tree.header()
         header.setStretchLastSection(True)
         # The Job column fits a name like "Train resnet-exp (pipeline nightly, run 3)"; its tooltip has the rest.
-        # The metric column fits "epoch loss 0.3123 · last batch 0.2871 · validation/accuracy 0.55".
-        for col, width in ((0, 290), (1, 100), (2, 110), (3, 50), (4, 55), (5, 380)):
+        # The metric column fits "epoch loss 0.312 · last batch 0.287 · validation/accuracy 0.55" (its tooltip has
+        # the rest), leaving the message room on a 1400-pixel window.
+        for col, width in ((0, 260), (1, 95), (2, 100), (3, 50), (4, 55), (5, 345)):
             self.tree.setColumnWidth(col, width)
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         self.tree.currentItemChanged.connect(lambda *_: self._update_buttons())
@@ -102,11 +102,8 @@ class JobsPanel(QWidget):
         self._update_buttons()
 
     # -- binding --------------------------------------------------------------------------
-    def set_rows(self, rows: list, titles: dict[str, str] | None = None) -> None:
-        """Apply the watcher's snapshot: update rows in place, add new ones on top, drop vanished ones.
-        `titles`: the jobs' names by execution id ("Train resnet-exp (pipeline nightly, run 3)")."""
-        if titles is not None:
-            self.titles = {r.id: titles[r.id] for r in rows if titles.get(r.id)}
+    def set_rows(self, rows: list) -> None:
+        """Apply the watcher's snapshot: update rows in place, add new ones on top, drop vanished ones."""
         seen = set()
         for k, row in enumerate(rows):
             seen.add(row.id)
@@ -151,9 +148,11 @@ class JobsPanel(QWidget):
             bar.setValue(int(row.progress * 10))
             bar.setFormat(f"{row.progress:.0f}%")
 
-    def title(self, row) -> str:
-        """What the job is called: its name, else its kind and model ("train resnet-exp")."""
-        return self.titles.get(row.id) or row.title
+    @staticmethod
+    def title(row) -> str:
+        """What the job is called: its name ("Train resnet-exp (pipeline nightly, run 3)"; JobRow.name), else its
+        kind and model ("train resnet-exp")."""
+        return row.title
 
     def current_row(self):
         item = self.tree.currentItem()
