@@ -10,6 +10,7 @@ from typing import Iterator
 
 from desktop_app.errors import UserError
 
+from . import scratch
 from .data import DataMixin
 from .db import Database
 from .entities import EntitiesMixin
@@ -104,13 +105,18 @@ class Catalog(EntitiesMixin, DataMixin, RunsMixin, LifecycleMixin):
         return shas
 
     def garbage_collect(self, *, dry_run: bool = False) -> dict[str, int]:
-        """Delete store files nothing in the database refers to, and the temporary files of writes that never
-        finished (a killed import's). Only while no process writes into the store: a running import's files
-        are not referenced until it commits, so with one running nothing is deleted ("busy": 1)."""
-        removed = freed = temp = 0
+        """Delete store files nothing in the database refers to, the temporary files of writes that never
+        finished (a killed import's), and the scratch folders of jobs that succeeded or are gone ("scratch_folders",
+        "scratch_bytes"; catalog.scratch). Store files only while no process writes into the store: a running
+        import's files are not referenced until it commits, so with one running none is deleted ("busy": 1).
+        "freed_bytes" counts everything freed; "removed", the store's files."""
+        leftovers = scratch.leftover_dirs(self)
+        scratch_bytes = sum(scratch.folder_size(p) if dry_run else scratch.remove(p) for p in leftovers)
+        folders = {"scratch_folders": len(leftovers), "scratch_bytes": scratch_bytes}
+        removed, freed, temp = 0, scratch_bytes, 0
         with self.store.writers.try_alone() as alone:
             if alone is False:
-                return {"removed": 0, "freed_bytes": 0, "kept": 0, "temp_files": 0, "busy": 1}
+                return {"removed": 0, "freed_bytes": freed, "kept": 0, "temp_files": 0, "busy": 1, **folders}
             keep = self.referenced_blobs()
             for sha in list(self.store.iter_shas()):
                 if sha not in keep:
@@ -128,4 +134,5 @@ class Catalog(EntitiesMixin, DataMixin, RunsMixin, LifecycleMixin):
                             p.unlink()
                         temp += 1
                         freed += st.st_size
-        return {"removed": removed + temp, "freed_bytes": freed, "kept": len(keep), "temp_files": temp, "busy": 0}
+        return {"removed": removed + temp, "freed_bytes": freed, "kept": len(keep), "temp_files": temp, "busy": 0,
+                **folders}

@@ -14,7 +14,7 @@ from typing import Callable
 
 from desktop_app.errors import CatalogVersionError, UserError, ValidationError
 
-from . import schema
+from . import schema, scratch
 from .catalog import DB_NAME, Catalog
 from .db import database_file_problem
 from .entities import models_remain
@@ -39,7 +39,8 @@ def _dir_size(p: Path) -> int:
 
 def sizes(catalog: Catalog) -> dict[str, int]:
     """Bytes used, by kind: database, images, model weights, package code, evaluation caches, other files,
-    job scratch space and logs."""
+    job scratch space (that of queued, running and resumable jobs; apart, what finished jobs left, which gc
+    frees) and logs."""
     kinds = {
         "images": "SELECT DISTINCT sha256 FROM items WHERE sha256 IS NOT NULL",
         "model files": "SELECT DISTINCT sha256 FROM artifacts",
@@ -58,7 +59,9 @@ def sizes(catalog: Catalog) -> dict[str, int]:
     home = catalog.home
     out["database"] = sum((home / n).stat().st_size for n in (DB_NAME, DB_NAME + "-wal", DB_NAME + "-shm")
                           if (home / n).exists())
-    out["job scratch"] = _dir_size(home / "work")
+    leftovers = sum(scratch.folder_size(p) for p in scratch.leftover_dirs(catalog))
+    out["job scratch"] = _dir_size(home / "work") - leftovers
+    out["finished jobs' scratch"] = leftovers       # what gc frees: folders of jobs that succeeded or are gone
     out["logs"] = _dir_size(home / "logs")
     out["thumbnail cache"] = _dir_size(home / "cache")
     out["total"] = sum(out.values())
@@ -66,16 +69,20 @@ def sizes(catalog: Catalog) -> dict[str, int]:
 
 
 def delete_model(catalog: Catalog, model_id: str) -> dict[str, int]:
-    """Delete a model, its artifacts, predictions, metrics, evaluations, and the files only it used."""
+    """Delete a model, its artifacts, predictions, metrics, evaluations, the files only it used, and its scratch
+    folders (its jobs' too: a canceled training's checkpoint)."""
     shas = {a.sha256 for a in catalog.list_artifacts(model_id)}
     shas |= {e.cache_sha for e in catalog.list_evaluations(model_id=model_id) if e.cache_sha}
+    jobs = [ex.id for ex in catalog.list_executions(model_id=model_id)]   # their records go with the model
     catalog.delete_model(model_id)
     still = catalog.referenced_blobs()
     freed = removed = 0
     for sha in shas - still:
         freed += catalog.store.size_of(sha)
         removed += int(catalog.store.delete(sha))
-    shutil.rmtree(catalog.work_dir / "models" / model_id, ignore_errors=True)
+    # Scratch folders are no stored files ("removed_files"), but what they held is freed too.
+    for folder in [*scratch.model_dirs(catalog, model_id), *(scratch.execution_dir(catalog, j) for j in jobs)]:
+        freed += scratch.remove(folder)
     return {"removed_files": removed, "freed_bytes": freed}
 
 
@@ -95,7 +102,8 @@ def delete_package(catalog: Catalog, package_id: str, *, with_models: bool = Fal
     if busy:
         raise UserError(f"package {pkg.name!r} cannot be deleted now: its model"
                         f"{'s' if len(busy) > 1 else ''} {', '.join(repr(m.name) for m in busy)} "
-                        f"{'are' if len(busy) > 1 else 'is'} {busy[0].status} (cancel the job or stop the service first)")
+                        f"{'are' if len(busy) > 1 else 'is'} {busy[0].status} "
+                        f"(cancel the job or stop the service first)")
     removed = freed = 0
     code = catalog.package_code_shas(package_id)    # every version's code: models may be on older ones
     for m in models:

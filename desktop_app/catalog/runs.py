@@ -111,6 +111,17 @@ class RunsMixin:
             sql += f" LIMIT {int(limit)}"
         return [ExecutionRecord.from_row(r) for r in self._db.query(sql, params)]
 
+    def execution_statuses(self, execution_ids: Sequence[str]) -> dict[str, str]:
+        """The status of each of these executions the catalog has (an id it lacks is left out)."""
+        out: dict[str, str] = {}
+        ids = list(execution_ids)
+        for i in range(0, len(ids), 500):              # within SQLite's limit on parameters
+            chunk = ids[i:i + 500]
+            rows = self._db.query(f"SELECT id, status FROM executions WHERE id IN ({','.join('?' * len(chunk))})",
+                                  chunk)
+            out.update((r["id"], r["status"]) for r in rows)
+        return out
+
     def update_execution(self, execution_id: str, **values: Any) -> ExecutionRecord:
         if "status" in values:
             raise ValidationError(f"update_execution does not change a status (asked: {values['status']!r}): "

@@ -42,8 +42,9 @@ def _doctor(p):
     p.set_defaults(func=run)
 
 
-@command("gc", "Delete store files nothing references and temporary files of writes that never finished "
-               "(a killed import's). Nothing is deleted while another process writes into the store.")
+@command("gc", "Delete store files nothing references, temporary files of writes that never finished (a killed "
+               "import's), and the scratch folders finished jobs left (checkpoints of trainings that succeeded). "
+               "No store file is deleted while another process writes into the store.")
 def _gc(p):
     p.add_argument("--dry-run", action="store_true", help="only count what would be deleted")
     p.add_argument("--json", action="store_true", help="print JSON")
@@ -61,12 +62,14 @@ def _gc(p):
             cat.close()
         if a.json:
             print_json(res)
-        elif res["busy"]:
-            print("another process is writing into the store (an import?): nothing deleted; run gc again when "
-                  "it has finished")
         else:
             verb = "would delete" if a.dry_run else "deleted"
-            print(f"{verb} {res['removed']} file(s) ({res['temp_files']} temporary), {res['freed_bytes']} bytes; "
-                  f"{res['kept']} referenced file(s) kept")
+            if res["busy"]:
+                print("another process is writing into the store (an import?): no store file deleted; run gc again "
+                      "when it has finished")
+            else:
+                print(f"{verb} {res['removed']} file(s) ({res['temp_files']} temporary), "
+                      f"{res['freed_bytes'] - res['scratch_bytes']} bytes; {res['kept']} referenced file(s) kept")
+            print(f"{verb} {res['scratch_folders']} scratch folder(s) of finished jobs, {res['scratch_bytes']} bytes")
         return 0
     p.set_defaults(func=run)

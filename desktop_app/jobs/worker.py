@@ -14,7 +14,7 @@ import traceback
 from pathlib import Path
 from typing import Any, Callable
 
-from desktop_app.catalog import Catalog, ExecutionStatus, ModelStatus
+from desktop_app.catalog import Catalog, ExecutionStatus, ModelStatus, scratch
 from desktop_app.catalog.failures import StorageError
 from desktop_app.catalog.stamps import now_iso
 from desktop_app.errors import Cancelled, DesktopAppError
@@ -119,6 +119,10 @@ def main(argv: list[str] | None = None) -> int:
         catalog.set_execution_status(ex.id, ExecutionStatus.SUCCESS, progress=100.0, output=output,
                                      message="done")
         print(f"--- {now_iso()} success", flush=True)
+        # Its results are stored; a job that did not succeed keeps its folder (resuming reads its checkpoint).
+        freed = scratch.remove(scratch.execution_dir(catalog, ex.id))
+        if freed:
+            print(f"--- scratch folder freed ({freed / 1e6:.1f} MB)", flush=True)
         return 0
     except Cancelled as e:
         _restore_model(catalog, ex)

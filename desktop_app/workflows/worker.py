@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import sys
 
-from desktop_app.catalog import Catalog
+from desktop_app.catalog import Catalog, scratch
 from desktop_app.jobs.worker import Control, main as run_job, task
 
 from . import evaluate, predict, train
@@ -15,7 +15,12 @@ from . import evaluate, predict, train
 
 @task("train")
 def run_train(catalog: Catalog, ex, control: Control) -> dict:
-    return train.train(catalog, ex, control)
+    result = train.train(catalog, ex, control)
+    # Trained and stored: the parent's weights as loaded and the laid-out subsets are stale now (a resumed or
+    # new job makes them again). The job's own folder, with its checkpoint, goes once its success is recorded.
+    for folder in scratch.model_dirs(catalog, ex.model_id):
+        scratch.remove(folder)
+    return result
 
 
 @task("evaluate")
