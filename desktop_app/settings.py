@@ -37,6 +37,13 @@ SCHEMA: tuple[Setting, ...] = (
             choices=("system", "light", "dark")),
     Setting("service_port_range", "port_range", [8600, 8699], "Ports local inference services may use."),
     Setting("show_tour", "bool", True, "Show the guided tour on start."),
+    Setting("cluster_address", "str", "", "Ray cluster training jobs may target: ray://host:10001 (Ray Client), "
+            "host:6379 (a node of the cluster), or local (a Ray started on this machine). Empty: none."),
+    Setting("cluster_workers", "int", 2, "Training processes (Ray workers, a GPU or CPU each) a cluster job asks for.",
+            minimum=1, maximum=1024),
+    Setting("cluster_shared_path", "path", "", "A folder every cluster node reads and writes at this same path "
+            "(NFS, SMB): the dataset snapshot and the run's checkpoints go there. Empty: this machine's catalog "
+            "folders, which only a cluster on this machine reads."),
     Setting("telemetry", "choice", "none", "Model Desk sends nothing anywhere: there is no telemetry.",
             choices=("none",), read_only=True),
 )
@@ -88,6 +95,8 @@ def coerce(key: str, value: Any) -> Any:
             import re
             if not re.fullmatch(r"auto|cpu|cuda|cuda:\d+|mps", value):
                 raise ValidationError(f"{key}: expected auto, cpu, cuda or cuda:N, got {value!r}")
+        if key == "cluster_address" and value:
+            return check_cluster_address(value, key)
         return value
     if s.kind == "path":
         if not isinstance(value, (str, Path)):
@@ -102,6 +111,16 @@ def coerce(key: str, value: Any) -> Any:
             raise ValidationError(f"{key}: expected 1024 <= first <= last <= 65535, got {lo}..{hi}")
         return [lo, hi]
     raise ValidationError(f"{key}: unsupported kind {s.kind}")  # pragma: no cover
+
+
+def check_cluster_address(value: str, what: str = "cluster") -> str:
+    """A Ray cluster's address as Model Desk takes it: 'local', 'ray://host:port' or 'host:port'."""
+    import re
+    text = value.strip()
+    if text == "local" or re.fullmatch(r"(ray://)?(\[[0-9a-fA-F:]+\]|[A-Za-z0-9_.-]+):\d{1,5}", text):
+        return text
+    raise ValidationError(f"{what}: expected local, ray://host:port (Ray Client) or host:port (a cluster node), "
+                          f"got {value!r}")
 
 
 class Settings:

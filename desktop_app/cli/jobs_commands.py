@@ -19,6 +19,9 @@ def _train(p):
     p.add_argument("--resume", action="store_true", help="continue the last interrupted run from its checkpoint")
     p.add_argument("--device", help="auto, cpu, cuda, cuda:N, all")
     p.add_argument("--no-wait", action="store_true", help="queue the job and return")
+    p.add_argument("--cluster", metavar="ADDRESS", help="train on a Ray cluster: ray://host:port, host:port, local "
+                   "(Ray on this machine) or default (the cluster_address setting)")
+    p.add_argument("--workers", type=int, help="Ray workers for --cluster (default: the cluster_workers setting)")
 
     def run(a):
         from desktop_app.ml.adapter import coerce_overrides, validate_model_configuration
@@ -30,7 +33,9 @@ def _train(p):
             m.configuration.update({k: config[k] for k in overrides})
             m.update()
         _check_split(m)
-        ex = m.train(wait=not a.no_wait, resume=a.resume, device=a.device)
+        if a.workers is not None and not a.cluster:
+            raise ValidationError("--workers is for --cluster")
+        ex = m.train(wait=not a.no_wait, resume=a.resume, device=a.device, cluster=a.cluster, workers=a.workers)
         print(f"execution {ex.id}: {ex.status}" + (f" ({ex.error})" if ex.error else ""))
         return 0 if ex.status in (ExecutionStatus.SUCCESS, *ExecutionStatus.ACTIVE) else 1
     p.set_defaults(func=run)

@@ -26,9 +26,10 @@ def _queue(catalog: Catalog, kind: str, *, model_id: str | None, input: dict,
 
 def submit_train(catalog: Catalog, model_id: str, *, wait: bool = True, resume: bool = False,
                  show_progress: bool | None = None, device: str | None = None,
-                 context: str | None = None) -> ExecutionRecord:
+                 context: str | None = None, cluster: dict | None = None) -> ExecutionRecord:
     """Queue training of a model. Bad hyper-parameters and empty subsets are refused here, before any job.
-    `context`: who queues it, for the job's name ("pipeline nightly, run 3")."""
+    `context`: who queues it, for the job's name ("pipeline nightly, run 3"). `cluster`: train on a Ray cluster
+    (workflows.cluster.cluster_request's answer); this machine's worker only drives it, on a CPU slot."""
     from desktop_app.ml.adapter import validate_model_configuration
 
     model = catalog.get_model(model_id)
@@ -52,8 +53,10 @@ def submit_train(catalog: Catalog, model_id: str, *, wait: bool = True, resume: 
     requested = device or str(config.get("device", "auto"))
     if config.get("distributed"):
         requested = "all"
+    extra = {"cluster": {**cluster, "device": requested}} if cluster else {}
     ex = _queue(catalog, "train", model_id=model_id,
-                input={"device": requested, "resume": False, "previous_status": model.status}, context=context)
+                input={"device": "cpu" if cluster else requested, "resume": False, "previous_status": model.status,
+                       **extra}, context=context)
     catalog.set_model_status(model_id, ModelStatus.PENDING)
     return _start(catalog, ex, wait, show_progress)
 

@@ -330,11 +330,16 @@ class Model(Entity):
             scope=scope)
 
     def train(self, service_config: dict | None = None, *, wait: bool = True, resume: bool = False,
-              progress: bool | None = None, device: str | None = None) -> Execution:
-        """Train this model in a worker process; returns the Execution (success / failed)."""
+              progress: bool | None = None, device: str | None = None, cluster: str | bool | None = None,
+              workers: int | None = None) -> Execution:
+        """Train this model in a worker process; returns the Execution (success / failed). ``cluster``: train on a
+        Ray cluster instead ('ray://host:port', 'host:port', 'local', or True for the cluster_address setting)
+        with ``workers`` processes (default: the cluster_workers setting)."""
         from desktop_app.jobs import runner
+        from desktop_app.workflows.cluster import cluster_request
         rec = runner.submit_train(self._client.catalog, self.id, wait=wait, resume=resume,
-                                  show_progress=progress, device=device)
+                                  show_progress=progress, device=device,
+                                  cluster=cluster_request(cluster, workers=workers))
         self.refresh()
         origin = self.metadata.get("weights_origin", "")
         if wait and "random" in origin:

@@ -15,7 +15,11 @@ from . import evaluate, predict, train
 
 @task("train")
 def run_train(catalog: Catalog, ex, control: Control) -> dict:
-    result = train.train(catalog, ex, control)
+    if ex.input.get("cluster"):          # queued for a Ray cluster: the same steps, trained there
+        from .cluster import train_on_cluster
+        result = train_on_cluster(catalog, ex, control)
+    else:
+        result = train.train(catalog, ex, control)
     # Trained and stored: the parent's weights as loaded and the laid-out subsets are stale now (a resumed or
     # new job makes them again). The job's own folder, with its checkpoint, goes once its success is recorded.
     for folder in scratch.model_dirs(catalog, ex.model_id):
