@@ -41,6 +41,8 @@ class ModelPage(QWidget):
         self.model_id: str | None = None
         self._jobs_sig: tuple | None = None
         self._eval_ids: set[str] | None = None   # this model's evaluations at the last fill (None: another model)
+        self.package_version: str | None = None  # the version of its package's code the model is on
+        self.package_versions: list[str] = []    # every version the package has, oldest first
 
         lay = QVBoxLayout(self)
         lay.setContentsMargins(12, 10, 12, 6)
@@ -233,7 +235,8 @@ class ModelPage(QWidget):
         cat = self.client.catalog
         self.package_version = cat.model_package_version(m.id)
         self.package_versions = cat.package_versions(d.package.id)
-        values = {"ID": m.id, "Package": package_text(d.package, self.package_version, self.package_versions),
+        current = cat.get_package(m.package_id)       # the package's newest version, whichever the model is on
+        values = {"ID": m.id, "Package": package_text(current, self.package_version, self.package_versions),
                   "Project": d.project_name, "Dataset": d.dataset_name or "—",
                   "Subsets": f"train on '{train}', validate on '{val}'", "Created": m.created_at[:19].replace("T", " "),
                   "Updated": m.updated_at[:19].replace("T", " "), "Description": m.description or "—"}
@@ -398,7 +401,7 @@ class ModelPage(QWidget):
         # The running job may be an evaluation: say which one the button stops.
         self.cancel_button.setText(f"Cancel {JOB_NOUNS.get(active.kind, 'job') if active else 'training'}")
         self.resume_button.setEnabled(d.active_execution is None and d.resumable_execution is not None)
-        others = [v for v in getattr(self, "package_versions", []) if v != getattr(self, "package_version", None)]
+        others = [v for v in self.package_versions if v != self.package_version]
         self.move_version_button.setEnabled(bool(others) and status not in ModelStatus.BUSY)
         self.move_version_button.setToolTip(
             f"Train, evaluate, predict and serve with another version of {d.package.name}'s code" if others and
@@ -509,7 +512,8 @@ class ModelPage(QWidget):
 
 
 def package_text(package: Any, version: str, versions: list[str]) -> str:
-    """'centroid (user), version 1.0.0 (current: 1.0.1)': the code the model loads, and whether it is the newest."""
+    """'centroid (user), version 1.0.0 (the package's current version is 1.0.1)': the code the model loads
+    (`version`), and whether it is the package's current one (`package`: the package as it is now)."""
     text = f"{package.name} ({package.kind}), version {version}"
     if version != package.version:
         text += f" (the package's current version is {package.version})"
