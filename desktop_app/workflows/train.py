@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from desktop_app.catalog import Catalog
+from desktop_app.catalog import Catalog, scratch
 from desktop_app.errors import Cancelled
 
 from .adapters import build_adapter, model_handle
@@ -14,7 +14,7 @@ from .adapters import build_adapter, model_handle
 def train(catalog: Catalog, ex: Any, control: Any) -> dict:
     """The train job's body: load the parent's weights, lay the subsets out, train, store the weights."""
     model = model_handle(catalog, ex.model_id)
-    output = catalog.work_dir / "executions" / ex.id / "output"
+    output = scratch.execution_dir(catalog, ex.id) / "output"     # freed when the job succeeds (jobs.worker)
     output.mkdir(parents=True, exist_ok=True)
     resumed = bool(ex.input.get("resume"))
     resume = ResumeCut(catalog, model.id, ex.id, resumed=resumed)
