@@ -32,7 +32,6 @@ CLONE_REFUSED = {
 
 # dl.models.create / package.models.create
 CREATE_IGNORED = {
-    "scope": "a model is seen by whoever opens this catalog; there are no organisation or public scopes",
     "version": "a model's versions are its clones (model.lineage()); it has no version string",
 }
 CREATE_REFUSED = {

@@ -419,8 +419,7 @@ class Models(Repository):
         pairs = [(d, r) for r in recs if f.matches(d := _model_doc(r))]
         return PagedEntities([Model(self._client, r) for r in f.ordered(pairs)], f.page_size)
 
-    # scope is a parameter (clone's rule), no longer one of the keywords dropped unread.
-    @checked_keywords(ignored={k: v for k, v in CREATE_IGNORED.items() if k != "scope"}, refused=CREATE_REFUSED)
+    @checked_keywords(ignored=CREATE_IGNORED, refused=CREATE_REFUSED)
     def create(self, model_name: str, dataset_id: str | None = None, labels: Sequence[str] | None = None,
                description: str = "", project_id: str | None = None, tags: Sequence[str] | None = None,
                configuration: dict | None = None, status: str | None = None, input_type: str | None = None,
