@@ -158,6 +158,7 @@ class MainWindow(QMainWindow):
                                         "Ctrl+Shift+I", enabled=False)
         self.add_package_action = action(file, "&Add package from a folder…", self.open_package_dialog,
                                          "Ctrl+Shift+A", enabled=False)
+        self.import_bundle_action = action(file, "Import model &bundle…", self._import_bundle, enabled=False)
         file.addSeparator()
         quit_action = action(file, "&Quit", self.close, QKeySequence.StandardKey.Quit)
         model = mb.addMenu("&Model")
@@ -172,6 +173,8 @@ class MainWindow(QMainWindow):
                                       enabled=False)
         self.compare_action = action(model, "Co&mpare selected models", self._compare_selected, "Ctrl+Shift+M",
                                      enabled=False)
+        self.export_bundle_action = action(model, "E&xport bundle…", lambda: self._with_model(self._export_bundle),
+                                           enabled=False)
         view = mb.addMenu("&View")
         self.jobs_action = action(view, "&Jobs panel", self._toggle_jobs, "Ctrl+J")
         self.jobs_action.setCheckable(True)
@@ -238,10 +241,10 @@ class MainWindow(QMainWindow):
         self.jobs.resume_requested.connect(self.actions.resume)
         self.jobs.log_requested.connect(self.open_log)
         for a in (self.add_package_action, self.clone_action, self.train_action, self.resume_action,
-                  self.evaluate_action):
+                  self.evaluate_action, self.export_bundle_action):
             a.setEnabled(a is self.add_package_action)
         self.compare_action.setEnabled(True)
-        for a in (self.new_dataset_action, self.import_new_action):
+        for a in (self.new_dataset_action, self.import_new_action, self.import_bundle_action):
             a.setEnabled(not client.catalog.read_only)
         self.pages.welcome.set_can_create(not client.catalog.read_only)
         self.refresh_tree()
@@ -280,7 +283,7 @@ class MainWindow(QMainWindow):
             if t is not None:
                 t.stop()
         self.watcher = self.poller = self.entities = None
-        for a in (self.new_dataset_action, self.import_new_action):
+        for a in (self.new_dataset_action, self.import_new_action, self.import_bundle_action):
             a.setEnabled(False)
         self.pages.welcome.set_can_create(False)
         if self.loader is not None:
@@ -364,6 +367,7 @@ class MainWindow(QMainWindow):
         self.train_action.setEnabled(is_model)
         self.resume_action.setEnabled(is_model)
         self.evaluate_action.setEnabled(is_model)
+        self.export_bundle_action.setEnabled(is_model)
 
     def compare_models(self, model_ids: list[str]) -> None:
         if self.client is not None and len(model_ids) >= 2:
@@ -410,6 +414,21 @@ class MainWindow(QMainWindow):
         if done is not None and page is not None and page.model_id == model_id:
             page.refresh()
         return done
+
+    def _export_bundle(self, model_id: str) -> None:
+        """Model > Export bundle…: the model in one .mdbundle file (gui.bundle_actions)."""
+        from .bundle_actions import FILTER, bundle_filename, export_bundle
+        name = self.client.catalog.get_model(model_id).name
+        path, _ = QFileDialog.getSaveFileName(self, "Export model bundle", bundle_filename(name), FILTER)
+        if path:
+            export_bundle(self.actions, model_id, path, self._page_message)
+
+    def _import_bundle(self) -> None:
+        """File > Import model bundle…: a model from another catalog, into the current project."""
+        from .bundle_actions import FILTER, import_bundle
+        path, _ = QFileDialog.getOpenFileName(self, "Import model bundle", "", FILTER)
+        if path:
+            import_bundle(self.actions, path, self.current_project_id(), self._page_message)
 
     def _with_model(self, fn) -> None:
         key = self.navigator.current_key()

@@ -367,7 +367,7 @@ class ModelDetails:
 
 def model_details(catalog: Catalog, model_id: str) -> ModelDetails:
     m = catalog.get_model(model_id)
-    pkg = catalog.get_package(m.package_id)
+    pkg = catalog.model_package(m.id)   # the version the model is on: its hyper-parameter form, not the newest
     try:
         dataset_name = catalog.get_dataset(m.dataset_id).name if m.dataset_id else ""
     except NotFoundError:

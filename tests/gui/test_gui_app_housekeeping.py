@@ -91,7 +91,7 @@ def test_garbage_collection_finds_then_deletes_unreferenced_files(dialog, client
     assert not dialog.collect_button.isEnabled()
     qtbot.mouseClick(dialog.find_garbage_button, Qt.MouseButton.LeftButton)
     idle(qtbot, dialog)
-    assert dialog.garbage_label.text() == "1 unreferenced file(s), 2.1 KB"
+    assert dialog.garbage_label.text() == "1 unreferenced file(s): 2.1 KB in all"
     assert cat.store.path(orphan).exists() and dialog.collect_button.isEnabled()   # a dry run first
     qtbot.mouseClick(dialog.collect_button, Qt.MouseButton.LeftButton)
     idle(qtbot, dialog)
@@ -156,3 +156,22 @@ def test_an_archive_with_escaping_paths_is_refused(dialog, qtbot, tmp_path):
     assert "d64545" in dialog.message.styleSheet()                  # shown as an error
     assert not (tmp_path / "escaped.txt").exists() and not (tmp_path / "target").exists()
     assert dialog.open_restored_button.isHidden()
+
+
+def test_garbage_collection_shows_and_frees_the_folders_finished_jobs_left(dialog, client, qtbot):
+    from desktop_app.catalog import ExecutionStatus, scratch
+    cat = client.catalog
+    ex = cat.create_execution("train")
+    cat.set_execution_status(ex.id, ExecutionStatus.IN_PROGRESS)
+    cat.set_execution_status(ex.id, ExecutionStatus.SUCCESS)
+    folder = scratch.execution_dir(cat, ex.id) / "output"
+    folder.mkdir(parents=True)
+    (folder / "last.pt").write_bytes(b"c" * 3000)
+    qtbot.mouseClick(dialog.find_garbage_button, Qt.MouseButton.LeftButton)
+    idle(qtbot, dialog)
+    assert dialog.garbage_label.text() == "1 finished job folder(s) (2.9 KB): 2.9 KB in all"
+    assert dialog.collect_button.isEnabled() and folder.is_dir()          # no unreferenced files, still offered
+    qtbot.mouseClick(dialog.collect_button, Qt.MouseButton.LeftButton)
+    idle(qtbot, dialog)
+    assert "1 finished job folder(s)" in dialog.message.text()
+    assert not scratch.execution_dir(cat, ex.id).exists()

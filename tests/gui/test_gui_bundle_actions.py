@@ -46,3 +46,22 @@ def test_export_then_import_through_the_window_calls(qtbot, client, tmp_path):
         assert "not a Model Desk bundle" in str(errors[0])
     finally:
         other.catalog.close()
+
+
+def test_the_menus_export_a_selected_model_and_import_a_bundle(window, client, qtbot, tmp_path, monkeypatch):
+    from PySide6.QtWidgets import QFileDialog
+    assert window.import_bundle_action.isEnabled() and not window.export_bundle_action.isEnabled()
+    model = client.packages.get("resnet").models.get("pretrained-resnet").clone(model_name="shared")
+    window.refresh_tree()
+    window.navigate("model", model.id)
+    qtbot.waitUntil(window.export_bundle_action.isEnabled, timeout=WAIT_MS)
+    target = tmp_path / "shared.mdbundle"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(target), ""))
+    window.export_bundle_action.trigger()
+    qtbot.waitUntil(target.is_file, timeout=WAIT_MS)
+    # back into the same catalog: it is already there, said, nothing added
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (str(target), ""))
+    before = len(client.catalog.find_models())
+    window.import_bundle_action.trigger()
+    qtbot.waitUntil(lambda: "already" in window.statusBar().currentMessage(), timeout=WAIT_MS)
+    assert len(client.catalog.find_models()) == before

@@ -64,7 +64,7 @@ def test_housekeeping_collects_a_killed_imports_temporary_files_but_not_while_on
         assert not dlg.collect_button.isEnabled() and left.exists()
     qtbot.mouseClick(dlg.find_garbage_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: dlg.work is None, timeout=120_000)
-    assert dlg.garbage_label.text() == "1 unreferenced file(s) (1 left by interrupted writes), 2.0 KB"
+    assert dlg.garbage_label.text() == "1 unreferenced file(s) (1 left by interrupted writes): 2.0 KB in all"
     qtbot.mouseClick(dlg.collect_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: dlg.work is None, timeout=120_000)
     assert "Deleted 1 unreferenced file(s)" in dlg.message.text() and not left.exists()

@@ -299,3 +299,14 @@ def test_the_window_s_deploy_gets_the_package_s_service_config_too(dl, project, 
         with pytest.raises(Stop):
             manager.start_service(dl.default_client().catalog, m.id, given)
     assert seen == [{"max_batch_size": 4}, {"max_batch_size": 8}]
+
+
+def test_the_model_page_form_is_the_one_of_the_version_the_model_is_on(dl, project):
+    from desktop_app.sdk.views import model_details
+    pkg = dl.packages.push(package_name="knobs", src_path=PACKAGE_DIR, entry_point="adapter.py",
+                           hyperparameters=[EPOCHS], default_configuration={"epochs": 2})
+    m = _model(pkg, project, "knobbed")
+    dl.packages.push(package_name="knobs", src_path=PACKAGE_DIR, entry_point="adapter.py", hyperparameters=[ROUNDS],
+                     default_configuration={"rounds": 1})
+    d = model_details(dl.default_client().catalog, m.id)
+    assert [f["name"] for f in d.fields] == ["epochs"] and d.package.version == "1.0.0"

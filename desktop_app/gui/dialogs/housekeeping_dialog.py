@@ -293,14 +293,19 @@ class HousekeepingDialog(QDialog):
             elif dry_run:
                 self.garbage = result
                 temp = f" ({result['temp_files']} left by interrupted writes)" if result.get("temp_files") else ""
+                scratch = result.get("scratch_folders") or 0
+                jobs = (f"{scratch} finished job folder(s) ({human_bytes(result.get('scratch_bytes') or 0)})"
+                        if scratch else "")
+                files = f"{result['removed']} unreferenced file(s){temp}" if result["removed"] else ""
                 self.garbage_label.setText(
-                    f"{result['removed']} unreferenced file(s){temp}, {human_bytes(result['freed_bytes'])}"
-                    if result["removed"] else "No unreferenced files.")
+                    f"{' and '.join(x for x in (files, jobs) if x)}: {human_bytes(result['freed_bytes'])} in all"
+                    if (files or jobs) else "No unreferenced files or finished jobs' folders.")
                 self.show_message("")
             else:
                 self.garbage = None
-                self.garbage_label.setText("No unreferenced files.")
-                self.show_message(f"Deleted {result['removed']} unreferenced file(s), "
+                self.garbage_label.setText("No unreferenced files or finished jobs' folders.")
+                self.show_message(f"Deleted {result['removed']} unreferenced file(s) and "
+                                  f"{result.get('scratch_folders') or 0} finished job folder(s), "
                                   f"{human_bytes(result['freed_bytes'])} freed.")
                 self.refresh()
             self._update_buttons()
@@ -441,7 +446,7 @@ class HousekeepingDialog(QDialog):
         for b in self.action_buttons:
             b.setEnabled(not busy)
         self.delete_button.setEnabled(not busy and self.selected_model() is not None)
-        self.collect_button.setEnabled(not busy and bool(self.garbage and self.garbage.get("removed")))
+        self.collect_button.setEnabled(not busy and bool(self.garbage and (self.garbage.get("removed") or self.garbage.get("scratch_folders"))))
 
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt API
         if self.busy:
