@@ -45,17 +45,24 @@ def test_a_job_on_a_local_ray_cluster_trains_and_reports_into_the_catalog(dl):
     assert "checkpoint at step" in log
 
 
-def test_cancel_stops_the_ray_run(dl):
-    m = _model(dl, "ray-cancel", epochs=200)
+def test_cancel_stops_the_ray_run_and_resume_goes_on_from_its_checkpoint(dl):
+    m = _model(dl, "ray-cancel", epochs=5)
     ex = m.train(cluster="local", workers=2, wait=False)
     wait_for(lambda: m.metrics.list(figure="loss"), 240, poll=0.25, what="training underway on Ray",
              details=lambda: ex.refresh().logs())
     ex.cancel()
-    assert _wait_status(ex, ("canceled",), timeout=90) == "canceled"
+    assert _wait_status(ex, ("canceled", "success"), timeout=90) == "canceled", ex.logs()
     assert "asking the Ray workers to stop" in ex.logs()
     work = dl.default_client().catalog.work_dir
     assert (work / "executions" / ex.id / "output" / "checkpoints" / "last.pt").is_file()   # came back: resumable
     assert m.refresh().status == "created", ex.logs()
+    ex.resume()                                                   # the same job, queued again, on the same cluster
+    assert ex.status == "success", ex.logs()
+    log = ex.logs()
+    assert re.search(r"Ray workers started in [\d.]+ s; resumed from epoch [2-5]/5", log), log
+    steps = [p.x for p in m.metrics.list(figure="accuracy", legend="validation")]
+    assert len(steps) == 5 and steps == sorted(set(steps))                   # each epoch once
+    assert ex.record.output["epochs_completed"] == 5
 
 
 def test_a_killed_worker_and_the_run_finishes_from_its_last_checkpoint(dl):
