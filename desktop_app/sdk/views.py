@@ -7,7 +7,7 @@ import io
 import math
 import os
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
@@ -15,6 +15,7 @@ from desktop_app.catalog.records import (ArtifactRecord, ExecutionRecord, Execut
                                          ModelRecord, PackageRecord)
 from desktop_app.domain.annotations import SUBSETS, subset_of  # re-exported
 from desktop_app.errors import NotFoundError, ValidationError
+from desktop_app.jobs import gpu_stats
 from desktop_app.jobs.naming import display_titles, stored_title
 
 if TYPE_CHECKING:
@@ -191,6 +192,8 @@ class JobRow:
     created_at: str
     settled: bool = True          # its worker process is gone (reaped), so it can be queued again
     name: str = ""                # what the job is called everywhere: "Train resnet-exp (pipeline nightly, run 3)"
+    device: str = ""              # the slot(s) it runs on: "cuda:0", "cpu:0", "cuda:0,cuda:1"
+    gpu: str = ""                 # a running job's GPU use and memory, read through NVML: "GPU 0: 74% busy, ..."
 
     @property
     def done(self) -> bool:
@@ -241,7 +244,7 @@ def job_row(ex: ExecutionRecord, model_name: str = "", metric: str = "", now: fl
                   progress=float(ex.progress or 0.0), message=ex.message or "", error=ex.error,
                   elapsed_s=elapsed, eta_s=eta, metric=metric, log_path=ex.log_path, created_at=ex.created_at,
                   settled=ex.status not in ExecutionStatus.FINAL or process_gone(ex.pid),
-                  name=name or stored_title(ex) or f"{ex.kind} {model_name}".strip())
+                  name=name or stored_title(ex) or f"{ex.kind} {model_name}".strip(), device=ex.device or "")
 
 
 def job_rows(catalog: Catalog, executions: Sequence[ExecutionRecord], model_names: dict[str, str] | None = None,
@@ -253,8 +256,28 @@ def job_rows(catalog: Catalog, executions: Sequence[ExecutionRecord], model_name
     names = model_names if model_names is not None else {m.id: m.name for m in catalog.find_models()}
     titles = display_titles(catalog, executions, names)
     now = time.time() if now is None else now
-    return [job_row(ex, names.get(ex.model_id or "", ""), (metrics or {}).get(ex.id, ""), now, titles[ex.id])
+    rows = [job_row(ex, names.get(ex.model_id or "", ""), (metrics or {}).get(ex.id, ""), now, titles[ex.id])
             for ex in executions]
+    readings: dict[int, str] = {}
+    return [replace(row, gpu="; ".join(t for t in (gpu_use(i, readings) for i in _cuda_indexes(row.device)) if t))
+            if row.status == ExecutionStatus.IN_PROGRESS and "cuda:" in row.device else row for row in rows]
+
+
+def _cuda_indexes(device: str) -> list[int]:
+    return [int(part.split(":", 1)[1]) for part in device.split(",")
+            if part.startswith("cuda:") and part.split(":", 1)[1].isdigit()]
+
+
+def gpu_use(index: int, cache: dict[int, str] | None = None) -> str:
+    """One GPU's use and memory now ("GPU 0: 74% busy, 21.3 of 141 GiB"), or "" where NVML cannot say
+    (jobs.gpu_stats: the nvidia-ml-py package and an NVIDIA driver). Read once per GPU for a list of rows."""
+    if cache is not None and index in cache:
+        return cache[index]
+    reading = gpu_stats.read(index)
+    text = reading.describe() if reading is not None else ""
+    if cache is not None:
+        cache[index] = text
+    return text
 
 
 # -- lineage and the catalog tree -------------------------------------------------------------

@@ -6,7 +6,7 @@ import os
 import pytest
 
 from desktop_app.catalog import ExecutionStatus
-from desktop_app.gui.widgets.jobs_panel import JobsPanel
+from desktop_app.gui.widgets.jobs_panel import COLUMNS, JobsPanel
 from desktop_app.sdk.views import JobRow
 
 WAIT_MS = 20_000
@@ -23,7 +23,7 @@ def test_a_queued_job_reads_queued_not_created(qtbot):
     qtbot.addWidget(panel)
     panel.set_rows([_row("a", ExecutionStatus.IN_PROGRESS), _row("b", ExecutionStatus.CREATED)])
     assert panel.items["b"].text(1) == "queued"
-    assert panel.items["b"].text(6) == "queued: waiting for a free CPU slot (1 ahead)"
+    assert panel.items["b"].text(COLUMNS.index("Message")) == "queued: waiting for a free CPU slot (1 ahead)"
     assert panel.items["a"].text(1) == "in-progress"
     assert panel.summary.text() == "1 running, 1 queued"
 

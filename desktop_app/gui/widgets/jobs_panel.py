@@ -10,7 +10,7 @@ from desktop_app.domain.status import ExecutionStatus
 
 from ..style import status_color, status_icon
 
-COLUMNS = ("Job", "Status", "Progress", "ETA", "Elapsed", "Current metric", "Message")
+COLUMNS = ("Job", "Status", "Progress", "ETA", "Elapsed", "Current metric", "Device", "Message")
 _PROGRESS = COLUMNS.index("Progress")
 
 
@@ -93,7 +93,8 @@ class JobsPanel(QWidget):
         # The Job column fits a name like "Train resnet-exp (pipeline nightly, run 3)"; its tooltip has the rest.
         # The metric column fits "epoch loss 0.312 · last batch 0.287 · validation/accuracy 0.55" (its tooltip has
         # the rest), leaving the message room on a 1400-pixel window.
-        for col, width in ((0, 260), (1, 95), (2, 100), (3, 50), (4, 55), (5, 345)):
+        # Device fits "cuda:0 74% 21/141G" (its tooltip: "GPU 0: 74% busy, 21.3 of 141 GiB").
+        for col, width in ((0, 240), (1, 95), (2, 100), (3, 50), (4, 55), (5, 265), (6, 150)):
             self.tree.setColumnWidth(col, width)
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         self.tree.currentItemChanged.connect(lambda *_: self._update_buttons())
@@ -140,9 +141,13 @@ class JobsPanel(QWidget):
         item.setText(4, format_duration(row.elapsed_s))
         item.setText(5, row.metric)
         item.setToolTip(5, row.metric)
+        device, gpu = getattr(row, "device", ""), getattr(row, "gpu", "")
+        # a running GPU job: its GPU's use and memory (NVML), "cuda:0 74% 21/141G"; the tooltip in full
+        item.setText(6, f"{device} {_short_gpu(gpu)}" if gpu else device)
+        item.setToolTip(6, gpu or (f"runs on {device}" if device else ""))
         msg = row.error if row.error else row.message
-        item.setText(6, msg)
-        item.setToolTip(6, msg)
+        item.setText(7, msg)
+        item.setToolTip(7, msg)
         bar = self.tree.itemWidget(item, _PROGRESS)
         if isinstance(bar, QProgressBar):
             bar.setValue(int(row.progress * 10))
@@ -183,3 +188,16 @@ class JobsPanel(QWidget):
         row = self.current_row()
         if row is not None:
             self.log_requested.emit(row)
+
+
+def _short_gpu(text: str) -> str:
+    """ "GPU 0: 74% busy, 21.3 of 141 GiB" -> "74% 21/141G" (several GPUs: joined by "; ")."""
+    parts = []
+    for one in text.split("; "):
+        try:
+            busy, mem = one.split(": ", 1)[1].split(" busy, ", 1)
+            used, total = mem.removesuffix(" GiB").split(" of ", 1)
+            parts.append(f"{busy} {float(used):.0f}/{float(total):.0f}G")
+        except (IndexError, ValueError):
+            parts.append(one)
+    return "; ".join(parts)
