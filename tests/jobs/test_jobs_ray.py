@@ -11,6 +11,7 @@ import pytest
 from waiting import wait_for
 
 pytest.importorskip("ray.train.torch", reason="Ray Train is not installed (pip install -e '.[cluster]')")
+pytestmark = pytest.mark.slow        # each job starts a Ray on this machine: 15-40 s before its first step
 
 # Tiny and quick: 700 train items of 32 px over 2 ranks, 11 steps an epoch.
 FAST = {"image_size": 32, "batch_size": 32, "num_workers": 0, "device": "cpu", "pretrained": False,
