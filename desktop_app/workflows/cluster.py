@@ -263,6 +263,7 @@ def _run(request: dict, task: str, data: str, config: dict, output: Path, *, sto
     if final.checkpoint is not None:
         with final.checkpoint.as_directory() as folder:
             bring_back(Path(folder), output)
+    shutil.rmtree(storage / run_name, ignore_errors=True)   # its checkpoints are in the job's output now
     if driver.result is None:
         raise RuntimeError(driver.error or "the Ray run ended without a result from rank 0")
     return {**driver.result, "startup_s": driver.startup_s, "attempts": driver.attempt}
