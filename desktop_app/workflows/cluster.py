@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from desktop_app.catalog import Catalog, ModelStatus
+from desktop_app.catalog import Catalog, ModelStatus, scratch
 from desktop_app.errors import Cancelled, ValidationError
 from desktop_app.ml.callbacks import Callback
 from desktop_app.settings import Settings, check_cluster_address
@@ -76,7 +76,7 @@ def train_on_cluster(catalog: Catalog, ex: Any, control: Any) -> dict:
 
     request = ex.input["cluster"]
     model = model_handle(catalog, ex.model_id)
-    output = catalog.work_dir / "executions" / ex.id / "output"
+    output = scratch.execution_dir(catalog, ex.id) / "output"   # freed when the job succeeds (jobs.worker)
     output.mkdir(parents=True, exist_ok=True)
     resumed = bool(ex.input.get("resume"))
     resume_cut = ResumeCut(catalog, model.id, ex.id, resumed=resumed)
@@ -154,7 +154,7 @@ def stage(data: Path, execution_id: str, *, shared: str, catalog: Catalog, weigh
     """Without a shared folder the workers read this machine's paths (a cluster on this machine); with one, the
     snapshot is copied there, links followed (the layout links into the store, which other nodes cannot read)."""
     if not shared:
-        return Staged(data, catalog.work_dir / "executions" / execution_id / "ray", weights, checkpoint, None)
+        return Staged(data, scratch.execution_dir(catalog, execution_id) / "ray", weights, checkpoint, None)
     root = Path(shared) / "model-desk" / execution_id
     if root.exists():
         shutil.rmtree(root)
