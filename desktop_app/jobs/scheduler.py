@@ -327,8 +327,9 @@ class Scheduler:
             ex = self.catalog.get_execution(eid)
             if ex.status in ExecutionStatus.FINAL or ex.status == ExecutionStatus.CREATED:
                 continue  # finished on its own, or already queued again (resumed) while it exited
-            if ex.cancel_requested:
+            if ex.cancel_requested:   # it did not end on its own in the grace time: killed, its model not restored
                 self.catalog.set_execution_status(eid, ExecutionStatus.CANCELED, message="canceled")
+                restore_model_status(self.catalog, ex)
                 continue
             if code < 0 and -code in _OUTSIDE_KILLS:
                 name = signal.Signals(-code).name

@@ -67,3 +67,17 @@ def test_after_a_full_crash_job_and_model_agree(dl):
     now = cat.get_execution(ex.id)
     assert (now.status, now.message) == (ExecutionStatus.INTERRUPTED, "interrupted, can resume")
     assert cat.get_model(m.id).status == "trained"
+
+
+def test_a_canceled_worker_killed_after_the_grace_gives_its_model_back(dl, monkeypatch):
+    monkeypatch.setenv("DESKTOP_APP_GPUS", "0")
+    cat, m, ex = _training(dl, "canceled")
+    cat.request_cancel(ex.id)
+    sched = sched_mod.Scheduler(cat.home)
+    try:
+        sched.running[ex.id] = sched_mod.Running(ex.id, _Ended(-signal.SIGKILL), [], log_file=open(os.devnull, "ab"))
+        sched._reap()
+    finally:
+        sched.catalog.close()
+    assert cat.get_execution(ex.id).status == ExecutionStatus.CANCELED
+    assert cat.get_model(m.id).status == "trained"     # not left in "training"
