@@ -56,10 +56,13 @@ class Actions(QObject):
         (tasks or self.tasks).submit(fn, on_done, on_error)
 
     # -- jobs -----------------------------------------------------------------------------
-    def train(self, model_id: str) -> Any:
-        """Queue training (validated first); the worker process is started by the scheduler."""
+    def train(self, model_id: str, *, cluster: str | bool | None = None) -> Any:
+        """Queue training (validated first); the worker process is started by the scheduler. `cluster`: True for
+        the cluster_address setting, 'local' or an address (workflows.cluster; refused here when it cannot work)."""
         from desktop_app.jobs.runner import submit_train
-        ex = self._guard("Could not start training", lambda: submit_train(self.catalog, model_id, wait=False))
+        from desktop_app.workflows.cluster import cluster_request
+        ex = self._guard("Could not start training", lambda: submit_train(
+            self.catalog, model_id, wait=False, cluster=cluster_request(cluster)))
         if ex is not None:
             self.job_submitted.emit(ex.id)
             self.model_changed.emit(model_id)

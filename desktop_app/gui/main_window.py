@@ -166,6 +166,10 @@ class MainWindow(QMainWindow):
                                    enabled=False)
         self.train_action = action(model, "&Train", lambda: self._with_model(lambda m: self.actions.train(m)),
                                    "Ctrl+T", enabled=False)
+        self.cluster_train_action = action(
+            model, "Train on the &cluster", lambda: self._with_model(lambda m: self.actions.train(m, cluster=True)),
+            enabled=False)
+        self.cluster_train_action.setToolTip("Train with Ray Train on the cluster set in Settings (cluster_address)")
         self.resume_action = action(model, "&Resume training", lambda: self._with_model(self.resume_model),
                                     enabled=False)
         # No shortcut: Ctrl+E is the dataset page's export.
@@ -241,7 +245,7 @@ class MainWindow(QMainWindow):
         self.jobs.resume_requested.connect(self.actions.resume)
         self.jobs.log_requested.connect(self.open_log)
         for a in (self.add_package_action, self.clone_action, self.train_action, self.resume_action,
-                  self.evaluate_action, self.export_bundle_action):
+                  self.evaluate_action, self.export_bundle_action, self.cluster_train_action):
             a.setEnabled(a is self.add_package_action)
         self.compare_action.setEnabled(True)
         for a in (self.new_dataset_action, self.import_new_action, self.import_bundle_action):
@@ -366,6 +370,7 @@ class MainWindow(QMainWindow):
         self.clone_action.setEnabled(is_model)
         self.train_action.setEnabled(is_model)
         self.resume_action.setEnabled(is_model)
+        self.cluster_train_action.setEnabled(is_model)
         self.evaluate_action.setEnabled(is_model)
         self.export_bundle_action.setEnabled(is_model)
 

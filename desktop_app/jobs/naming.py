@@ -29,6 +29,10 @@ def job_title(catalog: Catalog, kind: str, model_id: str | None, input: dict[str
         data = _data(names, kind, input)
         if data:
             title += f" on {data}"
+        cluster = input.get("cluster") if kind == "train" else None
+        if isinstance(cluster, dict) and cluster.get("address"):
+            where = "a local Ray" if cluster["address"] == "local" else f"Ray {cluster['address']}"
+            title += f" on {where} ({cluster.get('workers', 1)} worker{'s' if cluster.get('workers', 1) != 1 else ''})"
     return f"{title} ({context})" if context else title
 
 
