@@ -70,7 +70,7 @@ class SmallCNNAdapter(dl.BaseModelAdapter):
         vx, vy = self._load_subset(data_path, "validation")
         opt = torch.optim.AdamW(self.model.parameters(), lr=float(cfg.get("learning_rate", 3e-3)))
         epochs, bs = int(cfg.get("epochs", 5)), int(cfg.get("batch_size", 32))
-        step = 0
+        step, best_acc, best_state = 0, -1.0, None
         for epoch in range(epochs):
             self.model.train()
             perm = torch.randperm(len(x))
@@ -88,9 +88,15 @@ class SmallCNNAdapter(dl.BaseModelAdapter):
                 out = self.model(vx)
                 val_loss = float(nn.functional.cross_entropy(out, vy))
                 acc = float((out.argmax(1) == vy).float().mean())
+            if acc > best_acc:  # keep the weights of the best epoch on validation, as a practitioner would
+                best_acc = acc
+                best_state = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
             self.log_metrics(step, epoch=epoch + 1, **{"train/loss": float(loss), "validation/loss": val_loss,
                                                         "validation/accuracy": acc})
             kwargs["on_epoch_end_callback"](epoch, epochs)
+        if best_state is not None:
+            self.model.load_state_dict(best_state)
+            self.log_metrics(step, **{"validation/best_accuracy": best_acc})
 
     def predict(self, batch, **kwargs):
         with torch.no_grad():
