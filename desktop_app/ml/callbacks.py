@@ -185,3 +185,37 @@ class ThreadEventCancel(Cancellation):
 
     def set(self) -> None:
         self.event.set()
+
+
+class HookForwarder(Callback):
+    """On rank 0: every training hook goes to another process as `_send(hook, *args)`, with the trainer's state
+    (`_state()`) for the stand-in trainer there; a subclass says how it travels (a queue, a Ray actor)."""
+
+    def _send(self, hook: str, *args: Any) -> None:
+        raise NotImplementedError
+
+    def _state(self) -> dict[str, Any]:
+        t = self.trainer
+        return {"steps_per_epoch": t.steps_per_epoch, "global_step": t.global_step, "best_epoch": t.best_epoch,
+                "best_metric": t.best_metric, "monitor": t.monitor}
+
+    def on_train_start(self, trainer):
+        self._send("on_train_start", None)
+
+    def on_epoch_start(self, epoch):
+        self._send("on_epoch_start", epoch)
+
+    def on_train_batch_end(self, step, loss):
+        self._send("on_train_batch_end", step, loss)
+
+    def on_validation_end(self, epoch, metrics):
+        self._send("on_validation_end", epoch, metrics)
+
+    def on_epoch_end(self, epoch, metrics):
+        self._send("on_epoch_end", epoch, metrics)
+
+    def on_checkpoint(self, path, kind):
+        self._send("on_checkpoint", path, kind)
+
+    def on_warning(self, message):
+        self._send("on_warning", message)

@@ -21,7 +21,7 @@ import torch.distributed as dist
 import torch.multiprocessing as mp
 
 from desktop_app.ml import data as mldata
-from desktop_app.ml.callbacks import Callback, CallbackList, Cancellation, StopTraining
+from desktop_app.ml.callbacks import Callback, CallbackList, Cancellation, HookForwarder, StopTraining
 from desktop_app.ml.errors import TrainingError
 from desktop_app.ml.hparams import schema_for, validate_config
 from desktop_app.ml.trainer import Trainer, TrainResult, load_datasets, resolve_device
@@ -110,38 +110,14 @@ def _dispatch(cbs: CallbackList, proxy: RemoteTrainer, stop, hook: str, args: tu
         stop.set()
 
 
-class _Forwarder(Callback):
-    """On rank 0: every hook goes over the queue to the caller's process (the result follows fit)."""
+class _Forwarder(HookForwarder):
+    """Over the queue to the caller's process (the result follows fit)."""
 
     def __init__(self, events):
         self.events = events
 
     def _send(self, hook: str, *args: Any) -> None:
-        t = self.trainer
-        state = {"steps_per_epoch": t.steps_per_epoch, "global_step": t.global_step, "best_epoch": t.best_epoch,
-                 "best_metric": t.best_metric, "monitor": t.monitor}
-        self.events.put((hook, (args, state)))
-
-    def on_train_start(self, trainer):
-        self._send("on_train_start", None)
-
-    def on_epoch_start(self, epoch):
-        self._send("on_epoch_start", epoch)
-
-    def on_train_batch_end(self, step, loss):
-        self._send("on_train_batch_end", step, loss)
-
-    def on_validation_end(self, epoch, metrics):
-        self._send("on_validation_end", epoch, metrics)
-
-    def on_epoch_end(self, epoch, metrics):
-        self._send("on_epoch_end", epoch, metrics)
-
-    def on_checkpoint(self, path, kind):
-        self._send("on_checkpoint", path, kind)
-
-    def on_warning(self, message):
-        self._send("on_warning", message)
+        self.events.put((hook, (args, self._state())))
 
     def on_exception(self, exc):
         self._send("on_exception", exc if _picklable(exc) else RuntimeError(repr(exc)))

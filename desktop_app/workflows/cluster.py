@@ -26,10 +26,9 @@ from typing import Any
 
 from desktop_app.catalog import Catalog, ModelStatus, scratch
 from desktop_app.errors import Cancelled, ValidationError
-from desktop_app.ml.callbacks import Callback
+from desktop_app.ml.callbacks import Callback, HookForwarder
 from desktop_app.settings import Settings, check_cluster_address
 
-from .adapters import build_adapter, model_handle
 
 LOCAL = "local"
 MAX_FAILURES = 2                 # worker-group restarts (each resumes from the last reported checkpoint)
@@ -72,23 +71,10 @@ def train_on_cluster(catalog: Catalog, ex: Any, control: Any) -> dict:
     from desktop_app.ml.callbacks import LoggingCallback
     from desktop_app.ml.packages.torchvision_adapter import CatalogReporter, TorchvisionAdapter
 
-    from .train import ResumeCut
+    from .train import ResumeCut, setup
 
     request = ex.input["cluster"]
-    model = model_handle(catalog, ex.model_id)
-    output = scratch.execution_dir(catalog, ex.id) / "output"   # freed when the job succeeds (jobs.worker)
-    output.mkdir(parents=True, exist_ok=True)
-    resumed = bool(ex.input.get("resume"))
-    resume_cut = ResumeCut(catalog, model.id, ex.id, resumed=resumed)
-
-    def sink(rows: list[dict]) -> None:
-        resume_cut.before_logging(rows)
-        catalog.add_metric_samples(model.id, rows, execution_id=ex.id, dataset_id=model.dataset_id)
-        control.check()
-
-    adapter = build_adapter(catalog, model, load=False, context={
-        "log_metrics": sink, "should_stop": control.should_stop, "resumed_from": resume_cut.at,
-        "progress": control.progress, "execution_id": ex.id})
+    model, adapter, output, resumed = setup(catalog, ex, control)
     if not isinstance(adapter, TorchvisionAdapter):
         raise ValidationError(f"package {model.package_name!r} trains with its own code: a cluster runs the "
                               f"built-in trainer only (resnet, mobilenet, tinydet, fasterrcnn models)")
@@ -493,7 +479,7 @@ class RayReporter(Callback):
             self.forwarder.reported(self.trainer.global_step)
 
 
-class Forwarder(Callback):
+class Forwarder(HookForwarder):
     """On rank 0: the loop's events, buffered, to the relay (at most every FLUSH_S, and at once at epoch-level
     events); the relay's reply says whether the driver asked to stop."""
 
@@ -506,8 +492,7 @@ class Forwarder(Callback):
 
     def _send(self, hook: str, *args: Any) -> None:
         t = self.trainer
-        state = {"steps_per_epoch": t.steps_per_epoch, "global_step": t.global_step, "best_epoch": t.best_epoch,
-                 "best_metric": t.best_metric, "monitor": t.monitor}
+        state = self._state()
         if hook == "on_train_start":
             state.update(resumed_at=t.resumed_at, resumed=t.resume_description())
         self.buffer.append((hook, args, state))
@@ -520,21 +505,6 @@ class Forwarder(Callback):
             if ray.get(self.relay.push.remote(events)):
                 t.request_stop("cancelled")
 
-    def on_train_start(self, trainer):
-        self._send("on_train_start")
-
-    def on_epoch_start(self, epoch):
-        self._send("on_epoch_start", epoch)
-
-    def on_train_batch_end(self, step, loss):
-        self._send("on_train_batch_end", step, loss)
-
-    def on_validation_end(self, epoch, metrics):
-        self._send("on_validation_end", epoch, metrics)
-
-    def on_epoch_end(self, epoch, metrics):
-        self._send("on_epoch_end", epoch, metrics)
-
     def on_checkpoint(self, path, kind):
         self._send("on_checkpoint", str(path), kind)
 
@@ -543,9 +513,6 @@ class Forwarder(Callback):
 
     def ended(self):
         self._send("ended")
-
-    def on_warning(self, message):
-        self._send("on_warning", message)
 
     def on_exception(self, exc):
         pass                                   # rank 0's error goes to the relay from train_loop

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import math
-from typing import Any
+from pathlib import Path
+from typing import Any, NamedTuple
 
 from desktop_app.catalog import Catalog, scratch
 from desktop_app.errors import Cancelled
@@ -11,10 +12,18 @@ from desktop_app.errors import Cancelled
 from .adapters import build_adapter, model_handle
 
 
-def train(catalog: Catalog, ex: Any, control: Any) -> dict:
-    """The train job's body: load the parent's weights, lay the subsets out, train, store the weights."""
+class TrainSetup(NamedTuple):
+    model: Any           # the ml.handle.ModelHandle
+    adapter: Any
+    output: Path         # the job's scratch output folder (freed when the job succeeds: jobs.worker)
+    resumed: bool
+
+
+def setup(catalog: Catalog, ex: Any, control: Any) -> TrainSetup:
+    """What a train job's body starts from, here or on a cluster: the model, its output folder, and its adapter
+    whose logged metrics go into the catalog (a resumed job's stale points cut first) and which stops on cancel."""
     model = model_handle(catalog, ex.model_id)
-    output = scratch.execution_dir(catalog, ex.id) / "output"     # freed when the job succeeds (jobs.worker)
+    output = scratch.execution_dir(catalog, ex.id) / "output"
     output.mkdir(parents=True, exist_ok=True)
     resumed = bool(ex.input.get("resume"))
     resume = ResumeCut(catalog, model.id, ex.id, resumed=resumed)
@@ -27,6 +36,12 @@ def train(catalog: Catalog, ex: Any, control: Any) -> dict:
     adapter = build_adapter(catalog, model, load=False, context={
         "log_metrics": sink, "should_stop": control.should_stop, "resumed_from": resume.at,
         "progress": control.progress, "execution_id": ex.id})
+    return TrainSetup(model, adapter, output, resumed)
+
+
+def train(catalog: Catalog, ex: Any, control: Any) -> dict:
+    """The train job's body: load the parent's weights, lay the subsets out, train, store the weights."""
+    model, adapter, output, resumed = setup(catalog, ex, control)
     print(f"training model {model.name} ({model.id}) of package {model.package_name}", flush=True)
     adapter.train_model(model, output_path=str(output), resume=resumed, progress=control.progress)
     if control.should_stop():

@@ -22,6 +22,16 @@ def _dead_pid():
     return p.pid
 
 
+def _reap(cat, ex, code):
+    """The scheduler finds the job's worker ended with `code` (a negative one: killed by that signal)."""
+    sched = sched_mod.Scheduler(cat.home)
+    try:
+        sched.running[ex.id] = sched_mod.Running(ex.id, _Ended(code), [], log_file=open(os.devnull, "ab"))
+        sched._reap()
+    finally:
+        sched.catalog.close()
+
+
 def _training(dl, name):
     cat = dl.default_client().catalog
     m = dl.packages.get("resnet").models.get("pretrained-resnet").clone(model_name=name)
@@ -35,12 +45,7 @@ def _training(dl, name):
 def test_a_worker_killed_under_its_scheduler_is_interrupted_and_its_model_not_failed(dl, monkeypatch):
     monkeypatch.setenv("DESKTOP_APP_GPUS", "0")
     cat, m, ex = _training(dl, "killed")
-    sched = sched_mod.Scheduler(cat.home)
-    try:
-        sched.running[ex.id] = sched_mod.Running(ex.id, _Ended(-signal.SIGKILL), [], log_file=open(os.devnull, "ab"))
-        sched._reap()
-    finally:
-        sched.catalog.close()
+    _reap(cat, ex, -signal.SIGKILL)
     now = cat.get_execution(ex.id)
     assert (now.status, now.message) == (ExecutionStatus.INTERRUPTED, "interrupted, can resume")
     assert "signal 9 (SIGKILL)" in now.error and "resume" in now.error
@@ -50,12 +55,7 @@ def test_a_worker_killed_under_its_scheduler_is_interrupted_and_its_model_not_fa
 def test_a_worker_failing_on_its_own_still_fails(dl, monkeypatch):
     monkeypatch.setenv("DESKTOP_APP_GPUS", "0")
     cat, m, ex = _training(dl, "crashed")
-    sched = sched_mod.Scheduler(cat.home)
-    try:
-        sched.running[ex.id] = sched_mod.Running(ex.id, _Ended(1), [], log_file=open(os.devnull, "ab"))
-        sched._reap()
-    finally:
-        sched.catalog.close()
+    _reap(cat, ex, 1)
     assert cat.get_execution(ex.id).status == ExecutionStatus.FAILED
     assert cat.get_model(m.id).status == "failed"
 
@@ -73,11 +73,6 @@ def test_a_canceled_worker_killed_after_the_grace_gives_its_model_back(dl, monke
     monkeypatch.setenv("DESKTOP_APP_GPUS", "0")
     cat, m, ex = _training(dl, "canceled")
     cat.request_cancel(ex.id)
-    sched = sched_mod.Scheduler(cat.home)
-    try:
-        sched.running[ex.id] = sched_mod.Running(ex.id, _Ended(-signal.SIGKILL), [], log_file=open(os.devnull, "ab"))
-        sched._reap()
-    finally:
-        sched.catalog.close()
+    _reap(cat, ex, -signal.SIGKILL)
     assert cat.get_execution(ex.id).status == ExecutionStatus.CANCELED
     assert cat.get_model(m.id).status == "trained"     # not left in "training"
