@@ -105,6 +105,9 @@ class ModelRecord(Record):
     created_at: str = ""
     updated_at: str = ""
     metadata: dict = field(default_factory=dict)
+    notes: str = ""                    # free text, editable in the window (schema v6)
+    sweep_id: str | None = None        # the sweep that made this model
+    data_version: str | None = None    # the dataset version (name) it last trained on
 
 
 @dataclass
@@ -254,6 +257,7 @@ class EvaluationRecord(Record):
     cache_sha: str | None = None
     execution_id: str | None = None
     created_at: str = ""
+    data_version: str | None = None                       # the dataset version it scored (schema v6)
 
 
 @dataclass

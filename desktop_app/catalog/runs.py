@@ -17,6 +17,48 @@ _METRIC_INSERT = ("INSERT INTO metrics (model_id, figure, legend, x, y, wall_tim
                   "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
 
 
+_SUMMARY_DELETE = "DELETE FROM metric_summary WHERE model_id = ? AND key = ?"
+_SUMMARY_RECOMPUTE = """
+INSERT INTO metric_summary (model_id, key, figure, legend, last, last_x, min, max, count)
+SELECT ?1, ?3 || '/' || ?2, ?2, ?3,
+       (SELECT y FROM metrics WHERE model_id = ?1 AND figure = ?2 AND legend = ?3 ORDER BY x DESC, id DESC LIMIT 1),
+       MAX(x), MIN(y), MAX(y), COUNT(*)
+FROM metrics WHERE model_id = ?1 AND figure = ?2 AND legend = ?3 HAVING COUNT(*) > 0
+"""
+_SUMMARY_MERGE = """
+INSERT INTO metric_summary (model_id, key, figure, legend, last, last_x, min, max, count)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+ON CONFLICT (model_id, key) DO UPDATE SET
+    last = CASE WHEN excluded.last_x >= last_x THEN excluded.last ELSE last END,
+    last_x = MAX(last_x, excluded.last_x),
+    min = MIN(min, excluded.min), max = MAX(max, excluded.max), count = count + excluded.count
+"""
+
+
+def _merge_summary(conn, model_id: str, rows: list[tuple]) -> None:
+    """Fold newly inserted metric rows (model_id, figure, legend, x, y, ...) into metric_summary: latest by x (a
+    later write wins a tie), min, max, count; one upsert per series, inside the caller's transaction."""
+    acc: dict[tuple[str, str], list] = {}
+    for r in rows:
+        figure, legend, x, y = r[1], r[2], r[3], r[4]
+        a = acc.get((figure, legend))
+        if a is None:
+            acc[(figure, legend)] = [y, x, y, y, 1]
+            continue
+        if x >= a[1]:
+            a[0], a[1] = y, x
+        a[2], a[3], a[4] = min(a[2], y), max(a[3], y), a[4] + 1
+    conn.executemany(_SUMMARY_MERGE, [(model_id, f"{legend}/{figure}", figure, legend, *a)
+                                      for (figure, legend), a in acc.items()])
+
+
+def _recompute_summary(conn, model_id: str, pairs: set[tuple[str, str]]) -> None:
+    """metric_summary of these (figure, legend) series read again from the points (after a delete)."""
+    for figure, legend in pairs:
+        conn.execute(_SUMMARY_DELETE, (model_id, f"{legend}/{figure}"))
+        conn.execute(_SUMMARY_RECOMPUTE, (model_id, figure, legend))
+
+
 class RunsMixin:
     db: Database
 
@@ -44,6 +86,7 @@ class RunsMixin:
             if not conn.execute("SELECT 1 FROM models WHERE id = ?", (model_id,)).fetchone():
                 raise NotFoundError(f"no model with id {model_id!r}")
             conn.executemany(_METRIC_INSERT, rows)
+            _merge_summary(conn, model_id, rows)
         return len(rows)
 
     def list_metrics(self, model_id: str, *, figure: str | None = None, legend: str | None = None,
@@ -76,7 +119,11 @@ class RunsMixin:
             where.append("x >= ?")
             params.append(float(from_x))
         with self._db.transaction() as conn:
-            return conn.execute(f"DELETE FROM metrics WHERE {' AND '.join(where)}", params).rowcount
+            pairs = conn.execute(f"SELECT DISTINCT figure, legend FROM metrics WHERE {' AND '.join(where)}",
+                                 params).fetchall()
+            n = conn.execute(f"DELETE FROM metrics WHERE {' AND '.join(where)}", params).rowcount
+            _recompute_summary(conn, model_id, {(p[0], p[1]) for p in pairs})
+            return n
 
     # -- executions -----------------------------------------------------------------------
     def create_execution(self, kind: str, *, model_id: str | None = None, project_id: str | None = None,

@@ -277,6 +277,66 @@ UPDATE models SET package_version = (SELECT version FROM packages WHERE packages
 """
 
 
+# v6: finding the best model (issue 19). metric_summary keeps each model's latest / min / max per metric key
+# ('<legend>/<figure>', as the jobs panel shows it) so searching 10,000 models never scans their points; it is
+# maintained by add_metric_samples / delete_metrics (runs.py). Named dataset versions (content-addressed blobs of
+# items and annotations), sweeps, and on models: free-text notes, the sweep a model belongs to, and the dataset
+# version it last trained on (evaluations keep the version they scored).
+_V6 = """
+CREATE TABLE metric_summary (
+    model_id TEXT NOT NULL REFERENCES models(id) ON DELETE CASCADE,
+    key TEXT NOT NULL,
+    figure TEXT NOT NULL,
+    legend TEXT NOT NULL,
+    last REAL,
+    last_x REAL,
+    min REAL,
+    max REAL,
+    count INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (model_id, key)
+);
+CREATE INDEX idx_metric_summary_key ON metric_summary(key, model_id);
+INSERT INTO metric_summary (model_id, key, figure, legend, last, last_x, min, max, count)
+    SELECT m.model_id, m.legend || '/' || m.figure, m.figure, m.legend,
+           (SELECT y FROM metrics l WHERE l.model_id = m.model_id AND l.figure = m.figure AND l.legend = m.legend
+            ORDER BY l.x DESC, l.id DESC LIMIT 1),
+           MAX(m.x), MIN(m.y), MAX(m.y), COUNT(*)
+    FROM metrics m GROUP BY m.model_id, m.figure, m.legend;
+CREATE TABLE dataset_versions (
+    id TEXT PRIMARY KEY,
+    dataset_id TEXT NOT NULL REFERENCES datasets(id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    sha TEXT NOT NULL,
+    description TEXT NOT NULL DEFAULT '',
+    counts TEXT NOT NULL DEFAULT '{}',
+    created_at TEXT NOT NULL,
+    created_by TEXT NOT NULL DEFAULT '',
+    UNIQUE (dataset_id, name)
+);
+CREATE TABLE sweeps (
+    id TEXT PRIMARY KEY,
+    project_id TEXT NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
+    base_model_id TEXT REFERENCES models(id) ON DELETE SET NULL,
+    name TEXT NOT NULL,
+    method TEXT NOT NULL DEFAULT 'grid',
+    space TEXT NOT NULL DEFAULT '{}',
+    objective TEXT,
+    direction TEXT NOT NULL DEFAULT 'maximize',
+    budget INTEGER,
+    status TEXT NOT NULL DEFAULT 'created',
+    created_at TEXT NOT NULL,
+    finished_at TEXT,
+    metadata TEXT NOT NULL DEFAULT '{}',
+    UNIQUE (project_id, name)
+);
+ALTER TABLE models ADD COLUMN notes TEXT NOT NULL DEFAULT '';
+ALTER TABLE models ADD COLUMN sweep_id TEXT REFERENCES sweeps(id) ON DELETE SET NULL;
+ALTER TABLE models ADD COLUMN data_version TEXT;
+ALTER TABLE evaluations ADD COLUMN data_version TEXT;
+CREATE INDEX idx_models_sweep ON models(sweep_id)
+"""
+
+
 def _script(sql: str) -> Callable[[sqlite3.Connection], None]:
     def run(conn: sqlite3.Connection) -> None:
         for statement in sql.split(";"):
@@ -287,7 +347,7 @@ def _script(sql: str) -> Callable[[sqlite3.Connection], None]:
 
 # MIGRATIONS[i] takes a database at version i to version i + 1.
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_script(_V1), _script(_V2), _script(_V3),
-                                                      _script(_V4), _script(_V5)]
+                                                      _script(_V4), _script(_V5), _script(_V6)]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -301,6 +361,8 @@ STORE_REFERENCES: dict[str, str] = {
     "package_revisions.codebase_sha": "SELECT package_id || '@' || version, codebase_sha FROM package_revisions "
                                       "WHERE codebase_sha IS NOT NULL",
     "evaluations.cache_sha": "SELECT id, cache_sha FROM evaluations WHERE cache_sha IS NOT NULL",
+    # Named dataset versions: the frozen items and annotations.
+    "dataset_versions.sha": "SELECT id, sha FROM dataset_versions",
     # Pipeline runs keep the frozen snapshot of the data they used.
     "pipeline_runs.details.snapshot.sha": "SELECT id, json_extract(details, '$.snapshot.sha') FROM pipeline_runs "
                                           "WHERE json_valid(details) AND json_extract(details, '$.snapshot.sha') "
