@@ -15,6 +15,7 @@ from .filters import (Filters, FiltersMethod, FiltersOperations, FiltersOrderByD
                       PagedEntities)
 from .keywords import UnexpectedKeywordError
 from .model import Model
+from .sweep import Sweep, Sweeps
 
 _REPOSITORIES = ("projects", "packages", "models", "datasets", "executions", "services", "pipelines")
 
@@ -29,6 +30,9 @@ def __getattr__(name: str) -> Any:
     # dl.models etc. belong to the default client, created on first use (no work at import time).
     if name in _REPOSITORIES:
         return getattr(default_client(), name)
+    if name == "sweeps":             # the default client's sweeps (Client.sweeps where the client holds one)
+        client = default_client()
+        return getattr(client, "sweeps", None) or Sweeps(client)
     if name == "BaseModelAdapter":
         from desktop_app.ml.adapter import BaseModelAdapter
         return BaseModelAdapter
@@ -41,5 +45,6 @@ __all__ = [
     "FiltersResource",
     "FiltersOperations", "FiltersMethod", "FiltersOrderByDirection", "PagedEntities", "PlotSample",
     "Annotation", "Artifact", "Dataset", "Execution", "Item", "Package", "Project", "Service", "Model",
-    "ModelStatus", "ExecutionStatus", "BaseModelAdapter", "UnexpectedKeywordError", *_REPOSITORIES,
+    "ModelStatus", "ExecutionStatus", "BaseModelAdapter", "UnexpectedKeywordError", "Sweep", "sweeps",
+    *_REPOSITORIES,
 ]

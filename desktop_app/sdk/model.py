@@ -347,6 +347,24 @@ class Model(Entity):
             warnings.warn(f"model {self.name!r}: {origin}", UserWarning, stacklevel=3)
         return Execution(self._client, rec)
 
+    def sweep(self, grid: dict | None = None, params: dict | None = None, *, method: str | None = None,
+              budget: int | None = None, objective: str | None = None, direction: str | None = None,
+              max_parallel: int | None = None, name: str | None = None, seed: int | None = None,
+              sampler: str | None = None, prune: bool = False, device: str | None = None, wait: bool = False):
+        """A hyper-parameter sweep over clones of this model, each trained as an ordinary job (sdk.sweep.Sweep).
+
+        ``grid={'learning_rate': [0.001, 0.01], 'batch_size': [16, 32]}``: every combination (method 'grid');
+        ``params={'learning_rate': 'loguniform:1e-4:1e-1', 'batch_size': [16, 32], 'epochs': 'int:2:5'}`` with
+        ``budget=N``: N draws (method 'random', seeded by ``seed``), or asked of Optuna with method 'tpe' / 'cmaes'
+        (or ``sampler=``). ``prune``: Optuna's median pruner cancels trials doing worse than the median by epoch.
+        ``objective``: a metric key (default: the package's main validation metric, validation/accuracy for
+        classifiers); ``direction``: maximize / minimize. ``max_parallel``: at most this many trials queued at once.
+        Trials are named '<name>-<k>'; ``wait``: return once every trial ended."""
+        from .sweep import Sweeps
+        return Sweeps(self._client).create(
+            self, grid=grid, params=params, method=method, budget=budget, objective=objective, direction=direction,
+            max_parallel=max_parallel, name=name, seed=seed, sampler=sampler, prune=prune, device=device, wait=wait)
+
     def evaluate(self, dataset_id: str | Dataset | None = None, filters: Any = None,
                  service_config: dict | None = None, *, dataset: Dataset | None = None, name: str | None = None,
                  wait: bool = True, iou_threshold: float = 0.5, conf_threshold: float = 0.0) -> Execution:
