@@ -22,6 +22,8 @@ def _train(p):
     p.add_argument("--cluster", metavar="ADDRESS", help="train on a Ray cluster: ray://host:port, host:port, local "
                    "(Ray on this machine) or default (the cluster_address setting)")
     p.add_argument("--workers", type=int, help="Ray workers for --cluster (default: the cluster_workers setting)")
+    p.add_argument("--data-version", metavar="NAME", help="train on this version of the model's dataset (`desktop-app "
+                   "datasets snapshot`): its frozen items and annotations; the model keeps it for later trainings")
 
     def run(a):
         from desktop_app.ml.adapter import coerce_overrides, validate_model_configuration
@@ -35,7 +37,8 @@ def _train(p):
         _check_split(m)
         if a.workers is not None and not a.cluster:
             raise ValidationError("--workers is for --cluster")
-        ex = m.train(wait=not a.no_wait, resume=a.resume, device=a.device, cluster=a.cluster, workers=a.workers)
+        ex = m.train(wait=not a.no_wait, resume=a.resume, device=a.device, cluster=a.cluster, workers=a.workers,
+                     data_version=a.data_version)
         print(f"execution {ex.id}: {ex.status}" + (f" ({ex.error})" if ex.error else ""))
         return 0 if ex.status in (ExecutionStatus.SUCCESS, *ExecutionStatus.ACTIVE) else 1
     p.set_defaults(func=run)

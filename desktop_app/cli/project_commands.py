@@ -137,7 +137,8 @@ def _split_dataset(a: argparse.Namespace) -> int:
     return 0
 
 
-@command("datasets", "Datasets: list (the default; items, annotations and subsets of each), create, split.")
+@command("datasets", "Datasets: list (the default; items, annotations and subsets of each), create, split; "
+         "data versions: snapshot, versions, diff, delete-version.")
 def _datasets(p):
     sub = add_actions(p, _list_datasets)
 
@@ -168,3 +169,6 @@ def _datasets(p):
     s.add_argument("--seed", type=int, default=0, help="shuffle seed (default 0)")
     json_option(s)
     s.set_defaults(func=_split_dataset)
+
+    from .dataset_version_commands import add_version_actions
+    add_version_actions(sub)     # snapshot, versions, diff, delete-version

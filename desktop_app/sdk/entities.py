@@ -333,6 +333,40 @@ class Dataset(Entity):
         from desktop_app.formats import io as fio
         return fio.export_results(self._client.catalog, self.id, path, model_id, filters=filter_dict(filters))
 
+    # -- data versions (catalog.dataset_versions) --
+    def snapshot(self, name: str, description: str = "", *, source: str | None = None) -> DatasetVersion:
+        """Freeze the items and their ground truth by content under ``name`` (unique in the dataset; names starting
+        with 'auto-' are the ones trainings give the data they freeze). The same data always has the same sha, and
+        versions of the same data share one stored copy. ``source``: name an existing version's content instead
+        (e.g. the 'auto-...' one a training froze) rather than the data as it is now."""
+        from desktop_app.catalog.dataset_versions import DatasetVersions
+        rec = DatasetVersions(self._client.catalog).snapshot(self.id, name, description=description,
+                                                             created_by="sdk", source=source)
+        return DatasetVersion(self._client, rec)
+
+    def versions(self) -> list[DatasetVersion]:
+        """The dataset's versions, newest first, each with its counts (items, annotations, subsets, labels)."""
+        from desktop_app.catalog.dataset_versions import DatasetVersions
+        return [DatasetVersion(self._client, r) for r in DatasetVersions(self._client.catalog).list(self.id)]
+
+    def get_version(self, name: str) -> DatasetVersion:
+        from desktop_app.catalog.dataset_versions import DatasetVersions
+        return DatasetVersion(self._client, DatasetVersions(self._client.catalog).get(self.id, name))
+
+    def diff(self, a: str, b: str | None = None) -> dict:
+        """What changed from version ``a`` to version ``b`` (None: the dataset as it is now): items_added /
+        items_removed / items_changed (image bytes, subset, ...), annotations_added / annotations_removed /
+        annotations_changed (each with the label before and after), labels added / removed, and 'counts'."""
+        from desktop_app.catalog.dataset_versions import DatasetVersions
+        return DatasetVersions(self._client.catalog).diff(self.id, a, b)
+
+    def delete_version(self, name: str) -> bool:
+        """Forget the version (models and evaluations keep the name they recorded); its stored copy is freed at the
+        next garbage collection unless another version shares it."""
+        from desktop_app.catalog.dataset_versions import DatasetVersions
+        DatasetVersions(self._client.catalog).delete(self.id, name)
+        return True
+
     def delete(self) -> bool:
         self._client.catalog.delete_dataset(self.id)
         return True
@@ -365,6 +399,25 @@ def _split_ids(client: Client, ids: list[int], pct: dict, seed: int) -> dict[str
         out[s] = n
         start += n
     return out
+
+
+class DatasetVersion(Entity):
+    """A named, frozen version of a dataset (dataset.snapshot): its name, content sha and counts."""
+
+    name = property(lambda self: self._record.name)
+    sha = property(lambda self: self._record.sha)
+    description = property(lambda self: self._record.description)
+    dataset_id = property(lambda self: self._record.dataset_id)
+    created_at = property(lambda self: self._record.created_at)
+    created_by = property(lambda self: self._record.created_by)
+
+    @property
+    def counts(self) -> dict:
+        return dict(self._record.counts)
+
+    def _fetch(self) -> Any:
+        from desktop_app.catalog.dataset_versions import DatasetVersions
+        return DatasetVersions(self._client.catalog).get(self.dataset_id, self.name)
 
 
 class Item(Entity):

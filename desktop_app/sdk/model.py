@@ -60,6 +60,9 @@ class Model(Entity):
     created_at = property(lambda self: self._record.created_at)
     updated_at = property(lambda self: self._record.updated_at)
     scope = property(lambda self: self._record.scope)
+    # The dataset version it trains on next (a name of the user's, set by train(data_version=...)) or last trained
+    # on ('auto-...': the data that training froze itself); catalog.dataset_versions.
+    data_version = property(lambda self: self._record.data_version)
 
     @property
     def status(self) -> str:
@@ -331,12 +334,17 @@ class Model(Entity):
 
     def train(self, service_config: dict | None = None, *, wait: bool = True, resume: bool = False,
               progress: bool | None = None, device: str | None = None, cluster: str | bool | None = None,
-              workers: int | None = None) -> Execution:
+              workers: int | None = None, data_version: str | None = None) -> Execution:
         """Train this model in a worker process; returns the Execution (success / failed). ``cluster``: train on a
         Ray cluster instead ('ray://host:port', 'host:port', 'local', or True for the cluster_address setting)
-        with ``workers`` processes (default: the cluster_workers setting)."""
+        with ``workers`` processes (default: the cluster_workers setting). ``data_version``: train on that version
+        of the model's dataset (dataset.snapshot), its frozen items and annotations, not the data as it is now;
+        the model keeps the name (this and later trainings use it). Without one, the training freezes the data it
+        uses as an 'auto-...' version; either way ``model.data_version`` names the data it trained on."""
         from desktop_app.jobs import runner
         from desktop_app.workflows.cluster import cluster_request
+        if data_version is not None:
+            _pin_data_version(self._client.catalog, self._record, data_version)
         rec = runner.submit_train(self._client.catalog, self.id, wait=wait, resume=resume,
                                   show_progress=progress, device=device,
                                   cluster=cluster_request(cluster, workers=workers))
@@ -420,6 +428,21 @@ class Model(Entity):
 
 
 @check_public_methods
+def _pin_data_version(catalog: Any, record: Any, name: str) -> None:
+    """Point the model at a version of its dataset for its trainings (refused when the dataset has none so named)."""
+    from desktop_app.catalog.dataset_versions import DatasetVersions, is_auto
+    if not isinstance(name, str) or not name:
+        raise ValidationError(f"data_version is a version name of the model's dataset, not {name!r}")
+    if record.dataset_id is None:
+        raise ValidationError(f"model {record.name!r} has no dataset; it cannot train on data version {name!r}")
+    versions = DatasetVersions(catalog)
+    versions.get(record.dataset_id, name)                       # NotFoundError naming the versions it has
+    if is_auto(name):
+        raise ValidationError(f"{name!r} is the data a training froze itself; name it to train on it: "
+                              f"dataset.snapshot('my-name', source={name!r}), then train(data_version='my-name')")
+    versions.record_model(record.id, name)
+
+
 class ServiceList(list):
     """``model.services``: the model's services as a list, with Dataloop's ``list()`` too."""
 

@@ -11,6 +11,7 @@ from desktop_app.evaluation.run import default_name, keep_evaluation, require_gr
 from desktop_app.ml.handle import DatasetView
 
 from .adapters import build_adapter
+from .data_versions import record_evaluation_version
 
 CUSTOM_METHOD = "custom"   # an evaluation whose figures the adapter's own evaluate() computed
 
@@ -31,8 +32,10 @@ def evaluate_model(catalog: Catalog, model_id: str, dataset_id: str, *, filters:
     out = adapter.evaluate_model(adapter.model_entity, dataset, filters or None, batch_size=batch_size, name=name,
                                  iou_threshold=iou_threshold, conf_threshold=conf_threshold,
                                  execution_id=execution_id)
-    return keep_result(catalog, model_id, dataset_id, out, name=name, filters=filters, iou_threshold=iou_threshold,
+    kept = keep_result(catalog, model_id, dataset_id, out, name=name, filters=filters, iou_threshold=iou_threshold,
                        conf_threshold=conf_threshold, execution_id=execution_id, adapter=type(adapter).__name__)
+    # The data it scored, as a version (the live dataset frozen now, right after scoring): searchable later.
+    return {**kept, "data_version": record_evaluation_version(catalog, dataset_id, kept["evaluation_id"])}
 
 
 def _stop_flag(check: Callable[[], None] | None) -> Callable[[], bool] | None:

@@ -10,6 +10,7 @@ from desktop_app.catalog import Catalog, scratch
 from desktop_app.errors import Cancelled
 
 from .adapters import build_adapter, model_handle
+from .data_versions import use_training_version
 
 
 class TrainSetup(NamedTuple):
@@ -36,6 +37,7 @@ def setup(catalog: Catalog, ex: Any, control: Any) -> TrainSetup:
     adapter = build_adapter(catalog, model, load=False, context={
         "log_metrics": sink, "should_stop": control.should_stop, "resumed_from": resume.at,
         "progress": control.progress, "execution_id": ex.id})
+    use_training_version(catalog, ex, adapter)     # the data it trains on: a named version, or the live data frozen
     return TrainSetup(model, adapter, output, resumed)
 
 
@@ -47,7 +49,8 @@ def train(catalog: Catalog, ex: Any, control: Any) -> dict:
     if control.should_stop():
         raise Cancelled("canceled by the user")
     arts = [a.filename for a in model.artifacts.list()]
-    return {"artifacts": arts, **adapter.context.get("result", {})}
+    return {"artifacts": arts, "data_version": adapter.context.get("data_version"),
+            **adapter.context.get("result", {})}
 
 
 class ResumeCut:
