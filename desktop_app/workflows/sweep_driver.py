@@ -74,6 +74,8 @@ class Driver:
         self.asked = 0
         self.study = None
         if sampler or prune:
+            # a restarted driver's sampler is seeded on from the trials made, or it would draw their params again
+            seed = seed if seed is None or not known else seed + len(known)
             self.study = _study(self.space, direction, sampler, prune, seed)
             self.distributions = _distributions(self.space)
         for k in known:

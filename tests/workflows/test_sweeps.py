@@ -11,7 +11,7 @@ from desktop_app.catalog import ExecutionStatus
 from desktop_app.catalog.sweeps import queries
 from desktop_app.errors import AlreadyExistsError, ValidationError
 from desktop_app.workflows import sweeps
-from desktop_app.workflows.sweep_driver import Driver, TrialView
+from desktop_app.workflows.sweep_driver import Driver, Known, TrialView
 
 PACKAGE_DIR = Path(__file__).parent / "sweep_package"
 GRID = {"learning_rate": [0.001, 0.01], "batch_size": [16, 32]}
@@ -147,6 +147,21 @@ def test_driver_without_optuna_queues_planned_trials_a_few_at_a_time():
     assert driver.study is None
     _run(driver)
     assert [p for _, p in fake.started] == planned and fake.most_active <= 2
+
+
+def test_a_restarted_driver_adds_what_ended_watches_what_runs_and_asks_only_the_rest():
+    pytest.importorskip("optuna")
+    fake = FakeTrials()
+    fake.start(1, {"x": 0.5})
+    fake.polls["t1"] = 10                                   # ended before the restart
+    fake.start(2, {"x": 0.9})                               # still running
+    driver = Driver(space=sweeps.normalize_space({"x": "uniform:0:1"}), budget=4, direction="maximize",
+                    backend=fake, sampler="random", max_parallel=2, seed=0,
+                    known=[Known("t1", 1, {"x": 0.5}), Known("t2", 2, {"x": 0.9})])
+    _run(driver)
+    assert [k for k, _ in fake.started] == [1, 2, 3, 4] and fake.most_active <= 2
+    assert [t.state.name for t in driver.study.trials] == ["COMPLETE"] * 4
+    assert {t.params["x"] for t in driver.study.trials} >= {0.5, 0.9}
 
 
 # -- on a catalog --------------------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 """A tiny adapter for sweep tests: its validation accuracy is a known function of learning_rate and batch_size."""
 
 import json
+import time
 from pathlib import Path
 
 import desktop_app.sdk as dl
@@ -24,6 +25,9 @@ class SweepAdapter(dl.BaseModelAdapter):
         cfg = self.configuration
         lr, bs, epochs = float(cfg["learning_rate"]), int(cfg["batch_size"]), int(cfg.get("epochs", 1))
         for e in range(epochs):
+            time.sleep(float(cfg.get("sleep", 0)))   # an epoch's work: lets a driver see a trial run
+            if self.should_stop():
+                return
             self.log_metrics(e + 1, epoch=e + 1, **{"validation/accuracy": accuracy(lr, bs, e),
                                                     "train/loss": 1.0 / (e + 1)})
             kwargs["on_epoch_end_callback"](e, epochs)
