@@ -15,7 +15,7 @@ import logging
 import sys
 import time
 from pathlib import Path
-from typing import Any, Mapping, NamedTuple, Protocol, Sequence
+from typing import Any, Callable, Mapping, NamedTuple, Protocol, Sequence
 
 from desktop_app.catalog import Catalog, ExecutionStatus
 from desktop_app.catalog.sweeps import FINAL, SweepRecord, SweepStatus, queries
@@ -217,8 +217,10 @@ class CatalogTrials:
             self.catalog.request_cancel(job.id)
 
 
-def drive(catalog: Catalog, sweep_id: str, *, poll_s: float = POLL_S) -> str:
-    """Run the sweep's driver to its end (or its cancel); returns the sweep's final status."""
+def drive(catalog: Catalog, sweep_id: str, *, poll_s: float = POLL_S,
+          sleep: Callable[[float], None] = time.sleep) -> str:
+    """Run the sweep's driver to its end (or its cancel); returns the sweep's final status. `sleep` waits between
+    steps (a test steps it by hand)."""
     q = queries(catalog)
     sweep = q.get(sweep_id)
     meta = sweep.metadata
@@ -226,25 +228,26 @@ def drive(catalog: Catalog, sweep_id: str, *, poll_s: float = POLL_S) -> str:
     for m in q.trial_models(sweep.id):
         info = m.metadata.get("sweep") or {}
         known.append(Known(m.id, int(info.get("trial") or len(known) + 1), dict(info.get("params") or {})))
-    driver = Driver(space=sweep.space, budget=sweep.budget or 0, direction=sweep.direction,
-                    backend=CatalogTrials(catalog, sweep), planned=meta.get("planned"), sampler=meta.get("sampler"),
-                    prune=bool(meta.get("prune")), max_parallel=meta.get("max_parallel"), seed=meta.get("seed"),
-                    known=known)
-    while True:
-        if q.get(sweep.id).status == SweepStatus.CANCELED:
-            sweeps.cancel_trial_jobs(catalog, sweep.id)     # what it queued while the cancel came
-            return SweepStatus.CANCELED.value
-        try:
-            finished = driver.step()
-        except Exception as e:  # noqa: BLE001 - whatever stops the driver ends the sweep, saying why
-            log.exception("sweep %s: the driver failed", sweep.id)
-            q.update_metadata(sweep.id, {"error": f"{type(e).__name__}: {e}"})
+    driver = None
+    try:
+        driver = Driver(space=sweep.space, budget=sweep.budget or 0, direction=sweep.direction,
+                        backend=CatalogTrials(catalog, sweep), planned=meta.get("planned"),
+                        sampler=meta.get("sampler"), prune=bool(meta.get("prune")),
+                        max_parallel=meta.get("max_parallel"), seed=meta.get("seed"), known=known)
+        while True:
+            if q.get(sweep.id).status == SweepStatus.CANCELED:
+                sweeps.cancel_trial_jobs(catalog, sweep.id)     # what it queued while the cancel came
+                return SweepStatus.CANCELED.value
+            if driver.step():
+                return sweeps.sweep_state(catalog, sweep.id).status
+            sleep(poll_s)
+    except Exception as e:  # noqa: BLE001 - whatever stops the driver (Optuna gone, a trial refused) ends the sweep
+        log.exception("sweep %s: the driver failed", sweep.id)
+        q.update_metadata(sweep.id, {"error": f"{type(e).__name__}: {e}"})
+        if driver is not None:
             driver.stop_all()
-            q.set_status(sweep.id, SweepStatus.FAILED)
-            return SweepStatus.FAILED.value
-        if finished:
-            return sweeps.sweep_state(catalog, sweep.id).status
-        time.sleep(poll_s)
+        q.set_status(sweep.id, SweepStatus.FAILED)
+        return SweepStatus.FAILED.value
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -400,6 +400,7 @@ class SweepState:
                 "space": s.space, "objective": s.objective, "direction": s.direction, "budget": s.budget,
                 "status": self.status, "finished": self.finished, "total": self.total,
                 "progress": round(self.progress, 4), "created_at": s.created_at, "finished_at": s.finished_at,
+                "max_parallel": s.metadata.get("max_parallel"), "error": s.metadata.get("error"),
                 "best": self.best.to_dict() if self.best else None, "trials": [t.to_dict() for t in self.trials]}
 
 
@@ -538,14 +539,19 @@ def driver_running(catalog: Catalog, sweep_id: str) -> bool:
     return True
 
 
-_started: list[subprocess.Popen] = []
+_started: dict[str, subprocess.Popen] = {}      # sweep id -> the driver this process started for it
 _started_lock = threading.Lock()
 
 
 def ensure_driver(catalog: Catalog, sweep_id: str) -> None:
-    """Start the sweep's driver process (detached; it outlives the caller) unless one runs."""
+    """Start the sweep's driver process (detached; it outlives the caller) unless one runs (or was just started
+    here and has not taken its lock yet)."""
     with _started_lock:
-        _started[:] = [p for p in _started if p.poll() is None]
+        for sid, p in list(_started.items()):
+            if p.poll() is not None:
+                del _started[sid]
+        if sweep_id in _started:
+            return
     if driver_running(catalog, sweep_id):
         return
     logs = Path(catalog.home) / "logs" / "sweeps"
@@ -555,14 +561,14 @@ def ensure_driver(catalog: Catalog, sweep_id: str) -> None:
                                 stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                 start_new_session=True, env=scheduler.child_env())
     with _started_lock:
-        _started.append(proc)
+        _started[sweep_id] = proc
 
 
 @atexit.register
 def _leave_drivers_running() -> None:
     """A driver still running outlives this process on purpose (as the scheduler does): let go of it quietly."""
     with _started_lock:
-        running = [p for p in _started if p.poll() is None]
+        running = [p for p in _started.values() if p.poll() is None]
         _started.clear()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ResourceWarning)

@@ -237,6 +237,20 @@ def test_a_sweep_is_refused_whole_before_anything_is_made(dl, base, no_scheduler
     sweep.cancel()
 
 
+def test_a_driven_sweep_queues_at_most_max_parallel_trials_and_its_driver_stops_on_cancel(dl, base, no_scheduler,
+                                                                                         monkeypatch):
+    from desktop_app.workflows.sweep_driver import drive
+    monkeypatch.setattr(sweeps, "ensure_driver", lambda catalog, sweep_id: None)    # driven here, in-process
+    sweep = base.sweep(grid=GRID, max_parallel=2, name="par")
+    assert sweep.status == "queued" and sweep.total == 4 and sweep.trials() == []
+    catalog = dl.default_client().catalog
+    assert drive(catalog, sweep.id, sleep=lambda s: sweeps.cancel_sweep(catalog, sweep.id)) == "canceled"
+    trials = sweep.trials()
+    assert [m.name for m in trials] == ["par-1", "par-2"]           # two queued, none ended: no third
+    assert all(catalog.list_executions(model_id=m.id)[0].cancel_requested for m in trials)
+    assert sweep.refresh().status == "canceled"
+
+
 @pytest.mark.slow
 def test_a_2x2_grid_sweep_trains_four_clones_and_reports_the_best(dl, base):
     sweep = base.sweep(grid=GRID, name="grid", wait=True)
