@@ -15,6 +15,7 @@ from .data import DataMixin
 from .db import Database
 from .entities import EntitiesMixin
 from .lifecycle import LifecycleMixin
+from .model_search import ModelSearch
 from .paths import default_home
 from .pipeline_queries import DataVersionQueries, PipelineRunQueries
 from .runs import RunsMixin
@@ -38,7 +39,8 @@ class Catalog(EntitiesMixin, DataMixin, RunsMixin, LifecycleMixin):
     """Every read and write of the catalog goes through here; callers get typed records back.
 
     Named queries of one room live in small modules beside this one, reached as attributes:
-    `pipeline_runs` and `data_versions` (pipelines), `scoring` (evaluation). A model's or a job's status changes
+    `pipeline_runs` and `data_versions` (pipelines), `scoring` (evaluation), `model_search` (the search grammar
+    over models, model_search.py). A model's or a job's status changes
     only through `set_model_status` / `set_execution_status` (lifecycle.py: the one table of transitions)."""
 
     def __init__(self, home: Path | str | None = None, *, read_only: bool = False):
@@ -57,6 +59,7 @@ class Catalog(EntitiesMixin, DataMixin, RunsMixin, LifecycleMixin):
         self.pipeline_runs = PipelineRunQueries(self._db)
         self.data_versions = DataVersionQueries(self._db)
         self.scoring = ScoringQueries(self._db)
+        self.model_search = ModelSearch(self._db)
 
     def __repr__(self) -> str:
         return f"Catalog({str(self.home)!r})"

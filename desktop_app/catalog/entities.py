@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from desktop_app.domain.status import coerce
@@ -16,8 +17,9 @@ from .store import BlobStore
 
 MODEL_FIELDS = {
     "name", "description", "tags", "status", "configuration", "labels", "input_type", "output_type",
-    "dataset_id", "train_filter", "validation_filter", "scope", "metadata", "parent_id",
+    "dataset_id", "train_filter", "validation_filter", "scope", "metadata", "parent_id", "notes",
 }
+_ALIAS = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 # What each version of a package keeps (package_revisions); the packages row holds the current version's.
 REVISION_FIELDS = ("description", "entry_point", "class_name", "codebase_sha", "default_configuration",
                    "hyperparameters", "input_type", "output_type", "metadata")
@@ -299,8 +301,12 @@ class EntitiesMixin:
             return cur.rowcount > 0
 
     # -- aliases --------------------------------------------------------------------------
+    # An alias ('production', 'champion', ...) names one model of a package; alias_history keeps every move. A
+    # removal is kept there too, with model_id '' (the column is NOT NULL) and the model it pointed at as
+    # previous_model_id; alias_history() gives such a row model_id None.
     def set_alias(self, package_id: str, alias: str, model_id: str, *, who: str = "",
                   reason: str = "") -> AliasRecord:
+        check_alias_name(alias)
         now = now_iso()
         with self._db.transaction() as conn:
             prev = conn.execute("SELECT model_id FROM model_aliases WHERE package_id = ? AND alias = ?",
@@ -312,14 +318,53 @@ class EntitiesMixin:
                          (package_id, alias, model_id, prev[0] if prev else None, now, who, reason))
         return AliasRecord(package_id=package_id, alias=alias, model_id=model_id, set_at=now, set_by=who)
 
+    def remove_alias(self, package_id: str, alias: str, *, model_id: str | None = None, who: str = "",
+                     reason: str = "") -> AliasRecord:
+        """Drop the package's alias (only when it points at ``model_id``, given one); its history records the
+        removal (reason 'removed' unless one is given). Returns what the alias was; NotFoundError when the package
+        has no such alias, or it points at another model."""
+        now = now_iso()
+        with self._db.transaction() as conn:
+            row = conn.execute("SELECT * FROM model_aliases WHERE package_id = ? AND alias = ?",
+                               (package_id, alias)).fetchone()
+            if row is None:
+                raise NotFoundError(f"the package has no alias {alias!r}")
+            if model_id is not None and row["model_id"] != model_id:
+                raise NotFoundError(f"alias {alias!r} points at another model ({row['model_id']}), not {model_id}")
+            conn.execute("DELETE FROM model_aliases WHERE package_id = ? AND alias = ?", (package_id, alias))
+            conn.execute("INSERT INTO alias_history (package_id, alias, model_id, previous_model_id, set_at, "
+                         "set_by, reason) VALUES (?, ?, '', ?, ?, ?, ?)",
+                         (package_id, alias, row["model_id"], now, who, reason or "removed"))
+        return AliasRecord.from_row(dict(row))
+
     def get_alias(self, package_id: str, alias: str) -> AliasRecord | None:
         row = self._db.query_one("SELECT * FROM model_aliases WHERE package_id = ? AND alias = ?",
                                 (package_id, alias))
         return AliasRecord.from_row(row) if row else None
 
-    def alias_history(self, package_id: str, alias: str) -> list[dict]:
-        return self._db.query("SELECT * FROM alias_history WHERE package_id = ? AND alias = ? ORDER BY id",
-                             (package_id, alias))
+    def package_aliases(self, package_id: str) -> list[AliasRecord]:
+        """The package's aliases now, by name."""
+        rows = self._db.query("SELECT * FROM model_aliases WHERE package_id = ? ORDER BY alias", (package_id,))
+        return [AliasRecord.from_row(r) for r in rows]
+
+    def alias_history(self, package_id: str, alias: str | None = None) -> list[dict]:
+        """Every move of the alias (of every alias of the package, without one), oldest first: alias, model_id
+        (None for a removal), previous_model_id, set_at, set_by, reason."""
+        if alias is None:
+            rows = self._db.query("SELECT * FROM alias_history WHERE package_id = ? ORDER BY id", (package_id,))
+        else:
+            rows = self._db.query("SELECT * FROM alias_history WHERE package_id = ? AND alias = ? ORDER BY id",
+                                  (package_id, alias))
+        for r in rows:
+            r["model_id"] = r["model_id"] or None
+        return rows
+
+
+def check_alias_name(alias: Any) -> str:
+    """1-64 letters, digits, '.', '_' or '-' (as a pipeline's champion alias): 'production', 'v2-candidate'."""
+    if not isinstance(alias, str) or not _ALIAS.match(alias):
+        raise ValidationError(f"an alias is 1-64 letters, digits, '.', '_' or '-', got {alias!r}")
+    return alias
 
 
 def _revision_record(pkg: PackageRecord, row: dict[str, Any]) -> PackageRecord:
