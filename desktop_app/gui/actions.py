@@ -158,6 +158,41 @@ class Actions(QObject):
         self.model_changed.emit(model_id)
         return True
 
+    def set_alias(self, model_id: str, alias: str) -> bool:
+        """model.set_alias(alias): the alias of its package points at this model now (moved from another)."""
+        try:
+            self.client.models.get(model_id=model_id).set_alias(alias, who="user", reason="set in the window")
+        except Exception as e:  # noqa: BLE001 - every failure is shown in one place
+            self.hub.exception(f"Could not set the alias {alias!r}", e)
+            return False
+        self.model_changed.emit(model_id)
+        return True
+
+    def remove_alias(self, model_id: str, alias: str) -> bool:
+        try:
+            self.client.models.get(model_id=model_id).remove_alias(alias, who="user", reason="removed in the window")
+        except Exception as e:  # noqa: BLE001 - every failure is shown in one place
+            self.hub.exception(f"Could not remove the alias {alias!r}", e)
+            return False
+        self.model_changed.emit(model_id)
+        return True
+
+    def save_model_marks(self, model_id: str, **values: Any) -> bool:
+        """A model's tags and / or notes saved (catalog.update_model); a refusal goes to the hub."""
+        try:
+            self.catalog.update_model(model_id, **{k: v for k, v in values.items() if k in ("tags", "notes")})
+        except Exception as e:  # noqa: BLE001 - every failure is shown in one place
+            self.hub.exception("Could not save the model's tags or notes", e)
+            return False
+        self.model_changed.emit(model_id)
+        return True
+
+    def cancel_sweep(self, sweep_id: str) -> bool:
+        """sweep.cancel(): its queued and running trial jobs are canceled; trials that ended keep their models."""
+        from desktop_app.sdk.sweep import Sweeps
+        sweeps = getattr(self.client, "sweeps", None) or Sweeps(self.client)
+        return self._guard("Could not cancel the sweep", lambda: sweeps.get(sweep_id=sweep_id).cancel()) is not None
+
     def keep_threshold(self, model_id: str, confidence: float, on_done: Done, on_error: Failed, *,
                        tasks: TaskRunner | None = None) -> None:
         """The confidence becomes the model's conf_threshold (per-class ones cleared); its running services

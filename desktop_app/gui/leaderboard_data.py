@@ -18,7 +18,7 @@ DEFAULT_BASICS = ("status", "package")
 DEFAULT_TAIL = ("alias", "tags", "data.version")
 DEFAULT_PARAMS = ("learning_rate", "epochs", "batch_size")
 MAX_DEFAULT_METRICS = 3
-LOG_RATIO = 100.0        # a numeric axis whose positive values span this much goes on a log scale
+LOG_RATIO = 10.0         # a parameter whose positive values span a decade or more goes on a log scale
 BASIC_TITLES = {"data.version": "data version", "alias": "aliases", "created": "created"}
 _METRIC = re.compile(r"^(?:(max|min)\()?metrics\.(`?)(?P<key>.+?)\2\)?$")
 
@@ -187,7 +187,7 @@ class Axis:
     high: float = 1.0
     categories: list[str] = field(default_factory=list)
     positions: dict[str, float | None] = field(default_factory=dict)
-    log: bool = False           # positive values over two decades or more (learning rates) go on a log scale
+    log: bool = False           # a parameter's positive values over a decade or more (learning rates)
 
     def tick_labels(self) -> list[tuple[float, str]]:
         """(position, text): every category evenly spaced, or the real min and max of a numeric axis."""
@@ -219,7 +219,8 @@ def axis(rows: Sequence[Row], column: str) -> Axis:
     numeric = {k: number(v) for k, v in present.items()}
     if present and all(v is not None for v in numeric.values()):
         low, high = min(numeric.values()), max(numeric.values())
-        ax = Axis(column, title(column), False, low, high, log=low > 0 and high / low >= LOG_RATIO)
+        ax = Axis(column, title(column), False, low, high,
+                  log=not is_metric(column) and low > 0 and high / low >= LOG_RATIO)
         ax.positions = {k: ax.position(numeric[k]) if k in numeric else None for k in raw}
         return ax
     cats = sorted({text(v) for v in present.values()}, key=lambda s: sort_key(s))

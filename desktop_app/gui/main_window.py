@@ -86,6 +86,7 @@ class MainWindow(QMainWindow):
         self.navigator.compare_requested.connect(self.compare_models)
         self.navigator.new_dataset_requested.connect(self.open_new_dataset_dialog)
         self.pages = Pages()
+        self.pages.settings = self.settings   # the leaderboard's saved views
         self.pages.navigate.connect(self.navigate)
         self.pages.clone_requested.connect(self.open_clone_dialog)
         self.pages.evaluate_requested.connect(self.open_evaluate_dialog)
@@ -186,6 +187,8 @@ class MainWindow(QMainWindow):
         self.refresh_action = action(view, "&Refresh", self.refresh_view,
                                      _keys(QKeySequence.StandardKey.Refresh, "F5"))
         view.addSeparator()
+        self.leaderboard_action = action(view, "&Leaderboard", lambda: self.open_project_page("leaderboard"),
+                                         "Ctrl+L")
         action(view, "&Pipelines", lambda: self.open_project_page("pipelines"))
         action(view, "&Services", lambda: self.open_project_page("services"))
         helpm = mb.addMenu("&Help")

@@ -43,15 +43,17 @@ class DatasetPlaceholder(QWidget):
 # Pages reached from other pages (not from the navigator): kind -> (module, class).
 REVIEW_PAGES = {"compare": (".views.compare_page", "ComparePage"),
                 "evaluation": (".views.evaluation_page", "EvaluationPage"),
-                "review": (".views.review_page", "ReviewPage")}
+                "review": (".views.review_page", "ReviewPage"),
+                "sweep": (".views.sweep_page", "SweepPage")}
 
 
 # A project's pages beside its datasets and models (a navigator node each, the id is the project's).
 PROJECT_PAGES = {"pipelines": (".views.pipelines_page", "PipelinesPage"),
-                 "services": (".views.services_page", "ServicesPage")}
+                 "services": (".views.services_page", "ServicesPage"),
+                 "leaderboard": (".views.leaderboard_page", "LeaderboardPage")}
 
 # Pages that change the catalog or the outside world: they get the window's actions (the one seam).
-ACTING_PAGES = {"evaluation", "pipelines", "services"}
+ACTING_PAGES = {"evaluation", "pipelines", "services", "sweep"}
 
 
 class Pages(QStackedWidget):
@@ -77,6 +79,7 @@ class Pages(QStackedWidget):
         self.client: Any = None
         self.actions: Any = None
         self.poller: Any = None
+        self.settings: Any = None         # the window's SettingsStore: pages with use_settings() keep state there
 
     def bind(self, client: Any, actions: Any, poller: Any) -> None:
         self.clear_pages()
@@ -141,6 +144,8 @@ class Pages(QStackedWidget):
             page.message.connect(self.message)
             if hasattr(page, "error"):      # its failures land with every other error (the ErrorHub)
                 page.error.connect(self.error)
+            if hasattr(page, "use_settings"):
+                page.use_settings(self.settings)
             return page
         raise ValueError(f"no page for {kind!r}")
 
@@ -160,6 +165,8 @@ class Pages(QStackedWidget):
             page.set_evaluation(ident)        # evaluation id (optionally '@row,col': a confusion cell)
         elif kind == "review":
             page.set_evaluations(ident)       # two evaluation ids, comma-separated
+        elif kind == "sweep":
+            page.set_sweep(ident)             # sweep id
         elif kind in PROJECT_PAGES:
             page.set_project(ident)           # project id
         self.setCurrentWidget(page)

@@ -1,4 +1,5 @@
-"""The model page: details, status, lineage, configuration form, labels, artifacts, executions, charts."""
+"""The model page: details, status, lineage, aliases / tags / notes, configuration form, labels, artifacts,
+executions, charts."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from ..widgets.charts import ChartsPanel
 from ..widgets.config_form import ConfigForm
 from ..widgets.jobs_panel import status_tip, status_word
 from ..widgets.log_view import LogView
+from ..widgets.model_marks import ModelMarks
 from ..workers import TaskRunner
 from .model_export import ModelExporter
 
@@ -133,6 +135,9 @@ class ModelPage(QWidget):
         self.lineage.linkActivated.connect(self._link)
         ll.addWidget(self.lineage)
         left.addWidget(lineage)
+        self.marks = ModelMarks(self.client, self.actions)   # aliases, tags, notes, data version, sweep
+        self.marks.navigate.connect(self.navigate)
+        left.addWidget(self.marks)
         labels = QGroupBox("Labels")
         lb = QVBoxLayout(labels)
         self.labels = QLabel()
@@ -243,6 +248,7 @@ class ModelPage(QWidget):
         for key, text in values.items():
             self.fields[key].setText(text)
         self.lineage.setText(self._lineage_html(d))
+        self.marks.set_model(m)
         self._fill_evaluations(d)
         self.labels.setText(label_chips_html(m.labels, self._dataset_colors(m.dataset_id)))
         self.artifacts.clear()

@@ -21,7 +21,7 @@ ID_ROLE = Qt.ItemDataRole.UserRole + 1
 
 class Navigator(QTreeWidget):
     selected = Signal(str, str)            # kind (project | dataset | package | model | group |
-                                           # pipelines | services), id
+                                           # leaderboard | pipelines | services), id
     compare_requested = Signal(list)       # model ids (Ctrl/Shift-click several, then the context menu)
     new_dataset_requested = Signal(str)    # project id (a project's or its datasets' context menu)
 
@@ -90,7 +90,8 @@ class Navigator(QTreeWidget):
                 g = self._add(top, "group", f"{p.id}/models", f"Models ({count})")
                 for root in p.models:
                     self._add_model(g, root)
-                for kind, title in (("pipelines", "Pipelines"), ("services", "Services")):
+                for kind, title in (("leaderboard", "Leaderboard"), ("pipelines", "Pipelines"),
+                                    ("services", "Services")):
                     self._add(top, kind, p.id, title)   # pages of the project (id: the project's)
             for key, item in self._items.items():
                 if first_build or key not in known:
