@@ -236,6 +236,7 @@ class ParallelCoordinates(QWidget):
             self.brushed.emit(None)
 
     def _set_range(self, i: int, lo: float, hi: float) -> set[str] | None:
+        lo, hi = max(0.0, min(lo, 1.0)), max(0.0, min(hi, 1.0))    # a range past the axis ends at its ends
         self.ranges[i] = (lo, hi)
         item = self._brush_items.get(i)
         if item is None:
