@@ -268,6 +268,7 @@ class Scheduler:
         for ex in self._queued():
             if ex.cancel_requested:
                 self.catalog.set_execution_status(ex.id, ExecutionStatus.CANCELED, message="canceled before it started")
+                restore_model_status(self.catalog, ex)      # its model was left pending by the queueing
                 continue
             requested = str(ex.input.get("device") or "auto")
             try:

@@ -209,6 +209,8 @@ def test_canceling_a_queued_sweep_cancels_its_jobs(dl, base, no_scheduler):
     s.step()                                   # the scheduler ends canceled queued jobs before starting them
     s.catalog.close()
     assert {catalog.get_execution(j.id).status for j in jobs} == {ExecutionStatus.CANCELED}
+    # a job canceled before it started gives its model back the status it had before it was queued
+    assert {catalog.get_model(m.id).status for m in trials} == {"created"}
     got = dl.sweeps.get("lr-bs")
     assert got.status == "canceled" and got.finished == 4 and got.best() is None
     assert [s.name for s in dl.sweeps.list(project_id=base.project_id)] == ["lr-bs"]
