@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
 
+from desktop_app.catalog.bulk_reads import gc_paused
 from desktop_app.catalog.names import check_name
 from desktop_app.domain.status import ModelStatus
 from desktop_app.errors import AlreadyExistsError, NotFoundError, ValidationError
@@ -572,11 +573,18 @@ class Metrics(Repository):
         f = checked(filters, FiltersResource.METRICS)
         if filters is not None and f is None:
             raise ValidationError("metrics.list takes dl.Filters(resource=dl.FiltersResource.METRICS)")
+        if f is None:   # the common read: plain tuples in, PlotSamples out, no record per point in between
+            points = self.catalog.metric_points(self.model.id, figure=figure, legend=legend)
+            with gc_paused():
+                return PagedEntities([PlotSample(fig, leg, x, y) for _, fig, leg, x, y in points])
         recs = self.catalog.list_metrics(self.model.id, figure=figure, legend=legend)
-        if f is None:
-            return PagedEntities([PlotSample(m.figure, m.legend, m.x, m.y) for m in recs])
         pairs = [(d, PlotSample(m.figure, m.legend, m.x, m.y)) for m in recs if f.matches(d := _metric_doc(m))]
         return PagedEntities(f.ordered(pairs), f.page_size)
+
+    def series(self, figure: str, legend: str):
+        """One curve as two numpy float64 arrays (xs, ys) in the order logged: the fast read for charts and
+        analysis (no object per point)."""
+        return self.catalog.metric_series(self.model.id, figure, legend)
 
     def records(self, *, figure: str | None = None, legend: str | None = None, after_id: int = 0):
         """The stored points as catalog records (with ids and wall times), those after ``after_id`` only."""
