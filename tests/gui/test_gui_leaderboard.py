@@ -78,6 +78,24 @@ def test_default_columns_and_values(page):
     assert page.count.text() == "5 models"
 
 
+def test_the_column_chooser_adds_and_removes_columns(page):
+    page._fill_columns_menu()
+    groups = {m.title(): m for m in (a.menu() for a in page.columns_menu.actions() if a.menu())}
+    assert set(groups) >= {"Fields", "Metrics (latest)", "Metrics (best)", "Parameters", "Tags"}
+    best = {a.toolTip(): a for a in groups["Metrics (best)"].actions()}
+    assert set(best) == {"max(metrics.`validation/accuracy`)", "min(metrics.`validation/loss`)"}
+    best["min(metrics.`validation/loss`)"].setChecked(True)
+    assert page.model.columns[-1] == "min(metrics.`validation/loss`)"
+    row = page.model.rows[names(page).index("m-good")]
+    assert row.get("min(metrics.`validation/loss`)") == pytest.approx(0.25)
+    page._fill_columns_menu()
+    groups = {m.title(): m for m in (a.menu() for a in page.columns_menu.actions() if a.menu())}
+    status = next(a for a in groups["Fields"].actions() if a.toolTip() == "status")
+    assert status.isChecked()
+    status.setChecked(False)
+    assert "status" not in page.model.columns
+
+
 def test_sort_numbers_with_missing_values_last(page):
     acc = page.model.columns.index(ACC)
     page.table.sortByColumn(acc, Qt.SortOrder.DescendingOrder)

@@ -418,6 +418,19 @@ class LeaderboardPage(QWidget):
             self.sweeps_menu.addAction("No sweeps in this project yet (desktop-app sweep MODEL --grid …)"
                                        ).setEnabled(False)
 
+    # -- coming back to the page --------------------------------------------------------
+    def hideEvent(self, event) -> None:  # noqa: N802 - Qt API
+        super().hideEvent(event)
+        self._stale = True
+
+    def showEvent(self, event) -> None:  # noqa: N802 - Qt API
+        super().showEvent(event)
+        if getattr(self, "_stale", False) and self.project_id is not None:
+            self._stale = False
+            self.keys = self.search_api.keys(project_id=self.project_id)   # models trained meanwhile show
+            self.completions.setStringList(lb.completions(self.keys))
+            self.refresh()
+
     # -- export ---------------------------------------------------------------------------
     def to_csv(self) -> str:
         return lb.to_csv(self.model.rows, self.columns)
