@@ -43,6 +43,7 @@ class Model(Entity):
         self.name = record.name
         self.description = record.description
         self.tags = list(record.tags)
+        self.notes = record.notes or ""
         self.configuration = dict(record.configuration)
         self.labels = list(record.labels)
         self.metadata = dict(record.metadata)
@@ -217,7 +218,7 @@ class Model(Entity):
         return self
 
     def update(self) -> Model:
-        """Save the snapshot's edits (name, description, tags, configuration, labels, metadata, status,
+        """Save the snapshot's edits (name, description, tags, notes, configuration, labels, metadata, status,
         package_version) in one transaction (``metadata['system']`` is read from the catalog and never saved, as
         Dataloop's default ``update(system_metadata=False)``; subsets change by add_subset / delete_subset): an
         assigned status goes through catalog.set_model_status, so a change its table refuses (a TransitionError
@@ -240,7 +241,8 @@ class Model(Entity):
         if _EXTRA_SUBSETS in self._record.metadata:
             metadata[_EXTRA_SUBSETS] = self._record.metadata[_EXTRA_SUBSETS]
         values: dict[str, Any] = dict(name=self.name, description=self.description, tags=self.tags,
-                                      configuration=self.configuration, labels=self.labels, metadata=metadata)
+                                      configuration=self.configuration, labels=self.labels, metadata=metadata,
+                                      notes=self.notes)
         with catalog.transaction():
             rec = catalog.update_model(self.id, **values)
             if moving:
@@ -249,6 +251,33 @@ class Model(Entity):
                 rec = catalog.set_model_status(self.id, self._new_status)
         self.__init__(self._client, rec)
         return self
+
+    # -- aliases --------------------------------------------------------------------------
+    @property
+    def aliases(self) -> list[str]:
+        """The aliases of its package that point at this model ('production', 'champion', ...), by name."""
+        return self._client.catalog.model_aliases(self.package_id, self.id)
+
+    def set_alias(self, alias: str, reason: str = "", *, who: str = "") -> Model:
+        """Point the package's alias at this model (moved from the model it named, if any; history kept). An
+        alias is 1-64 letters, digits, '.', '_' or '-'; a pipeline's champion alias is one of them."""
+        self._client.catalog.set_alias(self.package_id, alias, self.id, who=who or _login_name(), reason=reason)
+        return self
+
+    def remove_alias(self, alias: str, reason: str = "", *, who: str = "") -> Model:
+        """Remove the alias from this model (NotFoundError when it does not point here); the history records it."""
+        catalog = self._client.catalog
+        if alias not in catalog.model_aliases(self.package_id, self.id):
+            raise NotFoundError(f"alias {alias!r} does not point at model {self.name!r} (its aliases: "
+                                f"{', '.join(self.aliases) or 'none'})")
+        catalog.remove_alias(self.package_id, alias, model_id=self.id, who=who or _login_name(), reason=reason)
+        return self
+
+    def alias_history(self, alias: str | None = None) -> list[dict]:
+        """Every move of the alias in its package (of every alias, without one) that set or removed this model,
+        oldest first: alias, model_id (None for a removal), previous_model_id, set_at, set_by, reason."""
+        rows = self._client.catalog.alias_history(self.package_id, alias)
+        return [r for r in rows if self.id in (r["model_id"], r["previous_model_id"])]
 
     def _check_move(self) -> None:
         catalog = self._client.catalog
@@ -443,6 +472,7 @@ def _pin_data_version(catalog: Any, record: Any, name: str) -> None:
     versions.record_model(record.id, name)
 
 
+@check_public_methods
 class ServiceList(list):
     """``model.services``: the model's services as a list, with Dataloop's ``list()`` too."""
 

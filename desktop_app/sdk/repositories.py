@@ -386,7 +386,11 @@ class Models(Repository):
         return f
 
     def get(self, name_or_id: str | None = None, *, model_name: str | None = None,
-            model_id: str | None = None) -> Model:
+            model_id: str | None = None, alias: str | None = None, package_name: str | None = None) -> Model:
+        """A model by name or id, or the one a package's alias points at: ``get(alias='production',
+        package_name='resnet')`` (package.models.get(alias=...) knows its package)."""
+        if alias is not None:
+            return self._by_alias(alias, package_name)
         if name_or_id is not None or model_id is not None:
             key = name_or_id or model_id
             try:
@@ -405,6 +409,35 @@ class Models(Repository):
         if len(found) > 1:
             raise ValidationError(f"{len(found)} models are named {model_name!r}; give project or model_id")
         return Model(self._client, found[0])
+
+    def _by_alias(self, alias: str, package_name: str | None) -> Model:
+        pkg = self._scope.get("package")
+        if package_name is not None:
+            pkg = self._client.packages.get(package_name=package_name)
+        if pkg is None:
+            raise ValidationError(f"models.get(alias={alias!r}) needs the package the alias belongs to: "
+                                  f"package_name=, or package.models.get(alias=...)")
+        found = self.catalog.get_alias(pkg.id, alias)
+        if found is None:
+            have = [a.alias for a in self.catalog.package_aliases(pkg.id)]
+            raise NotFoundError(f"package {pkg.name!r} has no alias {alias!r}"
+                                + (f" (its aliases: {', '.join(have)})" if have else " (it has none)"))
+        return Model(self._client, self.catalog.get_model(found.model_id))
+
+    def search(self, filter_string: str | None = None, order_by: str | Sequence[str] | None = None,
+               max_results: int | None = None, project_id: str | None = None) -> PagedEntities:
+        """Models found and sorted by MLflow's search grammar (of this project / package when reached through
+        one): ``dl.models.search("metrics.`validation/accuracy` > 0.9 and params.learning_rate < 0.01 and
+        tags.stage = 'candidate'", order_by=["metrics.`validation/accuracy` DESC"], max_results=10)``. Metric
+        keys as the jobs panel shows them ('<legend>/<figure>'): the latest value, max(...) / min(...) the best;
+        params.<name> (configuration), tags.<key> ('key=value' tags), name, status, package, dataset, alias,
+        sweep, data.version, created, updated, notes. A malformed query raises catalog.model_search's
+        SearchQueryError (a ValidationError) naming the column, with a caret under it."""
+        scope = self._filters()
+        recs = self.catalog.model_search.search(filter_string, order_by=order_by, max_results=max_results,
+                                                project_id=project_id or scope.get("project_id"),
+                                                package_id=scope.get("package_id"))
+        return PagedEntities([Model(self._client, r) for r in recs])
 
     def list(self, filters: Any = None, *, status: str | None = None,
              dataset_id: str | None = None) -> PagedEntities:
