@@ -133,9 +133,9 @@ def test_client_and_default_client(tmp_path):
 
 
 def _public_methods():
-    from desktop_app.sdk import client, entities, model, repositories
+    from desktop_app.sdk import client, entities, model, repositories, sweep
     classes = [client.Client, model.RunLogger]
-    for mod in (entities, model, repositories):
+    for mod in (entities, model, repositories, sweep):
         classes += [c for c in vars(mod).values() if isinstance(c, type) and c.__module__ == mod.__name__]
     for cls in classes:
         for name, fn in vars(cls).items():
