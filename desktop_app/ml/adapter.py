@@ -27,6 +27,7 @@ from desktop_app.domain.status import ModelStatus
 from desktop_app.errors import AlreadyExistsError, Cancelled, ValidationError
 
 from .handle import catalog_of
+from .system_metrics import training_sampler
 
 if TYPE_CHECKING:
     from desktop_app.catalog import Catalog, PackageRecord
@@ -210,8 +211,12 @@ class BaseModelAdapter(abc.ABC):
             if progress:
                 progress(100.0 * (i_epoch + 1) / max(n_epoch, 1), f"epoch {i_epoch + 1}/{n_epoch}")
 
+        # CPU, memory and GPU use logged as "system/..." metrics while train() runs, stopped with it (cancel too)
+        sampler = training_sampler(catalog, m.id, execution_id=self.context.get("execution_id"),
+                                   configuration=self.configuration, resume=resume)
         try:
-            self.train(data, out, on_epoch_end_callback=on_epoch_end, resume=resume)
+            with sampler:
+                self.train(data, out, on_epoch_end_callback=on_epoch_end, resume=resume)
         except BaseException:
             catalog.set_model_status(m.id, ModelStatus.FAILED)
             raise
