@@ -22,7 +22,6 @@ from __future__ import annotations
 import json
 import math
 import re
-from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from typing import Any, Iterable, Sequence
 
@@ -31,112 +30,15 @@ from desktop_app.errors import ValidationError
 
 from .db import Database
 from .records import ModelRecord
+from .search_grammar import (DATES, SETS, Field, Node, Parser, SearchQueryError, Token, parse_column, parse_order_by,
+                             parse_query, referenced_fields, resolve_field, tokenize)
 
+__all__ = ["ModelSearch", "SearchQueryError", "Field", "parse_column", "parse_order_by", "parse_query",
+           "referenced_fields", "resolve_field", "tokenize"]
 
-class SearchQueryError(ValidationError):
-    """A search query (or an order_by / column) that does not parse: ``column`` is 1-based, ``query`` the text."""
-
-    def __init__(self, message: str, query: str, position: int, hint: str = ""):
-        self.query = query
-        self.position = position
-        self.column = position + 1
-        self.reason = f"{message} at column {self.column}" + (f" ({hint})" if hint else "")
-        shown = query.replace("\n", " ").replace("\t", " ")
-        super().__init__(f"{self.reason}\n  {shown}\n  {' ' * position}^")
-
-
-# -- tokens ------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Token:
-    kind: str          # name, string, number, op, '(', ')', ',', end
-    text: str          # as written
-    pos: int           # 0-based offset in the query
-    value: Any = None  # string: its text; number: float; name: (word, key or None)
-
-
-_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-_BARE_KEY = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_./:-]*")
-_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
-_OPERATORS = ("==", "!=", "<>", "<=", ">=", "=", "<", ">")
-_KEYWORDS = {"and", "or", "not", "in", "like", "ilike", "is", "null", "asc", "desc", "true", "false"}
-
-
-def _quoted(text: str, start: int, query: str) -> tuple[str, int]:
-    """The text of a quoted string or key opening at ``start`` (a doubled quote stands for one) and the offset
-    just past it."""
-    quote = text[start]
-    out, i = [], start + 1
-    while i < len(text):
-        c = text[i]
-        if c == quote:
-            if i + 1 < len(text) and text[i + 1] == quote:
-                out.append(quote)
-                i += 2
-                continue
-            return "".join(out), i + 1
-        out.append(c)
-        i += 1
-    what = "key" if quote == "`" else "string"
-    raise SearchQueryError(f"unterminated {what}", query, start, f"close it with {quote}")
-
-
-def tokenize(query: str) -> list[Token]:
-    tokens: list[Token] = []
-    i, n = 0, len(query)
-    while i < n:
-        c = query[i]
-        if c.isspace():
-            i += 1
-            continue
-        if c in "(),":
-            tokens.append(Token(c, c, i))
-            i += 1
-            continue
-        op = next((o for o in _OPERATORS if query.startswith(o, i)), None)
-        if op is not None:
-            tokens.append(Token("op", op, i, {"==": "=", "<>": "!="}.get(op, op)))
-            i += len(op)
-            continue
-        if c in "'\"":
-            value, end = _quoted(query, i, query)
-            tokens.append(Token("string", query[i:end], i, value))
-            i = end
-            continue
-        m = _NUMBER.match(query, i)
-        if m and (c not in "+-" or not tokens or tokens[-1].kind in ("op", "(", ",")):
-            tokens.append(Token("number", m.group(), i, float(m.group())))
-            i = m.end()
-            continue
-        m = _WORD.match(query, i)
-        if m:
-            word, end, key = m.group(), m.end(), None
-            if end < n and query[end] == ".":
-                k = end + 1
-                if k < n and query[k] in "`\"":
-                    key, end = _quoted(query, k, query)
-                else:
-                    km = _BARE_KEY.match(query, k)
-                    if not km:
-                        raise SearchQueryError(f"{word}. needs a key after the dot", query, k,
-                                               f"e.g. {word}.accuracy, or {word}.`a/key` quoted")
-                    key, end = km.group(), km.end()
-            tokens.append(Token("name", query[i:end], i, (word, key)))
-            i = end
-            continue
-        if c == "`":
-            _quoted(query, i, query)        # an unterminated one says so first
-            raise SearchQueryError("a backquoted key needs a field before it", query, i,
-                                   "e.g. metrics.`validation/accuracy`")
-        raise SearchQueryError(f"unexpected character {c!r}", query, i)
-    tokens.append(Token("end", "", n))
-    return tokens
-
-
-# -- fields ------------------------------------------------------------------------------------
-_PREFIXES = {"metrics": "metric", "metric": "metric", "params": "param", "param": "param", "tags": "tag",
-             "tag": "tag", "attributes": "attr", "attribute": "attr", "attr": "attr"}
+_STATUSES = tuple(s.value for s in ModelStatus)
 # attribute -> its SQL over `models m` (fixed text: no query text ever reaches it)
-_ATTRIBUTES: dict[str, str] = {
+_ATTRIBUTE_SQL: dict[str, str] = {
     "id": "m.id",
     "name": "m.name",
     "status": "m.status",
@@ -151,274 +53,6 @@ _ATTRIBUTES: dict[str, str] = {
     "created": "m.created_at",
     "updated": "m.updated_at",
 }
-_SYNONYMS = {"created_at": "created", "updated_at": "updated", "data_version": "data.version", "model_name": "name",
-             "package_name": "package", "dataset_name": "dataset", "sweep_name": "sweep", "aliases": "alias"}
-_DATES = ("created", "updated")
-_SETS = ("alias", "tags")      # many values per model: a condition holds when one of them matches
-_FIELD_HELP = ("metrics.<key>, max(metrics.<key>), min(metrics.<key>), params.<name>, tags.<key>, tag, alias, "
-               + ", ".join(k for k in _ATTRIBUTES if k != "id"))
-_STATUSES = tuple(s.value for s in ModelStatus)
-_SIMPLE_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-
-
-@dataclass(frozen=True)
-class Field:
-    """One left side: kind 'metric' (key, agg None / 'max' / 'min'), 'param' (key), 'tag' (key), or 'attr' (key:
-    an attribute name, 'alias', or 'tags' for the list of tags)."""
-    kind: str
-    key: str
-    agg: str | None = None
-    pos: int = 0
-
-    @property
-    def column(self) -> str:
-        """The grammar's spelling: metrics.`validation/accuracy`, max(metrics.`k`), params.lr, tags.stage, status."""
-        if self.kind == "attr":
-            return self.key
-        prefix = {"metric": "metrics", "param": "params", "tag": "tags"}[self.kind]
-        simple = self.kind != "metric" and _SIMPLE_KEY.fullmatch(self.key)
-        text = f"{prefix}.{self.key}" if simple else f"{prefix}.`{self.key.replace('`', '``')}`"
-        return f"{self.agg}({text})" if self.agg else text
-
-
-# -- parsing -----------------------------------------------------------------------------------
-@dataclass
-class _Node:
-    op: str                                  # 'and', 'or', 'not', 'cmp'
-    children: list[_Node] = field(default_factory=list)
-    target: Field | None = None
-    operator: str = ""                       # = != < <= > >= like ilike in isnull (+ negated)
-    negated: bool = False
-    values: list[Token] = field(default_factory=list)
-    op_pos: int = 0
-
-
-class _Parser:
-    def __init__(self, text: str):
-        self.text = text
-        self.tokens = tokenize(text)
-        self.i = 0
-        self.depth = 0
-
-    @property
-    def tok(self) -> Token:
-        return self.tokens[self.i]
-
-    def take(self) -> Token:
-        t = self.tokens[self.i]
-        self.i += 1
-        return t
-
-    def word(self, t: Token | None = None) -> str | None:
-        """The keyword a name token is (lower case), None for anything else."""
-        t = t or self.tok
-        if t.kind == "name" and t.value[1] is None and t.value[0].lower() in _KEYWORDS:
-            return t.value[0].lower()
-        return None
-
-    def fail(self, t: Token, hint: str = "") -> SearchQueryError:
-        if t.kind == "end":
-            return SearchQueryError("unexpected end of the query", self.text, t.pos, hint)
-        return SearchQueryError(f"unexpected token {t.text!r}", self.text, t.pos, hint)
-
-    def expect(self, kind: str, hint: str) -> Token:
-        if self.tok.kind != kind:
-            raise self.fail(self.tok, hint)
-        return self.take()
-
-    # query := or_expr end
-    def query(self) -> _Node | None:
-        if self.tok.kind == "end":
-            return None
-        node = self.or_expr()
-        if self.tok.kind != "end":
-            raise self.fail(self.tok, "expected AND, OR or the end of the query")
-        return node
-
-    def or_expr(self) -> _Node:
-        parts = [self.and_expr()]
-        while self.word() == "or":
-            self.take()
-            parts.append(self.and_expr())
-        return parts[0] if len(parts) == 1 else _Node("or", parts)
-
-    def and_expr(self) -> _Node:
-        parts = [self.factor()]
-        while self.word() == "and":
-            self.take()
-            parts.append(self.factor())
-        return parts[0] if len(parts) == 1 else _Node("and", parts)
-
-    def factor(self) -> _Node:
-        if self.word() == "not":
-            self.take()
-            return _Node("not", [self.factor()])
-        if self.tok.kind == "(":
-            self.take()
-            self.depth += 1
-            node = self.or_expr()
-            self.expect(")", "expected AND, OR or ')'")
-            self.depth -= 1
-            return node
-        return self.condition()
-
-    def field(self) -> Field:
-        """A left side: a field name, or max( / min( a metric )."""
-        t = self.tok
-        if t.kind != "name" or self.word(t) is not None:
-            raise self.fail(t, f"expected a field: {_FIELD_HELP}")
-        self.take()
-        word, key = t.value
-        lower = word.lower()
-        if key is None and lower in ("max", "min") and self.tok.kind == "(":
-            self.take()
-            inner = self.field()
-            if inner.kind != "metric" or inner.agg:
-                raise SearchQueryError(f"{lower}() takes a metric", self.text, inner.pos,
-                                       f"e.g. {lower}(metrics.`validation/accuracy`)")
-            self.expect(")", f"expected ')' closing {lower}(")
-            return Field("metric", inner.key, lower, t.pos)
-        return resolve_field(word, key, t.pos, self.text)
-
-    def condition(self) -> _Node:
-        f = self.field()
-        t = self.tok
-        w = self.word()
-        if w == "is":
-            self.take()
-            negated = self.word() == "not"
-            if negated:
-                self.take()
-            if self.word() != "null":
-                raise self.fail(self.tok, "expected NULL (IS NULL, IS NOT NULL)")
-            self.take()
-            return _Node("cmp", target=f, operator="isnull", negated=negated, op_pos=t.pos)
-        negated = False
-        if w == "not":
-            self.take()
-            negated = True
-            w = self.word()
-            if w not in ("in", "like", "ilike"):
-                raise self.fail(self.tok, "expected IN, LIKE or ILIKE after NOT")
-        if w == "in":
-            self.take()
-            self.expect("(", "expected '(' opening the list of values")
-            values = [self.value()]
-            while self.tok.kind == ",":
-                self.take()
-                values.append(self.value())
-            self.expect(")", "expected ',' or ')' closing the list")
-            return _Node("cmp", target=f, operator="in", negated=negated, values=values, op_pos=t.pos)
-        if w in ("like", "ilike"):
-            self.take()
-            v = self.value()
-            if v.kind != "string":
-                raise SearchQueryError(f"{w.upper()} takes a quoted pattern", self.text, v.pos, "e.g. 'res%'")
-            return _Node("cmp", target=f, operator=w, negated=negated, values=[v], op_pos=t.pos)
-        if t.kind != "op":
-            raise self.fail(t, "expected an operator: = != < <= > >= LIKE ILIKE IN NOT IN IS NULL")
-        self.take()
-        return _Node("cmp", target=f, operator=t.value, values=[self.value()], op_pos=t.pos)
-
-    def value(self) -> Token:
-        t = self.tok
-        if t.kind in ("number", "string") or self.word(t) in ("true", "false"):
-            return self.take()
-        if self.word(t) == "null":
-            raise self.fail(t, "to find models without it, write IS NULL")
-        if t.kind == "name" and self.word(t) is None:
-            raise SearchQueryError(f"unexpected token {t.text!r}", self.text, t.pos,
-                                   "expected a value: a number or a 'quoted' string; text needs quotes")
-        raise self.fail(t, "expected a value: a number or a 'quoted' string")
-
-    def order_terms(self) -> list[tuple[Field, bool]]:
-        terms = []
-        while True:
-            f = self.field()
-            descending = False
-            if self.word() in ("asc", "desc"):
-                descending = self.take().value[0].lower() == "desc"
-            terms.append((f, descending))
-            if self.tok.kind == ",":
-                self.take()
-                continue
-            if self.tok.kind != "end":
-                raise self.fail(self.tok, "expected ASC, DESC, ',' or the end")
-            return terms
-
-
-def resolve_field(word: str, key: str | None, pos: int, text: str) -> Field:
-    lower = word.lower()
-    if key is not None:
-        kind = _PREFIXES.get(lower)
-        if lower == "data" and key.lower() == "version":
-            return Field("attr", "data.version", pos=pos)
-        if kind == "attr":
-            name = _SYNONYMS.get(key.lower(), key.lower())
-            if name in _ATTRIBUTES or name in _SETS:
-                return Field("attr", name, pos=pos)
-            raise SearchQueryError(f"unknown attribute {key!r}", text, pos,
-                                   "attributes: " + ", ".join([*_ATTRIBUTES, "alias"]))
-        if kind is None:
-            raise SearchQueryError(f"unknown field {word}.{key}", text, pos, f"fields: {_FIELD_HELP}")
-        if not key:
-            raise SearchQueryError(f"{word}. needs a key", text, pos)
-        if kind == "param" and '"' in key:
-            raise SearchQueryError("a parameter name cannot hold a double quote", text, pos)
-        return Field(kind, key, pos=pos)
-    name = _SYNONYMS.get(lower, lower)
-    if name in ("tag", "tags"):
-        return Field("attr", "tags", pos=pos)
-    if name in _ATTRIBUTES or name == "alias":
-        return Field("attr", name, pos=pos)
-    if lower in ("metrics", "params", "metric", "param", "attributes"):
-        raise SearchQueryError(f"{word} needs a key", text, pos, f"e.g. {lower}.accuracy or {lower}.`a/key`")
-    raise SearchQueryError(f"unknown field {word!r}", text, pos, f"fields: {_FIELD_HELP}")
-
-
-def parse_query(query: str | None) -> _Node | None:
-    return _Parser(query or "").query()
-
-
-def parse_column(column: str) -> Field:
-    """One left side alone ('metrics.`validation/accuracy`', 'params.lr', 'status', 'max(metrics.`k`)')."""
-    p = _Parser(column)
-    f = p.field()
-    if p.tok.kind != "end":
-        raise p.fail(p.tok, "a column is one field")
-    return f
-
-
-def parse_order_by(order_by: str | Sequence[str] | None) -> list[tuple[Field, bool, str]]:
-    """(field, descending, the text it came from) per term; 'metrics.`k` DESC, name' holds two."""
-    if order_by is None:
-        return []
-    items = [order_by] if isinstance(order_by, str) else list(order_by)
-    out = []
-    for text in items:
-        if not isinstance(text, str):
-            raise ValidationError(f"order_by takes strings like \"metrics.`validation/accuracy` DESC\", not {text!r}")
-        if text.strip():
-            out += [(f, d, text) for f, d in _Parser(text).order_terms()]
-    return out
-
-
-def referenced_fields(query: str | None = None, order_by: str | Sequence[str] | None = None) -> list[Field]:
-    """The fields a query and an order_by name, each once, in order (for printing their values beside results)."""
-    seen: dict[tuple, Field] = {}
-
-    def walk(node: _Node | None) -> None:
-        if node is None:
-            return
-        if node.target is not None:
-            seen.setdefault((node.target.kind, node.target.key, node.target.agg), node.target)
-        for c in node.children:
-            walk(c)
-
-    walk(parse_query(query))
-    for f, _, _ in parse_order_by(order_by):
-        seen.setdefault((f.kind, f.key, f.agg), f)
-    return list(seen.values())
 
 
 # -- compiling ---------------------------------------------------------------------------------
@@ -470,10 +104,10 @@ class _Compiler:
             return ("(SELECT CASE WHEN t.value = ? THEN '' ELSE substr(t.value, ?) END FROM json_each(m.tags) t "
                     "WHERE t.type = 'text' AND (t.value = ? OR substr(t.value, 1, ?) = ?) LIMIT 1)",
                     [f.key, len(f.key) + 2, f.key, len(f.key) + 1, f.key + "="])
-        if f.key in _SETS:
+        if f.key in SETS:
             raise SearchQueryError(f"{f.key} holds several values: it cannot be sorted on", self.text if text is None
                                    else text, f.pos, "sort on a metric, a parameter, tags.<key> or an attribute")
-        return _ATTRIBUTES[f.key], []
+        return _ATTRIBUTE_SQL[f.key], []
 
     def text_value(self, t: Token) -> str:
         if t.kind == "string":
@@ -489,7 +123,7 @@ class _Compiler:
                                "write the number without quotes")
 
     # node -> (sql, params)
-    def node(self, node: _Node) -> tuple[str, list[Any]]:
+    def node(self, node: Node) -> tuple[str, list[Any]]:
         if node.op in ("and", "or"):
             parts = [self.node(c) for c in node.children]
             sql = f" {node.op.upper()} ".join(f"({s})" for s, _ in parts)
@@ -499,7 +133,7 @@ class _Compiler:
             return f"NOT ({s})", ps
         f = node.target
         assert f is not None
-        if f.kind == "attr" and f.key in _SETS:
+        if f.kind == "attr" and f.key in SETS:
             return self.set_condition(node)
         x, xp = self.expression(f)
         if node.operator == "isnull":
@@ -532,7 +166,7 @@ class _Compiler:
             # '0.01' against a number compares numbers; against text, the text as written
             return (f"(CASE WHEN typeof({x}) IN ('integer', 'real') THEN {x} {op} ? ELSE {x} {op} ? END)",
                     [*xp, *xp, n, *xp, v.value])
-        if f.kind == "attr" and f.key in _DATES:
+        if f.kind == "attr" and f.key in DATES:
             return self.date_compare(f, x, op, v)
         value = self.text_value(v)
         if f.kind == "attr" and f.key == "status" and op in ("=", "!=") and value not in _STATUSES:
@@ -560,7 +194,7 @@ class _Compiler:
             moment = moment.replace(tzinfo=timezone.utc)
         return f"{x} {op} ?", [_iso(moment)]
 
-    def set_condition(self, node: _Node) -> tuple[str, list[Any]]:
+    def set_condition(self, node: Node) -> tuple[str, list[Any]]:
         """tag / alias: the condition holds when one of the model's tags / aliases matches it."""
         f = node.target
         assert f is not None
@@ -616,7 +250,7 @@ class ModelSearch:
                                         or max_results < 1):
             raise ValidationError(f"max_results is a whole number of at least 1, not {max_results!r}")
         text = query or ""
-        tree = _Parser(text).query()
+        tree = Parser(text).query()
         compiler = _Compiler(text)
         where, where_params = [], []
         if tree is not None:
