@@ -11,6 +11,8 @@ from PySide6.QtGui import QBrush, QFont
 from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QProgressBar, QPushButton,
                                QSplitter, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget)
 
+from desktop_app.errors import NotFoundError
+
 from .. import leaderboard_data as lb
 from ..actions import Actions
 from ..itemmodels.compare_model import BEST_BG
@@ -136,8 +138,9 @@ class SweepPage(QWidget):
         base = ""
         if s.base_model_id:
             try:
-                base = f" of <a href='model:{s.base_model_id}'>{esc(self.client.catalog.get_model(s.base_model_id).name)}</a>"
-            except Exception:  # noqa: BLE001 - the base model was deleted: the sweep stays
+                name = self.client.catalog.get_model(s.base_model_id).name
+                base = f" of <a href='model:{s.base_model_id}'>{esc(name)}</a>"
+            except NotFoundError:      # the base model was deleted: the sweep stays
                 base = ""
         space = "; ".join(f"{esc(k)}: {esc(space_text(v))}" for k, v in s.space.items())
         self.subtitle.setText(f"{s.method} search{base} · {esc(s.objective or '')} ({s.direction}) · "

@@ -11,6 +11,8 @@ from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QFormLayout, QGroupBox
                                QLineEdit, QPlainTextEdit, QPushButton, QTreeWidget, QTreeWidgetItem, QVBoxLayout,
                                QWidget)
 
+from desktop_app.errors import NotFoundError
+
 from ..style import esc, muted
 
 CHIP = ("<span style='background:#4e79a7; color:white;'>&nbsp;{name}&nbsp;</span>"
@@ -146,11 +148,11 @@ class ModelMarks(QGroupBox):
         if m.data_version:
             parts.append(f"trained on data version <b>{esc(m.data_version)}</b>")
         if m.sweep_id:
+            from desktop_app.catalog.sweeps import queries
             try:
-                from desktop_app.catalog.sweeps import queries
                 sweep = queries(self.client.catalog).get(m.sweep_id)
                 parts.append(f"a trial of the sweep <a href='sweep:{sweep.id}'>{esc(sweep.name)}</a>")
-            except Exception:  # noqa: BLE001 - the sweep was deleted meanwhile: say nothing of it
+            except NotFoundError:      # the sweep was deleted meanwhile: say nothing of it
                 pass
         return "; ".join(parts) or "<span style='color:gray'>no data version recorded yet (it is set when the " \
                                    "model trains)</span>"
