@@ -4,10 +4,15 @@ Samples arrive from a MetricsPoller; they are grouped by `sdk.views.SeriesSet` a
 a few times a second, one changed figure per event-loop turn. Building a pyqtgraph plot costs 30-60 ms,
 so plots come from a small pool filled while the page is idle and are recycled between models: nothing
 that heavy happens while metrics stream in.
+
+A run of millions of points stays interactive: the lines are reduced per pixel column to its min and max
+(pyqtgraph's 'peak' downsampling, redone as the view zooms) and only the visible x range is drawn; the series
+themselves, and so the CSV export, keep every point. Sorting, smoothing and the log axes work on numpy arrays.
 """
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +22,7 @@ from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (QCheckBox, QFileDialog, QGraphicsItem, QGridLayout, QHBoxLayout, QLabel,
                                QPushButton, QScrollArea, QSlider, QVBoxLayout, QWidget)
 
-from desktop_app.sdk.views import SeriesSet, ema, positive_or_nan
+from desktop_app.sdk.views import SeriesSet
 
 from ..exporting import save_png, save_text
 from ..style import is_dark, muted
@@ -34,6 +39,8 @@ FRAME_Y_HEADROOM = 0.08   # ... and a little above and below it
 FRAME_REFIT = 0.4         # refit when the data fills less than this share of the frame's height
 LEFT_AXIS_PX = 52    # room for labels like "0.0125" or "12,000"
 UNNAMED = "value"    # the legend of a metric logged without a split (see ml.adapter, sdk.model)
+DEBIAS_EXP = 40.0       # e**-40 < 2**-53
+EMA_BLOCK_EXP = 300.0   # ln of the largest factor a smoothing block scales by (e**300: far from float overflow)
 STEP_MS = 40         # between two figures' redraws: longer than a frame, so each is painted on its own
 
 
@@ -185,16 +192,18 @@ class ChartsPanel(QWidget):
         xs_all, ys_all = [], []
         for legend in self.series.legends(figure):
             raw, smooth = self._curves(plot, figure, legend)
-            xs, ys = self.series.series(figure, legend).sorted_by_x()
-            smoothed = ema(ys, self.weight) if self.weight > 0 else ys
+            xs, ys = sorted_by_x(self.series.series(figure, legend))
+            smoothed = ema_array(ys, self.weight)
             if self.log_y.isChecked():
-                ys, smoothed = positive_or_nan(ys), positive_or_nan(smoothed)
+                ys, smoothed = _positive_or_nan(ys), _positive_or_nan(smoothed)
             if self.log_x.isChecked():
-                xs = positive_or_nan(xs)
+                xs = _positive_or_nan(xs)
+            for item in (raw, smooth):   # clipping needs x in order: NaNs (log x of steps <= 0) would break it
+                item.setClipToView(not self.log_x.isChecked())
             raw.setData(xs, ys, connect="finite")
             smooth.setData(xs, smoothed, connect="finite")
             end = self.ends[(figure, legend)]
-            last = np.flatnonzero(np.isfinite(np.asarray(xs, np.float64)) & np.isfinite(np.asarray(ys, np.float64)))
+            last = np.flatnonzero(np.isfinite(xs) & np.isfinite(ys))
             if last.size:
                 k = int(last[-1])
                 end.setData([xs[k]], [ys[k]])
@@ -310,6 +319,9 @@ class ChartsPanel(QWidget):
             faint.setAlpha(70)
             raw = plot.plot(pen=pg.mkPen(faint, width=1))
             smooth = plot.plot(pen=pg.mkPen(color, width=2), name=legend)
+            for item in (raw, smooth):   # min and max per pixel column, of the visible x range only
+                item.setDownsampling(auto=True, method="peak")
+                item.setClipToView(True)
             self.ends[key] = plot.plot(pen=None, symbol="o", symbolSize=7, symbolBrush=color,
                                        symbolPen=pg.mkPen(color))
             pair = self.curves[key] = (raw, smooth)
@@ -386,6 +398,53 @@ class ChartsPanel(QWidget):
         path, _ = QFileDialog.getSaveFileName(self, "Export metrics as CSV", "metrics.csv", "CSV files (*.csv)")
         if path:
             self.export_csv(path)
+
+
+def sorted_by_x(series) -> tuple[np.ndarray, np.ndarray]:
+    """A series' points as float64 arrays ordered by x (stable), as Series.sorted_by_x orders its lists: a
+    resumed run that logs an x again draws no zigzag."""
+    xs = np.asarray(series.xs, np.float64)
+    ys = np.asarray(series.ys, np.float64)
+    if xs.size > 1 and not (xs[1:] >= xs[:-1]).all():
+        order = np.argsort(xs, kind="stable")
+        xs, ys = xs[order], ys[order]
+    return xs, ys
+
+
+def ema_array(ys: np.ndarray, weight: float) -> np.ndarray:
+    """sdk.views.ema (TensorBoard's debiased EMA, non-finite values passed through) over a numpy array, without a
+    Python step per point: in blocks short enough that weight ** -block stays finite, each point is
+    weight ** j * (carry + cumsum(weight ** -i * value)). (scipy's lfilter would do it too, but importing
+    scipy.signal took seconds on the GUI thread.)"""
+    if weight <= 0:
+        return ys
+    out = ys.copy()
+    ok = np.isfinite(ys)
+    v = ys[ok]
+    n = v.size
+    if not n:
+        return out
+    block = min(n, max(1, int(EMA_BLOCK_EXP / -math.log(weight))))
+    j = np.arange(block, dtype=np.float64)
+    grow, shrink = weight ** -j, weight ** j
+    s = np.empty(n)
+    carry = 0.0
+    for start in range(0, n, block):
+        chunk = v[start:start + block]
+        m = chunk.size
+        s[start:start + m] = shrink[:m] * (weight * carry + (1.0 - weight) * np.cumsum(grow[:m] * chunk))
+        carry = s[start + m - 1]
+    # the debiasing divisor 1 - weight ** k is 1.0 in float64 once weight ** k < 2 ** -53: only the start needs it
+    head = min(n, int(DEBIAS_EXP / -math.log(weight)) + 1)
+    s[:head] /= 1.0 - weight ** np.arange(1, head + 1, dtype=np.float64)
+    out[ok] = s
+    return out
+
+
+def _positive_or_nan(values: np.ndarray) -> np.ndarray:
+    """sdk.views.positive_or_nan over an array: values <= 0 (and NaN) become NaN, a gap on a log axis."""
+    with np.errstate(invalid="ignore"):
+        return np.where(values > 0, values, np.nan)
 
 
 def whole_step_ticks(plot: pg.PlotWidget, xs_all: list, x_range: tuple[float, float] | None) -> None:
