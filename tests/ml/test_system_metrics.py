@@ -129,3 +129,46 @@ def test_a_training_logs_system_metrics_and_its_end_stops_them(model, monkeypatc
     assert not _samplers_alive()
     keys = {(r.figure, r.legend) for r in model._client.catalog.list_metrics(model.id)}
     assert ("cpu_percent", "system") in keys and ("rss_mb", "system") in keys
+
+
+class _FakeNvml:
+    """pynvml's calls the sampler makes, for two GPUs (no GPU on the test machine)."""
+
+    class _Rates:
+        gpu = 37
+
+    class _Memory:
+        used = 3 * 1024 ** 3
+
+    def nvmlInit(self):
+        pass
+
+    def nvmlShutdown(self):
+        self.shut = True
+
+    def nvmlDeviceGetCount(self):
+        return 2
+
+    def nvmlDeviceGetHandleByIndex(self, i):
+        return f"handle{i}"
+
+    def nvmlDeviceGetUtilizationRates(self, handle):
+        return self._Rates()
+
+    def nvmlDeviceGetMemoryInfo(self, handle):
+        return self._Memory()
+
+
+def test_gpu_readings_of_the_visible_gpus_through_nvml(monkeypatch):
+    import sys
+    fake = _FakeNvml()
+    monkeypatch.setitem(sys.modules, "pynvml", fake)
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "1")
+    gpus = sm._Gpus()
+    assert gpus.read() == {"gpu1_utilization": 37.0, "gpu1_memory_mb": 3072.0}
+    monkeypatch.delenv("CUDA_VISIBLE_DEVICES")
+    assert set(sm._Gpus().read()) == {"gpu0_utilization", "gpu0_memory_mb", "gpu1_utilization", "gpu1_memory_mb"}
+    rows = []
+    with sm.SystemMetricsSampler(rows.extend, 0.05):
+        _wait(lambda: {"gpu0_utilization", "cpu_percent"} <= {r["figure"] for r in rows})
+    assert getattr(fake, "shut", False)
