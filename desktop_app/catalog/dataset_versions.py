@@ -297,7 +297,11 @@ class DatasetVersions:
             return None
         if model.dataset_id is None:
             raise ValidationError(f"model {model.name!r} has no dataset; it cannot train on version {name!r}")
-        return self.get(model.dataset_id, name)
+        try:
+            return self.get(model.dataset_id, name)
+        except NotFoundError as e:
+            raise NotFoundError(f"model {model.name!r} trains on data version {name!r}, which is gone: {e}; "
+                                f"train it with another data_version") from None
 
     # -- diff -----------------------------------------------------------------------------
     def diff(self, dataset_id: str, a: str, b: str | None = None) -> dict:

@@ -129,3 +129,11 @@ def test_train_refuses_an_unknown_or_automatic_version_before_any_job(fixed):
         model.train(data_version=auto.name)
     assert cat.list_executions(model_id=model.id) == []
     assert model.refresh().data_version is None
+
+
+def test_a_model_pinned_to_a_deleted_version_says_so(fixed):
+    model, cat, ds = fixed["model"], fixed["cat"], fixed["ds"]
+    DatasetVersions(cat).record_model(model.id, "v2")
+    ds.delete_version("v2")
+    with pytest.raises(NotFoundError, match="trains on data version 'v2', which is gone.*versions: v1"):
+        DatasetVersions(cat).for_training(model.id)
