@@ -27,6 +27,7 @@ from ..widgets.param_scatter import ParamScatter
 
 log = logging.getLogger("desktop_app.gui")
 NO_VIEW = "(no saved view)"
+MAX_CHART_MODELS = 1000  # models drawn in the charts (the table has them all)
 SORT_ARROW = 16          # room for the sort indicator beside a header's title
 PLACEHOLDER = "Filter: metrics.`validation/accuracy` > 0.9 and params.learning_rate < 0.01 and tags.stage = 'x'"
 
@@ -243,8 +244,12 @@ class LeaderboardPage(QWidget):
     def _update_charts(self) -> None:
         # parameters on the left, the metrics they lead to on the right
         plotted = [c for c in self.columns if c.startswith("params.")] + [c for c in self.columns if lb.is_metric(c)]
-        self.parallel.set_data(self.rows, plotted)
-        self.scatter.set_data(self.rows, plotted)
+        rows = self.rows[:MAX_CHART_MODELS]      # a line each: thousands would make the chart crawl
+        self.parallel.set_data(rows, plotted)
+        self.scatter.set_data(rows, plotted)
+        if len(self.rows) > MAX_CHART_MODELS:
+            self.message.emit(f"The charts show the first {MAX_CHART_MODELS} of {len(self.rows)} models: narrow "
+                              f"the filter to see the rest")
 
     def _update_count(self) -> None:
         n, shown = len(self.rows), self.model.rowCount()
