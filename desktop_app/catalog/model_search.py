@@ -298,7 +298,7 @@ class ModelSearch:
     def keys(self, project_id: str | None = None) -> dict[str, list[str]]:
         """{"metrics": [...], "params": [...], "tags": [...]}: the metric keys, configuration keys and tag keys
         ('stage' of 'stage=candidate', or a plain tag) the models (of one project) have, sorted."""
-        # metric keys: one index seek per distinct key (idx_metric_summary_key), not a scan of every model's rows
+        # metric keys: one index seek per distinct key (idx_metric_summary_last), not a scan of every model's rows
         sql = """
             WITH RECURSIVE k(key) AS (
                 SELECT (SELECT MIN(key) FROM metric_summary)

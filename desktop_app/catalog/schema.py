@@ -295,7 +295,10 @@ CREATE TABLE metric_summary (
     count INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (model_id, key)
 );
-CREATE INDEX idx_metric_summary_key ON metric_summary(key, model_id);
+-- a search's metric condition is a range scan: latest, best-high, best-low
+CREATE INDEX idx_metric_summary_last ON metric_summary(key, last, model_id);
+CREATE INDEX idx_metric_summary_max ON metric_summary(key, max, model_id);
+CREATE INDEX idx_metric_summary_min ON metric_summary(key, min, model_id);
 INSERT INTO metric_summary (model_id, key, figure, legend, last, last_x, min, max, count)
     SELECT m.model_id, m.legend || '/' || m.figure, m.figure, m.legend,
            (SELECT y FROM metrics l WHERE l.model_id = m.model_id AND l.figure = m.figure AND l.legend = m.legend
