@@ -237,6 +237,10 @@ class DatasetVersions:
                 ds = self.catalog.get_dataset(dataset_id)
                 self._refuse_taken(dataset_id, ds.name, name)
                 self._db.insert("dataset_versions", {**rec.to_dict(), "counts": to_json(rec.counts)})
+                # its images stay in the store (gc) while the version exists, whatever happens to the items
+                shas = sorted({it["sha256"] for it in frozen.data["items"] if it.get("sha256")})
+                self._db.conn.executemany("INSERT INTO dataset_version_images (version_id, sha) VALUES (?, ?)",
+                                          [(rec.id, sha) for sha in shas])
         return rec
 
     def _refuse_taken(self, dataset_id: str, dataset_name: str, name: str) -> None:

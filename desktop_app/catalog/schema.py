@@ -316,6 +316,12 @@ CREATE TABLE dataset_versions (
     created_by TEXT NOT NULL DEFAULT '',
     UNIQUE (dataset_id, name)
 );
+-- the images a version holds: kept by garbage collection while the version exists, after the items are gone
+CREATE TABLE dataset_version_images (
+    version_id TEXT NOT NULL REFERENCES dataset_versions(id) ON DELETE CASCADE,
+    sha TEXT NOT NULL,
+    PRIMARY KEY (version_id, sha)
+);
 CREATE TABLE sweeps (
     id TEXT PRIMARY KEY,
     project_id TEXT NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
@@ -366,6 +372,7 @@ STORE_REFERENCES: dict[str, str] = {
     "evaluations.cache_sha": "SELECT id, cache_sha FROM evaluations WHERE cache_sha IS NOT NULL",
     # Named dataset versions: the frozen items and annotations.
     "dataset_versions.sha": "SELECT id, sha FROM dataset_versions",
+    "dataset_version_images.sha": "SELECT version_id, sha FROM dataset_version_images",
     # Pipeline runs keep the frozen snapshot of the data they used.
     "pipeline_runs.details.snapshot.sha": "SELECT id, json_extract(details, '$.snapshot.sha') FROM pipeline_runs "
                                           "WHERE json_valid(details) AND json_extract(details, '$.snapshot.sha') "

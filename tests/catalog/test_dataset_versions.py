@@ -167,3 +167,17 @@ def test_the_automatic_version_is_reused_for_the_same_content(shapes):
     cat.update_annotation(a.id, label=next(x for x in ds.labels if x != a.label))
     second = dv.auto(ds.id)
     assert second.sha != first.sha and [v.name for v in dv.list(ds.id)][0] == second.name
+
+
+def test_a_versions_images_outlive_their_items_until_the_version_goes(shapes):
+    cat, ds, dv = shapes
+    dv.snapshot(ds.id, "v1")
+    gone = cat.list_items(ds.id)[0]
+    cat.delete_items([gone.id])
+    cat.garbage_collect()
+    assert cat.store.exists(gone.sha256)              # the version still holds the image
+    entries = dv.load(dv.get(ds.id, "v1")).entries(cat)    # a training on v1 finds every image
+    assert gone.name in {e.name for e in entries} and all(e.source.exists() for e in entries)
+    dv.delete(ds.id, "v1")
+    cat.garbage_collect()
+    assert not cat.store.exists(gone.sha256)          # nothing holds it now
