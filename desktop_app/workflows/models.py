@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Sequence
 
 from desktop_app.catalog import Catalog, ModelRecord, ModelStatus
+from desktop_app.catalog.dataset_versions import DatasetVersions, is_auto
 from desktop_app.ml.adapter import checked_configuration
 
 
@@ -40,4 +41,8 @@ def clone_model(catalog: Catalog, from_model_id: str, model_name: str, *, descri
             parent_id=src.id, metadata={"cloned_from": {"id": src.id, "name": src.name}, **(metadata or {})})
         for art in catalog.list_artifacts(src.id):
             catalog.add_artifact(rec.id, art.filename, art.sha256, art.size)
+        # a parent pinned to a named version of the same dataset: the clone trains on it too
+        if src.data_version and not is_auto(src.data_version) and ds_id == src.dataset_id:
+            DatasetVersions(catalog).record_model(rec.id, src.data_version)
+            rec.data_version = src.data_version
     return rec

@@ -137,3 +137,12 @@ def test_a_model_pinned_to_a_deleted_version_says_so(fixed):
     ds.delete_version("v2")
     with pytest.raises(NotFoundError, match="trains on data version 'v2', which is gone.*versions: v1"):
         DatasetVersions(cat).for_training(model.id)
+
+
+def test_a_clone_keeps_its_parents_pinned_version_but_not_an_automatic_one(fixed):
+    model, cat, ds = fixed["model"], fixed["cat"], fixed["ds"]
+    DatasetVersions(cat).record_model(model.id, "v1")
+    clone = model.clone(model_name="recorder-v2")
+    assert clone.data_version == "v1" and cat.get_model(clone.id).data_version == "v1"
+    DatasetVersions(cat).record_model(model.id, DatasetVersions(cat).auto(ds.id).name)
+    assert model.clone(model_name="recorder-v3").data_version is None
