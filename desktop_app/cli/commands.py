@@ -110,6 +110,11 @@ def _import(p):
     p.add_argument("--images", help="images folder (COCO)")
 
     def run(a):
+        from desktop_app.formats.predictions import looks_like_results_file
+        if looks_like_results_file(a.path):     # before a project or dataset is made for it
+            from desktop_app.formats.coco import PREDICTIONS_HINT
+            raise UserError(f"{a.path} is a COCO results file (a model's predictions), not a dataset: import it "
+                            f"as a model's predictions with `{PREDICTIONS_HINT}`")
         project, created = _import_project(a)
         kw = {"images_dir": a.images} if a.images else {}
         fmt = None if a.format == "auto" else a.format

@@ -104,12 +104,14 @@ def _evaluate(p):
     p.add_argument("--iou", type=float, default=0.5)
     p.add_argument("--conf", type=float, default=0.0)
     p.add_argument("--json", action="store_true")
+    p.add_argument("--no-predict", action="store_true", help="score the model's stored predictions (`desktop-app "
+                   "import-predictions`) without running it: for a model without weights too")
 
     def run(a):
         m = resolve_model(a.model)
         ds = resolve_dataset(a.dataset) if a.dataset else m.dataset
         ex = m.evaluate(dataset=ds, filters={"subset": a.subset} if a.subset else None, name=a.name,
-                        iou_threshold=a.iou, conf_threshold=a.conf)
+                        iou_threshold=a.iou, conf_threshold=a.conf, predict=not a.no_predict)
         out = ex.output
         if ex.status != ExecutionStatus.SUCCESS:
             print(f"evaluation failed: {ex.error}", file=sys.stderr)

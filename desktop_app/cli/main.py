@@ -20,6 +20,7 @@ def build_parser() -> argparse.ArgumentParser:
                    package_commands, pipeline_commands, project_commands, sample_commands, serve_commands)
     from . import model_commands  # noqa: F401  (after commands: its `models` replaces the plain listing)
     from . import sweep_commands  # noqa: F401
+    from . import prediction_commands  # noqa: F401
 
     parser = argparse.ArgumentParser(
         prog="desktop-app",

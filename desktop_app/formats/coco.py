@@ -22,6 +22,8 @@ from desktop_app.formats.images import (
 logger = logging.getLogger(__name__)
 
 ANNOTATIONS_FILE = "annotations.json"
+# Where a file of predictions belongs (formats.predictions), named when plain import refuses one.
+PREDICTIONS_HINT = "desktop-app import-predictions FILE --model NAME --dataset NAME"
 
 
 def _find_json(path: Path) -> Path:
@@ -162,6 +164,9 @@ def read_coco(path: str | Path, images_dir: str | Path | None = None, *,
     jpath = _find_json(Path(path))
     file = str(jpath)
     doc = load_json(jpath)
+    if isinstance(doc, list):
+        raise FormatError(f"a list at the top level is a COCO results file (a model's predictions), not a dataset: "
+                          f"import it as a model's predictions with `{PREDICTIONS_HINT}`", file=file)
     if not isinstance(doc, dict):
         raise FormatError("top level must be an object with 'images', 'annotations', 'categories'", file=file)
     labels, cat_ids, supercats, cat_names = _categories(doc, file)
@@ -199,6 +204,7 @@ def read_coco(path: str | Path, images_dir: str | Path | None = None, *,
         items[im["id"]] = ImageEntry(source=source, name=name, width=w, height=h, metadata={"coco_id": im["id"]})
 
     seen_ids: set = set()
+    unscored = 0            # ground truth carries no score: a file where every annotation has one is predictions
     raw = _list(doc, "annotations", file, required=False)
     for i, a in enumerate(raw):
         raw[i] = None  # each parsed dict goes as its Annotation comes: the two are not held whole together
@@ -213,6 +219,11 @@ def read_coco(path: str | Path, images_dir: str | Path | None = None, *,
             raise FormatError(f"unknown image id {image_id!r}", file=file, entry=where)
         validate_annotation(ann, it.width, it.height, file=file, entry=where)
         it.annotations.append(ann)
+        unscored += ann.score is None or ann.model_name is not None   # ground truth, or marked as a model's
+    if raw and not unscored:
+        raise FormatError(f"every annotation has a score: this looks like a model's predictions, not ground truth; "
+                          f"import them as that model's with `{PREDICTIONS_HINT}` (model.predictions.import_from), "
+                          f"or remove the scores to import them as ground truth", file=file)
 
     info: dict[str, Any] = {"format": "coco", "category_ids": cat_ids, "supercategories": supercats}
     if isinstance(doc.get("info"), dict):

@@ -199,6 +199,13 @@ class Model(Entity):
         return self._client.repository("Evaluations", model=self)
 
     @property
+    def predictions(self):
+        """The model's stored predictions: ``model.predictions.import_from(path, dataset=...)`` stores predictions
+        made elsewhere (COCO results, YOLO txt, Dataloop JSON) as this model's (sdk.predictions)."""
+        from .predictions import Predictions
+        return Predictions(self)
+
+    @property
     def services(self) -> ServiceList:
         """The model's services: a list, and Dataloop's repository too (``model.services.list()``)."""
         return ServiceList(Service(self._client, r) for r in self._client.catalog.list_services(model_id=self.id))
@@ -404,15 +411,25 @@ class Model(Entity):
 
     def evaluate(self, dataset_id: str | Dataset | None = None, filters: Any = None,
                  service_config: dict | None = None, *, dataset: Dataset | None = None, name: str | None = None,
-                 wait: bool = True, iou_threshold: float = 0.5, conf_threshold: float = 0.0) -> Execution:
+                 wait: bool = True, iou_threshold: float = 0.5, conf_threshold: float = 0.0,
+                 predict: bool = True) -> Execution:
         """Inference over a dataset (or a filtered part), store predictions and score them. Called as Dataloop
-        does, ``model.evaluate(dataset_id, filters)``; ``dataset=`` (or a Dataset first) works too."""
+        does, ``model.evaluate(dataset_id, filters)``; ``dataset=`` (or a Dataset first) works too.
+        ``predict=False``: score the model's stored predictions there (imported by ``model.predictions.import_from``,
+        or kept from an earlier run) without running it: the same evaluation, here and at once, for a model
+        without weights too (workflows.score_stored)."""
         from desktop_app.jobs import runner
         if isinstance(dataset_id, Dataset):
             dataset, dataset_id = dataset_id, None
         ds_id = dataset.id if dataset is not None else (dataset_id or self.dataset_id)
         if not ds_id:
             raise ValidationError("evaluate needs dataset= or dataset_id=")
+        if not predict:
+            from desktop_app.workflows.score_stored import evaluate_stored
+            stored = evaluate_stored(self._client.catalog, self.id, ds_id, filters=filter_dict(filters), name=name,
+                                     iou_threshold=iou_threshold, conf_threshold=conf_threshold)
+            self.refresh()
+            return Execution(self._client, stored)
         rec = runner.submit_evaluate(self._client.catalog, self.id, ds_id, filters=filter_dict(filters),
                                      name=name, wait=wait, iou_threshold=iou_threshold,
                                      conf_threshold=conf_threshold)
