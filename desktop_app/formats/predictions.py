@@ -341,7 +341,9 @@ def _yolo_names(folders: Iterable[Path], target: Target) -> dict[int, str]:
 
 def read_yolo_predictions(path: Path, target: Target) -> Collected:
     """One ``<image stem>.txt`` per image (a folder of them, ``labels/`` inside it, or one file): lines
-    ``class cx cy w h conf`` (normalised to the image) or ``class x1 y1 ... xn yn conf`` (a polygon)."""
+    ``class cx cy w h conf`` (normalised to the image) or ``class x1 y1 ... xn yn conf`` (a polygon). Where some
+    lines carry a confidence, those without are ground truth beside them (as this app's YOLO export writes
+    predictions) and are left out; where none does, every line misses its confidence."""
     if path.is_file():
         base, files = path.parent, [path]
     else:
@@ -350,7 +352,7 @@ def read_yolo_predictions(path: Path, target: Target) -> Collected:
         if not files:
             raise FormatError("no .txt prediction files (one per image: class cx cy w h conf)", file=str(path))
     names = _yolo_names(dict.fromkeys([base, path if path.is_dir() else base]), target)
-    out = Collected()
+    read = []
     for f in files:
         file = str(f)
         stem_path = f.relative_to(base).with_suffix("").as_posix()
@@ -361,17 +363,30 @@ def read_yolo_predictions(path: Path, target: Target) -> Collected:
         if not (item.width and item.height):
             raise FormatError(f"item {item.name!r} has no recorded size to scale the normalised coordinates",
                               file=file)
+        rows = [(f"line {k}", v) for k, ln in enumerate(limits.read_text(f).splitlines(), 1)
+                if (v := _yolo_values(ln, file, f"line {k}")) is not None]
+        read.append((file, item, rows))
+    scored = any(_has_confidence(v) for _, _, rows in read for _, v in rows)
+    out = Collected()
+    for file, item, rows in read:
         out.cover(item, file)
-        for lineno, line in enumerate(limits.read_text(f).splitlines(), 1):
-            ann = _yolo_line(line, names, target, item.width, item.height, file, f"line {lineno}")
+        for entry, vals in rows:
+            if scored and not _has_confidence(vals) and (len(vals) == 5 or len(vals) >= 7):
+                out.skipped += 1            # ground truth beside the predictions
+                continue
+            ann = _yolo_annotation(vals, names, target, item.width, item.height, file, entry)
             if ann is not None:
-                out.add(item, target.fit(ann, file, f"line {lineno}"), file, f"line {lineno}")
+                out.add(item, target.fit(ann, file, entry), file, entry)
     target.check_labels(str(path))
     return out
 
 
-def _yolo_line(line: str, names: dict[int, str], target: Target, w: int, h: int, file: str,
-               entry: str) -> Annotation | None:
+def _has_confidence(vals: list[float]) -> bool:
+    n = len(vals) - 1
+    return n == 5 or (n >= 7 and n % 2 == 1)
+
+
+def _yolo_values(line: str, file: str, entry: str) -> list[float] | None:
     toks = line.split()
     if not toks:
         return None
@@ -381,9 +396,14 @@ def _yolo_line(line: str, names: dict[int, str], target: Target, w: int, h: int,
         raise FormatError(f"non-numeric value in {line.strip()!r:.80}", file=file, entry=entry) from None
     if not all(is_number(v) for v in vals):
         raise FormatError(f"non-finite value (NaN or infinity) in {line.strip()!r:.80}", file=file, entry=entry)
-    cls, n = vals[0], len(vals) - 1
-    if cls != int(cls) or cls < 0:
+    if vals[0] != int(vals[0]) or vals[0] < 0:
         raise FormatError(f"class index {toks[0]} is not a non-negative integer", file=file, entry=entry)
+    return vals
+
+
+def _yolo_annotation(vals: list[float], names: dict[int, str], target: Target, w: int, h: int, file: str,
+                     entry: str) -> Annotation | None:
+    cls, n = int(vals[0]), len(vals) - 1
     if n == 5:
         cx, cy, bw, bh = vals[1:5]
         if bw <= 0 or bh <= 0:
@@ -399,7 +419,7 @@ def _yolo_line(line: str, names: dict[int, str], target: Target, w: int, h: int,
         raise FormatError(f"expected 'class cx cy w h conf' or a polygon, got {len(vals)} values", file=file,
                           entry=entry)
     ann.score = _score(vals[-1], file, entry, "confidence")
-    label = target.label(names.get(int(cls)), int(cls), "class")
+    label = target.label(names.get(cls), cls, "class")
     if label is None:
         return None
     ann.label = label
