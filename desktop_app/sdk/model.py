@@ -473,7 +473,6 @@ class Model(Entity):
             run.flush()
 
 
-@check_public_methods
 def _pin_data_version(catalog: Any, record: Any, name: str) -> None:
     """Point the model at a version of its dataset for its trainings (refused when the dataset has none so named)."""
     from desktop_app.catalog.dataset_versions import DatasetVersions, is_auto
