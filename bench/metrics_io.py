@@ -131,7 +131,7 @@ class MLflow:
 
 def row(name: str, n: int, seconds: float, calls: int, note: str = "") -> float:
     rate = n / seconds
-    print(f"  {name:<52} {n:>10,} pts {rate:>13,.0f} pts/s   (median of {calls}){note}", flush=True)
+    print(f"  {name:<58} {n:>10,} pts {rate:>13,.0f} pts/s   (median of {calls}){note}", flush=True)
     return rate
 
 

@@ -88,3 +88,24 @@ def test_sdk_list_and_series(dl):
     assert m.metrics.list(figure="acc", legend="val") == [dl.PlotSample("acc", "val", x, x / 50) for x in range(50)]
     xs, ys = m.metrics.series("loss", "train")
     assert xs.tolist() == list(range(50)) and ys[1] == 0.5
+
+
+def test_runs_logged_together_or_alone_read_the_same(catalog, model, monkeypatch):
+    from desktop_app.catalog import runs
+    p = catalog.list_projects()[0]
+    others = [catalog.create_model(f"o{k}", project_id=p.id, package_id=model.package_id) for k in range(3)]
+    for step in range(30):   # four trainings logging at once: each model's ids are a quarter of its id range
+        for k, m in enumerate([model, *others]):
+            catalog.add_metric_samples(m.id, [{"figure": f, "legend": "train", "x": step, "y": 100 * k + step}
+                                              for f in ("loss", "acc")])
+    got = {}
+    for share in (0.0, 1.1):   # every read through the id range, then none
+        monkeypatch.setattr(runs, "DENSE_SHARE", share)
+        got[share] = (catalog.list_metrics(model.id), catalog.metric_points(model.id),
+                      catalog.metric_points(model.id, figure="acc", legend="train"),
+                      catalog.list_metrics(others[2].id, legend="train"))
+    assert got[0.0] == got[1.1]
+    recs, points, acc, other = got[0.0]
+    assert len(recs) == 60 and [r.id for r in recs] == sorted(r.id for r in recs)
+    assert {r.model_id for r in recs} == {model.id} and {r.model_id for r in other} == {others[2].id}
+    assert [p[3] for p in acc] == list(range(30)) and {p[1] for p in acc} == {"acc"}
