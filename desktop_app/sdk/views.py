@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
 from desktop_app.catalog.records import (ArtifactRecord, ExecutionRecord, ExecutionStatus, MetricSample,
                                          ModelRecord, PackageRecord)
+from desktop_app.catalog.sweeps import queries as sweep_queries
 from desktop_app.domain.annotations import SUBSETS, subset_of  # re-exported
 from desktop_app.errors import NotFoundError, ValidationError
 from desktop_app.jobs import gpu_stats
@@ -321,13 +322,14 @@ class ProjectTree:
     datasets: list[tuple[str, str]]          # (id, name)
     packages: list[tuple[str, str, str]]     # (id, name, kind)
     models: list[ModelNode]
+    sweeps: list[tuple[str, str]] = field(default_factory=list)   # (id, name), oldest first
 
     def structure(self) -> tuple:
         """What the navigator must rebuild for (statuses excluded: those update in place)."""
         def shape(n: ModelNode) -> tuple:
             return (n.id, n.name, tuple(shape(c) for c in n.children))
         return (self.id, self.name, tuple(self.datasets), tuple(self.packages),
-                tuple(shape(n) for n in self.models))
+                tuple(shape(n) for n in self.models), tuple(self.sweeps))
 
 
 def catalog_tree(catalog: Catalog) -> list[ProjectTree]:
@@ -338,7 +340,8 @@ def catalog_tree(catalog: Catalog) -> list[ProjectTree]:
         datasets = [(d.id, d.name) for d in catalog.list_datasets(p.id)]
         packages = [(k.id, k.name, k.kind) for k in catalog.list_packages(p.id)]
         forest = lineage_forest([m for m in models if m.project_id == p.id])
-        out.append(ProjectTree(p.id, p.name, datasets, packages, forest))
+        sweeps = [(w.id, w.name) for w in sweep_queries(catalog).find(project_id=p.id)]
+        out.append(ProjectTree(p.id, p.name, datasets, packages, forest, sweeps))
     return out
 
 

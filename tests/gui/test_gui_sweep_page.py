@@ -121,3 +121,14 @@ def test_reached_from_the_leaderboard_and_a_trial_model_page(qtbot, client, wind
     assert entries
     entries[0].trigger()
     assert window.pages.currentWidget() is page
+
+
+def test_a_projects_sweeps_are_listed_in_the_navigator_and_open_their_page(qtbot, client, window):
+    assert window.navigator.item_for("group", f"{client.catalog.list_projects()[0].id}/sweeps") is None   # none yet
+    sweep, _models = make_sweep(client)
+    window.refresh_tree()
+    item = window.navigator.item_for("sweep", sweep.id)
+    assert item is not None and item.text(0) == "lr-grid" and item.parent().text(0) == "Sweeps (1)"
+    window.navigator.setCurrentItem(item)
+    qtbot.waitUntil(lambda: isinstance(window.pages.currentWidget(), SweepPage))
+    assert window.pages.currentWidget().sweep_id == sweep.id

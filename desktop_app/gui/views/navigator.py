@@ -90,6 +90,10 @@ class Navigator(QTreeWidget):
                 g = self._add(top, "group", f"{p.id}/models", f"Models ({count})")
                 for root in p.models:
                     self._add_model(g, root)
+                if p.sweeps:                            # only once the project has one
+                    g = self._add(top, "group", f"{p.id}/sweeps", f"Sweeps ({len(p.sweeps)})")
+                    for sweep_id, name in p.sweeps:
+                        self._add(g, "sweep", sweep_id, name)
                 for kind, title in (("leaderboard", "Leaderboard"), ("pipelines", "Pipelines"),
                                     ("services", "Services")):
                     self._add(top, kind, p.id, title)   # pages of the project (id: the project's)
