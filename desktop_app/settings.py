@@ -44,6 +44,8 @@ SCHEMA: tuple[Setting, ...] = (
     Setting("cluster_shared_path", "path", "", "A folder every cluster node reads and writes at this same path "
             "(NFS, SMB): the dataset snapshot and the run's checkpoints go there. Empty: this machine's catalog "
             "folders, which only a cluster on this machine reads."),
+    Setting("system_metrics_interval", "int", 10, "Seconds between two system-metric samples (CPU, memory, GPU) "
+            "while a model trains, logged as system/... metrics (0: none).", minimum=0, maximum=3600),
     Setting("telemetry", "choice", "none", "Model Desk sends nothing anywhere: there is no telemetry.",
             choices=("none",), read_only=True),
 )

@@ -160,7 +160,7 @@ RESERVED_KEYS = frozenset({
     "include_background", "predict_embed_subset_limit", "predict_embed_timeout", "column",
     "upload_annotations", "clean_annotations", "overwrite_annotations", "upload_features",
     "root_path", "data_path", "output_path",
-    "conf_threshold", "class_thresholds", "distributed",
+    "conf_threshold", "class_thresholds", "distributed", "system_metrics_interval",
 })
 
 

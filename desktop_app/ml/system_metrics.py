@@ -13,8 +13,8 @@ psutil reads the CPU and memory; without it Linux's /proc does. The first sample
 start, so a training shorter than that logs none. Reading or writing a sample never fails the training: the first
 failure of each kind is logged as a warning, later ones at debug level, and sampling goes on.
 
-The interval: the model's configuration key ``system_metrics_interval``, else the application setting of that
-name (where the settings schema has it), else $DESKTOP_APP_SYSTEM_METRICS_INTERVAL, else 10.
+The interval: the model's configuration key ``system_metrics_interval``, else $DESKTOP_APP_SYSTEM_METRICS_INTERVAL,
+else the application setting of that name (Settings; default 10).
 """
 
 from __future__ import annotations
@@ -35,18 +35,18 @@ MIB = 1024 * 1024
 
 
 def interval_for(configuration: dict | None = None) -> float:
-    """Seconds between two samples (0: off), from the model's configuration, the settings, the environment."""
+    """Seconds between two samples (0: off), from the model's configuration, the environment, the settings."""
     candidates: list[Any] = []
     if configuration and configuration.get(KEY) is not None:
         candidates.append(configuration[KEY])
+    if os.environ.get(ENV):
+        candidates.append(os.environ[ENV])
     try:
         from desktop_app import settings
         if KEY in settings.BY_KEY:
             candidates.append(settings.Settings().get(KEY))
     except Exception as exc:   # an unreadable settings file must not stop a training: the default applies
         log.debug("settings not read for %s: %s", KEY, exc)
-    if os.environ.get(ENV):
-        candidates.append(os.environ[ENV])
     for value in candidates:
         try:
             seconds = float(value)

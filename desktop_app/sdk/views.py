@@ -139,7 +139,10 @@ def describe_current(latest: dict[tuple[str, str], MetricSample]) -> str:
     ('train/loss') before plain values ('lr', 'epoch_time_s')."""
     if not latest:
         return ""
-    samples = sorted(latest.values(), key=lambda s: s.id)
+    # the machine's readings (system/cpu_percent ...) are not the training's metric
+    samples = sorted((s for s in latest.values() if s.legend != "system"), key=lambda s: s.id)
+    if not samples:
+        return ""
     named = [s for s in samples if s.legend != "value"] or samples
     val = [s for s in named if "val" in s.legend.lower()]
     other = [s for s in named if "val" not in s.legend.lower()]

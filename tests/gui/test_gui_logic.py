@@ -57,6 +57,10 @@ def test_current_metric_prefers_validation_and_named_curves():
     assert views.describe_current(latest) == "validation/accuracy 0.5 · train_batch/loss 1.316"
     assert views.describe_current({("lr", "value"): _s(1, "lr", "value", 0, 0.1)}) == "lr 0.1"
     assert views.describe_current({}) == ""
+    # the machine's readings never stand for the training's metric
+    sysm = {("cpu_percent", "system"): _s(9, "cpu_percent", "system", 10, 55.0)}
+    assert views.describe_current(sysm) == ""
+    assert views.describe_current({**sysm, ("lr", "value"): _s(1, "lr", "value", 0, 0.1)}) == "lr 0.1"
 
 
 def test_eta_and_durations():
