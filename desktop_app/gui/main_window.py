@@ -471,7 +471,7 @@ class MainWindow(QMainWindow):
             log.info("job %s submitted, then gone: %s", execution_id, e)
         if self.watcher is not None:
             self.watcher.poke()
-        QTimer.singleShot(300, lambda: self.jobs.select(execution_id))
+        QTimer.singleShot(300, self.jobs, lambda: self.jobs.select(execution_id))   # dropped if the panel is gone
 
     def _job_finished(self, row: Any, log_tail: str) -> None:
         if row.status == ExecutionStatus.FAILED:
