@@ -47,8 +47,9 @@ def knn(queries, base=None, k: int = 10, *, normalized: bool = False,
     """Exact k nearest neighbours by cosine distance: (indices [nq, k] int64 into `base`, distances [nq, k] float32),
     nearest first, ties by index. `base=None`: the queries against themselves, each row's own index left out.
 
-    The similarities are computed a block at a time, at most `block_bytes` (queries x base chunk x 4) each, with a
-    running top-k merged per chunk, so memory stays bounded however many vectors there are. `normalized=True`
+    The similarities are computed a block at a time, at most `block_bytes` (queries x base chunk x 4) each (its
+    temporaries take a few times that), with a running top-k merged per chunk, so memory stays bounded however many
+    vectors there are; the time is that of the full product (n_queries x n_base x d). `normalized=True`
     skips the L2 normalisation of rows already unit length. Fewer than k candidates: the rest are -1 / inf."""
     q = as_matrix(queries, "queries") if normalized else l2_normalize(queries)
     self_join = base is None
