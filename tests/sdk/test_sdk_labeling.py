@@ -77,3 +77,35 @@ def test_detection_ranks_images_by_their_boxes(setup):
     empty = ds.rank_for_labeling(model, strategy="margin", k=3)
     assert list(empty) == [] and "predict them first" in empty.note
 
+
+def _store_vectors(catalog, model, ids, vectors):
+    from desktop_app.catalog.feature_sets import queries
+    q = queries(catalog)
+    q.add(model.id, ids, np.asarray(vectors, np.float32), weights_sha=q.weights_sha(model.id))
+
+
+def test_near_duplicates_leakage_and_diversity_read_the_models_feature_set(setup):
+    ds, model, catalog, ids = setup
+    rng = np.random.default_rng(0)
+    base = rng.normal(size=(8, 16))
+    base[7] = base[0] + 0.01 * rng.normal(size=16)      # the test item is a near copy of a train item
+    base[3] = base[2] + 0.01 * rng.normal(size=16)      # two unlabelled items are near copies of each other
+    base[4:6] = base[0:2] + 0.5 * rng.normal(size=(2, 16))   # two more near (~0.1), not under 0.05, the labelled
+    with pytest.raises(Exception, match="embed"):
+        ds.near_duplicates(model)                       # nothing embedded yet: says how to make the vectors
+    _store_vectors(catalog, model, ids, base)
+    groups = ds.near_duplicates(model)
+    assert sorted(g.items for g in groups) == sorted([sorted([ids[0], ids[7]]), sorted([ids[2], ids[3]])])
+    leaks = ds.leakage(model)
+    assert [(x.item, x.subset, x.twin) for x in leaks] == [(ids[7], "test", ids[0])]
+    assert ds.leakage(model, threshold=0.0) == []
+    # diversity: of the two most uncertain (near copies 2 and 3), k-center keeps one and goes elsewhere (4 or 5,
+    # nearer the labelled items than 2 and 3 are, but not copies of anything)
+    _predict(catalog, model, ds, {ids[2]: [0.34, 0.33, 0.33], ids[3]: [0.35, 0.33, 0.32],
+                                  ids[4]: [0.8, 0.1, 0.1], ids[5]: [0.9, 0.05, 0.05]})
+    plain = ds.rank_for_labeling(model, k=2)
+    assert [it.id for it, _ in plain] == [ids[2], ids[3]]
+    mixed = ds.rank_for_labeling(model, k=2, diversity=1.0)
+    picked = {it.id for it, _ in mixed}
+    assert len(mixed) == 2 and len({ids[2], ids[3]} & picked) == 1 and len({ids[4], ids[5]} & picked) == 1
+    assert mixed.diversity == 1.0 and {ids[6], ids[7]} <= set(mixed.unscored)   # no prediction
