@@ -345,6 +345,27 @@ ALTER TABLE evaluations ADD COLUMN data_version TEXT;
 CREATE INDEX idx_models_sweep ON models(sweep_id)
 """
 
+# Embeddings: one feature set per model (catalog.feature_sets), its vectors in the store as two .npy files
+# (float32 count x size, int64 item ids), replaced by new files when items are added; weights_sha says which
+# weights made them (a model whose artifacts changed has a stale set, dropped at its next read or embed).
+_V7 = """
+CREATE TABLE feature_sets (
+    id TEXT PRIMARY KEY,
+    model_id TEXT NOT NULL REFERENCES models(id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    project_id TEXT REFERENCES projects(id) ON DELETE CASCADE,
+    weights_sha TEXT NOT NULL DEFAULT '',
+    size INTEGER NOT NULL DEFAULT 0,
+    count INTEGER NOT NULL DEFAULT 0,
+    sha TEXT,
+    ids_sha TEXT,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    UNIQUE (model_id)
+);
+CREATE INDEX idx_feature_sets_project ON feature_sets(project_id)
+"""
+
 
 def _script(sql: str) -> Callable[[sqlite3.Connection], None]:
     def run(conn: sqlite3.Connection) -> None:
@@ -356,7 +377,7 @@ def _script(sql: str) -> Callable[[sqlite3.Connection], None]:
 
 # MIGRATIONS[i] takes a database at version i to version i + 1.
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_script(_V1), _script(_V2), _script(_V3),
-                                                      _script(_V4), _script(_V5), _script(_V6)]
+                                                      _script(_V4), _script(_V5), _script(_V6), _script(_V7)]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -377,6 +398,9 @@ STORE_REFERENCES: dict[str, str] = {
     "pipeline_runs.details.snapshot.sha": "SELECT id, json_extract(details, '$.snapshot.sha') FROM pipeline_runs "
                                           "WHERE json_valid(details) AND json_extract(details, '$.snapshot.sha') "
                                           "IS NOT NULL",
+    # A model's embeddings: the vectors and the item ids they belong to.
+    "feature_sets.sha": "SELECT id, sha FROM feature_sets WHERE sha IS NOT NULL",
+    "feature_sets.ids_sha": "SELECT id, ids_sha FROM feature_sets WHERE ids_sha IS NOT NULL",
 }
 
 

@@ -21,6 +21,7 @@ def build_parser() -> argparse.ArgumentParser:
     from . import model_commands  # noqa: F401  (after commands: its `models` replaces the plain listing)
     from . import sweep_commands  # noqa: F401
     from . import prediction_commands  # noqa: F401
+    from . import embed_commands  # noqa: F401
 
     parser = argparse.ArgumentParser(
         prog="desktop-app",

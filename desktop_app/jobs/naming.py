@@ -13,7 +13,7 @@ from desktop_app.catalog import Catalog, ExecutionRecord
 from desktop_app.errors import NotFoundError
 
 TITLE_KEY = "title"
-VERBS = {"train": "Train", "evaluate": "Evaluate", "predict": "Predict with", "deploy": "Deploy"}
+VERBS = {"train": "Train", "evaluate": "Evaluate", "predict": "Predict with", "deploy": "Deploy", "embed": "Embed with"}
 
 
 def job_title(catalog: Catalog, kind: str, model_id: str | None, input: dict[str, Any],
@@ -111,12 +111,15 @@ class Names:
 
 
 def _data(names: Names, kind: str, input: dict[str, Any]) -> str:
-    """The data an evaluation or prediction reads: "digits/test", "digits, 512 items", "12 items"."""
-    if kind not in ("evaluate", "predict"):
+    """The data an evaluation, prediction or embedding reads: "digits/test", "digits, 512 items", "12 items"."""
+    if kind not in ("evaluate", "predict", "embed"):
         return ""
     filters = input.get("filters") or {}
     item_ids = input.get("item_ids") or filters.get("item_ids")
-    dataset = names.dataset(input.get("dataset_id"))
+    dataset_ids = input.get("dataset_ids") or []
+    dataset = names.dataset(input.get("dataset_id") or (dataset_ids[0] if len(dataset_ids) == 1 else None))
+    if len(dataset_ids) > 1:
+        return ", ".join(filter(None, (names.dataset(d) for d in dataset_ids)))
     if item_ids:
         return f"{dataset}, {len(item_ids):,} items" if dataset else f"{len(item_ids):,} items"
     if not dataset:

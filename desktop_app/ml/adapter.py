@@ -76,6 +76,11 @@ class BaseModelAdapter(abc.ABC):
     def convert_from_dtlpy(self, data_path: str, **kwargs: Any) -> None:
         """Turn the prepared layout into the model's own format (optional)."""
 
+    def embed(self, batch: Sequence[Any], **kwargs: Any) -> Any:
+        """Return one vector per item of the batch (a 1-D array or list of floats each, or one 2-D array), all of
+        the length `embeddings_size` declares (optional: embed_items stores what embed returns)."""
+        raise NotImplementedError(f"the adapter {type(self).__name__} does not implement embed()")
+
     def prepare_item_func(self, item: Any) -> Any:
         """Item -> batch element; images become an RGB numpy array by default."""
         from PIL import Image
@@ -86,6 +91,18 @@ class BaseModelAdapter(abc.ABC):
     @property
     def configuration(self) -> dict[str, Any]:
         return self.model_entity.configuration if self.model_entity is not None else {}
+
+    @property
+    def embeddings_size(self) -> int | None:
+        """The length of embed()'s vectors: Dataloop's `embeddings_size` configuration key; None when the model
+        does not declare it (then the first vectors fix it). A vector of another length is refused."""
+        size = self.configuration.get("embeddings_size")
+        if size in (None, ""):
+            return None
+        if isinstance(size, bool) or not isinstance(size, (int, float, str)) or not str(size).isdigit() \
+                or int(size) < 1:
+            raise ValidationError(f"embeddings_size must be a whole number of at least 1, got {size!r}")
+        return int(size)
 
     def log_metrics(self, step: float, epoch: float | None = None, **metrics: float) -> None:
         """Log metric points from train(); 'train/loss' keys split into figure 'loss', legend 'train'."""
@@ -321,6 +338,110 @@ class BaseModelAdapter(abc.ABC):
             out = {**out, "predict_seconds": round(predict_s, 2),
                    "items_per_second": round(len(items) / predict_s, 1) if predict_s > 0 else None}
         return out
+
+    # Vectors are stored once this many are pending, or as many as the set holds (so a big set is rewritten a
+    # logarithmic number of times), and when the embedding ends or is canceled.
+    EMBED_FLUSH = 1000
+
+    def embed_items(self, items: Sequence[Any], upload_features: bool | None = None, batch_size: int | None = None,
+                    *, skip_embedded: bool = False, progress: Callable[[float, str], None] | None = None,
+                    **kwargs: Any) -> tuple[list, np.ndarray]:
+        """Embed items in batches (prepare_item_func -> embed) into the model's feature set (named after the
+        model; made on the first vectors), each vector checked (one per item, finite, all of one length:
+        embeddings_size when declared). An item the set holds already gets its new vector; ``skip_embedded``:
+        items the set holds vectors of from the same weights are left out (an incremental run). A set made by
+        other weights is replaced. ``upload_features=False``: only return them. Checks cancel between batches
+        (what is done by then is stored). Returns (the items embedded, their vectors [n, size] float32)."""
+        from desktop_app.catalog.feature_sets import queries
+
+        catalog = self._catalog()
+        m = self.model_entity
+        store = upload_features is not False
+        fs = queries(catalog)
+        weights = fs.weights_sha(m.id)
+        items = list(items)
+        if skip_embedded:
+            done_ids = fs.embedded_ids(m.id, weights)
+            items = [it for it in items if int(it.id) not in done_ids]
+        current = fs.of_model(m.id)
+        stored = current.count if current is not None and current.weights_sha == weights else 0
+        bs = int(batch_size or self.configuration.get("batch_size", 4) or 4)
+        progress = progress or self.context.get("progress")
+        size = self.embeddings_size
+        out_vecs: list[np.ndarray] = []
+        pending: list[tuple[list, np.ndarray]] = []
+
+        def flush() -> None:
+            nonlocal stored
+            if store and pending:
+                ids = [int(it.id) for batch_items, _ in pending for it in batch_items]
+                rec = fs.add(m.id, ids, np.concatenate([v for _, v in pending]), weights_sha=weights)
+                stored = rec.count
+            pending.clear()
+
+        try:
+            for k in range(0, len(items), bs):
+                if self.should_stop():
+                    raise Cancelled("canceled by the user")
+                batch_items = items[k:k + bs]
+                vecs = _checked_vectors(type(self).__name__, batch_items,
+                                        self.embed([self.prepare_item_func(it) for it in batch_items], **kwargs), size)
+                size = vecs.shape[1]
+                out_vecs.append(vecs)
+                pending.append((batch_items, vecs))
+                if sum(len(b) for b, _ in pending) >= max(self.EMBED_FLUSH, stored):
+                    flush()
+                if progress:
+                    done = min(k + bs, len(items))
+                    progress(100.0 * done / max(len(items), 1), f"embedded {done}/{len(items)} items")
+        except Cancelled:
+            flush()
+            raise
+        flush()
+        vectors = np.concatenate(out_vecs) if out_vecs else np.zeros((0, size or 0), np.float32)
+        return items, vectors
+
+    def embed_dataset(self, dataset: Any, filters: dict | None = None, batch_size: int | None = None,
+                      progress: Callable[[float, str], None] | None = None, *, skip_embedded: bool = True,
+                      **kwargs: Any) -> dict:
+        """Embed the dataset's items that `filters` selects (all without one) into the model's feature set;
+        items embedded before with the same weights are skipped unless ``skip_embedded=False``. Returns
+        {'items': selected, 'embedded': embedded now, 'skipped': skipped}."""
+        items = list(dataset.items.list(filters=filters or None))
+        done, _ = self.embed_items(items, batch_size=batch_size, skip_embedded=skip_embedded, progress=progress,
+                                   **kwargs)
+        return {"items": len(items), "embedded": len(done), "skipped": len(items) - len(done)}
+
+
+def _checked_vectors(adapter: str, items: list, out: Any, size: int | None) -> np.ndarray:
+    """embed()'s answer for a batch as a [len(items), size] float32 array, or ValidationError naming the item."""
+    if isinstance(out, np.ndarray) and out.ndim == 2:
+        rows = list(out)
+    elif isinstance(out, (list, tuple)) or (hasattr(out, "detach") and getattr(out, "ndim", 0) == 2):
+        rows = list(out)
+    else:
+        raise ValidationError(f"{adapter}.embed returned {type(out).__name__}; it returns one vector per item")
+    if len(rows) != len(items):
+        raise ValidationError(f"{adapter}.embed returned {len(rows)} vectors for a batch of {len(items)}")
+    checked = []
+    for it, v in zip(items, rows):
+        where = f"item {it.id} ({it.name}): {adapter}.embed"
+        if hasattr(v, "detach"):           # a torch tensor
+            v = v.detach().cpu().numpy()
+        try:
+            a = np.asarray(v, dtype=np.float32)
+        except (TypeError, ValueError) as e:
+            raise ValidationError(f"{where} returned a vector that is not numbers: {e}") from None
+        if a.ndim != 1 or a.size == 0:
+            raise ValidationError(f"{where} returned a value of shape {a.shape}; a vector is 1-D")
+        if size is not None and a.size != size:
+            raise ValidationError(f"{where} returned a vector of {a.size} numbers; the model's vectors have {size} "
+                                  f"(embeddings_size)")
+        if not np.isfinite(a).all():
+            raise ValidationError(f"{where} returned a vector holding NaN or infinity")
+        size = a.size
+        checked.append(a)
+    return np.stack(checked) if checked else np.zeros((0, size or 0), np.float32)
 
 
 def check_predictions(item: Any, anns: list, labels: list[str]) -> None:

@@ -85,6 +85,16 @@ class TinyDet(TaskModel):
         heat, dist = self._heads(images)
         return self._decode(heat, dist, conf_threshold, images.shape[-2:])
 
+    @property
+    def feature_size(self) -> int:
+        return self.stage4[-1][0].out_channels
+
+    @torch.no_grad()
+    def features(self, images: torch.Tensor) -> torch.Tensor:
+        """The backbone's last feature map (stride 32), average-pooled over the image."""
+        c4 = self.stage4(self.stage3(self.stage2(self.stem(self.normalize(images)))))
+        return c4.float().mean(dim=(2, 3))
+
     # -- targets and loss ----------------------------------------------------------------------------
 
     def _locations(self, h: int, w: int, device) -> tuple[torch.Tensor, torch.Tensor]:
@@ -220,3 +230,15 @@ class TorchvisionDetector(TaskModel):
     def predict(self, images, conf_threshold: float = 0.0):
         outs = self._shift(self.net(self._inputs(images)))
         return [{k: v[o["scores"] >= conf_threshold] for k, v in o.items()} for o in outs]
+
+    @property
+    def feature_size(self) -> int:
+        return [m for m in self.net.backbone.body.modules() if isinstance(m, nn.Conv2d)][-1].out_channels
+
+    @torch.no_grad()
+    def features(self, images: torch.Tensor) -> torch.Tensor:
+        """The backbone's last feature map (MobileNet V3's, before the FPN), average-pooled, on the images as the
+        detector sees them (its own resize and normalisation)."""
+        batch, _ = self.net.transform(self._inputs(images))
+        maps = self.net.backbone.body(batch.tensors)
+        return list(maps.values())[-1].float().mean(dim=(2, 3))

@@ -67,6 +67,26 @@ class Classifier(TaskModel):
     def predict(self, images, conf_threshold: float = 0.0):
         return self.net(self.normalize(images)).float().softmax(dim=1)
 
+    @property
+    def head(self) -> nn.Linear:
+        """The final linear layer (its input is the embedding)."""
+        return self.net.fc if self.arch.startswith("resnet") else self.net.classifier[3]
+
+    @property
+    def feature_size(self) -> int:
+        return self.head.in_features
+
+    @torch.no_grad()
+    def features(self, images: torch.Tensor) -> torch.Tensor:
+        """The pooled penultimate features: what the final linear layer takes, caught by a forward hook."""
+        seen: list[torch.Tensor] = []
+        hook = self.head.register_forward_hook(lambda _m, inputs, _out: seen.append(inputs[0]))
+        try:
+            self.net(self.normalize(images))
+        finally:
+            hook.remove()
+        return seen[0].float().flatten(1)
+
 
 def build_model(arch: str, num_classes: int, *, image_size: int = 64, pretrained: bool = True,
                 pretrained_path: str | Path | None = None, labels: list[str] | None = None) -> tuple[TaskModel, str]:

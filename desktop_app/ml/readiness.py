@@ -16,7 +16,7 @@ from desktop_app.errors import ValidationError
 NOT_RUNNABLE = (ModelStatus.PENDING, ModelStatus.TRAINING, ModelStatus.FAILED)
 WEIGHTS = "weights.pt"         # the built-in adapters' weights file (ml.packages.torchvision_adapter.WEIGHTS)
 ACTIONS = {"evaluate": ("evaluate it", "evaluated"), "predict": ("predict with it", "run"),
-           "deploy": ("deploy it", "deployed")}
+           "deploy": ("deploy it", "deployed"), "embed": ("embed items with it", "run")}
 
 
 def why_cannot_run(catalog: Any, model: Any, action: str) -> str | None:

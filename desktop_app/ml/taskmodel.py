@@ -35,3 +35,12 @@ class TaskModel(nn.Module):
 
     def predict(self, images: torch.Tensor, conf_threshold: float = 0.0) -> Any:
         raise NotImplementedError
+
+    @property
+    def feature_size(self) -> int:
+        """The length of `features`' vectors."""
+        raise NotImplementedError
+
+    def features(self, images: torch.Tensor) -> torch.Tensor:
+        """One pooled feature vector per image ([B, feature_size], float): the model's embedding."""
+        raise NotImplementedError

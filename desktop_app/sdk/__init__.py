@@ -16,6 +16,7 @@ from .filters import (Filters, FiltersMethod, FiltersOperations, FiltersOrderByD
 from .keywords import UnexpectedKeywordError
 from .model import Model
 from .sweep import Sweep, Sweeps
+from .features import Feature, FeatureSet, FeatureSets
 
 _REPOSITORIES = ("projects", "packages", "models", "datasets", "executions", "services", "pipelines")
 
@@ -33,6 +34,8 @@ def __getattr__(name: str) -> Any:
     if name == "sweeps":             # the default client's sweeps (Client.sweeps where the client holds one)
         client = default_client()
         return getattr(client, "sweeps", None) or Sweeps(client)
+    if name == "feature_sets":       # the default client's feature sets (sdk.features)
+        return FeatureSets(default_client())
     if name == "BaseModelAdapter":
         from desktop_app.ml.adapter import BaseModelAdapter
         return BaseModelAdapter
@@ -46,5 +49,6 @@ __all__ = [
     "FiltersOperations", "FiltersMethod", "FiltersOrderByDirection", "PagedEntities", "PlotSample",
     "Annotation", "Artifact", "Dataset", "Execution", "Item", "Package", "Project", "Service", "Model",
     "ModelStatus", "ExecutionStatus", "BaseModelAdapter", "UnexpectedKeywordError", "Sweep", "sweeps",
+    "Feature", "FeatureSet", "FeatureSets", "feature_sets",
     *_REPOSITORIES,
 ]

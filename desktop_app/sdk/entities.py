@@ -367,9 +367,65 @@ class Dataset(Entity):
         DatasetVersions(self._client.catalog).delete(self.id, name)
         return True
 
+    # -- what to label next, near-duplicates, leakage (workflows.labeling) --
+    def rank_for_labeling(self, model: Any, strategy: str = "entropy", k: int = 50, diversity: float = 0.0,
+                          unlabeled_only: bool = True) -> LabelQueue:
+        """The ``k`` items most worth labelling next, by ``model``'s (a Model or model id) uncertainty in its stored
+        predictions on them: a list of (Item, score), score in [0, 1], least sure first. ``strategy``: 'entropy',
+        'margin', 'least_confidence' (classification) or 'detection' (the mean binary entropy of an image's boxes).
+        Entropy and margin need every class's probability (metadata['scores'], which the built-in classifiers
+        store); where only the top-1 confidence is kept, least confidence is used and the queue's ``strategy`` and
+        ``note`` say so. ``diversity`` in [0, 1]: 0 ranks by uncertainty alone; above it, greedy k-center over the
+        model's embeddings (its feature set) picks k spread over the k + diversity * (n - k) most uncertain, the
+        labelled items counted as covered. ``unlabeled_only``: items without ground truth only. Items the model has
+        no prediction (or, with diversity, no vector) for are left out and listed in ``unscored``."""
+        from desktop_app.workflows.labeling import rank_for_labeling
+        model = self._labeling_model(model)
+        vectors = model.feature_set.vectors() if diversity > 0 else None
+        r = rank_for_labeling(self._client.catalog, self.id, model.id, strategy=strategy, k=k, diversity=diversity,
+                              unlabeled_only=unlabeled_only, vectors=vectors)
+        records = {rec.id: rec for rec in self._client.catalog.list_items(self.id, item_ids=r.items)}
+        return LabelQueue([(Item(self._client, records[i]), s) for i, s in r.pairs()], strategy=r.strategy,
+                          diversity=r.diversity, note=r.note, unscored=r.unscored)
+
+    def near_duplicates(self, model: Any, threshold: float | None = None) -> list:
+        """Groups of near-identical items by ``model``'s embeddings (its feature set): items whose vectors lie within
+        ``threshold`` cosine distance (default evaluation.similarity.DEFAULT_DUPLICATE_THRESHOLD, 0.05) joined
+        transitively; each group (evaluation.similarity.DuplicateGroup) has ``items`` (ids), the ``pairs`` that
+        joined it with their distances, and ``max_distance``. Largest groups first."""
+        from desktop_app.evaluation.similarity import DEFAULT_DUPLICATE_THRESHOLD
+        from desktop_app.workflows.labeling import near_duplicates
+        vectors = self._labeling_model(model).feature_set.vectors()
+        return near_duplicates(self._client.catalog, self.id, vectors,
+                               DEFAULT_DUPLICATE_THRESHOLD if threshold is None else threshold)
+
+    def leakage(self, model: Any, threshold: float | None = None) -> list:
+        """The validation / test items with a near-duplicate in train by ``model``'s embeddings, closest first: each
+        (evaluation.similarity.Leak) names the ``item``, its ``subset``, its nearest train ``twin`` and their
+        ``distance`` (cosine, at most ``threshold``, default as ``near_duplicates``)."""
+        from desktop_app.evaluation.similarity import DEFAULT_DUPLICATE_THRESHOLD
+        from desktop_app.workflows.labeling import leakage_report
+        vectors = self._labeling_model(model).feature_set.vectors()
+        return leakage_report(self._client.catalog, self.id, vectors,
+                              DEFAULT_DUPLICATE_THRESHOLD if threshold is None else threshold)
+
+    def _labeling_model(self, model: Any):
+        return model if isinstance(model, Entity) else self._client.models.get(model_id=str(model))
+
     def delete(self) -> bool:
         self._client.catalog.delete_dataset(self.id)
         return True
+
+
+@check_public_methods
+class LabelQueue(list):
+    """``dataset.rank_for_labeling``'s answer: (Item, score) pairs, most worth labelling first, with the
+    ``strategy`` the scores are (the one asked for, or the fallback), a ``note`` saying why, the ``diversity``
+    used, and the ``unscored`` item ids (no prediction, or no vector when diversity needs one)."""
+
+    def __init__(self, pairs: Sequence, *, strategy: str, diversity: float, note: str, unscored: list[int]):
+        super().__init__(pairs)
+        self.strategy, self.diversity, self.note, self.unscored = strategy, diversity, note, unscored
 
 
 def _hex_color(color: Any) -> str:

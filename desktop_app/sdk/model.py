@@ -443,6 +443,33 @@ class Model(Entity):
                                     filters=filter_dict(filters), wait=wait)
         return Execution(self._client, rec)
 
+    def embed(self, item_ids: Sequence[int], *, wait: bool = True) -> Execution:
+        """Embed these items (ids) into the model's feature set, in a job; those embedded before with the same
+        weights are skipped. Returns the Execution (its output: embedded, skipped, count, size)."""
+        from desktop_app.workflows.embed import submit_embed
+        rec = submit_embed(self._client.catalog, self.id, item_ids=list(item_ids), wait=wait)
+        return Execution(self._client, rec)
+
+    def embed_datasets(self, dataset_ids: Sequence[str], attach_trigger: bool = False, *, filters: Any = None,
+                       wait: bool = True) -> Execution:
+        """Embed the datasets' items (those ``filters`` selects) into the model's feature set, in one job; items
+        embedded before with the same weights are skipped, so running it again after adding items embeds only
+        the new ones. ``attach_trigger``: there are no triggers here (True is refused)."""
+        from desktop_app.workflows.embed import submit_embed
+        if attach_trigger:
+            raise ValidationError("attach_trigger: there are no triggers; call embed_datasets again after adding "
+                                  "items (only the new ones are embedded)")
+        ids = [dataset_ids] if isinstance(dataset_ids, str) else list(dataset_ids)
+        ids = [d.id if isinstance(d, Dataset) else d for d in ids]
+        rec = submit_embed(self._client.catalog, self.id, dataset_ids=ids, filters=filter_dict(filters), wait=wait)
+        return Execution(self._client, rec)
+
+    @property
+    def feature_set(self):
+        """The model's FeatureSet (sdk.features): its embeddings; NotFoundError until items are embedded."""
+        from .features import FeatureSets
+        return FeatureSets(self._client).of_model(self)
+
     def deploy(self, service_config: dict | None = None) -> Service:
         """Serve the model; ``service_config`` over the defaults its package version keeps (pushed with
         ``service_config=``): a key given here wins."""

@@ -10,7 +10,7 @@ import sys
 from desktop_app.catalog import Catalog, scratch
 from desktop_app.jobs.worker import Control, main as run_job, task
 
-from . import evaluate, predict, train
+from . import embed, evaluate, predict, train
 
 
 @task("train")
@@ -41,6 +41,9 @@ def run_predict(catalog: Catalog, ex, control: Control) -> dict:
     return predict.predict(catalog, ex.model_id, item_ids=ex.input.get("item_ids"),
                            dataset_id=ex.input.get("dataset_id"), filters=ex.input.get("filters") or None,
                            progress=control.progress, check=control.check)
+
+
+task(embed.KIND)(embed.run_job)     # embed items into the model's feature set (workflows.embed)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -98,6 +98,12 @@ class SmallCNNAdapter(dl.BaseModelAdapter):
             self.model.load_state_dict(best_state)
             self.log_metrics(step, **{"validation/best_accuracy": best_acc})
 
+    def embed(self, batch, **kwargs):
+        """One vector per image for model.embed / feature_set.search: the pooled features the final Linear takes
+        (64 numbers; declare it with 'embeddings_size': 64 in the configuration to have other lengths refused)."""
+        with torch.no_grad():
+            return self.model[:-1](torch.stack([self._tensor(img) for img in batch])).numpy()
+
     def predict(self, batch, **kwargs):
         with torch.no_grad():
             probs = torch.softmax(self.model(torch.stack([self._tensor(img) for img in batch])), dim=1)

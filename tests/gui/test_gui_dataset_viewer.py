@@ -178,3 +178,12 @@ def test_filter_panel_counts_match_the_catalog(qtbot, client, page, detection):
     assert f"circle  ({lc_test:,})" in labels
     assert page.model.filter.subset == "test"
     assert page.count_label.text() == f"{counts['test']:,} of {sum(counts.values()):,} items"
+
+
+def test_opening_the_row_already_current_shows_it_again(qtbot, client, page):
+    # The gallery may make the first row current by itself (it took the focus): opening that row must still
+    # open the viewer on it (a test waiting for item_opened timed out when the focus came first).
+    first = open_row(qtbot, page, 0)
+    page.viewer_panel.hide()
+    assert open_row(qtbot, page, 0).id == first.id
+    assert page.viewer_panel.isVisible()

@@ -42,6 +42,9 @@ def test_evaluations_and_predictions_name_their_data(dl):
     assert job_title(cat, "predict", m.id, {"item_ids": [4, 5, 6], "dataset_id": None}) == \
         "Predict with resnet-exp on 3 items"
     assert job_title(cat, "deploy", m.id, {}) == "Deploy resnet-exp"
+    assert job_title(cat, "embed", m.id, {"dataset_ids": [shapes.id], "filters": {"subset": "train"}}) == \
+        "Embed with resnet-exp on shapes/train"
+    assert job_title(cat, "embed", m.id, {"item_ids": [1, 2]}) == "Embed with resnet-exp on 2 items"
 
 
 def test_a_job_queued_before_names_were_kept_gets_one_from_its_record(dl):

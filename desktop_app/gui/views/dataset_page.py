@@ -425,10 +425,13 @@ class DatasetPage(QWidget):
         if not 0 <= row < self.model.rowCount():
             return
         idx = self.model.index(row)
+        before = self._current_row
         self.gallery.selectionModel().setCurrentIndex(
             idx, QItemSelectionModel.SelectionFlag.ClearAndSelect)
         self.gallery.scrollTo(idx)
-        if self._current_row != row:   # same index again: currentChanged does not fire
+        # Same index again: currentChanged does not fire. That includes the row already current and shown (the
+        # view made the first row current when it took the focus): shown again, so the viewer opens on it.
+        if self._current_row != row or before == row:
             self._show_row(row)
 
     def next_item(self) -> None:

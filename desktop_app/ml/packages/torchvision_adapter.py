@@ -153,6 +153,19 @@ class TorchvisionAdapter(BaseModelAdapter):
         conf = kwargs.get("conf_threshold", self.configuration.get("conf_threshold", 0.05))
         return predict_images(bundle, list(batch), conf_threshold=conf)
 
+    def embed(self, batch: Sequence[Any], **kwargs: Any) -> Any:
+        """[len(batch), embeddings_size] float32: the classifiers' pooled penultimate features (the final linear
+        layer's input), the detectors' average-pooled last backbone feature map."""
+        from desktop_app.ml.embedding import embed_images
+        return embed_images(self._ensure_loaded(), list(batch))
+
+    @property
+    def embeddings_size(self) -> int | None:
+        """The architecture fixes it (its weights say which one, else the configuration's arch)."""
+        from desktop_app.ml.embedding import EMBEDDING_SIZES
+        arch = self._bundle.arch if getattr(self, "_bundle", None) is not None else self.configuration.get("arch")
+        return EMBEDDING_SIZES.get(arch)
+
 
 class ClassificationAdapter(TorchvisionAdapter):
     task = "classification"
