@@ -326,11 +326,11 @@ class DataMixin:
                 params.append(subset)
         if label is not None:
             where.append("id IN (SELECT item_id FROM annotations WHERE dataset_id = ? AND label = ? "
-                         "AND model_id IS NULL)")
+                         f"AND {ground_truth_sql()})")
             params += [dataset_id, label]
         if ann_type is not None:
             where.append("id IN (SELECT item_id FROM annotations WHERE dataset_id = ? AND type = ? "
-                         "AND model_id IS NULL)")
+                         f"AND {ground_truth_sql()})")
             params += [dataset_id, ann_type]
         if text:
             where.append("name LIKE ? ESCAPE '\\'")
@@ -349,7 +349,7 @@ class DataMixin:
             params.append(int(reviewed))
         if has_annotations is not None:
             op = "IN" if has_annotations else "NOT IN"
-            where.append(f"id {op} (SELECT item_id FROM annotations WHERE dataset_id = ? AND model_id IS NULL)")
+            where.append(f"id {op} (SELECT item_id FROM annotations WHERE dataset_id = ? AND {ground_truth_sql()})")
             params.append(dataset_id)
         return " AND ".join(where), params
 

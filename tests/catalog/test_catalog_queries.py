@@ -116,3 +116,24 @@ def test_transaction_rolls_every_call_back_together(catalog):
                 catalog.create_dataset(project.id, "b")
             raise RuntimeError("undo")
     assert catalog.list_datasets(project.id) == []
+
+
+def test_item_filters_count_only_ground_truth_as_labels(catalog, tmp_path):
+    """A prediction imported with only its model's name (no model id) is not a label: "unlabelled" items keep it."""
+    from PIL import Image
+
+    from desktop_app.domain.annotations import Annotation, DatasetBundle, ImageEntry
+    project = catalog.create_project("p")
+    ds = catalog.create_dataset(project.id, "d", labels=["cat"])
+    entries = []
+    for i, anns in enumerate([[Annotation(type="class", label="cat")],
+                              [Annotation(type="class", label="cat", model_name="external", score=0.4)]]):
+        path = tmp_path / f"{i}.png"
+        Image.new("RGB", (4, 4)).save(path)
+        entries.append(ImageEntry(source=path, name=f"{i}.png", width=4, height=4, annotations=anns))
+    catalog.import_bundle(ds.id, DatasetBundle(labels=["cat"], items=entries))
+    names = {i.id: i.name for i in catalog.list_items(ds.id)}
+    assert [names[i] for i in catalog.item_ids(ds.id, has_annotations=True)] == ["0.png"]
+    assert [names[i] for i in catalog.item_ids(ds.id, has_annotations=False)] == ["1.png"]
+    assert [names[i] for i in catalog.item_ids(ds.id, label="cat")] == ["0.png"]
+    assert [names[i] for i in catalog.item_ids(ds.id, ann_type="class")] == ["0.png"]
