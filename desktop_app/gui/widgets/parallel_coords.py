@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 import pyqtgraph as pg
@@ -51,6 +51,30 @@ def colour_bar(ax: lb.Axis) -> pg.ColorBarItem:
         low, high = low - 0.5, high + 0.5
     return pg.ColorBarItem(values=(low, high), colorMap=pg.colormap.get(COLORMAP), interactive=False, width=14,
                            label=f"log10 {ax.title}" if ax.log else ax.title)
+
+
+def show_colour_scale(chart: Any, ax: lb.Axis | None, sample: Callable[[str], Any]) -> None:
+    """The colour key of `chart` (a widget with .canvas, .colorbar, .legend) for the column `ax` colours by: a
+    colour bar for numbers, a legend of the values for text (`sample(colour)` draws each entry's mark), beside the
+    axes, never over them; the previous key removed, none for None."""
+    if chart.colorbar is not None:
+        chart.canvas.removeItem(chart.colorbar)
+        chart.colorbar = None
+    if chart.legend is not None:
+        chart.canvas.removeItem(chart.legend)
+        chart.legend = None
+    if ax is None:
+        return
+    if not ax.categorical:
+        chart.colorbar = colour_bar(ax)
+        chart.canvas.addItem(chart.colorbar, row=0, col=1)
+        return
+    chart.legend = pg.LegendItem(labelTextColor="#d0d0d0" if is_dark(chart) else "#303030")
+    chart.canvas.addItem(chart.legend, row=0, col=1)
+    chart.legend.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
+    chart.canvas.ci.layout.setAlignment(chart.legend, Qt.AlignmentFlag.AlignTop)
+    for k, cat in enumerate(ax.categories):
+        chart.legend.addItem(sample(LINE_COLORS[k % len(LINE_COLORS)]), f"{ax.title} = {cat}")
 
 
 class ParallelCoordinates(QWidget):
@@ -172,25 +196,7 @@ class ParallelCoordinates(QWidget):
         self._apply_pens()
 
     def _show_scale(self, ax: lb.Axis | None) -> None:
-        if self.colorbar is not None:
-            self.canvas.removeItem(self.colorbar)
-            self.colorbar = None
-        if self.legend is not None:
-            self.canvas.removeItem(self.legend)
-            self.legend = None
-        if ax is None:
-            return
-        if not ax.categorical:
-            self.colorbar = colour_bar(ax)
-            self.canvas.addItem(self.colorbar, row=0, col=1)
-            return
-        self.legend = pg.LegendItem(labelTextColor="#d0d0d0" if is_dark(self) else "#303030")
-        self.canvas.addItem(self.legend, row=0, col=1)     # beside the axes, never over them
-        self.legend.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
-        self.canvas.ci.layout.setAlignment(self.legend, Qt.AlignmentFlag.AlignTop)
-        for k, cat in enumerate(ax.categories):
-            sample = pg.PlotDataItem([0, 1], [0, 0], pen=pg.mkPen(LINE_COLORS[k % len(LINE_COLORS)], width=3))
-            self.legend.addItem(sample, f"{ax.title} = {cat}")
+        show_colour_scale(self, ax, lambda colour: pg.PlotDataItem([0, 1], [0, 0], pen=pg.mkPen(colour, width=3)))
 
     def _apply_pens(self) -> None:
         chosen = self.selected_ids()

@@ -9,17 +9,17 @@ from pathlib import Path
 from typing import Sequence
 
 import pyqtgraph as pg
-from PySide6.QtCore import QRectF, Qt, Signal
+from PySide6.QtCore import QRectF, Signal
 from PySide6.QtGui import QBrush, QColor, QPen
 from PySide6.QtWidgets import (QComboBox, QFileDialog, QGraphicsRectItem, QHBoxLayout, QLabel, QPushButton,
-                               QSizePolicy, QVBoxLayout, QWidget)
+                               QVBoxLayout, QWidget)
 
 from .. import leaderboard_data as lb
 from ..exporting import save_png, save_text
-from ..style import is_dark, muted
+from ..style import muted
 from .brush_box import BRUSH_EDGE, BRUSH_FILL, BrushViewBox
 from .charts import LINE_COLORS
-from .parallel_coords import colour_bar, colour_scale
+from .parallel_coords import colour_scale, show_colour_scale
 
 POINT_SIZE = 11
 
@@ -160,25 +160,7 @@ class ParamScatter(QWidget):
         return out
 
     def _show_scale(self, ax: lb.Axis | None) -> None:
-        if self.colorbar is not None:
-            self.canvas.removeItem(self.colorbar)
-            self.colorbar = None
-        if self.legend is not None:
-            self.canvas.removeItem(self.legend)
-            self.legend = None
-        if ax is None:
-            return
-        if not ax.categorical:
-            self.colorbar = colour_bar(ax)
-            self.canvas.addItem(self.colorbar, row=0, col=1)
-            return
-        self.legend = pg.LegendItem(labelTextColor="#d0d0d0" if is_dark(self) else "#303030")
-        self.canvas.addItem(self.legend, row=0, col=1)
-        self.legend.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
-        self.canvas.ci.layout.setAlignment(self.legend, Qt.AlignmentFlag.AlignTop)
-        for k, cat in enumerate(ax.categories):
-            sample = pg.ScatterPlotItem(size=POINT_SIZE, brush=pg.mkBrush(LINE_COLORS[k % len(LINE_COLORS)]))
-            self.legend.addItem(sample, f"{ax.title} = {cat}")
+        show_colour_scale(self, ax, lambda colour: pg.ScatterPlotItem(size=POINT_SIZE, brush=pg.mkBrush(colour)))
 
     # -- brushing -------------------------------------------------------------------------
     def selected_ids(self) -> set[str] | None:
