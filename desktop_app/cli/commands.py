@@ -9,7 +9,7 @@ from pathlib import Path
 
 from desktop_app.errors import NotFoundError, UserError
 
-from .app import client, command, print_json, print_table, resolve_dataset, resolve_model
+from .app import client, command, print_json, resolve_dataset, resolve_model
 from .display import window_problem
 
 
@@ -28,43 +28,6 @@ def open_gui(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return 2
     return run([])
-
-
-# -- listing ---------------------------------------------------------------------------------
-def _setup_list(p: argparse.ArgumentParser, what: str) -> None:
-    p.add_argument("action", choices=["list"], nargs="?", default="list")
-    p.add_argument("--project", help="project name or id")
-    if what == "models":
-        p.add_argument("--package", help="package name or id")
-    p.add_argument("--json", action="store_true", help="print JSON")
-
-
-@command("models", "List models with status and lineage.")
-def _models(p):
-    _setup_list(p, "models")
-
-    def run(a):
-        c = client()
-        if a.package:
-            repo = c.packages.get(a.package).models
-        elif a.project:
-            repo = c.projects.get(a.project).models
-        else:
-            repo = c.models
-        names = {r.id: r.name for r in c.catalog.find_models()}
-        pkgs = {r.id: r.name for r in c.catalog.list_packages()}
-        rows = [{**m.to_json(), "package": pkgs.get(m.package_id, ""), "parent": names.get(m.parent_id, "")}
-                for m in repo.list()]
-        return _print(rows, a, ["id", "name", "package", "status", "parent"])
-    p.set_defaults(func=run)
-
-
-def _print(rows, args, columns) -> int:
-    if args.json:
-        print_json(rows)
-    else:
-        print_table(rows, columns)
-    return 0
 
 
 @command("info", "Show the catalog folder, its size, and counts; or one model / dataset with --model / --dataset.")

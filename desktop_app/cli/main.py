@@ -18,7 +18,7 @@ def build_parser() -> argparse.ArgumentParser:
     # Each command module registers its commands with app.command when imported.
     from . import (bundle, catalog_commands, commands, demo, jobs_commands,  # noqa: F401
                    package_commands, pipeline_commands, project_commands, sample_commands, serve_commands)
-    from . import model_commands  # noqa: F401  (after commands: its `models` replaces the plain listing)
+    from . import model_commands  # noqa: F401
     from . import sweep_commands  # noqa: F401
     from . import prediction_commands  # noqa: F401
     from . import embed_commands  # noqa: F401

@@ -24,6 +24,26 @@ def _queue(catalog: Catalog, kind: str, *, model_id: str | None, input: dict,
     return catalog.update_execution(ex.id, log_path=f"logs/executions/{ex.id}.log", message="queued")
 
 
+def submit(catalog: Catalog, kind: str, *, model_id: str | None, input: dict, wait: bool = True,
+           show_progress: bool | None = None, context: str | None = None) -> ExecutionRecord:
+    """Queue a job of any kind the worker knows (its input already checked by the caller), make sure a scheduler
+    runs it, and wait for it when asked. The train / evaluate / predict submitters below check their input first."""
+    ex = _queue(catalog, kind, model_id=model_id, input=input, context=context)
+    return _start(catalog, ex, wait, show_progress)
+
+
+def check_trainable(catalog: Catalog, model: Any) -> None:
+    """What training refuses before any job: a model with no dataset, or an empty train / validation subset."""
+    if model.dataset_id is None:
+        raise ValidationError(f"model {model.name!r} has no dataset to train on; clone it with dataset=")
+    for subset, f in (("train", model.train_filter), ("validation", model.validation_filter)):
+        f = f or {"subset": subset}
+        if catalog.count_items(model.dataset_id, **f) == 0:
+            ds = catalog.get_dataset(model.dataset_id)
+            raise ValidationError(f"the {subset} subset of dataset {ds.name!r} is empty (filter {f}); split "
+                                  f"the dataset (dataset.split_ml_subsets) or change the model's {subset} filter")
+
+
 def submit_train(catalog: Catalog, model_id: str, *, wait: bool = True, resume: bool = False,
                  show_progress: bool | None = None, device: str | None = None,
                  context: str | None = None, cluster: dict | None = None) -> ExecutionRecord:
@@ -42,14 +62,7 @@ def submit_train(catalog: Catalog, model_id: str, *, wait: bool = True, resume: 
         if active:
             raise ValidationError(f"model {model.name!r} is already training (execution {active[0].id})")
     config = validate_model_configuration(catalog, model.package_id, model.configuration)
-    if model.dataset_id is None:
-        raise ValidationError(f"model {model.name!r} has no dataset to train on; clone it with dataset=")
-    for subset, f in (("train", model.train_filter), ("validation", model.validation_filter)):
-        f = f or {"subset": subset}
-        if catalog.count_items(model.dataset_id, **f) == 0:
-            ds = catalog.get_dataset(model.dataset_id)
-            raise ValidationError(f"the {subset} subset of dataset {ds.name!r} is empty (filter {f}); split "
-                                  f"the dataset (dataset.split_ml_subsets) or change the model's {subset} filter")
+    check_trainable(catalog, model)
     requested = device or str(config.get("device", "auto"))
     if config.get("distributed"):
         requested = "all"

@@ -88,10 +88,7 @@ def submit_embed(catalog: Catalog, model_id: str, *, item_ids: Sequence[int] | N
         inp["dataset_ids"] = [catalog.get_dataset(d).id for d in dataset_ids]   # NotFoundError for a wrong one
         if sum(catalog.count_items(d, **(filters or {})) for d in inp["dataset_ids"]) == 0:
             raise ValidationError(f"nothing to embed: the filter {filters or {}} selects no items")
-    # WORKAROUND: jobs.runner has no public submit for a kind it does not know; its queue and start are used as
-    # submit_predict uses them.
-    ex = runner._queue(catalog, KIND, model_id=model_id, input=inp)
-    return runner._start(catalog, ex, wait, show_progress)
+    return runner.submit(catalog, KIND, model_id=model_id, input=inp, wait=wait, show_progress=show_progress)
 
 
 # -- search -------------------------------------------------------------------------------------

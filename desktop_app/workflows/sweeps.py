@@ -246,7 +246,7 @@ def create_sweep(catalog: Catalog, base_model_id: str, space: Mapping[str, Any],
         raise ValidationError(f"objective must be a metric key '<legend>/<figure>' such as validation/accuracy, "
                               f"got {objective!r}")
     direction = direction or default_direction(objective)
-    _check_trainable(catalog, base)
+    runner.check_trainable(catalog, base)      # what submit_train refuses for every trial alike, said once
     _check_configurations(catalog, base, space, planned)
     name = name or _free_name(catalog, base)
     if name in q.names(base.project_id):
@@ -287,18 +287,6 @@ def _method_and_sampler(method: str, sampler: str | None) -> tuple[str, str | No
         raise ValidationError("a grid tries every combination; the random sampler draws a budget of trials: give "
                               "--random N (budget=N) with it")
     return method, sampler
-
-
-def _check_trainable(catalog: Catalog, base: ModelRecord) -> None:
-    """What submit_train refuses for every trial alike, said once before the sweep is made."""
-    if base.dataset_id is None:
-        raise ValidationError(f"model {base.name!r} has no dataset to train on; clone it with dataset= first")
-    for subset, f in (("train", base.train_filter), ("validation", base.validation_filter)):
-        f = f or {"subset": subset}
-        if catalog.count_items(base.dataset_id, **f) == 0:
-            ds = catalog.get_dataset(base.dataset_id)
-            raise ValidationError(f"the {subset} subset of dataset {ds.name!r} is empty (filter {f}); split the "
-                                  f"dataset or change the model's {subset} filter")
 
 
 def _check_configurations(catalog: Catalog, base: ModelRecord, space: Mapping[str, dict],
