@@ -24,6 +24,8 @@ def _train(p):
     p.add_argument("--workers", type=int, help="Ray workers for --cluster (default: the cluster_workers setting)")
     p.add_argument("--data-version", metavar="NAME", help="train on this version of the model's dataset (`desktop-app "
                    "datasets snapshot`): its frozen items and annotations; the model keeps it for later trainings")
+    p.add_argument("--live-data", action="store_true", help="forget the pinned --data-version: train on the "
+                   "dataset as it is now (and from now on)")
 
     def run(a):
         from desktop_app.ml.adapter import coerce_overrides, validate_model_configuration
@@ -34,9 +36,14 @@ def _train(p):
             config = validate_model_configuration(client().catalog, m.package_id, {**m.configuration, **overrides})
             m.configuration.update({k: config[k] for k in overrides})
             m.update()
+        if a.live_data and a.data_version:
+            raise ValidationError("--live-data trains on the dataset as it is now; --data-version on a frozen "
+                                  "version of it: give one of them")
         _check_split(m)
         if a.workers is not None and not a.cluster:
             raise ValidationError("--workers is for --cluster")
+        if a.live_data:
+            m.unpin_data_version()
         ex = m.train(wait=not a.no_wait, resume=a.resume, device=a.device, cluster=a.cluster, workers=a.workers,
                      data_version=a.data_version)
         print(f"execution {ex.id}: {ex.status}" + (f" ({ex.error})" if ex.error else ""))

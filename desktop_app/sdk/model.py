@@ -391,6 +391,14 @@ class Model(Entity):
             warnings.warn(f"model {self.name!r}: {origin}", UserWarning, stacklevel=3)
         return Execution(self._client, rec)
 
+    def unpin_data_version(self) -> Model:
+        """Train on the live data again: forget the version name ``train(data_version=...)`` pinned (an 'auto-...'
+        name only records what the last training used, and is kept). Returns the model."""
+        from desktop_app.catalog.dataset_versions import DatasetVersions, is_auto
+        if self._record.data_version and not is_auto(self._record.data_version):
+            DatasetVersions(self._client.catalog).record_model(self.id, None)
+        return self.refresh()
+
     def sweep(self, grid: dict | None = None, params: dict | None = None, *, method: str | None = None,
               budget: int | None = None, objective: str | None = None, direction: str | None = None,
               max_parallel: int | None = None, name: str | None = None, seed: int | None = None,

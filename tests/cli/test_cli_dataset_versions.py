@@ -52,3 +52,25 @@ def test_train_refuses_a_data_version_the_dataset_lacks_before_any_job(client, c
     code, _, err = run(capsys, "train", "pretrained-resnet", "--data-version", "nope")
     assert code == 2 and "dataset 'shapes' has no version named 'nope'" in err
     assert client.catalog.list_executions() == []
+
+
+def test_train_live_data_unpins_the_model_and_refuses_both_flags(client, capsys, monkeypatch):
+    ds = client.datasets.get("shapes")
+    ds.snapshot("v1")
+    model = client.models.get(model_name="pretrained-resnet")
+    from desktop_app.catalog.dataset_versions import DatasetVersions
+    DatasetVersions(client.catalog).record_model(model.id, "v1")       # pinned, as train(data_version='v1') leaves it
+    code, _, err = run(capsys, "train", "pretrained-resnet", "--live-data", "--data-version", "v1")
+    assert code == 2 and "give one of them" in err
+    assert client.catalog.get_model(model.id).data_version == "v1"    # a refused command changed nothing
+
+    from desktop_app.sdk.model import Model
+    seen = []
+
+    def train(self, **kw):                                              # what the job would be given, without one
+        seen.append((client.catalog.get_model(self.id).data_version, kw["data_version"]))
+        return type("Ex", (), {"id": "x", "status": "success", "error": None})()
+    monkeypatch.setattr(Model, "train", train)
+    code, out, err = run(capsys, "train", "pretrained-resnet", "--live-data")
+    assert code == 0, err
+    assert seen == [(None, None)]                                       # unpinned before the training was asked

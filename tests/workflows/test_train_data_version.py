@@ -73,6 +73,20 @@ def test_training_on_the_first_snapshot_after_a_label_fix_sees_the_old_label(fix
     assert ds.get_version(out["data_version"]).sha == fixed["v2"].sha
 
 
+def test_unpinning_trains_on_the_live_data_again(fixed):
+    ds, cat, model, item = fixed["ds"], fixed["cat"], fixed["model"], fixed["item"]
+    assert model.train(data_version="v1").status == "success"
+    assert model.refresh().data_version == "v1"
+    assert model.unpin_data_version() is model and model.data_version is None
+    assert cat.get_model(model.id).data_version is None
+    ex = model.train()
+    assert ex.status == "success", ex.logs()
+    seen = json.loads(fixed["record"].read_text())
+    assert seen["seen"][item.name] == [fixed["new"]]                # the fixed label: the live data, not v1
+    assert model.refresh().data_version == auto_name(fixed["v2"].sha)   # recorded as what it used, not pinned
+    assert model.unpin_data_version().data_version == auto_name(fixed["v2"].sha)   # an auto name is kept
+
+
 def test_a_training_without_a_version_freezes_the_live_data_and_reuses_that_version(fixed):
     cat, model, item = fixed["cat"], fixed["model"], fixed["item"]
     ex = cat.create_execution("train", model_id=model.id, input={"resume": False})
