@@ -74,7 +74,7 @@ def test_training_on_the_first_snapshot_after_a_label_fix_sees_the_old_label(fix
 
 
 def test_unpinning_trains_on_the_live_data_again(fixed):
-    ds, cat, model, item = fixed["ds"], fixed["cat"], fixed["model"], fixed["item"]
+    cat, model, item = fixed["cat"], fixed["model"], fixed["item"]
     assert model.train(data_version="v1").status == "success"
     assert model.refresh().data_version == "v1"
     assert model.unpin_data_version() is model and model.data_version is None
