@@ -124,6 +124,7 @@ def export_bundle(catalog: Catalog, model_id: str, path: Path | str) -> Path:
     if record["status"] == ModelStatus.DEPLOYED.value:
         record["status"] = ModelStatus.TRAINED.value          # its services stay behind
     record["metadata"] = {k: v for k, v in (model.metadata or {}).items() if k != "system"}
+    record["data_version"], record["data_version_sha"] = model.data_version, _version_sha(catalog, model)
     manifest: dict[str, Any] = {
         "format": FORMAT, "format_version": FORMAT_VERSION, "catalog_schema": schema.SCHEMA_VERSION,
         "app_version": __version__, "created_at": now_iso(),
@@ -309,8 +310,11 @@ def _check_manifest(m: Any, path: Path) -> None:
         _need(isinstance(model.get(key, kind()), kind), path, f"gives the model a {key} that is no {kind.__name__}")
     for key in ("train_filter", "validation_filter"):
         _need(model.get(key) is None or isinstance(model[key], dict), path, f"gives the model a {key} that is no dict")
-    for key in ("description", "input_type", "output_type", "scope", "created_at", "dataset_id", "parent_id"):
+    for key in ("description", "input_type", "output_type", "scope", "created_at", "dataset_id", "parent_id",
+                "data_version", "data_version_sha"):
         _need(model.get(key) is None or isinstance(model[key], str), path, f"gives the model a {key} that is no text")
+    if model.get("data_version"):
+        check_name(model["data_version"], f"{path}: the model's data version")
     _need(model["status"] in {s.value for s in ModelStatus} and model["status"] not in _BUSY, path,
           f"gives the model the status {model['status']!r}")
     pkg = m["package"]
@@ -667,12 +671,13 @@ def _insert_model(catalog: Catalog, manifest: dict, project_id: str, package_id:
     metadata["bundle"] = {"imported_at": now_iso(), "file": path.name,
                           "from_project": manifest["project"], "lineage": lineage,
                           "dataset": next((d for d in manifest["datasets"] if d["id"] == m.get("dataset_id")), None)}
+    data_version = _data_version(catalog, m, linked, metadata["bundle"], notes)
     now = now_iso()
     status = m["status"] if m["status"] != ModelStatus.DEPLOYED.value else ModelStatus.TRAINED.value
     rec = ModelRecord.from_row({k: m.get(k) for k in _MODEL_KEYS if m.get(k) is not None} | {
         "project_id": project_id, "package_id": package_id, "status": status,
         "dataset_id": m.get("dataset_id") if linked.get(m.get("dataset_id") or "") else None,
-        "parent_id": parent_id, "metadata": metadata,
+        "parent_id": parent_id, "metadata": metadata, "data_version": data_version,
         "created_at": m.get("created_at") or now, "updated_at": now})
     try:
         catalog._db.insert("models", {**rec.to_dict(), "package_version": version})
@@ -680,3 +685,36 @@ def _insert_model(catalog: Catalog, manifest: dict, project_id: str, package_id:
         raise AlreadyExistsError(f"{path}: model {m['name']!r} ({m['id']}) clashes with one in this catalog "
                                  f"({e}); refused") from None
     return rec
+
+
+def _version_sha(catalog: Catalog, model: ModelRecord) -> str | None:
+    """The content hash of the dataset version the model trains on (its data_version), when the version exists."""
+    from .dataset_versions import DatasetVersions
+    if not (model.data_version and model.dataset_id):
+        return None
+    try:
+        return DatasetVersions(catalog).get(model.dataset_id, model.data_version).sha
+    except NotFoundError:
+        return None
+
+
+def _data_version(catalog: Catalog, m: dict, linked: dict[str, bool], origin: dict, notes: list[str]) -> str | None:
+    """The bundle's data version name, kept when this catalog's copy of the dataset has a version of that name with
+    the same content; otherwise said in a note and kept in metadata.bundle (what the model trained on where it came
+    from), the model training on the live data here."""
+    from .dataset_versions import DatasetVersions
+    name, sha = m.get("data_version"), m.get("data_version_sha")
+    if not name:
+        return None
+    dataset_id = m.get("dataset_id")
+    if dataset_id and linked.get(dataset_id):
+        try:
+            if DatasetVersions(catalog).get(dataset_id, name).sha == sha:
+                return name
+        except NotFoundError:
+            pass
+    origin["data_version"] = {"name": name, "sha": sha}
+    notes.append(f"its data version {name!r} is not in this catalog's copy of its dataset with the same content: "
+                 f"recorded in metadata.bundle; it trains on the live data here")
+    return None
+

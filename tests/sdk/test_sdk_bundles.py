@@ -208,3 +208,27 @@ def test_a_newer_format_asks_for_an_update(source, tmp_path):
             out.writestr(info.filename, data)
     with pytest.raises(ValidationError, match="format version 99.*update Model Desk"):
         read_manifest(newer)
+
+
+def test_the_data_version_travels_and_is_kept_only_where_that_version_exists(source, tmp_path):
+    first = source["first"]
+    shapes = source["client"].datasets.get("shapes")
+    v1 = shapes.snapshot("v1")
+    from desktop_app.catalog.dataset_versions import DatasetVersions
+    DatasetVersions(source["client"].catalog).record_model(first.id, "v1")   # pinned as train(data_version=) does
+    bundle = first.refresh().export_bundle(tmp_path / "first.mdbundle")
+    m = read_manifest(bundle)["model"]
+    assert (m["data_version"], m["data_version_sha"]) == ("v1", v1.sha)
+
+    other = _other(tmp_path)
+    try:                                           # no such dataset there: said, kept as where it came from
+        model = other.models.import_bundle(bundle)
+        assert model.data_version is None
+        assert model.metadata["bundle"]["data_version"] == {"name": "v1", "sha": v1.sha}
+        assert any("data version 'v1'" in n for n in model.bundle_report.notes)
+    finally:
+        other.catalog.close()
+
+    first.delete()                                 # back into its own catalog: its dataset has v1, the same data
+    back = source["client"].models.import_bundle(bundle)
+    assert back.data_version == "v1" and "data_version" not in back.metadata["bundle"]
