@@ -69,10 +69,13 @@ def sizes(catalog: Catalog) -> dict[str, int]:
 
 
 def delete_model(catalog: Catalog, model_id: str) -> dict[str, int]:
-    """Delete a model, its artifacts, predictions, metrics, evaluations, the files only it used, and its scratch
-    folders (its jobs' too: a canceled training's checkpoint)."""
+    """Delete a model, its artifacts, predictions, metrics, evaluations, feature set, the files only it used, and
+    its scratch folders (its jobs' too: a canceled training's checkpoint)."""
     shas = {a.sha256 for a in catalog.list_artifacts(model_id)}
     shas |= {e.cache_sha for e in catalog.list_evaluations(model_id=model_id) if e.cache_sha}
+    from .feature_sets import queries as feature_sets
+    vectors = feature_sets(catalog).of_model(model_id)                  # its embeddings (its row goes with it)
+    shas |= {s for s in ((vectors.sha, vectors.ids_sha) if vectors else ()) if s}
     jobs = [ex.id for ex in catalog.list_executions(model_id=model_id)]   # their records go with the model
     catalog.delete_model(model_id)
     still = catalog.referenced_blobs()

@@ -63,6 +63,22 @@ def test_sizes_and_delete_model_leaves_no_orphans(dl, tmp_path):
     assert cat.garbage_collect(dry_run=True)["removed"] == 0
 
 
+def test_delete_model_frees_its_feature_set_files(dl, tmp_path):
+    import numpy as np
+
+    from desktop_app.catalog.feature_sets import queries
+    cat = dl.default_client().catalog
+    m = dl.packages.get("resnet").models.get("pretrained-resnet").clone(model_name="embedded")
+    items = cat.list_items(dl.datasets.get("shapes").id, limit=5)
+    fs = queries(cat)
+    rec = fs.add(m.id, [i.id for i in items], np.ones((5, 8), np.float32), weights_sha=fs.weights_sha(m.id))
+    size = cat.store.size_of(rec.sha) + cat.store.size_of(rec.ids_sha)
+    res = hk.delete_model(cat, m.id)
+    assert res == {"removed_files": 2, "freed_bytes": size}             # both .npy files, not left to gc
+    assert not cat.store.path(rec.sha).exists() and not cat.store.path(rec.ids_sha).exists()
+    assert cat.garbage_collect(dry_run=True)["removed"] == 0
+
+
 def test_backup_and_restore_round_trip(dl, tmp_path):
     cat = dl.default_client().catalog
     m = dl.packages.get("resnet").models.get("pretrained-resnet").clone(model_name="kept")
