@@ -1,4 +1,4 @@
-"""Dataloop's builders: annotation definitions (dl.Box, dl.Classification, dl.Polygon, dl.Point), the
+"""Dataloop's builders: annotation definitions (dl.Box, dl.Classification, dl.Polygon, dl.Segmentation, dl.Point), the
 AnnotationCollection a predict() returns, dl.Filters, dl.PlotSample, and the type / subset names."""
 
 from __future__ import annotations
@@ -96,6 +96,92 @@ class Polygon(BaseDefinition):
     def compact(self) -> list:
         return [self.geo]
 
+    @classmethod
+    def from_segmentation(cls, mask: Any, label: str, attributes: dict | list | None = None,
+                          epsilon: float | None = None, max_instances: int | None = 1,
+                          min_area: float = 0) -> Polygon | list[Polygon]:
+        """The outline(s) of a binary mask, traced along pixel edges (dtlpy's call; no OpenCV): the largest
+        one, or a list of up to ``max_instances`` (None: all); ``epsilon`` simplifies by that many pixels."""
+        from desktop_app.domain import masks
+
+        m = masks.as_mask(mask, what=f"Polygon.from_segmentation mask for {label!r}")
+        rings = masks.mask_to_polygons(m, tolerance=epsilon or 0.0, min_area=min_area, max_instances=max_instances)
+        polygons = [cls(ring, label, attributes) for ring in rings]
+        return polygons[0] if max_instances == 1 else polygons
+
+
+@check_public_methods
+class Segmentation(BaseDefinition):
+    """A binary mask (dtlpy's dl.Segmentation): ``geo`` a (height, width) array of 0 / 1 or booleans, the image's
+    size. Stored as the ``binary`` type in COCO RLE; ``to_json()`` gives Dataloop's form (an RGBA PNG)."""
+
+    type = AnnotationType.SEGMENTATION
+
+    def __init__(self, geo: Any, label: str, attributes: dict | list | None = None,
+                 description: str | None = None, color: Sequence[int] | None = None):
+        super().__init__(label, attributes, description)
+        from desktop_app.domain import masks
+
+        self.geo = masks.as_mask(geo, what=f"Segmentation mask for {label!r}")
+        self.color = list(color)[:3] if color is not None else None
+
+    @classmethod
+    def from_polygon(cls, geo: Sequence[Sequence[float]], label: str, shape: Any,
+                     attributes: dict | list | None = None) -> Segmentation:
+        """The mask a polygon ``geo`` ([[x, y], ...]) covers in an image of ``shape`` ((height, width), or an
+        array of that size)."""
+        from desktop_app.domain import masks
+
+        h, w = (shape.shape[:2] if hasattr(shape, "shape") else tuple(shape)[:2])
+        problem = masks.polygon_problem([[list(p) for p in geo]], int(w), int(h))
+        if problem:
+            raise ValidationError(f"Segmentation.from_polygon for {label!r}: {problem}")
+        return cls(masks.polygon_to_mask([geo], int(h), int(w)), label, attributes)
+
+    @classmethod
+    def from_rle(cls, rle: dict, label: str, attributes: dict | list | None = None) -> Segmentation:
+        """A stored mask (COCO RLE ``{'size': [h, w], 'counts': ...}``)."""
+        from desktop_app.domain import masks
+
+        problem = masks.rle_problem(rle)
+        if problem:
+            raise ValidationError(f"Segmentation for {label!r}: {problem}")
+        return cls(masks.decode(rle), label, attributes)
+
+    def compact(self) -> dict:
+        from desktop_app.domain import masks
+
+        return masks.encode(self.geo)
+
+    def to_box(self) -> Box:
+        from desktop_app.domain import masks
+
+        return Box(*masks.bbox(self.geo), label=self.label, attributes=dict(self.attributes))
+
+    def to_polygons(self, epsilon: float | None = None) -> list[Polygon]:
+        """The mask's outlines as polygons, largest first (holes are not kept)."""
+        from desktop_app.domain import masks
+
+        return [Polygon(r, self.label, dict(self.attributes))
+                for r in masks.mask_to_polygons(self.geo, tolerance=epsilon or 0.0)]
+
+    def to_json(self) -> dict:
+        """Dataloop's annotation JSON: type 'binary', the mask as a base64 RGBA PNG in 'coordinates'."""
+        from desktop_app.domain import masks
+
+        attrs: Any = self.attributes
+        if attrs and all(v is True for v in attrs.values()):
+            attrs = list(attrs)
+        d = {"type": self.type, "label": self.label, "coordinates": masks.png_data_uri(self.geo, self.color),
+             "attributes": attrs or []}
+        if self.description:
+            d["description"] = self.description
+        return d
+
+    def __repr__(self) -> str:
+        h, w = self.geo.shape
+        return f"Segmentation(label={self.label!r}, size={h}x{w}, pixels={int(self.geo.sum())})"
+
 
 @check_public_methods
 class Point(BaseDefinition):
@@ -119,6 +205,8 @@ def definition_from(ann_type: str, label: str, coords: Any, attributes: dict | N
         return Polygon(coords[0], label, attributes)
     if ann_type == "point":
         return Point(coords[0], coords[1], label, attributes)
+    if ann_type == "binary":
+        return Segmentation.from_rle(coords, label, attributes)
     raise ValidationError(f"no definition for annotation type {ann_type!r}")
 
 
@@ -158,6 +246,15 @@ class PendingAnnotation:
                     metadata=meta)
 
 
+def _check_mask_size(seg: Segmentation, item: Any) -> None:
+    """A mask must be its item's size (when the item's size is known)."""
+    w, h = getattr(item, "width", None), getattr(item, "height", None)
+    if w and h and seg.geo.shape != (h, w):
+        name = getattr(item, "name", None) or "the item"
+        raise ValidationError(f"Segmentation mask for {seg.label!r} is {seg.geo.shape[0]}x{seg.geo.shape[1]} (h x w) "
+                              f"but {name} is {h}x{w}")
+
+
 @check_public_methods
 class AnnotationCollection:
     """Annotations being built for one item (`item.annotations.builder()`), or a model's predictions."""
@@ -173,7 +270,10 @@ class AnnotationCollection:
         Dataloop's video and tracking keywords (ADD_IGNORED) are accepted and do nothing on a still image;
         ``parent_id`` and ``prompt_id`` (ADD_REFUSED) are refused; any other unknown keyword too."""
         if not isinstance(annotation_definition, BaseDefinition):
-            raise ValidationError("annotation_definition must be dl.Box, dl.Classification, dl.Polygon or dl.Point")
+            raise ValidationError("annotation_definition must be dl.Box, dl.Classification, dl.Polygon, "
+                                  "dl.Segmentation or dl.Point")
+        if isinstance(annotation_definition, Segmentation):
+            _check_mask_size(annotation_definition, self.item)
         self.annotations.append(PendingAnnotation(annotation_definition, check_model_info(model_info),
                                                   dict(metadata or {})))
         return self

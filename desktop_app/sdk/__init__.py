@@ -10,6 +10,7 @@ from desktop_app.catalog.records import ExecutionStatus, ModelStatus
 from .client import Client, default_client, reset_default, use_catalog
 from .definitions import (AnnotationCollection, AnnotationType, Box, Classification, DatasetSubsetType, PlotSample,
                           Point, Polygon, Polyline)
+from desktop_app.domain.dataloop import Segmentation  # dl.Segmentation: a binary mask (issue 15)
 from .entities import Annotation, Artifact, Dataset, Execution, Item, Package, Project, Service
 from .filters import (Filters, FiltersMethod, FiltersOperations, FiltersOrderByDirection, FiltersResource,
                       PagedEntities)
@@ -44,7 +45,8 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "Client", "default_client", "use_catalog", "reset_default", "create_sample_project", "AnnotationCollection",
-    "AnnotationType", "Box", "Classification", "Polygon", "Polyline", "Point", "DatasetSubsetType", "Filters",
+    "AnnotationType", "Box", "Classification", "Polygon", "Polyline", "Point", "Segmentation", "DatasetSubsetType",
+    "Filters",
     "FiltersResource",
     "FiltersOperations", "FiltersMethod", "FiltersOrderByDirection", "PagedEntities", "PlotSample",
     "Annotation", "Artifact", "Dataset", "Execution", "Item", "Package", "Project", "Service", "Model",
