@@ -180,6 +180,14 @@ class MainWindow(QMainWindow):
                                      enabled=False)
         self.export_bundle_action = action(model, "E&xport bundle…", lambda: self._with_model(self._export_bundle),
                                            enabled=False)
+        self.label_next_model_action = action(
+            model, "&Label next…", lambda: self._with_model(lambda m: self.open_label_next_dialog(model_id=m)),
+            enabled=False)
+        self.label_next_model_action.setToolTip("Rank a dataset's items by this model's uncertainty and label them")
+        dataset_menu = mb.addMenu("&Dataset")
+        self.label_next_action = action(dataset_menu, "&Label next…", lambda: self.open_label_next_dialog(),
+                                        enabled=False)
+        self.label_next_action.setToolTip("Rank this dataset's items by a model's uncertainty and label them in order")
         view = mb.addMenu("&View")
         self.jobs_action = action(view, "&Jobs panel", self._toggle_jobs, "Ctrl+J")
         self.jobs_action.setCheckable(True)
@@ -376,6 +384,8 @@ class MainWindow(QMainWindow):
         self.cluster_train_action.setEnabled(is_model)
         self.evaluate_action.setEnabled(is_model)
         self.export_bundle_action.setEnabled(is_model)
+        self.label_next_model_action.setEnabled(is_model)
+        self.label_next_action.setEnabled(kind == "dataset")
 
     def compare_models(self, model_ids: list[str]) -> None:
         if self.client is not None and len(model_ids) >= 2:
@@ -523,6 +533,26 @@ class MainWindow(QMainWindow):
         self._keep(dlg)
         dlg.open()
         return dlg
+
+    def open_label_next_dialog(self, dataset_id: str | None = None, model_id: str | None = None):
+        """Label next… (Dataset / Model menu): rank by a model's uncertainty, then the queue opens in the viewer."""
+        from .dialogs.label_next_dialog import LabelNextDialog
+        if self.client is None:
+            return None
+        key = self.navigator.current_key()
+        if dataset_id is None and model_id is None and key and key[0] == "dataset":
+            dataset_id = key[1]
+        dlg = LabelNextDialog(self.client, self.actions, dataset_id=dataset_id, model_id=model_id, parent=self)
+        dlg.queue_ready.connect(self.open_label_queue)
+        self._keep(dlg)
+        dlg.open()
+        return dlg
+
+    def open_label_queue(self, spec: Any):
+        """The label-next queue (a LabelQueueSpec) in the review viewer, a page of its own."""
+        page = self.pages.show_entity("label_queue", spec.dataset_id)
+        page.set_queue(spec)
+        return page
 
     def _evaluation_queued(self, model_id: str) -> None:
         page = self.pages.model_page

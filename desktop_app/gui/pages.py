@@ -44,6 +44,7 @@ class DatasetPlaceholder(QWidget):
 REVIEW_PAGES = {"compare": (".views.compare_page", "ComparePage"),
                 "evaluation": (".views.evaluation_page", "EvaluationPage"),
                 "review": (".views.review_page", "ReviewPage"),
+                "label_queue": (".views.label_queue_page", "LabelQueuePage"),   # filled by set_queue (Label next)
                 "sweep": (".views.sweep_page", "SweepPage")}
 
 

@@ -1,4 +1,5 @@
-"""Undoable fixes to ground truth (QUndoCommand over catalog calls): accept, delete, relabel, move / resize.
+"""Undoable fixes to ground truth (QUndoCommand over catalog calls): accept, delete, relabel, move / resize, draw
+a box or give a class (AddAnnotation), and the label-next queue's "labelled" mark (MarkLabelled).
 
 Every redo and undo is one catalog call, saved at once; the catalog records who, when and the previous
 value (annotation_changes) and marks the item reviewed. `on_change(item_id)` tells the screen to redraw.
@@ -23,6 +24,12 @@ def current_user() -> str:
         return getpass.getuser()
     except Exception:  # noqa: BLE001 - no login name (some containers): still record something
         return "user"
+
+
+def review_mark(item: Any) -> dict | None:
+    """An item record's review mark ({by, at, via, model_id?}) from the label-next queue, None if unmarked."""
+    from desktop_app.workflows.labeling import review_mark as mark
+    return mark(item)
 
 
 class _CatalogCommand(QUndoCommand):
@@ -126,3 +133,55 @@ class MoveAnnotation(_CatalogCommand):
         self.catalog.update_annotation(self.annotation_id, who=self.who, coordinates=self.old)
         self._restore_reviewed()
         self._changed()
+
+
+class AddAnnotation(_CatalogCommand):
+    """A new ground-truth annotation the person made: a box drawn, or a class given to an image."""
+
+    def __init__(self, catalog: Any, item_id: int, annotation: Annotation, *, who: str = "",
+                 on_change: Changed | None = None):
+        super().__init__(catalog, f"{'draw' if annotation.type == 'box' else 'label'} {annotation.label}", item_id,
+                         who, on_change)
+        self.annotation = annotation
+        self.created_id: int | None = None
+        self._snapshot: dict | None = None
+
+    def redo(self) -> None:
+        if self._snapshot is None:
+            self.created_id = self.catalog.add_annotations(self.item_id, [self.annotation], creator=self.who,
+                                                           record_change=True)[0]
+            self._snapshot = annotation_snapshot(self.catalog.get_annotation(self.created_id))
+        else:   # the same annotation, with the same id (later commands refer to it)
+            self.catalog.restore_annotation(self._snapshot, who=self.who)
+        self._mark_reviewed()
+        self._changed()
+
+    def undo(self) -> None:
+        self.catalog.delete_annotation(self.created_id, who=self.who)
+        self._restore_reviewed()
+        self._changed()
+
+
+class MarkLabelled(QUndoCommand):
+    """The item is labelled in the label-next queue: reviewed, by whom and when (workflows.labeling.mark_reviewed);
+    undo puts its metadata and reviewed flag back."""
+
+    def __init__(self, catalog: Any, item_id: int, *, who: str = "", model_id: str | None = None,
+                 on_change: Changed | None = None):
+        super().__init__("mark labelled")
+        self.catalog, self.item_id, self.model_id, self.on_change = catalog, item_id, model_id, on_change
+        self.who = who or current_user()
+        self._before: dict | None = None
+
+    def redo(self) -> None:
+        from desktop_app.workflows.labeling import mark_reviewed
+        self._before = mark_reviewed(self.catalog, self.item_id, who=self.who, model_id=self.model_id)
+        if self.on_change is not None:
+            self.on_change(self.item_id)
+
+    def undo(self) -> None:
+        from desktop_app.workflows.labeling import restore_review
+        if self._before is not None:
+            restore_review(self.catalog, self.item_id, self._before)
+        if self.on_change is not None:
+            self.on_change(self.item_id)

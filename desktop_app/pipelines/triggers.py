@@ -26,10 +26,13 @@ def last_snapshot_at(catalog: Catalog, pipeline: PipelineRecord) -> str:
 
 def pending_changes(catalog: Catalog, pipeline: PipelineRecord) -> int:
     """Ground-truth annotations created, fixed or deleted on reviewed items of the dataset since the last
-    run's snapshot; one annotation edited twice counts once."""
+    run's snapshot; one annotation edited twice counts once. An item labelled in the label-next queue since then
+    counts once, however many of its annotations changed (workflows.labeling.queue_label_count)."""
+    from desktop_app.workflows.labeling import queue_label_count
     defn = PipelineDefinition.from_dict(pipeline.definition)
     since = last_snapshot_at(catalog, pipeline)
-    return catalog.data_versions.ground_truth_changes(defn.dataset_id, since)
+    return queue_label_count(catalog, defn.dataset_id, since,
+                             catalog.data_versions.ground_truth_changes(defn.dataset_id, since))
 
 
 def _seconds_since(iso: str, now: float) -> float:

@@ -136,3 +136,67 @@ def leakage_report(catalog: Catalog, dataset_id: str, vectors: tuple[Any, Any],
 
 def _join(a: str, b: str) -> str:
     return f"{a}; {b}" if a and b else a or b
+
+
+# -- the label-next queue's marks -----------------------------------------------------------------------------------
+# An item labelled in the queue keeps who labelled it, when, and from which queue in its metadata under REVIEW_KEY
+# (the catalog's items.metadata; items.reviewed is set with it). The pipelines' "annotations" trigger counts such an
+# item once (pipelines.triggers.pending_changes), however many annotations its labelling created or fixed.
+REVIEW_KEY = "review"
+QUEUE = "label-next"
+
+
+def mark_reviewed(catalog: Catalog, item_id: int, *, who: str, via: str = QUEUE, model_id: str | None = None,
+                  at: str | None = None) -> dict:
+    """Mark the item reviewed (labelled) by `who` now, through `via`; returns the item's metadata before, for
+    `restore_review` (undo)."""
+    from desktop_app.catalog.stamps import now_iso
+    item = catalog.get_item(item_id)
+    before = {"metadata": dict(item.metadata or {}), "reviewed": int(item.reviewed)}
+    mark = {"by": who, "at": at or now_iso(), "via": via}
+    if model_id:
+        mark["model_id"] = model_id
+    catalog.update_item(item_id, reviewed=1, metadata={**(item.metadata or {}), REVIEW_KEY: mark})
+    return before
+
+
+def restore_review(catalog: Catalog, item_id: int, before: dict) -> None:
+    """Undo of `mark_reviewed`: the item's metadata and reviewed flag as they were."""
+    catalog.update_item(item_id, reviewed=int(before["reviewed"]), metadata=dict(before["metadata"]))
+
+
+def review_mark(item: Any) -> dict | None:
+    """An item record's review mark ({by, at, via, model_id?}), None when it was not marked."""
+    mark = (getattr(item, "metadata", None) or {}).get(REVIEW_KEY)
+    return dict(mark) if isinstance(mark, dict) and mark.get("at") else None
+
+
+def reviewed_items(catalog: Catalog, dataset_id: str, *, since: str | None = None,
+                   via: str | None = None) -> dict[int, dict]:
+    """The dataset's reviewed items with a review mark ({item id: mark}), marked after `since` (ISO time, as the
+    catalog writes it) and through `via` ('label-next': the queue) when given."""
+    out = {}
+    for item in catalog.list_items(dataset_id, reviewed=True):
+        mark = review_mark(item)
+        if mark is None or (since is not None and mark["at"] <= since) or (via is not None and mark.get("via") != via):
+            continue
+        out[item.id] = mark
+    return out
+
+
+def queue_label_count(catalog: Catalog, dataset_id: str, since: str, changes: int) -> int:
+    """New labels for the pipelines' trigger: `changes` (ground-truth annotation changes on reviewed items since
+    `since`, one per annotation) with the items labelled in the queue since then counted once each instead of once
+    per annotation changed on them."""
+    queued = reviewed_items(catalog, dataset_id, since=since, via=QUEUE)
+    if not queued:
+        return changes
+    from desktop_app.catalog.ground_truth import is_ground_truth
+
+    def gt(snapshot: Any) -> bool:
+        return isinstance(snapshot, dict) and is_ground_truth(snapshot.get("model_id"), snapshot.get("model_name"))
+    counted = set()          # as the catalog's ground_truth_changes: distinct annotations, a change id if none
+    for c in catalog.annotation_changes(since=since):
+        if c.item_id in queued and (gt(c.after) if c.after is not None else gt(c.before)):
+            counted.add(c.annotation_id if c.annotation_id is not None else -c.id)
+    return max(0, changes - len(counted)) + len(queued)

@@ -2,17 +2,20 @@
 
 `ReviewPanel` steps through a list of items (keyboard: Left / Right), draws the catalog's live annotations
 coloured by the evaluation's tags, and turns edits into undoable catalog commands (accept a prediction,
-delete / relabel / move / resize ground truth). `ReviewPage` is the page of its own for two models: the
-same image in two panes and a "regressions" list (items the second model gets wrong, the first right).
+delete / relabel / move / resize ground truth). With `enable_labelling` (the label-next queue) it also shows a
+model's predictions as proposals without an evaluation, draws new boxes and gives an image its class, and
+`on_edit` may add a command to every edit (the queue's "labelled" mark), undone with it. `ReviewPage` is the page
+of its own for two models: the same image in two panes and a "regressions" list (items the second model gets
+wrong, the first right).
 """
 
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, Callable
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QKeySequence, QShortcut, QUndoStack
+from PySide6.QtGui import QKeySequence, QShortcut, QUndoCommand, QUndoStack
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QMenu,
                                QPushButton, QSizePolicy, QSplitter, QToolButton, QVBoxLayout, QWidget)
 
@@ -20,7 +23,10 @@ from desktop_app.catalog import AnnotationRecord
 from desktop_app.evaluation.compare import regressions
 from desktop_app.evaluation.review import ReviewSession
 
-from ..review_commands import AcceptPrediction, DeleteAnnotation, MoveAnnotation, RelabelAnnotation, current_user
+from desktop_app.domain.annotations import Annotation
+
+from ..review_commands import (AcceptPrediction, AddAnnotation, DeleteAnnotation, MoveAnnotation, RelabelAnnotation,
+                               current_user, review_mark)
 from ..style import muted, title_font
 from ..thumbnails import ImageLoader
 from ..widgets.review_viewer import KIND_COLORS, KIND_TITLES, LAYERS, ReviewViewer
@@ -59,6 +65,9 @@ class ReviewPanel(QWidget):
         self.pos = -1
         self.active = 0
         self._syncing = False
+        self.proposal_model_id: str | None = None     # without an evaluation: this model's predictions, as proposals
+        # Every edit is pushed with the command this returns for its item (None: nothing more), as one undo step.
+        self.on_edit: Callable[[int], QUndoCommand | None] | None = None
         self.undo_stack = QUndoStack(self)
         self.undo_stack.indexChanged.connect(self._on_undo_index)
         self.images = ImageLoader(box=None, memory_items=6, threads=1, parent=self)
@@ -81,6 +90,15 @@ class ReviewPanel(QWidget):
         self.redo_button = _tool("↷", "Redo (Ctrl+Shift+Z)")
         self.scores_box = QCheckBox("Scores")
         self.scores_box.setChecked(True)
+        self.draw_button = QPushButton("Draw box")
+        self.draw_button.setCheckable(True)
+        self.draw_button.setToolTip("Drag on the image to draw a ground-truth box with the label beside (B)")
+        self.label_combo = QComboBox()
+        self.label_combo.setToolTip("The label of a box drawn, or the class Set class gives the image")
+        self.class_button = QPushButton("Set class")
+        self.class_button.setToolTip("Give the image the class chosen beside (C): relabels its class if it has one")
+        for w in (self.draw_button, self.label_combo, self.class_button):
+            w.setVisible(False)
         self.fit_button = _tool("Fit", "Fit the image (0, double-click)")
         self.close_button = _tool("✕", "Back to the gallery (Esc)")
 
@@ -107,8 +125,17 @@ class ReviewPanel(QWidget):
             cb.toggled.connect(lambda on, k=kind: self.set_layer_visible(k, on))
             self.layer_boxes[kind] = cb
             tools.addWidget(cb)
+        self.pred_box = QCheckBox(KIND_TITLES["pred"])
+        self.pred_box.setChecked(True)
+        self.pred_box.setToolTip("Show the model's predictions (proposals: accept one with A)")
+        self.pred_box.setStyleSheet(f"QCheckBox {{ color: {KIND_COLORS['pred']}; font-weight: 600; }}")
+        self.pred_box.toggled.connect(lambda on: [v.set_layer_visible(LAYERS["pred"], on) for v in self.viewers])
+        self.pred_box.setVisible(False)
+        tools.addWidget(self.pred_box)
         tools.addWidget(self.scores_box)
         tools.addStretch(1)
+        for w in (self.draw_button, self.label_combo, self.class_button):
+            tools.addWidget(w)
         for w in (self.accept_button, self.delete_button, self.relabel_button, self.undo_button, self.redo_button):
             tools.addWidget(w)
 
@@ -125,6 +152,7 @@ class ReviewPanel(QWidget):
             viewer = ReviewViewer()
             viewer.annotation_selected.connect(lambda rec, k=k: self._on_selected(k, rec))
             viewer.box_edited.connect(lambda aid, old, new, k=k: self._on_box_edited(k, aid, old, new))
+            viewer.box_drawn.connect(lambda box, k=k: self._on_box_drawn(k, box))
             bl.addWidget(t)
             bl.addWidget(viewer, 1)
             self.panes.addWidget(box)
@@ -155,11 +183,14 @@ class ReviewPanel(QWidget):
         self.scores_box.toggled.connect(lambda on: [v.set_show_scores(on) for v in self.viewers])
         self.fit_button.clicked.connect(lambda: [v.fit() for v in self.viewers])
         self.close_button.clicked.connect(self.closed)
+        self.draw_button.toggled.connect(lambda on: [v.set_draw_mode(on) for v in self.viewers])
+        self.class_button.clicked.connect(lambda: self.set_class(self.label_combo.currentText()))
         ctx = Qt.ShortcutContext.WidgetWithChildrenShortcut
         for keys, slot in ((NEXT_KEYS, self.next), (PREVIOUS_KEYS, self.previous), (("Esc",), self.closed.emit),
                            (("A",), self.accept_selected), (("Delete",), self.delete_selected),
                            (("L", "F2"), self._relabel_menu), ((QKeySequence.StandardKey.Undo,), self.undo_stack.undo),
-                           ((QKeySequence.StandardKey.Redo, "Ctrl+Shift+Z"), self.undo_stack.redo)):
+                           ((QKeySequence.StandardKey.Redo, "Ctrl+Shift+Z"), self.undo_stack.redo),
+                           (("B",), self._toggle_draw), (("C",), self._set_class_key)):
             for k in keys:
                 QShortcut(QKeySequence(k), self, slot, ctx)
         self._update_actions()
@@ -171,6 +202,20 @@ class ReviewPanel(QWidget):
             t.setText((titles or [""] * len(self.viewers))[k] if k < len(titles or []) else "")
             t.setVisible(bool(t.text()))
         self.undo_stack.clear()
+
+    def enable_labelling(self, model_id: str | None, labels: list[str]) -> None:
+        """Labelling mode (the label-next queue): `model_id`'s predictions drawn as proposals, Draw box and Set
+        class with `labels` to choose from."""
+        self.proposal_model_id = model_id
+        self.label_combo.clear()
+        self.label_combo.addItems(list(labels))
+        for w in (self.draw_button, self.label_combo, self.class_button, self.pred_box):
+            w.setVisible(True)
+        for kind in ("tp", "fp", "fn"):      # no evaluation: nothing is TP / FP / FN
+            self.layer_boxes[kind].setVisible(False)
+        self.hint.setText("Click a proposal (violet) and press A to accept it; B draws a box with the label "
+                          "chosen, C gives the image that class; drag a ground-truth box to move it, Del deletes, "
+                          "L relabels, Ctrl+Z undoes. Saved at once.")
 
     def set_items(self, item_ids: list[int], start: int = 0, focus: dict[int, int] | None = None) -> None:
         """The list to step through (the gallery's order) and, per item, the annotation to select."""
@@ -219,9 +264,9 @@ class ReviewPanel(QWidget):
         gt = [r for r in records if not r.is_prediction]
         for k, v in enumerate(self.viewers):
             s = self.sessions[k] if k < len(self.sessions) else None
-            model_id = s.view.model_id if s is not None else None
+            model_id = s.view.model_id if s is not None else self.proposal_model_id
             preds = [r for r in records if r.is_prediction and r.model_id == model_id]
-            tags = s.item_tags(item_id) if s is not None else {}
+            tags = s.item_tags(item_id) if s is not None else {r.id: "pred" for r in preds}
             focus = self.focus.get(item_id) if k == self.active or len(self.viewers) == 1 else None
             v.show_annotations(gt + preds, tags, focus)
         self._update_bar()
@@ -240,7 +285,9 @@ class ReviewPanel(QWidget):
         item = self.catalog.get_item(item_id)
         self.title.setText(item.name)
         self.title.setToolTip(f"{item.name} (item {item.id})")
-        self.reviewed.setText("✓ reviewed" if item.reviewed else "")
+        mark = review_mark(item) if item.reviewed else None
+        self.reviewed.setText(f"✓ reviewed by {mark['by']}, {mark['at'][:16].replace('T', ' ')} UTC" if mark
+                              else "✓ reviewed" if item.reviewed else "")
         self._update_actions()
 
     def _on_image(self, key: str) -> None:
@@ -323,6 +370,17 @@ class ReviewPanel(QWidget):
                 self.viewers[self.active].select_annotation(keep.id)
         self.changed.emit(item_id)
 
+    def _push(self, cmd: QUndoCommand, item_id: int) -> None:
+        """Push an edit; with `on_edit`, the command it gives for the item goes with it, one undo step."""
+        extra = self.on_edit(item_id) if self.on_edit is not None else None
+        if extra is None:
+            self.undo_stack.push(cmd)
+            return
+        self.undo_stack.beginMacro(cmd.text())
+        self.undo_stack.push(cmd)
+        self.undo_stack.push(extra)
+        self.undo_stack.endMacro()
+
     def accept_selected(self) -> int | None:
         """The selected prediction becomes ground truth; returns the new annotation's id."""
         rec = self.selected()
@@ -334,24 +392,28 @@ class ReviewPanel(QWidget):
             gt = self.catalog.list_annotations(item_ids=[rec.item_id], ground_truth=True, types=["class"])
             if len(gt) == 1:
                 if gt[0].label != rec.label:
-                    self.undo_stack.push(RelabelAnnotation(self.catalog, gt[0], rec.label, who=self.who,
-                                                           on_change=self._done))
+                    self._push(RelabelAnnotation(self.catalog, gt[0], rec.label, who=self.who,
+                                                 on_change=self._done), rec.item_id)
+                elif self.on_edit is not None:   # the queue: agreeing with the class already there labels it
+                    extra = self.on_edit(rec.item_id)
+                    if extra is not None:
+                        self.undo_stack.push(extra)
                 return gt[0].id
         cmd = AcceptPrediction(self.catalog, rec, who=self.who, on_change=self._done)
-        self.undo_stack.push(cmd)
+        self._push(cmd, rec.item_id)
         return cmd.created_id
 
     def delete_selected(self) -> None:
         rec = self.selected()
         if rec is None or rec.is_prediction:
             return
-        self.undo_stack.push(DeleteAnnotation(self.catalog, rec, who=self.who, on_change=self._done))
+        self._push(DeleteAnnotation(self.catalog, rec, who=self.who, on_change=self._done), rec.item_id)
 
     def relabel_selected(self, label: str) -> None:
         rec = self.selected()
         if rec is None or rec.is_prediction or not label or label == rec.label:
             return
-        self.undo_stack.push(RelabelAnnotation(self.catalog, rec, label, who=self.who, on_change=self._done))
+        self._push(RelabelAnnotation(self.catalog, rec, label, who=self.who, on_change=self._done), rec.item_id)
 
     def _relabel_menu(self) -> None:
         rec = self.selected()
@@ -382,7 +444,46 @@ class ReviewPanel(QWidget):
         rec = self.catalog.get_annotation(annotation_id)
         if rec.is_prediction:
             return
-        self.undo_stack.push(MoveAnnotation(self.catalog, rec, old, new, who=self.who, on_change=self._done))
+        self._push(MoveAnnotation(self.catalog, rec, old, new, who=self.who, on_change=self._done), rec.item_id)
+
+    # -- labelling (the label-next queue) ----------------------------------------------------
+    def draw_box(self, box: list[float], label: str | None = None) -> int | None:
+        """A new ground-truth box on the current item (label: the one chosen); the new annotation's id."""
+        item_id, label = self.current_item_id, label or self.label_combo.currentText()
+        if item_id is None or not label:
+            if not label:
+                self.hint.setText("Choose a label beside Draw box first.")
+            return None
+        l, t, r, b = (float(v) for v in box)
+        cmd = AddAnnotation(self.catalog, item_id, Annotation(type="box", label=label, coordinates=[l, t, r, b]),
+                            who=self.who, on_change=self._done)
+        self._push(cmd, item_id)
+        return cmd.created_id
+
+    def set_class(self, label: str) -> None:
+        """The current item's class becomes `label`: its one ground-truth class relabelled, else a new one."""
+        item_id = self.current_item_id
+        if item_id is None or not label:
+            return
+        gt = self.catalog.list_annotations(item_ids=[item_id], ground_truth=True, types=["class"])
+        if len(gt) == 1:
+            if gt[0].label != label:
+                self._push(RelabelAnnotation(self.catalog, gt[0], label, who=self.who, on_change=self._done), item_id)
+            return
+        self._push(AddAnnotation(self.catalog, item_id, Annotation(type="class", label=label), who=self.who,
+                                 on_change=self._done), item_id)
+
+    def _on_box_drawn(self, pane: int, box: list) -> None:
+        self.active = pane
+        self.draw_box(box)
+
+    def _toggle_draw(self) -> None:
+        if self.draw_button.isVisible():
+            self.draw_button.toggle()
+
+    def _set_class_key(self) -> None:
+        if self.class_button.isVisible():
+            self.set_class(self.label_combo.currentText())
 
     def shutdown(self) -> None:
         self.images.shutdown()

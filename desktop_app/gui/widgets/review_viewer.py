@@ -5,7 +5,9 @@ object is a ground truth). Each layer's boxes are one graphics item that paints 
 thousand QGraphicsItems cost ~10x more per frame), with label tags blitted from cached pixmaps for the
 boxes large enough on screen to carry one. A click selects the box under the cursor: that one becomes a
 real item, which a ground truth can be dragged (moved) or resized by a corner with. The viewer only
-reports an edit (`box_edited`); the page turns it into an undoable catalog command.
+reports an edit (`box_edited`, and in draw mode a new box dragged out: `box_drawn`); the page turns it into an
+undoable catalog command. A fifth layer, "pred", shows a model's predictions as proposals (the label-next queue:
+no evaluation, so no TP / FP).
 """
 
 from __future__ import annotations
@@ -17,15 +19,15 @@ import numpy as np
 from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QFontMetricsF, QMouseEvent, QPainter, QPainterPath, QPen, QPixmap
 from PySide6.QtWidgets import (QGraphicsItem, QGraphicsPixmapItem, QGraphicsRectItem, QGraphicsSceneMouseEvent,
-                               QStyleOptionGraphicsItem, QWidget)
+                               QGraphicsView, QStyleOptionGraphicsItem, QWidget)
 
 from desktop_app.catalog import AnnotationRecord
 
 from .annotation_items import LabelTag, annotation_pen, text_color_on
 from .image_viewer import ImageViewer
 
-KIND_COLORS = {"tp": "#2ca02c", "fp": "#e03131", "fn": "#f59f00", "gt": "#4dabf7"}
-KIND_TITLES = {"gt": "Ground truth", "tp": "TP", "fp": "FP", "fn": "FN"}
+KIND_COLORS = {"tp": "#2ca02c", "fp": "#e03131", "fn": "#f59f00", "gt": "#4dabf7", "pred": "#ae3ec9"}
+KIND_TITLES = {"gt": "Ground truth", "tp": "TP", "fp": "FP", "fn": "FN", "pred": "Proposals"}
 LAYERS = {k: f"review:{k}" for k in KIND_TITLES}
 HANDLE_PX = 7          # how close (screen pixels) to a corner a press resizes instead of moving
 MAX_TAGS = 200         # label tags per layer and frame: past that many, the largest boxes on screen get one
@@ -40,7 +42,7 @@ def record_kind(rec: AnnotationRecord, tags: Mapping[int, str]) -> str:
     """The colour class of an annotation: its evaluation tag (the evaluation core's, for classification
     too), else ground truth / a prediction the evaluation does not know as FP."""
     tag = tags.get(rec.id)
-    if tag in ("tp", "fp", "fn"):
+    if tag in ("tp", "fp", "fn", "pred"):
         return tag
     return "gt" if not rec.is_prediction else "fp"
 
@@ -112,7 +114,7 @@ class BoxLayer(QGraphicsItem):
         self.hidden: int | None = None          # the selected annotation, drawn by its own item
         self._draw: list[QRectF] = []
         color = kind_color(kind)
-        self.pen = QPen(color, 2.0 if kind in ("gt", "fn") else 1.6)
+        self.pen = QPen(color, 2.0 if kind in ("gt", "fn", "pred") else 1.6)
         self.pen.setCosmetic(True)
         self._bounds = QRectF()
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemUsesExtendedStyleOption)
@@ -170,7 +172,7 @@ class BoxLayer(QGraphicsItem):
             return
         tags = self.viewer.tag_cache
         dpr = painter.device().devicePixelRatioF() if painter.device() is not None else 1.0
-        below = self.kind in ("tp", "fp")    # prediction tags under the box, ground truth above
+        below = self.kind in ("tp", "fp", "pred")    # prediction tags under the box, ground truth above
         xs = b[idx, 0] * sx + dx
         ys = (b[idx, 3] * sy + dy + 1) if below else (b[idx, 1] * sy + dy - tags.height)
         painter.resetTransform()
@@ -286,6 +288,7 @@ class ReviewBox(QGraphicsRectItem):
 
 class ReviewViewer(ImageViewer):
     box_edited = Signal(int, list, list)            # annotation id, old [l, t, r, b], new
+    box_drawn = Signal(list)                        # draw mode: a new box [l, t, r, b] dragged out
     annotation_selected = Signal(object)            # AnnotationRecord or None
 
     def __init__(self, parent: QWidget | None = None):
@@ -299,7 +302,10 @@ class ReviewViewer(ImageViewer):
         self.selected_chip: QGraphicsItem | None = None      # a class annotation (classification) selected
         self.box_layers: dict[str, BoxLayer] = {}
         self.layer_items = {}
-        for kind, z in (("fp", 12), ("tp", 11), ("fn", 40), ("gt", 50)):   # predictions under the ground truth
+        self.draw_mode = False
+        self._rubber: QGraphicsRectItem | None = None
+        self._rubber_from: QPointF | None = None
+        for kind, z in (("fp", 12), ("tp", 11), ("pred", 13), ("fn", 40), ("gt", 50)):   # predictions under the gt
             self.layer_items[kind] = self.add_layer(LAYERS[kind], KIND_TITLES[kind], z=z)
             layer = BoxLayer(kind, self)
             self.box_layers[kind] = layer
@@ -430,7 +436,50 @@ class ReviewViewer(ImageViewer):
             return self.selected_box
         return None
 
+    # -- drawing ----------------------------------------------------------------------------
+    def set_draw_mode(self, on: bool) -> None:
+        """Draw mode: a left-drag draws a new box (box_drawn) instead of panning or selecting."""
+        self.draw_mode = bool(on)
+        self.setDragMode(QGraphicsView.DragMode.NoDrag if on else QGraphicsView.DragMode.ScrollHandDrag)
+        if on:
+            self.viewport().setCursor(Qt.CursorShape.CrossCursor)
+        else:
+            self.viewport().unsetCursor()
+
+    def _clamp(self, p: QPointF) -> QPointF:
+        w, h = self.image_size()
+        return QPointF(min(max(p.x(), 0.0), float(w)), min(max(p.y(), 0.0), float(h)))
+
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:
+        if self._rubber is not None and self._rubber_from is not None:
+            p = self._clamp(self.mapToScene(event.position().toPoint()))
+            self._rubber.setRect(QRectF(self._rubber_from, p).normalized())
+            event.accept()
+            return
+        super().mouseMoveEvent(event)
+
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:
+        if self._rubber is not None and event.button() == Qt.MouseButton.LeftButton:
+            r = self._rubber.rect()
+            self.scene().removeItem(self._rubber)
+            self._rubber, self._rubber_from = None, None
+            event.accept()
+            if r.width() * (self.zoom or 1.0) >= 3 and r.height() * (self.zoom or 1.0) >= 3:  # not a stray click
+                self.box_drawn.emit([round(v, 2) for v in (r.left(), r.top(), r.right(), r.bottom())])
+            return
+        super().mouseReleaseEvent(event)
+
     def mousePressEvent(self, event: QMouseEvent) -> None:
+        if event.button() == Qt.MouseButton.LeftButton and self.draw_mode:
+            self._rubber_from = self._clamp(self.mapToScene(event.position().toPoint()))
+            self._rubber = QGraphicsRectItem(QRectF(self._rubber_from, self._rubber_from))
+            pen = QPen(kind_color("gt"), 2.0, Qt.PenStyle.DashLine)
+            pen.setCosmetic(True)
+            self._rubber.setPen(pen)
+            self._rubber.setZValue(200)
+            self.scene().addItem(self._rubber)
+            event.accept()
+            return
         if event.button() == Qt.MouseButton.LeftButton:
             chip = self.chip_at(event.position().toPoint())
             if chip is not None:
