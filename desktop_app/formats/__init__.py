@@ -1,4 +1,5 @@
-"""Dataset importers / exporters (COCO, YOLO, Pascal VOC, ImageFolder, Dataloop JSON) and their registry.
+"""Dataset importers / exporters (COCO, YOLO, Pascal VOC, ImageFolder, Dataloop JSON, YOLO segmentation,
+class-index PNGs) and their registry.
 Uses: catalog, domain, settings, errors."""
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from desktop_app.formats.imagefolder import read_imagefolder, write_imagefolder
 from desktop_app.formats.images import is_image_file, verify_images
 from desktop_app.formats.voc import read_voc, write_voc
 from desktop_app.formats.yolo import YAML_NAMES, read_yolo, write_yolo
+from desktop_app.formats.semantic_png import is_semantic_folder, read_semantic, write_semantic
+from desktop_app.formats.yolo_seg import read_yolo_seg, write_yolo_seg
 
 
 @dataclass(frozen=True)
@@ -35,6 +38,8 @@ FORMATS: dict[str, Format] = {
     "voc": Format("voc", "Pascal VOC XML", read_voc, write_voc),
     "imagefolder": Format("imagefolder", "ImageFolder (class folders)", read_imagefolder, write_imagefolder),
     "dataloop": Format("dataloop", "Dataloop JSON", read_dataloop, write_dataloop),
+    "yolo-seg": Format("yolo-seg", "YOLO segmentation (masks as polygons)", read_yolo_seg, write_yolo_seg),
+    "semantic": Format("semantic", "Class-index PNGs (VOC / Cityscapes semantic)", read_semantic, write_semantic),
 }
 
 
@@ -93,6 +98,8 @@ def detect_format(path: str | Path) -> str:
         return "voc"
     if (p / "json").is_dir() and (p / "items").is_dir():
         return "dataloop"
+    if is_semantic_folder(p):
+        return "semantic"
     if any((p / n).is_file() for n in YAML_NAMES) or (p / "labels").is_dir() or any(
             (d / "labels").is_dir() for d in p.iterdir() if d.is_dir()):
         return "yolo"
@@ -110,5 +117,6 @@ __all__ = [
     "Annotation", "DatasetBundle", "FORMATS", "Format", "ImageEntry", "detect_format", "from_dataloop_annotation",
     "option_names", "read", "read_coco", "read_dataloop", "read_imagefolder", "read_voc", "read_yolo",
     "to_dataloop_annotation", "verify_images", "write", "write_coco", "write_coco_results", "write_dataloop",
-    "write_imagefolder", "write_voc", "write_yolo",
+    "write_imagefolder", "write_voc", "write_yolo", "read_semantic", "write_semantic", "read_yolo_seg",
+    "write_yolo_seg",
 ]

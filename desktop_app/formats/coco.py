@@ -14,6 +14,7 @@ from desktop_app.domain.annotations import Annotation, DatasetBundle, ImageEntry
 from desktop_app.domain.progress import tracked
 from desktop_app.errors import FormatError
 from desktop_app.formats import limits
+from desktop_app.formats.maskcheck import mask_check
 from desktop_app.formats.images import (
     all_labels, bounds, check_size, clean_name, entry_size, label_problem, log_dropped, place_image, rle_area,
     unique_targets, validate_annotation, is_number,
@@ -218,6 +219,7 @@ def read_coco(path: str | Path, images_dir: str | Path | None = None, *,
         if it is None:
             raise FormatError(f"unknown image id {image_id!r}", file=file, entry=where)
         validate_annotation(ann, it.width, it.height, file=file, entry=where)
+        mask_check(ann, it.width, it.height, file=file, entry=where)
         it.annotations.append(ann)
         unscored += ann.score is None or ann.model_name is not None   # ground truth, or marked as a model's
     if raw and not unscored:

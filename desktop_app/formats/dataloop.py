@@ -23,6 +23,7 @@ from desktop_app.domain.progress import tracked
 from desktop_app.errors import FormatError
 from desktop_app.formats import limits
 from desktop_app.formats.imagecheck import Damaged, decode_mask_png
+from desktop_app.formats.maskcheck import mask_check
 from desktop_app.formats.images import (
     all_labels, check_size, clean_name, check_unique, entry_size, is_number, label_problem, place_image, rle_decode,
     rle_encode, unique_targets, validate_annotation,
@@ -192,6 +193,7 @@ def _read_item(jpath: Path, root: Path, check_images: bool) -> ImageEntry:
         where = f"annotation {d['id']}" if isinstance(d, dict) and d.get("id") else f"annotation #{i}"
         a = from_dataloop_annotation(d, file=file, entry=where, image_size=(w, h) if w and h else None)
         validate_annotation(a, w, h, file=file, entry=where)
+        mask_check(a, w, h, file=file, entry=where)
         anns.append(a)
     meta = {"dataloop_id": doc["id"]} if doc.get("id") else {}
     return ImageEntry(source=source, name=name, width=w, height=h, subset=subsets[0] if subsets else None,
