@@ -89,6 +89,34 @@ class Actions(QObject):
         self._submit(lambda: submit_predict(catalog, model_id, item_ids=item_ids, wait=False), on_done, on_error,
                      tasks)
 
+    def embed_datasets(self, model_id: str, dataset_ids: list[str], on_done: Done, on_error: Failed, *,
+                       tasks: TaskRunner | None = None) -> None:
+        """model.embed_datasets(...) as a job (queued on the task pool: it checks the model can run); the
+        Execution to on_done, and the jobs panel shows it."""
+        client = self.client
+
+        def done(ex: Any) -> None:
+            self.job_submitted.emit(ex.id)
+            on_done(ex)
+        self._submit(lambda: client.models.get(model_id=model_id).embed_datasets(list(dataset_ids), wait=False),
+                     done, on_error, tasks)
+
+    def set_items_subset(self, item_ids: list[int], subset: str | None, on_done: Done, on_error: Failed, *,
+                         tasks: TaskRunner | None = None) -> None:
+        """The items move to `subset` (None: no subset) in one transaction (all or none); the count to on_done."""
+        catalog, ids = self.catalog, [int(i) for i in item_ids]
+
+        def move() -> int:
+            catalog.set_subset(ids, subset)
+            return len(ids)
+        self._submit(move, on_done, on_error, tasks)
+
+    def delete_items(self, item_ids: list[int], on_done: Done, on_error: Failed, *,
+                     tasks: TaskRunner | None = None) -> None:
+        """The items and their annotations deleted in one transaction (all or none); how many went to on_done."""
+        catalog, ids = self.catalog, [int(i) for i in item_ids]
+        self._submit(lambda: catalog.delete_items(ids), on_done, on_error, tasks)
+
     def cancel(self, execution_id: str) -> None:
         self._guard("Could not cancel the job", lambda: self.catalog.request_cancel(execution_id))
 

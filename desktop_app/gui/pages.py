@@ -143,6 +143,8 @@ class Pages(QStackedWidget):
             page = page_class(self.client, actions=self.actions) if kind in ACTING_PAGES else page_class(self.client)
             page.navigate.connect(self.navigate)
             page.message.connect(self.message)
+            if hasattr(getattr(page, "gallery", None), "find_similar"):   # the evaluation's error gallery
+                page.gallery.find_similar.connect(self.find_similar)
             if hasattr(page, "error"):      # its failures land with every other error (the ErrorHub)
                 page.error.connect(self.error)
             if hasattr(page, "use_settings"):
@@ -172,6 +174,21 @@ class Pages(QStackedWidget):
             page.set_project(ident)           # project id
         self.setCurrentWidget(page)
         return page
+
+    def find_similar(self, item_id: int) -> None:
+        """The item's dataset in its page (selected in the navigator), its gallery sorted by similarity to it."""
+        from desktop_app.errors import NotFoundError
+        try:
+            dataset_id = self.client.catalog.get_item(int(item_id)).dataset_id
+        except NotFoundError as e:      # deleted meanwhile: said where errors go
+            self.error.emit("Could not find similar items", e)
+            return
+        self.navigate.emit("dataset", dataset_id)
+        page = self.pages.get("dataset")
+        if page is None or self.currentWidget() is not page or getattr(page, "dataset_id", None) != dataset_id:
+            page = self.show_entity("dataset", dataset_id)   # no window to navigate (a test), or it refused
+        if hasattr(page, "find_similar"):
+            page.find_similar(int(item_id))
 
     def show_welcome(self) -> None:
         self.setCurrentWidget(self.welcome)

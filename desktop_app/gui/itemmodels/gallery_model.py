@@ -5,6 +5,10 @@ first screen is drawn (or a far page is asked for), the ordered ids of the whole
 is an `id IN (...)` lookup rather than an OFFSET scan. Rows not loaded yet read as empty; a page load
 or a decoded thumbnail emits dataChanged for the rows it fills. Pages live in a small LRU.
 
+A filter may name its items outright (`GalleryFilter.only`: find similar, a lasso on the embedding map): then the
+rows are those items in that order (the other filters narrow them), their ids known with the count, and each may
+carry a note its caption shows (a distance).
+
 Why not canFetchMore / fetchMore: a row count that grows by pages makes the scroll bar lie and "go
 to the end" of 100,000 items cost hundreds of fetches; the count is one cheap query, so the model
 reports all rows at once and fetches their data lazily instead.
@@ -18,7 +22,7 @@ import logging
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from PySide6.QtCore import QAbstractListModel, QModelIndex, QObject, QPersistentModelIndex, QRunnable, Qt, \
@@ -40,6 +44,7 @@ ItemIdRole = Qt.ItemDataRole.UserRole + 3          # int
 SubsetRole = Qt.ItemDataRole.UserRole + 4          # str | None
 ThumbErrorRole = Qt.ItemDataRole.UserRole + 5      # str | None: why the thumbnail cannot be shown
 RowRole = Qt.ItemDataRole.UserRole + 6             # GalleryRow
+NoteRole = Qt.ItemDataRole.UserRole + 7            # str | None: a caption's note (the distance, as "0.042")
 
 
 @dataclass(frozen=True)
@@ -49,8 +54,19 @@ class GalleryFilter:
     label: str | None = None
     ann_type: str | None = None
     text: str = ""
+    only: tuple[int, ...] | None = None   # these items, in this order (the other fields narrow them)
 
     def to_kwargs(self) -> dict[str, Any]:
+        kw = self.narrowing_kwargs()
+        if self.only is not None:
+            kw["item_ids"] = list(self.only)
+        return kw
+
+    def without_only(self) -> GalleryFilter:
+        return replace(self, only=None)
+
+    def narrowing_kwargs(self) -> dict[str, Any]:
+        """The catalog filters but `only`."""
         kw: dict[str, Any] = {}
         if self.subset:
             kw["subset"] = self.subset
@@ -91,6 +107,16 @@ def page_range(first: int, last: int, count: int, page_size: int = PAGE_SIZE, ma
 # WORKAROUND: without ANALYZE statistics SQLite answers `dataset_id = ? AND id IN (<20+ ids>)` through the
 # dataset index plus a sort of the whole dataset (~50 ms at 100k items); up to 10 ids it looks up rowids.
 _ID_CHUNK = 8
+
+
+def query_ids(catalog: Catalog, dataset_id: str, flt: GalleryFilter) -> list[int]:
+    """The ordered item ids a filter shows: by id, or `only`'s order (items gone or filtered out left out, each
+    id once). The items named are checked against the narrowed query's ids, not sent as `IN (...)` (a lasso can
+    name 100,000)."""
+    if flt.only is None:
+        return catalog.item_ids(dataset_id, **flt.to_kwargs())
+    allowed = set(catalog.item_ids(dataset_id, **flt.narrowing_kwargs()))
+    return [i for i in dict.fromkeys(int(i) for i in flt.only) if i in allowed]
 
 
 def load_rows(catalog: Catalog, dataset_id: str, ids: list[int],
@@ -144,6 +170,8 @@ class GalleryModel(QAbstractListModel):
         self._gen = 0
         self._count = 0
         self._ids: list[int] | None = None
+        self._positions: dict[int, int] | None = None   # item id -> row, for an `only` list (not sorted by id)
+        self.notes: dict[int, str] = {}                  # item id -> its caption's note
         self._pages: OrderedDict[int, list[GalleryRow | None]] = OrderedDict()
         self._page_jobs: dict[int, _Job] = {}
         self._deferred: set[int] = set()
@@ -184,25 +212,36 @@ class GalleryModel(QAbstractListModel):
         self.thumbnails.ready.connect(self._on_thumb)
         self.thumbnails.failed.connect(lambda key, _msg: self._on_thumb(key))
 
-    def set_query(self, dataset_id: str, flt: GalleryFilter | None = None) -> None:
-        """Start loading a new query; the old rows stay until the new count arrives (no flicker)."""
+    def set_query(self, dataset_id: str, flt: GalleryFilter | None = None, *,
+                  notes: dict[int, str] | None = None) -> None:
+        """Start loading a new query; the old rows stay until the new count arrives (no flicker). `notes`: what
+        the captions of an `only` query's items add (kept when the same list is narrowed; gone without one)."""
         assert self.catalog is not None, "set_catalog first"
         if self._closed:
             return
         self.dataset_id = dataset_id
         self.filter = flt or GalleryFilter()
+        if self.filter.only is None:
+            self.notes = {}
+        elif notes is not None:
+            self.notes = dict(notes)
         self._gen += 1
         self._cancel_page_jobs()
         for j in (self._head_job, self._ids_job):
             if j is not None:           # queued runnables must stay referenced until out of the queue
                 self._pool.tryTake(j)
         gen, cat, kw, n = self._gen, self.catalog, self.filter.to_kwargs(), self.page_size
-        relay = self._relay
+        relay, flt = self._relay, self.filter
 
         def head() -> None:
             if gen != self._gen:
                 return
             try:
+                if flt.only is not None:      # the ids come with the count: they are the query
+                    ids = query_ids(cat, dataset_id, flt)
+                    relay.head.emit(gen, len(ids), load_rows(cat, dataset_id, ids[:n]))
+                    relay.ids.emit(gen, ids)
+                    return
                 count = cat.count_items(dataset_id, **kw)
                 items = cat.list_items(dataset_id, offset=0, limit=n, **kw)
                 relay.head.emit(gen, count, load_rows(cat, dataset_id, [it.id for it in items], items))
@@ -220,13 +259,13 @@ class GalleryModel(QAbstractListModel):
         if self._ids_job is not None or self._ids is not None or self.catalog is None or self.dataset_id is None \
                 or self._closed:
             return
-        gen, cat, ds, kw, relay = self._gen, self.catalog, self.dataset_id, self.filter.to_kwargs(), self._relay
+        gen, cat, ds, flt, relay = self._gen, self.catalog, self.dataset_id, self.filter, self._relay
 
         def ids() -> None:
             if gen != self._gen:
                 return
             try:
-                relay.ids.emit(gen, cat.item_ids(ds, **kw))
+                relay.ids.emit(gen, query_ids(cat, ds, flt))
             except RuntimeError:
                 raise
             except Exception as e:  # noqa: BLE001
@@ -286,6 +325,10 @@ class GalleryModel(QAbstractListModel):
                     if r is not None and r.item.id == item_id:
                         return p * self.page_size + k
             return -1
+        if self.filter.only is not None:
+            if self._positions is None:
+                self._positions = {i: k for k, i in enumerate(self._ids)}
+            return self._positions.get(item_id, -1)
         j = bisect.bisect_left(self._ids, item_id)
         return j if j < len(self._ids) and self._ids[j] == item_id else -1
 
@@ -300,7 +343,7 @@ class GalleryModel(QAbstractListModel):
             known = [self._peek(i) for i in rows]
             if all(r is not None for r in known):
                 return [r.item.id for r in known]  # type: ignore[union-attr]
-            ids = self.catalog.item_ids(self.dataset_id, **self.filter.to_kwargs())
+            ids = query_ids(self.catalog, self.dataset_id, self.filter)
             if len(ids) != self._count:   # the catalog changed since the count: the background job resets
                 raise UserError("the dataset changed while it was shown; select the items again")
             self._ids = ids
@@ -316,6 +359,13 @@ class GalleryModel(QAbstractListModel):
             return r, None, "no image file"
         pm = self._thumbnail(i, r)
         return r, pm, (self.thumbnails.error(key) if pm is None and self.thumbnails else None)
+
+    def note(self, i: int) -> str | None:
+        """The caption's note of row i (find similar: its distance), None without one."""
+        if not self.notes:
+            return None
+        r = self._peek(i)
+        return self.notes.get(r.item.id) if r is not None else None
 
     def thumb_key(self, row: GalleryRow) -> str | None:
         return row.item.sha256
@@ -392,7 +442,11 @@ class GalleryModel(QAbstractListModel):
             return self._thumbnail(index.row(), r)
         if role == Qt.ItemDataRole.ToolTipRole:
             size = f"{item.width}x{item.height}" if item.width else "size unknown"
-            return f"{item.name}\n{size}, {item.subset or 'no subset'}, {len(r.annotations)} annotations"
+            note = self.notes.get(item.id)
+            return f"{item.name}\n{size}, {item.subset or 'no subset'}, {len(r.annotations)} annotations" + \
+                (f"\ndistance {note}" if note else "")
+        if role == NoteRole:
+            return self.notes.get(item.id)
         if role == ItemRole:
             return item
         if role == AnnotationsRole:
@@ -498,6 +552,7 @@ class GalleryModel(QAbstractListModel):
         self.beginResetModel()
         self._count = count
         self._ids = None
+        self._positions = None
         self._pages.clear()
         self._waiting.clear()
         self._store_page(0, rows)
@@ -513,9 +568,11 @@ class GalleryModel(QAbstractListModel):
             self._count = len(ids)
             self._pages.clear()
             self._ids = ids
+            self._positions = None
             self.endResetModel()
         else:
             self._ids = ids
+            self._positions = None
         deferred, self._deferred = self._deferred, set()
         for p in sorted(deferred):
             self._request_page(p)

@@ -2,34 +2,41 @@
 
 It binds widgets to the gallery model and the catalog; queries, decoding, imports and splits all run
 off the GUI thread. The main window embeds it and calls `set_dataset`.
+
+Find similar (the gallery's right-click, the viewer's Similar, Ctrl+Shift+F) searches a model's feature set on
+the page's task pool (gui.similar) and shows the nearest items with `show_only`, which other views call too (the
+embedding map's lasso): the gallery then lists exactly those items, in that order, under a banner with Clear.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QEvent, QItemSelectionModel, QObject, QRunnable, Qt, QThreadPool, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence, QShortcut
-from PySide6.QtWidgets import (QApplication, QHBoxLayout, QInputDialog, QLabel, QMenu, QSplitter, QToolButton,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QApplication, QHBoxLayout, QInputDialog, QLabel, QMenu, QMessageBox, QSplitter,
+                               QToolButton, QVBoxLayout, QWidget)
 
 from desktop_app.catalog import Catalog, ItemRecord
 from desktop_app.domain.status import ExecutionStatus, ModelStatus
 from desktop_app.formats.base import SUBSETS
 from desktop_app.gui.actions import Actions
 from desktop_app.gui.colors import LabelColors
+from desktop_app.gui.dialogs.duplicates_dialog import DuplicatesDialog
 from desktop_app.gui.dialogs.export_dialog import ExportDialog
 from desktop_app.gui.dialogs.import_dialog import ImportDialog
 from desktop_app.gui.dialogs.split_dialog import SplitDialog
 from desktop_app.gui.itemmodels.gallery_model import GalleryFilter, GalleryModel, GalleryRow
+from desktop_app.gui.similar import DEFAULT_K, Similar, caption, find_similar
 from desktop_app.gui.thumbnails import ImageLoader
 from desktop_app.gui.widgets.annotation_items import GROUND_TRUTH
 from desktop_app.gui.widgets.dataset_filters import FilterPanel
 from desktop_app.gui.widgets.gallery import GalleryView
 from desktop_app.gui.widgets.image_viewer import ViewerPanel
+from desktop_app.gui.widgets.similar_banner import SimilarBanner
 from desktop_app.gui.workers import TaskRunner
 
 log = logging.getLogger(__name__)
@@ -106,6 +113,11 @@ class DatasetPage(QWidget):
         self._shown_row: GalleryRow | None = None
         self._summary_gen = 0
         self._jobs: list[_SummaryJob] = []
+        self._similar_gen = 0                          # a newer search, show_only or Clear drops older answers
+        self._similar: Similar | None = None           # the last find-similar answer (its item, its model choices)
+        self._before_only: GalleryFilter | None = None  # what Clear goes back to
+        self._embedding: dict[str, tuple[str, int]] = {}   # embed job id -> (model id, item id) to search after
+        self._only_banner: tuple = ("",)                   # the banner of the items shown (back after a failure)
 
         self.model = GalleryModel(self.catalog, parent=self)
         self.full_images = ImageLoader(box=None, memory_items=4, threads=1, parent=self)
@@ -144,14 +156,24 @@ class DatasetPage(QWidget):
         self.split_action.setToolTip("Assign train / validation / test subsets by percentages")
         self.predict_action = QAction("Predict…", self)
         self.predict_action.setToolTip("Run a trained model on the selected items; its predictions appear as a layer")
+        self.similar_action = QAction("Find similar", self)
+        self.similar_action.setShortcut(QKeySequence("Ctrl+Shift+F"))
+        self.similar_action.setToolTip("The gallery sorted by similarity to the current item, by a model's "
+                                       "embeddings (Ctrl+Shift+F; also on a thumbnail's right-click)")
+        self.duplicates_action = QAction("Duplicates…", self)
+        self.duplicates_action.setToolTip("Near-duplicate items, and test / validation items with a near copy in "
+                                          "train (leakage): move or drop them")
         # No Refresh of its own: the window's View > Refresh (F5) re-reads the page on show (refresh()).
-        for a in (self.import_action, self.export_action, self.split_action, self.predict_action):
+        for a in (self.import_action, self.export_action, self.split_action, self.predict_action, self.similar_action,
+                  self.duplicates_action):
             a.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
             self.addAction(a)
         self.import_action.triggered.connect(lambda: self.import_dialog())
         self.export_action.triggered.connect(lambda: self.export_dialog())
         self.split_action.triggered.connect(lambda: self.split_dialog())
         self.predict_action.triggered.connect(lambda: self.predict_dialog())
+        self.similar_action.triggered.connect(lambda: self.find_similar())
+        self.duplicates_action.triggered.connect(lambda: self.duplicates_dialog())
         self._tasks = TaskRunner(self)
         self.actions = Actions.for_page(client, actions, self, self._tasks)
         self._predicting: dict[str, str] = {}    # execution id -> model id of prediction jobs in flight
@@ -171,10 +193,18 @@ class DatasetPage(QWidget):
         bar.addWidget(self.count_label)
         bar.addStretch(1)
         bar.addWidget(self.layers_button)
-        for a in (self.predict_action, self.split_action, self.import_action, self.export_action):
+        for a in (self.similar_action, self.duplicates_action, self.predict_action, self.split_action,
+                  self.import_action, self.export_action):
             b = QToolButton()
             b.setDefaultAction(a)
             bar.addWidget(b)
+        self.banner = SimilarBanner()
+        self.banner.clear_requested.connect(self.clear_only)
+        self.banner.model_chosen.connect(self._similar_model_chosen)
+        self.banner.embed_requested.connect(self.embed_for_similar)
+        banner_row = QHBoxLayout()
+        banner_row.setContentsMargins(8, 0, 8, 4)
+        banner_row.addWidget(self.banner)
 
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.addWidget(self.filters)
@@ -189,6 +219,7 @@ class DatasetPage(QWidget):
         lay.setContentsMargins(0, 0, 0, 0)
         lay.setSpacing(0)
         lay.addLayout(bar)
+        lay.addLayout(banner_row)
         lay.addWidget(self.splitter, 1)
         self.setAcceptDrops(True)
         self._set_enabled(False)
@@ -207,6 +238,9 @@ class DatasetPage(QWidget):
             QShortcut(QKeySequence(key), self.gallery, lambda: self.focus_viewer(True),
                       Qt.ShortcutContext.WidgetShortcut)
         self.gallery.painted.connect(lambda _f, _l, complete: complete and self._summary_if_due())
+        self.gallery.context_requested.connect(lambda row, pos: self.gallery_menu(row).popup(pos))
+        QShortcut(QKeySequence("Esc"), self.gallery, self._gallery_escape, Qt.ShortcutContext.WidgetShortcut)
+        self.viewer_panel.find_similar_requested.connect(lambda: self.find_similar())
         self.viewer_panel.next_requested.connect(self.next_item)
         self.viewer_panel.previous_requested.connect(self.previous_item)
         self.viewer_panel.close_requested.connect(self.close_viewer)
@@ -230,6 +264,10 @@ class DatasetPage(QWidget):
         self.filters.set_subset_counts(None)                             # names now, counts when loaded
         self.filters.set_label_counts(self._labels, None, self.colors)
         self.filters.set_filter(GalleryFilter(), emit=False)
+        self._similar_gen += 1
+        self._similar, self._before_only = None, None
+        self._embedding.clear()
+        self.banner.hide()
         self.model.set_query(ds.id, GalleryFilter())
         # Counts (seconds on a big dataset) wait until the first screen of thumbnails is drawn.
         self._summary_due = True
@@ -256,6 +294,8 @@ class DatasetPage(QWidget):
             dlg.stop()
         for dlg in self.findChildren(SplitDialog):
             dlg.wait_done()
+        for dlg in self.findChildren(DuplicatesDialog):
+            dlg.shutdown()
         self._summary_gen += 1
         self._summary_pool.clear()
         self._summary_pool.waitForDone(10_000)
@@ -365,15 +405,18 @@ class DatasetPage(QWidget):
                              tasks=self._tasks)
 
     def _poll_predictions(self) -> None:
-        if not self._predicting or self._tasks.busy:
+        """Prediction jobs, and the embed jobs find similar waits for, until each ends."""
+        if not (self._predicting or self._embedding) or self._tasks.busy:
             return
-        cat, ids = self.catalog, list(self._predicting)
+        cat, ids = self.catalog, list(self._predicting) + list(self._embedding)
 
         def read() -> list:
             return [cat.get_execution(i) for i in ids]
 
         def done(execs: list) -> None:
             for ex in execs:
+                if ex.status in ExecutionStatus.FINAL and ex.id in self._embedding:
+                    self._embedded(ex)
                 if ex.status not in ExecutionStatus.FINAL or ex.id not in self._predicting:
                     continue
                 model_id = self._predicting.pop(ex.id)
@@ -385,9 +428,198 @@ class DatasetPage(QWidget):
                 else:   # a failed job is reported with its log by the window's jobs watcher, like any job
                     self.message.emit(f"The prediction {ex.status}: {ex.error or ''}".strip(" :"))
                 self.predictions_done.emit(model_id, ex.status)
-            if not self._predicting:
+            if not self._predicting and not self._embedding:
                 self._predict_timer.stop()
         self._tasks.submit(read, done, lambda e: log.warning("reading prediction jobs failed: %s", e))
+
+    # -- find similar, show_only ----------------------------------------------------------
+    @property
+    def showing_only(self) -> bool:
+        """The gallery lists chosen items (find similar, show_only), not a query of the dataset."""
+        return self.model.filter.only is not None
+
+    def find_similar(self, item_id: int | None = None, *, model_id: str | None = None, k: int = DEFAULT_K) -> None:
+        """The gallery sorted by similarity to `item_id` (default: the current item), the `k` nearest with their
+        cosine distances, by `model_id`'s embeddings (default: the most recent feature set holding the item).
+        The search runs on the page's task pool; without a feature set the banner offers to embed."""
+        if self.dataset_id is None:
+            return
+        if item_id is None:
+            item = self._shown
+            if item is None and self._current_row >= 0:
+                r = self.model.row(self._current_row)
+                item = r.item if r is not None else None
+            if item is None:
+                self.message.emit("Select an item first: find similar sorts the gallery by similarity to it")
+                return
+            item_id = item.id
+        self._similar_gen += 1
+        gen, client, item_id = self._similar_gen, self.client, int(item_id)
+        self.banner.show_busy("Finding similar items…")
+        self._tasks.submit(lambda: find_similar(client, item_id, k=k, model_id=model_id),
+                           lambda r: self._on_similar(gen, r), lambda e: self._similar_failed(gen, e))
+
+    def _on_similar(self, gen: int, r: Similar) -> None:
+        if gen != self._similar_gen or r.dataset_id != self.dataset_id:
+            return
+        self._similar = r
+        name = caption(r.item_name)
+        if not r.found:
+            if r.embedders:
+                text = f"No model has embedded {name}: embed the dataset to find items like it"
+            else:
+                text = (f"No model has embedded {name}, and no model of this project has weights to embed it "
+                        f"with: train one first")
+            self.banner.show_missing(text, r.embedders)
+            self.message.emit(text)
+            return
+        title = f"Similar to {name} by {r.model_name}: {len(r.item_ids)} nearest (cosine distance)"
+        self._show_only(r.item_ids, title, r.distances, [(c.model_id, c.model_name) for c in r.choices], r.model_id)
+        self.message.emit(title)
+
+    def _similar_failed(self, gen: int, error: BaseException) -> None:
+        if gen != self._similar_gen:
+            return
+        if self.showing_only:
+            self.banner.show_items(*self._only_banner)
+        else:
+            self.banner.hide()
+        self._fail("Could not find similar items", error)
+
+    def _similar_model_chosen(self, model_id: str) -> None:
+        if self._similar is not None and model_id:
+            self.find_similar(self._similar.item_id, model_id=model_id)
+
+    def show_only(self, item_ids: list[int], *, title: str, distances: list[float] | None = None) -> None:
+        """The gallery lists exactly these items, in this order (those gone from the dataset left out), under a
+        banner saying `title`, each captioned with its distance when `distances` (one per item) are given; paging,
+        the viewer's next / previous and the counts follow. The filter column narrows them further; Clear (or
+        `clear_only`) goes back to the gallery as it was."""
+        if distances is not None and len(distances) != len(item_ids):
+            raise ValueError(f"{len(distances)} distances for {len(item_ids)} items")
+        if self.dataset_id is None:
+            return
+        self._similar_gen += 1          # a search still running would replace these
+        self._similar = None
+        self._show_only(item_ids, title, distances, [], None)
+
+    def _show_only(self, item_ids, title: str, distances, models: list[tuple[str, str]], current: str | None) -> None:
+        ids = tuple(int(i) for i in item_ids)
+        notes = {i: f"{float(d):.3f}" for i, d in zip(ids, distances)} if distances is not None else {}
+        if not self.showing_only:
+            self._before_only = self.model.filter
+        old_subset = self.model.filter.subset
+        self.filters.set_filter(GalleryFilter(), emit=False)     # exactly these items, to begin with
+        self.model.set_query(self.dataset_id, GalleryFilter(only=ids), notes=notes)
+        self.gallery.scrollToTop()
+        self._only_banner = (title, models, current)
+        self.banner.show_items(*self._only_banner)
+        if old_subset is not None:
+            self._load_summary()         # label counts follow the subset
+
+    def clear_only(self) -> None:
+        """Back to the gallery as it was before show_only / find similar (its filter too)."""
+        self._similar_gen += 1
+        self._similar = None
+        self._embedding.clear()
+        self.banner.hide()
+        if not self.showing_only or self.dataset_id is None:
+            return
+        before = (self._before_only or GalleryFilter()).without_only()
+        self._before_only = None
+        old_subset = self.model.filter.subset
+        self.filters.set_filter(before, emit=False)
+        self.model.set_query(self.dataset_id, before)
+        if before.subset != old_subset:
+            self._load_summary()
+
+    def _gallery_escape(self) -> None:
+        if self.showing_only or self.banner.isVisible():
+            self.clear_only()
+
+    def gallery_menu(self, row: int) -> QMenu:
+        """A thumbnail's right-click menu (`row` -1: the empty space)."""
+        menu = QMenu(self)
+        r = self.model.row(row) if row >= 0 else None
+        a = menu.addAction("Find similar")
+        a.setEnabled(r is not None)
+        if r is not None:
+            a.setText(f"Find similar to {caption(r.item.name)}")
+            item_id = r.item.id
+            a.triggered.connect(lambda: self.find_similar(item_id))
+        if self.showing_only:
+            menu.addAction("Show the whole gallery again", self.clear_only)
+        menu.addSeparator()
+        menu.addAction(self.duplicates_action)
+        return menu
+
+    def embed_for_similar(self, model_id: str) -> None:
+        """Embed with <model>…: after a yes, the dataset's items are embedded with it (a job); find similar runs
+        again for the same item when the job ends."""
+        r = self._similar
+        if r is None or not model_id or self.dataset_id is None:
+            return
+        if self.catalog.read_only:
+            self.message.emit("The catalog is open read-only: nothing can be embedded")
+            return
+        name = dict(r.embedders).get(model_id, model_id)
+        ds = self.catalog.get_dataset(self.dataset_id)
+        n = self.catalog.count_items(ds.id)
+        answer = QMessageBox.question(
+            self, "Embed the dataset",
+            f"Embed the {n:,} items of {ds.name} with {name}?\n\nIt runs as a job (the jobs panel shows it); "
+            f"items like {caption(r.item_name)} show here when it ends.")
+        if answer == QMessageBox.StandardButton.Yes:
+            self.start_embed(model_id, r.item_id)
+
+    def start_embed(self, model_id: str, item_id: int) -> None:
+        """Queue the embed job (model.embed_datasets); find similar for `item_id` by that model once it succeeds."""
+        if self.dataset_id is None:
+            return
+        gen = self._similar_gen
+        names = dict(self._similar.embedders) if self._similar is not None else {}
+        name = names.get(model_id) or self.catalog.get_model(model_id).name
+
+        def queued(ex) -> None:
+            if gen != self._similar_gen:
+                return                 # cleared or another search meanwhile: the job runs, nothing waits on it
+            self._embedding[ex.id] = (model_id, int(item_id))
+            self._predict_timer.start()
+            self.banner.show_busy(f"Embedding the dataset with {name}… similar items show when the job ends")
+            self.message.emit(f"Embedding with {name}…")
+
+        self.banner.show_busy(f"Starting to embed with {name}…")
+        self.actions.embed_datasets(model_id, [self.dataset_id], queued,
+                                    lambda e: self._embed_failed(gen, e), tasks=self._tasks)
+
+    def _embed_failed(self, gen: int, error: BaseException) -> None:
+        if gen == self._similar_gen and self._similar is not None:
+            self.banner.show_missing(f"Could not embed: {error}", self._similar.embedders)
+        self._fail("Could not start embedding", error)
+
+    def _embedded(self, ex) -> None:
+        model_id, item_id = self._embedding.pop(ex.id)
+        if ex.status == ExecutionStatus.SUCCESS:
+            self.find_similar(item_id, model_id=model_id)
+        elif self._similar is not None:     # a failure is reported with its log by the window's jobs watcher
+            self.banner.show_missing(f"The embed job {ex.status}{': ' + ex.error if ex.error else ''}",
+                                     self._similar.embedders)
+
+    def duplicates_dialog(self, tab: str = "duplicates") -> DuplicatesDialog | None:
+        """Near-duplicates and the leakage report (non-modal); its groups can be shown in the gallery."""
+        if self.dataset_id is None:
+            return None
+        for dlg in self.findChildren(DuplicatesDialog):
+            if dlg.dataset_id == self.dataset_id and dlg.isVisible():
+                dlg.show_tab(tab)
+                dlg.raise_()
+                return dlg
+        dlg = DuplicatesDialog(self.client, self.dataset_id, self, actions=self.actions, tab=tab)
+        dlg.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dlg.show_items.connect(lambda ids, title, dist: self.show_only(ids, title=title, distances=dist))
+        dlg.changed.connect(lambda text: (self.message.emit(text), self.refresh()))
+        dlg.show()
+        return dlg
 
     def _fail(self, title: str, error: BaseException | str) -> None:
         """A failure goes where every error goes (the notification bar, with details), and to the status bar."""
@@ -460,13 +692,16 @@ class DatasetPage(QWidget):
 
     # -- internals ------------------------------------------------------------------------
     def _set_enabled(self, on: bool) -> None:
-        for a in (self.import_action, self.export_action, self.split_action, self.predict_action):
+        for a in (self.import_action, self.export_action, self.split_action, self.predict_action, self.similar_action,
+                  self.duplicates_action):
             a.setEnabled(on)
         self.layers_button.setEnabled(on)
         self.filters.setEnabled(on)
 
     def _on_filter(self, flt: GalleryFilter) -> None:
         old_subset = self.model.filter.subset
+        if self.showing_only:           # the filter column narrows the items shown
+            flt = replace(flt, only=self.model.filter.only)
         self.model.set_filter(flt)
         if flt.subset != old_subset:
             self._load_summary()   # label counts follow the subset

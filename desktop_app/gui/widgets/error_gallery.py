@@ -2,15 +2,16 @@
 counts, over a virtualised grid of crops or whole images with the annotations drawn in their TP/FP/FN colours.
 
 A thin binder: it reports the filter (`filter_changed`) and shows the rows the page selected with
-`show_rows`; selection and counting live in `evaluation.review`.
+`show_rows`; selection and counting live in `evaluation.review`. A right-click (or Ctrl+Shift+F) on an image
+asks for the items like it (`find_similar`: the window opens its dataset's gallery sorted by similarity).
 """
 
 from __future__ import annotations
 
 from PySide6.QtCore import QModelIndex, QRect, QRectF, QSize, Qt, Signal
-from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPalette, QPen
-from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QStyle, QStyledItemDelegate, QStyleOptionViewItem,
-                               QToolButton, QVBoxLayout, QWidget)
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QKeySequence, QPainter, QPalette, QPen, QShortcut
+from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QMenu, QStyle, QStyledItemDelegate,
+                               QStyleOptionViewItem, QToolButton, QVBoxLayout, QWidget)
 from superqt import QLabeledDoubleRangeSlider
 from superqt.utils import qthrottled
 
@@ -214,6 +215,7 @@ class ErrorGallery(QWidget):
     filter_changed = Signal()
     activated = Signal(int)               # gallery row opened (double-click, Enter)
     restriction_cleared = Signal()
+    find_similar = Signal(int)            # item id: its dataset's gallery sorted by similarity to it
 
     def __init__(self, catalog=None, parent: QWidget | None = None):
         super().__init__(parent)
@@ -248,6 +250,9 @@ class ErrorGallery(QWidget):
         self.gallery.setSelectionMode(GalleryView.SelectionMode.SingleSelection)
         self.gallery.doubleClicked.connect(lambda idx: self.activated.emit(idx.row()))
         self.gallery.activated.connect(lambda idx: self.activated.emit(idx.row()))
+        self.gallery.context_requested.connect(lambda row, pos: self.context_menu(row).popup(pos))
+        QShortcut(QKeySequence("Ctrl+Shift+F"), self.gallery, lambda: self.find_similar_at(
+            self.gallery.currentIndex().row()), Qt.ShortcutContext.WidgetShortcut)
 
         top = QHBoxLayout()
         for b in self.kind_buttons.values():
@@ -354,6 +359,26 @@ class ErrorGallery(QWidget):
         n_items = table.count_items(idx) if table is not None else 0
         self.counts.setText(f"{n:,} instance(s) on {n_items:,} image(s)" if n else "Nothing matches these filters")
         self.gallery.scrollToTop()
+
+    def item_at(self, row: int) -> int | None:
+        """The item id of a gallery row (None: no row there)."""
+        if row < 0 or self.model.table is None or row >= self.model.rowCount():
+            return None
+        return int(self.model.item_id_at(row))
+
+    def find_similar_at(self, row: int) -> None:
+        item_id = self.item_at(row)
+        if item_id is not None:
+            self.find_similar.emit(item_id)
+
+    def context_menu(self, row: int) -> QMenu:
+        """A right-click's menu: find the images like this one (in its dataset's gallery)."""
+        menu = QMenu(self)
+        a = menu.addAction("Find similar images")
+        a.setToolTip("Open the dataset's gallery sorted by similarity to this image (Ctrl+Shift+F)")
+        a.setEnabled(self.item_at(row) is not None)
+        a.triggered.connect(lambda: self.find_similar_at(row))
+        return menu
 
     def shown_counts(self) -> dict[str, int]:
         """The counts on the kind buttons (what the user reads)."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from PySide6.QtCore import QItemSelection, QModelIndex, QRect, QRectF, QSize, Qt, Signal
+from PySide6.QtCore import QItemSelection, QModelIndex, QPoint, QRect, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPalette, QPen, QRegion
 from PySide6.QtWidgets import (QAbstractItemView, QStyle, QStyledItemDelegate, QStyleOptionViewItem,
                                QWidget)
@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QStyle, QStyledItemDelegate, Q
 from desktop_app.catalog import ItemRecord
 from desktop_app.gui.colors import LabelColors
 from desktop_app.gui.gc_policy import note_activity
-from desktop_app.gui.itemmodels.gallery_model import GalleryRow, RowRole, ThumbErrorRole
+from desktop_app.gui.itemmodels.gallery_model import GalleryRow, NoteRole, RowRole, ThumbErrorRole
 from desktop_app.gui.thumbnails import THUMB_SIZE
 
 from .annotation_items import annotation_pen, fill_color, text_color_on
@@ -149,7 +149,8 @@ def caption_of(name: str) -> str:
 
 
 class GalleryDelegate(QStyledItemDelegate):
-    """Paints a thumbnail, the annotations of the visible layers over it, and the item name."""
+    """Paints a thumbnail, the annotations of the visible layers over it, and the item name (after a note, such as
+    find similar's distance, when the row has one)."""
 
     def __init__(self, parent: QWidget | None = None, thumb_size: int = THUMB_SIZE):
         super().__init__(parent)
@@ -163,6 +164,9 @@ class GalleryDelegate(QStyledItemDelegate):
         self._subset_colors = {k: QColor(v) for k, v in SUBSET_COLORS.items()}
         self._other_subset = QColor("#888888")
         self._text_color = QColor(Qt.GlobalColor.black)
+        self.note_font = QFont(self.small)
+        self.note_font.setBold(True)
+        self._note_fm = QFontMetrics(self.note_font)
 
     def set_colors(self, colors: LabelColors) -> None:
         self.colors = colors
@@ -177,10 +181,10 @@ class GalleryDelegate(QStyledItemDelegate):
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: QModelIndex) -> None:
         """The generic path (any view): read the roles, then paint as the gallery does."""
         self.paint_row(painter, option, index.data(RowRole), index.data(Qt.ItemDataRole.DecorationRole),
-                       index.data(ThumbErrorRole))
+                       index.data(ThumbErrorRole), note=index.data(NoteRole))
 
     def paint_row(self, painter: QPainter, option: QStyleOptionViewItem, row: GalleryRow | None,
-                  pm, error: str | None) -> None:
+                  pm, error: str | None, note: str | None = None) -> None:
         painter.save()
         rect = option.rect
         cell = rect.adjusted(2, 2, -2, -2)
@@ -213,15 +217,24 @@ class GalleryDelegate(QStyledItemDelegate):
                 painter.drawText(area, Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap,
                                  "no image" if error == "no image file" else "cannot show")
         if row is not None:
-            self._paint_caption(painter, option, row.item, area)
+            self._paint_caption(painter, option, row.item, area, note)
         if state & QStyle.StateFlag.State_HasFocus:
             painter.setPen(QPen(pal.color(QPalette.ColorRole.Highlight), 1.5))
             painter.setBrush(Qt.BrushStyle.NoBrush)
             painter.drawRoundedRect(cell, 4, 4)
         painter.restore()
 
-    def _paint_caption(self, painter: QPainter, option, item: ItemRecord, area: QRect) -> None:
+    def _paint_caption(self, painter: QPainter, option, item: ItemRecord, area: QRect,
+                       note: str | None = None) -> None:
         text_rect = QRect(area.x() - 4, area.bottom() + 3, area.width() + 8, TEXT_H - 4)
+        if note:
+            # The note first, in bold (the distance a similar list is sorted by); the name gets what is left.
+            painter.setFont(self.note_font)
+            painter.setPen(option.palette.color(QPalette.ColorRole.Highlight))
+            w = self._note_fm.horizontalAdvance(note) + 2
+            painter.drawText(QRect(text_rect.x(), text_rect.y(), w, text_rect.height()), _CAPTION_FLAGS, note)
+            painter.setFont(self.small)
+            text_rect.adjust(w + 4, 0, 0, 0)
         if item.subset:
             # A coloured dot says the subset without spending caption width on it.
             painter.setPen(Qt.PenStyle.NoPen)
@@ -304,6 +317,7 @@ class GalleryView(QAbstractItemView):
     """A virtualised grid of equal cells. After each paint it tells the model which rows are in sight."""
 
     painted = Signal(int, int, bool)     # first, last visible row, every one of them fully drawn
+    context_requested = Signal(int, QPoint)   # row under a right-click (-1: none), where (global): its menu
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -427,6 +441,7 @@ class GalleryView(QAbstractItemView):
         base_state = option.state
         root = self.rootIndex()
         fast = hasattr(m, "paint_info") and isinstance(self.itemDelegate(), GalleryDelegate)
+        notes = bool(getattr(m, "notes", None))
         delegate = self.itemDelegate()
         for i in range(first, last + 1):
             x, y, w, h = g.cell(i)
@@ -444,7 +459,7 @@ class GalleryView(QAbstractItemView):
                 state |= QStyle.StateFlag.State_MouseOver
             option.state = state
             if fast:
-                delegate.paint_row(painter, option, *m.paint_info(i))
+                delegate.paint_row(painter, option, *m.paint_info(i), note=m.note(i) if notes else None)
             else:
                 delegate.paint(painter, option, idx)
         painter.end()
@@ -464,6 +479,11 @@ class GalleryView(QAbstractItemView):
                 if j >= 0:
                     self.viewport().update(self.visualRect(self.model().index(j, 0, self.rootIndex())))
         super().mouseMoveEvent(event)
+
+    def contextMenuEvent(self, event) -> None:
+        """The page builds the menu (it knows what the row's item can do): a right-click says where."""
+        self.context_requested.emit(self.indexAt(event.pos()).row(), event.globalPos())
+        event.accept()
 
     def focusInEvent(self, event) -> None:
         self.focusing = True

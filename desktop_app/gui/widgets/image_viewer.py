@@ -249,11 +249,13 @@ class ImageViewer(QGraphicsView):
 
 
 class ViewerPanel(QWidget):
-    """The viewer with its bar: previous / next through the list it is fed, position, zoom, fit, close."""
+    """The viewer with its bar: previous / next through the list it is fed, position, find similar, zoom, fit,
+    close."""
 
     next_requested = Signal()
     previous_requested = Signal()
     close_requested = Signal()
+    find_similar_requested = Signal()    # the item shown: the gallery sorted by similarity to it
 
     NEXT_KEYS = ("Right", "Down", "PgDown", "N", "Space")
     PREVIOUS_KEYS = ("Left", "Up", "PgUp", "P", "Backspace")
@@ -263,6 +265,8 @@ class ViewerPanel(QWidget):
         self.viewer = ImageViewer(self)
         self.prev_button = _tool_button("◀", "Previous item (Left, P)")
         self.next_button = _tool_button("▶", "Next item (Right, N, Space)")
+        self.similar_button = _tool_button("Similar", "Find similar items: the gallery sorted by similarity to "
+                                                      "this one (Ctrl+Shift+F)")
         self.fit_button = _tool_button("Fit", "Fit the image (0, double-click)")
         self.one_button = _tool_button("1:1", "Actual pixels (1)")
         self.close_button = _tool_button("✕", "Close the viewer (Esc)")
@@ -280,7 +284,7 @@ class ViewerPanel(QWidget):
         bar.addWidget(self.position)
         bar.addWidget(self.separator)
         bar.addWidget(self.title, 1)
-        for w in (self.zoom_label, self.fit_button, self.one_button, self.close_button):
+        for w in (self.similar_button, self.zoom_label, self.fit_button, self.one_button, self.close_button):
             bar.addWidget(w)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
@@ -292,6 +296,7 @@ class ViewerPanel(QWidget):
         self.fit_button.clicked.connect(self.viewer.fit)
         self.one_button.clicked.connect(lambda: self.viewer.zoom_to(1.0))
         self.close_button.clicked.connect(self.close_requested)
+        self.similar_button.clicked.connect(self.find_similar_requested)
         self.viewer.zoom_changed.connect(lambda z: self.zoom_label.setText(f"{z * 100:.0f} %"))
         ctx = Qt.ShortcutContext.WidgetWithChildrenShortcut
         for keys, sig in ((self.NEXT_KEYS, self.next_requested), (self.PREVIOUS_KEYS, self.previous_requested),
