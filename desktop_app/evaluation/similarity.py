@@ -47,13 +47,21 @@ def knn(queries, base=None, k: int = 10, *, normalized: bool = False,
     """Exact k nearest neighbours by cosine distance: (indices [nq, k] int64 into `base`, distances [nq, k] float32),
     nearest first, ties by index. `base=None`: the queries against themselves, each row's own index left out.
 
-    The similarities are computed a block at a time, at most `block_bytes` (queries x base chunk x 4) each (its
-    temporaries take a few times that), with a running top-k merged per chunk, so memory stays bounded however many
-    vectors there are; the time is that of the full product (n_queries x n_base x d). `normalized=True`
-    skips the L2 normalisation of rows already unit length. Fewer than k candidates: the rest are -1 / inf."""
+    The one exact cosine k-NN of the product (ml.vector_search.nearest asks it for one query). `base` is read a
+    chunk of rows at a time and never copied whole, so it may be a memory-mapped file larger than memory; each
+    chunk's similarities, at most `block_bytes` (queries x chunk x 4; its temporaries take a few times that), are
+    merged into a running top-k, so memory stays bounded however many vectors there are; the time is that of the
+    full product (n_queries x n_base x d). `normalized=True` skips the L2 normalisation of rows already unit
+    length. Fewer than k candidates: the rest are -1 / inf."""
     q = as_matrix(queries, "queries") if normalized else l2_normalize(queries)
     self_join = base is None
-    b = q if self_join else (as_matrix(base, "base") if normalized else l2_normalize(base))
+    if self_join:
+        b, unit = q, True
+    else:
+        b = base if isinstance(base, np.ndarray) else np.asarray(base, dtype=np.float32)
+        if b.ndim != 2:
+            raise ValidationError(f"base must be a [n, d] matrix, got shape {b.shape}")
+        unit = normalized
     if q.shape[1] != b.shape[1]:
         raise ValidationError(f"queries have {q.shape[1]} dimensions, the base {b.shape[1]}")
     k = int(k)
@@ -72,7 +80,10 @@ def knn(queries, base=None, k: int = 10, *, normalized: bool = False,
         best_s = np.full((qb.shape[0], k), -np.inf, np.float32)
         best_i = np.full((qb.shape[0], k), -1, np.int64)
         for bs in range(0, nb, chunk):
-            s = qb @ b[bs:bs + chunk].T
+            rows_b, inv_norms = _chunk(b, bs, chunk, unit)
+            s = qb @ rows_b.T
+            if inv_norms is not None:           # scaling the product, not the rows: no copy of the chunk
+                s *= inv_norms
             if self_join:                       # never a row's own match
                 r = np.arange(qb.shape[0])
                 own = qs + r - bs
@@ -90,6 +101,19 @@ def knn(queries, base=None, k: int = 10, *, normalized: bool = False,
         out_i[qs:qs + rows] = np.where(found, best_i, -1)
         out_d[qs:qs + rows] = np.where(found, np.clip(1.0 - best_s, 0.0, 2.0), np.inf)
     return out_i, out_d
+
+
+def _chunk(base: np.ndarray, start: int, rows: int, unit: bool) -> tuple[np.ndarray, np.ndarray | None]:
+    """Rows start.. of the base as float32 and 1 / their lengths (None when `unit` says they are unit length; a
+    zero row stays zero); NaN / inf refused by row."""
+    x = np.asarray(base[start:start + rows], dtype=np.float32)
+    if not np.isfinite(x).all():
+        bad = start + int(np.flatnonzero(~np.isfinite(x).all(1))[0])
+        raise ValidationError(f"base row {bad} holds NaN or inf")
+    if unit:
+        return x, None
+    norms = np.sqrt(np.einsum("ij,ij->i", x, x, dtype=np.float64)).astype(np.float32)
+    return x, 1.0 / np.maximum(norms, 1e-12)
 
 
 class _UnionFind:

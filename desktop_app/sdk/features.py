@@ -16,7 +16,7 @@ from desktop_app.catalog.feature_sets import FeatureSetRecord, queries
 from desktop_app.errors import NotFoundError, ValidationError
 
 from .entities import Entity, Item
-from .keywords import check_public_methods
+from .repository_base import Repository
 
 if TYPE_CHECKING:
     import numpy as np
@@ -74,11 +74,14 @@ class FeatureSet(Entity):
         v = queries(self._client.catalog).read(self._record)
         return v.ids, v.values
 
-    def search(self, item_or_vector: Any, k: int = 10, *, method: str = "exact") -> list[tuple[Item, float]]:
+    def search(self, item_or_vector: Any, k: int = 10, *, method: str = "auto") -> list[tuple[Item, float]]:
         """The `k` items nearest `item_or_vector` (an Item or item id this set holds a vector of, or a vector of
         ``size`` numbers), nearest first, each with its cosine distance (0: same direction, 2: opposite); the
-        item itself comes first at ~0. ``method``: "exact" (numpy over every vector)."""
-        from desktop_app.workflows.embed import search
+        item itself comes first at ~0. ``method``: "exact" (numpy over every vector), "approx" (the set's faiss
+        index, built at the first such search and kept beside the vectors; vectors added since are searched
+        exactly) or "auto" (approx from ml.ann_index.MIN_VECTORS vectors on, exact below). Without the ``ann``
+        extra (faiss) every search is exact."""
+        from desktop_app.ml.vector_search import search_feature_set
         query = item_or_vector
         if isinstance(query, Entity):
             if not isinstance(query, Item):
@@ -87,33 +90,18 @@ class FeatureSet(Entity):
         elif isinstance(query, str) and query.isdigit():
             query = int(query)
         self.refresh()
-        found = search(self._client.catalog, self._record, query, k, method=method)
+        found = search_feature_set(self._client.catalog, self._record, query, k, method=method)
         return [(Item(self._client, rec), dist) for rec, dist in found]
 
     def delete(self) -> bool:
-        """Drop the vectors (embedding the model's items again makes a new set)."""
-        return queries(self._client.catalog).drop(self.model_id, reason="deleted")
+        """Drop the vectors and their index (embedding the model's items again makes a new set)."""
+        from desktop_app.ml import ann_index
+        gone = queries(self._client.catalog).drop(self.model_id, reason="deleted")
+        ann_index.drop(self._client.catalog.store, self.id)
+        return gone
 
 
-@check_public_methods
-class _Repository:
-    """As sdk.repositories.Repository (unknown keywords refused), kept here: the Model entity reaches its feature
-    set through this module, and sdk.repositories imports the Model."""
-
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        super().__init_subclass__(**kwargs)
-        check_public_methods(cls)
-
-    def __init__(self, client: Client, **scope: Any):
-        self._client = client
-        self._scope = scope
-
-    @property
-    def catalog(self):
-        return self._client.catalog
-
-
-class Features(_Repository):
+class Features(Repository):
     """``feature_set.features``: list the vectors, add one."""
 
     @property
@@ -145,7 +133,7 @@ class Features(_Repository):
         return Feature(fs.id, item_id, vec[0])
 
 
-class FeatureSets(_Repository):
+class FeatureSets(Repository):
     """``dl.feature_sets``: the feature sets of every model (of one project, or one model, when scoped)."""
 
     def list(self) -> list[FeatureSet]:
