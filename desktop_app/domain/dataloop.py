@@ -140,13 +140,17 @@ class Segmentation(BaseDefinition):
 
     @classmethod
     def from_rle(cls, rle: dict, label: str, attributes: dict | list | None = None) -> Segmentation:
-        """A stored mask (COCO RLE ``{'size': [h, w], 'counts': ...}``)."""
+        """A stored mask (COCO RLE ``{'size': [h, w], 'counts': ...}``); an empty one is read as it is (a model
+        may have predicted no pixel), though a new Segmentation refuses one."""
         from desktop_app.domain import masks
 
-        problem = masks.rle_problem(rle)
+        problem = masks.rle_problem(rle, allow_empty=True)
         if problem:
             raise ValidationError(f"Segmentation for {label!r}: {problem}")
-        return cls(masks.decode(rle), label, attributes)
+        seg = cls.__new__(cls)
+        BaseDefinition.__init__(seg, label, attributes)
+        seg.geo, seg.color = masks.decode(rle), None
+        return seg
 
     def compact(self) -> dict:
         from desktop_app.domain import masks

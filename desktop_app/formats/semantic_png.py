@@ -129,6 +129,8 @@ def _read_map(path: Path, size: tuple[int, int], where: str) -> np.ndarray:
 
 def _annotations(arr: np.ndarray, classes: list[str], background: str | None, file: str,
                  where: str) -> tuple[list[Annotation], dict[str, Any]]:
+    if arr.size and arr.min() < 0:
+        raise FormatError(f"negative class index {int(arr.min())} in the label PNG", file=file, entry=where)
     present = np.bincount(arr.reshape(-1), minlength=256) if arr.size else np.zeros(256, np.int64)
     bad = [v for v in np.flatnonzero(present).tolist() if v >= len(classes) and v != IGNORE_INDEX]
     if bad:

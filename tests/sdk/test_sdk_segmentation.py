@@ -96,3 +96,14 @@ def test_a_mask_of_another_size_than_its_item_is_refused(dl, item):
     with pytest.raises(ValidationError, match=r"mask for 'cat' is 12x10 \(h x w\) but x.png is 10x12"):
         b.add(annotation_definition=dl.Segmentation(geo=np.ones((12, 10)), label="cat"))
     assert len(b) == 0
+
+
+def test_a_stored_empty_mask_reads_back_but_a_new_one_is_refused(dl):
+    from desktop_app.domain import masks
+    from desktop_app.domain.dataloop import definition_from
+
+    empty = masks.encode(np.zeros((4, 5), bool))
+    seg = definition_from("binary", "cat", empty)
+    assert isinstance(seg, dl.Segmentation) and seg.geo.shape == (4, 5) and not seg.geo.any()
+    with pytest.raises(ValidationError, match="RLE counts sum to 3 pixels, expected h\\*w = 20"):
+        definition_from("binary", "cat", {"size": [4, 5], "counts": [3]})
