@@ -122,6 +122,12 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.jobs_label)
         self.statusBar().addPermanentWidget(self.catalog_label)
         self.hub.reported.connect(lambda n: self.statusBar().showMessage(f"{n.title}: {n.message[:120]}", 8000))
+        from .embedding_dock import EmbeddingMapDock     # the embedding map beside the gallery (issue 14)
+        self.map_dock = EmbeddingMapDock(self.pages, self)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.map_dock)
+        self.map_dock.hide()
+        self.map_dock.message.connect(self._page_message)
+        self.map_dock.error.connect(self._page_error)
 
     def _page_message(self, text: str) -> None:
         """A page's one-line news (imported, exported, split, a service started): the status bar and app.log."""
@@ -188,12 +194,27 @@ class MainWindow(QMainWindow):
         self.label_next_action = action(dataset_menu, "&Label next…", lambda: self.open_label_next_dialog(),
                                         enabled=False)
         self.label_next_action.setToolTip("Rank this dataset's items by a model's uncertainty and label them in order")
+        # Near-duplicates and leakage (issue 14): on the Dataset menu, made here when no one made it yet.
+        data_menu = next((a.menu() for a in mb.actions() if a.menu() is not None and a.text() == "&Dataset"),
+                         None) or mb.addMenu("&Dataset")
+        self.duplicates_action = action(data_menu, "Find &near-duplicates…", lambda: self._on_dataset_page(
+            lambda p: p.duplicates_dialog()), enabled=False)
+        self.leakage_action = action(data_menu, "Lea&kage report…", lambda: self._on_dataset_page(
+            lambda p: p.duplicates_dialog("leakage")), enabled=False)
+        self.leakage_action.setToolTip("Test / validation items with a near copy in train: move or drop them")
+        map_menu = next((a.menu() for a in mb.actions() if a.menu() is not None and a.text() == "&Dataset"),
+                        None) or mb.addMenu("&Dataset")
+        self.map_action = action(map_menu, "Embedding &map", lambda: self.open_embedding_map(), "Ctrl+Shift+E")
+        self.map_action.setToolTip("A model's embeddings of this dataset in 2-D; a lasso filters the gallery")
         view = mb.addMenu("&View")
         self.jobs_action = action(view, "&Jobs panel", self._toggle_jobs, "Ctrl+J")
         self.jobs_action.setCheckable(True)
         self.jobs_action.setChecked(True)
         self.refresh_action = action(view, "&Refresh", self.refresh_view,
                                      _keys(QKeySequence.StandardKey.Refresh, "F5"))
+        self.map_view_action = self.map_dock.toggleViewAction()   # shows / hides the embedding map's dock
+        self.map_view_action.setText("&Embedding map")
+        view.addAction(self.map_view_action)
         view.addSeparator()
         self.leaderboard_action = action(view, "&Leaderboard", lambda: self.open_project_page("leaderboard"),
                                          "Ctrl+L")
@@ -252,6 +273,7 @@ class MainWindow(QMainWindow):
         self.entities.changed.connect(self._entities_changed)
         self.entities.error.connect(lambda msg, tb: self.hub.error("Watching the catalog failed", msg, tb))
         self.pages.bind(client, self.actions, self.poller)
+        self.map_dock.bind(client)
         self.jobs.cancel_requested.connect(self.actions.cancel)
         self.jobs.resume_requested.connect(self.actions.resume)
         self.jobs.log_requested.connect(self.open_log)
@@ -307,6 +329,7 @@ class MainWindow(QMainWindow):
         if self.actions is not None:
             for sig in (self.jobs.cancel_requested, self.jobs.resume_requested, self.jobs.log_requested):
                 sig.disconnect()
+        self.map_dock.unbind()
         self.pages.clear_pages()
         if self.client is not None and self.client is not getattr(self, "_external_client", None):
             self.client.catalog.close()
@@ -373,6 +396,7 @@ class MainWindow(QMainWindow):
             self.hub.exception(f"Could not open the {kind}", e)
             return
         self._log_services(self.pages.currentWidget())
+        self.map_dock.follow(kind, ident)
         if kind not in REVIEW_PAGES:   # a compare / evaluation page is not where the next start begins
             self.settings.set_last_selection(self.client.catalog.home, kind, ident)
         is_model = kind == "model"
@@ -384,6 +408,8 @@ class MainWindow(QMainWindow):
         self.cluster_train_action.setEnabled(is_model)
         self.evaluate_action.setEnabled(is_model)
         self.export_bundle_action.setEnabled(is_model)
+        self.duplicates_action.setEnabled(kind == "dataset")
+        self.leakage_action.setEnabled(kind == "dataset")
         self.label_next_model_action.setEnabled(is_model)
         self.label_next_action.setEnabled(kind == "dataset")
 
@@ -447,6 +473,26 @@ class MainWindow(QMainWindow):
         path, _ = QFileDialog.getOpenFileName(self, "Import model bundle", "", FILTER)
         if path:
             import_bundle(self.actions, path, self.current_project_id(), self._page_message)
+
+    def open_embedding_map(self, dataset_id: str | None = None):
+        """Dataset > Embedding map: the dataset's map (default: the dataset on screen) in the dock beside its
+        gallery; returns the map's page."""
+        if self.client is None:
+            return None
+        key = self.navigator.current_key()
+        if dataset_id is None and key and key[0] == "dataset":
+            dataset_id = key[1]
+        if dataset_id is not None and key != ("dataset", dataset_id):
+            self.navigate("dataset", dataset_id)
+        page = self.map_dock.open(dataset_id)
+        if page is None:
+            self.statusBar().showMessage("Choose a dataset: the embedding map shows a dataset's items", 8000)
+        return page
+
+    def _on_dataset_page(self, fn) -> None:
+        page = self.pages.pages.get("dataset")
+        if page is not None and self.pages.currentWidget() is page and hasattr(page, "duplicates_dialog"):
+            fn(page)
 
     def _with_model(self, fn) -> None:
         key = self.navigator.current_key()

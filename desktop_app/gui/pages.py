@@ -190,6 +190,24 @@ class Pages(QStackedWidget):
         if hasattr(page, "find_similar"):
             page.find_similar(int(item_id))
 
+    def show_in_gallery(self, dataset_id: str, item_ids: list, title: str = "", switch: bool = True) -> None:
+        """The dataset's gallery with only these items (none: all again), for the embedding map (gui.embedding_dock):
+        switched to (the navigator follows) when `switch`, else only when its page shows that dataset already (the
+        map's lasso beside the gallery, live)."""
+        page = self.pages.get("dataset")
+        if switch:
+            self.navigate.emit("dataset", dataset_id)
+            page = self.pages.get("dataset")
+            if page is None or self.currentWidget() is not page or getattr(page, "dataset_id", None) != dataset_id:
+                page = self.show_entity("dataset", dataset_id)   # no window to navigate (a test), or it refused
+        elif page is None or getattr(page, "dataset_id", None) != dataset_id:
+            return
+        # DatasetPage.show_only / clear_only (issue 14, H2): absent from an older page, the switch is all there is.
+        if item_ids and hasattr(page, "show_only"):
+            page.show_only([int(i) for i in item_ids], title=title or f"{len(item_ids):,} items from the map")
+        elif not item_ids and hasattr(page, "clear_only"):
+            page.clear_only()
+
     def show_welcome(self) -> None:
         self.setCurrentWidget(self.welcome)
 
