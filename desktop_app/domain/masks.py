@@ -270,82 +270,85 @@ def polygon_area(ring: Sequence[Sequence[float]]) -> float:
     return float((x * np.roll(y, -1) - np.roll(x, -1) * y).sum() / 2)
 
 
-# Directions along pixel edges (screen coordinates, y down) and the right turn of each.
-_DIRS = ((1, 0), (0, 1), (-1, 0), (0, -1))   # east, south, west, north
+# Directions along pixel edges (screen coordinates, y down): east, south, west, north; d + 1 turns right.
+_DX = np.array([1, 0, -1, 0], dtype=np.int64)
+_DY = np.array([0, 1, 0, -1], dtype=np.int64)
 
 
-def _boundary_edges(mask: np.ndarray) -> dict[tuple[int, int], list[int]]:
+def _boundary_edges(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Every pixel edge between a set pixel and an unset one (or the border), directed clockwise around the set
-    pixels: start corner -> the directions (indices into _DIRS) leaving it."""
+    pixels: (x, y) of its start corner and its direction (index into _DX / _DY)."""
     m = np.pad(mask, 1)
     inner = m[1:-1, 1:-1]
-    out: dict[tuple[int, int], list[int]] = {}
-    # top edges go east from (x, y); right edges south from (x+1, y); bottom west from (x+1, y+1); left north
+    xs, ys, ds = [], [], []
+    # top edges run east from (x, y); right edges south from (x+1, y); bottom west from (x+1, y+1); left north
     # from (x, y+1)
     for d, (dy, dx), (ox, oy) in ((0, (-1, 0), (0, 0)), (1, (0, 1), (1, 0)), (2, (1, 0), (1, 1)),
                                   (3, (0, -1), (0, 1))):
         nb = m[1 + dy:m.shape[0] - 1 + dy, 1 + dx:m.shape[1] - 1 + dx]
-        ys, xs = np.nonzero(inner & ~nb)
-        for x, y in zip((xs + ox).tolist(), (ys + oy).tolist()):
-            out.setdefault((x, y), []).append(d)
-    return out
+        y, x = np.nonzero(inner & ~nb)
+        xs.append(x + ox)
+        ys.append(y + oy)
+        ds.append(np.full(x.size, d, dtype=np.int64))
+    return np.concatenate(xs).astype(np.int64), np.concatenate(ys).astype(np.int64), np.concatenate(ds)
 
 
-def _trace(edges: dict[tuple[int, int], list[int]]) -> list[list[tuple[int, int]]]:
-    """The closed outlines the edges make. At a corner where two set pixels touch diagonally (two edges leave
-    it) the walk turns right, so each pixel's own outline is followed: every edge arriving there pairs with
-    one edge leaving, and each walk ends where it began."""
-    loops = []
-    used: set[tuple[tuple[int, int], int]] = set()
-    for first in [(v, d) for v, ds in edges.items() for d in ds]:
-        if first in used:
+def _loops(x: np.ndarray, y: np.ndarray, d: np.ndarray, width: int) -> tuple[np.ndarray, np.ndarray]:
+    """The closed outlines the edges make: (edge indices, outline after outline in walking order; where each
+    outline starts in it). Each edge is followed by the edge leaving its end corner; where two leave it (two set
+    pixels touching only at that corner) the right turn, so each pixel's own outline is followed: a
+    permutation, whose cycles are the outlines."""
+    n = x.size
+    stride = width + 1
+    key = (y * stride + x) * 4 + d
+    order = np.argsort(key, kind="stable")
+    skey = key[order]
+    end = (y + _DY[d]) * stride + (x + _DX[d])
+    nxt = np.full(n, -1, dtype=np.int64)
+    for turn in (1, 0, 3):   # right, straight on, left
+        want = end * 4 + (d + turn) % 4
+        pos = np.minimum(np.searchsorted(skey, want), n - 1)
+        hit = (skey[pos] == want) & (nxt < 0)
+        nxt[hit] = order[pos[hit]]
+    follow = nxt.tolist()
+    seen = bytearray(n)
+    walk: list[int] = []
+    starts: list[int] = []
+    for s in range(n):
+        if seen[s]:
             continue
-        v, d = first
-        loop: list[tuple[int, int]] = []
-        while True:
-            used.add((v, d))
-            loop.append(v)
-            v = (v[0] + _DIRS[d][0], v[1] + _DIRS[d][1])
-            outs = edges[v]
-            d = outs[0] if len(outs) == 1 else next(t for t in ((d + 1) % 4, d, (d + 3) % 4) if t in outs)
-            if (v, d) == first:
-                break
-        loops.append(loop)
-    return loops
-
-
-def _corners(loop: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    """The loop without the points where it runs straight on."""
-    n = len(loop)
-    keep = []
-    for i in range(n):
-        (ax, ay), (bx, by), (cx, cy) = loop[i - 1], loop[i], loop[(i + 1) % n]
-        if (bx - ax) * (cy - by) - (by - ay) * (cx - bx) != 0:
-            keep.append(loop[i])
-    return keep
+        starts.append(len(walk))
+        e = s
+        while not seen[e]:
+            seen[e] = 1
+            walk.append(e)
+            e = follow[e]
+    return np.asarray(walk, dtype=np.int64), np.asarray(starts, dtype=np.int64)
 
 
 def _simplify(ring: np.ndarray, tolerance: float) -> np.ndarray:
-    """Douglas-Peucker on a closed ring (split at the point farthest from the first)."""
+    """Douglas-Peucker on a closed ring (split at the point farthest from the first); a stack, not recursion, so
+    a long outline cannot exhaust Python's recursion limit."""
     if ring.shape[0] <= 4 or tolerance <= 0:
         return ring
     far = int(np.argmax(((ring - ring[0]) ** 2).sum(1)))
-
-    def dp(pts: np.ndarray) -> np.ndarray:
-        if pts.shape[0] <= 2:
-            return pts
-        a, b = pts[0], pts[-1]
-        ab = b - a
-        norm = np.hypot(*ab)
-        rel = pts[1:-1] - a
+    pts = np.concatenate([ring, ring[:1]])
+    keep = np.zeros(pts.shape[0], dtype=bool)
+    keep[[0, far, pts.shape[0] - 1]] = True
+    stack = [(0, far), (far, pts.shape[0] - 1)]
+    while stack:
+        i, j = stack.pop()
+        if j - i < 2:
+            continue
+        a, ab = pts[i], pts[j] - pts[i]
+        rel = pts[i + 1:j] - a
+        norm = float(np.hypot(*ab))
         dist = np.abs(ab[0] * rel[:, 1] - ab[1] * rel[:, 0]) / norm if norm else np.hypot(rel[:, 0], rel[:, 1])
-        i = int(np.argmax(dist))
-        if dist[i] <= tolerance:
-            return np.stack([a, b])
-        return np.concatenate([dp(pts[:i + 2])[:-1], dp(pts[i + 1:])])
-
-    closed = np.concatenate([ring, ring[:1]])
-    out = np.concatenate([dp(closed[:far + 1])[:-1], dp(closed[far:])[:-1]])
+        k = int(np.argmax(dist))
+        if dist[k] > tolerance:
+            keep[i + 1 + k] = True
+            stack += [(i, i + 1 + k), (i + 1 + k, j)]
+    out = pts[:-1][keep[:-1]]
     return out if out.shape[0] >= 3 else ring
 
 
@@ -355,29 +358,40 @@ def mask_to_polygons(mask: np.ndarray, *, tolerance: float = 0.0, min_area: floa
     first. Traced along pixel edges (no OpenCV): with ``tolerance`` 0 each ring rasterises back to its part's
     pixels exactly (holes are not kept: COCO and YOLO polygons cannot mark them); ``tolerance`` > 0 runs
     through the pixel edges' midpoints and drops vertices within that many pixels of it (Douglas-Peucker).
-    Parts touching only at a corner are separate rings. ``min_area`` drops smaller rings; ``max_instances`` keeps that many of the largest."""
+    Parts touching only at a corner are separate rings. ``min_area`` drops smaller rings; ``max_instances``
+    keeps that many of the largest."""
     m = np.asarray(mask, dtype=bool)
     if m.ndim != 2:
         raise ValidationError(f"mask must be a 2-D (height, width) array, got shape {tuple(m.shape)}")
+    x, y, d = _boundary_edges(m)
+    if x.size == 0:
+        return []
+    walk, starts = _loops(x, y, d, m.shape[1])
+    ends = np.append(starts[1:], walk.size)
+    # shoelace over each outline's edges: an edge from (x, y) one step along (dx, dy) adds x*dy - dx*y
+    areas = np.add.reduceat((x * _DY[d] - _DX[d] * y)[walk], starts) / 2.0
+    dirs = d[walk]
+    before = np.roll(dirs, 1)
+    before[starts] = dirs[ends - 1]
+    corner = dirs != before                                  # where the outline turns
+    turns = np.add.reduceat(corner.astype(np.int64), starts)
+    # a hole's outline runs the other way round (negative area): only the outer outlines are kept
+    keep = np.flatnonzero((areas > 0) & (areas >= min_area) & (turns >= 3))
+    keep = keep[np.argsort(-areas[keep], kind="stable")]
+    if max_instances is not None:
+        keep = keep[:max_instances]
     rings = []
-    for loop in _trace(_boundary_edges(m)):
-        pts = _corners(loop)
-        if len(pts) < 3:
-            continue
-        a = polygon_area(pts)
-        if a <= 0 or a < min_area:  # a hole's outline runs the other way round
-            continue
+    for k in keep.tolist():
+        loop = walk[starts[k]:ends[k]]
         if tolerance > 0:
             # through the midpoints of the pixel edges: a staircase's midpoints lie on the line it steps along
-            full = np.asarray(loop, dtype=np.float64)
-            ring = _simplify((full + np.roll(full, -1, axis=0)) / 2, tolerance)
+            full = np.stack([x[loop], y[loop]], axis=1).astype(np.float64)
+            pts = _simplify((full + np.roll(full, -1, axis=0)) / 2, tolerance)
         else:
-            ring = np.asarray(pts, dtype=np.float64)
-        rings.append((a, [[float(x), float(y)] for x, y in ring]))
-    rings.sort(key=lambda r: -r[0])
-    if max_instances is not None:
-        rings = rings[:max_instances]
-    return [r for _, r in rings]
+            c = loop[corner[starts[k]:ends[k]]]
+            pts = np.stack([x[c], y[c]], axis=1).astype(np.float64)
+        rings.append(pts.tolist())
+    return rings
 
 
 def iou(a: np.ndarray, b: np.ndarray) -> float:

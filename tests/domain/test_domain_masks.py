@@ -188,3 +188,17 @@ def test_polygon_problem_names_the_fault(rings, words):
     problem = masks.polygon_problem(rings, 10, 10)
     assert problem and re.search(words, problem), problem
     assert masks.polygon_problem([[[0, 0], [10, 0], [10, 10]]], 10, 10) is None
+
+
+def test_long_outlines_trace_and_simplify_quickly():
+    import time
+
+    comb = np.zeros((40, 1200), bool)
+    comb[:10, :] = True
+    comb[10:38, ::2] = True                      # 600 teeth: an outline of ~35,000 pixel edges
+    t0 = time.perf_counter()
+    exact = masks.mask_to_polygons(comb)
+    simple = masks.mask_to_polygons(comb, tolerance=0.5)
+    assert time.perf_counter() - t0 < 5
+    assert len(exact) == 1 and (masks.polygon_to_mask(exact, 40, 1200) == comb).all()
+    assert masks.iou(masks.polygon_to_mask(simple, 40, 1200), comb) > 0.95
