@@ -409,6 +409,12 @@ class Dataset(Entity):
         return leakage_report(self._client.catalog, self.id, vectors,
                               DEFAULT_DUPLICATE_THRESHOLD if threshold is None else threshold)
 
+    def reviewed_items(self, since: str | None = None, via: str | None = None) -> dict[int, dict]:
+        """Items marked labelled (the label-next queue, or ``item.mark_reviewed(who=...)``): {item id: mark}, each
+        mark {by, at, via, model_id?}; only those marked after ``since`` (ISO time) / through ``via`` when given."""
+        from desktop_app.workflows.labeling import reviewed_items
+        return reviewed_items(self._client.catalog, self.id, since=since, via=via)
+
     def _labeling_model(self, model: Any):
         return model if isinstance(model, Entity) else self._client.models.get(model_id=str(model))
 
@@ -499,6 +505,12 @@ class Item(Entity):
         return bool(self._record.reviewed)
 
     @property
+    def review(self) -> dict | None:
+        """Who marked the item labelled, when and through what ({by, at, via, model_id?}); None if no one did."""
+        from desktop_app.workflows.labeling import review_mark
+        return review_mark(self._record)
+
+    @property
     def dataset(self) -> Dataset:
         return self._client.datasets.get(dataset_id=self.dataset_id)
 
@@ -550,7 +562,13 @@ class Item(Entity):
     def get_current_subset(self) -> str | None:
         return self._record.subset
 
-    def mark_reviewed(self, reviewed: bool = True) -> Item:
+    def mark_reviewed(self, reviewed: bool = True, who: str | None = None) -> Item:
+        """Set the reviewed flag; with ``who``, also mark it labelled by them now (``item.review``, via 'sdk')."""
+        if who is not None and reviewed:
+            from desktop_app.workflows.labeling import mark_reviewed
+            mark_reviewed(self._client.catalog, self.id, who=who, via="sdk")
+            self._record = self._client.catalog.get_item(self.id)
+            return self
         self._record = self._client.catalog.update_item(self.id, reviewed=int(reviewed))
         return self
 

@@ -190,3 +190,38 @@ def test_the_window_opens_the_dialog_and_the_queue(qtbot, window, client, pool):
     page = window.pages.currentWidget()
     assert isinstance(page, LabelQueuePage) and page.panel.item_ids == spec.items
     assert window.navigate("model", model.id) and window.label_next_model_action.isEnabled()
+
+
+class _PredictingActions:
+    """Actions.predict as the window runs it, minus the worker: the predictions stored, the job ended."""
+
+    def __init__(self, client):
+        self.client, self.calls = client, []
+
+    def predict(self, model_id, item_ids, on_done, on_error, *, tasks=None):
+        cat = self.client.catalog
+        self.calls.append(list(item_ids))
+        ds_id = cat.get_item(item_ids[0]).dataset_id
+        cat.replace_predictions(model_id, "m", {i: [Annotation(type="class", label="b", score=0.4,
+                                                               metadata={"scores": [0.3, 0.4, 0.3]})]
+                                                for i in item_ids}, ds_id)
+        ex = cat.create_execution("predict", model_id=model_id)
+        cat.set_execution_status(ex.id, "in-progress")
+        cat.set_execution_status(ex.id, "success")
+        on_done(cat.get_execution(ex.id))
+
+
+def test_items_without_a_prediction_are_predicted_first_then_ranked_again(qtbot, client, pool):
+    ds, model, ids = pool
+    actions = _PredictingActions(client)
+    dlg = LabelNextDialog(client, actions, dataset_id=ds.id, model_id=model.id)
+    qtbot.addWidget(dlg)
+    dlg.show()
+    spec = _rank(qtbot, dlg)
+    assert spec.unscored == [ids[2]] and dlg.predict_button.isVisible()
+    with qtbot.waitSignal(dlg.ranked, timeout=10_000) as sig:
+        dlg.predict_button.click()
+    assert actions.calls == [[ids[2]]]
+    again = sig.args[0]
+    assert again.unscored == [] and ids[2] in again.items and len(again.items) == 5
+    assert not dlg.predict_button.isVisible()
