@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import base64
 import io
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
@@ -25,7 +25,7 @@ from desktop_app.errors import ValidationError
 
 __all__ = [
     "MAX_MASK_PIXELS", "as_mask", "encode", "decode", "counts_of", "counts_string", "area", "bbox",
-    "rle_problem", "polygon_problem", "polygon_to_mask", "mask_to_polygons", "polygon_area", "iou",
+    "rle_problem", "polygon_problem", "polygon_to_mask", "mask_to_polygons", "polygon_area", "label_map", "iou",
     "png_data_uri",
 ]
 
@@ -392,6 +392,28 @@ def mask_to_polygons(mask: np.ndarray, *, tolerance: float = 0.0, min_area: floa
             pts = np.stack([x[c], y[c]], axis=1).astype(np.float64)
         rings.append(pts.tolist())
     return rings
+
+
+def label_map(shapes: Iterable[tuple[int, str, Any]], height: int, width: int, *, fill: int = 255,
+              ignore: dict[str, Any] | None = None) -> np.ndarray:
+    """A (height, width) uint8 class-index map (semantic segmentation's form): ``fill`` where nothing is drawn,
+    then each (class index, 'binary' or 'segment', compact coordinates) of ``shapes`` in order (a later one
+    over an earlier one), then ``ignore`` (an RLE mask) as 255. ValueError for a mask of another size or
+    counts that do not cover it."""
+    out = np.full((height, width), fill, dtype=np.uint8)
+    for k, kind, coords in shapes:
+        if kind == "binary":
+            problem = rle_problem(coords, width, height, allow_empty=True)
+            if problem:
+                raise ValueError(problem)
+            out[decode(coords)] = k
+        elif kind == "segment":
+            out[polygon_to_mask(coords, height, width)] = k
+        else:
+            raise ValueError(f"a label map is drawn from masks and polygons, not {kind!r}")
+    if ignore is not None:
+        out[decode(ignore)] = 255
+    return out
 
 
 def iou(a: np.ndarray, b: np.ndarray) -> float:

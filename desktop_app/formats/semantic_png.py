@@ -229,7 +229,7 @@ def label_map(it: ImageEntry, index: dict[str, int], *, fill: int = IGNORE_INDEX
     polygon in its class's index (later annotations over earlier ones), the item's ignore mask as 255.
     Predictions, boxes, points and image-level classes are left out (counted in ``dropped``)."""
     w, h = entry_size(it)
-    out = np.full((h, w), fill, dtype=np.uint8)
+    shapes = []
     for a in it.annotations:
         if a.model_name is not None or a.type not in ("binary", "segment"):
             if dropped is not None:
@@ -240,14 +240,11 @@ def label_map(it: ImageEntry, index: dict[str, int], *, fill: int = IGNORE_INDEX
             problem = masks.rle_problem(a.coordinates, w, h, allow_empty=True)
             if problem:
                 raise FormatError(problem, entry=f"{it.name}: {a.label} mask")
-            m = masks.decode(a.coordinates)
-        else:
-            m = masks.polygon_to_mask(a.coordinates, h, w)
-        out[m] = index[a.label]
+        shapes.append((index[a.label], a.type, a.coordinates))
     ignore = it.metadata.get("ignore_mask")
-    if isinstance(ignore, dict) and masks.rle_problem(ignore, w, h, allow_empty=True) is None:
-        out[masks.decode(ignore)] = IGNORE_INDEX
-    return out
+    if not (isinstance(ignore, dict) and masks.rle_problem(ignore, w, h, allow_empty=True) is None):
+        ignore = None
+    return masks.label_map(shapes, h, w, fill=fill, ignore=ignore)
 
 
 def write_semantic(bundle: DatasetBundle, out_dir: str | Path, *, copy_images: str = "copy",

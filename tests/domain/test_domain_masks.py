@@ -202,3 +202,18 @@ def test_long_outlines_trace_and_simplify_quickly():
     assert time.perf_counter() - t0 < 5
     assert len(exact) == 1 and (masks.polygon_to_mask(exact, 40, 1200) == comb).all()
     assert masks.iou(masks.polygon_to_mask(simple, 40, 1200), comb) > 0.95
+
+
+def test_label_map_paints_in_order_and_ignore_last():
+    a = np.zeros((6, 8), bool)
+    a[1:5, 1:5] = True
+    ignore = np.zeros((6, 8), bool)
+    ignore[0, :] = True
+    lm = masks.label_map([(1, "binary", masks.encode(a)), (2, "segment", [[[3, 0], [8, 0], [8, 6], [3, 6]]])],
+                         6, 8, fill=0, ignore=masks.encode(ignore))
+    assert lm.dtype == np.uint8 and (lm[0] == 255).all()
+    assert lm[2, 1] == 1 and lm[2, 3] == 2 and lm[5, 0] == 0
+    with pytest.raises(ValueError, match="does not match the 5x8 image"):
+        masks.label_map([(1, "binary", masks.encode(a))], 5, 8)
+    with pytest.raises(ValueError, match="not 'box'"):
+        masks.label_map([(1, "box", [0, 0, 1, 1])], 6, 8)
