@@ -167,6 +167,8 @@ def test_draw_a_box_and_accept_a_box_proposal(qtbot, client, queue):
     assert [(d.annotation.label, d.kind) for d in drawn] == [("c", "pred")]
     panel.viewers[0].select_annotation(drawn[0].annotation.id)
     panel.accept_selected()
+    assert panel.viewers[0].boxes("pred") == []                # accepted: drawn as ground truth, no longer proposed
+    assert [d.annotation.label for d in panel.viewers[0].boxes("gt")] == ["c"]
     panel.label_combo.setCurrentText("b")
     panel.draw_button.setChecked(True)
     assert panel.viewers[0].draw_mode

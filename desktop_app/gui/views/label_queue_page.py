@@ -198,5 +198,10 @@ class LabelQueuePage(QWidget):
             self.list.blockSignals(False)
         self._update_score()
 
+    def refresh(self) -> None:
+        """View ▸ Refresh: the item on screen and the progress read again (another window may have labelled)."""
+        self.panel.reload()
+        self.refresh_progress()
+
     def shutdown(self) -> None:
         self.panel.shutdown()

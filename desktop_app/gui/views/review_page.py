@@ -266,6 +266,9 @@ class ReviewPanel(QWidget):
             s = self.sessions[k] if k < len(self.sessions) else None
             model_id = s.view.model_id if s is not None else self.proposal_model_id
             preds = [r for r in records if r.is_prediction and r.model_id == model_id]
+            if s is None:       # proposals: one accepted already is the ground truth drawn, not a proposal still
+                taken = {(r.metadata or {}).get("accepted_from") for r in gt}
+                preds = [r for r in preds if r.id not in taken]
             tags = s.item_tags(item_id) if s is not None else {r.id: "pred" for r in preds}
             focus = self.focus.get(item_id) if k == self.active or len(self.viewers) == 1 else None
             v.show_annotations(gt + preds, tags, focus)
