@@ -11,6 +11,7 @@ pytest.importorskip("PySide6")
 pytest.importorskip("pytestqt")
 
 from PIL import Image  # noqa: E402
+from PySide6.QtCore import QPointF, Qt  # noqa: E402
 from PySide6.QtWidgets import QDialogButtonBox  # noqa: E402
 
 from desktop_app.domain.annotations import Annotation  # noqa: E402
@@ -178,6 +179,16 @@ def test_draw_a_box_and_accept_a_box_proposal(qtbot, client, queue):
     assert page.progress.text() == "1 of 4 labelled"          # two edits, one item
     panel.undo_stack.undo()
     assert len(cat.list_annotations(item_ids=[ids[3]], ground_truth=True)) == 1
+    # with the mouse: a drag in draw mode draws the box (image coordinates, clamped to the image)
+    viewer = panel.viewers[0]
+    a, b = viewer.mapFromScene(QPointF(4, 6)), viewer.mapFromScene(QPointF(30, 25))
+    qtbot.mousePress(viewer.viewport(), Qt.MouseButton.LeftButton, pos=a)
+    qtbot.mouseMove(viewer.viewport(), pos=b)
+    with qtbot.waitSignal(viewer.box_drawn, timeout=2000) as sig:
+        qtbot.mouseRelease(viewer.viewport(), Qt.MouseButton.LeftButton, pos=b)
+    l, t, r, bottom = sig.args[0]
+    assert abs(l - 4) < 1.5 and abs(t - 6) < 1.5 and abs(r - 30) < 1.5 and abs(bottom - 25) < 1.5
+    assert len(cat.list_annotations(item_ids=[ids[3]], ground_truth=True)) == 2
 
 
 def test_the_window_opens_the_dialog_and_the_queue(qtbot, window, client, pool):

@@ -447,7 +447,7 @@ class ReviewViewer(ImageViewer):
             self.viewport().unsetCursor()
 
     def _clamp(self, p: QPointF) -> QPointF:
-        w, h = self.image_size()
+        w, h = self.image_size
         return QPointF(min(max(p.x(), 0.0), float(w)), min(max(p.y(), 0.0), float(h)))
 
     def mouseMoveEvent(self, event: QMouseEvent) -> None:
