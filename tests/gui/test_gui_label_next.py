@@ -111,6 +111,7 @@ def test_the_queue_opens_in_the_review_viewer_in_rank_order(queue):
     chips = page.panel.viewers[0].class_chips()
     assert [(a.label, kind) for a, kind, _text in chips] == [("a", "pred")]   # the proposal, violet
     assert page.panel.pred_box.isVisible() and not page.panel.layer_boxes["tp"].isVisible()
+    assert page.panel.class_button.isVisible() and not page.panel.draw_button.isVisible()   # a classifier's queue
     page.panel.next()
     assert page.list.currentRow() == 1 and "#2" in page.score.text()
 

@@ -118,7 +118,7 @@ class LabelQueuePage(QWidget):
             how.append(f"{len(spec.unscored):,} item(s) not ranked (no prediction)")
         self.subtitle.setText(" · ".join(how) + (f". {spec.note}" if spec.note else ""))
         self.panel.set_sessions([])
-        self.panel.enable_labelling(spec.model_id, list(ds.labels))
+        self.panel.enable_labelling(spec.model_id, list(ds.labels), boxes=model.output_type != "class")
         self.list.blockSignals(True)
         self.list.clear()
         names = {r.id: r.name for r in self.catalog.list_items(spec.dataset_id, item_ids=spec.items)}

@@ -203,19 +203,22 @@ class ReviewPanel(QWidget):
             t.setVisible(bool(t.text()))
         self.undo_stack.clear()
 
-    def enable_labelling(self, model_id: str | None, labels: list[str]) -> None:
-        """Labelling mode (the label-next queue): `model_id`'s predictions drawn as proposals, Draw box and Set
-        class with `labels` to choose from."""
+    def enable_labelling(self, model_id: str | None, labels: list[str], boxes: bool = True) -> None:
+        """Labelling mode (the label-next queue): `model_id`'s predictions drawn as proposals, with `labels` to
+        choose from: Draw box for a box model (`boxes`), Set class for a classifier."""
         self.proposal_model_id = model_id
         self.label_combo.clear()
         self.label_combo.addItems(list(labels))
-        for w in (self.draw_button, self.label_combo, self.class_button, self.pred_box):
+        for w in (self.label_combo, self.pred_box):
             w.setVisible(True)
+        self.draw_button.setVisible(boxes)
+        self.class_button.setVisible(not boxes)
         for kind in ("tp", "fp", "fn"):      # no evaluation: nothing is TP / FP / FN
             self.layer_boxes[kind].setVisible(False)
-        self.hint.setText("Click a proposal (violet) and press A to accept it; B draws a box with the label "
-                          "chosen, C gives the image that class; drag a ground-truth box to move it, Del deletes, "
-                          "L relabels, Ctrl+Z undoes. Saved at once.")
+        how = ("B draws a box with the label chosen; drag a ground-truth box to move it, a corner to resize it"
+               if boxes else "C gives the image the class chosen")
+        self.hint.setText(f"Click a proposal (violet) and press A to accept it; {how}. Del deletes, L relabels, "
+                          f"S skips, Enter marks the image done as it is, Ctrl+Z undoes. Saved at once.")
 
     def set_items(self, item_ids: list[int], start: int = 0, focus: dict[int, int] | None = None) -> None:
         """The list to step through (the gallery's order) and, per item, the annotation to select."""
