@@ -243,6 +243,8 @@ class GalleryDelegate(QStyledItemDelegate):
             text_rect.adjust(10, 0, 0, 0)
         painter.setPen(self._text_color)
         name = caption_of(item.name)
+        if note and self._fm.horizontalAdvance(name) > text_rect.width():
+            name = name.rsplit("/", 1)[-1]     # beside a note the file name alone, rather than both cut short
         painter.drawText(text_rect, _CAPTION_FLAGS, self._fm.elidedText(name, Qt.TextElideMode.ElideMiddle,
                                                                           text_rect.width()))
 
