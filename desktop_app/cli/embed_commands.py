@@ -213,10 +213,12 @@ def _leakage(p):
             raise UserError(f"--drop deletes {len(ids)} item(s) of {ds.name!r} with their annotations: add --yes to "
                             f"do it (nothing was changed)")
         # One catalog call each, one transaction: every item moves (or goes), or none does.
-        done = ""
-        if a.move_to and ids:
-            client().catalog.set_subset(ids, a.move_to)
-            done = f"moved {len(ids)} item(s) to {a.move_to}"
+        done, moved = "", []
+        if a.move_to:
+            moved = [lk.item for lk in leaks if lk.subset != a.move_to]     # those in it already stay as they are
+            if moved:
+                client().catalog.set_subset(moved, a.move_to)
+            done = f"moved {len(moved)} item(s) to {a.move_to}" if leaks else ""
         elif a.drop and ids:
             client().catalog.delete_items(ids)
             done = f"deleted {len(ids)} item(s)"
@@ -224,7 +226,7 @@ def _leakage(p):
                  "twin_name": recs[lk.twin].name, "distance": round(lk.distance, 6)} for lk in leaks]
         if a.json:
             print_json({"dataset": ds.name, "model": m.name, "leaks": rows,
-                        "moved_to": a.move_to if a.move_to and ids else None,
+                        "moved_to": a.move_to, "moved": moved,
                         "deleted": len(ids) if a.drop and ids else 0})
             return 0
         print_table([{**r, "distance": f"{r['distance']:.4f}"} for r in rows],

@@ -135,7 +135,7 @@ def test_leakage_reports_then_moves_the_leaking_items(setup, capsys):
     out = json.loads(capsys.readouterr().out)
     assert [(r["item_id"], r["subset"], r["twin_id"], r["twin_name"]) for r in out["leaks"]] == [
         (ids[7], "test", ids[0], "im0.png")]
-    assert out["moved_to"] == "train" and catalog.get_item(ids[7]).subset == "train"
+    assert (out["moved_to"], out["moved"]) == ("train", [ids[7]]) and catalog.get_item(ids[7]).subset == "train"
     assert main(["leakage", "pool", "--model", "ranker", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["leaks"] == []          # fixed
 
@@ -145,6 +145,10 @@ def test_leakage_drop_asks_for_yes_and_changes_nothing_on_failure(setup, capsys,
     vectors = _vectors(ids)
     vectors[6] = vectors[1] + 0.01 * np.random.default_rng(1).normal(size=16)    # validation item 6 leaks too
     _store_vectors(catalog, model, ids, vectors)
+    assert main(["leakage", "pool", "--model", "ranker", "--move-to", "test", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["moved"] == [ids[6]] and catalog.get_item(ids[6]).subset == "test"      # the test item stays
+    catalog.set_subset([ids[6]], "validation")
     assert main(["leakage", "pool", "--model", "ranker", "--drop"]) == 2
     assert "add --yes" in capsys.readouterr().err and catalog.count_items(ds.id) == 8
     with pytest.raises(SystemExit, match="2"):                                        # one fix at a time
