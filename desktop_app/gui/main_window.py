@@ -92,6 +92,7 @@ class MainWindow(QMainWindow):
         self.pages.evaluate_requested.connect(self.open_evaluate_dialog)
         self.pages.add_package_requested.connect(self.open_package_dialog)
         self.pages.new_dataset_requested.connect(self.open_new_dataset_dialog)   # File > New dataset…'s dialog
+        self.pages.label_next_requested.connect(lambda ds: self.open_label_next_dialog(dataset_id=ds))
         self.pages.message.connect(self._page_message)   # shown in the status bar and written to app.log
         self.pages.error.connect(self._page_error)   # a page's failures land with every other error
         self.pages.catalog_changed.connect(self.refresh_tree)
@@ -408,6 +409,8 @@ class MainWindow(QMainWindow):
         self.cluster_train_action.setEnabled(is_model)
         self.evaluate_action.setEnabled(is_model)
         self.export_bundle_action.setEnabled(is_model)
+        self.label_next_model_action.setEnabled(is_model)
+        self.label_next_action.setEnabled(kind == "dataset")
         self.duplicates_action.setEnabled(kind == "dataset")
         self.leakage_action.setEnabled(kind == "dataset")
         self.label_next_model_action.setEnabled(is_model)

@@ -65,6 +65,7 @@ class Pages(QStackedWidget):
     evaluate_requested = Signal(str)      # model id
     add_package_requested = Signal()
     new_dataset_requested = Signal(str)   # project id: the project page's New dataset…
+    label_next_requested = Signal(str)    # dataset id: a dataset page's Label next… (the window's dialog)
     message = Signal(str)                 # one line for the status bar
     error = Signal(str, object)           # title, exception or message: for the ErrorHub
     catalog_changed = Signal()            # an entity was deleted here: the navigator rebuilds
@@ -131,6 +132,8 @@ class Pages(QStackedWidget):
                 page = DatasetPage(self.client, parent=self, actions=self.actions)
                 page.message.connect(self.message)
                 page.error.connect(self.error)
+                if hasattr(page, "label_next_requested"):   # its toolbar / context menu's Label next…
+                    page.label_next_requested.connect(self.label_next_requested)
                 return page
             except Exception:  # noqa: BLE001 - a broken page must not take the window down
                 log.exception("the dataset page failed to load; showing the placeholder")

@@ -204,6 +204,9 @@ def test_the_window_opens_the_dialog_and_the_queue(qtbot, window, client, pool):
     page = window.pages.currentWidget()
     assert isinstance(page, LabelQueuePage) and page.panel.item_ids == spec.items
     assert window.navigate("model", model.id) and window.label_next_model_action.isEnabled()
+    # a dataset page's own Label next… (its signal, where the page has one) opens the same dialog
+    window.pages.label_next_requested.emit(ds.id)
+    assert isinstance(window.dialogs[-1], LabelNextDialog) and window.dialogs[-1].dataset.currentData() == ds.id
 
 
 class _PredictingActions:

@@ -130,7 +130,7 @@ def test_window_and_splitters_are_restored(qtbot, client, gui_settings):
 
 def test_menus_and_shortcuts(window, model_named):
     titles = [a.text() for a in window.menuBar().actions()]
-    assert titles == ["&File", "&Model", "&View", "&Help"]
+    assert titles == ["&File", "&Model", "&Dataset", "&View", "&Help"]   # Dataset: Label next… (issue 14)
     assert window.train_action.shortcut().toString() == "Ctrl+T"
     assert window.clone_action.shortcut().toString() == "Ctrl+D"
     assert not window.train_action.isEnabled()
