@@ -113,6 +113,8 @@ def test_selected_leak_deleted_or_a_refused_move_changes_nothing(qtbot, client, 
     assert cat.get_item(it["t"]).subset == "test"
 
     yes(monkeypatch, asked)
+    assert not dialog.move_items([it["t"]], "test")              # there already: nothing asked, nothing done
+    assert asked == [] and "Nothing to move" in dialog.status.text()
     dialog.move_items([it["t"], it["r"]], "no-such-subset")       # refused by the catalog: none moves
     qtbot.waitUntil(lambda: "nothing was changed" in dialog.status.text(), timeout=WAIT_MS)
     assert cat.get_item(it["t"]).subset == "test" and cat.get_item(it["r"]).subset == "train"

@@ -381,8 +381,12 @@ class DuplicatesDialog(QDialog):
                                         f"near copy in train (by {self.report.model_name})", None)
 
     def move_items(self, item_ids: list[int], subset: str) -> bool:
-        """After a yes naming the count, the items move to `subset` (all or none). True when asked to go on."""
+        """After a yes naming the count, the items not in `subset` already move there (all or none). True when asked
+        to go on."""
+        items = self.report.items if self.report is not None else {}
+        item_ids = [i for i in item_ids if i not in items or items[i].subset != subset]
         if not item_ids:
+            self.status.setText(f"Nothing to move: the items are in {subset} already")
             return False
         n = len(item_ids)
         text = (f"Move {n:,} item{'s' * (n != 1)} to {subset}?\n\nEach has a near copy in train; in {subset} "
