@@ -157,3 +157,17 @@ def test_the_page_opens_the_dialog_and_shows_a_group(qtbot, client, planted):
     assert page.model.item_ids_of([(0, 1)]) == [it["t"], it["r"]] and "Leakage" in page.banner.text.text()
     dlg.close()
     page.shutdown()
+
+
+def test_the_dataset_menu_opens_the_report_on_the_dataset_page(qtbot, window, planted):
+    ds, _, _ = planted
+    assert not window.duplicates_action.isEnabled() and not window.leakage_action.isEnabled()
+    window.navigate("dataset", ds.id)
+    page = window.pages.currentWidget()
+    assert window.duplicates_action.isEnabled() and window.leakage_action.isEnabled()
+    window.leakage_action.trigger()
+    [dlg] = page.findChildren(DuplicatesDialog)
+    with qtbot.waitSignal(dlg.loaded, timeout=WAIT_MS):
+        pass
+    assert dlg.tabs.currentIndex() == 1 and dlg.leaks.rowCount() == 1
+    dlg.close()
