@@ -1,6 +1,6 @@
 """Find similar in the dataset page (a stored feature set, no training): the gallery sorted by cosine distance with
 the distances as captions and a banner; show_only / clear_only; paging and next in a list; no feature set: the
-message and Embed with…; the error gallery's request opens the dataset page."""
+message and Embed with…; the error gallery's request (a right-click in an evaluation) opens the dataset page."""
 
 from __future__ import annotations
 
@@ -202,3 +202,22 @@ def test_the_error_gallery_asks_and_the_dataset_page_answers(qtbot, client, shap
     settled_list(qtbot, page, 50)
     assert page.model.item_ids_of([(0, 0)]) == [ids[2]]
     pages.clear_pages()
+
+
+def test_find_similar_from_an_evaluations_error_gallery_opens_the_dataset(qtbot, window, client):
+    from review_fixtures import evaluated
+
+    ev = evaluated(client, "oracle-b")
+    window.navigate("evaluation", ev.id)
+    evaluation = window.pages.currentWidget()
+    qtbot.waitUntil(lambda: evaluation.gallery.model.rowCount() > 0, timeout=WAIT_MS)
+    item_id = evaluation.gallery.item_at(0)
+    action = evaluation.gallery.context_menu(0).actions()[0]
+    assert action.isEnabled() and action.text() == "Find similar images"
+    action.trigger()
+    page = window.pages.currentWidget()
+    assert window.pages.current_kind() == "dataset" and page.dataset_id == ev.dataset_id
+    assert window.navigator.current_key() == ("dataset", ev.dataset_id)
+    name = client.catalog.get_item(item_id).name.split("/")[-1]
+    qtbot.waitUntil(lambda: name in page.banner.text.text() and "No model has embedded" in page.banner.text.text(),
+                    timeout=WAIT_MS)
