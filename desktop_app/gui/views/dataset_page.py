@@ -4,8 +4,8 @@ It binds widgets to the gallery model and the catalog; queries, decoding, import
 off the GUI thread. The main window embeds it and calls `set_dataset`.
 
 Find similar (the gallery's right-click, the viewer's Similar, Ctrl+Shift+F) searches a model's feature set on
-the page's task pool (gui.similar) and shows the nearest items with `show_only`, which other views call too (the
-embedding map's lasso): the gallery then lists exactly those items, in that order, under a banner with Clear.
+the page's task pool (views.find_similar) and shows the nearest items as `show_only` does, which other views call
+too (the embedding map's lasso): the gallery then lists exactly those items, in that order, under a banner.
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from typing import Any
 
 from PySide6.QtCore import QEvent, QItemSelectionModel, QObject, QRunnable, Qt, QThreadPool, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence, QShortcut
-from PySide6.QtWidgets import (QApplication, QHBoxLayout, QInputDialog, QLabel, QMenu, QMessageBox, QSplitter,
-                               QToolButton, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QApplication, QHBoxLayout, QInputDialog, QLabel, QMenu, QSplitter, QToolButton,
+                               QVBoxLayout, QWidget)
 
 from desktop_app.catalog import Catalog, ItemRecord
 from desktop_app.domain.status import ExecutionStatus, ModelStatus
@@ -30,7 +30,8 @@ from desktop_app.gui.dialogs.export_dialog import ExportDialog
 from desktop_app.gui.dialogs.import_dialog import ImportDialog
 from desktop_app.gui.dialogs.split_dialog import SplitDialog
 from desktop_app.gui.itemmodels.gallery_model import GalleryFilter, GalleryModel, GalleryRow
-from desktop_app.gui.similar import DEFAULT_K, Similar, caption, find_similar
+from desktop_app.gui.similar import DEFAULT_K, caption
+from desktop_app.gui.views.find_similar import SimilarSearch
 from desktop_app.gui.thumbnails import ImageLoader
 from desktop_app.gui.widgets.annotation_items import GROUND_TRUTH
 from desktop_app.gui.widgets.dataset_filters import FilterPanel
@@ -113,10 +114,7 @@ class DatasetPage(QWidget):
         self._shown_row: GalleryRow | None = None
         self._summary_gen = 0
         self._jobs: list[_SummaryJob] = []
-        self._similar_gen = 0                          # a newer search, show_only or Clear drops older answers
-        self._similar: Similar | None = None           # the last find-similar answer (its item, its model choices)
         self._before_only: GalleryFilter | None = None  # what Clear goes back to
-        self._embedding: dict[str, tuple[str, int]] = {}   # embed job id -> (model id, item id) to search after
         self._only_banner: tuple = ("",)                   # the banner of the items shown (back after a failure)
 
         self.model = GalleryModel(self.catalog, parent=self)
@@ -200,8 +198,6 @@ class DatasetPage(QWidget):
             bar.addWidget(b)
         self.banner = SimilarBanner()
         self.banner.clear_requested.connect(self.clear_only)
-        self.banner.model_chosen.connect(self._similar_model_chosen)
-        self.banner.embed_requested.connect(self.embed_for_similar)
         banner_row = QHBoxLayout()
         banner_row.setContentsMargins(8, 0, 8, 4)
         banner_row.addWidget(self.banner)
@@ -241,6 +237,7 @@ class DatasetPage(QWidget):
         self.gallery.context_requested.connect(lambda row, pos: self.gallery_menu(row).popup(pos))
         QShortcut(QKeySequence("Esc"), self.gallery, self._gallery_escape, Qt.ShortcutContext.WidgetShortcut)
         self.viewer_panel.find_similar_requested.connect(lambda: self.find_similar())
+        self.similar = SimilarSearch(self)
         self.viewer_panel.next_requested.connect(self.next_item)
         self.viewer_panel.previous_requested.connect(self.previous_item)
         self.viewer_panel.close_requested.connect(self.close_viewer)
@@ -264,9 +261,8 @@ class DatasetPage(QWidget):
         self.filters.set_subset_counts(None)                             # names now, counts when loaded
         self.filters.set_label_counts(self._labels, None, self.colors)
         self.filters.set_filter(GalleryFilter(), emit=False)
-        self._similar_gen += 1
-        self._similar, self._before_only = None, None
-        self._embedding.clear()
+        self.similar.cancel()
+        self._before_only = None
         self.banner.hide()
         self.model.set_query(ds.id, GalleryFilter())
         # Counts (seconds on a big dataset) wait until the first screen of thumbnails is drawn.
@@ -405,18 +401,15 @@ class DatasetPage(QWidget):
                              tasks=self._tasks)
 
     def _poll_predictions(self) -> None:
-        """Prediction jobs, and the embed jobs find similar waits for, until each ends."""
-        if not (self._predicting or self._embedding) or self._tasks.busy:
+        if not self._predicting or self._tasks.busy:
             return
-        cat, ids = self.catalog, list(self._predicting) + list(self._embedding)
+        cat, ids = self.catalog, list(self._predicting)
 
         def read() -> list:
             return [cat.get_execution(i) for i in ids]
 
         def done(execs: list) -> None:
             for ex in execs:
-                if ex.status in ExecutionStatus.FINAL and ex.id in self._embedding:
-                    self._embedded(ex)
                 if ex.status not in ExecutionStatus.FINAL or ex.id not in self._predicting:
                     continue
                 model_id = self._predicting.pop(ex.id)
@@ -428,7 +421,7 @@ class DatasetPage(QWidget):
                 else:   # a failed job is reported with its log by the window's jobs watcher, like any job
                     self.message.emit(f"The prediction {ex.status}: {ex.error or ''}".strip(" :"))
                 self.predictions_done.emit(model_id, ex.status)
-            if not self._predicting and not self._embedding:
+            if not self._predicting:
                 self._predict_timer.stop()
         self._tasks.submit(read, done, lambda e: log.warning("reading prediction jobs failed: %s", e))
 
@@ -453,42 +446,7 @@ class DatasetPage(QWidget):
                 self.message.emit("Select an item first: find similar sorts the gallery by similarity to it")
                 return
             item_id = item.id
-        self._similar_gen += 1
-        gen, client, item_id = self._similar_gen, self.client, int(item_id)
-        self.banner.show_busy("Finding similar items…")
-        self._tasks.submit(lambda: find_similar(client, item_id, k=k, model_id=model_id),
-                           lambda r: self._on_similar(gen, r), lambda e: self._similar_failed(gen, e))
-
-    def _on_similar(self, gen: int, r: Similar) -> None:
-        if gen != self._similar_gen or r.dataset_id != self.dataset_id:
-            return
-        self._similar = r
-        name = caption(r.item_name)
-        if not r.found:
-            if r.embedders:
-                text = f"No model has embedded {name}: embed the dataset to find items like it"
-            else:
-                text = (f"No model has embedded {name}, and no model of this project has weights to embed it "
-                        f"with: train one first")
-            self.banner.show_missing(text, r.embedders)
-            self.message.emit(text)
-            return
-        title = f"Similar to {name} by {r.model_name}: {len(r.item_ids)} nearest (cosine distance)"
-        self._show_only(r.item_ids, title, r.distances, [(c.model_id, c.model_name) for c in r.choices], r.model_id)
-        self.message.emit(title)
-
-    def _similar_failed(self, gen: int, error: BaseException) -> None:
-        if gen != self._similar_gen:
-            return
-        if self.showing_only:
-            self.banner.show_items(*self._only_banner)
-        else:
-            self.banner.hide()
-        self._fail("Could not find similar items", error)
-
-    def _similar_model_chosen(self, model_id: str) -> None:
-        if self._similar is not None and model_id:
-            self.find_similar(self._similar.item_id, model_id=model_id)
+        self.similar.search(item_id, model_id=model_id, k=k)
 
     def show_only(self, item_ids: list[int], *, title: str, distances: list[float] | None = None) -> None:
         """The gallery lists exactly these items, in this order (those gone from the dataset left out), under a
@@ -499,11 +457,11 @@ class DatasetPage(QWidget):
             raise ValueError(f"{len(distances)} distances for {len(item_ids)} items")
         if self.dataset_id is None:
             return
-        self._similar_gen += 1          # a search still running would replace these
-        self._similar = None
-        self._show_only(item_ids, title, distances, [], None)
+        self.similar.cancel()           # a search still running would replace these
+        self.show_found(item_ids, title, distances, [], None)
 
-    def _show_only(self, item_ids, title: str, distances, models: list[tuple[str, str]], current: str | None) -> None:
+    def show_found(self, item_ids, title: str, distances, models: list[tuple[str, str]], current: str | None) -> None:
+        """show_only for a search's answer: the banner also offers the `models` whose vectors could order it."""
         ids = tuple(int(i) for i in item_ids)
         notes = {i: f"{float(d):.3f}" for i, d in zip(ids, distances)} if distances is not None else {}
         if not self.showing_only:
@@ -517,11 +475,16 @@ class DatasetPage(QWidget):
         if old_subset is not None:
             self._load_summary()         # label counts follow the subset
 
+    def restore_banner(self) -> None:
+        """A search failed: the banner of the items shown comes back (none when the gallery shows its query)."""
+        if self.showing_only:
+            self.banner.show_items(*self._only_banner)
+        else:
+            self.banner.hide()
+
     def clear_only(self) -> None:
         """Back to the gallery as it was before show_only / find similar (its filter too)."""
-        self._similar_gen += 1
-        self._similar = None
-        self._embedding.clear()
+        self.similar.cancel()
         self.banner.hide()
         if not self.showing_only or self.dataset_id is None:
             return
@@ -554,56 +517,8 @@ class DatasetPage(QWidget):
         return menu
 
     def embed_for_similar(self, model_id: str) -> None:
-        """Embed with <model>…: after a yes, the dataset's items are embedded with it (a job); find similar runs
-        again for the same item when the job ends."""
-        r = self._similar
-        if r is None or not model_id or self.dataset_id is None:
-            return
-        if self.catalog.read_only:
-            self.message.emit("The catalog is open read-only: nothing can be embedded")
-            return
-        name = dict(r.embedders).get(model_id, model_id)
-        ds = self.catalog.get_dataset(self.dataset_id)
-        n = self.catalog.count_items(ds.id)
-        answer = QMessageBox.question(
-            self, "Embed the dataset",
-            f"Embed the {n:,} items of {ds.name} with {name}?\n\nIt runs as a job (the jobs panel shows it); "
-            f"items like {caption(r.item_name)} show here when it ends.")
-        if answer == QMessageBox.StandardButton.Yes:
-            self.start_embed(model_id, r.item_id)
-
-    def start_embed(self, model_id: str, item_id: int) -> None:
-        """Queue the embed job (model.embed_datasets); find similar for `item_id` by that model once it succeeds."""
-        if self.dataset_id is None:
-            return
-        gen = self._similar_gen
-        names = dict(self._similar.embedders) if self._similar is not None else {}
-        name = names.get(model_id) or self.catalog.get_model(model_id).name
-
-        def queued(ex) -> None:
-            if gen != self._similar_gen:
-                return                 # cleared or another search meanwhile: the job runs, nothing waits on it
-            self._embedding[ex.id] = (model_id, int(item_id))
-            self._predict_timer.start()
-            self.banner.show_busy(f"Embedding the dataset with {name}… similar items show when the job ends")
-            self.message.emit(f"Embedding with {name}…")
-
-        self.banner.show_busy(f"Starting to embed with {name}…")
-        self.actions.embed_datasets(model_id, [self.dataset_id], queued,
-                                    lambda e: self._embed_failed(gen, e), tasks=self._tasks)
-
-    def _embed_failed(self, gen: int, error: BaseException) -> None:
-        if gen == self._similar_gen and self._similar is not None:
-            self.banner.show_missing(f"Could not embed: {error}", self._similar.embedders)
-        self._fail("Could not start embedding", error)
-
-    def _embedded(self, ex) -> None:
-        model_id, item_id = self._embedding.pop(ex.id)
-        if ex.status == ExecutionStatus.SUCCESS:
-            self.find_similar(item_id, model_id=model_id)
-        elif self._similar is not None:     # a failure is reported with its log by the window's jobs watcher
-            self.banner.show_missing(f"The embed job {ex.status}{': ' + ex.error if ex.error else ''}",
-                                     self._similar.embedders)
+        """Embed with <model>…: after a yes the dataset is embedded (a job), then the search runs again."""
+        self.similar.embed(model_id)
 
     def duplicates_dialog(self, tab: str = "duplicates") -> DuplicatesDialog | None:
         """Near-duplicates and the leakage report (non-modal); its groups can be shown in the gallery."""
