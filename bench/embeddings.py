@@ -13,11 +13,11 @@
 (b) Top-10 query over --n x --dim float32 vectors in 1,000 gaussian clusters (each spread over a random
     32-dimensional subspace: recall means something). Brute-force numpy (the matrix in memory, unit rows: one
     product and argpartition per query) beside Model Desk's exact path (ml.vector_search.nearest: evaluation.
-    similarity.knn streaming the rows) and its index (ml.ann_index: faiss IVF-Flat, nlist = 4 sqrt(n), trained on
-    a sample of 156,000 rows at 1M, nprobe = nlist / 64): build seconds, median single-query ms, recall@10 against
-    the exact answer. --all-libs adds usearch (f32, i8) and hnswlib HNSW graphs (M=16, ef_construction=64; their
-    search breadth the smallest of 16/32/64/128 reaching recall 0.95) for the side-by-side table; --sizes repeats
-    (b) at smaller sizes (where the index starts to beat exact search).
+    similarity.knn streaming the rows) and its index (ml.ann_index: faiss IVF-Flat, nlist = 4 sqrt(n), trained
+    on a sample of 156,000 rows at 1M, nprobe = max(16, nlist / 64)): build seconds, median single-query ms,
+    recall@10 against the exact answer. --all-libs adds usearch (f32, i8) and hnswlib HNSW graphs (M=16,
+    ef_construction=64; their search breadth the smallest of 16/32/64/128 reaching recall 0.95) for the
+    side-by-side table; --sizes repeats (b) at smaller sizes (where the index starts to beat exact search).
 (c) The embedding map's pan / zoom frame at 100,000 points: bench/_map_frame.py's measure() in a subprocess with
     QT_QPA_PLATFORM=offscreen (median and p90 ms against the 16 ms aim).
 

@@ -39,7 +39,7 @@ def _recall(found: np.ndarray, truth: np.ndarray) -> float:
 def test_recall_on_a_clustered_set_and_appended_rows_are_merged_in():
     x, q = clustered(20_000, 64, 100, clusters=200, spread=16, seed=1)
     index = ann_index.VectorIndex.build(x[:18_000])
-    assert index.count == 18_000 and index.meta.nlist == 461 and index.meta.nprobe == 8
+    assert index.count == 18_000 and index.meta.nlist == 461 and index.meta.nprobe == 16
     truth, _ = knn(q, x, 10)
     found = np.array([nearest(x, v, 10, method="approx", index=index)[0] for v in q])
     assert _recall(found, truth) >= 0.95
