@@ -180,13 +180,14 @@ def version_key(rec: FeatureSetRecord, method: str) -> tuple:
 
 def projection_of(catalog: Any, rec: FeatureSetRecord, method: str, cache: ProjectionCache | None = None,
                   ) -> Projection:
-    """The whole feature set projected by `method`, from `cache` when this version of it was projected before."""
+    """The whole feature set projected by `method` (its vectors scaled to unit length: what cosine distance
+    compares), from `cache` when this version of it was projected before."""
     if method not in METHODS:
         raise ValidationError(f"projection {method!r}: one of {', '.join(METHODS)}")
 
     def make() -> Projection:
         vectors = queries(catalog).read(rec)
-        return Projection(np.array(vectors.ids, np.int64), project(vectors.values, method), method)
+        return Projection(np.array(vectors.ids, np.int64), project(vectors.values, method, unit=True), method)
     if cache is None:
         return make()
     return cache.get_or_make(version_key(rec, method), make)

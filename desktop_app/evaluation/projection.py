@@ -37,6 +37,25 @@ def umap_available() -> bool:
     return True
 
 
+class UnitRows:
+    """A [n, d] matrix (possibly memory-mapped) read with each row scaled to unit length, a block at a time, without
+    copying it whole: the map projects what cosine distance compares (ml.vector_search), not the vectors' lengths,
+    whose long tail would otherwise stretch a PCA map along a few outliers."""
+
+    def __init__(self, vectors: Any):
+        self.vectors = vectors
+        self.shape = tuple(np.shape(vectors))
+        self.ndim = len(self.shape)
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def __getitem__(self, rows: slice) -> np.ndarray:
+        block = np.asarray(self.vectors[rows], np.float32)
+        norms = np.linalg.norm(block, axis=-1, keepdims=True)
+        return block / np.where(norms > 0, norms, 1.0)
+
+
 def _blocks(n: int) -> range:
     return range(0, n, ROWS)
 
@@ -80,14 +99,15 @@ def pca(vectors: Any, components: int = 2, *, power_iterations: int = 4, oversam
     """[n, components] float32: the vectors' coordinates on their first principal components (the centred
     vectors' U * S), signs fixed. Exact for few rows or few columns, randomized otherwise."""
     n = len(vectors)
-    d = vectors.shape[1] if np.ndim(vectors) == 2 else 0
+    shape = vectors.shape if hasattr(vectors, "shape") else np.shape(vectors)
+    d = shape[1] if len(shape) == 2 else 0
     out = np.zeros((n, components), np.float32)
     k = min(components, n, d)
     if k == 0:
         return out
     mu = _mean(vectors)
     if n <= EXACT_BELOW:          # small: the exact SVD of the centred matrix
-        u, s, _ = np.linalg.svd(np.asarray(vectors, np.float64) - mu, full_matrices=False)
+        u, s, _ = np.linalg.svd(np.asarray(vectors[0:n], np.float64) - mu, full_matrices=False)
         out[:, :k] = _flip(u[:, :k] * s[:k])
         return out
     if d <= EXACT_DIMS:           # few columns: the d x d covariance (in blocks), its eigenvectors, one projection
@@ -123,14 +143,17 @@ def umap(vectors: Any, *, seed: int = 0, **options: Any) -> np.ndarray:
     if n < 4:
         return pca(vectors, 2)
     d = vectors.shape[1]
-    reduced = pca(vectors, UMAP_INPUT_DIMS) if d > UMAP_INPUT_DIMS else np.asarray(vectors, np.float32)
+    reduced = pca(vectors, UMAP_INPUT_DIMS) if d > UMAP_INPUT_DIMS else np.asarray(vectors[0:n], np.float32)
     params = {"n_components": 2, "metric": "cosine", "random_state": seed, "n_neighbors": min(15, n - 1)}
     params.update(options)
     return np.asarray(umap_learn.UMAP(**params).fit_transform(reduced), np.float32)
 
 
-def project(vectors: Any, method: str = "pca", *, seed: int = 0) -> np.ndarray:
-    """[n, 2] float32 positions of the vectors by `method` ("pca" or "umap")."""
+def project(vectors: Any, method: str = "pca", *, seed: int = 0, unit: bool = False) -> np.ndarray:
+    """[n, 2] float32 positions of the vectors by `method` ("pca" or "umap"); `unit`: of the vectors scaled to unit
+    length (UnitRows)."""
+    if unit:
+        vectors = UnitRows(vectors)
     if method == "pca":
         return pca(vectors, 2, seed=seed)
     if method == "umap":

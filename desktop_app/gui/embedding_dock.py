@@ -72,6 +72,7 @@ class EmbeddingMapDock(QDockWidget):
         if page.dataset_id != self.dataset_id:
             self._filtering = False
             page.set_dataset(self.dataset_id)
+            self.setWindowTitle(page.title.text())   # "Embedding map: <dataset>" on the dock's own title bar
         return page
 
     def _page(self) -> Any:
@@ -82,6 +83,7 @@ class EmbeddingMapDock(QDockWidget):
             self.page.error.connect(self.error)
             self.page.selection_changed.connect(self._lassoed)
             self.page.gallery_requested.connect(self._to_gallery)
+            self.page.title.hide()
             self.setWidget(self.page)
         return self.page
 

@@ -54,6 +54,15 @@ def test_pca_of_memory_mapped_vectors_reads_them_in_blocks(tmp_path, monkeypatch
     _same_up_to_sign(pj.pca(mapped, 2), _reference(x), 1e-4)
 
 
+def test_unit_rows_project_the_directions_not_the_lengths(small_thresholds):
+    rng = np.random.default_rng(7)
+    x = (rng.normal(size=(900, 80)) * (2.0 * 0.8 ** np.arange(80)) + 1).astype(np.float32)
+    x[::50] *= 40                                                     # a few long vectors: a long tail
+    unit = x / np.linalg.norm(x, axis=1, keepdims=True)
+    _same_up_to_sign(pj.project(x, "pca", unit=True), _reference(unit), 1e-4)
+    assert pj.UnitRows(np.zeros((2, 3)))[0:2].tolist() == [[0, 0, 0], [0, 0, 0]]   # a zero row stays zero
+
+
 def test_pca_edge_cases():
     assert pj.pca(np.zeros((0, 8), np.float32)).shape == (0, 2)
     one = pj.pca(np.ones((1, 8), np.float32))

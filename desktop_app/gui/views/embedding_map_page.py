@@ -53,7 +53,7 @@ class EmbeddingMapPage(QWidget):
         self.title = QLabel("Embedding map")
         self.title.setFont(title_font(self.font(), 1.15))
         self.feature_combo = QComboBox()
-        self.feature_combo.setMinimumContentsLength(24)
+        self.feature_combo.setMinimumContentsLength(16)
         self.feature_combo.setToolTip("The model whose embeddings (feature set) are mapped")
         self.method_combo = QComboBox()
         for method, title in METHOD_TITLES.items():
@@ -80,18 +80,26 @@ class EmbeddingMapPage(QWidget):
         self.map = EmbeddingMap()
         self.map.describe = self.describe
 
+        for combo in (self.feature_combo, self.method_combo, self.colour_combo):   # narrow enough for a dock
+            combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.method_combo.setMinimumContentsLength(6)
+        self.colour_combo.setMinimumContentsLength(10)
         bar = QHBoxLayout()
-        for text, widget in (("Feature set", self.feature_combo), ("Projection", self.method_combo),
-                             ("Colour by", self.colour_combo)):
-            bar.addWidget(QLabel(text))
-            bar.addWidget(widget)
-        bar.addWidget(self.lasso_button)
-        bar.addStretch(1)
-        bar.addWidget(self.gallery_button)
+        bar.addWidget(QLabel("Feature set"))
+        bar.addWidget(self.feature_combo, 1)
+        bar.addWidget(QLabel("Projection"))
+        bar.addWidget(self.method_combo)
+        tools = QHBoxLayout()
+        tools.addWidget(QLabel("Colour by"))
+        tools.addWidget(self.colour_combo)
+        tools.addWidget(self.lasso_button)
+        tools.addStretch(1)
+        tools.addWidget(self.gallery_button)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(12, 10, 12, 6)
         lay.addWidget(self.title)
         lay.addLayout(bar)
+        lay.addLayout(tools)
         lay.addWidget(self.counts)
         lay.addWidget(self.map, 1)
         lay.addWidget(self.note)
@@ -213,8 +221,7 @@ class EmbeddingMapPage(QWidget):
 
     # -- selection --------------------------------------------------------------------------
     def _lasso_mode(self, on: bool) -> None:
-        self.map.box.lasso_mode = on
-        self.map.box.setMouseEnabled(not on, not on)
+        self.map.box.lasso_mode = on        # a drag lassoes instead of panning; the wheel still zooms
 
     def _on_selection(self, ids: list[int]) -> None:
         self.gallery_button.setEnabled(bool(ids))

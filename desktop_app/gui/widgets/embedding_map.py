@@ -25,7 +25,7 @@ from desktop_app.evaluation.projection import nearest_point, points_in_polygon
 
 RADIUS = 2                      # a point is a disc of this radius in pixels (5 px across)
 HOVER_RADIUS = 8                # the pointer within this many pixels of a point hovers it
-FADED_ALPHA = 0.28              # unselected points while a selection exists: blended towards the background
+FADED_ALPHA = 0.35              # unselected points while a selection exists: blended towards the background
 LASSO_EDGE = QColor(20, 20, 20, 230)
 LASSO_FILL = QColor(47, 128, 237, 45)
 
@@ -281,7 +281,7 @@ class EmbeddingMap(QWidget):
         self.card = HoverCard(self.canvas)
         self.legend = QListWidget()
         self.legend.setObjectName("embeddingLegend")
-        self.legend.setMinimumWidth(150)
+        self.legend.setMinimumWidth(110)
         self.legend.setToolTip("Click a category to select its points")
         self.legend.itemClicked.connect(self._legend_clicked)
         split = QSplitter(Qt.Orientation.Horizontal)
@@ -289,7 +289,7 @@ class EmbeddingMap(QWidget):
         split.addWidget(self.legend)
         split.setStretchFactor(0, 1)
         split.setStretchFactor(1, 0)
-        split.setSizes([800, 180])
+        split.setSizes([800, 140])
         lay = QHBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addWidget(split)
