@@ -144,7 +144,9 @@ def umap(vectors: Any, *, seed: int = 0, **options: Any) -> np.ndarray:
         return pca(vectors, 2)
     d = vectors.shape[1]
     reduced = pca(vectors, UMAP_INPUT_DIMS) if d > UMAP_INPUT_DIMS else np.asarray(vectors[0:n], np.float32)
-    params = {"n_components": 2, "metric": "cosine", "random_state": seed, "n_neighbors": min(15, n - 1)}
+    # n_jobs 1: a seed makes UMAP run on one thread anyway (it warns otherwise); the same map every time
+    params = {"n_components": 2, "metric": "cosine", "random_state": seed, "n_neighbors": min(15, n - 1),
+              "n_jobs": 1}
     params.update(options)
     return np.asarray(umap_learn.UMAP(**params).fit_transform(reduced), np.float32)
 

@@ -284,15 +284,15 @@ class EmbeddingMap(QWidget):
         self.legend.setMinimumWidth(110)
         self.legend.setToolTip("Click a category to select its points")
         self.legend.itemClicked.connect(self._legend_clicked)
-        split = QSplitter(Qt.Orientation.Horizontal)
-        split.addWidget(self.canvas)
-        split.addWidget(self.legend)
-        split.setStretchFactor(0, 1)
-        split.setStretchFactor(1, 0)
-        split.setSizes([800, 140])
+        self.split = QSplitter(Qt.Orientation.Horizontal)
+        self.split.addWidget(self.canvas)
+        self.split.addWidget(self.legend)
+        self.split.setStretchFactor(0, 1)
+        self.split.setStretchFactor(1, 0)
+        self.split.setSizes([800, 140])
         lay = QHBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
-        lay.addWidget(split)
+        lay.addWidget(self.split)
 
     # -- data -------------------------------------------------------------------------------
     def set_points(self, item_ids: np.ndarray, xy: np.ndarray) -> None:
@@ -319,6 +319,14 @@ class EmbeddingMap(QWidget):
             item = QListWidgetItem(swatch, f"{name} ({int(counts[k]):,})")
             item.setData(Qt.ItemDataRole.UserRole, k)
             self.legend.addItem(item)
+        # as wide as its longest entry (up to 260 px): "(not evaluated) (852)" is not cut
+        wide = self.legend.sizeHintForColumn(0) + 2 * self.legend.frameWidth() + \
+            self.legend.verticalScrollBar().sizeHint().width() + 4
+        wide = max(110, min(260, wide))
+        self.legend.setMinimumWidth(wide)
+        total = sum(self.split.sizes())
+        if total > wide:
+            self.split.setSizes([total - wide, wide])
         self._recolour()
 
     def fit(self) -> None:
