@@ -22,7 +22,7 @@ from desktop_app.errors import ValidationError
 METHODS = ("pca", "umap")
 METHOD_TITLES = {"pca": "PCA", "umap": "UMAP"}
 UMAP_HINT = "UMAP needs umap-learn: pip install 'model-desk[umap]' (from a checkout: pip install -e '.[umap]')"
-ROWS = 32768            # rows of the (possibly memory-mapped) matrix read at a time
+ROWS = 8192             # rows of the (possibly memory-mapped) matrix read at a time (2048-d: 64 MB a block)
 EXACT_BELOW = 4096      # at most this many rows: the exact SVD of the centred matrix
 EXACT_DIMS = 256        # at most this many columns: the exact covariance, built a block of rows at a time
 UMAP_INPUT_DIMS = 50    # UMAP runs on the vectors' first 50 principal components (the usual first step)
@@ -38,49 +38,72 @@ def umap_available() -> bool:
 
 
 class UnitRows:
-    """A [n, d] matrix (possibly memory-mapped) read with each row scaled to unit length, a block at a time, without
-    copying it whole: the map projects what cosine distance compares (ml.vector_search), not the vectors' lengths,
-    whose long tail would otherwise stretch a PCA map along a few outliers."""
+    """A [n, d] matrix (possibly memory-mapped) taken with each row scaled to unit length, without copying it: the
+    map projects what cosine distance compares (ml.vector_search), not the vectors' lengths, whose long tail would
+    otherwise stretch a PCA map along a few outliers. PCA applies the scales after each block's matrix product (a
+    vector's worth of work, not a pass over the block); slicing gives the scaled rows."""
 
     def __init__(self, vectors: Any):
         self.vectors = vectors
-        self.shape = tuple(np.shape(vectors))
+        self.shape = tuple(vectors.shape) if hasattr(vectors, "shape") else tuple(np.shape(vectors))
         self.ndim = len(self.shape)
+        self._scale: np.ndarray | None = None
 
     def __len__(self) -> int:
         return self.shape[0]
 
+    @property
+    def scale(self) -> np.ndarray:
+        """1 / each row's length (0 for a zero row), float32 [n]: one pass, the first time."""
+        if self._scale is None:
+            out = np.zeros(len(self), np.float32)
+            for k in _blocks(len(self)):
+                block = np.asarray(self.vectors[k:k + ROWS], np.float32)
+                norms = np.sqrt(np.einsum("ij,ij->i", block, block))
+                out[k:k + ROWS] = np.divide(1.0, norms, out=np.zeros_like(norms), where=norms > 0)
+            self._scale = out
+        return self._scale
+
     def __getitem__(self, rows: slice) -> np.ndarray:
-        block = np.asarray(self.vectors[rows], np.float32)
-        norms = np.linalg.norm(block, axis=-1, keepdims=True)
-        return block / np.where(norms > 0, norms, 1.0)
+        return np.asarray(self.vectors[rows], np.float32) * self.scale[rows][:, None]
 
 
 def _blocks(n: int) -> range:
     return range(0, n, ROWS)
 
 
+def _raw(x: Any) -> tuple[Any, np.ndarray | None]:
+    """(the stored matrix, its row scales or None)."""
+    return (x.vectors, x.scale) if isinstance(x, UnitRows) else (x, None)
+
+
 def _mean(x: Any) -> np.ndarray:
+    raw, scale = _raw(x)
     total = np.zeros(x.shape[1], np.float64)
     for k in _blocks(len(x)):
-        total += np.asarray(x[k:k + ROWS], np.float32).sum(axis=0, dtype=np.float64)
+        block = np.asarray(raw[k:k + ROWS], np.float32)
+        total += block.sum(axis=0, dtype=np.float64) if scale is None else scale[k:k + ROWS] @ block
     return (total / max(len(x), 1)).astype(np.float32)
 
 
 def _times(x: Any, mu: np.ndarray, m: np.ndarray) -> np.ndarray:
     """(x - mu) @ m, a block of rows at a time."""
+    raw, scale = _raw(x)
     out = np.empty((len(x), m.shape[1]), np.float32)
     shift = mu @ m
     for k in _blocks(len(x)):
-        out[k:k + ROWS] = np.asarray(x[k:k + ROWS], np.float32) @ m - shift
+        part = np.asarray(raw[k:k + ROWS], np.float32) @ m
+        out[k:k + ROWS] = (part if scale is None else part * scale[k:k + ROWS, None]) - shift
     return out
 
 
 def _t_times(x: Any, mu: np.ndarray, q: np.ndarray) -> np.ndarray:
     """(x - mu).T @ q, a block of rows at a time."""
+    raw, scale = _raw(x)
     out = np.zeros((x.shape[1], q.shape[1]), np.float64)
     for k in _blocks(len(x)):
-        out += np.asarray(x[k:k + ROWS], np.float32).T @ q[k:k + ROWS]
+        qk = q[k:k + ROWS] if scale is None else q[k:k + ROWS] * scale[k:k + ROWS, None]
+        out += np.asarray(raw[k:k + ROWS], np.float32).T @ qk
     out -= np.outer(mu, q.sum(axis=0))
     return out.astype(np.float32)
 

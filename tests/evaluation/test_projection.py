@@ -54,9 +54,11 @@ def test_pca_of_memory_mapped_vectors_reads_them_in_blocks(tmp_path, monkeypatch
     _same_up_to_sign(pj.pca(mapped, 2), _reference(x), 1e-4)
 
 
-def test_unit_rows_project_the_directions_not_the_lengths(small_thresholds):
+@pytest.mark.parametrize("n, d", [(300, 40), (900, 40), (900, 80)])      # exact, covariance, randomized
+def test_unit_rows_project_the_directions_not_the_lengths(small_thresholds, monkeypatch, n, d):
+    monkeypatch.setattr(pj, "ROWS", 256)
     rng = np.random.default_rng(7)
-    x = (rng.normal(size=(900, 80)) * (2.0 * 0.8 ** np.arange(80)) + 1).astype(np.float32)
+    x = (rng.normal(size=(n, d)) * (2.0 * 0.8 ** np.arange(d)) + 1).astype(np.float32)
     x[::50] *= 40                                                     # a few long vectors: a long tail
     unit = x / np.linalg.norm(x, axis=1, keepdims=True)
     _same_up_to_sign(pj.project(x, "pca", unit=True), _reference(unit), 1e-4)

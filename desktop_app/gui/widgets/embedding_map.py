@@ -148,6 +148,7 @@ class LassoViewBox(pg.ViewBox):
         super().__init__(*args, **kwargs)
         self.lasso_mode = False
         self.path: list[tuple[float, float]] = []
+        self._last = QPointF()
         self.outline = QGraphicsPathItem()
         pen = QPen(LASSO_EDGE, 1.5, Qt.PenStyle.DashLine)
         pen.setCosmetic(True)
@@ -169,8 +170,12 @@ class LassoViewBox(pg.ViewBox):
         if ev.isStart():
             a = self.mapSceneToView(ev.buttonDownScenePos())
             self.path = [(a.x(), a.y())]
-        p = self.mapSceneToView(ev.scenePos())
-        self.path.append((p.x(), p.y()))
+            self._last = ev.buttonDownScenePos()
+        here = ev.scenePos()
+        if ev.isFinish() or (here - self._last).manhattanLength() >= 3:   # a vertex every 3 px keeps the test fast
+            p = self.mapSceneToView(here)
+            self.path.append((p.x(), p.y()))
+            self._last = here
         if ev.isFinish():
             polygon = np.asarray(self.path, np.float64)
             self.path = []
