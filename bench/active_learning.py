@@ -13,7 +13,7 @@ min-max band) into docs/active_learning.png with pyqtgraph's exporter.
 
 Needs scikit-learn (the `test` extra) for the digits.
 
-    python bench/active_learning.py                        # ~15 minutes on 2 CPU cores
+    python bench/active_learning.py                        # 31 minutes on a busy 2-core machine (load 5-9)
     python bench/active_learning.py --seeds 1 --rounds 1 --epochs 3     # a smoke run (~1 minute)
     python bench/active_learning.py --replot docs/active_learning.json  # redraw the PNG from saved results
 """
