@@ -196,8 +196,9 @@ def save(store: Any, index: VectorIndex) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     data = index.to_bytes()
     index.meta.file_sha256 = hashlib.sha256(data).hexdigest()
-    _write_atomic(store, path, data)
-    _write_atomic(store, meta_path, json.dumps(asdict(index.meta), indent=1).encode())
+    with store.writing():        # gc leaves store/tmp alone while a writer holds this
+        _write_atomic(store, path, data)
+        _write_atomic(store, meta_path, json.dumps(asdict(index.meta), indent=1).encode())
     with _lock:
         _cache[str(path)] = (_stamp(meta_path), index)
         _trim_cache()
