@@ -184,8 +184,8 @@ def _check_store(store: Path, referenced: dict[str, list[str]] | None, report: D
     files = _store_files(store)
     report.store_files = len(files)
     named = set(files.values())
-    stray = [p for p in _all_files(store) if p not in named and p.parent != store / "tmp"
-             and p != store / "writers.lock"]
+    stray = [p for p in _all_files(store) if p not in named and p.parent not in (store / "tmp", store / "indexes")
+             and p != store / "writers.lock"]        # indexes/: feature sets' search indexes (ml.ann_index)
     if stray:
         report.add("warning", "store", f"{len(stray)} file(s) in the store are not named by a sha256 (nothing "
                                        f"uses them): " + ", ".join(str(p.relative_to(store)) for p in stray[:_SHOWN]))

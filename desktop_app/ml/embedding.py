@@ -6,9 +6,8 @@ from typing import Any, Sequence
 
 import numpy as np
 import torch
-from PIL import Image
 
-from desktop_app.ml.predict import ModelBundle, _to_pil
+from desktop_app.ml.predict import ModelBundle, _to_pil, image_batch
 
 # The length of each architecture's vectors, known without building the network (TaskModel.feature_size says
 # the same once built): the classifiers' penultimate features, the detectors' pooled last backbone map.
@@ -28,8 +27,7 @@ def embed_images(bundle: ModelBundle, images: Sequence[Any], batch_size: int = 3
     out: list[np.ndarray] = []
     for start in range(0, len(images), batch_size):
         pils = [_to_pil(im) for im in images[start:start + batch_size]]
-        batch = torch.stack([torch.from_numpy(np.array(im.resize((s, s), Image.Resampling.BILINEAR)))
-                             .permute(2, 0, 1) for im in pils]).to(bundle.device)
+        batch = image_batch(pils, s, bundle.device)
         out.append(bundle.model.features(batch).float().cpu().numpy())
     if not out:
         return np.zeros((0, bundle.model.feature_size), np.float32)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import Any, Sequence
 
 from desktop_app.catalog.bulk_reads import gc_paused
 from desktop_app.catalog.names import check_name
@@ -16,11 +16,10 @@ from .entities import (Annotation, Artifact, Dataset, Entity, Execution, Item, P
                        as_list, package_service_config)
 from .filters import Filters, FiltersResource, PagedEntities, checked
 from .keywords import (CLONE_IGNORED, CLONE_REFUSED, CREATE_IGNORED, CREATE_REFUSED, MODEL_SCOPE, PACKAGE_TYPE,
-                       PUSH_IGNORED, PUSH_REFUSED, SCOPE_REFUSED, check_public_methods, checked_keywords)
+                       PUSH_IGNORED, PUSH_REFUSED, SCOPE_REFUSED, checked_keywords)
 from .model import Model
+from .repository_base import Repository
 
-if TYPE_CHECKING:
-    from .client import Client
 
 
 def _pick(positional: Any, name: Any, id_: Any) -> tuple[str | None, str | None]:
@@ -28,24 +27,6 @@ def _pick(positional: Any, name: Any, id_: Any) -> tuple[str | None, str | None]
     if positional is not None:
         return positional, positional
     return name, id_
-
-
-@check_public_methods
-class Repository:
-    """dl.models, project.datasets, ...: every public method refuses an unknown keyword argument naming the
-    closest one it takes (domain.keywords); Dataloop's cloud-only keywords are listed per call."""
-
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        super().__init_subclass__(**kwargs)
-        check_public_methods(cls)
-
-    def __init__(self, client: Client, **scope: Any):
-        self._client = client
-        self._scope = scope
-
-    @property
-    def catalog(self):
-        return self._client.catalog
 
 
 class Projects(Repository):

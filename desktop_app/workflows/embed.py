@@ -43,7 +43,19 @@ def embed(catalog: Catalog, model_id: str, *, item_ids: Sequence[int] | None = N
     rec = queries(catalog).of_model(model_id)
     if rec is None:
         return {**totals, "feature_set_id": None, "count": 0}
+    _index_ahead(catalog, rec, progress)
     return {**totals, "feature_set_id": rec.id, "feature_set": rec.name, "count": rec.count, "size": rec.size}
+
+
+def _index_ahead(catalog: Catalog, rec: FeatureSetRecord, progress: Callable[[float, str], None] | None) -> None:
+    """Build (or bring up to date) a large set's approximate index in the job, so its first search does not pay for
+    it (about a minute at 1,000,000 vectors); a set under ann_index.MIN_VECTORS is searched exactly and gets none."""
+    from desktop_app.ml import ann_index
+    if rec.count < ann_index.MIN_VECTORS or not ann_index.available():
+        return
+    if progress is not None:
+        progress(100.0, f"indexing {rec.count:,} vectors for search")
+    ann_index.for_feature_set(catalog, rec, *queries(catalog).read(rec))
 
 
 def _part(progress: Callable[[float, str], None] | None, n: int, of: int) -> Callable[[float, str], None] | None:
@@ -107,30 +119,9 @@ def feature_set_of(catalog: Catalog, model_id: str) -> FeatureSetRecord:
 
 
 def search(catalog: Catalog, rec: FeatureSetRecord, query: Any, k: int = 10, *,
-           method: str = "exact") -> list[tuple[ItemRecord, float]]:
+           method: str = "auto") -> list[tuple[ItemRecord, float]]:
     """The `k` items nearest `query` (an item id whose vector the set holds, or a vector of the set's size),
-    nearest first, with their cosine distances (0: the same direction; the item itself comes first). Items
-    deleted since they were embedded are left out."""
-    import numpy as np
-
-    from desktop_app.ml.vector_search import nearest
-
-    ids, values = queries(catalog).read(rec)
-    if isinstance(query, (int, np.integer)) and not isinstance(query, bool):
-        at = np.flatnonzero(ids == int(query))
-        if not len(at):
-            raise NotFoundError(f"item {int(query)} has no vector in feature set {rec.name!r}: embed it first "
-                                f"(model.embed(item_ids=[{int(query)}]))")
-        vector = np.asarray(values[at[0]])
-    else:
-        vector = query
-    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
-        raise ValidationError(f"k must be a whole number of at least 1, got {k!r}")
-    extra = 8
-    while True:
-        idx, dist = nearest(values, vector, int(k) + extra, method=method)
-        found = queries(catalog).existing_items(ids[idx].tolist())
-        out = [(found[int(ids[i])], float(d)) for i, d in zip(idx, dist) if int(ids[i]) in found]
-        if len(out) >= k or len(idx) >= len(ids):
-            return out[:k]
-        extra *= 4
+    nearest first, with their cosine distances; ml.vector_search.search_feature_set says how ("auto": the
+    set's approximate index from ann_index.MIN_VECTORS vectors on)."""
+    from desktop_app.ml.vector_search import search_feature_set
+    return search_feature_set(catalog, rec, query, k, method=method)

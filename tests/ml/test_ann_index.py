@@ -86,6 +86,8 @@ def test_a_feature_sets_index_is_saved_reloaded_kept_for_appends_and_rebuilt_whe
     assert [it.id for it, _ in hits] == _exact(vectors[:10], ids[:10], vectors[3], 4)
     path, meta_path = ann_index.index_paths(catalog.store.root, fs.id)
     assert path.parent == catalog.store.root / "indexes" and path.is_file() and meta_path.is_file()
+    from desktop_app.catalog.doctor import check_catalog
+    assert not [f for f in check_catalog(catalog.home).findings if f.check == "store"]   # no stray file warned of
     stamp = path.stat().st_mtime_ns
     ann_index._cache.clear()                                        # another process: read from the file
     loaded = ann_index.load(catalog.store, fs.id)

@@ -107,3 +107,20 @@ def test_exact_search_matches_brute_force_and_takes_a_method():
         nearest(vectors, q, 10, method="hnsw")
     with pytest.raises(ValidationError, match="16"):
         nearest(vectors, q[:3], 10)
+
+
+def test_the_embed_job_builds_a_large_sets_search_index_ahead(dl, tmp_path, monkeypatch):
+    pytest.importorskip("faiss")
+    from desktop_app.ml import ann_index
+    model, ds = resnet_with_weights(dl, tmp_path)
+    cat = dl.default_client().catalog
+    ids = cat.item_ids(ds.id)[:12]
+    embed(cat, model.id, dataset_ids=[ds.id], filters={"item_ids": ids[:4]})
+    rec = queries(cat).of_model(model.id)
+    path, _ = ann_index.index_paths(cat.store.root, rec.id)
+    assert not path.exists()                                      # under MIN_VECTORS: searched exactly, no index
+    monkeypatch.setattr(ann_index, "MIN_VECTORS", 8)              # 8 stands for 50,000
+    steps = []
+    embed(cat, model.id, dataset_ids=[ds.id], filters={"item_ids": ids}, progress=lambda p, m="": steps.append(m))
+    assert path.is_file() and ann_index.load(cat.store, rec.id).count == 12   # built in the job, not at a search
+    assert any("indexing 12 vectors" in m for m in steps)
