@@ -12,9 +12,9 @@ from collections.abc import Callable, Iterable
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-import numpy as np
 
 from desktop_app.catalog.names import name_problem
+from desktop_app.domain import masks as _masks
 from desktop_app.domain.annotations import Annotation, DatasetBundle, ImageEntry
 from desktop_app.domain.images import (DECODE_ERRORS, MAX_PIXELS, ImageProblem, header_size,  # re-exported
                                        open_image, read_size)
@@ -152,89 +152,26 @@ def dedupe_split_names(rows: list[tuple[str | None, str, str]]) -> list[str]:
 
 
 # ---------------------------------------------------------------- masks (COCO RLE, column-major)
+# The format modules' names for domain.masks (the one RLE code: pycocotools' compressed strings, checked runs).
+
+rle_string = _masks.counts_string
+rle_encode = _masks.encode
+rle_decode = _masks.decode
+rle_area = _masks.area
+
 
 def rle_counts(counts: Any) -> list[int]:
-    """Run lengths from an uncompressed list or a COCO compressed string."""
-    if isinstance(counts, list):
-        if not all(isinstance(v, int) and not isinstance(v, bool) for v in counts):
-            raise ValueError("counts list must hold integers")
-        return counts
-    if isinstance(counts, bytes):
-        counts = counts.decode("ascii")
-    if not isinstance(counts, str):
-        raise TypeError(f"counts must be a string or a list, got {type(counts).__name__}")
-    # The LEB128-like code of pycocotools' rleFrString: 5 bits a char, deltas against the count 2 back.
-    out: list[int] = []
-    p = 0
-    while p < len(counts):
-        x = k = 0
-        more = True
-        while more:
-            if p >= len(counts):
-                raise ValueError("string ends inside a number")
-            c = ord(counts[p]) - 48
-            if not 0 <= c < 64:
-                raise ValueError(f"bad character {counts[p]!r}")
-            x |= (c & 0x1F) << (5 * k)
-            more = bool(c & 0x20)
-            p += 1
-            k += 1
-            if not more and c & 0x10:
-                x |= -1 << (5 * k)
-        if len(out) > 2:
-            x += out[-2]
-        out.append(x)
-    return out
-
-
-def rle_string(counts: list[int]) -> str:
-    """COCO compressed string of a run-length list (pycocotools' rleToString)."""
-    chars: list[str] = []
-    for i, x in enumerate(counts):
-        if i > 2:
-            x -= counts[i - 2]
-        more = True
-        while more:
-            c = x & 0x1F
-            x >>= 5
-            more = x != -1 if c & 0x10 else x != 0
-            if more:
-                c |= 0x20
-            chars.append(chr(c + 48))
-    return "".join(chars)
-
-
-def rle_decode(rle: dict[str, Any]) -> np.ndarray:
-    """Boolean (h, w) mask of a COCO RLE dict."""
-    h, w = rle["size"]
-    counts = rle_counts(rle["counts"])
-    values = np.zeros(len(counts), dtype=bool)
-    values[1::2] = True
-    return np.repeat(values, counts).reshape((h, w), order="F")
-
-
-def rle_encode(mask: np.ndarray) -> dict[str, Any]:
-    """COCO RLE dict with a compressed counts string of a (h, w) mask."""
-    h, w = mask.shape
-    flat = np.asarray(mask, dtype=bool).flatten(order="F")
-    edges = np.flatnonzero(flat[1:] != flat[:-1]) + 1
-    runs = np.diff(np.concatenate(([0], edges, [flat.size]))).tolist()
-    if flat.size and flat[0]:
-        runs.insert(0, 0)  # counts always start with a run of background
-    return {"size": [int(h), int(w)], "counts": rle_string([int(v) for v in runs])}
-
-
-def rle_area(rle: dict[str, Any]) -> int:
-    return int(sum(rle_counts(rle["counts"])[1::2]))
+    """Run lengths from an uncompressed list or a COCO compressed string (ValueError otherwise)."""
+    return _masks.counts_of({"counts": counts})
 
 
 def rle_bbox(rle: dict[str, Any]) -> list[float]:
     """[x, y, w, h] of the mask's pixels, as pycocotools' toBbox (all zeros for an empty mask)."""
-    m = rle_decode(rle)
-    ys, xs = np.nonzero(m)
-    if xs.size == 0:
+    box = _masks.bbox(_masks.decode(rle))
+    if box is None:
         return [0.0, 0.0, 0.0, 0.0]
-    return [float(xs.min()), float(ys.min()), float(xs.max() - xs.min() + 1), float(ys.max() - ys.min() + 1)]
+    left, top, right, bottom = box
+    return [float(left), float(top), float(right - left), float(bottom - top)]
 
 
 # ---------------------------------------------------------------- geometry
