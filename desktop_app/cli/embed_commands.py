@@ -120,12 +120,17 @@ def _predict(p):
     p.set_defaults(func=run)
 
 
+def _dataset_model_args(p, whose: str) -> None:
+    """DATASET, --model and --project, as rank, duplicates and leakage take them."""
+    p.add_argument("dataset", help="dataset name or id")
+    p.add_argument("--model", required=True, help=f"the model whose {whose}: id, name or package/name")
+    p.add_argument("--project", help="the project to find DATASET in")
+
+
 @command("rank", "What to label next: a dataset's items (those without labels, or --all) ranked by a model's "
                  "uncertainty in its stored predictions, optionally spread by its embeddings (--diversity).")
 def _rank(p):
-    p.add_argument("dataset", help="dataset name or id")
-    p.add_argument("--model", required=True, help="the model whose predictions to rank by: id, name or package/name")
-    p.add_argument("--project", help="the project to find DATASET in")
+    _dataset_model_args(p, "predictions to rank by")
     p.add_argument("--strategy", default="entropy", choices=["entropy", "margin", "least_confidence", "detection"],
                    help="the uncertainty score (default entropy; detection: a detector's boxes)")
     p.add_argument("--k", "-k", type=int, default=50, help="how many items (default 50)")
@@ -167,9 +172,7 @@ def _rank(p):
 @command("duplicates", "Groups of near-identical items of a dataset by a model's embeddings (cosine distance; "
                        "`embed` fills them).")
 def _duplicates(p):
-    p.add_argument("dataset", help="dataset name or id")
-    p.add_argument("--model", required=True, help="the model whose embeddings to compare: id, name or package/name")
-    p.add_argument("--project", help="the project to find DATASET in")
+    _dataset_model_args(p, "embeddings to compare")
     p.add_argument("--threshold", type=float, help="the largest cosine distance of a near-duplicate (default 0.05)")
     p.add_argument("--json", action="store_true", help="print JSON")
 
@@ -193,9 +196,7 @@ def _duplicates(p):
 @command("leakage", "The test / validation items of a dataset with a near copy in its train subset, by a model's "
                     "embeddings; --move-to SUBSET or --drop --yes fixes them in one step (all or none).")
 def _leakage(p):
-    p.add_argument("dataset", help="dataset name or id")
-    p.add_argument("--model", required=True, help="the model whose embeddings to compare: id, name or package/name")
-    p.add_argument("--project", help="the project to find DATASET in")
+    _dataset_model_args(p, "embeddings to compare")
     p.add_argument("--threshold", type=float, help="the largest cosine distance of a near copy (default 0.05)")
     fix = p.add_mutually_exclusive_group()
     fix.add_argument("--move-to", choices=SUBSETS, metavar="SUBSET",

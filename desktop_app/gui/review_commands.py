@@ -53,34 +53,6 @@ class _CatalogCommand(QUndoCommand):
             self.catalog.update_item(self.item_id, reviewed=0)
 
 
-class AcceptPrediction(_CatalogCommand):
-    """A prediction becomes ground truth (a new annotation; the prediction itself stays)."""
-
-    def __init__(self, catalog: Any, prediction: AnnotationRecord, *, who: str = "", on_change: Changed | None = None):
-        super().__init__(catalog, f"accept {prediction.label}", prediction.item_id, who, on_change)
-        self.prediction = prediction
-        self.created_id: int | None = None
-        self._snapshot: dict | None = None
-
-    def redo(self) -> None:
-        if self._snapshot is None:
-            p = self.prediction
-            ann = Annotation(type=p.type, label=p.label, coordinates=p.compact_coordinates(),
-                             attributes=dict(p.attributes), metadata={"accepted_from": p.id})
-            self.created_id = self.catalog.add_annotations(self.item_id, [ann], creator=self.who,
-                                                           record_change=True)[0]
-            self._snapshot = annotation_snapshot(self.catalog.get_annotation(self.created_id))
-        else:   # redo after undo: the same annotation, with the same id (later commands refer to it)
-            self.catalog.restore_annotation(self._snapshot, who=self.who)
-        self._mark_reviewed()
-        self._changed()
-
-    def undo(self) -> None:
-        self.catalog.delete_annotation(self.created_id, who=self.who)
-        self._restore_reviewed()
-        self._changed()
-
-
 class DeleteAnnotation(_CatalogCommand):
     def __init__(self, catalog: Any, annotation: AnnotationRecord, *, who: str = "", on_change: Changed | None = None):
         super().__init__(catalog, f"delete {annotation.label}", annotation.item_id, who, on_change)
@@ -139,9 +111,9 @@ class AddAnnotation(_CatalogCommand):
     """A new ground-truth annotation the person made: a box drawn, or a class given to an image."""
 
     def __init__(self, catalog: Any, item_id: int, annotation: Annotation, *, who: str = "",
-                 on_change: Changed | None = None):
-        super().__init__(catalog, f"{'draw' if annotation.type == 'box' else 'label'} {annotation.label}", item_id,
-                         who, on_change)
+                 on_change: Changed | None = None, text: str | None = None):
+        super().__init__(catalog, text or f"{'draw' if annotation.type == 'box' else 'label'} {annotation.label}",
+                         item_id, who, on_change)
         self.annotation = annotation
         self.created_id: int | None = None
         self._snapshot: dict | None = None
@@ -160,6 +132,17 @@ class AddAnnotation(_CatalogCommand):
         self.catalog.delete_annotation(self.created_id, who=self.who)
         self._restore_reviewed()
         self._changed()
+
+
+class AcceptPrediction(AddAnnotation):
+    """A prediction becomes ground truth (a new annotation; the prediction itself stays)."""
+
+    def __init__(self, catalog: Any, prediction: AnnotationRecord, *, who: str = "", on_change: Changed | None = None):
+        p = prediction
+        ann = Annotation(type=p.type, label=p.label, coordinates=p.compact_coordinates(),
+                         attributes=dict(p.attributes), metadata={"accepted_from": p.id})
+        super().__init__(catalog, p.item_id, ann, who=who, on_change=on_change, text=f"accept {p.label}")
+        self.prediction = prediction
 
 
 class MarkLabelled(QUndoCommand):

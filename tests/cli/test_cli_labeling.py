@@ -9,45 +9,16 @@ import sqlite3
 
 import numpy as np
 import pytest
-from PIL import Image
 
-from desktop_app.catalog.feature_sets import queries
 from desktop_app.cli.main import main
-from desktop_app.domain.annotations import Annotation
+from labeling_pool import make_pool, store_predictions, store_vectors
 
-LABELS = ["a", "b", "c"]
 
 
 @pytest.fixture
 def setup(dl, tmp_path):
     """8 items (ids in order): 0-1 labelled train, 2-5 unlabelled, 6 validation, 7 test; a classifier 'ranker'."""
-    project = dl.projects.create("labeling")
-    ds = project.datasets.create("pool", labels=LABELS)
-    catalog = ds._client.catalog
-    ids = []
-    for n in range(8):
-        path = tmp_path / f"im{n}.png"
-        Image.new("RGB", (8, 8), (n * 30, 0, 0)).save(path)
-        subset = {0: "train", 1: "train", 6: "validation", 7: "test"}.get(n)
-        ids.append(catalog.add_item(ds.id, path, subset=subset).id)
-    for i in ids[:2] + ids[6:]:
-        catalog.add_annotations(i, [Annotation(type="class", label="a")])
-    model = dl.packages.get(package_name="resnet").models.create(model_name="ranker", project_id=project.id,
-                                                                 labels=LABELS)
-    return ds, model, catalog, ids
-
-
-def _predict(catalog, model, ds, probs_by_item):
-    preds = {}
-    for item, p in probs_by_item.items():
-        k = int(np.argmax(p))
-        preds[item] = [Annotation(type="class", label=LABELS[k], score=float(p[k]), metadata={"scores": list(p)})]
-    catalog.replace_predictions(model.id, model.name, preds, ds.id)
-
-
-def _store_vectors(catalog, model, ids, vectors):
-    q = queries(catalog)
-    q.add(model.id, ids, np.asarray(vectors, np.float32), weights_sha=q.weights_sha(model.id))
+    return make_pool(dl, tmp_path, model_name="ranker", labelled=(0, 1, 6, 7))
 
 
 def _vectors(ids):
@@ -61,7 +32,7 @@ def _vectors(ids):
 
 def test_rank_lists_the_least_sure_unlabelled_items_first(setup, capsys):
     ds, model, catalog, ids = setup
-    _predict(catalog, model, ds, {ids[0]: [0.34, 0.33, 0.33], ids[2]: [0.9, 0.05, 0.05],
+    store_predictions(catalog, model, ds, {ids[0]: [0.34, 0.33, 0.33], ids[2]: [0.9, 0.05, 0.05],
                                   ids[3]: [0.5, 0.45, 0.05], ids[4]: [0.4, 0.3, 0.3]})     # ids[5]: none
     assert main(["rank", "pool", "--model", "ranker", "--k", "2", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
@@ -88,15 +59,15 @@ def test_rank_without_predictions_or_vectors_names_the_command_that_makes_them(s
     err = capsys.readouterr().err
     assert "no stored predictions on the 4 unlabelled items" in err
     assert "`desktop-app predict ranker --dataset pool --unlabeled`" in err
-    _predict(catalog, model, ds, {ids[2]: [0.9, 0.05, 0.05]})
+    store_predictions(catalog, model, ds, {ids[2]: [0.9, 0.05, 0.05]})
     assert main(["rank", "pool", "--model", "ranker", "--diversity", "0.5"]) == 2
     assert "`desktop-app embed ranker --dataset pool --wait`" in capsys.readouterr().err
 
 
 def test_rank_with_diversity_spreads_the_picks_over_the_embeddings(setup, capsys):
     ds, model, catalog, ids = setup
-    _store_vectors(catalog, model, ids, _vectors(ids))
-    _predict(catalog, model, ds, {ids[2]: [0.34, 0.33, 0.33], ids[3]: [0.35, 0.33, 0.32],
+    store_vectors(catalog, model, ids, _vectors(ids))
+    store_predictions(catalog, model, ds, {ids[2]: [0.34, 0.33, 0.33], ids[3]: [0.35, 0.33, 0.32],
                                   ids[4]: [0.8, 0.1, 0.1], ids[5]: [0.9, 0.05, 0.05]})
     assert main(["rank", "pool", "--model", "ranker", "-k", "2", "--json"]) == 0
     assert [r["item_id"] for r in json.loads(capsys.readouterr().out)["items"]] == [ids[2], ids[3]]
@@ -110,7 +81,7 @@ def test_duplicates_lists_the_groups(setup, capsys):
     ds, model, catalog, ids = setup
     assert main(["duplicates", "pool", "--model", "ranker"]) == 2
     assert "`desktop-app embed ranker --dataset pool --wait`" in capsys.readouterr().err
-    _store_vectors(catalog, model, ids, _vectors(ids))
+    store_vectors(catalog, model, ids, _vectors(ids))
     assert main(["duplicates", "pool", "--model", "ranker", "--json"]) == 0
     groups = json.loads(capsys.readouterr().out)
     assert sorted(sorted(i["item_id"] for i in g["items"]) for g in groups) == sorted(
@@ -126,7 +97,7 @@ def test_duplicates_lists_the_groups(setup, capsys):
 
 def test_leakage_reports_then_moves_the_leaking_items(setup, capsys):
     ds, model, catalog, ids = setup
-    _store_vectors(catalog, model, ids, _vectors(ids))
+    store_vectors(catalog, model, ids, _vectors(ids))
     assert main(["leakage", "pool", "--model", "ranker"]) == 0
     captured = capsys.readouterr()
     assert captured.out.splitlines()[0].split() == ["ITEM_ID", "SUBSET", "DISTANCE", "TWIN_ID", "NAME", "TWIN_NAME"]
@@ -144,7 +115,7 @@ def test_leakage_drop_asks_for_yes_and_changes_nothing_on_failure(setup, capsys,
     ds, model, catalog, ids = setup
     vectors = _vectors(ids)
     vectors[6] = vectors[1] + 0.01 * np.random.default_rng(1).normal(size=16)    # validation item 6 leaks too
-    _store_vectors(catalog, model, ids, vectors)
+    store_vectors(catalog, model, ids, vectors)
     assert main(["leakage", "pool", "--model", "ranker", "--move-to", "test", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["moved"] == [ids[6]] and catalog.get_item(ids[6]).subset == "test"      # the test item stays

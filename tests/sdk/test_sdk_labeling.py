@@ -4,45 +4,22 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from PIL import Image
 
 from desktop_app.domain.annotations import Annotation
 from desktop_app.errors import ValidationError
+from labeling_pool import make_pool, store_predictions, store_vectors
 
-LABELS = ["a", "b", "c"]
 
 
 @pytest.fixture
 def setup(dl, tmp_path):
     """8 items (ids in order): 0-1 labelled train, 2-5 unlabelled, 6 validation, 7 test; a classifier model."""
-    project = dl.projects.create("labeling")
-    ds = project.datasets.create("pool", labels=LABELS)
-    catalog = ds._client.catalog
-    ids = []
-    for n in range(8):
-        path = tmp_path / f"im{n}.png"
-        Image.new("RGB", (8, 8), (n * 30, 0, 0)).save(path)
-        subset = {0: "train", 1: "train", 6: "validation", 7: "test"}.get(n)
-        ids.append(catalog.add_item(ds.id, path, subset=subset).id)
-    for i in ids[:2]:
-        catalog.add_annotations(i, [Annotation(type="class", label="a")])
-    model = dl.packages.get(package_name="resnet").models.create(model_name="m", project_id=project.id,
-                                                                 labels=LABELS)
-    return ds, model, catalog, ids
-
-
-def _predict(catalog, model, ds, probs_by_item, keep_vectors=True):
-    preds = {}
-    for item, p in probs_by_item.items():
-        k = int(np.argmax(p))
-        meta = {"scores": list(p)} if keep_vectors else {}
-        preds[item] = [Annotation(type="class", label=LABELS[k], score=float(p[k]), metadata=meta)]
-    catalog.replace_predictions(model.id, model.name, preds, ds.id)
+    return make_pool(dl, tmp_path, model_name="m")
 
 
 def test_rank_by_entropy_and_margin_from_stored_probabilities(setup):
     ds, model, catalog, ids = setup
-    _predict(catalog, model, ds, {ids[0]: [0.34, 0.33, 0.33],          # labelled: never in the queue
+    store_predictions(catalog, model, ds, {ids[0]: [0.34, 0.33, 0.33],          # labelled: never in the queue
                                   ids[2]: [0.9, 0.05, 0.05], ids[3]: [0.5, 0.45, 0.05],
                                   ids[4]: [0.4, 0.3, 0.3]})              # ids[5]: no prediction
     queue = ds.rank_for_labeling(model, strategy="entropy", k=2)
@@ -57,7 +34,7 @@ def test_rank_by_entropy_and_margin_from_stored_probabilities(setup):
 
 def test_top1_only_predictions_fall_back_to_least_confidence(setup):
     ds, model, catalog, ids = setup
-    _predict(catalog, model, ds, {ids[2]: [0.9, 0.05, 0.05], ids[3]: [0.5, 0.45, 0.05]}, keep_vectors=False)
+    store_predictions(catalog, model, ds, {ids[2]: [0.9, 0.05, 0.05], ids[3]: [0.5, 0.45, 0.05]}, keep_vectors=False)
     queue = ds.rank_for_labeling(model, strategy="entropy", k=5)
     assert queue.strategy == "least_confidence" and "top-1" in queue.note
     assert [(it.id, round(s, 2)) for it, s in queue] == [(ids[3], 0.5), (ids[2], 0.1)]
@@ -78,12 +55,6 @@ def test_detection_ranks_images_by_their_boxes(setup):
     assert list(empty) == [] and "predict them first" in empty.note
 
 
-def _store_vectors(catalog, model, ids, vectors):
-    from desktop_app.catalog.feature_sets import queries
-    q = queries(catalog)
-    q.add(model.id, ids, np.asarray(vectors, np.float32), weights_sha=q.weights_sha(model.id))
-
-
 def test_near_duplicates_leakage_and_diversity_read_the_models_feature_set(setup):
     ds, model, catalog, ids = setup
     rng = np.random.default_rng(0)
@@ -93,7 +64,7 @@ def test_near_duplicates_leakage_and_diversity_read_the_models_feature_set(setup
     base[4:6] = base[0:2] + 0.5 * rng.normal(size=(2, 16))   # two more near (~0.1), not under 0.05, the labelled
     with pytest.raises(Exception, match="embed"):
         ds.near_duplicates(model)                       # nothing embedded yet: says how to make the vectors
-    _store_vectors(catalog, model, ids, base)
+    store_vectors(catalog, model, ids, base)
     groups = ds.near_duplicates(model)
     assert sorted(g.items for g in groups) == sorted([sorted([ids[0], ids[7]]), sorted([ids[2], ids[3]])])
     leaks = ds.leakage(model)
@@ -101,7 +72,7 @@ def test_near_duplicates_leakage_and_diversity_read_the_models_feature_set(setup
     assert ds.leakage(model, threshold=0.0) == []
     # diversity: of the two most uncertain (near copies 2 and 3), k-center keeps one and goes elsewhere (4 or 5,
     # nearer the labelled items than 2 and 3 are, but not copies of anything)
-    _predict(catalog, model, ds, {ids[2]: [0.34, 0.33, 0.33], ids[3]: [0.35, 0.33, 0.32],
+    store_predictions(catalog, model, ds, {ids[2]: [0.34, 0.33, 0.33], ids[3]: [0.35, 0.33, 0.32],
                                   ids[4]: [0.8, 0.1, 0.1], ids[5]: [0.9, 0.05, 0.05]})
     plain = ds.rank_for_labeling(model, k=2)
     assert [it.id for it, _ in plain] == [ids[2], ids[3]]
