@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import mimetypes
 import random
 from pathlib import Path
@@ -342,8 +343,12 @@ class DataMixin:
                 params.append(f"{like_literal(prefix)}/%")
         if item_ids is not None:
             ids = [int(i) for i in item_ids]
-            where.append(f"id IN ({','.join('?' * len(ids)) or 'NULL'})")
-            params += ids
+            if len(ids) <= 500:
+                where.append(f"id IN ({','.join('?' * len(ids)) or 'NULL'})")
+                params += ids
+            else:   # one bound JSON array: a lasso of 100,000 items passes SQLite's 32,766-variable limit
+                where.append("id IN (SELECT value FROM json_each(?))")
+                params.append(json.dumps(ids))
         if reviewed is not None:
             where.append("reviewed = ?")
             params.append(int(reviewed))

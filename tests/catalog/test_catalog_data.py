@@ -56,6 +56,15 @@ def test_import_copies_files_and_inserts_rows(catalog, ds, tmp_path):
     assert catalog.count_items(ds.id, dir="sub") == 6 and catalog.count_items(ds.id, dir="other") == 0
 
 
+def test_an_item_id_filter_past_sqlites_variable_limit(catalog, ds, tmp_path):
+    ids = catalog.import_bundle(ds.id, _bundle(_images(tmp_path, 6)))
+    many = [ids[4], ids[1]] + list(range(10**9, 10**9 + 40_000))      # 40,002 ids: more than 32,766 variables
+    assert catalog.count_items(ds.id, item_ids=many) == 2
+    assert [it.id for it in catalog.list_items(ds.id, item_ids=many)] == sorted([ids[4], ids[1]])
+    assert catalog.item_ids(ds.id, item_ids=many, label="cat") == [i for i in (ids[1],)]   # other filters still apply
+    assert catalog.count_items(ds.id, item_ids=[]) == 0
+
+
 def test_a_bad_entry_imports_nothing_and_leaves_no_files(catalog, ds, tmp_path):
     paths = _images(tmp_path, 5)
     bundle = _bundle(paths)
