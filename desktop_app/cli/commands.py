@@ -65,7 +65,8 @@ def _info(p):
 @command("import", "Import a COCO / YOLO / VOC / ImageFolder / Dataloop set into a dataset (all or nothing).")
 def _import(p):
     p.add_argument("path", help="annotation file or folder")
-    p.add_argument("--format", choices=["coco", "yolo", "voc", "imagefolder", "dataloop", "auto"], default="auto")
+    p.add_argument("--format", choices=["coco", "yolo", "voc", "imagefolder", "dataloop", "yolo-seg", "semantic", "auto"],
+                   default="auto")
     p.add_argument("--dataset", required=True, help="dataset name (created if missing) or id")
     p.add_argument("--project", help="project name or id (default: the sample project)")
     p.add_argument("--create-project", action="store_true",
@@ -117,10 +118,12 @@ def _import_project(a: argparse.Namespace):
     return c.projects.create(a.project), True
 
 
-@command("export", "Export a dataset to COCO / YOLO / VOC / ImageFolder / Dataloop.")
+@command("export", "Export a dataset to COCO / YOLO / VOC / ImageFolder / Dataloop, masks also to YOLO "
+                   "segmentation / class-index PNGs.")
 def _export(p):
     p.add_argument("out", help="output folder (with --results: the results file, or a folder for results.json)")
-    p.add_argument("--format", choices=["coco", "yolo", "voc", "imagefolder", "dataloop"], default="coco")
+    p.add_argument("--format", choices=["coco", "yolo", "voc", "imagefolder", "dataloop", "yolo-seg", "semantic"],
+                   default="coco", help="yolo-seg: masks as YOLO polygons; semantic: class-index PNGs")
     p.add_argument("--dataset", required=True)
     p.add_argument("--project")
     p.add_argument("--subset", choices=["train", "validation", "test"])
