@@ -65,8 +65,8 @@ def _info(p):
 @command("import", "Import a COCO / YOLO / VOC / ImageFolder / Dataloop set into a dataset (all or nothing).")
 def _import(p):
     p.add_argument("path", help="annotation file or folder")
-    p.add_argument("--format", choices=["coco", "yolo", "voc", "imagefolder", "dataloop", "yolo-seg", "semantic", "auto"],
-                   default="auto")
+    p.add_argument("--format", default="auto",
+                   choices=["coco", "yolo", "voc", "imagefolder", "dataloop", "yolo-seg", "semantic", "auto"])
     p.add_argument("--dataset", required=True, help="dataset name (created if missing) or id")
     p.add_argument("--project", help="project name or id (default: the sample project)")
     p.add_argument("--create-project", action="store_true",
