@@ -151,7 +151,8 @@ def test_the_docked_map_shows_every_embedded_item_and_its_lasso_filters_the_gall
     page = window.open_embedding_map()
     assert window.map_dock.isVisible() and page is window.map_dock.page
     qtbot.waitUntil(lambda: len(page.map.item_ids) == len(ids), timeout=20_000)
-    assert page.feature_combo.currentText().startswith("mapper") and f"{len(ids):,} points" in page.counts.text()
+    assert page.feature_combo.currentText() == "mapper" and f"{len(ids):,} points" in page.counts.text()
+    assert page.feature_combo.itemData(0, Qt.ItemDataRole.ToolTipRole).startswith(f"mapper ({len(ids):,} items")
     assert sorted(page.map.item_ids.tolist()) == sorted(ids)
     legend = [page.map.legend.item(k).text() for k in range(page.map.legend.count())]
     assert legend == [f"{lb} ({sum(v == lb for v in labels.values())})" for lb in shapes.labels if lb in

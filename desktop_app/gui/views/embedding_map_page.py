@@ -136,8 +136,9 @@ class EmbeddingMapPage(QWidget):
         self.choices = choices
         self.feature_combo.blockSignals(True)
         self.feature_combo.clear()
-        for c in choices:
-            self.feature_combo.addItem(c.title, c.id)
+        for n, c in enumerate(choices):        # the model's name (a dock is narrow); its counts in the list's tooltip
+            self.feature_combo.addItem(c.name, c.id)
+            self.feature_combo.setItemData(n, c.title, Qt.ItemDataRole.ToolTipRole)
         at = self.feature_combo.findData(current)
         self.feature_combo.setCurrentIndex(max(at, 0))
         self.feature_combo.blockSignals(False)
