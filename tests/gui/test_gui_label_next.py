@@ -204,8 +204,10 @@ def test_the_window_opens_the_dialog_and_the_queue(qtbot, window, client, pool):
     page = window.pages.currentWidget()
     assert isinstance(page, LabelQueuePage) and page.panel.item_ids == spec.items
     assert window.navigate("model", model.id) and window.label_next_model_action.isEnabled()
-    # a dataset page's own Label next… (its signal, where the page has one) opens the same dialog
-    window.pages.label_next_requested.emit(ds.id)
+    # a dataset page's own Label next… button opens the same dialog, on that dataset
+    assert window.navigate("dataset", ds.id)
+    window.pages.currentWidget().label_next_action.trigger()
+    assert window.dialogs[-1] is not dlg
     assert isinstance(window.dialogs[-1], LabelNextDialog) and window.dialogs[-1].dataset.currentData() == ds.id
 
 

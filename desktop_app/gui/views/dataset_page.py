@@ -99,6 +99,7 @@ class DatasetPage(QWidget):
     error = Signal(str, object)          # title, the exception or message: the window's notification bar
     summary_loaded = Signal()
     predictions_done = Signal(str, str)  # model id, the prediction job's final status
+    label_next_requested = Signal(str)   # dataset id: Label next… (the window opens its dialog)
 
     def __init__(self, client, parent: QWidget | None = None, *, actions: Any = None):
         super().__init__(parent)
@@ -161,9 +162,12 @@ class DatasetPage(QWidget):
         self.duplicates_action = QAction("Duplicates…", self)
         self.duplicates_action.setToolTip("Near-duplicate items, and test / validation items with a near copy in "
                                           "train (leakage): move or drop them")
+        self.label_next_action = QAction("Label next…", self)
+        self.label_next_action.setToolTip("Rank the items by a model's uncertainty and label the least sure first, "
+                                          "in the review viewer")
         # No Refresh of its own: the window's View > Refresh (F5) re-reads the page on show (refresh()).
         for a in (self.import_action, self.export_action, self.split_action, self.predict_action, self.similar_action,
-                  self.duplicates_action):
+                  self.duplicates_action, self.label_next_action):
             a.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
             self.addAction(a)
         self.import_action.triggered.connect(lambda: self.import_dialog())
@@ -172,6 +176,8 @@ class DatasetPage(QWidget):
         self.predict_action.triggered.connect(lambda: self.predict_dialog())
         self.similar_action.triggered.connect(lambda: self.find_similar())
         self.duplicates_action.triggered.connect(lambda: self.duplicates_dialog())
+        self.label_next_action.triggered.connect(lambda: self.dataset_id and self.label_next_requested.emit(
+            self.dataset_id))
         self._tasks = TaskRunner(self)
         self.actions = Actions.for_page(client, actions, self, self._tasks)
         self._predicting: dict[str, str] = {}    # execution id -> model id of prediction jobs in flight
@@ -191,8 +197,8 @@ class DatasetPage(QWidget):
         bar.addWidget(self.count_label)
         bar.addStretch(1)
         bar.addWidget(self.layers_button)
-        for a in (self.similar_action, self.duplicates_action, self.predict_action, self.split_action,
-                  self.import_action, self.export_action):
+        for a in (self.similar_action, self.duplicates_action, self.label_next_action, self.predict_action,
+                  self.split_action, self.import_action, self.export_action):
             b = QToolButton()
             b.setDefaultAction(a)
             bar.addWidget(b)
