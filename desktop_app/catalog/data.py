@@ -55,6 +55,15 @@ def geometry(ann: Annotation) -> tuple[float | None, float | None, float | None,
     if t == "binary" and isinstance(c, dict) and "bbox" in c:
         x, y, w, h = c["bbox"]
         return x, y, x + w, y + h, c.get("area")
+    if t == "binary" and isinstance(c, dict) and "size" in c and "counts" in c:
+        from desktop_app.domain import masks         # the mask's own box and pixel count (COCO's area of a mask)
+        try:
+            box = masks.bbox(masks.decode(c))
+        except (ValueError, TypeError):
+            return None, None, None, None, None      # refused where it came in (formats, the SDK); not stored here
+        if box is None:
+            return None, None, None, None, 0.0
+        return box[0], box[1], box[2], box[3], float(masks.area(c))
     return None, None, None, None, None
 
 

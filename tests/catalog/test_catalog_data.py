@@ -65,6 +65,21 @@ def test_an_item_id_filter_past_sqlites_variable_limit(catalog, ds, tmp_path):
     assert catalog.count_items(ds.id, item_ids=[]) == 0
 
 
+def test_a_stored_mask_gets_its_box_and_pixel_area(catalog, ds, tmp_path):
+    import numpy as np
+
+    from desktop_app.domain.masks import encode
+    [item] = catalog.import_bundle(ds.id, _bundle(_images(tmp_path, 1)))
+    m = np.zeros((24, 32), bool)
+    m[3:9, 5:15] = True                               # 6 rows x 10 columns
+    m[20, 30] = True
+    catalog.add_annotations(item, [Annotation("binary", "dog", encode(m)),
+                                   Annotation("binary", "cat", encode(np.zeros((24, 32), bool)))])
+    mask, empty = catalog.list_annotations(item_ids=[item], types=["binary"])
+    assert (mask.left, mask.top, mask.right, mask.bottom, mask.area) == (5, 3, 31, 21, 61)
+    assert empty.area == 0 and empty.left is None
+
+
 def test_a_bad_entry_imports_nothing_and_leaves_no_files(catalog, ds, tmp_path):
     paths = _images(tmp_path, 5)
     bundle = _bundle(paths)
