@@ -11,6 +11,8 @@ import pytest
 pytest.importorskip("PySide6")
 pytest.importorskip("pytestqt")
 
+from PySide6.QtCore import Qt  # noqa: E402
+
 from desktop_app.errors import AlreadyExistsError, ValidationError  # noqa: E402
 from desktop_app.gui.views.pipelines_page import ID_ROLE, PipelinesPage  # noqa: E402
 from desktop_app.pipelines import api  # noqa: E402
@@ -70,6 +72,8 @@ def test_the_dialog_creates_what_its_fields_say_and_run_now_decides_it(qtbot, cl
     assert "epochs=2" in dialog.fields["overrides"].hint.text()
     assert "'champion' alias becomes dial-v1" in dialog.fields["champion"].hint.text()
     assert dialog.create_button.isEnabled() and dialog.errors() == {}
+    hint = dialog.trigger.itemData(dialog.trigger.findData("annotations"), Qt.ItemDataRole.ToolTipRole)
+    assert "Label next queue counts once" in hint                  # what the annotations trigger counts
 
     dialog.name.setText("nightly")
     dialog.description.setText("retrain on reviewed shapes")

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFormLayout, QGridLayout, QGroupBox,
                                QLabel, QLineEdit, QPushButton, QSpinBox, QVBoxLayout, QWidget)
 
@@ -24,6 +24,9 @@ TRIGGERS = (("manual", "Manual: Run now, a script or the CLI"),
             ("annotations", "After N reviewed annotation changes"),
             ("schedule", "On a schedule"))
 
+
+ANNOTATIONS_HINT = ("Each ground-truth annotation added, changed or deleted counts one; an item labelled in the "
+                    "Label next queue counts once, however many annotations it got")
 
 TYPED_FIELDS = ("name", "overrides", "alias", "trigger")
 
@@ -154,6 +157,7 @@ class PipelineDialog(QDialog):
         self.trigger = QComboBox()
         for key, text in TRIGGERS:
             self.trigger.addItem(text, key)
+        self.trigger.setItemData(self.trigger.findData("annotations"), ANNOTATIONS_HINT, Qt.ItemDataRole.ToolTipRole)
         self.count = QSpinBox()
         self.count.setRange(0, 10_000_000)
         self.count.setSuffix(" changes")
