@@ -450,7 +450,7 @@ class Trainer:
         metrics["train_loss"] = total / count if count else float("nan")
         metrics.update(val)
         value = metrics[self.monitor]
-        if self.best_metric is None or value > self.best_metric:
+        if self._better(value, metrics):
             self.best_metric, self.best_epoch = value, epoch
         metrics["lr"] = self.optimizer.param_groups[0]["lr"]
         metrics["epoch_time_s"] = round(train_time, 3)
@@ -459,6 +459,18 @@ class Trainer:
         self._resume_point = (epoch + 1, 0)
         self._call("on_validation_end", epoch, metrics)
         self._call("on_epoch_end", epoch, metrics)
+
+    def _better(self, value: float, metrics: dict[str, Any]) -> bool:
+        """Whether this epoch beats the best so far: a higher monitored metric, or the same one at a lower
+        validation loss (a small validation set saturates: 1.0 accuracy from an early epoch on, while the loss
+        still says which epoch fits it better)."""
+        if self.best_metric is None or value > self.best_metric:
+            return True
+        if value < self.best_metric:
+            return False
+        best = next((h for h in self.history if h.get("epoch") == self.best_epoch), None)
+        loss, best_loss = metrics.get("val_loss"), (best or {}).get("val_loss")
+        return loss is not None and best_loss is not None and loss == loss and loss < best_loss   # NaN is no better
 
     @torch.no_grad()
     def _validate(self) -> dict[str, float] | None:

@@ -164,3 +164,12 @@ def test_a_resumed_run_says_where_it_continues(cls_layout, tmp_path, caplog):
         rest, rec = _run(cls_layout, tmp_path / "part", resume_from=part.checkpoint_path)
     assert "resumed from epoch 2/2 (batch 2 of 2), step 3" in caplog.text
     assert [s for s, _ in rec.losses] == [4]   # only the steps after the checkpoint run again
+
+
+def test_a_tie_on_the_monitored_metric_goes_to_the_lower_validation_loss(cls_layout, tmp_path, monkeypatch):
+    from desktop_app.ml.trainer import Trainer
+    seen = iter([{"val_loss": 1.0, "val_accuracy": 0.5}, {"val_loss": 0.9, "val_accuracy": 1.0},
+                 {"val_loss": 0.4, "val_accuracy": 1.0}, {"val_loss": 0.6, "val_accuracy": 1.0}])
+    monkeypatch.setattr(Trainer, "_validate", lambda self: dict(next(seen)))
+    result, _ = _run(cls_layout, tmp_path / "out", epochs=4)
+    assert (result.best_epoch, result.best_metric) == (2, 1.0)     # saturated from epoch 1; epoch 2 fits better
