@@ -45,6 +45,23 @@ def test_filter_to_kwargs_keeps_only_what_is_set():
     f = GalleryFilter(subset="train", label="circle", ann_type="box", text="  0001 ")
     assert f.to_kwargs() == {"subset": "train", "label": "circle", "ann_type": "box", "text": "0001"}
     assert GalleryFilter(text="   ").to_kwargs() == {}
+    assert GalleryFilter(reviewed=False).to_kwargs() == {"reviewed": False}
+
+
+def test_the_review_filter_shows_the_reviewed_items_or_the_others(qtbot, client, gallery_model, detection):
+    from desktop_app.gui.widgets.dataset_filters import FilterPanel
+    ids = client.catalog.item_ids(detection.id)[:3]
+    for i in ids:
+        client.catalog.update_item(i, reviewed=1)
+    panel = FilterPanel()
+    qtbot.addWidget(panel)
+    with qtbot.waitSignal(panel.changed, timeout=WAIT_MS) as sig:
+        panel.review_box.setCurrentIndex(panel.review_box.findData(True))
+    assert sig.args[0].reviewed is True
+    assert load(qtbot, gallery_model, detection.id, sig.args[0]) == 3
+    panel.review_box.setCurrentIndex(panel.review_box.findData(False))
+    total = client.catalog.count_items(detection.id)
+    assert load(qtbot, gallery_model, detection.id, panel.filter()) == total - 3
 
 
 def test_grid_layout_math():

@@ -55,6 +55,7 @@ class GalleryFilter:
     ann_type: str | None = None
     text: str = ""
     only: tuple[int, ...] | None = None   # these items, in this order (the other fields narrow them)
+    reviewed: bool | None = None    # reviewed by a person (the review viewer, the label-next queue) or not
 
     def to_kwargs(self) -> dict[str, Any]:
         kw = self.narrowing_kwargs()
@@ -76,6 +77,8 @@ class GalleryFilter:
             kw["ann_type"] = self.ann_type
         if self.text.strip():
             kw["text"] = self.text.strip()
+        if self.reviewed is not None:
+            kw["reviewed"] = self.reviewed
         return kw
 
 

@@ -17,6 +17,8 @@ SUBSET_CHOICES: tuple[tuple[str | None, str], ...] = (
 TYPE_CHOICES: tuple[tuple[str | None, str], ...] = (
     (None, "Any annotation type"), ("box", "Boxes"), ("segment", "Polygons"), ("point", "Points"),
     ("class", "Classes"), ("binary", "Masks"))
+REVIEW_CHOICES: tuple[tuple[bool | None, str], ...] = (
+    (None, "Reviewed or not"), (True, "Reviewed"), (False, "Not reviewed"))
 SEARCH_DELAY_MS = 250
 KEY = Qt.ItemDataRole.UserRole
 
@@ -83,6 +85,11 @@ class FilterPanel(QWidget):
         self.type_box = QComboBox()
         for key, title in TYPE_CHOICES:
             self.type_box.addItem(title, key)
+        self.review_box = QComboBox()
+        for key, title in REVIEW_CHOICES:
+            self.review_box.addItem(title, key)
+        self.review_box.setToolTip("Items a person reviewed (fixed in the review viewer, or labelled in the Label "
+                                   "next queue), or not yet")
         for w in (self.subsets, self.labels):
             w.setUniformItemSizes(True)
         lay = QVBoxLayout(self)
@@ -94,6 +101,8 @@ class FilterPanel(QWidget):
         lay.addWidget(self.labels, 1)
         lay.addWidget(_heading("Annotation type"))
         lay.addWidget(self.type_box)
+        lay.addWidget(_heading("Review"))
+        lay.addWidget(self.review_box)
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(SEARCH_DELAY_MS)
@@ -103,6 +112,7 @@ class FilterPanel(QWidget):
         self.subsets.currentRowChanged.connect(lambda _r: self._emit())
         self.labels.currentRowChanged.connect(lambda _r: self._emit())
         self.type_box.currentIndexChanged.connect(lambda _i: self._emit())
+        self.review_box.currentIndexChanged.connect(lambda _i: self._emit())
         self._last = GalleryFilter()
         self.set_subset_counts(None)
         self.set_label_counts([], None)
@@ -111,7 +121,8 @@ class FilterPanel(QWidget):
     def filter(self) -> GalleryFilter:
         s, lb = self.subsets.currentItem(), self.labels.currentItem()
         return GalleryFilter(subset=s.data(KEY) if s else None, label=lb.data(KEY) if lb else None,
-                             ann_type=self.type_box.currentData(), text=self.search.text().strip())
+                             ann_type=self.type_box.currentData(), text=self.search.text().strip(),
+                             reviewed=self.review_box.currentData())
 
     def _emit(self) -> None:
         self._timer.stop()
@@ -122,15 +133,16 @@ class FilterPanel(QWidget):
 
     # -- filter / counts -> widget ------------------------------------------------------
     def set_filter(self, f: GalleryFilter, *, emit: bool = True) -> None:
-        for w in (self.subsets, self.labels, self.type_box, self.search):
+        for w in (self.subsets, self.labels, self.type_box, self.review_box, self.search):
             w.blockSignals(True)
         try:
             _select(self.subsets, f.subset)
             _select(self.labels, f.label)
             self.type_box.setCurrentIndex(max(0, self.type_box.findData(f.ann_type)))
+            self.review_box.setCurrentIndex(max(0, self.review_box.findData(f.reviewed)))
             self.search.setText(f.text)
         finally:
-            for w in (self.subsets, self.labels, self.type_box, self.search):
+            for w in (self.subsets, self.labels, self.type_box, self.review_box, self.search):
                 w.blockSignals(False)
         if emit:
             self._emit()
