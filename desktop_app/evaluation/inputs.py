@@ -241,6 +241,11 @@ class Detections:
             for i, r in enumerate(results):
                 if "segmentation" not in r:
                     raise EntryError("missing segmentation", f"result {i}")
+                seg = r["segmentation"]
+                if not (isinstance(seg, dict) and "size" in seg and "counts" in seg):
+                    # as pycocotools' loadRes: area and box come from an RLE; a polygon has no image size here
+                    raise EntryError("a segmentation without a bbox must be a COCO RLE {size, counts} (give a "
+                                     "polygon result its bbox too)", f"result {i}")
             segm = [r["segmentation"] for r in results]
             area = masks.area(segm)
             boxes = np.array([r["bbox"] if "bbox" in r else b

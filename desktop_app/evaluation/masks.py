@@ -144,7 +144,10 @@ def area(segs: list) -> np.ndarray:
     """Pixel area of each RLE segmentation (what loadRes stores as a result's area)."""
     mu = _backend()
     if mu is not None:
-        return np.asarray(mu.area(segs), np.float64).reshape(-1)
+        # At most 255 a call: pycocotools' area builds np.array((n,), dtype=np.uint8), which numpy 2 refuses
+        # (OverflowError) for n > 255.
+        parts = [np.asarray(mu.area(segs[i:i + 255]), np.float64).reshape(-1) for i in range(0, len(segs), 255)]
+        return np.concatenate(parts) if parts else np.zeros(0, np.float64)
     return np.array([float(to_dense(s, *s["size"]).sum()) for s in segs])
 
 

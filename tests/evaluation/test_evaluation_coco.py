@@ -164,6 +164,21 @@ def test_bad_detections_refused():
         COCOEvaluator().evaluate(gt, Detections([3], [0], [[0, 0, 1, 1]], [0.5]))
 
 
+def test_a_polygon_result_without_a_bbox_is_refused_naming_it():
+    dataset = {"images": [{"id": 1, "width": 20, "height": 10}], "categories": [{"id": 1, "name": "a"}],
+               "annotations": [{"id": 1, "image_id": 1, "category_id": 1, "bbox": [1, 1, 5, 5], "area": 25,
+                                "iscrowd": 0, "segmentation": [[1, 1, 6, 1, 6, 6, 1, 6]]}]}
+    from desktop_app.domain.masks import encode
+    mask = np.zeros((10, 20), bool)
+    mask[1:6, 1:6] = True
+    results = [{"image_id": 1, "category_id": 1, "score": 0.9, "segmentation": encode(mask)},
+               {"image_id": 1, "category_id": 1, "score": 0.8, "segmentation": [[1, 1, 6, 1, 6, 6, 1, 6]]}]
+    with pytest.raises(EntryError, match="must be a COCO RLE") as info:    # was a TypeError from pycocotools
+        COCOEvaluator("segm").evaluate_dicts(dataset["images"], dataset["categories"], dataset["annotations"],
+                                             results)
+    assert info.value.entry == "result 1"
+
+
 def test_negative_boxes_behave_as_coco():
     # the engine itself follows COCO here (the file loader refuses them instead)
     dataset, results = make_coco_set(7, n_images=20)
@@ -196,3 +211,20 @@ def test_auto_iou_type():
                                need_segmentation=True)
     assert auto_iou_type(gt, Detections.from_coco(results, gt, iou_type="segm")) == "segm"
     assert auto_iou_type(gt, Detections.from_coco(results, gt)) == "bbox"  # no masks kept on the results
+
+
+def test_areas_of_many_rle_masks_at_once():
+    # pycocotools' area() fails under numpy 2 past 255 masks in one call (a uint8 array of the count)
+    from desktop_app.domain.masks import encode
+    rng = np.random.default_rng(0)
+    segs, want = [], []
+    for _ in range(300):
+        m = rng.random((12, 9)) < 0.4
+        segs.append(encode(m))
+        want.append(float(m.sum()))
+    assert masks.area(segs).tolist() == want
+    masks.use_numpy(True)
+    try:
+        assert masks.area(segs).tolist() == want
+    finally:
+        masks.use_numpy(False)
