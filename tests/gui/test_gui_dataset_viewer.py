@@ -7,7 +7,7 @@ import pytest
 pytest.importorskip("PySide6")
 pytest.importorskip("pytestqt")
 
-from PySide6.QtCore import Qt  # noqa: E402
+from PySide6.QtCore import QRectF, Qt  # noqa: E402
 from PySide6.QtWidgets import QGraphicsPathItem, QGraphicsRectItem  # noqa: E402
 
 from desktop_app.formats.base import Annotation  # noqa: E402
@@ -187,3 +187,41 @@ def test_opening_the_row_already_current_shows_it_again(qtbot, client, page):
     page.viewer_panel.hide()
     assert open_row(qtbot, page, 0).id == first.id
     assert page.viewer_panel.isVisible()
+
+
+def test_masks_are_drawn_as_their_pixels_and_outline(qtbot, client, tmp_path):
+    import numpy as np
+    from PySide6.QtGui import QImage, QPainter
+
+    from desktop_app.domain.masks import encode
+    from desktop_app.gui.widgets.annotation_items import MaskItem
+    project = client.projects.create("masks")
+    ds = project.datasets.create("blobs", labels=["blob", "hole"])
+    from PIL import Image
+    path = tmp_path / "b.png"
+    Image.new("RGB", (40, 30), (255, 255, 255)).save(path)
+    item_id = client.catalog.add_item(ds.id, path).id
+    m = np.zeros((30, 40), bool)
+    m[5:15, 10:30] = True                          # a 10 x 20 block
+    bad = {"size": [30, 40], "counts": [5, 10]}    # runs cover 15 of 1,200 pixels: damaged
+    client.catalog.add_annotations(item_id, [Annotation(type="binary", label="blob", coordinates=encode(m))])
+    client.catalog.add_annotations(item_id, [Annotation(type="binary", label="hole", coordinates=bad)])
+    p = DatasetPage(client)
+    qtbot.addWidget(p)
+    p.resize(900, 700)
+    p.show()
+    with qtbot.waitSignal(p.model.query_done, timeout=WAIT_MS):
+        p.set_dataset(ds.id)
+    open_row(qtbot, p, 0)
+    items = p.viewer.annotation_items()
+    [mask] = [it for it in items if isinstance(it, MaskItem)]
+    assert mask.annotation.label == "blob" and mask.boundingRect().contains(QRectF(10, 5, 20, 10))
+    assert len(items) == 1                          # the damaged one has no box to fall back to: not drawn
+    # its pixels, painted: coloured inside the block, untouched outside
+    img = QImage(40, 30, QImage.Format.Format_ARGB32)
+    img.fill(0)
+    painter = QPainter(img)
+    mask.paint(painter, None)
+    painter.end()
+    assert img.pixelColor(20, 10).alpha() > 0 and img.pixelColor(2, 25).alpha() == 0
+    p.shutdown()

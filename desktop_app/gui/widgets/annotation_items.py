@@ -9,12 +9,15 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import NamedTuple
 
+import numpy as np
+
 from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QBrush, QColor, QFont, QFontMetricsF, QPainter, QPainterPath, QPen, QPolygonF
+from PySide6.QtGui import QBrush, QColor, QFont, QFontMetricsF, QImage, QPainter, QPainterPath, QPen, QPolygonF
 from PySide6.QtWidgets import (QGraphicsEllipseItem, QGraphicsItem, QGraphicsPathItem, QGraphicsRectItem,
                                QStyleOptionGraphicsItem, QWidget)
 
 from desktop_app.catalog import AnnotationRecord
+from desktop_app.domain import masks
 
 GROUND_TRUTH = "gt"
 DRAWN_TYPES = ("box", "segment", "point", "class", "binary")
@@ -153,6 +156,48 @@ def _finish(item: QGraphicsItem, rec: AnnotationRecord, tag_anchor: QPointF | No
     return item
 
 
+MASK_ALPHA = (70, 110)       # a mask's fill: prediction, ground truth (its pixels are all there is to see of it)
+
+
+class MaskItem(QGraphicsItem):
+    """A mask (binary annotation): its pixels filled in the class colour, translucent, and its outline traced
+    along the pixel edges. Decoded once from its RLE, cropped to its box: one image and one path to draw a frame."""
+
+    def __init__(self, rec: AnnotationRecord, color: QColor, prediction: bool):
+        super().__init__()
+        full = masks.decode(rec.coordinates)             # ValueError for a damaged RLE: the caller draws its box
+        box = masks.bbox(full)
+        if box is None:
+            raise ValueError("empty mask")
+        l, t, r, b = (int(v) for v in box)
+        crop = full[t:b, l:r]
+        rgba = np.zeros((*crop.shape, 4), np.uint8)
+        rgba[crop] = (color.red(), color.green(), color.blue(), MASK_ALPHA[0 if prediction else 1])
+        h, w = crop.shape
+        self._image = QImage(rgba.data, w, h, 4 * w, QImage.Format.Format_RGBA8888).copy()
+        self._origin = QPointF(l, t)
+        self._path = QPainterPath()
+        for ring in masks.mask_to_polygons(crop, tolerance=0.5):
+            self._path.addPolygon(QPolygonF([QPointF(l + x, t + y) for x, y in ring]))
+            self._path.closeSubpath()
+        self._pen = annotation_pen(color, prediction, 1.5)
+        self._rect = QRectF(l, t, w, h)
+        self.top_left = QPointF(l, t)
+        self.bottom_left = QPointF(l, b)
+
+    def boundingRect(self) -> QRectF:
+        return self._rect.adjusted(-2, -2, 2, 2)
+
+    def shape(self) -> QPainterPath:
+        return self._path
+
+    def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None) -> None:
+        painter.drawImage(self._origin, self._image)
+        painter.setPen(self._pen)
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        painter.drawPath(self._path)
+
+
 def make_annotation_item(rec: AnnotationRecord, color: QColor, *, class_slot: int = 0,
                          tag: bool = True) -> QGraphicsItem | None:
     """One top-level item for one annotation (its label tag is a child); None for types not drawn.
@@ -161,6 +206,14 @@ def make_annotation_item(rec: AnnotationRecord, color: QColor, *, class_slot: in
     a prediction that matches its ground truth does not hide it."""
     pred = rec.is_prediction
     pen = annotation_pen(color, pred)
+    if rec.type == "binary" and isinstance(rec.coordinates, dict):
+        try:
+            mask = MaskItem(rec, color, pred)
+        except (ValueError, TypeError, KeyError):
+            mask = None                                      # damaged or empty: its box, as before, if it has one
+        if mask is not None:
+            anchor = (mask.bottom_left if pred else mask.top_left) if tag else None
+            return _finish(mask, rec, anchor, color, pred, below=pred)
     if rec.type in ("box", "binary") and rec.box is not None:
         l, t, r, b = rec.box
         item = QGraphicsRectItem(QRectF(l, t, r - l, b - t))
