@@ -80,6 +80,41 @@ class ShotContext:
 SHOTS: list[Callable[[ShotContext], list[Path]]] = []
 
 
+def prepare(out: str | Path, prefix: str, work: str | Path | None = None) -> tuple[Path, Path]:
+    """A shot script's folders: `out` (made) and its work folder (`work`, else a new temporary one), with the
+    app's catalog and settings pointed into it. Call it before anything reads DESKTOP_APP_HOME / _CONFIG."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    work = Path(work) if work else Path(tempfile.mkdtemp(prefix=prefix))
+    os.environ["DESKTOP_APP_HOME"] = str(work / "catalog")
+    os.environ["DESKTOP_APP_CONFIG"] = str(work / "config")
+    return out, work
+
+
+def app_and_client(work: Path) -> tuple[Any, Any]:
+    """The styled QApplication and an SDK client on the work folder's catalog."""
+    from PySide6.QtWidgets import QApplication
+
+    from desktop_app.gui.style import apply_style
+    from desktop_app.sdk import Client
+    app = QApplication.instance() or QApplication(sys.argv)
+    apply_style(app)
+    return app, Client(home=work / "catalog")
+
+
+def open_window(app: Any, client: Any, work: Path, out: Path, size: tuple[int, int] = (1400, 900)) -> ShotContext:
+    """The main window on `client`, shown at `size` with the jobs panel hidden (the page gets the height)."""
+    from desktop_app.gui.main_window import MainWindow
+    from desktop_app.gui.settings_store import SettingsStore
+    window = MainWindow(SettingsStore(work / "gui.ini"), jobs_interval=0.3, metrics_interval=0.3)
+    window.resize(*size)
+    window.use_client(client)
+    window.show()
+    window.jobs_action.setChecked(False)
+    window.jobs.setVisible(False)
+    return ShotContext(app, window, client, out)
+
+
 def shot(fn: Callable[[ShotContext], list[Path]]) -> Callable[[ShotContext], list[Path]]:
     SHOTS.append(fn)
     return fn

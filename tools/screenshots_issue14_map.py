@@ -12,9 +12,7 @@ Embedding map.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -71,33 +69,16 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", default=str(ROOT / "docs" / "screenshots"))
     p.add_argument("--work", help="a folder kept between runs (the trained model is reused); default: a new one")
     args = p.parse_args(argv)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    work = Path(args.work) if args.work else Path(tempfile.mkdtemp(prefix="shots-issue14-map-"))
-    os.environ["DESKTOP_APP_HOME"] = str(work / "catalog")
-    os.environ["DESKTOP_APP_CONFIG"] = str(work / "config")
+    from screenshots import app_and_client, open_window, prepare
 
+    out, work = prepare(args.out, "shots-issue14-map-", args.work)
     from PySide6.QtCore import Qt
-    from PySide6.QtWidgets import QApplication
 
-    from desktop_app.gui.main_window import MainWindow
-    from desktop_app.gui.settings_store import SettingsStore
-    from desktop_app.gui.style import apply_style
-    from desktop_app.sdk import Client
-    from screenshots import ShotContext
-
-    app = QApplication.instance() or QApplication(sys.argv)
-    apply_style(app)
-    client = Client(home=work / "catalog")
+    app, client = app_and_client(work)
     client.create_sample_project()
     shapes, model = embedded_model(client)
-    window = MainWindow(SettingsStore(work / "gui.ini"), jobs_interval=0.3, metrics_interval=0.3)
-    window.resize(1400, 900)
-    window.use_client(client)
-    window.show()
-    window.jobs_action.setChecked(False)
-    window.jobs.setVisible(False)
-    ctx = ShotContext(app, window, client, out)
+    ctx = open_window(app, client, work, out)
+    window = ctx.window
     ctx.process(1.0)
     window.main.setSizes([230, 1170])
     window.navigate("dataset", shapes.id)

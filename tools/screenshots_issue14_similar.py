@@ -16,9 +16,7 @@ image with copies, distances as captions, the banner) and issue14-leakage.png (t
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -141,32 +139,13 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--out", default=str(ROOT / "docs" / "screenshots"))
     args = p.parse_args(argv)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix="shots-issue14-similar-"))
-    os.environ["DESKTOP_APP_HOME"] = str(work / "catalog")
-    os.environ["DESKTOP_APP_CONFIG"] = str(work / "config")
+    from screenshots import app_and_client, open_window, prepare
 
-    from PySide6.QtWidgets import QApplication
-
-    from desktop_app.gui.main_window import MainWindow
-    from desktop_app.gui.settings_store import SettingsStore
-    from desktop_app.gui.style import apply_style
-    from desktop_app.sdk import Client
-    from screenshots import ShotContext
-
-    app = QApplication.instance() or QApplication(sys.argv)
-    apply_style(app)
-    client = Client(home=work / "catalog")
+    out, work = prepare(args.out, "shots-issue14-similar-")
+    app, client = app_and_client(work)
     dataset_id, query = fill(client, work / "images")
-
-    window = MainWindow(SettingsStore(work / "gui.ini"), jobs_interval=0.3, metrics_interval=0.3)
-    window.resize(1400, 900)
-    window.use_client(client)
-    window.show()
-    window.jobs_action.setChecked(False)
-    window.jobs.setVisible(False)
-    ctx = ShotContext(app, window, client, out)
+    ctx = open_window(app, client, work, out)
+    window = ctx.window
     ctx.process(1.0)
     window.main.setSizes([260, 1140])
     window.navigate("dataset", dataset_id)
