@@ -89,7 +89,7 @@ def make_coco_like(n_images: int = 5000, n_cats: int = 80, gt_per_image: float =
     return {"images": images, "categories": categories, "annotations": annotations}, results
 
 
-def run_pycocotools(dataset, results, module="pycocotools"):
+def run_pycocotools(dataset, results, module="pycocotools", iou_type="bbox"):
     if module == "pycocotools":
         from pycocotools.coco import COCO
         from pycocotools.cocoeval import COCOeval as Eval
@@ -102,7 +102,7 @@ def run_pycocotools(dataset, results, module="pycocotools"):
         gt.dataset = dataset
         gt.createIndex()
         dt = gt.loadRes(results)
-        ev = Eval(gt, dt, "bbox")
+        ev = Eval(gt, dt, iou_type)
         ev.evaluate()
         ev.accumulate()
         ev.summarize()
@@ -110,11 +110,11 @@ def run_pycocotools(dataset, results, module="pycocotools"):
     return elapsed, np.asarray(ev.stats), ev.eval["precision"], ev.eval["recall"]
 
 
-def run_model_desk(dataset, results):
+def run_model_desk(dataset, results, iou_type="bbox"):
     from desktop_app.evaluation.coco import COCOEvaluator
 
     t0 = time.perf_counter()
-    res = COCOEvaluator("bbox").evaluate_dicts(dataset["images"], dataset["categories"], dataset["annotations"],
+    res = COCOEvaluator(iou_type).evaluate_dicts(dataset["images"], dataset["categories"], dataset["annotations"],
                                                results)
     return time.perf_counter() - t0, res
 

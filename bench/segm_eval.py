@@ -12,9 +12,7 @@ ratios, and the largest difference of any stat / precision / recall entry from p
 from __future__ import annotations
 
 import argparse
-import contextlib
 import copy
-import io
 import statistics
 import sys
 import time
@@ -25,7 +23,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from coco_eval import make_coco_like  # noqa: E402
+from coco_eval import make_coco_like, run_model_desk, run_pycocotools  # noqa: E402
 
 _ANGLES = np.linspace(0.0, 2.0 * np.pi, 16, endpoint=False)
 
@@ -63,36 +61,6 @@ def make_segm_like(n_images: int, dets_per_image: int, seed: int = 0):
     return dataset, kept
 
 
-def run_reference(dataset, results, module="pycocotools"):
-    if module == "pycocotools":
-        from pycocotools.coco import COCO
-        from pycocotools.cocoeval import COCOeval as Eval
-    else:
-        from faster_coco_eval import COCO
-        from faster_coco_eval import COCOeval_faster as Eval
-    with contextlib.redirect_stdout(io.StringIO()):
-        t0 = time.perf_counter()
-        gt = COCO()
-        gt.dataset = dataset
-        gt.createIndex()
-        dt = gt.loadRes(results)
-        ev = Eval(gt, dt, "segm")
-        ev.evaluate()
-        ev.accumulate()
-        ev.summarize()
-        elapsed = time.perf_counter() - t0
-    return elapsed, np.asarray(ev.stats), ev.eval["precision"], ev.eval["recall"]
-
-
-def run_model_desk(dataset, results):
-    from desktop_app.evaluation.coco import COCOEvaluator
-
-    t0 = time.perf_counter()
-    res = COCOEvaluator("segm").evaluate_dicts(dataset["images"], dataset["categories"], dataset["annotations"],
-                                               results)
-    return time.perf_counter() - t0, res
-
-
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--images", type=int, default=5000)
@@ -109,15 +77,15 @@ def main(argv=None) -> int:
 
     md_times, md = [], None
     for _ in range(args.repeats):
-        t, md = run_model_desk(copy.deepcopy(dataset), copy.deepcopy(results))
+        t, md = run_model_desk(copy.deepcopy(dataset), copy.deepcopy(results), "segm")
         md_times.append(t)
     fce_times, fce = [], None
     for _ in range(args.repeats):
-        t, *fce = run_reference(copy.deepcopy(dataset), copy.deepcopy(results), "faster_coco_eval")
+        t, *fce = run_pycocotools(copy.deepcopy(dataset), copy.deepcopy(results), "faster_coco_eval", "segm")
         fce_times.append(t)
     ref = None
     if not args.skip_pycocotools:
-        t_ref, *ref = run_reference(copy.deepcopy(dataset), copy.deepcopy(results), "pycocotools")
+        t_ref, *ref = run_pycocotools(copy.deepcopy(dataset), copy.deepcopy(results), "pycocotools", "segm")
 
     t_md, t_fce = statistics.median(md_times), statistics.median(fce_times)
     print(f"Model Desk (segm, from dicts) {t_md:8.3f} s   (median of {len(md_times)})")
