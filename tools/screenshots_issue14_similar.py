@@ -22,36 +22,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tools"))
+sys.path.insert(0, str(ROOT / "tests"))         # colour_layout: the scenes and descriptor of the near-duplicate test
+
+from colour_layout import SIZE as SIDE, describe, make_image  # noqa: E402
 
 N_IMAGES = 300
 COPIES = {"test": 6, "validation": 3, "train": 4}   # augmented copies of train images, by the subset they land in
-SIDE = 96
-
-
-def make_image(rng):
-    """A two-colour gradient with 3-6 random ellipses, rectangles and triangles (as tests/evaluation/
-    test_near_duplicates.py draws them)."""
-    import numpy as np
-    from PIL import Image, ImageDraw
-    a, b = rng.integers(0, 256, 3), rng.integers(0, 256, 3)
-    angle = rng.uniform(0, 2 * np.pi)
-    yy, xx = np.mgrid[0:SIDE, 0:SIDE] / SIDE
-    t = np.cos(angle) * xx + np.sin(angle) * yy
-    t = (t - t.min()) / (np.ptp(t) + 1e-9)
-    im = Image.fromarray((a * (1 - t[..., None]) + b * t[..., None]).astype(np.uint8))
-    draw = ImageDraw.Draw(im)
-    for _ in range(int(rng.integers(3, 7))):
-        x0, y0 = (int(v) for v in rng.integers(-10, SIDE - 20, 2))
-        w, h = (int(v) for v in rng.integers(20, 60, 2))
-        colour = tuple(int(v) for v in rng.integers(0, 256, 3))
-        kind = int(rng.integers(0, 3))
-        if kind == 0:
-            draw.ellipse([x0, y0, x0 + w, y0 + h], fill=colour)
-        elif kind == 1:
-            draw.rectangle([x0, y0, x0 + w, y0 + h], fill=colour)
-        else:
-            draw.polygon([tuple(int(v) for v in rng.integers(0, SIDE, 2)) for _ in range(3)], fill=colour)
-    return im
 
 
 def augment(im, rng):
@@ -70,28 +46,6 @@ def augment(im, rng):
     im.save(buf, "JPEG", quality=int(rng.integers(30, 50)))
     buf.seek(0)
     return Image.open(buf).convert("RGB")
-
-
-def describe(im, side: int = 48, bands: int = 3):
-    """The soft colour-layout histogram of tests/evaluation/test_near_duplicates.py (opponent colours normalised
-    per image, 8 x 6 x 6 Gaussian bins per horizontal band, square-rooted): 864 float32."""
-    import numpy as np
-    from PIL import Image
-
-    def soft(v, n, sigma):
-        return np.exp(-0.5 * ((v.reshape(-1, 1) - np.linspace(-2, 2, n, dtype=np.float32)) / sigma) ** 2)
-
-    a = np.asarray(im.convert("RGB").resize((side, side), Image.Resampling.BOX), np.float32)
-    r, g, b = a[..., 0], a[..., 1], a[..., 2]
-    lum, c1, c2 = (r + g + b) / 3, r - g, (r + g) / 2 - b
-    lum = (lum - lum.mean()) / (lum.std() + 1e-3)
-    spread = np.sqrt((c1 ** 2 + c2 ** 2).mean()) + 1e-3
-    c1, c2 = (c1 - c1.mean()) / spread, (c2 - c2.mean()) / spread
-    wl, w1, w2 = soft(lum, 8, 0.4), soft(c1, 6, 0.5), soft(c2, 6, 0.5)
-    band = np.arange(side * side) // side * bands // side
-    h = np.concatenate([np.einsum("pi,pj,pk->ijk", wl[band == q], w1[band == q], w2[band == q]).ravel()
-                        for q in range(bands)])
-    return np.sqrt(h / h.sum()).astype(np.float32)
 
 
 def fill(client, folder: Path) -> tuple[str, int]:
