@@ -42,3 +42,16 @@ def snapshot(where: Any) -> dict[str, Any]:
 def snapshot_fixture():
     """The `snapshot` function, for tests that prefer a fixture to an import."""
     return snapshot
+
+
+@pytest.fixture
+def lab(tmp_path):
+    """A small catalog (built-in packages, no sample images) with a project to import into: (client, project, a
+    folder for the files to import). test_hostile_names and test_hostile_evaluation have labs of their own."""
+    from desktop_app.catalog import Catalog
+    from desktop_app.sdk.client import Client
+
+    client = Client(Catalog(tmp_path / "catalog"))
+    project = client.projects.create(project_name="p")
+    yield client, project, tmp_path / "sets"
+    client.catalog.close()

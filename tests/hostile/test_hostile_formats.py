@@ -22,18 +22,6 @@ from desktop_app.errors import FormatError, ValidationError
 from desktop_app.formats import limits
 
 
-@pytest.fixture
-def lab(tmp_path):
-    """A small catalog (built-in packages, no sample images) with a project to import into."""
-    from desktop_app.catalog import Catalog
-    from desktop_app.sdk.client import Client
-
-    client = Client(Catalog(tmp_path / "catalog"))
-    project = client.projects.create(project_name="p")
-    yield client, project, tmp_path / "sets"
-    client.catalog.close()
-
-
 def _png_bytes(w: int, h: int, mode: str = "RGB", color=(200, 30, 30)) -> bytes:
     buf = io.BytesIO()
     Image.new(mode, (w, h), color if mode != "RGBA" else color + (255,)).save(buf, "PNG")

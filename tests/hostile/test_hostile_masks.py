@@ -20,17 +20,6 @@ from desktop_app.errors import FormatError, ValidationError
 W, H = 32, 24
 
 
-@pytest.fixture
-def lab(tmp_path):
-    from desktop_app.catalog import Catalog
-    from desktop_app.sdk.client import Client
-
-    client = Client(Catalog(tmp_path / "catalog"))
-    project = client.projects.create(project_name="p")
-    yield client, project, tmp_path / "sets"
-    client.catalog.close()
-
-
 def _png(path: Path, arr_or_size, mode: str = "RGB") -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     if isinstance(arr_or_size, tuple):
