@@ -170,17 +170,18 @@ class DataVersionQueries:
             out += [AnnotationVersion(r[0], r[1], r[2]) for r in rows]
         return out
 
-    def ground_truth_changes(self, dataset_id: str, since: str) -> int:
+    def ground_truth_changes(self, dataset_id: str, since: str, *, except_items: Sequence[int] = ()) -> int:
         """Ground-truth annotations created, fixed (a prediction accepted too) or deleted on reviewed items of
-        the dataset after `since`; one annotation changed twice counts once."""
+        the dataset after `since`, but on `except_items`; one annotation changed twice counts once."""
         # A change counts when it leaves ground truth behind (created, fixed, accepted) or removes ground truth.
         changed = (f"((c.after IS NOT NULL AND {ground_truth_json_sql('c.after')}) "
                    f"OR (c.after IS NULL AND {ground_truth_json_sql('c.before')}))")
         return int(self._db.scalar(
             "SELECT COUNT(DISTINCT COALESCE(c.annotation_id, -c.id)) FROM annotation_changes c "
             "JOIN items i ON i.id = c.item_id "
-            f"WHERE i.dataset_id = ? AND i.reviewed = 1 AND c.at > ? AND {changed}",
-            (dataset_id, since)) or 0)
+            f"WHERE i.dataset_id = ? AND i.reviewed = 1 AND c.at > ? AND {changed} "
+            "AND c.item_id NOT IN (SELECT value FROM json_each(?))",
+            (dataset_id, since, json.dumps([int(i) for i in except_items]))) or 0)
 
 
 def _chunks(ids: Sequence[int]) -> list[list[int]]:

@@ -31,8 +31,7 @@ def pending_changes(catalog: Catalog, pipeline: PipelineRecord) -> int:
     from desktop_app.workflows.labeling import queue_label_count
     defn = PipelineDefinition.from_dict(pipeline.definition)
     since = last_snapshot_at(catalog, pipeline)
-    return queue_label_count(catalog, defn.dataset_id, since,
-                             catalog.data_versions.ground_truth_changes(defn.dataset_id, since))
+    return queue_label_count(catalog, defn.dataset_id, since)
 
 
 def _seconds_since(iso: str, now: float) -> float:

@@ -184,19 +184,9 @@ def reviewed_items(catalog: Catalog, dataset_id: str, *, since: str | None = Non
     return out
 
 
-def queue_label_count(catalog: Catalog, dataset_id: str, since: str, changes: int) -> int:
-    """New labels for the pipelines' trigger: `changes` (ground-truth annotation changes on reviewed items since
-    `since`, one per annotation) with the items labelled in the queue since then counted once each instead of once
-    per annotation changed on them."""
+def queue_label_count(catalog: Catalog, dataset_id: str, since: str) -> int:
+    """New labels for the pipelines' trigger since `since`: ground-truth annotation changes on reviewed items, one
+    per annotation (the catalog's ground_truth_changes), but an item labelled in the queue counts once, however many
+    of its annotations changed."""
     queued = reviewed_items(catalog, dataset_id, since=since, via=QUEUE)
-    if not queued:
-        return changes
-    from desktop_app.catalog.ground_truth import is_ground_truth
-
-    def gt(snapshot: Any) -> bool:
-        return isinstance(snapshot, dict) and is_ground_truth(snapshot.get("model_id"), snapshot.get("model_name"))
-    counted = set()          # as the catalog's ground_truth_changes: distinct annotations, a change id if none
-    for c in catalog.annotation_changes(since=since):
-        if c.item_id in queued and (gt(c.after) if c.after is not None else gt(c.before)):
-            counted.add(c.annotation_id if c.annotation_id is not None else -c.id)
-    return max(0, changes - len(counted)) + len(queued)
+    return catalog.data_versions.ground_truth_changes(dataset_id, since, except_items=queued) + len(queued)

@@ -49,8 +49,7 @@ def pool(client, tmp_path):
 
 def _new_labels(cat, spec, since):
     """What the pipelines' "annotations" trigger counts (pipelines.triggers.pending_changes) since `since`."""
-    return queue_label_count(cat, spec.dataset_id, since, cat.data_versions.ground_truth_changes(spec.dataset_id,
-                                                                                                  since))
+    return queue_label_count(cat, spec.dataset_id, since)
 
 
 def _rank(qtbot, dlg, strategy="entropy"):
