@@ -46,6 +46,29 @@ class PredictedClassRow(NamedTuple):
     metadata_json: str | None    # the annotation's metadata as stored (JSON text): per-class scores live here
 
 
+class ShapeRow(NamedTuple):
+    id: int
+    item_id: int
+    label: str
+    type: str                    # 'binary' (coordinates: COCO RLE) or 'segment' (coordinates: rings)
+    coordinates_json: str | None
+    area: float | None
+    iscrowd: int
+    score: float | None
+    left: float | None
+    top: float | None
+    right: float | None
+    bottom: float | None
+
+
+class ItemSizeRow(NamedTuple):
+    item_id: int
+    width: int | None
+    height: int | None
+    metadata_json: str           # the item's metadata (an 'ignore_mask' RLE lives here)
+
+
+_SHAPE = "id, item_id, label, type, coordinates, area, iscrowd, score, left, top, right, bottom"
 _GEOMETRY = "id, item_id, label, left, top, right, bottom, area, iscrowd, score"
 
 
@@ -82,6 +105,37 @@ class ScoringQueries:
         rows = self._rows(f"SELECT {_GEOMETRY} FROM annotations WHERE model_id = ? AND type = ?",
                           (model_id, annotation_type))
         return [GeometryRow(*r) for r in rows]
+
+    def item_sizes(self, item_ids: list[int]) -> list[ItemSizeRow]:
+        """Width, height and metadata of the given items (in chunks of 900 ids: SQLite's variable limit)."""
+        out: list[ItemSizeRow] = []
+        for i in range(0, len(item_ids), 900):
+            part = [int(v) for v in item_ids[i:i + 900]]
+            out += [ItemSizeRow(*r) for r in self._rows(
+                f"SELECT id, width, height, metadata FROM items WHERE id IN ({','.join('?' * len(part))})",
+                tuple(part))]
+        return out
+
+    def ground_truth_shapes(self, dataset_id: str, item_ids: list[int] | None = None) -> list[ShapeRow]:
+        """The dataset's ground-truth masks and polygons, by item then id (the order a label map paints them);
+        only those of `item_ids` when given."""
+        return self._shapes(f"dataset_id = ? AND {ground_truth_sql()} AND type IN ('binary', 'segment')",
+                            (dataset_id,), item_ids)
+
+    def prediction_masks(self, model_id: str, item_ids: list[int] | None = None) -> list[ShapeRow]:
+        """The model's mask ('binary') predictions, by item then id; only those of `item_ids` when given."""
+        return self._shapes("model_id = ? AND type = 'binary'", (model_id,), item_ids)
+
+    def _shapes(self, where: str, params: tuple, item_ids: list[int] | None) -> list[ShapeRow]:
+        sql = f"SELECT {_SHAPE} FROM annotations WHERE {where}"
+        if item_ids is None:
+            return [ShapeRow(*r) for r in self._rows(sql + " ORDER BY item_id, id", params)]
+        out: list[ShapeRow] = []
+        for i in range(0, len(item_ids), 900):
+            part = tuple(int(v) for v in item_ids[i:i + 900])
+            out += [ShapeRow(*r) for r in self._rows(
+                sql + f" AND item_id IN ({','.join('?' * len(part))}) ORDER BY item_id, id", params + part)]
+        return out
 
     def ground_truth_classes(self, dataset_id: str) -> list[ClassRow]:
         """The dataset's ground-truth class labels, by id (an item's first is its class)."""

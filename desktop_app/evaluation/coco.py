@@ -52,14 +52,16 @@ class COCOEvaluator:
         gt = GroundTruth.from_coco(images, categories, annotations, need_segmentation=self.iou_type == "segm")
         return self.evaluate(gt, Detections.from_coco(results, gt, iou_type=self.iou_type))
 
-    def evaluate(self, gt: GroundTruth, dt: Detections) -> COCOResult:
+    def evaluate(self, gt: GroundTruth, dt: Detections, *, iou_fn=None) -> COCOResult:
+        """`iou_fn(d, g, crowd) -> iou` (detection / ground-truth indexes) replaces the IoU computed here, as in
+        matching.InstanceMatcher (mask IoUs computed once for both)."""
         n_img, n_cat = gt.image_ids.shape[0], gt.category_ids.shape[0]
         dt.check_images(n_img)
-        if self.iou_type == "segm" and (gt.segmentation is None or dt.segmentation is None):
+        if self.iou_type == "segm" and iou_fn is None and (gt.segmentation is None or dt.segmentation is None):
             raise ValidationError("segm evaluation needs segmentations on both sides")
         det = _order_detections(gt, dt, self.max_dets[-1])
         g = _order_ground_truth(gt)
-        pairs = self._candidate_pairs(gt, dt, det, g)
+        pairs = self._candidate_pairs(gt, dt, det, g, iou_fn)
         matches = _match_all(det, g, pairs, self.iou_thresholds, self.area_ranges)
         tables = accumulate(det, g, matches, n_cat, self.iou_thresholds, self.recall_thresholds,
                             self.area_ranges, self.max_dets)
@@ -86,13 +88,15 @@ class COCOEvaluator:
                       "pairs": matches["a0"], "n_dt": len(dt), "n_gt": len(gt), "crowd": g["crowd"]},
         )
 
-    def _candidate_pairs(self, gt: GroundTruth, dt: Detections, det: dict, g: dict) -> dict:
+    def _candidate_pairs(self, gt: GroundTruth, dt: Detections, det: dict, g: dict, iou_fn=None) -> dict:
         """(detection, ground truth) pairs in one image and category with IoU >= the lowest threshold."""
         a_key = det["group"][det["a_of_b"]]
         pa, pg = group_pairs(a_key, g["group"])
         pb = det["a_of_b"][pa]
         crowd = g["crowd"][pg]
-        if self.iou_type == "bbox":
+        if iou_fn is not None:
+            iou = np.asarray(iou_fn(det["src"][pb], g["src"][pg], crowd), np.float64).reshape(pb.shape[0])
+        elif self.iou_type == "bbox":
             iou = pair_iou(dt.boxes[det["src"][pb]], gt.boxes[g["src"][pg]], crowd)
         else:
             from desktop_app.evaluation import masks

@@ -217,3 +217,16 @@ def _dense_iou(dm: list, gm: list, crowd: np.ndarray) -> np.ndarray:
     area_d, area_g = a.sum(1), b.sum(1)
     union = np.where(crowd[None, :], area_d[:, None], area_d[:, None] + area_g[None, :] - inter)
     return np.where(inter > 0, inter / np.maximum(union, 1), 0.0)
+
+
+def iou_matrix(dt_segs: list, gt_segs: list, crowd: np.ndarray) -> np.ndarray:
+    """(len(dt_segs), len(gt_segs)) mask IoUs of compressed RLEs of one image; a crowd's union is the
+    detection's area (pycocotools' iou)."""
+    crowd = np.asarray(crowd, bool)
+    if not dt_segs or not gt_segs:
+        return np.zeros((len(dt_segs), len(gt_segs)))
+    mu = _backend()
+    if mu is not None:
+        return np.asarray(mu.iou(dt_segs, gt_segs, crowd.astype(np.uint8).tolist()), np.float64).reshape(
+            len(dt_segs), len(gt_segs))
+    return _dense_iou([to_dense(s, *s["size"]) for s in dt_segs], [to_dense(s, *s["size"]) for s in gt_segs], crowd)

@@ -41,13 +41,18 @@ class InstanceMatcher:
     threshold, non-crowd objects before crowds; a crowd absorbs any number of predictions. FiftyOne
     tags a prediction on a crowd "tp"; we tag it "ignored", as COCO does not count it. No area ranges,
     no maxDets. The confusion matrix matches across classes (a crowd still only takes its own class).
+
+    `iou_fn(d, g, crowd) -> iou` (detection and ground-truth indexes, the ground truth's crowd flags) replaces
+    the box or mask IoU computed here: a mask evaluation's cache keeps its pairwise mask IoUs and passes a
+    lookup of them (evaluation.instance_masks.PairIoU), so no mask is decoded when a threshold moves.
     """
 
-    def __init__(self, gt: GroundTruth, dt: Detections, *, iou_type: str = "bbox", confusion: bool = True):
+    def __init__(self, gt: GroundTruth, dt: Detections, *, iou_type: str = "bbox", confusion: bool = True,
+                 iou_fn=None):
         dt.check_images(gt.image_ids.shape[0])
-        if iou_type == "segm" and (gt.segmentation is None or dt.segmentation is None):
+        if iou_type == "segm" and iou_fn is None and (gt.segmentation is None or dt.segmentation is None):
             raise ValidationError("segm matching needs segmentations on both sides")
-        self.gt, self.dt, self.iou_type = gt, dt, iou_type
+        self.gt, self.dt, self.iou_type, self.iou_fn = gt, dt, iou_type, iou_fn
         self.n_cat = gt.category_ids.shape[0]
         self.known = dt.cat_idx >= 0
         order = np.argsort(-dt.scores, kind="stable")  # the order the sequential greedy visits
@@ -77,7 +82,9 @@ class InstanceMatcher:
         if not by_class:  # only a crowd's own class may fall into it
             keep = ~crowd | (dt.cat_idx[d] == gt.cat_idx[g])
             d, g, crowd = d[keep], g[keep], crowd[keep]
-        if self.iou_type == "bbox":
+        if self.iou_fn is not None:
+            iou = np.asarray(self.iou_fn(d, g, crowd), np.float64).reshape(d.shape[0])
+        elif self.iou_type == "bbox":
             iou = pair_iou(dt.boxes[d], gt.boxes[g], crowd)
         else:
             from desktop_app.evaluation import masks
@@ -226,9 +233,10 @@ def _cell_code(dcat: np.ndarray, gcat: np.ndarray, crowd: np.ndarray, K: int) ->
 
 
 def match_detections(gt: GroundTruth, dt: Detections, *, iou_threshold: float = 0.5, score_threshold=0.0,
-                     iou_type: str = "bbox", confusion: bool = True) -> "DetectionMatches":
+                     iou_type: str = "bbox", confusion: bool = True, iou_fn=None) -> "DetectionMatches":
     """One-off matching; for interactive threshold changes keep an InstanceMatcher (or ThresholdSession)."""
-    return InstanceMatcher(gt, dt, iou_type=iou_type, confusion=confusion).match(iou_threshold, score_threshold)
+    return InstanceMatcher(gt, dt, iou_type=iou_type, confusion=confusion, iou_fn=iou_fn).match(
+        iou_threshold, score_threshold)
 
 
 def _prf(tp: np.ndarray, fp: np.ndarray, fn: np.ndarray):

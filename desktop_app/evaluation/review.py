@@ -253,7 +253,7 @@ class ReviewSession:
         area_rank = np.concatenate([np.zeros(n_dt), ranks])
         boxes = np.concatenate([np.asarray(dt.boxes, np.float64).reshape(-1, 4),
                                 np.asarray(gt.boxes, np.float64).reshape(-1, 4)])
-        dt_area = boxes[:n_dt, 2] * boxes[:n_dt, 3]
+        dt_area = np.asarray(dt.area, np.float64)            # a box's w * h; a mask's pixels
         t = InstanceTable(
             labels=list(inp.labels), item_ids=np.asarray(inp.item_ids, np.int64),
             kind=np.zeros(n_dt + n_gt, np.int8),

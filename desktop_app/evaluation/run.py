@@ -33,9 +33,15 @@ def _item_ids(catalog: Catalog, dataset_id: str, filters: dict | None) -> np.nda
     return np.asarray(ids, np.int64)
 
 
+MASK_OUTPUTS = ("binary", "semantic")      # segmentation models: instance masks, or a class per pixel
+
+
 def ground_truth_types(output_type: str) -> tuple[str, ...]:
-    """The annotation types a model's predictions are scored against: class labels, or boxes (polygons' bounds)."""
-    return ("class",) if output_type == "class" else ("box", "segment")
+    """The annotation types a model's predictions are scored against: class labels, masks and polygons (a
+    segmentation model), or boxes (polygons' bounds)."""
+    if output_type == "class":
+        return ("class",)
+    return ("binary", "segment") if output_type in MASK_OUTPUTS else ("box", "segment")
 
 
 def ground_truth_counts(catalog: Catalog, dataset_id: str) -> dict[str, dict[str, int]]:
@@ -60,7 +66,10 @@ def why_no_ground_truth(output_type: str, selection: str, counts: dict[str, int]
     """None when some items hold ground truth the model's predictions can be scored against, else why not."""
     if any(counts.get(k, 0) for k in ground_truth_types(output_type)):
         return None
-    what, who = ("class labels", "a classifier") if output_type == "class" else ("boxes or polygons", "a detector")
+    what, who = {"class": ("class labels", "a classifier"),
+                 "binary": ("masks or polygons", "an instance segmentation model"),
+                 "semantic": ("masks or polygons", "a semantic segmentation model")}.get(
+        output_type, ("boxes or polygons", "a detector"))
     has = ", ".join(f"{n} with {k}" for k, n in sorted(counts.items()) if n) or "no annotations"
     return (f"{selection} holds no ground-truth {what} to score {who} against (items: {has}); "
             f"pick a dataset annotated for this task")
@@ -153,9 +162,24 @@ def inputs_from_npz(data: bytes, *, where: str = "the evaluation cache") -> Dete
 def score_detection(catalog: Catalog, model_id: str, dataset_id: str, item_ids: np.ndarray, labels: list[str],
                     iou_threshold: float, conf_threshold: float) -> tuple[dict, bytes]:
     inp = detection_inputs(catalog, model_id, dataset_id, item_ids, labels)
-    res = COCOEvaluator("bbox").evaluate(inp.gt, inp.dt)
+    return coco_results(inp, iou_threshold, conf_threshold), inputs_to_npz(inp)
+
+
+def score_masks(catalog: Catalog, model_id: str, dataset_id: str, item_ids: np.ndarray, labels: list[str],
+                iou_threshold: float, conf_threshold: float) -> tuple[dict, bytes]:
+    """COCO segm of an instance segmentation model's mask predictions (evaluation.instance_masks)."""
+    from .instance_masks import inputs_to_npz as masks_to_npz, mask_inputs
+    inp = mask_inputs(catalog, model_id, dataset_id, item_ids, labels)
+    return coco_results(inp, iou_threshold, conf_threshold, iou_type="segm", iou_fn=inp.pairs), masks_to_npz(inp)
+
+
+def coco_results(inp, iou_threshold: float, conf_threshold: float, *, iou_type: str = "bbox",
+                 iou_fn=None) -> dict:
+    """A "coco" evaluation's figures: COCO's stats, per-class AP and counts, PR curves, the confusion matrix
+    at the thresholds (boxes, or masks with iou_type 'segm': the matcher then reads `iou_fn`'s IoUs)."""
+    res = COCOEvaluator(iou_type).evaluate(inp.gt, inp.dt, iou_fn=iou_fn)
     from .matching import InstanceMatcher
-    matches = InstanceMatcher(inp.gt, inp.dt).match(iou_threshold, conf_threshold)
+    matches = InstanceMatcher(inp.gt, inp.dt, iou_type=iou_type, iou_fn=iou_fn).match(iou_threshold, conf_threshold)
     names = {i + 1: lb for i, lb in enumerate(inp.labels)}
     per_class_counts = matches.per_class()
     stats = res.stats_dict
@@ -170,19 +194,21 @@ def score_detection(catalog: Catalog, model_id: str, dataset_id: str, item_ids: 
             **{key: per_class_counts[cid][key] for key in ("tp", "fp", "fn", "precision", "recall", "f1")},
             "support": int((inp.gt.cat_idx == k).sum() - (inp.gt.iscrowd & (inp.gt.cat_idx == k)).sum()),
         }
+    counts = matches.summary()
     summary = {"mAP": stats["AP"], "mAP50": stats["AP50"], "mAP75": stats["AP75"], "AR100": stats["AR100"],
-               **{k: v for k, v in matches.summary().items() if k in ("precision", "recall", "f1")},
-               "tp": matches.summary()["tp"], "fp": matches.summary()["fp"], "fn": matches.summary()["fn"]}
+               **{k: v for k, v in counts.items() if k in ("precision", "recall", "f1")},
+               "tp": counts["tp"], "fp": counts["fp"], "fn": counts["fn"]}
+    if iou_type != "bbox":
+        summary["iou_type"] = iou_type
     recall_pts = res.recall_thresholds.tolist()
     curves = {names[cid]: {"recall": recall_pts, "precision_50": res.precision[0, :, k, 0, 2].tolist(),
                            "precision_75": res.precision[5, :, k, 0, 2].tolist()}
               for k, cid in enumerate(res.category_ids.tolist())}
-    results = {"method": "coco", "summary": summary, "stats": stats, "per_class": per_class,
-               "confusion": {"labels": inp.labels + ["background"],
-                             "matrix": matches.confusion.tolist() if matches.confusion is not None else []},
-               "pr_curves": curves, "n_items": int(item_ids.shape[0]), "n_ground_truth": len(inp.gt),
-               "n_predictions": len(inp.dt)}
-    return results, inputs_to_npz(inp)
+    return {"method": "coco", "iou_type": iou_type, "summary": summary, "stats": stats, "per_class": per_class,
+            "confusion": {"labels": inp.labels + ["background"],
+                          "matrix": matches.confusion.tolist() if matches.confusion is not None else []},
+            "pr_curves": curves, "n_items": int(inp.item_ids.shape[0]), "n_ground_truth": len(inp.gt),
+            "n_predictions": len(inp.dt)}
 
 
 def score_classification(catalog: Catalog, model_id: str, dataset_id: str, item_ids: np.ndarray,
@@ -297,6 +323,13 @@ def _score_items(catalog: Catalog, model_id: str, dataset_id: str, item_ids: np.
     if model.output_type == "class":
         results, cache = score_classification(catalog, model_id, dataset_id, item_ids, labels)
         method = "classification"
+    elif model.output_type == "binary":
+        results, cache = score_masks(catalog, model_id, dataset_id, item_ids, labels, iou_threshold, conf_threshold)
+        method = "coco"
+    elif model.output_type == "semantic":
+        from .semantic_scoring import score_semantic
+        results, cache = score_semantic(catalog, model_id, dataset_id, item_ids, labels)
+        method = "semantic"
     else:
         results, cache = score_detection(catalog, model_id, dataset_id, item_ids, labels, iou_threshold,
                                          conf_threshold)

@@ -85,9 +85,17 @@ class EvaluationView:
         if self.method != "coco":
             raise ValidationError("live IoU thresholds apply to detection evaluations")
         if self._inputs is None:
-            from .run import inputs_from_npz
+            if self.is_masks:
+                from .instance_masks import inputs_from_npz
+            else:
+                from .run import inputs_from_npz
             self._inputs = inputs_from_npz(self._cache_bytes(), where=self._cache_where())
         return self._inputs
+
+    @property
+    def is_masks(self) -> bool:
+        """A COCO evaluation of masks (an instance segmentation model's): IoUs are mask IoUs."""
+        return self.method == "coco" and self.results.get("iou_type") == "segm"
 
     def _cache_where(self) -> str:
         return f"evaluation {self.name!r} ({self.id}), cache file store/{self.record.cache_sha}"
@@ -111,8 +119,9 @@ class EvaluationView:
         if self._session is None:
             from .thresholds import ThresholdSession
             inp = self.detection_inputs()
+            masks = {"iou_type": "segm", "iou_fn": inp.pairs} if self.is_masks else {}
             self._session = ThresholdSession(inp.gt, inp.dt, iou_threshold=self.record.iou_threshold,
-                                             score_threshold=self.record.conf_threshold)
+                                             score_threshold=self.record.conf_threshold, **masks)
         return self._session
 
     def at_thresholds(self, *, iou_threshold: float | None = None, score_threshold: Any = None) -> dict:

@@ -17,8 +17,8 @@ class ThresholdSession:
     """
 
     def __init__(self, gt: GroundTruth, dt: Detections, *, iou_type: str = "bbox", confusion: bool = True,
-                 iou_threshold: float = 0.5, score_threshold=0.0):
-        self.matcher = InstanceMatcher(gt, dt, iou_type=iou_type, confusion=confusion)
+                 iou_threshold: float = 0.5, score_threshold=0.0, iou_fn=None):
+        self.matcher = InstanceMatcher(gt, dt, iou_type=iou_type, confusion=confusion, iou_fn=iou_fn)
         self.iou_threshold = iou_threshold
         self.score_threshold = score_threshold
         self.current: DetectionMatches | None = None
