@@ -44,6 +44,7 @@ class EvaluationView:
         self._session = None
         self._review = None
         self._items: dict | None = None
+        self._semantic = None
 
     def __repr__(self) -> str:
         return f"Evaluation(name={self.name!r}, method={self.method!r}, model={self.model_id!r})"
@@ -130,6 +131,9 @@ class EvaluationView:
             check_iou(iou_threshold)
         if self.method == "classification":
             return self._classification_at(score_threshold)
+        if self.method == "semantic":     # pixel figures: no threshold changes them
+            r = self.results
+            return {"summary": dict(r["summary"]), "per_class": dict(r["per_class"]), "confusion": r["confusion"]}
         inp = self.detection_inputs()
         st = score_threshold
         if isinstance(st, dict):  # {label: thr} -> {category id: thr}
@@ -193,11 +197,40 @@ class EvaluationView:
 
     # -- the mistakes (the same queries as the GUI's error gallery) -----------------------------
     def review(self):
-        """The ReviewSession the error gallery uses: every TP / FP / FN instance as columns."""
+        """The ReviewSession the error gallery uses: every TP / FP / FN instance as columns; of a semantic
+        evaluation, a SemanticReview: its items, worst first (no instances)."""
         if self._review is None:
-            from .review import ReviewSession
-            self._review = ReviewSession(self)
+            if self.method == "semantic":
+                from .semantic_scoring import SemanticReview
+                self._review = SemanticReview(self)
+            else:
+                from .review import ReviewSession
+                self._review = ReviewSession(self)
         return self._review
+
+    def semantic_items(self):
+        """A semantic evaluation's items: per-class IoU, mean IoU and pixel accuracy of each (from the cache)."""
+        if self.method != "semantic":
+            raise ValidationError(f"evaluation {self.name!r} is a {self.method!r} evaluation, not a semantic one")
+        if self._semantic is None:
+            from .semantic_scoring import SemanticItems
+            self._semantic = SemanticItems.from_npz(self._cache_bytes(), where=self._cache_where())
+        return self._semantic
+
+    def worst_items(self, *, label: str | None = None, limit: int | None = None,
+                    iou_threshold: float | None = None) -> list[dict]:
+        """A semantic evaluation's items, worst first: by the IoU of `label` (items holding it), else by the
+        item's mean IoU; `below` lists an item's classes under the IoU threshold (the evaluation's own at
+        first)."""
+        r = self.review()
+        if not hasattr(r, "worst"):
+            raise ValidationError(f"evaluation {self.name!r} is a {self.method!r} evaluation; worst_items lists a "
+                                  f"semantic one's items (use instances)")
+        if limit is not None and (isinstance(limit, bool) or not isinstance(limit, (int, np.integer)) or limit < 0):
+            raise ValidationError(f"limit must be a whole number >= 0, got {limit!r}")
+        if iou_threshold is not None:
+            r.update(iou_threshold=iou_threshold)
+        return r.worst(label, limit)
 
     def _at(self, iou_threshold: float | None, score_threshold: Any):
         r = self.review()
@@ -219,6 +252,9 @@ class EvaluationView:
         'most_wrong' (confident FPs and large FNs first) or 'score'. Each row: kind, annotation_id, item_id,
         label, score, iou, match_id (-1: none), true_label, area, box [x, y, w, h]."""
         from .review import ERROR_KINDS, InstanceFilter
+        if self.method == "semantic":
+            raise ValidationError(f"evaluation {self.name!r} scores pixels (semantic): it has no instances; "
+                                  f"worst_items lists its items, worst first")
         kinds = {"errors": ERROR_KINDS, "all": ("tp", "fp", "fn")}.get(kind, kind) if isinstance(kind, str) else kind
         kinds = (kinds,) if isinstance(kinds, str) else tuple(kinds) if isinstance(kinds, (list, tuple)) else None
         if not kinds or not all(isinstance(k, str) for k in kinds) or set(kinds) - {"tp", "fp", "fn"}:
@@ -259,8 +295,11 @@ class EvaluationView:
     def regressions(self, baseline: EvaluationView) -> list[int]:
         """Items this evaluation gets wrong that `baseline` (another model's, same items) got right, worst first."""
         from .compare import regressions
+        if (baseline.method == "semantic") != (self.method == "semantic"):
+            raise ValidationError(f"evaluations {baseline.name!r} ({baseline.method}) and {self.name!r} "
+                                  f"({self.method}) count mistakes differently; compare two of one kind")
         a, b = baseline.review(), self.review()
-        return regressions(a.item_errors(), b.item_errors(), a.table.item_ids.tolist(), b.table.item_ids.tolist())
+        return regressions(a.item_errors(), b.item_errors(), _evaluated(a), _evaluated(b))
 
     # -- export -----------------------------------------------------------------------------
     def to_json(self) -> str:
@@ -294,4 +333,7 @@ class EvaluationView:
         return [j, c]
 
 
-
+def _evaluated(review) -> list[int]:
+    """The item ids a review covers (a ReviewSession's table, a SemanticReview's items)."""
+    table = getattr(review, "table", None)
+    return (table.item_ids if table is not None else review.item_ids).tolist()
