@@ -1,6 +1,8 @@
 """The evaluation page: summary, per-class table, P/R curves, a clickable confusion matrix and the error
 gallery, all redrawn live from the cached predictions as the confidence / IoU sliders move; an image
-opens in the review viewer, where mistakes are fixed in place."""
+opens in the review viewer, where mistakes are fixed in place. Instance masks (COCO segm) read as mask AP with
+mask IoU; a semantic evaluation shows its stored pixel figures (mIoU, per-class IoU, a pixel confusion matrix)
+and its images worst first, with no threshold to move."""
 
 from __future__ import annotations
 
@@ -38,6 +40,27 @@ STORED_STATS = ("mAP", "mAP50", "mAP75", "AR100")
 CLASS_LIVE_STATS = ("accuracy", "macro_f1", "weighted_f1", "macro_precision", "macro_recall")
 CLASS_STORED_STATS = ("top3_accuracy",)
 CLASS_COLUMNS = ("support", "tp", "fp", "fn", "precision", "recall", "f1", "AP", "AP50")
+# Instance masks: the same figures as boxes, named for masks.
+MASK_TITLES = {"mAP": "mask mAP", "mAP50": "mask AP50", "mAP75": "mask AP75", "AR100": "mask AR100",
+               "AP": "mask AP", "AP50": "mask AP50"}
+# Semantic segmentation: stored figures over pixels, no threshold.
+SEMANTIC_STATS = ("miou", "pixel_accuracy", "mean_accuracy")
+SEMANTIC_TITLES = {"miou": "mIoU", "pixel_accuracy": "pixel accuracy", "mean_accuracy": "mean class accuracy",
+                   "iou": "IoU", "accuracy": "accuracy", "pixels": "pixels"}
+SEMANTIC_COLUMNS = ("iou", "accuracy", "pixels")
+WORST_LIMIT = 500
+
+
+def evaluation_kind(method: str, results: dict) -> str:
+    """'boxes', 'masks' (COCO segm), 'semantic' or 'classification': what the page shows and how it names it."""
+    if method == "coco":
+        return "masks" if results.get("iou_type") == "segm" or results.get("summary", {}).get("iou_type") == "segm" \
+            else "boxes"
+    return method
+
+
+KIND_WORDS = {"boxes": "detection (COCO)", "masks": "instance segmentation (COCO masks)",
+              "semantic": "semantic segmentation (pixels)"}
 
 
 class EvaluationPage(QWidget):
@@ -54,6 +77,7 @@ class EvaluationPage(QWidget):
         self.catalog = client.catalog
         self.view: EvaluationView | None = None
         self.session: ReviewSession | None = None
+        self.kind = ""
         self.evaluation_id: str | None = None
         self.restrict: np.ndarray | None = None
         self._pending_cell: tuple | None = None
@@ -114,13 +138,14 @@ class EvaluationPage(QWidget):
         muted(hint)
         sl.addWidget(hint)
         sl.addWidget(self.class_table, 1)
+        self.class_hint = hint
         self.pr_chart = PRChart("Precision-recall per class",
                                 caption="Dots: where the confidence threshold puts each class.")
         self.confusion = ConfusionPanel()
         self.confusion.cell_clicked.connect(self.show_cell)
         self.figures = QTabWidget()
         self.figures.addTab(summary_tab, "Summary")
-        self.figures.addTab(self.pr_chart, "PR curves")
+        self.pr_tab = self.figures.addTab(self.pr_chart, "PR curves")
         self.figures.addTab(self.confusion, "Confusion matrix")
 
         # mistakes
@@ -131,9 +156,11 @@ class EvaluationPage(QWidget):
         self.review = ReviewPanel(client, panes=1)
         self.review.closed.connect(self.close_review)
         self.review.changed.connect(self._fixed)
+        self.worst = _worst_panel()
         self.right = QStackedWidget()
         self.right.addWidget(self.gallery)
         self.right.addWidget(self.review)
+        self.right.addWidget(self.worst)
 
         self.split = QSplitter(Qt.Orientation.Horizontal)
         self.split.addWidget(self.figures)
@@ -167,10 +194,15 @@ class EvaluationPage(QWidget):
         self.title.setText(f"{model.name} · {rec.name}")
         flt = ", ".join(f"{k} {v}" for k, v in (rec.filter or {}).items()) or "all items"
         n = rec.results.get("n_items", "?")
-        self.subtitle.setText(f"{'detection (COCO)' if rec.method == 'coco' else rec.method} on {ds.name} "
+        self.kind = evaluation_kind(rec.method, rec.results)
+        self.subtitle.setText(f"{KIND_WORDS.get(self.kind, rec.method)} on {ds.name} "
                               f"({flt}, {n} items) · {rec.created_at[:19].replace('T', ' ')}")
         self._fill_picker(rec)
         self.close_review()
+        self._set_kind_controls()
+        if self.kind == "semantic":
+            self._show_semantic(view)
+            return
         self.status.setText("Loading the cached predictions…")
         self.thresholds.setEnabled(False)
         self.keep_button.setEnabled(False)
@@ -178,6 +210,22 @@ class EvaluationPage(QWidget):
         gen = self._gen
         self.tasks.submit(lambda: _open_session(view), lambda s: self._loaded(gen, view, s),
                           lambda e: self._failed(gen, e))
+
+    def _set_kind_controls(self) -> None:
+        """What applies to this kind of evaluation: a semantic one has no threshold to move, no PR curves, no
+        instances (its matrix counts pixels); instance masks name their figures and IoU for masks."""
+        semantic = self.kind == "semantic"
+        masks = self.kind == "masks"
+        self.thresholds.setVisible(not semantic)
+        self.keep_button.setVisible(not semantic)
+        self.figures.setTabVisible(self.pr_tab, not semantic)
+        self.thresholds.set_iou_title(masks)
+        self.pr_chart.set_title("Precision-recall per class (masks)" if masks else "Precision-recall per class")
+        self.confusion.set_unit("pixels" if semantic else "")
+        self.class_hint.setText("Per class over every pixel scored (IoU, accuracy: the share of its pixels "
+                                "predicted right)." if semantic else "Double-click a class to list its mistakes.")
+        if not semantic and self.right.currentWidget() is self.worst:
+            self.right.setCurrentWidget(self.gallery)
 
     def _fill_picker(self, rec) -> None:
         self.picker.blockSignals(True)
@@ -197,6 +245,72 @@ class EvaluationPage(QWidget):
         if gen == self._gen:
             self.status.setText(f"Could not load the evaluation: {error}")
             self.message.emit(f"Could not load the evaluation: {error}")
+
+    # -- semantic segmentation -------------------------------------------------------------
+    def _show_semantic(self, view: EvaluationView) -> None:
+        """The stored pixel figures at once; the images, worst first, from the core in the background (where it
+        can list them)."""
+        self._gen += 1
+        gen = self._gen
+        self.view, self.session = view, None
+        self.restrict = None
+        results = view.results
+        self.summary_labels = _value_grid(self.summary_grid, list(SEMANTIC_STATS), SEMANTIC_TITLES)
+        self.stored_labels = _value_grid(self.stored_grid, [])
+        self.stored_box.setVisible(False)
+        self.summary_box.setTitle("Over every pixel scored (ignored pixels left out)")
+        self._fill_summary({"summary": view.summary})
+        self._fill_semantic_classes(view.per_class)
+        conf = results.get("confusion") or {}
+        self.confusion.set_matrix(conf.get("labels", []), conf.get("matrix", []))
+        self.confusion.matrix.set_selected(None)
+        self.right.setCurrentWidget(self.worst)
+        self.worst.table.setRowCount(0)
+        self.worst.note.setText("Listing the images, worst first…")
+        matrix = np.asarray(conf.get("matrix") or [[0]], np.int64)
+        self.status.setText(f"{int(matrix.sum()):,} pixels scored on {results.get('n_items', '?')} images. These "
+                            f"figures are stored: re-score after fixing the ground truth.")
+        self.tasks.submit(lambda: _worst_items(view), lambda rows: self._worst_loaded(gen, rows),
+                          lambda e: self._worst_failed(gen, e))
+        self.loaded.emit()
+
+    def _fill_semantic_classes(self, per: dict) -> None:
+        t = self.class_table
+        t.setUpdatesEnabled(False)
+        t.clearContents()
+        t.setColumnCount(len(SEMANTIC_COLUMNS) + 1)
+        t.setHorizontalHeaderLabels(["class", *(SEMANTIC_TITLES[c] for c in SEMANTIC_COLUMNS)])
+        t.setRowCount(len(per))
+        for r, (lb, row) in enumerate(per.items()):
+            for c, key in enumerate(["class", *SEMANTIC_COLUMNS]):
+                v = row.get(key)
+                if key == "class":
+                    text = lb
+                elif v is None or (isinstance(v, float) and v != v):
+                    text = "—"             # absent from the ground truth and the predictions
+                else:
+                    text = f"{int(v):,}" if key == "pixels" else format_value(v)
+                item = QTableWidgetItem(str(text))
+                if key != "class":
+                    item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+                    item.setToolTip(f"{lb} {SEMANTIC_TITLES.get(key, key)}: {v!r}")
+                t.setItem(r, c, item)
+        t.setUpdatesEnabled(True)
+
+    def _worst_loaded(self, gen: int, rows: list[dict] | str) -> None:
+        if gen != self._gen:
+            return
+        if isinstance(rows, str):          # the core cannot list them: why
+            self.worst.note.setText(rows)
+            return
+        self.worst.fill(rows)
+        self.worst.note.setText(f"{len(rows):,} images, the lowest mean IoU first." if rows else
+                                "No image to list.")
+        self.refreshed.emit()
+
+    def _worst_failed(self, gen: int, error: BaseException) -> None:
+        if gen == self._gen:
+            self.worst.note.setText(f"Could not list the images: {error}")
 
     def _loaded(self, gen: int, view: EvaluationView, session: ReviewSession) -> None:
         if gen != self._gen:
@@ -278,11 +392,14 @@ class EvaluationPage(QWidget):
             live, kept = [k for k in STORED_STATS if k in stored] + list(LIVE_STATS), []
         else:
             live, kept = list(CLASS_LIVE_STATS), [k for k in CLASS_STORED_STATS if k in stored]
-        self.summary_labels = _value_grid(self.summary_grid, live)
+        titles = MASK_TITLES if self.kind == "masks" else {}
+        self.summary_labels = _value_grid(self.summary_grid, live, titles)
         self.stored_labels = _value_grid(self.stored_grid, kept)
         self.stored_box.setVisible(bool(kept))
-        self.summary_box.setTitle("At these thresholds (mAP: stored, every threshold)" if self.session.is_detection
-                                  else "At this confidence threshold")
+        self.summary_box.setTitle(
+            "Masks at these thresholds (mask mAP: stored, every threshold)" if self.kind == "masks" else
+            "At these thresholds (mAP: stored, every threshold)" if self.session.is_detection
+            else "At this confidence threshold")
 
     def _fill_summary(self, fig: dict) -> None:
         """Live figures from the core at the current thresholds; detection's mAP and classification's top-k
@@ -298,6 +415,10 @@ class EvaluationPage(QWidget):
     def summary_values(self) -> dict[str, str]:
         """What the summary boxes show, by figure (tests and screenshots read the window through this)."""
         return {k: lb.text() for k, lb in {**self.summary_labels, **self.stored_labels}.items()}
+
+    def summary_titles(self) -> dict[str, str]:
+        """The name shown over each figure ('mask AP50', 'mIoU'), by figure key."""
+        return {k: lb.title_label.text() for k, lb in {**self.summary_labels, **self.stored_labels}.items()}
 
     def _fill_classes(self, fig: dict) -> None:
         per = fig["per_class"]
@@ -352,7 +473,7 @@ class EvaluationPage(QWidget):
     def show_cell(self, row: int, col: int) -> None:
         """A click on the confusion matrix: the gallery lists exactly the instances of that cell."""
         s = self.session
-        if s is None:
+        if s is None:              # a semantic evaluation: its cells count pixels, not instances
             return
         labels = s.figures["confusion"]["labels"]
         if self.restrict is None:
@@ -414,7 +535,9 @@ class EvaluationPage(QWidget):
         self.review.viewers[0].setFocus()
 
     def close_review(self) -> None:
-        if self.right.currentWidget() is self.review:
+        if self.right.currentWidget() is self.review and self.kind == "semantic":
+            self.right.setCurrentWidget(self.worst)
+        elif self.right.currentWidget() is self.review:
             item_id = self.review.current_item_id
             self.right.setCurrentWidget(self.gallery)
             if item_id is not None:
@@ -473,15 +596,16 @@ class EvaluationPage(QWidget):
         self.review.shutdown()
 
 
-def _value_grid(grid: QGridLayout, keys: list[str]) -> dict[str, QLabel]:
-    """Empty the grid, then a muted name over a large value for each key, five a row."""
+def _value_grid(grid: QGridLayout, keys: list[str], titles: dict[str, str] | None = None) -> dict[str, QLabel]:
+    """Empty the grid, then a muted name (its title, else the key) over a large value for each key, five a
+    row; each value label keeps its name label as `title_label`."""
     while grid.count():
         w = grid.takeAt(0).widget()
         if w is not None:
             w.deleteLater()
     out = {}
     for k, key in enumerate(keys):
-        name = QLabel(key)
+        name = QLabel((titles or {}).get(key, key))
         muted(name)
         value = QLabel()
         f = value.font()
@@ -490,6 +614,7 @@ def _value_grid(grid: QGridLayout, keys: list[str]) -> dict[str, QLabel]:
         value.setFont(f)
         grid.addWidget(name, (k // 5) * 2, k % 5)
         grid.addWidget(value, (k // 5) * 2 + 1, k % 5)
+        value.title_label = name
         out[key] = value
     return out
 
@@ -509,3 +634,70 @@ def status_text(instances: int, items: int) -> str:
     they are the ground truth and the predictions together, on how many images."""
     return (f"{instances:,} instances (ground truth and predictions) on {items:,} images. Moving a slider "
             f"recomputes everything from the cached predictions; the model does not run.")
+
+
+class _WorstPanel(QWidget):
+    """A semantic evaluation's images, worst first (the core's worst_items): name, mean IoU, pixel accuracy and
+    the classes under the evaluation's IoU threshold."""
+
+    COLUMNS = (("name", "image"), ("miou", "mean IoU"), ("pixel_accuracy", "pixel accuracy"),
+               ("below", "classes below the IoU threshold"))
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.note = QLabel()
+        self.note.setWordWrap(True)
+        muted(self.note)
+        self.table = QTableWidget()
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.verticalHeader().hide()
+        self.table.setColumnCount(len(self.COLUMNS))
+        self.table.setHorizontalHeaderLabels([t for _, t in self.COLUMNS])
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.table.horizontalHeader().setStretchLastSection(True)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        title = QLabel("Images, worst first")
+        title.setFont(title_font(self.font(), 1.05))
+        lay.addWidget(title)
+        lay.addWidget(self.note)
+        lay.addWidget(self.table, 1)
+
+    def fill(self, rows: list[dict]) -> None:
+        t = self.table
+        t.setUpdatesEnabled(False)
+        t.setRowCount(len(rows))
+        for r, row in enumerate(rows):
+            for c, (key, _) in enumerate(self.COLUMNS):
+                v = row.get(key)
+                if isinstance(v, (list, tuple)):
+                    text = ", ".join(str(x) for x in v)
+                elif isinstance(v, dict):
+                    text = ", ".join(f"{k} {format_value(x)}" for k, x in v.items())
+                else:
+                    text = "—" if v is None else v if isinstance(v, str) else format_value(v)
+                item = QTableWidgetItem(text)
+                if key in ("miou", "pixel_accuracy"):
+                    item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+                t.setItem(r, c, item)
+        t.setUpdatesEnabled(True)
+
+
+def _worst_panel() -> _WorstPanel:
+    return _WorstPanel()
+
+
+def _worst_items(view: EvaluationView) -> list[dict] | str:
+    """Off the GUI thread: the core's list of a semantic evaluation's images, worst first; where this version of
+    the core cannot list them, why (a sentence for the panel)."""
+    lister = getattr(view, "worst_items", None)
+    if lister is None:
+        return "This version cannot list a semantic evaluation's images; the figures on the left are complete."
+    try:
+        rows = [dict(r) for r in lister(limit=WORST_LIMIT)]
+        for r in rows:
+            r.setdefault("name", view.catalog.get_item(r["item_id"]).name if "item_id" in r else "?")
+        return rows
+    except ImportError:           # the core's semantic review is not installed in this build
+        return "This version cannot list a semantic evaluation's images; the figures on the left are complete."

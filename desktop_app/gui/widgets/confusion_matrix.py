@@ -1,6 +1,8 @@
 """A confusion matrix drawn as a heat map: rows true class, columns predicted, a click picks a cell.
 
-The diagonal can be hidden (it usually dwarfs the mistakes); the colour scale then covers the rest.
+The diagonal can be hidden (it usually dwarfs the mistakes); the colour scale then covers the rest. It counts
+instances (detection, classification) or pixels (semantic segmentation: millions a cell, shown as row shares,
+the counts in the tooltip).
 """
 
 from __future__ import annotations
@@ -26,6 +28,21 @@ def heat(value: float, dark: bool) -> QColor:
     return QColor.fromRgbF(0.97 - 0.78 * v, 0.98 - 0.55 * v, 1.0 - 0.30 * v)
 
 
+def compact(v: float) -> str:
+    """A count that fits a cell: 950, 12k, 3.4M, 1.2G."""
+    v = float(v)
+    for scale, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if abs(v) >= scale:
+            x = v / scale
+            return f"{x:.1f}{suffix}" if x < 10 else f"{x:.0f}{suffix}"
+    return f"{int(v)}"
+
+
+def share_text(v: float) -> str:
+    """A row share: '37%', and '<1%' for a few stray pixels (not '0%', which reads as none)."""
+    return "<1%" if 0 < v < 0.005 else f"{v:.0%}"
+
+
 class ConfusionMatrixView(QWidget):
     cell_clicked = Signal(int, int)          # row (true), column (predicted)
 
@@ -38,6 +55,8 @@ class ConfusionMatrixView(QWidget):
         self.selected: tuple[int, int] | None = None
         self.title = ""
         self.row_title, self.col_title = "true", "predicted"
+        self.unit = ""                       # "pixels": counts in the tooltip say what they count
+        self.clickable = True                # a pixel matrix lists no instances: no click, no hand cursor
         self.font_small = QFont(self.font())
         self.font_small.setPixelSize(11)
         self._margin_cache: tuple | None = None
@@ -178,7 +197,7 @@ class ConfusionMatrixView(QWidget):
                         p.setPen(QColor("#f0f0f0"))
                     else:
                         p.setPen(QColor("white") if share > 0.55 else QColor("#1d1d1d"))
-                    p.drawText(r, Qt.AlignmentFlag.AlignCenter, f"{v:.0%}" if self.normalize else f"{int(v)}")
+                    p.drawText(r, Qt.AlignmentFlag.AlignCenter, share_text(v) if self.normalize else compact(v))
         grid = QPen(pal.color(QPalette.ColorRole.Mid))
         grid.setWidthF(0.5)
         p.setPen(grid)
@@ -213,6 +232,8 @@ class ConfusionMatrixView(QWidget):
     def mousePressEvent(self, event: QMouseEvent) -> None:
         cell = self.cell_at(event.position())
         if cell is not None and event.button() == Qt.MouseButton.LeftButton:
+            if not self.clickable:
+                return
             if self.hide_diagonal and cell[0] == cell[1]:
                 return
             self.selected = cell
@@ -224,13 +245,17 @@ class ConfusionMatrixView(QWidget):
         if cell is None:
             QToolTip.hideText()
             return
-        i, j = cell
+        QToolTip.showText(event.globalPosition().toPoint(), self.cell_tip(*cell), self)
+        n = int(self.matrix[cell])
+        self.setCursor(Qt.CursorShape.PointingHandCursor if n and self.clickable else Qt.CursorShape.ArrowCursor)
+
+    def cell_tip(self, i: int, j: int) -> str:
+        """'true road, predicted sky: 1,234,567 pixels (12.3% of road)'."""
         n = int(self.matrix[i, j])
         total = int(self.matrix[i].sum())
-        share = f" ({n / total:.0%} of {self.labels[i]})" if total else ""
-        QToolTip.showText(event.globalPosition().toPoint(),
-                          f"true {self.labels[i]}, predicted {self.labels[j]}: {n}{share}", self)
-        self.setCursor(Qt.CursorShape.PointingHandCursor if n else Qt.CursorShape.ArrowCursor)
+        share = f" ({n / total:.1%} of {self.labels[i]})" if total else ""
+        unit = f" {self.unit}" if self.unit else ""
+        return f"true {self.labels[i]}, predicted {self.labels[j]}: {n:,}{unit}{share}"
 
 
 class ConfusionPanel(QWidget):
@@ -263,3 +288,17 @@ class ConfusionPanel(QWidget):
 
     def set_matrix(self, labels: Sequence[str], matrix) -> None:
         self.matrix.set_matrix(labels, matrix)
+
+    def set_unit(self, unit: str) -> None:
+        """'pixels': a semantic evaluation's matrix: shown as shares of each true class (the counts run to
+        millions), counts in the tooltip, no cell to click; '' (instances) goes back to counts."""
+        pixels = unit == "pixels"
+        self.matrix.unit = unit
+        self.matrix.clickable = not pixels
+        self.normalize.setChecked(pixels)
+        self.normalize.setToolTip("Each cell as a share of its true class's pixels (row)" if pixels
+                                  else "Each cell as a share of its true class (row)")
+        if hasattr(self, "hint"):
+            self.hint.setText("Each row: where that class's pixels went (shares of the row); hover a cell for "
+                              "its pixel count." if pixels else "Click a cell to list its instances.")
+        self.matrix.update()

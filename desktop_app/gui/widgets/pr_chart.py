@@ -45,9 +45,17 @@ class _Chart(QWidget):
             ax.setPen(pg.mkPen(fg))
             ax.setTextPen(pg.mkPen(fg))
         self.plot.showGrid(x=True, y=True, alpha=0.25)
+        self._fg = fg
         self.plot.setTitle(title, color=fg)
         self.legend = self.plot.addLegend(offset=(-10, 10))
         self.plot.setMenuEnabled(False)
+
+    def set_title(self, title: str) -> None:
+        """A new title in the chart's own colour (masks: 'per class (masks)')."""
+        self.plot.setTitle(title, color=self._fg)
+
+    def title_text(self) -> str:
+        return self.plot.getPlotItem().titleLabel.text
 
     def export_png(self, path: Path | str) -> Path:
         return save_png(self, path)

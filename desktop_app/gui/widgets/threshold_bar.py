@@ -50,6 +50,13 @@ class ThresholdBar(QWidget):
             s.setValue(v)
             s.blockSignals(False)
 
+    def set_iou_title(self, masks: bool) -> None:
+        """Instance masks match by mask IoU (their pixels), boxes by box IoU."""
+        self.iou_label.setText("Mask IoU ≥" if masks else "IoU ≥")
+        self.iou.setToolTip("A predicted mask matches a ground-truth mask (or polygon) whose pixels overlap it at "
+                            "least this much (intersection over union)" if masks else
+                            "A prediction matches a ground truth overlapping it at least this much")
+
     def set_iou_enabled(self, on: bool) -> None:
         """A classification evaluation has no IoU."""
         self.iou.setEnabled(on)
