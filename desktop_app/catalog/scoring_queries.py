@@ -126,6 +126,11 @@ class ScoringQueries:
         """The model's mask ('binary') predictions, by item then id; only those of `item_ids` when given."""
         return self._shapes("model_id = ? AND type = 'binary'", (model_id,), item_ids)
 
+    def prediction_items(self, model_id: str, annotation_type: str) -> list[int]:
+        """The items holding predictions of one type by the model (any dataset)."""
+        return [r[0] for r in self._rows("SELECT DISTINCT item_id FROM annotations WHERE model_id = ? AND type = ?",
+                                         (model_id, annotation_type))]
+
     def _shapes(self, where: str, params: tuple, item_ids: list[int] | None) -> list[ShapeRow]:
         sql = f"SELECT {_SHAPE} FROM annotations WHERE {where}"
         if item_ids is None:

@@ -126,8 +126,8 @@ def _evaluate(p):
         if a.json:
             print_json(out)
         else:
-            for k, v in (out.get("summary") or {}).items():
-                print(f"{k:>24}: {v:.4f}" if isinstance(v, float) else f"{k:>24}: {v}")
+            from desktop_app.evaluation.summary_text import summary_lines
+            print("\n".join(summary_lines(out.get("method"), out.get("summary") or {})))
         return 0
     p.set_defaults(func=run)
 

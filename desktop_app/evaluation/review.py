@@ -220,7 +220,9 @@ class ReviewSession:
         elif self.method == "classification":
             self._build_classification()
         else:
-            raise ValidationError(f"no review for {self.method!r} evaluations")
+            raise ValidationError(f"no instance review for {self.method!r} evaluations" + (
+                ": a semantic evaluation's review is its items (EvaluationView.review() gives a SemanticReview)"
+                if self.method == "semantic" else ""))
         self.update()
 
     @property

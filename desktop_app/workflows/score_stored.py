@@ -17,7 +17,7 @@ from typing import Any
 
 from desktop_app.catalog import Catalog, ExecutionRecord, ExecutionStatus
 from desktop_app.errors import ValidationError
-from desktop_app.evaluation.run import default_name, describe_selection, require_ground_truth, score_model
+from desktop_app.evaluation.run import MASK_OUTPUTS, default_name, describe_selection, require_ground_truth, score_model
 from desktop_app.jobs.naming import TITLE_KEY, job_title
 
 from .data_versions import record_evaluation_version
@@ -26,10 +26,13 @@ STORED = "stored predictions"      # what the job's name says it scored
 
 
 def stored_prediction_items(catalog: Catalog, model_id: str, dataset_id: str, filters: dict | None) -> set[int]:
-    """The filtered items holding predictions of the model that scoring reads (class labels, or boxes)."""
+    """The filtered items holding predictions of the model that scoring reads (class labels, masks, or boxes)."""
     wanted = set(catalog.item_ids(dataset_id, **(filters or {})))
-    if catalog.get_model(model_id).output_type == "class":
+    output_type = catalog.get_model(model_id).output_type
+    if output_type == "class":
         rows: Any = catalog.scoring.class_predictions(model_id)
+    elif output_type in MASK_OUTPUTS:
+        return wanted.intersection(catalog.scoring.prediction_items(model_id, "binary"))
     else:
         rows = catalog.scoring.prediction_geometry(model_id, "box")
     return {r.item_id for r in rows if r.item_id in wanted}
@@ -48,7 +51,7 @@ def check_stored(catalog: Catalog, model_id: str, dataset_id: str, filters: dict
     require_ground_truth(catalog, model_id, dataset_id, filters)
     if not stored_prediction_items(catalog, model_id, dataset_id, filters):
         model = catalog.get_model(model_id)
-        what = "class" if model.output_type == "class" else "box"
+        what = {"class": "class", "binary": "mask", "semantic": "mask"}.get(model.output_type, "box")
         selection = describe_selection(catalog.get_dataset(dataset_id).name, filters)
         raise ValidationError(f"model {model.name!r} has no stored {what} predictions on {selection}: import them "
                               f"(`desktop-app import-predictions FILE --model NAME --dataset NAME`, "

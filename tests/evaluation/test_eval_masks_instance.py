@@ -40,12 +40,16 @@ def _shift(m, dy, dx):
 
 @pytest.fixture
 def masks_set(tmp_path):
+    cat = Catalog(tmp_path / "cat")
+    yield populate(cat, cat.create_project("p").id, tmp_path)
+    cat.close()
+
+
+def populate(cat, project_id, tmp_path, *, package="seg"):
     """30 images of varied sizes; ground truth: masks, polygons of masks, a crowd (uncompressed RLE) or two;
     predictions: shifted masks (some with another class, some missed), spurious ones, tied scores."""
     rng = np.random.default_rng(7)
-    cat = Catalog(tmp_path / "cat")
-    project = cat.create_project("p")
-    ds = cat.create_dataset(project.id, "blobs", labels=LABELS)
+    ds = cat.create_dataset(project_id, "blobs", labels=LABELS)
     entries, truth = [], []
     for n in range(30):
         h, w = int(rng.integers(30, 60)), int(rng.integers(30, 60))
@@ -66,9 +70,9 @@ def masks_set(tmp_path):
         entries.append(ImageEntry(source=path, name=path.name, width=w, height=h, annotations=anns))
         truth.append(objs)
     ids = cat.import_bundle(ds.id, DatasetBundle(labels=LABELS, items=entries))
-    package = cat.create_package("seg", project_id=project.id, output_type="binary")
-    model = cat.create_model("seg-v1", project_id=project.id, package_id=package.id, labels=LABELS,
-                             output_type="binary")
+    pkg = cat.create_package(package, project_id=project_id, output_type="binary")
+    model = cat.create_model("seg-v1", project_id=project_id, package_id=pkg.id, labels=LABELS, output_type="binary",
+                             dataset_id=ds.id)
     preds = {}
     for item_id, objs, e in zip(ids, truth, entries):
         out = []
@@ -87,8 +91,7 @@ def masks_set(tmp_path):
                                   score=round(float(rng.random()), 1)))
         preds[item_id] = out
     cat.replace_predictions(model.id, model.name, preds, ds.id)
-    yield cat, ds, model, ids, truth
-    cat.close()
+    return cat, ds, model, ids, truth
 
 
 def _pycocotools_segm(cat, model, ids, truth, ds):
