@@ -83,11 +83,13 @@ def test_a_semantic_evaluation_shows_pixel_figures_and_a_row_normalised_pixel_ma
     client, project, ds = seg
     _, rec = mf.semantic_evaluation(client, project, ds)
     assert rec.method == "semantic"
-    load(qtbot, page, rec.id)
+    with qtbot.waitSignal(page.refreshed, timeout=WAIT_MS):      # the images, worst first, listed after
+        load(qtbot, page, rec.id)
     assert "semantic segmentation (pixels)" in page.subtitle.text()
     summary = rec.results["summary"]
-    assert page.summary_titles() == {"miou": "mIoU", "pixel_accuracy": "pixel accuracy",
-                                     "mean_accuracy": "mean class accuracy"}
+    titles = page.summary_titles()
+    assert titles["miou"] == "mIoU" and titles["pixel_accuracy"] == "pixel accuracy"
+    assert titles["mean_accuracy"] == "mean class accuracy"
     values = page.summary_values()
     for key in ("miou", "pixel_accuracy", "mean_accuracy"):
         assert values[key] == format_value(summary[key]), key
@@ -122,6 +124,11 @@ def test_a_semantic_evaluation_shows_pixel_figures_and_a_row_normalised_pixel_ma
         from PySide6.QtCore import Qt
         qtbot.mouseClick(cm, Qt.MouseButton.LeftButton, pos=cm.cell_rect(1, 2).center().toPoint())
     assert page.right.currentWidget() is page.worst
+    worst = EvaluationView(client.catalog, client.catalog.get_evaluation(rec.id)).worst_items()
+    wt = page.worst.table
+    assert wt.rowCount() == len(worst) > 0
+    assert wt.item(0, 0).text() == client.catalog.get_item(worst[0]["item_id"]).name
+    assert wt.item(0, 1).text() == format_value(worst[0]["miou"])
     # then an instance evaluation on the same page: its controls return, its matrix counts instances again
     _, inst = mf.instance_evaluation(client, project, ds)
     load(qtbot, page, inst.id)

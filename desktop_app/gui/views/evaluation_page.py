@@ -44,8 +44,9 @@ CLASS_COLUMNS = ("support", "tp", "fp", "fn", "precision", "recall", "f1", "AP",
 MASK_TITLES = {"mAP": "mask mAP", "mAP50": "mask AP50", "mAP75": "mask AP75", "AR100": "mask AR100",
                "AP": "mask AP", "AP50": "mask AP50"}
 # Semantic segmentation: stored figures over pixels, no threshold.
-SEMANTIC_STATS = ("miou", "pixel_accuracy", "mean_accuracy")
-SEMANTIC_TITLES = {"miou": "mIoU", "pixel_accuracy": "pixel accuracy", "mean_accuracy": "mean class accuracy",
+SEMANTIC_STATS = ("miou", "miou_foreground", "pixel_accuracy", "mean_accuracy")
+SEMANTIC_TITLES = {"miou": "mIoU", "miou_foreground": "mIoU without background", "pixel_accuracy": "pixel accuracy",
+                   "mean_accuracy": "mean class accuracy",
                    "iou": "IoU", "accuracy": "accuracy", "pixels": "pixels"}
 SEMANTIC_COLUMNS = ("iou", "accuracy", "pixels")
 WORST_LIMIT = 500
@@ -255,7 +256,8 @@ class EvaluationPage(QWidget):
         self.view, self.session = view, None
         self.restrict = None
         results = view.results
-        self.summary_labels = _value_grid(self.summary_grid, list(SEMANTIC_STATS), SEMANTIC_TITLES)
+        stats = [k for k in SEMANTIC_STATS if k in view.summary or k in ("miou", "pixel_accuracy", "mean_accuracy")]
+        self.summary_labels = _value_grid(self.summary_grid, stats, SEMANTIC_TITLES)
         self.stored_labels = _value_grid(self.stored_grid, [])
         self.stored_box.setVisible(False)
         self.summary_box.setTitle("Over every pixel scored (ignored pixels left out)")
