@@ -18,6 +18,14 @@ DEFAULT_BASICS = ("status", "package")
 DEFAULT_TAIL = ("alias", "tags", "data.version")
 DEFAULT_PARAMS = ("learning_rate", "epochs", "batch_size")
 MAX_DEFAULT_METRICS = 3
+# Each task's headline validation figure (the trainer's monitor, logged as validation/<name>), shown first in
+# this order: an instance segmentation model logs box mAP50 too, after its mask AP50.
+HEADLINE_METRICS = ("validation/mask_map50", "validation/miou", "validation/map50", "validation/accuracy")
+
+
+def headline_rank(key: str) -> int:
+    """0.. for a headline metric (in HEADLINE_METRICS order), then every other key."""
+    return HEADLINE_METRICS.index(key) if key in HEADLINE_METRICS else len(HEADLINE_METRICS)
 LOG_RATIO = 10.0         # a parameter whose positive values span a decade or more goes on a log scale
 BASIC_TITLES = {"data.version": "data version", "alias": "aliases", "created": "created"}
 _METRIC = re.compile(r"^(?:(max|min)\()?metrics\.(`?)(?P<key>.+?)\2\)?$")
@@ -69,7 +77,8 @@ def default_columns(keys: dict[str, list[str]]) -> list[str]:
     """status, package, the main validation metrics, learning_rate / epochs / batch_size when models have them,
     aliases, tags and the data version."""
     metrics = list(keys.get("metrics", []))
-    ranked = sorted(metrics, key=lambda k: (not k.startswith("validation/"), "batch" in k, "/" not in k, k))
+    ranked = sorted(metrics, key=lambda k: (not k.startswith("validation/"), headline_rank(k), "batch" in k,
+                                            "/" not in k, k))
     chosen = [metric_column(k) for k in ranked if k.startswith("validation/")][:MAX_DEFAULT_METRICS]
     if not chosen:
         chosen = [metric_column(k) for k in ranked[:MAX_DEFAULT_METRICS]]

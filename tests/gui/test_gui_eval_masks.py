@@ -60,7 +60,7 @@ def test_an_instance_segmentation_evaluation_reads_as_mask_ap_with_live_threshol
     assert page.figures.isTabVisible(page.pr_tab) and "masks" in page.pr_chart.title_text()
     # per-class table and PR curves as for boxes
     headers = [page.class_table.horizontalHeaderItem(c).text() for c in range(page.class_table.columnCount())]
-    assert headers[0] == "class" and "AP" in headers and "tp" in headers
+    assert headers[0] == "class" and "mask AP" in headers and "mask AP50" in headers and "tp" in headers
     assert {page.class_table.item(r, 0).text() for r in range(page.class_table.rowCount())} == set(ds.labels)
     assert set(page.pr_chart.curve_names()) <= set(ds.labels) and page.pr_chart.curve_names()
     # the sliders: the counts follow the core's at the new thresholds

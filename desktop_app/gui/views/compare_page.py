@@ -1,7 +1,8 @@
 """The compare page: two or more models side by side. Chosen metrics as overlaid curves (a colour per
 model) on step, epoch or wall time; their final and best values with the best per row highlighted; the
 configuration differences; evaluations of one dataset side by side (figures, per-class bars, PR curves,
-confusion matrices) and, for two models, the way into reviewing their images side by side."""
+confusion matrices) and, for two models, the way into reviewing their images side by side. Segmentation
+evaluations compare by their own figures: mask AP for instance masks, mIoU and pixel confusion for semantic."""
 
 from __future__ import annotations
 
@@ -21,6 +22,8 @@ from desktop_app.evaluation import compare
 from desktop_app.sdk.views import ema, positive_or_nan
 
 from ..exporting import save_png
+from ..leaderboard_data import headline_rank
+from ..segmentation_figures import KIND_WORDS, SEMANTIC_CLASS_METRICS, SEMANTIC_STATS, evaluation_kind, figure_title
 from ..style import esc, is_dark, muted, title_font
 from ..widgets.charts import LINE_COLORS, whole_step_ticks
 from ..widgets.compare_table import CompareTableView
@@ -40,7 +43,8 @@ def model_color(k: int) -> QColor:
 def default_metrics(keys: list[str]) -> list[str]:
     """Validation curves first, then training ones; evaluation points and plain values last."""
     def rank(k: str) -> tuple:
-        return (k.startswith("eval/"), "/" not in k, not k.startswith("validation/"), "batch" in k, k)
+        return (k.startswith("eval/"), "/" not in k, not k.startswith("validation/"), headline_rank(k),
+                "batch" in k, k)
     return sorted(keys, key=rank)[:MAX_DEFAULT_METRICS]
 
 
@@ -162,6 +166,11 @@ class ComparePage(QWidget):
         self.eval_png.clicked.connect(lambda: self._ask_png(self.eval_content, "evaluation.png"))
         bar.addWidget(self.eval_png)
         lay.addLayout(bar)
+        self.kinds_note = QLabel()           # evaluations of one dataset that score different things
+        self.kinds_note.setWordWrap(True)
+        muted(self.kinds_note)
+        self.kinds_note.hide()
+        lay.addWidget(self.kinds_note)
         self.no_eval = QLabel("No dataset evaluated by two of these models yet: evaluate them on the same "
                               "dataset (and subset) to compare their results here.")
         self.no_eval.setWordWrap(True)
@@ -183,7 +192,7 @@ class ComparePage(QWidget):
         bl.setContentsMargins(0, 0, 0, 0)
         bl.addWidget(self.class_metric)
         bl.addWidget(self.bars, 1)
-        pr_box = QWidget()
+        pr_box = self.pr_box = QWidget()
         prl = QVBoxLayout(pr_box)
         prl.setContentsMargins(0, 0, 0, 0)
         prl.addWidget(self.pr_class)
@@ -390,6 +399,30 @@ class ComparePage(QWidget):
             return {}
         return {self.names[mid]: g.records[mid].results for mid in self.model_ids if mid in g.records}
 
+    def group_kinds(self) -> list[str]:
+        """What the group's evaluations score ('boxes', 'masks', 'semantic', 'classification'), in model order."""
+        g = self.group
+        if g is None:
+            return []
+        return [evaluation_kind(g.records[mid].method, g.records[mid].results) for mid in self.model_ids
+                if mid in g.records]
+
+    @property
+    def group_kind(self) -> str:
+        """The group's one kind, or 'mixed' when its evaluations score different things."""
+        kinds = set(self.group_kinds())
+        return kinds.pop() if len(kinds) == 1 else "mixed" if kinds else ""
+
+    def review_refusal(self) -> str:
+        """Why the group's images cannot be reviewed side by side ('' when they can): mistakes are counted the
+        same way only between evaluations of one kind (regressions compare them)."""
+        kinds = self.group_kinds()
+        if len(set(kinds)) > 1:
+            words = " and ".join(sorted({KIND_WORDS.get(k, k) for k in kinds}))
+            return (f"These evaluations score different things ({words}): their mistakes do not compare, so "
+                    f"there are no regressions to list. Compare models evaluated the same way.")
+        return ""
+
     def review_pairs(self) -> list[tuple[str, str, str]]:
         """(menu text, baseline evaluation id, candidate evaluation id) for every ordered pair of models in the
         group: regressions are what the candidate gets wrong that the baseline got right."""
@@ -407,7 +440,10 @@ class ComparePage(QWidget):
         self.review_button.setMenu(None)
         if old is not None:
             old.deleteLater()
-        self.review_button.setEnabled(bool(pairs))
+        refusal = self.review_refusal()
+        self.review_button.setEnabled(bool(pairs) and not refusal)
+        self.review_button.setToolTip(refusal or "The same image in two panes; regressions: what the second model "
+                                                 "gets wrong that the first got right")
         if len(pairs) <= 2:
             self.review_button.setText("Review images side by side…")
             return
@@ -423,14 +459,24 @@ class ComparePage(QWidget):
         if g is None:
             return
         results = self._group_results()
-        self.eval_table.set_table(compare.evaluation_table(results))
+        kind = self.group_kind
+        refusal = self.review_refusal()
+        self.kinds_note.setText(refusal)
+        self.kinds_note.setVisible(bool(refusal))
+        table = compare.evaluation_table(results, self._stats(results) if kind == "semantic" else None)
+        for row in table.rows:               # 'mask mAP', 'mIoU': what the figures measure
+            row.name = figure_title(kind, row.name)
+        self.eval_table.set_table(table)
         first = next(iter(results.values()))
         metrics = compare.per_class_metrics(first)
+        if kind == "semantic":               # pixels per class is a count, not a score to compare
+            metrics = [m for m in SEMANTIC_CLASS_METRICS if m in metrics]
         self.class_metric.blockSignals(True)
         self.class_metric.clear()
         for m in metrics:
-            self.class_metric.addItem(f"per class: {m}", m)
+            self.class_metric.addItem(f"per class: {figure_title(kind, m)}", m)
         self.class_metric.blockSignals(False)
+        self.pr_box.setVisible(kind != "semantic")      # pixels have no precision-recall curve
         labels = list(first.get("per_class", {}))
         self.pr_class.blockSignals(True)
         self.pr_class.clear()
@@ -441,6 +487,13 @@ class ComparePage(QWidget):
         self._draw_pr()
         self._draw_matrices(results)
 
+    @staticmethod
+    def _stats(results: dict[str, dict]) -> list[str]:
+        """A semantic group's figures in the order the evaluation page shows them, then any others."""
+        present = {k for r in results.values() for k, v in r.get("summary", {}).items()
+                   if isinstance(v, (int, float)) and not isinstance(v, bool)}
+        return [k for k in SEMANTIC_STATS if k in present] + sorted(present - set(SEMANTIC_STATS))
+
     def _model_colors(self) -> dict[str, QColor]:
         return {self.names[mid]: self.colors[mid] for mid in self.model_ids}
 
@@ -450,7 +503,7 @@ class ComparePage(QWidget):
         if not results or not metric:
             return
         labels, values = compare.per_class_values(results, metric)
-        self.bars.set_values(labels, values, metric, self._model_colors())
+        self.bars.set_values(labels, values, figure_title(self.group_kind, metric), self._model_colors())
 
     def _draw_pr(self) -> None:
         results = self._group_results()
@@ -468,7 +521,8 @@ class ComparePage(QWidget):
                 c = (r.get("curves") or {}).get(lb)
                 if c:
                     curves[name] = (c["recall"], [math.nan if v is None else v for v in c["precision"]])
-        self.pr.plot.setTitle(f"Precision-recall: {lb}" + (" (IoU .50)" if self.group.method == "coco" else ""))
+        suffix = {"masks": " (mask IoU .50)", "boxes": " (IoU .50)"}.get(self.group_kind, "")
+        self.pr.set_title(f"Precision-recall: {lb}{suffix}")
         self.pr.set_curves(curves, self._model_colors())
 
     def _draw_matrices(self, results: dict[str, dict]) -> None:
@@ -481,11 +535,16 @@ class ComparePage(QWidget):
             if mid not in g.records:
                 continue
             panel = ConfusionPanel(self.names[mid], compact=True)
-            conf = g.records[mid].results.get("confusion", {})
+            rec = g.records[mid]
+            conf = rec.results.get("confusion", {})
             panel.set_matrix(conf.get("labels", []), conf.get("matrix", []))
             panel.matrix.set_hide_diagonal(self.hide_diagonal.isChecked())
-            panel.matrix.setToolTip("Click a cell to open this evaluation with the cell's instances listed")
-            panel.cell_clicked.connect(lambda i, j, eid=g.records[mid].id: self._open_cell(eid, i, j))
+            if evaluation_kind(rec.method, rec.results) == "semantic":
+                panel.set_unit("pixels")     # row shares of each class's pixels; nothing to list in a cell
+                panel.matrix.setToolTip("Each row: where that class's pixels went (hover a cell for its count)")
+            else:
+                panel.matrix.setToolTip("Click a cell to open this evaluation with the cell's instances listed")
+            panel.cell_clicked.connect(lambda i, j, eid=rec.id: self._open_cell(eid, i, j))
             self.matrices_layout.addWidget(panel, 1)
             self.matrix_panels.append(panel)
 
@@ -494,6 +553,10 @@ class ComparePage(QWidget):
 
     def open_review(self, pair: tuple[str, str] | None = None) -> None:
         """Both evaluations in the review page's two panes: `pair` (baseline, candidate), else the first two."""
+        refusal = self.review_refusal()
+        if refusal:
+            self.message.emit(refusal)
+            return
         if pair is None:
             pairs = self.review_pairs()
             if not pairs:

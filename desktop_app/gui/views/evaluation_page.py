@@ -22,6 +22,7 @@ from desktop_app.evaluation.store import EvaluationView
 
 from ..actions import Actions
 from ..exporting import save_png
+from ..segmentation_figures import KIND_WORDS, MASK_TITLES, SEMANTIC_STATS, SEMANTIC_TITLES, evaluation_kind
 from ..itemmodels.compare_model import format_value
 from ..style import muted, title_font
 from ..widgets.confusion_matrix import ConfusionPanel
@@ -40,28 +41,8 @@ STORED_STATS = ("mAP", "mAP50", "mAP75", "AR100")
 CLASS_LIVE_STATS = ("accuracy", "macro_f1", "weighted_f1", "macro_precision", "macro_recall")
 CLASS_STORED_STATS = ("top3_accuracy",)
 CLASS_COLUMNS = ("support", "tp", "fp", "fn", "precision", "recall", "f1", "AP", "AP50")
-# Instance masks: the same figures as boxes, named for masks.
-MASK_TITLES = {"mAP": "mask mAP", "mAP50": "mask AP50", "mAP75": "mask AP75", "AR100": "mask AR100",
-               "AP": "mask AP", "AP50": "mask AP50"}
-# Semantic segmentation: stored figures over pixels, no threshold.
-SEMANTIC_STATS = ("miou", "miou_foreground", "pixel_accuracy", "mean_accuracy")
-SEMANTIC_TITLES = {"miou": "mIoU", "miou_foreground": "mIoU without background", "pixel_accuracy": "pixel accuracy",
-                   "mean_accuracy": "mean class accuracy",
-                   "iou": "IoU", "accuracy": "accuracy", "pixels": "pixels"}
 SEMANTIC_COLUMNS = ("iou", "accuracy", "pixels")
 WORST_LIMIT = 500
-
-
-def evaluation_kind(method: str, results: dict) -> str:
-    """'boxes', 'masks' (COCO segm), 'semantic' or 'classification': what the page shows and how it names it."""
-    if method == "coco":
-        return "masks" if results.get("iou_type") == "segm" or results.get("summary", {}).get("iou_type") == "segm" \
-            else "boxes"
-    return method
-
-
-KIND_WORDS = {"boxes": "detection (COCO)", "masks": "instance segmentation (COCO masks)",
-              "semantic": "semantic segmentation (pixels)"}
 
 
 class EvaluationPage(QWidget):
@@ -430,8 +411,9 @@ class EvaluationPage(QWidget):
         t.setUpdatesEnabled(False)
         if t.columnCount() != len(cols) + 1 or t.rowCount() != len(per):
             t.setColumnCount(len(cols) + 1)
-            t.setHorizontalHeaderLabels(["class", *cols])
             t.setRowCount(len(per))
+        titles = MASK_TITLES if self.kind == "masks" else {}
+        t.setHorizontalHeaderLabels(["class", *(titles.get(c, c) for c in cols)])
         for r, (lb, row) in enumerate(per.items()):
             vals = {**stored.get(lb, {}), **row}
             for c, key in enumerate(["class", *cols]):

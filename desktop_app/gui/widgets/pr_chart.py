@@ -106,6 +106,7 @@ class ClassBars(_Chart):
         super().__init__(title, parent)
         self.bars: list[pg.BarGraphItem] = []
         self.values: dict[str, list[float]] = {}
+        self.labels: list[str] = []
         self.plot.setYRange(0, 1.0, padding=0.02)
 
     def set_values(self, labels: Sequence[str], values: Mapping[str, Sequence[float]], metric: str = "",
@@ -115,6 +116,7 @@ class ClassBars(_Chart):
         self.legend.clear()
         self.bars = []
         self.values = {k: list(v) for k, v in values.items()}
+        self.labels = list(labels)
         n = max(1, len(values))
         width = 0.8 / n
         top = 0.0
