@@ -24,7 +24,8 @@ from desktop_app.domain.images import MAX_PIXELS
 from desktop_app.errors import ValidationError
 
 __all__ = [
-    "MAX_MASK_PIXELS", "as_mask", "encode", "decode", "counts_of", "counts_string", "area", "bbox",
+    "MAX_MASK_PIXELS", "as_mask", "encode", "decode", "decode_box", "decode_crop", "rle_bbox", "counts_of",
+    "counts_array", "counts_string", "area", "bbox",
     "rle_problem", "polygon_problem", "polygon_to_mask", "mask_to_polygons", "polygon_area", "label_map", "iou",
     "png_data_uri",
 ]
@@ -153,6 +154,121 @@ def decode(rle: dict[str, Any]) -> np.ndarray:
         raise ValueError(f"RLE counts cover {total} pixels, the {h}x{w} mask has {h * w}")
     values = np.arange(counts.size) % 2 == 1
     return np.repeat(values, counts).reshape((h, w), order="F")
+
+
+def _string_counts_array(s: str) -> np.ndarray | None:
+    """_string_counts in numpy (each character's 5 bits shifted into its number, numbers split where a character
+    has no continuation bit, then the deltas summed along the even and the odd runs); None where the string is
+    one the plain loop must judge (a bad character, a number cut short or longer than 12 characters)."""
+    b = np.frombuffer(s.encode("ascii", "replace"), dtype=np.uint8).astype(np.int64) - 48
+    if b.size == 0:
+        return np.zeros(0, np.int64)
+    if b.min() < 0 or b.max() >= 64:
+        return None
+    last = (b & 0x20) == 0                                 # the last character of a number
+    if not last[-1]:
+        return None
+    ends = np.flatnonzero(last)
+    starts = np.concatenate(([0], ends[:-1] + 1))
+    k = np.arange(b.size) - np.repeat(starts, ends - starts + 1)
+    if k.max() > 12:
+        return None
+    x = np.add.reduceat((b & 0x1F) << (5 * k), starts)
+    negative = (b[ends] & 0x10) != 0
+    x[negative] -= np.int64(1) << (5 * (k[ends[negative]] + 1))
+    out = x.copy()
+    for first in (3, 4):                                   # out[i] = x[i] + out[i - 2] for i > 2
+        if out.size > first:
+            out[first - 2::2] = np.cumsum(np.concatenate(([out[first - 2]], x[first::2])))
+    return out
+
+
+def counts_array(rle: dict[str, Any]) -> np.ndarray:
+    """``counts_of(rle)`` as an int64 array, a compressed string read with numpy (a few hundred times fewer Python
+    steps on a large mask); what counts_of refuses, refused the same (ValueError)."""
+    c = rle.get("counts") if isinstance(rle, dict) else None
+    if isinstance(c, bytes):
+        try:
+            c = c.decode("ascii")
+        except UnicodeDecodeError:
+            raise ValueError("the counts string is not ASCII") from None
+    if isinstance(c, str) and c.isascii():
+        out = _string_counts_array(c)
+        if out is not None:
+            return out
+    return np.asarray(counts_of(rle), dtype=np.int64)
+
+
+def _checked_runs(rle: dict[str, Any]) -> tuple[int, int, np.ndarray]:
+    """(h, w, run boundaries): the flat (column-major) index where each run starts, then h * w; ValueError as
+    decode's."""
+    h, w = (int(v) for v in rle["size"])
+    counts = counts_array(rle)
+    if counts.size and counts.min() < 0:
+        raise ValueError("RLE counts hold a negative run")
+    ends = np.concatenate(([0], np.cumsum(counts)))
+    if int(ends[-1]) != h * w:
+        raise ValueError(f"RLE counts cover {int(ends[-1])} pixels, the {h}x{w} mask has {h * w}")
+    return h, w, ends
+
+
+def _box_pixels(h: int, w: int, ends: np.ndarray, box: Sequence[float]) -> np.ndarray:
+    l, t = max(0, int(np.floor(box[0]))), max(0, int(np.floor(box[1])))
+    r, b = min(w, int(np.ceil(box[2]))), min(h, int(np.ceil(box[3])))
+    if r <= l or b <= t:
+        return np.zeros((max(0, b - t), max(0, r - l)), dtype=bool)
+    bh = b - t
+    lo, hi = l * h, r * h
+    # runs whose span meets [lo, hi): from the one holding lo to the one holding hi - 1
+    first = max(0, int(np.searchsorted(ends, lo, side="right")) - 1)
+    last = int(np.searchsorted(ends, hi, side="left"))
+    edges = np.clip(ends[first:last + 1], lo, hi) - lo
+    col, row = np.divmod(edges, h)
+    f = col * bh + np.clip(row - t, 0, bh)
+    values = (np.arange(first, first + f.size - 1) % 2) == 1
+    flat = np.repeat(values, np.diff(f))
+    return np.ascontiguousarray(flat.reshape((r - l, bh)).T)
+
+
+def _runs_bbox(h: int, ends: np.ndarray) -> list[float] | None:
+    starts, stops = ends[1:-1:2], ends[2::2]          # the set runs: [start, stop) flat
+    keep = stops > starts
+    starts, stops = starts[keep], stops[keep] - 1
+    if not starts.size:
+        return None
+    c0, r0 = np.divmod(starts, h)
+    c1, r1 = np.divmod(stops, h)
+    one_col = c0 == c1                                   # a run over two columns or more covers rows 0 .. h-1
+    top = int(np.where(one_col, r0, 0).min())
+    bottom = int(np.where(one_col, r1, h - 1).max())
+    return [float(c0.min()), float(top), float(c1.max() + 1), float(bottom + 1)]
+
+
+def decode_box(rle: dict[str, Any], box: Sequence[float]) -> np.ndarray:
+    """``decode(rle)[top:bottom, left:right]`` for a box [left, top, right, bottom] (pixel corners; rounded
+    outwards, clipped to the mask), without decoding the rest: only the runs that reach the box's columns are
+    read, and each is mapped to the pixels of the box it covers, so the work is the box's area plus the runs.
+    (Column-major: a run's pixels in columns l..r-1 and rows t..b-1, in the box's own column-major order, are
+    the ones between f(start) and f(end), where f(p) counts the box's pixels before flat index p.)"""
+    h, w, ends = _checked_runs(rle)
+    return _box_pixels(h, w, ends, box)
+
+
+def rle_bbox(rle: dict[str, Any]) -> list[float] | None:
+    """``bbox(decode(rle))`` read from the runs alone ([left, top, right, bottom], pixel corners); None when
+    the mask is empty."""
+    h, _w, ends = _checked_runs(rle)
+    return _runs_bbox(h, ends)
+
+
+def decode_crop(rle: dict[str, Any]) -> tuple[list[float] | None, np.ndarray]:
+    """(rle_bbox(rle), the mask's pixels in that box) with the counts read once; (None, a 0 x 0 array) when the
+    mask is empty."""
+    h, w, ends = _checked_runs(rle)
+    box = _runs_bbox(h, ends)
+    if box is None:
+        return None, np.zeros((0, 0), dtype=bool)
+    return box, _box_pixels(h, w, ends, box)
 
 
 def area(rle: dict[str, Any]) -> int:

@@ -159,43 +159,154 @@ def _finish(item: QGraphicsItem, rec: AnnotationRecord, tag_anchor: QPointF | No
 MASK_ALPHA = (70, 110)       # a mask's fill: prediction, ground truth (its pixels are all there is to see of it)
 
 
-class MaskItem(QGraphicsItem):
-    """A mask (binary annotation): its pixels filled in the class colour, translucent, and its outline traced
-    along the pixel edges. Decoded once from its RLE, cropped to its box: one image and one path to draw a frame."""
+def mask_pen(color: QColor, prediction: bool) -> QPen:
+    """A mask's outline: one screen pixel wide (cosmetic), dashed for a prediction. Qt strokes a cosmetic pen up to
+    1 pixel wide with its fast line stroker; a wider one is outlined as a polygon first, ten times slower."""
+    return annotation_pen(color, prediction, 1.0)
 
-    def __init__(self, rec: AnnotationRecord, color: QColor, prediction: bool):
+
+def outline_rings(mask: np.ndarray) -> list[np.ndarray]:
+    """The outer outlines of a mask's parts as (n, 2) arrays of [x, y], cheap to build and to draw: traced along
+    the pixel edges (domain.masks, exact), then each staircase corner moved to the middle of its step (a one-pixel
+    stair becomes a diagonal) and the points in line with their neighbours dropped."""
+    out = []
+    for ring in masks.mask_to_polygons(mask):
+        c = np.asarray(ring, np.float64)
+        if c.shape[0] >= 8:
+            c = (c + np.roll(c, -1, axis=0)) / 2
+            a, b = c - np.roll(c, 1, axis=0), np.roll(c, -1, axis=0) - c
+            keep = np.abs(a[:, 0] * b[:, 1] - a[:, 1] * b[:, 0]) > 1e-9
+            if keep.sum() >= 3:
+                c = c[keep]
+        out.append(c)
+    return out
+
+
+def mask_image(crop: np.ndarray, color: QColor, alpha: int) -> QImage:
+    """A mask's pixels as an image of its box: the colour at `alpha` where set, transparent elsewhere."""
+    a = alpha / 255
+    argb = (alpha << 24) | (round(color.red() * a) << 16) | (round(color.green() * a) << 8) | round(color.blue() * a)
+    h, w = crop.shape
+    px = np.where(crop, np.uint32(argb), np.uint32(0)).astype(np.uint32)
+    return QImage(px.data, w, h, 4 * w, QImage.Format.Format_ARGB32_Premultiplied).copy()
+
+
+OUTLINE_CELLS = 128          # a mask's first outline is traced on at most this many cells a side
+MAX_MIP = 8                  # the fill drawn from an image down to 1/8 of the mask's size when zoomed out
+
+
+def _ring_path(rings: list[np.ndarray], step: int, origin: QPointF, size: tuple[int, int]) -> QPainterPath:
+    path = QPainterPath()
+    w, h = size
+    for ring in rings:
+        pts = ring * step
+        if step > 1:
+            pts = np.minimum(pts, (w, h))
+        path.addPolygon(QPolygonF([QPointF(origin.x() + x, origin.y() + y) for x, y in pts.tolist()]))
+        path.closeSubpath()
+    return path
+
+
+class MaskItem(QGraphicsItem):
+    """A mask (binary annotation): its pixels filled in a colour, translucent, and its outline. Only its box is
+    decoded from the RLE (domain.masks.decode_crop: a 200-mask 4000 x 3000 image decodes its masks' boxes, not
+    200 x 12 M pixels); the fill is one cached image of the box (and, zoomed out, a smaller copy of it) and the
+    outline one path, so a frame draws an image and a path. A large mask's outline is traced first on a grid of at
+    most OUTLINE_CELLS a side (off by under 1.5 screen pixels at the zooms it is drawn at); the exact one when the
+    view zooms in on it. `fill_alpha` and `pen` override the annotation look (the review colours by kind)."""
+
+    def __init__(self, rec: AnnotationRecord, color: QColor, prediction: bool, *, pen: QPen | None = None,
+                 fill_alpha: int | None = None):
         super().__init__()
-        full = masks.decode(rec.coordinates)             # ValueError for a damaged RLE: the caller draws its box
-        box = masks.bbox(full)
+        box, self.crop = masks.decode_crop(rec.coordinates)   # ValueError for a damaged RLE: the caller draws its box
         if box is None:
             raise ValueError("empty mask")
         l, t, r, b = (int(v) for v in box)
-        crop = full[t:b, l:r]
-        rgba = np.zeros((*crop.shape, 4), np.uint8)
-        rgba[crop] = (color.red(), color.green(), color.blue(), MASK_ALPHA[0 if prediction else 1])
-        h, w = crop.shape
-        self._image = QImage(rgba.data, w, h, 4 * w, QImage.Format.Format_RGBA8888).copy()
+        h, w = self.crop.shape
+        self.color = QColor(color)
+        self.fill_alpha = MASK_ALPHA[0 if prediction else 1] if fill_alpha is None else int(fill_alpha)
+        self._image = mask_image(self.crop, self.color, self.fill_alpha)
+        self._mips: dict[int, QImage] = {1: self._image}
         self._origin = QPointF(l, t)
-        self._path = QPainterPath()
-        for ring in masks.mask_to_polygons(crop, tolerance=0.5):
-            self._path.addPolygon(QPolygonF([QPointF(l + x, t + y) for x, y in ring]))
-            self._path.closeSubpath()
-        self._pen = annotation_pen(color, prediction, 1.5)
         self._rect = QRectF(l, t, w, h)
+        self._step = max(1, -(-max(h, w) // OUTLINE_CELLS))
+        self._paths: dict[int, QPainterPath] = {}
+        self._pen = pen if pen is not None else mask_pen(color, prediction)
         self.top_left = QPointF(l, t)
         self.bottom_left = QPointF(l, b)
+        self.outline(self._step)
+
+    @property
+    def box(self) -> list[float]:
+        """[left, top, right, bottom] of the mask's pixels."""
+        r = self._rect
+        return [r.left(), r.top(), r.right(), r.bottom()]
+
+    def pen(self) -> QPen:
+        return QPen(self._pen)
+
+    def set_pen(self, pen: QPen) -> None:
+        self._pen = QPen(pen)
+        self.update()
+
+    def fill(self) -> QColor:
+        """The colour of the mask's pixels (alpha included)."""
+        c = QColor(self.color)
+        c.setAlpha(self.fill_alpha)
+        return c
+
+    def image(self) -> QImage:
+        return self._image
+
+    def outline(self, step: int = 1) -> QPainterPath:
+        """The outline traced on every `step`-th pixel (1: exact), in scene coordinates; built once."""
+        path = self._paths.get(step)
+        if path is None:
+            o = step // 2
+            grid = self.crop if step == 1 else self.crop[o::step, o::step]
+            h, w = self.crop.shape
+            path = self._paths[step] = _ring_path(outline_rings(grid), step, self._origin, (w, h))
+        return path
+
+    def hit(self, x: float, y: float) -> bool:
+        """Whether scene point (x, y) falls on one of the mask's pixels."""
+        c, r = int(np.floor(x - self._rect.left())), int(np.floor(y - self._rect.top()))
+        return 0 <= r < self.crop.shape[0] and 0 <= c < self.crop.shape[1] and bool(self.crop[r, c])
 
     def boundingRect(self) -> QRectF:
         return self._rect.adjusted(-2, -2, 2, 2)
 
     def shape(self) -> QPainterPath:
-        return self._path
+        return self.outline(self._step)
+
+    def contains(self, point: QPointF) -> bool:
+        return self.hit(point.x(), point.y())
+
+    def _mip(self, scale: float) -> QImage:
+        k = 1
+        while k < MAX_MIP and scale * k * 2 <= 1.0 and min(self._image.width(), self._image.height()) >= 8 * k:
+            k *= 2
+        img = self._mips.get(k)
+        if img is None:
+            img = self._mips[k] = self._image.scaled(-(-self._image.width() // k), -(-self._image.height() // k),
+                                                     Qt.AspectRatioMode.IgnoreAspectRatio,
+                                                     Qt.TransformationMode.SmoothTransformation)
+        return img
 
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None) -> None:
-        painter.drawImage(self._origin, self._image)
+        t = painter.worldTransform()
+        scale = abs(t.determinant()) ** 0.5 or 1.0
+        # Nearest-pixel scaling: a mask's pixels stay crisp squares zoomed in, and it costs a third of smoothing;
+        # zoomed out, a copy of the image at about the screen's size is drawn (a tenth of the pixels to blend).
+        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, False)
+        img = self._mip(scale)
+        if img is self._image:
+            painter.drawImage(self._origin, img)
+        else:
+            painter.drawImage(self._rect, img)
         painter.setPen(self._pen)
         painter.setBrush(Qt.BrushStyle.NoBrush)
-        painter.drawPath(self._path)
+        painter.drawPath(self.outline(1 if self._step * scale > 1.5 else self._step))
 
 
 def make_annotation_item(rec: AnnotationRecord, color: QColor, *, class_slot: int = 0,
