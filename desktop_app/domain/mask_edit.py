@@ -124,10 +124,10 @@ def rings_problem(rings: Rings, width: int, height: int) -> str | None:
         for j, (x, y) in enumerate(ring):
             if not (math.isfinite(x) and math.isfinite(y) and 0 <= x <= width and 0 <= y <= height):
                 return f"polygon ring {k} point {j} ({x:g}, {y:g}) lies outside the {width}x{height} image"
-        if ring_area(ring) < 1e-6:
-            return f"polygon ring {k} would have no area (its points are in one line)"
         if self_intersects(ring):
             return f"polygon ring {k} would cross itself"
+        if ring_area(ring) < 1e-6:
+            return f"polygon ring {k} would have no area (its points are in one line)"
     return None
 
 
