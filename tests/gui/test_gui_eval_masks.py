@@ -141,3 +141,23 @@ def test_compact_counts_and_shares():
     from desktop_app.gui.widgets.confusion_matrix import compact, share_text
     assert [compact(v) for v in (7, 950, 12_345, 3_456_789, 2.5e9)] == ["7", "950", "12k", "3.5M", "2.5G"]
     assert [share_text(v) for v in (0.0, 0.001, 0.374, 1.0)] == ["0%", "<1%", "37%", "100%"]
+
+
+def test_the_evaluate_dialog_says_what_a_segmentation_model_is_measured_on(qtbot, seg):
+    from desktop_app.gui.dialogs.evaluate_dialog import EvaluateDialog
+    client, project, ds = seg
+    inst = mf._model(client.catalog, project, ds, "inst-to-evaluate", "binary")
+    sem = mf._model(client.catalog, project, ds, "sem-to-evaluate", "semantic")
+    d = EvaluateDialog(client, None, inst.id)
+    qtbot.addWidget(d)
+    assert "instance masks (COCO segm)" in d.measures.text() and "mask mAP" in d.measures.text()
+    assert set(d.fields) == {"dataset", "subset", "name", "iou", "conf"}
+    assert d.grid.labelForField(d.fields["iou"]).text() == "Mask IoU threshold"
+    assert d.subset.currentData() == "test", d.problem.text()
+    assert not d.errors["dataset"].text(), d.errors["dataset"].text()      # masks to score against
+    d = EvaluateDialog(client, None, sem.id)
+    qtbot.addWidget(d)
+    assert "mIoU" in d.measures.text() and "confusion matrix over pixels" in d.measures.text()
+    assert set(d.fields) == {"dataset", "subset", "name", "iou"}             # no confidence for pixels
+    assert "counts as a mistake" in d.fields["iou"].hint.text()
+    assert not d.errors["dataset"].text() and not d.errors["iou"].text()

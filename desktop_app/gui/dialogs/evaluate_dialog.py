@@ -1,4 +1,5 @@
-"""Evaluate a model: dataset, subset, name and thresholds; OK queues the job (the checks are sdk.evaluate_form's)."""
+"""Evaluate a model: dataset, subset, name and thresholds; OK queues the job (the checks are sdk.evaluate_form's).
+What is measured follows the model's output: boxes, instance masks (COCO segm), pixels (semantic) or classes."""
 
 from __future__ import annotations
 
@@ -14,6 +15,25 @@ from ..widgets.checked_field import CheckedField
 
 IOU_HINT = ("A prediction matches a ground-truth box at this overlap or more: TP / FP / FN, precision, recall "
             "and the confusion matrix. mAP is COCO's, over IoU 0.50 to 0.95.")
+MASK_IOU_HINT = ("A predicted mask matches a ground-truth mask or polygon whose pixels overlap it at this mask IoU "
+                 "or more: TP / FP / FN, precision, recall and the confusion matrix. Mask AP is COCO's segm, "
+                 "over mask IoU 0.50 to 0.95.")
+SEMANTIC_IOU_HINT = ("An image's class scoring below this IoU counts as a mistake when you review the images "
+                     "(worst first) and compare two models (regressions); mIoU, the accuracies and the confusion "
+                     "matrix count every pixel whatever it is.")
+# What each kind of model is scored on, over the chosen items (the model's output_type).
+MEASURES = {
+    "box": "<b>Measures</b> boxes: COCO mAP, AP50, AP75 and AR over IoU 0.50–0.95, per class, with precision-recall "
+           "curves; TP / FP / FN and a confusion matrix at the thresholds below (both move live afterwards).",
+    "binary": "<b>Measures</b> instance masks (COCO segm): mask mAP, AP50, AP75 by mask IoU, per class, with "
+              "precision-recall curves; each predicted mask is a TP or FP and each missed one an FN at the "
+              "thresholds below (they move live afterwards). Ground truth: the items' masks and polygons.",
+    "semantic": "<b>Measures</b> pixels: each pixel's predicted class against the ground truth's (the items' masks "
+                "and polygons painted in order, background elsewhere, an ignore mask left out): mIoU, per-class "
+                "IoU, pixel accuracy, mean class accuracy and a confusion matrix over pixels.",
+    "class": "<b>Measures</b> class labels: accuracy, macro and weighted precision / recall / F1, per class, with "
+             "precision-recall curves and a confusion matrix (the threshold moves live afterwards).",
+}
 CONF_HINTS = {True: "Predictions scored below this are left out of TP / FP / FN and the confusion matrix "
                     "(0 keeps them all); mAP always uses every prediction.",
               False: "Where the evaluation page's confidence slider starts; accuracy uses every prediction."}
@@ -38,6 +58,10 @@ class EvaluateDialog(QDialog):
                        f"Evaluations on the model's page.")
         intro.setWordWrap(True)
         lay.addWidget(intro)
+        kind = self.model.output_type if self.model.output_type in MEASURES else "box"
+        self.measures = QLabel(MEASURES[kind])
+        self.measures.setWordWrap(True)
+        lay.addWidget(self.measures)
         lay.addSpacing(8)
         self.grid = QFormLayout()
         self.grid.setHorizontalSpacing(12)
@@ -57,9 +81,16 @@ class EvaluateDialog(QDialog):
         self._add("dataset", "Dataset", self.dataset)
         self._add("subset", "Subset", self.subset)
         self._add("name", "Name", self.name)
-        if self.detection:
-            self._add("iou", "IoU threshold", self.iou, IOU_HINT)
-        self._add("conf", "Confidence", self.conf, CONF_HINTS[self.detection])
+        if kind == "semantic":         # a class per pixel: no instance to keep or drop by confidence
+            self._add("iou", "IoU threshold", self.iou, SEMANTIC_IOU_HINT)
+        elif self.detection:
+            self._add("iou", "Mask IoU threshold" if kind == "binary" else "IoU threshold", self.iou,
+                      MASK_IOU_HINT if kind == "binary" else IOU_HINT)
+        if kind != "semantic":
+            self._add("conf", "Confidence", self.conf, CONF_HINTS[self.detection])
+        else:
+            self.conf.setParent(self)
+            self.conf.hide()
         lay.addLayout(self.grid)
         self.problem = QLabel()                  # why the model itself cannot be evaluated
         self.problem.setWordWrap(True)
