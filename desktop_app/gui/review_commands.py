@@ -1,5 +1,6 @@
 """Undoable fixes to ground truth (QUndoCommand over catalog calls): accept, delete, relabel, move / resize, draw
-a box or give a class (AddAnnotation), and the label-next queue's "labelled" mark (MarkLabelled).
+a box or give a class (AddAnnotation), repaint a mask or edit a polygon's vertices (EditShape), and the label-next
+queue's "labelled" mark (MarkLabelled).
 
 Every redo and undo is one catalog call, saved at once; the catalog records who, when and the previous
 value (annotation_changes) and marks the item reviewed. `on_change(item_id)` tells the screen to redraw.
@@ -96,6 +97,26 @@ class MoveAnnotation(_CatalogCommand):
         super().__init__(catalog, f"{what} {annotation.label}", annotation.item_id, who, on_change)
         self.annotation_id = annotation.id
         self.old, self.new = [float(v) for v in old], [float(v) for v in new]
+
+    def redo(self) -> None:
+        self.catalog.update_annotation(self.annotation_id, who=self.who, coordinates=self.new)
+        self._changed()
+
+    def undo(self) -> None:
+        self.catalog.update_annotation(self.annotation_id, who=self.who, coordinates=self.old)
+        self._restore_reviewed()
+        self._changed()
+
+
+class EditShape(_CatalogCommand):
+    """A mask repainted (brush / eraser: the new RLE) or a polygon's vertices edited (the new rings): the old and
+    new coordinates whole, so undo puts back exactly what was stored."""
+
+    def __init__(self, catalog: Any, annotation: AnnotationRecord, old: Any, new: Any, *, text: str = "",
+                 who: str = "", on_change: Changed | None = None):
+        super().__init__(catalog, text or f"edit {annotation.label}", annotation.item_id, who, on_change)
+        self.annotation_id = annotation.id
+        self.old, self.new = old, new
 
     def redo(self) -> None:
         self.catalog.update_annotation(self.annotation_id, who=self.who, coordinates=self.new)

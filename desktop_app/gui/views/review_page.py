@@ -4,7 +4,9 @@
 coloured by the evaluation's tags, and turns edits into undoable catalog commands (accept a prediction,
 delete / relabel / move / resize ground truth). With `enable_labelling` (the label-next queue) it also shows a
 model's predictions as proposals without an evaluation, draws new boxes and gives an image its class, and
-`on_edit` may add a command to every edit (the queue's "labelled" mark), undone with it. `ReviewPage` is the page
+`on_edit` may add a command to every edit (the queue's "labelled" mark), undone with it. "Edit mask" (M) fixes a
+ground-truth mask with a brush / eraser or a polygon's vertices in place (widgets.mask_editor), each stroke or
+vertex edit one undoable command. `ReviewPage` is the page
 of its own for two models: the same image in two panes and a "regressions" list (items the second model gets
 wrong, the first right).
 """
@@ -16,19 +18,22 @@ from typing import Any, Callable
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QKeySequence, QShortcut, QUndoCommand, QUndoStack
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QMenu,
-                               QPushButton, QSizePolicy, QSplitter, QToolButton, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QButtonGroup, QCheckBox, QComboBox, QHBoxLayout, QLabel, QListWidget,
+                               QListWidgetItem, QMenu, QPushButton, QSizePolicy, QSpinBox, QSplitter, QToolButton,
+                               QVBoxLayout, QWidget)
 
 from desktop_app.catalog import AnnotationRecord
+from desktop_app.errors import NotFoundError
 from desktop_app.evaluation.compare import regressions
 from desktop_app.evaluation.review import ReviewSession
 
 from desktop_app.domain.annotations import Annotation
 
-from ..review_commands import (AcceptPrediction, AddAnnotation, DeleteAnnotation, MoveAnnotation, RelabelAnnotation,
-                               current_user, review_mark)
+from ..review_commands import (AcceptPrediction, AddAnnotation, DeleteAnnotation, EditShape, MoveAnnotation,
+                               RelabelAnnotation, current_user, review_mark)
 from ..style import muted, title_font
 from ..thumbnails import ImageLoader
+from ..widgets.mask_editor import MaskEditor, editable
 from ..widgets.review_viewer import KIND_COLORS, KIND_TITLES, LAYERS, ReviewViewer
 from ..workers import TaskRunner
 
@@ -99,6 +104,29 @@ class ReviewPanel(QWidget):
         self.class_button.setToolTip("Give the image the class chosen beside (C): relabels its class if it has one")
         for w in (self.draw_button, self.label_combo, self.class_button):
             w.setVisible(False)
+        self.edit_button = QPushButton("Edit mask")
+        self.edit_button.setCheckable(True)
+        self.edit_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.edit_button.setToolTip("Fix a ground-truth mask with a brush (B) or an eraser (E), [ ] for its size; "
+                                    "or a polygon: drag a vertex, double-click an edge to add one, right-click or "
+                                    "Del removes one (M; Esc leaves)")
+        self.brush_button = _tool("Brush", "Paint pixels into the mask (B)")
+        self.eraser_button = _tool("Eraser", "Erase pixels from the mask (E)")
+        self.tool_group = QButtonGroup(self)
+        for b in (self.brush_button, self.eraser_button):
+            b.setCheckable(True)
+            self.tool_group.addButton(b)
+        self.brush_button.setChecked(True)
+        self.radius_spin = QSpinBox()
+        self.radius_spin.setRange(1, 200)
+        self.radius_spin.setValue(8)
+        self.radius_spin.setSuffix(" px")
+        self.radius_spin.setPrefix("r ")
+        self.radius_spin.setToolTip("Brush / eraser radius in image pixels ([ smaller, ] larger)")
+        self.radius_spin.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
+        self.edit_tools = (self.brush_button, self.eraser_button, self.radius_spin)
+        for w in self.edit_tools:
+            w.setVisible(False)
         self.fit_button = _tool("Fit", "Fit the image (0, double-click)")
         self.close_button = _tool("✕", "Back to the gallery (Esc)")
 
@@ -134,7 +162,7 @@ class ReviewPanel(QWidget):
         tools.addWidget(self.pred_box)
         tools.addWidget(self.scores_box)
         tools.addStretch(1)
-        for w in (self.draw_button, self.label_combo, self.class_button):
+        for w in (self.draw_button, self.label_combo, self.class_button, self.edit_button, *self.edit_tools):
             tools.addWidget(w)
         for w in (self.accept_button, self.delete_button, self.relabel_button, self.undo_button, self.redo_button):
             tools.addWidget(w)
@@ -160,11 +188,21 @@ class ReviewPanel(QWidget):
             self.pane_titles.append(t)
         if panes > 1:
             self._sync_panes()
+        self.editors: list[MaskEditor] = []
+        for k, viewer in enumerate(self.viewers):
+            ed = MaskEditor(viewer)
+            ed.edited.connect(lambda rec, old, new, text, k=k: self._on_shape_edited(k, rec, old, new, text))
+            ed.refused.connect(self._on_edit_refused)
+            ed.target_changed.connect(lambda rec, k=k: self._on_edit_target(k, rec))
+            ed.tool_changed.connect(self._on_tool_changed)
+            ed.finished.connect(lambda: self.set_edit_mode(False))
+            self.editors.append(ed)
         self.hint = QLabel("Click a box or a class chip to select it. Drag a ground-truth box to move it, a corner "
                            "of a selected one to resize it; A accepts a prediction, Del deletes, L relabels, Ctrl+Z "
                            "undoes. Saved at once.")
         muted(self.hint)
         self.hint.setWordWrap(True)
+        self._hint_text = ""       # the hint before edit mode took it over
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.setSpacing(2)
@@ -185,12 +223,19 @@ class ReviewPanel(QWidget):
         self.close_button.clicked.connect(self.closed)
         self.draw_button.toggled.connect(lambda on: [v.set_draw_mode(on) for v in self.viewers])
         self.class_button.clicked.connect(lambda: self.set_class(self.label_combo.currentText()))
+        self.edit_button.toggled.connect(self.set_edit_mode)
+        self.brush_button.clicked.connect(lambda: self.editor.set_tool("brush"))
+        self.eraser_button.clicked.connect(lambda: self.editor.set_tool("eraser"))
+        self.radius_spin.valueChanged.connect(lambda r: [e.set_radius(r) for e in self.editors if e.radius != r])
         ctx = Qt.ShortcutContext.WidgetWithChildrenShortcut
-        for keys, slot in ((NEXT_KEYS, self.next), (PREVIOUS_KEYS, self.previous), (("Esc",), self.closed.emit),
+        for keys, slot in ((NEXT_KEYS, self.next), (PREVIOUS_KEYS, self.previous), (("Esc",), self._escape),
                            (("A",), self.accept_selected), (("Delete",), self.delete_selected),
                            (("L", "F2"), self._relabel_menu), ((QKeySequence.StandardKey.Undo,), self.undo_stack.undo),
                            ((QKeySequence.StandardKey.Redo, "Ctrl+Shift+Z"), self.undo_stack.redo),
-                           (("B",), self._toggle_draw), (("C",), self._set_class_key)):
+                           (("B",), self._toggle_draw), (("C",), self._set_class_key),
+                           (("M",), self._toggle_edit), (("E",), lambda: self._edit_key(Qt.Key.Key_E)),
+                           (("[",), lambda: self._edit_key(Qt.Key.Key_BracketLeft)),
+                           (("]",), lambda: self._edit_key(Qt.Key.Key_BracketRight))):
             for k in keys:
                 QShortcut(QKeySequence(k), self, slot, ctx)
         self._update_actions()
@@ -241,6 +286,8 @@ class ReviewPanel(QWidget):
         if not 0 <= i < len(self.item_ids):
             return
         self.pos = i
+        for ed in self.editors:
+            ed.set_target(None)
         self.reload()
         item = self.catalog.get_item(self.item_ids[i])
         pm = None
@@ -352,6 +399,9 @@ class ReviewPanel(QWidget):
 
     def _update_actions(self) -> None:
         rec = self.selected()
+        editor = self.editor if self.editors else None
+        self.edit_button.setEnabled(self.edit_button.isChecked() or editable(rec) or
+                                    (editor is not None and bool(editor.candidates())))
         self.accept_button.setEnabled(rec is not None and rec.is_prediction)
         self.delete_button.setEnabled(rec is not None and not rec.is_prediction)
         self.relabel_button.setEnabled(rec is not None and not rec.is_prediction)
@@ -374,6 +424,7 @@ class ReviewPanel(QWidget):
             self.reload()
             if keep is not None:
                 self.viewers[self.active].select_annotation(keep.id)
+            self._refresh_edit_target()
         self.changed.emit(item_id)
 
     def _push(self, cmd: QUndoCommand, item_id: int) -> None:
@@ -410,6 +461,9 @@ class ReviewPanel(QWidget):
         return cmd.created_id
 
     def delete_selected(self) -> None:
+        if self.edit_button.isChecked() and self.editor.rings is not None:   # Del removes the selected vertex
+            self.editor.delete_selected_vertex()
+            return
         rec = self.selected()
         if rec is None or rec.is_prediction:
             return
@@ -450,7 +504,94 @@ class ReviewPanel(QWidget):
         rec = self.catalog.get_annotation(annotation_id)
         if rec.is_prediction:
             return
+        if rec.type != "box":     # a mask's or polygon's box is where its pixels are: fixed with Edit mask
+            self.hint.setText(f"{rec.label} is a {'mask' if rec.type == 'binary' else rec.type}: fix it with Edit "
+                              f"mask (M), not by moving its box.")
+            self._done(rec.item_id)
+            return
         self._push(MoveAnnotation(self.catalog, rec, old, new, who=self.who, on_change=self._done), rec.item_id)
+
+    # -- mask / polygon editing --------------------------------------------------------------
+    @property
+    def editor(self) -> MaskEditor:
+        """The mask editor of the active pane."""
+        return self.editors[self.active]
+
+    def set_edit_mode(self, on: bool) -> None:
+        """Edit mode: the active pane's editor takes the mouse; the selected mask or polygon is its target (else
+        a click picks one)."""
+        if self.edit_button.isChecked() != on:
+            self.edit_button.setChecked(on)      # comes back here through toggled
+            return
+        if on and self.draw_button.isChecked():
+            self.draw_button.setChecked(False)
+        for k, ed in enumerate(self.editors):
+            ed.set_active(on and k == self.active)
+        for w in self.edit_tools:
+            w.setVisible(on)
+        if on:
+            self._hint_text = self.hint.text()
+            rec = self.selected()
+            if not (editable(rec) and self.editor.set_target(rec)):
+                self._on_edit_target(self.active, None)
+            self.viewers[self.active].setFocus()
+        else:
+            self.hint.setText(self._hint_text)
+        self._update_actions()
+
+    def _toggle_edit(self) -> None:
+        if self.edit_button.isEnabled():
+            self.edit_button.toggle()
+
+    def _edit_key(self, key: Qt.Key) -> None:
+        if self.edit_button.isChecked():
+            self.editor.key(key)
+
+    def _escape(self) -> None:
+        if self.edit_button.isChecked():
+            self.set_edit_mode(False)
+        else:
+            self.closed.emit()
+
+    def _refresh_edit_target(self) -> None:
+        """After a change (an edit, its undo): the target again as stored, or nothing if it is gone."""
+        ed = self.editor if self.editors else None
+        if ed is None or not ed.active or ed.target is None:
+            return
+        try:
+            rec = self.catalog.get_annotation(ed.target.id)
+        except NotFoundError:
+            rec = None
+        ed.set_target(rec if rec is not None and rec.item_id == self.current_item_id else None)
+
+    def _on_edit_target(self, pane: int, rec: AnnotationRecord | None) -> None:
+        if pane != self.active or not self.edit_button.isChecked():
+            return
+        if rec is None:
+            self.hint.setText("Edit mask: click a ground-truth mask or polygon to fix it. Esc leaves edit mode.")
+        elif rec.type == "binary":
+            self.hint.setText(f"Editing the mask of {rec.label}: drag to paint (B brush, E eraser), [ ] change the "
+                              f"size; each stroke is saved at once, Ctrl+Z undoes it. Esc leaves edit mode.")
+        else:
+            self.hint.setText(f"Editing the polygon of {rec.label}: drag a vertex, double-click an edge to add one, "
+                              f"right-click a vertex or select it and press Del to remove it; saved at once, Ctrl+Z "
+                              f"undoes. Esc leaves edit mode.")
+        for w in self.edit_tools:
+            w.setEnabled(rec is not None and rec.type == "binary")
+
+    def _on_tool_changed(self, tool: str, radius: int) -> None:
+        (self.brush_button if tool == "brush" else self.eraser_button).setChecked(True)
+        if self.radius_spin.value() != radius:
+            self.radius_spin.setValue(radius)
+
+    def _on_edit_refused(self, why: str) -> None:
+        self.hint.setText(why)
+        log.info("mask edit refused: %s", why)
+
+    def _on_shape_edited(self, pane: int, rec: AnnotationRecord, old: Any, new: Any, text: str) -> None:
+        self.active = pane
+        self._push(EditShape(self.catalog, rec, old, new, text=text, who=self.who, on_change=self._done),
+                   rec.item_id)
 
     # -- labelling (the label-next queue) ----------------------------------------------------
     def draw_box(self, box: list[float], label: str | None = None) -> int | None:
@@ -484,7 +625,9 @@ class ReviewPanel(QWidget):
         self.draw_box(box)
 
     def _toggle_draw(self) -> None:
-        if self.draw_button.isVisible():
+        if self.edit_button.isChecked():
+            self.editor.set_tool("brush")
+        elif self.draw_button.isVisible():
             self.draw_button.toggle()
 
     def _set_class_key(self) -> None:
