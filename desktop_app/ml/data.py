@@ -17,7 +17,9 @@ from PIL import Image
 from torch.utils.data import Dataset, DistributedSampler
 from torchvision.transforms import v2
 
+from desktop_app.domain import masks
 from desktop_app.formats.base import ImageEntry
+from desktop_app.ml.errors import TrainingError
 
 CACHE_BUDGET_BYTES = 2 * 1024**3
 _DECODE_ERRORS = (OSError, ValueError, SyntaxError, Image.DecompressionBombError)
@@ -45,7 +47,9 @@ def resolve_num_workers(setting: int | str, device_type: str = "cpu", world_size
 
 class Batch(NamedTuple):
     images: torch.Tensor | None     # uint8 [B,3,S,S]; None when every item of the batch was unreadable
-    targets: Any                    # classification: int64 [B]; detection: list of {'boxes','labels'}
+    targets: Any                    # classification: int64 [B]; detection: list of {'boxes','labels'};
+                                    # instance segmentation: the same with 'masks' uint8 [N,S,S];
+                                    # semantic segmentation: int64 [B,S,S] class indices (255 ignored)
     skipped: list[str]              # names of unreadable items dropped from this batch
 
     def __len__(self) -> int:  # type: ignore[override]
@@ -211,6 +215,171 @@ class DetectionDataset(_ImageDataset):
         if self.jitter is not None:
             img = self.jitter(img)
         return img, {"boxes": boxes, "labels": self.labels[i]}, entry.name
+
+
+IGNORE_INDEX = 255
+MASK_TYPES = ("binary", "segment")
+
+
+def _mask_problem(entry: ImageEntry, k: int, a) -> str | None:
+    """Why annotation `k` of `entry` cannot be drawn (checked before training starts), or None."""
+    if a.type == "binary":
+        problem = masks.rle_problem(a.coordinates, entry.width, entry.height, allow_empty=True)
+    else:
+        problem = masks.polygon_problem(a.coordinates)
+    return f"item {entry.name}: annotation {k} ({a.type} {a.label!r}): {problem}" if problem else None
+
+
+def _check_masks(entry: ImageEntry) -> None:
+    for k, a in enumerate(entry.annotations):
+        if a.type in MASK_TYPES:
+            problem = _mask_problem(entry, k, a)
+            if problem:
+                raise TrainingError(problem)
+    ignore = entry.metadata.get("ignore_mask") if entry.metadata else None
+    if ignore is not None:
+        problem = masks.rle_problem(ignore, entry.width, entry.height, allow_empty=True)
+        if problem:
+            raise TrainingError(f"item {entry.name}: metadata ignore_mask: {problem}")
+
+
+def _resize_nearest(arr, size: int) -> torch.Tensor:
+    """A (h, w) uint8 / bool array at size x size, nearest neighbour (class indices must not blend)."""
+    import numpy as np
+
+    a = np.ascontiguousarray(arr, dtype=np.uint8)
+    if a.shape != (size, size):
+        a = np.asarray(Image.fromarray(a).resize((size, size), Image.Resampling.NEAREST))
+    return torch.from_numpy(a.copy())
+
+
+class _MaskDataset(_ImageDataset):
+    """Shared by the two segmentation sets: every mask checked up front, S x S targets cached when images are."""
+
+    def __init__(self, entries: list[ImageEntry], labels: list[str], image_size: int, train: bool,
+                 augment: dict[str, bool] | None = None, cache: bool = False):
+        for e in entries:
+            _check_masks(e)
+        self.index = {name: k for k, name in enumerate(labels)}
+        self.dropped: list[str] = []
+        super().__init__(list(entries), image_size, cache)
+        augment = augment or {}
+        self.flip = train and augment.get("flip", False)
+        self.jitter = ColorJitter(0.3) if train and augment.get("color_jitter") else None
+        self._targets: dict[int, Any] = {}
+
+    def _image_and_target(self, i: int):
+        img, (w, h) = self._load(i)
+        if img is None:
+            return None, None
+        s = self.size
+        if isinstance(img, Image.Image):
+            img = _to_tensor(img.resize((s, s), Image.Resampling.BILINEAR))
+        target = self._targets.get(i)
+        if target is None:
+            try:
+                target = self._target(self.entries[i], w, h)
+            except ValueError as exc:   # a mask of another size than the image it is on
+                raise TrainingError(f"item {self.entries[i].name}: {exc}") from None
+            if self.cache_enabled:
+                self._targets[i] = target
+        return img, target
+
+    def _target(self, entry: ImageEntry, w: int, h: int) -> Any:
+        raise NotImplementedError
+
+
+class SemanticSegmentationDataset(_MaskDataset):
+    """(uint8 image at S x S, uint8 [S,S] class indices, name): 0 background, k+1 = labels[k], 255 ignored.
+
+    The label map is the item's 'binary' and 'segment' annotations painted in order (a later one wins) at the
+    image's size, its metadata 'ignore_mask' as 255, then resized to S x S by nearest neighbour. A mask of a
+    label the model does not know is ignored (255), not taught as background."""
+
+    def _target(self, entry: ImageEntry, w: int, h: int) -> torch.Tensor:
+        shapes = [(self.index[a.label] + 1 if a.label in self.index else IGNORE_INDEX, a.type, a.coordinates)
+                  for a in entry.annotations if a.type in MASK_TYPES and a.coordinates is not None]
+        ignore = entry.metadata.get("ignore_mask") if entry.metadata else None
+        return _resize_nearest(masks.label_map(shapes, h, w, fill=0, ignore=ignore), self.size)
+
+    def __getitem__(self, i: int):
+        img, target = self._image_and_target(i)
+        name = self.entries[i].name
+        if img is None:
+            return None, None, name
+        if self.flip and torch.rand(()) < 0.5:
+            img, target = img.flip(-1), target.flip(-1)
+        if self.jitter is not None:
+            img = self.jitter(img)
+        return img, target, name
+
+
+class InstanceSegmentationDataset(_MaskDataset):
+    """(uint8 image at S x S, {'boxes': float [N,4] l,t,r,b in S-pixels, 'labels': int64 [N], 'masks': uint8
+    [N,S,S]}, name): one instance per 'binary' / 'segment' annotation of a known label, not crowd. A polygon
+    is drawn at S x S directly, a mask resized by nearest neighbour; the box bounds the resized mask, and an
+    instance too small to keep a pixel at S x S is left out."""
+
+    def _target(self, entry: ImageEntry, w: int, h: int) -> dict[str, torch.Tensor]:
+        import numpy as np
+
+        s = self.size
+        found: list[torch.Tensor] = []
+        boxes: list[list[float]] = []
+        labels: list[int] = []
+        for a in entry.annotations:
+            if a.type not in MASK_TYPES or a.label not in self.index or a.iscrowd or a.coordinates is None:
+                continue
+            if a.type == "binary":
+                if a.coordinates.get("size") and list(a.coordinates["size"]) != [h, w]:
+                    raise ValueError(f"mask size {a.coordinates['size']} (h, w) is not the image's [{h}, {w}]")
+                m = _resize_nearest(masks.decode(a.coordinates), s)
+            else:
+                rings = [[[x * s / w, y * s / h] for x, y in ring] for ring in a.coordinates]
+                m = torch.from_numpy(masks.polygon_to_mask(rings, s, s).astype(np.uint8))
+            box = masks.bbox(m.numpy().astype(bool))
+            if box is None:
+                continue
+            found.append(m)
+            boxes.append(box)
+            labels.append(self.index[a.label])
+        return {"boxes": torch.tensor(boxes, dtype=torch.float32).reshape(-1, 4),
+                "labels": torch.tensor(labels, dtype=torch.int64),
+                "masks": torch.stack(found) if found else torch.zeros((0, s, s), dtype=torch.uint8)}
+
+    def __getitem__(self, i: int):
+        img, target = self._image_and_target(i)
+        name = self.entries[i].name
+        if img is None:
+            return None, None, name
+        s = self.size
+        if self.flip and torch.rand(()) < 0.5:
+            img = img.flip(-1)
+            b = target["boxes"]
+            target = {"boxes": torch.stack([s - b[:, 2], b[:, 1], s - b[:, 0], b[:, 3]], dim=1),
+                      "labels": target["labels"], "masks": target["masks"].flip(-1)}
+        if self.jitter is not None:
+            img = self.jitter(img)
+        return img, target, name
+
+
+def collate_semantic(items) -> Batch:
+    good = [it for it in items if it[0] is not None]
+    skipped = [it[2] for it in items if it[0] is None]
+    if not good:
+        return Batch(None, None, skipped)
+    return Batch(torch.stack([g[0] for g in good]), torch.stack([g[1] for g in good]).long(), skipped)
+
+
+DATASETS = {"classification": ClassificationDataset, "detection": DetectionDataset,
+            "semantic_segmentation": SemanticSegmentationDataset,
+            "instance_segmentation": InstanceSegmentationDataset}
+
+
+def collate_for(task: str):
+    if task == "classification":
+        return collate_classification
+    return collate_semantic if task == "semantic_segmentation" else collate_detection
 
 
 def collate_classification(items) -> Batch:

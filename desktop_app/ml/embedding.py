@@ -10,13 +10,18 @@ import torch
 from desktop_app.ml.predict import ModelBundle, _to_pil, image_batch
 
 # The length of each architecture's vectors, known without building the network (TaskModel.feature_size says
-# the same once built): the classifiers' penultimate features, the detectors' pooled last backbone map.
+# the same once built): the classifiers' penultimate features, the detectors' and segmenters' pooled last
+# backbone map.
 EMBEDDING_SIZES = {
     "resnet18": 512,
     "resnet50": 2048,
     "mobilenet_v3_small": 1024,
     "tinydet": 192,
     "fasterrcnn_mobilenet_v3_large_320_fpn": 960,
+    "tinyinst": 192,
+    "maskrcnn_resnet50_fpn": 2048,
+    "tinyseg": 96,
+    "lraspp_mobilenet_v3_large": 960,
 }
 
 

@@ -1,4 +1,5 @@
-"""Validation metrics for the training loop: accuracy, and box mAP scored by the exact COCO core of `evaluation`."""
+"""Validation metrics for the training loop: accuracy, box and mask mAP scored by the exact COCO core of
+`evaluation`, and semantic mIoU / pixel accuracy from `evaluation.semantic`."""
 
 from __future__ import annotations
 
@@ -49,3 +50,57 @@ def _columns(items: Sequence[dict[str, np.ndarray]], num_classes: int) -> tuple[
         cat.append(np.asarray(item["labels"], np.int64).reshape(-1)[keep])
         boxes.append(np.column_stack([ltrb[:, :2], ltrb[:, 2:] - ltrb[:, :2]]))
     return np.concatenate(img), np.concatenate(cat), np.concatenate(boxes)
+
+
+def mask_rles(masks_: np.ndarray, threshold: float = 0.5) -> list[dict]:
+    """COCO RLE of each of [N, H, W] masks (probabilities or 0 / 1) at `threshold`."""
+    from desktop_app.domain.masks import encode
+
+    return [encode(np.asarray(m) >= threshold) for m in masks_]
+
+
+def instance_map(
+    predictions: Sequence[dict],
+    targets: Sequence[dict],
+    num_classes: int,
+    image_size: tuple[int, int],
+) -> dict[str, float]:
+    """{'mask_map50', 'mask_map', 'map50'}: COCO segm AP50 and AP, and box AP50, of one validation pass.
+
+    One dict per image: 'boxes' [N,4] l,t,r,b, 'labels' [N], 'rles' (COCO RLE of each mask at `image_size`
+    (h, w)), + 'scores' [N] for predictions. Scored by `evaluation.coco.evaluate_coco` (segm and bbox); 0 where
+    COCO's value is undefined (-1: no ground truth at all)."""
+    h, w = image_size
+    gt_img, gt_cat, gt_boxes = _columns(targets, num_classes)
+    gt_rles = [r for t in targets for r, k in zip(t["rles"], _known(t, num_classes)) if k]
+    dt_img, dt_cat, dt_boxes = _columns(predictions, num_classes)
+    dt_rles = [r for p in predictions for r, k in zip(p["rles"], _known(p, num_classes)) if k]
+    scores = np.concatenate([np.asarray(p["scores"], np.float64).reshape(-1)[_known(p, num_classes)]
+                             for p in predictions]) if predictions else np.zeros(0)
+    images, cats = np.arange(len(targets)), np.arange(num_classes)
+    sizes = np.tile(np.array([[h, w]], np.int64), (len(targets), 1))
+    segm = evaluate_coco(
+        GroundTruth(images, cats, gt_img, gt_cat, gt_boxes, area=_areas(gt_rles), segmentation=gt_rles,
+                    image_sizes=sizes),
+        Detections(dt_img, dt_cat, dt_boxes, scores, area=_areas(dt_rles), segmentation=dt_rles),
+        iou_type="segm").stats_dict
+    bbox = evaluate_coco(GroundTruth(images, cats, gt_img, gt_cat, gt_boxes),
+                         Detections(dt_img, dt_cat, dt_boxes, scores)).stats_dict
+    return {"mask_map50": max(segm["AP50"], 0.0), "mask_map": max(segm["AP"], 0.0),
+            "map50": max(bbox["AP50"], 0.0)}
+
+
+def _areas(rles: list[dict]) -> np.ndarray:
+    """COCO's area of a mask: its pixel count."""
+    from desktop_app.domain.masks import area
+
+    return np.array([float(area(r)) for r in rles], np.float64)
+
+
+def semantic_scores(matrix: np.ndarray) -> dict[str, float]:
+    """{'miou', 'pixel_accuracy'} of a pixel confusion matrix (evaluation.semantic's; NaN as 0)."""
+    from desktop_app.evaluation.semantic import scores
+
+    res = scores(matrix)
+    return {"miou": res.miou if res.miou == res.miou else 0.0,
+            "pixel_accuracy": res.pixel_accuracy if res.pixel_accuracy == res.pixel_accuracy else 0.0}

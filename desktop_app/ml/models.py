@@ -16,7 +16,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from desktop_app.ml.errors import TrainingError
-from desktop_app.ml.hparams import CLASSIFICATION_ARCHS, DETECTION_ARCHS
+from desktop_app.ml.hparams import ARCHS
 from desktop_app.ml.taskmodel import IMAGENET_MEAN, IMAGENET_STD, TaskModel  # re-exported
 
 WEIGHTS_FORMAT = "model-desk-weights/1"
@@ -29,12 +29,11 @@ __all__ = [
 
 
 def task_of(arch: str) -> str:
-    if arch in CLASSIFICATION_ARCHS:
-        return "classification"
-    if arch in DETECTION_ARCHS:
-        return "detection"
+    for task, archs in ARCHS.items():
+        if arch in archs:
+            return task
     raise TrainingError(f"arch: unknown architecture {arch!r}; choose from "
-                        f"{', '.join(CLASSIFICATION_ARCHS + DETECTION_ARCHS)}")
+                        f"{', '.join(a for archs in ARCHS.values() for a in archs)}")
 
 
 class Classifier(TaskModel):
@@ -90,16 +89,27 @@ class Classifier(TaskModel):
 
 def build_model(arch: str, num_classes: int, *, image_size: int = 64, pretrained: bool = True,
                 pretrained_path: str | Path | None = None, labels: list[str] | None = None) -> tuple[TaskModel, str]:
-    """(model, a plain message about where its starting weights came from: for the execution log)."""
+    """(model, a plain message about where its starting weights came from: for the execution log).
+
+    `num_classes` is the number of labels; a semantic segmenter gets one more output, the background (class 0).
+    """
     if num_classes < 1:
         raise TrainingError("the dataset has no labels: at least one class is needed to train")
     task = task_of(arch)
     if task == "classification":
         model: TaskModel = Classifier(arch, num_classes, image_size)
-    else:
+    elif task == "detection":
         from desktop_app.ml.detection import build_detector
 
         model = build_detector(arch, num_classes, image_size)
+    elif task == "semantic_segmentation":
+        from desktop_app.ml.segmentation import build_semantic_segmenter
+
+        model = build_semantic_segmenter(arch, num_classes + 1, image_size)
+    else:
+        from desktop_app.ml.instance_seg import build_instance_segmenter
+
+        model = build_instance_segmenter(arch, num_classes, image_size)
     if not pretrained and not pretrained_path:
         return model, f"{arch} starts from random initialisation (pretrained is off)."
     path = find_pretrained_weights(arch, pretrained_path)
@@ -126,12 +136,15 @@ def torchvision_filenames(arch: str) -> list[str]:
     """The file names torchvision would download for `arch` (looked up, never fetched)."""
     import torchvision.models as tvm
     import torchvision.models.detection as tvd
+    import torchvision.models.segmentation as tvs
 
     enums = {
         "resnet18": [tvm.ResNet18_Weights.IMAGENET1K_V1],
         "resnet50": [tvm.ResNet50_Weights.IMAGENET1K_V2, tvm.ResNet50_Weights.IMAGENET1K_V1],
         "mobilenet_v3_small": [tvm.MobileNet_V3_Small_Weights.IMAGENET1K_V1],
         "fasterrcnn_mobilenet_v3_large_320_fpn": [tvd.FasterRCNN_MobileNet_V3_Large_320_FPN_Weights.COCO_V1],
+        "maskrcnn_resnet50_fpn": [tvd.MaskRCNN_ResNet50_FPN_Weights.COCO_V1],
+        "lraspp_mobilenet_v3_large": [tvs.LRASPP_MobileNet_V3_Large_Weights.COCO_WITH_VOC_LABELS_V1],
     }
     return [w.url.rsplit("/", 1)[-1] for w in enums.get(arch, [])]
 

@@ -84,6 +84,12 @@ def predict_images(bundle: ModelBundle, images: Sequence[Any], conf_threshold: f
     classification: exactly one `class` annotation (the top class, with its score; `conf_threshold` does
     not apply) whose metadata['scores'] holds every class's probability, in `bundle.labels` order.
     detection: `box` annotations scoring at least `conf_threshold`, best first.
+    instance segmentation: one `binary` annotation (COCO RLE at the image's size) per instance scoring at least
+    `conf_threshold`, best first.
+    semantic segmentation: one `binary` annotation per class of the predicted label map (never the background),
+    score = the mean top probability over its pixels; the masks of one image do not overlap.
+    Masks come back to the image's size by bilinear resizing of the probabilities, then a 0.5 threshold
+    (instances) or the arg-max (classes).
     """
     s = bundle.image_size
     name = bundle.model_name or bundle.arch
@@ -99,6 +105,11 @@ def predict_images(bundle: ModelBundle, images: Sequence[Any], conf_threshold: f
                 k = int(p.argmax())
                 out.append([Annotation(type="class", label=bundle.labels[k], score=float(p[k]), model_name=name,
                                        metadata={"scores": [round(float(v), 6) for v in p]})])
+        elif bundle.task == "semantic_segmentation":
+            out.extend(_semantic_annotations(p, w, h, bundle.labels, name) for p, (w, h) in zip(preds, sizes))
+        elif bundle.task == "instance_segmentation":
+            out.extend(_instance_annotations(p, w, h, bundle.labels, name, conf_threshold)
+                       for p, (w, h) in zip(preds, sizes))
         else:
             for pred, (w, h) in zip(preds, sizes):
                 boxes = pred["boxes"].float().cpu().numpy().copy()
@@ -114,4 +125,42 @@ def predict_images(bundle: ModelBundle, images: Sequence[Any], conf_threshold: f
                     for i in order if scores[i] >= conf_threshold and boxes[i, 2] > boxes[i, 0]
                     and boxes[i, 3] > boxes[i, 1]
                 ])
+    return out
+
+
+def _semantic_annotations(probs: torch.Tensor, w: int, h: int, labels: list[str], name: str) -> list[Annotation]:
+    """[C, S, S] probabilities (class 0 the background) -> a `binary` annotation per class present."""
+    from desktop_app.domain import masks
+
+    full = torch.nn.functional.interpolate(probs[None].float(), size=(h, w), mode="bilinear", align_corners=False)[0]
+    top, cls = full.max(dim=0)
+    cls_np, top_np = cls.cpu().numpy(), top.cpu().numpy()
+    counts = np.bincount(cls_np.ravel(), minlength=len(labels) + 1)
+    out = []
+    for c in np.flatnonzero(counts[1:]) + 1:
+        m = cls_np == c
+        out.append(Annotation(type="binary", label=labels[c - 1], coordinates=masks.encode(m),
+                              score=round(float(top_np[m].mean()), 6), model_name=name))
+    return out
+
+
+def _instance_annotations(pred: dict, w: int, h: int, labels: list[str], name: str,
+                          conf_threshold: float) -> list[Annotation]:
+    """One image's instances ('masks' [K, S, S] probabilities) -> `binary` annotations at (w, h), best first;
+    an instance whose mask keeps no pixel at the image's size is left out."""
+    from desktop_app.domain import masks
+
+    scores = pred["scores"].float().cpu().numpy()
+    cls = pred["labels"].cpu().numpy()
+    out = []
+    for i in np.argsort(-scores, kind="stable"):
+        if scores[i] < conf_threshold:
+            continue
+        prob = torch.nn.functional.interpolate(pred["masks"][i][None, None].float(), size=(h, w), mode="bilinear",
+                                               align_corners=False)[0, 0]
+        m = (prob >= 0.5).cpu().numpy()
+        if not m.any():
+            continue
+        out.append(Annotation(type="binary", label=labels[int(cls[i])], coordinates=masks.encode(m),
+                              score=float(scores[i]), model_name=name))
     return out

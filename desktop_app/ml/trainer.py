@@ -28,11 +28,13 @@ from desktop_app.ml.callbacks import Callback, CallbackList, EarlyStopping, Mode
 from desktop_app.ml.errors import TrainingError
 from desktop_app.ml.hparams import schema_for, validate_config
 from desktop_app.ml.layout import read_labels, read_layout
-from desktop_app.ml.metrics import accuracy, detection_map
+from desktop_app.ml.metrics import accuracy, detection_map, instance_map, mask_rles, semantic_scores
 from desktop_app.ml.models import TaskModel, build_model, unwrap, weights_payload
 
 CHECKPOINT_FORMAT = "model-desk-checkpoint/1"
-MONITOR = {"classification": "val_accuracy", "detection": "val_map50"}
+MONITOR = {"classification": "val_accuracy", "detection": "val_map50", "instance_segmentation": "val_mask_map50",
+           "semantic_segmentation": "val_miou"}
+BOX_TASKS = ("detection", "instance_segmentation")   # gradients clipped; predictions are lists of dicts
 
 
 @dataclass
@@ -97,7 +99,7 @@ def load_datasets(task: str, data_path: str | Path, config: dict[str, Any], num_
     cache = mldata.should_cache(config["cache_images"], sum(map(len, subsets.values())), size, num_workers)
     augment = {"flip": config["augment_flip"], "color_jitter": config["augment_color_jitter"],
                "random_resized_crop": config["augment_random_resized_crop"]}
-    cls = mldata.ClassificationDataset if task == "classification" else mldata.DetectionDataset
+    cls = mldata.DATASETS[task]
     train_set = cls(subsets["train"], labels, size, train=True, augment=augment, cache=cache)
     val_set = cls(subsets["validation"], labels, size, train=False, cache=cache)
     for name, ds in (("train", train_set), ("validation", val_set)):
@@ -109,7 +111,8 @@ def load_datasets(task: str, data_path: str | Path, config: dict[str, Any], num_
 
 def train(task: str, data_path: str | Path, output_path: str | Path, config: dict[str, Any] | None = None,
           callbacks: Iterable[Callback] = (), resume_from: str | Path | None = None) -> TrainResult:
-    """Train a `task` model ('classification' | 'detection') on the layout at `data_path`."""
+    """Train a `task` model ('classification' | 'detection' | 'instance_segmentation' |
+    'semantic_segmentation') on the layout at `data_path`."""
     config = validate_config(schema_for(task, (config or {}).get("arch")), config)
     device = resolve_device(config["device"])
     workers = mldata.resolve_num_workers(config["num_workers"], device.type)
@@ -235,11 +238,12 @@ class Trainer:
             if self.task == "classification":
                 self.train_model = torch.compile(self.train_model)
             else:
-                self.warn("compile is used for classification models only: this detection run is not compiled")
+                self.warn(f"compile is used for classification models only: this {self.task.replace('_', ' ')} "
+                          f"run is not compiled")
 
         workers = mldata.resolve_num_workers(cfg["num_workers"], dev.type, self.world_size)
         spec = mldata.LoaderSpec(cfg["batch_size"], workers, pin_memory=on_cuda)
-        collate = mldata.collate_classification if self.task == "classification" else mldata.collate_detection
+        collate = mldata.collate_for(self.task)
         self.sampler = mldata.ResumableSampler(self.train_set, self.world_size, self.rank, shuffle=True,
                                                seed=cfg["seed"])
         self.train_loader = mldata.make_loader(self.train_set, self.sampler, spec, collate, train=True)
@@ -376,7 +380,7 @@ class Trainer:
         batches_done = skip
         n_images = 0
         pending: tuple[int, torch.Tensor] | None = None
-        detection = self.task == "detection"
+        detection = self.task in BOX_TASKS
         batches = iter(self.train_loader)   # draws the loader's base seed from the RNG: restore after it
         if self._pending_rng is not None:
             _set_rng_state(self._pending_rng)
@@ -479,6 +483,7 @@ class Trainer:
         loss_sum, n = 0.0, 0
         preds: list[Any] = []
         gts: list[Any] = []
+        confusion = np.zeros((len(self.labels) + 1,) * 2, np.int64)   # semantic: background + labels
         for batch in self.val_loader:
             if self._stop_reason:
                 return None
@@ -495,12 +500,24 @@ class Trainer:
             if self.task == "classification":
                 preds.append(out.argmax(1).cpu().numpy())
                 gts.append(batch.targets.numpy())
+            elif self.task == "semantic_segmentation":
+                confusion += _confusion(batch.targets.numpy(), out.argmax(1).cpu().numpy(), len(confusion))
+            elif self.task == "instance_segmentation":   # masks as RLE at once: S x S floats per instance add up
+                preds.extend(_with_rles({k: v.float().cpu().numpy() for k, v in o.items()}) for o in out)
+                gts.extend(_with_rles({k: v.numpy() for k, v in t.items()}) for t in batch.targets)
             else:
                 preds.extend({k: v.float().cpu().numpy() for k, v in o.items()} for o in out)
                 gts.extend({k: v.numpy() for k, v in t.items()} for t in batch.targets)
         metrics = {"val_loss": loss_sum / n if n else float("nan")}
         if self.task == "classification":
             metrics["val_accuracy"] = accuracy(np.concatenate(preds), np.concatenate(gts)) if preds else 0.0
+        elif self.task == "semantic_segmentation":
+            m = semantic_scores(confusion)
+            metrics.update({"val_miou": m["miou"], "val_pixel_accuracy": m["pixel_accuracy"]})
+        elif self.task == "instance_segmentation":
+            size = int(self.config["image_size"])
+            m = instance_map(preds, gts, len(self.labels), (size, size))
+            metrics.update({"val_mask_map50": m["mask_map50"], "val_mask_map": m["mask_map"], "val_map50": m["map50"]})
         else:
             m = detection_map(preds, gts, len(self.labels))
             metrics.update({"val_map50": m["map50"], "val_map75": m["map75"], "val_map": m["map"]})
@@ -565,6 +582,20 @@ class Trainer:
         self._epoch_loss = list(ckpt.get("epoch_loss", [0.0, 0]))
         self._resume_point = (int(ckpt["epoch"]), int(ckpt["batch_in_epoch"]))
         self._pending_rng = ckpt["rng"] if self._resume_point[1] else None
+
+
+def _confusion(gt: np.ndarray, pred: np.ndarray, n: int) -> np.ndarray:
+    """The pixel confusion matrix of a batch (rows ground truth), 255 in the ground truth left out."""
+    from desktop_app.evaluation.semantic import confusion
+
+    return confusion(gt, pred, n)
+
+
+def _with_rles(item: dict[str, np.ndarray]) -> dict[str, Any]:
+    """An instance prediction / target with its masks replaced by their COCO RLE ('rles')."""
+    out: dict[str, Any] = {k: v for k, v in item.items() if k != "masks"}
+    out["rles"] = mask_rles(item["masks"]) if "masks" in item else []
+    return out
 
 
 def _to_device(targets: Any, device: torch.device) -> Any:

@@ -14,7 +14,7 @@ from desktop_app.errors import NotFoundError
 log = logging.getLogger(__name__)
 
 SAMPLE_PROJECT = "Sample project"
-SAMPLE_DATASETS = {"shapes": "classification", "shapes-detection": "detection"}
+SAMPLE_DATASETS = {"shapes": "classification", "shapes-detection": "detection", "shapes-segmentation": "segmentation"}
 SAMPLE_SIZE = 1000
 
 
@@ -52,8 +52,9 @@ def ensure_builtins(catalog: Catalog) -> None:
 
 
 def create_sample_project(catalog: Catalog) -> ProjectRecord:
-    """The sample project: two datasets of generated shapes (classification and detection, SAMPLE_SIZE images
-    each, 70/15/15 split; drawn here, no download), and the built-in models pointed at the one of their task.
+    """The sample project: three datasets of generated shapes (classification, detection and segmentation: a
+    mask a shape; SAMPLE_SIZE images each, 70/15/15 split; drawn here, no download), and the built-in models
+    pointed at the one of their task.
     Idempotent: an existing, filled dataset is kept and a built-in already pointing at a dataset keeps it."""
     from desktop_app.ml.builtin import BUILTIN_PACKAGES
 
@@ -83,8 +84,8 @@ def _ensure_project(catalog: Catalog) -> ProjectRecord:
         return catalog.get_project(SAMPLE_PROJECT)
     except NotFoundError:
         return catalog.create_project(SAMPLE_PROJECT, "The built-in models and, once asked for (desktop-app sample), "
-                                      "generated shapes: classification and detection, drawn on this machine "
-                                      "(no download).", metadata={"sample": True})
+                                      "generated shapes: classification, detection and segmentation, drawn on "
+                                      "this machine (no download).", metadata={"sample": True})
 
 
 def _ensure_dataset(catalog: Catalog, project_id: str, name: str, kind: str) -> DatasetRecord:
@@ -101,8 +102,13 @@ def _ensure_dataset(catalog: Catalog, project_id: str, name: str, kind: str) -> 
 
 
 def fill_sample_dataset(catalog: Catalog, dataset_id: str, kind: str, n: int = SAMPLE_SIZE) -> None:
+    """`kind`: classification | detection | segmentation (a `binary` mask a shape)."""
     from desktop_app.ml.sample_data import generate_shapes
+    from desktop_app.ml.sample_segmentation import generate_shapes_segmentation
     with tempfile.TemporaryDirectory(dir=catalog.work_dir) as tmp:
-        bundle = generate_shapes(Path(tmp), kind=kind, n=n, seed=0)
+        if kind == "segmentation":
+            bundle = generate_shapes_segmentation(Path(tmp), n=n, seed=0, form="mask")
+        else:
+            bundle = generate_shapes(Path(tmp), kind=kind, n=n, seed=0)
         catalog.import_bundle(dataset_id, bundle, creator="sample")
     log.info("sample dataset %s filled with %d generated images", dataset_id, n)

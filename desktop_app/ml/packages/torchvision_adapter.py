@@ -1,4 +1,5 @@
-"""The adapters of the built-in packages (resnet, mobilenet, tinydet, fasterrcnn) over the training engine."""
+"""The adapters of the built-in packages (resnet, mobilenet, tinydet, fasterrcnn, tinyinst, maskrcnn, tinyseg,
+lraspp) over the training engine."""
 
 from __future__ import annotations
 
@@ -155,7 +156,7 @@ class TorchvisionAdapter(BaseModelAdapter):
 
     def embed(self, batch: Sequence[Any], **kwargs: Any) -> Any:
         """[len(batch), embeddings_size] float32: the classifiers' pooled penultimate features (the final linear
-        layer's input), the detectors' average-pooled last backbone feature map."""
+        layer's input), the detectors' and segmenters' average-pooled last backbone feature map."""
         from desktop_app.ml.embedding import embed_images
         return embed_images(self._ensure_loaded(), list(batch))
 
@@ -173,3 +174,36 @@ class ClassificationAdapter(TorchvisionAdapter):
 
 class DetectionAdapter(TorchvisionAdapter):
     task = "detection"
+
+
+class InstanceSegmentationAdapter(TorchvisionAdapter):
+    """Predicts one `binary` annotation (COCO RLE) per object."""
+    task = "instance_segmentation"
+
+
+class _AsMaskModel:
+    """The model entity seen with output type 'binary': what its data layout reads (see prepare_data)."""
+
+    def __init__(self, model: Any):
+        self._model = model
+
+    output_type = "binary"
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._model, name)
+
+
+class SemanticSegmentationAdapter(TorchvisionAdapter):
+    """Predicts one `binary` annotation per class present in an image (the masks do not overlap)."""
+    task = "semantic_segmentation"
+
+    def prepare_data(self, *args: Any, **kwargs: Any):
+        # WORKAROUND: BaseModelAdapter.prepare_data keeps the ground truth of the model's output type only
+        # (ml.adapter._wanted_types), and knows no 'semantic': a semantic model learns from masks and polygons,
+        # which it keeps for 'binary'.
+        model = self.model_entity
+        self.model_entity = _AsMaskModel(model)
+        try:
+            return super().prepare_data(*args, **kwargs)
+        finally:
+            self.model_entity = model
