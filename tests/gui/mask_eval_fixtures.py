@@ -19,10 +19,10 @@ from desktop_app.domain.annotations import Annotation
 SIZE = 64
 
 
-def dataset(client, work: Path, n: int = 24, name: str = "shapes-seg-eval"):
+def dataset(client, work: Path, n: int = 24, name: str = "shapes-seg-eval", size: int = SIZE):
     """A dataset of `n` generated images (one binary mask a shape), every item in the test subset."""
     from desktop_app.ml.sample_segmentation import generate_shapes_segmentation
-    bundle = generate_shapes_segmentation(work / name, n=n, size=SIZE, seed=5)
+    bundle = generate_shapes_segmentation(work / name, n=n, size=size, seed=5)
     for it in bundle.items:
         it.subset = "test"
     project = client.catalog.create_project(f"{name}-project")

@@ -94,8 +94,9 @@ def test_a_semantic_evaluation_shows_pixel_figures_and_a_row_normalised_pixel_ma
     for key in ("miou", "pixel_accuracy", "mean_accuracy"):
         assert values[key] == format_value(summary[key]), key
     assert 0.3 < summary["miou"] < 0.95            # perturbed: neither perfect nor chance
-    # no box-only controls
-    assert not page.thresholds.isVisible() and not page.keep_button.isVisible()
+    # no box-only controls: no confidence, no serving threshold, no PR curve
+    assert not page.thresholds.confidence.isVisible() and not page.keep_button.isVisible()
+    assert page.thresholds.iou.isVisible() and "mistake below IoU" in page.thresholds.iou_label.text()
     assert not page.figures.isTabVisible(page.pr_tab) and not page.stored_box.isVisible()
     # per class: IoU, accuracy, pixels
     t = page.class_table
@@ -129,10 +130,21 @@ def test_a_semantic_evaluation_shows_pixel_figures_and_a_row_normalised_pixel_ma
     assert wt.rowCount() == len(worst) > 0
     assert wt.item(0, 0).text() == client.catalog.get_item(worst[0]["item_id"]).name
     assert wt.item(0, 1).text() == format_value(worst[0]["miou"])
+    # the IoU slider: which of an image's classes are mistakes, as the core lists them
+    with qtbot.waitSignal(page.refreshed, timeout=WAIT_MS):
+        page.thresholds.set_values(0.0, 0.9)
+        page.thresholds.changed.emit(0.0, 0.9)
+    strict = EvaluationView(client.catalog, client.catalog.get_evaluation(rec.id)).worst_items(iou_threshold=0.9)
+    shown = [wt.item(r, 3).text() for r in range(wt.rowCount())]
+    assert shown == [", ".join(r["below"]) for r in strict]
+    assert sum(len(r["below"]) for r in strict) > sum(len(r["below"]) for r in worst)
+    assert wt.horizontalHeaderItem(3).text() == "classes below IoU 0.90"
+    assert page.summary_values()["miou"] == format_value(summary["miou"])        # the pixel figures stay
     # then an instance evaluation on the same page: its controls return, its matrix counts instances again
     _, inst = mf.instance_evaluation(client, project, ds)
     load(qtbot, page, inst.id)
-    assert page.thresholds.isVisible() and page.keep_button.isVisible() and page.figures.isTabVisible(page.pr_tab)
+    assert page.thresholds.confidence.isVisible() and page.keep_button.isVisible()
+    assert page.figures.isTabVisible(page.pr_tab)
     assert page.right.currentWidget() is page.gallery
     assert cm.clickable and not cm.normalize and cm.unit == ""
 

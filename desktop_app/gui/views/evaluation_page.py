@@ -117,6 +117,7 @@ class EvaluationPage(QWidget):
         sl.addWidget(self.summary_box)
         sl.addWidget(self.stored_box)
         hint = QLabel("Double-click a class to list its mistakes.")
+        hint.setWordWrap(True)
         muted(hint)
         sl.addWidget(hint)
         sl.addWidget(self.class_table, 1)
@@ -198,10 +199,9 @@ class EvaluationPage(QWidget):
         instances (its matrix counts pixels); instance masks name their figures and IoU for masks."""
         semantic = self.kind == "semantic"
         masks = self.kind == "masks"
-        self.thresholds.setVisible(not semantic)
+        self.thresholds.set_kind(self.kind)
         self.keep_button.setVisible(not semantic)
         self.figures.setTabVisible(self.pr_tab, not semantic)
-        self.thresholds.set_iou_title(masks)
         self.pr_chart.set_title("Precision-recall per class (masks)" if masks else "Precision-recall per class")
         self.confusion.set_unit("pixels" if semantic else "")
         self.class_hint.setText("Per class over every pixel scored (IoU, accuracy: the share of its pixels "
@@ -233,12 +233,11 @@ class EvaluationPage(QWidget):
         """The stored pixel figures at once; the images, worst first, from the core in the background (where it
         can list them)."""
         self._gen += 1
-        gen = self._gen
         self.view, self.session = view, None
         self.restrict = None
         results = view.results
         stats = [k for k in SEMANTIC_STATS if k in view.summary or k in ("miou", "pixel_accuracy", "mean_accuracy")]
-        self.summary_labels = _value_grid(self.summary_grid, stats, SEMANTIC_TITLES)
+        self.summary_labels = _value_grid(self.summary_grid, stats, SEMANTIC_TITLES, per_row=2)  # long titles
         self.stored_labels = _value_grid(self.stored_grid, [])
         self.stored_box.setVisible(False)
         self.summary_box.setTitle("Over every pixel scored (ignored pixels left out)")
@@ -249,13 +248,23 @@ class EvaluationPage(QWidget):
         self.confusion.matrix.set_selected(None)
         self.right.setCurrentWidget(self.worst)
         self.worst.table.setRowCount(0)
-        self.worst.note.setText("Listing the images, worst first…")
+        iou = float(view.record.iou_threshold or 0.5)
+        self.thresholds.set_values(0.0, iou)
+        self.thresholds.set_iou_enabled(True)
+        self.thresholds.setEnabled(True)
         matrix = np.asarray(conf.get("matrix") or [[0]], np.int64)
         self.status.setText(f"{int(matrix.sum()):,} pixels scored on {results.get('n_items', '?')} images. These "
                             f"figures are stored: re-score after fixing the ground truth.")
-        self.tasks.submit(lambda: _worst_items(view), lambda rows: self._worst_loaded(gen, rows),
-                          lambda e: self._worst_failed(gen, e))
+        self._list_worst(iou)
         self.loaded.emit()
+
+    def _list_worst(self, iou: float) -> None:
+        """The images worst first, with their classes under `iou`, from the core in the background."""
+        view, gen = self.view, self._gen
+        self.worst.note.setText("Listing the images, worst first…")
+        self.worst.set_iou(iou)
+        self.tasks.submit(lambda: _worst_items(view, iou), lambda rows: self._worst_loaded(gen, rows),
+                          lambda e: self._worst_failed(gen, e))
 
     def _fill_semantic_classes(self, per: dict) -> None:
         t = self.class_table
@@ -319,6 +328,10 @@ class EvaluationPage(QWidget):
 
     # -- thresholds -------------------------------------------------------------------------
     def set_thresholds(self, confidence: float, iou: float) -> None:
+        if self.kind == "semantic" and self.view is not None:
+            self._gen += 1                      # an older listing arriving late is dropped
+            self._list_worst(iou)
+            return
         s = self.session
         if s is None:
             return
@@ -580,9 +593,10 @@ class EvaluationPage(QWidget):
         self.review.shutdown()
 
 
-def _value_grid(grid: QGridLayout, keys: list[str], titles: dict[str, str] | None = None) -> dict[str, QLabel]:
-    """Empty the grid, then a muted name (its title, else the key) over a large value for each key, five a
-    row; each value label keeps its name label as `title_label`."""
+def _value_grid(grid: QGridLayout, keys: list[str], titles: dict[str, str] | None = None,
+                per_row: int = 5) -> dict[str, QLabel]:
+    """Empty the grid, then a muted name (its title, else the key) over a large value for each key, `per_row`
+    a row; each value label keeps its name label as `title_label`."""
     while grid.count():
         w = grid.takeAt(0).widget()
         if w is not None:
@@ -596,8 +610,8 @@ def _value_grid(grid: QGridLayout, keys: list[str], titles: dict[str, str] | Non
         f.setPointSizeF(f.pointSizeF() * 1.25)
         f.setBold(True)
         value.setFont(f)
-        grid.addWidget(name, (k // 5) * 2, k % 5)
-        grid.addWidget(value, (k // 5) * 2 + 1, k % 5)
+        grid.addWidget(name, (k // per_row) * 2, k % per_row)
+        grid.addWidget(value, (k // per_row) * 2 + 1, k % per_row)
         value.title_label = name
         out[key] = value
     return out
@@ -625,7 +639,7 @@ class _WorstPanel(QWidget):
     the classes under the evaluation's IoU threshold."""
 
     COLUMNS = (("name", "image"), ("miou", "mean IoU"), ("pixel_accuracy", "pixel accuracy"),
-               ("below", "classes below the IoU threshold"))
+               ("below", "classes below IoU"))
 
     def __init__(self) -> None:
         super().__init__()
@@ -647,6 +661,9 @@ class _WorstPanel(QWidget):
         lay.addWidget(title)
         lay.addWidget(self.note)
         lay.addWidget(self.table, 1)
+
+    def set_iou(self, iou: float) -> None:
+        self.table.horizontalHeaderItem(3).setText(f"classes below IoU {iou:.2f}")
 
     def fill(self, rows: list[dict]) -> None:
         t = self.table
@@ -672,14 +689,14 @@ def _worst_panel() -> _WorstPanel:
     return _WorstPanel()
 
 
-def _worst_items(view: EvaluationView) -> list[dict] | str:
+def _worst_items(view: EvaluationView, iou: float) -> list[dict] | str:
     """Off the GUI thread: the core's list of a semantic evaluation's images, worst first; where this version of
     the core cannot list them, why (a sentence for the panel)."""
     lister = getattr(view, "worst_items", None)
     if lister is None:
         return "This version cannot list a semantic evaluation's images; the figures on the left are complete."
     try:
-        rows = [dict(r) for r in lister(limit=WORST_LIMIT)]
+        rows = [dict(r) for r in lister(limit=WORST_LIMIT, iou_threshold=iou)]
         for r in rows:
             r.setdefault("name", view.catalog.get_item(r["item_id"]).name if "item_id" in r else "?")
         return rows

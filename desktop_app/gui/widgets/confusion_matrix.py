@@ -282,6 +282,7 @@ class ConfusionPanel(QWidget):
             bar.addStretch(1)
             lay.addLayout(bar)
             self.hint = QLabel("Click a cell to list its instances.")
+            self.hint.setWordWrap(True)
             muted(self.hint)
             lay.addWidget(self.hint)
         lay.addWidget(self.matrix, 1)

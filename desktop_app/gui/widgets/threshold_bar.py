@@ -7,6 +7,12 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QWidget
 from superqt import QLabeledDoubleSlider
 from superqt.utils import qthrottled
 
+IOU_TITLES = {"masks": "Mask IoU ≥", "semantic": "A class on an image is a mistake below IoU"}
+IOU_TIPS = {"boxes": "A prediction matches a ground truth overlapping it at least this much",
+            "masks": "A predicted mask matches a ground-truth mask (or polygon) whose pixels overlap it at least this "
+                     "much (intersection over union)",
+            "semantic": "An image's class whose IoU there is below this is listed as a mistake (the images worst "
+                        "first, and regressions against another model); the pixel figures count every pixel"}
 THROTTLE_MS = 60      # a redraw costs tens of ms on big evaluations: a few per second keeps dragging smooth
 
 
@@ -30,7 +36,8 @@ class ThresholdBar(QWidget):
         self.iou = _slider(0.05, 1.0, 0.5, "A prediction matches a ground truth overlapping it at least this much")
         lay = QHBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
-        lay.addWidget(QLabel("Confidence ≥"))
+        self.confidence_label = QLabel("Confidence ≥")
+        lay.addWidget(self.confidence_label)
         lay.addWidget(self.confidence, 1)
         lay.addSpacing(16)
         self.iou_label = QLabel("IoU ≥")
@@ -50,12 +57,13 @@ class ThresholdBar(QWidget):
             s.setValue(v)
             s.blockSignals(False)
 
-    def set_iou_title(self, masks: bool) -> None:
-        """Instance masks match by mask IoU (their pixels), boxes by box IoU."""
-        self.iou_label.setText("Mask IoU ≥" if masks else "IoU ≥")
-        self.iou.setToolTip("A predicted mask matches a ground-truth mask (or polygon) whose pixels overlap it at "
-                            "least this much (intersection over union)" if masks else
-                            "A prediction matches a ground truth overlapping it at least this much")
+    def set_kind(self, kind: str) -> None:
+        """Instance masks match by mask IoU (their pixels), boxes by box IoU; a semantic evaluation has no
+        confidence to move, and its IoU decides which of an image's classes count as mistakes."""
+        self.confidence.setVisible(kind != "semantic")
+        self.confidence_label.setVisible(kind != "semantic")
+        self.iou_label.setText(IOU_TITLES.get(kind, "IoU ≥"))
+        self.iou.setToolTip(IOU_TIPS.get(kind, IOU_TIPS["boxes"]))
 
     def set_iou_enabled(self, on: bool) -> None:
         """A classification evaluation has no IoU."""
