@@ -186,3 +186,27 @@ def test_edit_mode_keys_and_the_box_of_a_mask_is_not_moved(qtbot, client, item, 
     qtbot.keyClick(viewer, Qt.Key.Key_Escape)
     assert not panel.edit_button.isChecked() and not panel.editor.active and panel.editor.target is None
     assert viewer.dragMode() == viewer.DragMode.ScrollHandDrag
+
+
+def test_side_by_side_edits_in_the_pane_clicked_and_the_other_follows(qtbot, client, item):
+    p = ReviewPanel(client, panes=2)
+    qtbot.addWidget(p)
+    p.resize(1200, 700)
+    p.show()
+    p.set_items([item.id])
+    qtbot.waitExposed(p)
+    try:
+        car = gt(client, item, "binary")
+        right = p.viewers[1]
+        right.select_annotation(car.id)
+        assert p.active == 1
+        p.edit_button.click()
+        assert p.editors[1].active and not p.editors[0].active and p.editors[1].target.id == car.id
+        p.editors[1].set_radius(2)
+        drag(qtbot, right, [(60, 80), (80, 80)])
+        stored = masks.decode(gt(client, item, "binary").coordinates)
+        assert stored[80, 62:78].all()
+        assert any(r.id == car.id and r.coordinates == gt(client, item, "binary").coordinates
+                   for r in p.viewers[0].records)                          # the left pane redrawn from the catalog
+    finally:
+        p.shutdown()

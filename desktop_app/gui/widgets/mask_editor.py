@@ -181,7 +181,8 @@ class MaskEditor(QObject):
         self._drag_rings: list | None = None
         self._hidden: list[QGraphicsItem] = []
         self._drag_mode = viewer.dragMode()
-        viewer.viewport().installEventFilter(self)
+        self._viewport = viewer.viewport()    # kept: compared in eventFilter, also while the viewer is torn down
+        self._viewport.installEventFilter(self)
         viewer.installEventFilter(self)
 
     # -- state ------------------------------------------------------------------------------
@@ -248,6 +249,7 @@ class MaskEditor(QObject):
     def _hide_drawn(self, annotation_id: int) -> None:
         """The viewer's own drawing of the target goes while the overlay stands in for it."""
         items = list(self.viewer.annotation_items())
+        items += list(getattr(self.viewer, "area_items", {}).values())    # the review's masks and polygons
         box = getattr(self.viewer, "selected_box", None)
         if box is not None:
             items.append(box)
@@ -401,7 +403,7 @@ class MaskEditor(QObject):
                 ev.accept()
                 return True
             return False
-        if obj is not self.viewer.viewport():
+        if obj is not self._viewport:
             return False
         if t == QEvent.Type.Leave:
             self.cursor.setVisible(False)
@@ -458,7 +460,7 @@ class MaskEditor(QObject):
             other = self.annotation_at(x, y)     # a click off the polygon's handles picks another shape
             if other is not None and (self.target is None or other.id != self.target.id):
                 select = getattr(self.viewer, "select_annotation", None)
-                if select is not None and other.type == "binary":
+                if select is not None:       # the review's selection follows (Delete, Relabel act on it)
                     select(other.id)
                 self.set_target(other)
             return True
