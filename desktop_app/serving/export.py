@@ -1,8 +1,21 @@
 """TorchScript and ONNX files of a trained built-in model's network, each checked by running the file.
 
 The exported network takes float32 RGB pixels 0..255, NCHW, any batch size (and any height / width):
-normalisation is inside it. Classifiers answer `probabilities` [N, classes]; tinydet answers its raw heads
-`heatmap` [N, classes, H/4, W/4] (logits) and `box_distances` [N, 4, H/4, W/4] (pixels to the four sides).
+normalisation is inside it. What it answers, by architecture:
+
+- classifiers: `probabilities` [N, classes] (softmax).
+- semantic segmenters (tinyseg, lraspp_mobilenet_v3_large): `probabilities` [N, 1 + labels, H, W] (softmax over
+  the classes, index 0 = background, k + 1 = labels[k]); argmax is the label map.
+- tinydet: its raw heads `heatmap` [N, classes, H/8, W/8] (logits) and `box_distances` [N, 4, H/8, W/8]
+  (pixels from each cell's centre to the box's left, top, right, bottom sides).
+- tinyinst: tinydet's two heads plus `mask_coefficients` [N, P, H/8, W/8] (one coefficient a prototype, at every
+  cell) and `prototypes` [N, P, H/4, W/4]: the instance found at a heat-map peak has the mask
+  sigmoid(sum_p coefficients[p] * prototypes[p]), upsampled bilinearly to H x W and cut to its box (P = 12).
+- maskrcnn_resnet50_fpn (TorchScript only, scripted: its detections' count depends on the image): the decoded
+  detections of the whole batch, concatenated: `boxes` [K, 4] (xyxy pixels), `scores` [K], `labels` [K]
+  (index into labels), `masks` [K, H, W] (probabilities 0..1) and `image_index` [K] (which image each is of).
+  ONNX is refused for it: see `why_no_onnx`.
+
 Labels, architecture and input size travel inside the file (ONNX metadata / a TorchScript extra file).
 """
 
@@ -22,6 +35,11 @@ FORMATS = ("onnx", "torchscript")
 EXTENSIONS = {"onnx": ".onnx", "torchscript": ".pt"}
 OPSET = 17
 META_FILE = "model_desk.json"
+EXPORTABLE = ("resnet18", "resnet50", "mobilenet_v3_small", "tinydet", "tinyinst", "tinyseg",
+              "lraspp_mobilenet_v3_large", "maskrcnn_resnet50_fpn")
+SCRIPTED = ("maskrcnn_resnet50_fpn",)     # torch.jit.script, not trace: data-dependent control flow
+TINYINST_OUTPUTS = ["heatmap", "box_distances", "mask_coefficients", "prototypes"]
+MASKRCNN_OUTPUTS = ["boxes", "scores", "labels", "masks", "image_index"]
 
 
 @dataclass
@@ -62,9 +80,22 @@ def default_filename(model_name: str, fmt: str) -> str:
     return safe + EXTENSIONS[fmt]
 
 
+def why_no_onnx(arch: str) -> str | None:
+    """None when `arch` can be exported to ONNX, else why not."""
+    if arch in SCRIPTED:
+        return (f"{arch} cannot be exported to ONNX with a dynamic batch: torchvision's Mask R-CNN splits the "
+                f"batch into a python list of images, so a traced ONNX graph holds a fixed number of images and "
+                f"the data-dependent loops over detections are unrolled for the example it saw; export it as "
+                f"torchscript (scripted, checked the same way)")
+    return None
+
+
 def _wrapper(model: Any):
     import torch
     from torch import nn
+
+    if model.arch in SCRIPTED:
+        return _scriptable_rcnn(model)
 
     class Exportable(nn.Module):
         """The network alone, with plain tensor outputs (no python-side decoding)."""
@@ -72,19 +103,72 @@ def _wrapper(model: Any):
         def __init__(self, inner: nn.Module):
             super().__init__()
             self.inner = inner
-            self.classifier = inner.task == "classification"
+            self.task = inner.task
 
         def forward(self, images: torch.Tensor):
-            if self.classifier:
+            if self.task == "classification":
                 return self.inner(images).float().softmax(dim=1)
-            heat, dist = self.inner(images)
-            return heat, dist
+            if self.task == "semantic_segmentation":
+                return self.inner.logits(images).float().softmax(dim=1)
+            return tuple(self.inner(images))
 
     return Exportable(model).eval()
 
 
+def _scriptable_rcnn(model: Any):
+    """Mask R-CNN as a scriptable module: uint8-range float images in, the batch's detections concatenated out."""
+    from typing import Dict, List, Tuple
+
+    import torch
+    from torch import Tensor, nn
+
+    class ScriptableRCNN(nn.Module):
+        def __init__(self, net: nn.Module):
+            super().__init__()
+            self.net = net
+
+        @torch.jit.unused
+        def _eager(self, images: List[Tensor]) -> List[Dict[str, Tensor]]:
+            return self.net(images)
+
+        def forward(self, images: Tensor) -> Tuple[Tensor, Tensor, Tensor, Tensor, Tensor]:
+            batch = [im / 255.0 for im in images.unbind(0)]
+            if torch.jit.is_scripting():
+                dets = self.net(batch)[1]   # scripted torchvision detectors answer (losses, detections)
+            else:
+                dets = self._eager(batch)
+            boxes, scores, labels, masks, index = [], [], [], [], []
+            for i, d in enumerate(dets):
+                boxes.append(d["boxes"])
+                scores.append(d["scores"])
+                labels.append(d["labels"] - 1)          # 0 is Mask R-CNN's background
+                masks.append(d["masks"][:, 0])
+                index.append(torch.full_like(d["labels"], i))
+            return torch.cat(boxes), torch.cat(scores), torch.cat(labels), torch.cat(masks), torch.cat(index)
+
+    return ScriptableRCNN(model.net).eval()
+
+
 def output_names(model: Any) -> list[str]:
-    return ["probabilities"] if model.task == "classification" else ["heatmap", "box_distances"]
+    if model.task in ("classification", "semantic_segmentation"):
+        return ["probabilities"]
+    if model.arch in SCRIPTED:
+        return list(MASKRCNN_OUTPUTS)
+    if model.task == "instance_segmentation":
+        return list(TINYINST_OUTPUTS)
+    return ["heatmap", "box_distances"]
+
+
+def _dynamic_axes(names: list[str], task: str) -> dict:
+    axes: dict = {"images": {0: "batch", 2: "height", 3: "width"}}
+    for n in names:
+        if n == "probabilities":
+            axes[n] = {0: "batch", 2: "height", 3: "width"} if task == "semantic_segmentation" else {0: "batch"}
+        elif n == "prototypes":
+            axes[n] = {0: "batch", 2: "proto_h", 3: "proto_w"}
+        else:
+            axes[n] = {0: "batch", 2: "grid_h", 3: "grid_w"}
+    return axes
 
 
 def load_network(weights_path: str | Path):
@@ -95,8 +179,8 @@ def load_network(weights_path: str | Path):
     arch, labels = meta.get("arch"), meta.get("labels")
     if not arch or not labels:
         raise ValidationError(f"{weights_path} is not a Model Desk weights file (no arch / labels inside)")
-    if arch not in ("resnet18", "resnet50", "mobilenet_v3_small", "tinydet"):
-        raise ValidationError(f"exporting {arch} is not supported (classifiers and tinydet are); torchvision's "
+    if arch not in EXPORTABLE:
+        raise ValidationError(f"exporting {arch} is not supported ({', '.join(EXPORTABLE)} are); torchvision's "
                               f"Faster R-CNN returns python lists that neither format holds")
     model, _ = build_model(arch, len(labels), image_size=int(meta.get("image_size") or 64), pretrained=False)
     missing, unexpected = model.load_state_dict(state, strict=False)
@@ -116,8 +200,7 @@ def weights_file(catalog: Any, model_id: str) -> Path:
     package = catalog.get_package(model.package_id)
     if package.kind != "builtin":  # its own code decides what it saves: training again would not help
         raise ValidationError(f"model {model.name!r} comes from the user package {package.name!r}, which saves "
-                              f"no {WEIGHTS} in Model Desk's format: only built-in classifiers and tinydet can be "
-                              f"exported")
+                              f"no {WEIGHTS} in Model Desk's format: only built-in models can be exported")
     raise ValidationError(f"model {model.name!r} has no {WEIGHTS}: train it before exporting")
 
 
@@ -134,6 +217,10 @@ def export_network(model: Any, meta: dict, fmt: str, out: str | Path, *, check_b
                    name: str = "") -> ExportResult:
     import torch
 
+    if fmt not in FORMATS:
+        raise ValidationError(f"format must be one of {', '.join(FORMATS)}, got {fmt!r}")
+    if fmt == "onnx" and why_no_onnx(model.arch):
+        raise ValidationError(why_no_onnx(model.arch))
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     size = int(meta.get("image_size") or model.image_size)
@@ -154,7 +241,9 @@ def export_network(model: Any, meta: dict, fmt: str, out: str | Path, *, check_b
         warnings.simplefilter("ignore", UserWarning)
         with torch.no_grad():
             if fmt == "onnx":
-                _to_onnx(net, example, tmp, names, info)
+                _to_onnx(net, example, tmp, names, info, _dynamic_axes(names, model.task))
+            elif model.arch in SCRIPTED:
+                torch.jit.save(torch.jit.script(net), str(tmp), _extra_files={META_FILE: json.dumps(info)})
             else:
                 traced = torch.jit.trace(net, example)
                 torch.jit.save(traced, str(tmp), _extra_files={META_FILE: json.dumps(info)})
@@ -166,19 +255,23 @@ def export_network(model: Any, meta: dict, fmt: str, out: str | Path, *, check_b
         ref = net(check)
     ref = [r.numpy() for r in (ref if isinstance(ref, tuple) else (ref,))]
     got = run_exported(out, fmt, check.numpy())
-    per = {n: float(abs(a - b).max()) for n, a, b in zip(names, got, ref)}
-    scale = max(1.0, max(float(abs(r).max()) for r in ref))
+    per = {n: _max_diff(a, b) for n, a, b in zip(names, got, ref)}
+    scale = max([1.0] + [float(abs(r).max()) for r in ref if r.size])
     return ExportResult(path=out, format=fmt, arch=model.arch, outputs=names, input_shape=list(check.shape),
                         max_abs_diff=max(per.values()), tolerance=1e-4 * scale, seconds=seconds, per_output=per)
 
 
-def _to_onnx(net: Any, example: Any, path: Path, names: list[str], info: dict) -> None:
+def _max_diff(a: Any, b: Any) -> float:
+    """Largest absolute difference of two arrays; infinite when their shapes differ (e.g. another detection count)."""
+    if a.shape != b.shape:
+        return float("inf")
+    return float(abs(a.astype("float64") - b.astype("float64")).max()) if a.size else 0.0
+
+
+def _to_onnx(net: Any, example: Any, path: Path, names: list[str], info: dict, axes: dict) -> None:
     import onnx
     import torch
 
-    axes = {"images": {0: "batch", 2: "height", 3: "width"}}
-    for n in names:
-        axes[n] = {0: "batch"} if n == "probabilities" else {0: "batch", 2: "grid_h", 3: "grid_w"}
     torch.onnx.export(net, (example,), str(path), dynamo=False, input_names=["images"], output_names=names,
                       dynamic_axes=axes, opset_version=OPSET, do_constant_folding=True)
     proto = onnx.load(str(path))
@@ -201,7 +294,9 @@ def run_exported(path: str | Path, fmt: str, images: Any) -> list[Any]:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FutureWarning)  # torch.jit.load is deprecated (see above)
         module = torch.jit.load(str(path), map_location="cpu")
-    with torch.no_grad():
+    with torch.no_grad(), warnings.catch_warnings():
+        # a scripted torchvision detector says, each call, that it answers (losses, detections): we know
+        warnings.filterwarnings("ignore", message="RCNN always returns", category=UserWarning)
         out = module(torch.from_numpy(images))
     return [o.numpy() for o in (out if isinstance(out, tuple) else (out,))]
 
