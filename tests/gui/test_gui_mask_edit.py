@@ -210,3 +210,34 @@ def test_side_by_side_edits_in_the_pane_clicked_and_the_other_follows(qtbot, cli
                    for r in p.viewers[0].records)                          # the left pane redrawn from the catalog
     finally:
         p.shutdown()
+
+
+def test_the_editor_works_over_a_plain_image_viewer_and_reports_one_edit_a_stroke(qtbot, client, item):
+    from PySide6.QtGui import QColor
+
+    from desktop_app.gui.widgets.image_viewer import ImageViewer
+    from desktop_app.gui.widgets.mask_editor import MaskEditor
+    viewer = ImageViewer()
+    qtbot.addWidget(viewer)
+    viewer.resize(600, 450)
+    viewer.show()
+    viewer.set_image(None, (W, H))
+    recs = client.catalog.list_annotations(item_ids=[item.id])
+    viewer.set_annotations(recs, lambda _label: QColor("orange"))
+    ed = MaskEditor(viewer)
+    ed.set_active(True)
+    edits = []
+    ed.edited.connect(lambda rec, old, new, text: edits.append((rec.id, old, new, text)))
+    qtbot.mouseClick(viewer.viewport(), Qt.MouseButton.LeftButton, pos=at(viewer, 20, 30))     # picks the car
+    car = gt(client, item, "binary")
+    assert ed.target.id == car.id
+    drawn = [it for it in viewer.annotation_items() if getattr(it, "annotation", None) is not None
+             and it.annotation.id == car.id]
+    assert drawn and not any(it.isVisible() for it in drawn)            # the overlay stands in for it
+    ed.set_radius(2)
+    drag(qtbot, viewer, [(50, 30), (60, 30)])
+    (aid, old, new, text), = edits
+    assert aid == car.id and old == car.coordinates and text == "paint mask car"
+    assert masks.decode(new)[30, 50:60].all() and masks.area(new) > masks.area(old)
+    ed.set_active(False)
+    assert all(it.isVisible() for it in drawn) and ed.overlay is None
