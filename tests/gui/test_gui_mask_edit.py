@@ -123,6 +123,11 @@ def test_erasing_the_whole_mask_is_refused_and_nothing_is_saved(qtbot, client, i
     assert len(client.catalog.annotation_changes(item_id=item.id)) == n and panel.undo_stack.count() == 0
     assert "empty" in panel.hint.text() and "Not saved" in panel.hint.text()
     assert np.array_equal(ed.mask, blob())                                # the overlay is put back
+    viewer.setFocus()
+    qtbot.keyClick(viewer, Qt.Key.Key_Delete)                             # as the refusal says: Del deletes it
+    assert not client.catalog.list_annotations(item_ids=[item.id], types=["binary"]) and ed.target is None
+    panel.undo_stack.undo()
+    assert gt(client, item, "binary").coordinates == car.coordinates
 
 
 def test_polygon_vertices_drag_insert_delete_with_undo_and_refusals(qtbot, client, item, panel):

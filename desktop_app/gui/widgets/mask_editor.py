@@ -396,8 +396,10 @@ class MaskEditor(QObject):
             return False
         t = ev.type()
         if obj is self.viewer:
+            # Del is a vertex's only on a polygon; on a mask it stays the page's (delete the annotation)
             if t in (QEvent.Type.ShortcutOverride, QEvent.Type.KeyPress) and ev.key() in self.KEYS \
-                    and not ev.modifiers() & ~Qt.KeyboardModifier.KeypadModifier:
+                    and not ev.modifiers() & ~Qt.KeyboardModifier.KeypadModifier \
+                    and (self.rings is not None or ev.key() not in (Qt.Key.Key_Delete, Qt.Key.Key_Backspace)):
                 if t == QEvent.Type.KeyPress:
                     self.key(ev.key())
                 ev.accept()
