@@ -11,7 +11,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtCore import QPointF, QRectF, Qt, QTimer
 from PySide6.QtGui import QBrush, QColor, QFont, QFontMetricsF, QImage, QPainter, QPainterPath, QPen, QPolygonF
 from PySide6.QtWidgets import (QGraphicsEllipseItem, QGraphicsItem, QGraphicsPathItem, QGraphicsRectItem,
                                QStyleOptionGraphicsItem, QWidget)
@@ -182,17 +182,36 @@ def outline_rings(mask: np.ndarray) -> list[np.ndarray]:
     return out
 
 
-def mask_image(crop: np.ndarray, color: QColor, alpha: int) -> QImage:
-    """A mask's pixels as an image of its box: the colour at `alpha` where set, transparent elsewhere."""
-    a = alpha / 255
-    argb = (alpha << 24) | (round(color.red() * a) << 16) | (round(color.green() * a) << 8) | round(color.blue() * a)
-    h, w = crop.shape
-    px = np.where(crop, np.uint32(argb), np.uint32(0)).astype(np.uint32)
-    return QImage(px.data, w, h, 4 * w, QImage.Format.Format_ARGB32_Premultiplied).copy()
-
-
 OUTLINE_CELLS = 128          # a mask's first outline is traced on at most this many cells a side
 MAX_MIP = 8                  # the fill drawn from an image down to 1/8 of the mask's size when zoomed out
+# An exact outline a frame needs and lacks is traced after the frame, one mask per turn of the event loop (a few
+# ms each), the item drawn again then: a zoom onto many large masks paints at once with their coarse outlines.
+_to_trace: dict[int, tuple[MaskGeometry, QGraphicsItem]] = {}
+
+
+def _trace_next() -> None:
+    if not _to_trace:
+        return
+    g, item = _to_trace.pop(next(iter(_to_trace)))
+    g.outline(1)
+    try:
+        item.update()
+    except RuntimeError:            # the item was deleted meanwhile (another image shown)
+        pass
+    if _to_trace:
+        QTimer.singleShot(0, _trace_next)
+
+
+def _trace_later(g: MaskGeometry, item: QGraphicsItem) -> None:
+    if id(g) not in _to_trace:
+        _to_trace[id(g)] = (g, item)
+        if len(_to_trace) == 1:
+            QTimer.singleShot(0, _trace_next)
+
+
+def trace_pending() -> int:
+    """Exact outlines waiting to be traced (tests and the bench wait for none)."""
+    return len(_to_trace)
 
 
 def _ring_path(rings: list[np.ndarray], step: int, origin: QPointF, size: tuple[int, int]) -> QPainterPath:
@@ -207,34 +226,99 @@ def _ring_path(rings: list[np.ndarray], step: int, origin: QPointF, size: tuple[
     return path
 
 
-class MaskItem(QGraphicsItem):
-    """A mask (binary annotation): its pixels filled in a colour, translucent, and its outline. Only its box is
-    decoded from the RLE (domain.masks.decode_crop: a 200-mask 4000 x 3000 image decodes its masks' boxes, not
-    200 x 12 M pixels); the fill is one cached image of the box (and, zoomed out, a smaller copy of it) and the
-    outline one path, so a frame draws an image and a path. A large mask's outline is traced first on a grid of at
-    most OUTLINE_CELLS a side (off by under 1.5 screen pixels at the zooms it is drawn at); the exact one when the
-    view zooms in on it. `fill_alpha` and `pen` override the annotation look (the review colours by kind)."""
+def premultiplied(color: QColor, alpha: int) -> int:
+    """`color` at `alpha` as a premultiplied ARGB32 pixel."""
+    a = alpha / 255
+    return (alpha << 24) | (round(color.red() * a) << 16) | (round(color.green() * a) << 8) | round(color.blue() * a)
 
-    def __init__(self, rec: AnnotationRecord, color: QColor, prediction: bool, *, pen: QPen | None = None,
-                 fill_alpha: int | None = None):
-        super().__init__()
-        box, self.crop = masks.decode_crop(rec.coordinates)   # ValueError for a damaged RLE: the caller draws its box
+
+class MaskGeometry:
+    """A mask decoded once, what every drawing of it shares: its pixels in its box (domain.masks.decode_crop: only
+    the box is decoded), its outlines (OUTLINE_CELLS: a large mask's first traced coarse) and its fill images per
+    colour and zoom level. ValueError for a damaged or empty RLE."""
+
+    def __init__(self, rle: dict):
+        box, self.crop = masks.decode_crop(rle)
         if box is None:
             raise ValueError("empty mask")
         l, t, r, b = (int(v) for v in box)
         h, w = self.crop.shape
+        self.origin = QPointF(l, t)
+        self.rect = QRectF(l, t, w, h)
+        self.step = max(1, -(-max(h, w) // OUTLINE_CELLS))
+        self._paths: dict[int, QPainterPath] = {}
+        self._images: dict[tuple[int, int], QImage] = {}
+
+    def outline(self, step: int = 1) -> QPainterPath:
+        """The outline traced on every `step`-th pixel (1: exact), in scene coordinates; built once."""
+        path = self._paths.get(step)
+        if path is None:
+            o = step // 2
+            grid = self.crop if step == 1 else self.crop[o::step, o::step]
+            h, w = self.crop.shape
+            path = self._paths[step] = _ring_path(outline_rings(grid), step, self.origin, (w, h))
+        return path
+
+    def outline_for(self, scale: float) -> tuple[QPainterPath, bool]:
+        """The outline to draw at a zoom of `scale` screen pixels per image pixel: the coarse one while it is off
+        by at most 1.5 screen pixels, else the exact one if traced. Second: whether the exact one is wanted and
+        not traced yet."""
+        if self.step == 1 or self.step * scale <= 1.5 or 1 in self._paths:
+            return self.outline(1 if self.step * scale > 1.5 else self.step), False
+        return self.outline(self.step), True
+
+    def image(self, argb: int, level: int = 1) -> QImage:
+        """The fill: pixel `argb` (premultiplied) where the mask is set; `level` > 1 a copy 1/level the size."""
+        img = self._images.get((argb, level))
+        if img is None:
+            if level == 1:
+                h, w = self.crop.shape
+                px = np.where(self.crop, np.uint32(argb), np.uint32(0)).astype(np.uint32)
+                img = QImage(px.data, w, h, 4 * w, QImage.Format.Format_ARGB32_Premultiplied).copy()
+            else:
+                full = self.image(argb)
+                img = full.scaled(-(-full.width() // level), -(-full.height() // level),
+                                  Qt.AspectRatioMode.IgnoreAspectRatio, Qt.TransformationMode.SmoothTransformation)
+            self._images[(argb, level)] = img
+        return img
+
+    def level_for(self, scale: float) -> int:
+        """The fill image's level at a zoom of `scale`: about one image pixel per screen pixel, down to 1/MAX_MIP."""
+        k = 1
+        h, w = self.crop.shape
+        while k < MAX_MIP and scale * k * 2 <= 1.0 and min(h, w) >= 8 * k:
+            k *= 2
+        return k
+
+    def hit(self, x: float, y: float) -> bool:
+        """Whether scene point (x, y) falls on one of the mask's pixels."""
+        c, r = int(np.floor(x - self.rect.left())), int(np.floor(y - self.rect.top()))
+        return 0 <= r < self.crop.shape[0] and 0 <= c < self.crop.shape[1] and bool(self.crop[r, c])
+
+
+class MaskItem(QGraphicsItem):
+    """A mask (binary annotation): its pixels filled in a colour, translucent, and its outline. Only its box is
+    decoded from the RLE (a 200-mask 4000 x 3000 image decodes its masks' boxes, not 200 x 12 M pixels); the fill
+    is one cached image of the box (zoomed out, a smaller copy of it: a tenth of the pixels to blend) drawn
+    nearest-pixel (crisp zoomed in, a third of smoothing's cost), the outline one path, so a frame draws an image
+    and a path. `fill_alpha` and `pen` override the annotation look (the review colours by kind); `geometry`, a
+    MaskGeometry already decoded (the review draws an item again at each threshold change)."""
+
+    def __init__(self, rec: AnnotationRecord, color: QColor, prediction: bool, *, pen: QPen | None = None,
+                 fill_alpha: int | None = None, geometry: MaskGeometry | None = None):
+        super().__init__()
+        self.geometry = geometry if geometry is not None else MaskGeometry(rec.coordinates)
+        g = self.geometry
+        self.crop = g.crop
         self.color = QColor(color)
         self.fill_alpha = MASK_ALPHA[0 if prediction else 1] if fill_alpha is None else int(fill_alpha)
-        self._image = mask_image(self.crop, self.color, self.fill_alpha)
-        self._mips: dict[int, QImage] = {1: self._image}
-        self._origin = QPointF(l, t)
-        self._rect = QRectF(l, t, w, h)
-        self._step = max(1, -(-max(h, w) // OUTLINE_CELLS))
-        self._paths: dict[int, QPainterPath] = {}
+        self._argb = premultiplied(self.color, self.fill_alpha)
+        self._image = g.image(self._argb)
+        self._rect = QRectF(g.rect)
         self._pen = pen if pen is not None else mask_pen(color, prediction)
-        self.top_left = QPointF(l, t)
-        self.bottom_left = QPointF(l, b)
-        self.outline(self._step)
+        self.top_left = self._rect.topLeft()
+        self.bottom_left = self._rect.bottomLeft()
+        g.outline(g.step)
 
     @property
     def box(self) -> list[float]:
@@ -255,58 +339,42 @@ class MaskItem(QGraphicsItem):
         c.setAlpha(self.fill_alpha)
         return c
 
+    def brush(self) -> QBrush:
+        return QBrush(self.fill())
+
     def image(self) -> QImage:
         return self._image
 
     def outline(self, step: int = 1) -> QPainterPath:
-        """The outline traced on every `step`-th pixel (1: exact), in scene coordinates; built once."""
-        path = self._paths.get(step)
-        if path is None:
-            o = step // 2
-            grid = self.crop if step == 1 else self.crop[o::step, o::step]
-            h, w = self.crop.shape
-            path = self._paths[step] = _ring_path(outline_rings(grid), step, self._origin, (w, h))
-        return path
+        return self.geometry.outline(step)
 
     def hit(self, x: float, y: float) -> bool:
-        """Whether scene point (x, y) falls on one of the mask's pixels."""
-        c, r = int(np.floor(x - self._rect.left())), int(np.floor(y - self._rect.top()))
-        return 0 <= r < self.crop.shape[0] and 0 <= c < self.crop.shape[1] and bool(self.crop[r, c])
+        return self.geometry.hit(x, y)
 
     def boundingRect(self) -> QRectF:
         return self._rect.adjusted(-2, -2, 2, 2)
 
     def shape(self) -> QPainterPath:
-        return self.outline(self._step)
+        return self.geometry.outline(self.geometry.step)
 
     def contains(self, point: QPointF) -> bool:
-        return self.hit(point.x(), point.y())
-
-    def _mip(self, scale: float) -> QImage:
-        k = 1
-        while k < MAX_MIP and scale * k * 2 <= 1.0 and min(self._image.width(), self._image.height()) >= 8 * k:
-            k *= 2
-        img = self._mips.get(k)
-        if img is None:
-            img = self._mips[k] = self._image.scaled(-(-self._image.width() // k), -(-self._image.height() // k),
-                                                     Qt.AspectRatioMode.IgnoreAspectRatio,
-                                                     Qt.TransformationMode.SmoothTransformation)
-        return img
+        return self.geometry.hit(point.x(), point.y())
 
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None) -> None:
-        t = painter.worldTransform()
-        scale = abs(t.determinant()) ** 0.5 or 1.0
-        # Nearest-pixel scaling: a mask's pixels stay crisp squares zoomed in, and it costs a third of smoothing;
-        # zoomed out, a copy of the image at about the screen's size is drawn (a tenth of the pixels to blend).
+        g = self.geometry
+        scale = abs(painter.worldTransform().determinant()) ** 0.5 or 1.0
         painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, False)
-        img = self._mip(scale)
-        if img is self._image:
-            painter.drawImage(self._origin, img)
+        level = g.level_for(scale)
+        if level == 1:
+            painter.drawImage(g.origin, self._image)
         else:
-            painter.drawImage(self._rect, img)
+            painter.drawImage(self._rect, g.image(self._argb, level))
         painter.setPen(self._pen)
         painter.setBrush(Qt.BrushStyle.NoBrush)
-        painter.drawPath(self.outline(1 if self._step * scale > 1.5 else self._step))
+        path, later = g.outline_for(scale)
+        painter.drawPath(path)
+        if later:
+            _trace_later(g, self)
 
 
 def make_annotation_item(rec: AnnotationRecord, color: QColor, *, class_slot: int = 0,

@@ -8,6 +8,12 @@ real item, which a ground truth can be dragged (moved) or resized by a corner wi
 reports an edit (`box_edited`, and in draw mode a new box dragged out: `box_drawn`); the page turns it into an
 undoable catalog command. A fifth layer, "pred", shows a model's predictions as proposals (the label-next queue:
 no evaluation, so no TP / FP).
+
+Masks and polygons (instance segmentation) are drawn as their areas, in the same kind colours: each one item
+(annotation_items.MaskItem: the mask's pixels, translucent, and a one-pixel outline), its tag and its place in
+hit-testing kept by its kind's BoxLayer (which draws no rectangle for it). A click selects the mask under the
+cursor (its pixels, not its box): drawn thicker and fuller, not dragged (a mask is fixed with the page's brush).
+Decoded masks are kept while the item is shown, so a threshold change recolours them without decoding again.
 """
 
 from __future__ import annotations
@@ -18,12 +24,13 @@ from dataclasses import dataclass
 import numpy as np
 from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QFontMetricsF, QMouseEvent, QPainter, QPainterPath, QPen, QPixmap
-from PySide6.QtWidgets import (QGraphicsItem, QGraphicsPixmapItem, QGraphicsRectItem, QGraphicsSceneMouseEvent,
-                               QGraphicsView, QStyleOptionGraphicsItem, QWidget)
+from PySide6.QtGui import QPolygonF
+from PySide6.QtWidgets import (QGraphicsItem, QGraphicsPathItem, QGraphicsPixmapItem, QGraphicsRectItem,
+                               QGraphicsSceneMouseEvent, QGraphicsView, QStyleOptionGraphicsItem, QWidget)
 
 from desktop_app.catalog import AnnotationRecord
 
-from .annotation_items import LabelTag, annotation_pen, text_color_on
+from .annotation_items import LabelTag, MaskGeometry, MaskItem, annotation_pen, mask_pen, rings, text_color_on
 from .image_viewer import ImageViewer
 
 KIND_COLORS = {"tp": "#2ca02c", "fp": "#e03131", "fn": "#f59f00", "gt": "#4dabf7", "pred": "#ae3ec9"}
@@ -32,6 +39,10 @@ LAYERS = {k: f"review:{k}" for k in KIND_TITLES}
 HANDLE_PX = 7          # how close (screen pixels) to a corner a press resizes instead of moving
 MAX_TAGS = 200         # label tags per layer and frame: past that many, the largest boxes on screen get one
 MIN_TAG_BOX_PX = 14    # a box narrower than this on screen carries no tag (unless it is one of few)
+# A mask's fill by kind: a matched ground truth faint (its TP prediction, under it, shows through), errors strong.
+AREA_ALPHA = {"gt": 45, "tp": 90, "fp": 110, "fn": 110, "pred": 90}
+SELECTED_ALPHA = 150
+AREA_TYPES = ("binary", "segment")
 
 
 def kind_color(kind: str) -> QColor:
@@ -45,6 +56,19 @@ def record_kind(rec: AnnotationRecord, tags: Mapping[int, str]) -> str:
     if tag in ("tp", "fp", "fn", "pred"):
         return tag
     return "gt" if not rec.is_prediction else "fp"
+
+
+def area_pen(kind: str, prediction: bool, selected: bool = False) -> QPen:
+    """A mask's or polygon's outline in the review: its kind's colour, one pixel (as fast to draw as a box's
+    outline); the selected one thicker, dashed if a prediction (as the selected box)."""
+    color = kind_color(kind)
+    return annotation_pen(color, prediction, 3.0) if selected else mask_pen(color, False)
+
+
+def area_fill(kind: str, selected: bool = False) -> QColor:
+    c = kind_color(kind)
+    c.setAlpha(SELECTED_ALPHA if selected else AREA_ALPHA.get(kind, AREA_ALPHA["gt"]))
+    return c
 
 
 def caption(rec: AnnotationRecord, kind: str, with_scores: bool = True) -> str:
@@ -112,6 +136,7 @@ class BoxLayer(QGraphicsItem):
         self.boxes = np.zeros((0, 4))           # l, t, r, b
         self.captions: list[str] = []
         self.hidden: int | None = None          # the selected annotation, drawn by its own item
+        self.areas: set[int] = set()            # masks / polygons: drawn by their own items, no rectangle here
         self._draw: list[QRectF] = []
         color = kind_color(kind)
         self.pen = QPen(color, 2.0 if kind in ("gt", "fn", "pred") else 1.6)
@@ -119,9 +144,10 @@ class BoxLayer(QGraphicsItem):
         self._bounds = QRectF()
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemUsesExtendedStyleOption)
 
-    def set_records(self, records: list[AnnotationRecord], with_scores: bool) -> None:
+    def set_records(self, records: list[AnnotationRecord], with_scores: bool, areas: set[int] = frozenset()) -> None:
         self.prepareGeometryChange()
         self.records = records
+        self.areas = set(areas)
         self.boxes = np.array([r.box for r in records], np.float64).reshape(-1, 4)
         self.rects = [QRectF(l, t, r - l, b - t) for l, t, r, b in self.boxes.tolist()]
         self.captions = [caption(r, self.kind, with_scores) for r in records]
@@ -139,20 +165,21 @@ class BoxLayer(QGraphicsItem):
             self.update()
 
     def _refresh_draw(self) -> None:
-        self._draw = [q for q, r in zip(self.rects, self.records) if r.id != self.hidden]
+        self._draw = [q for q, r in zip(self.rects, self.records) if r.id != self.hidden and r.id not in self.areas]
 
     def boundingRect(self) -> QRectF:
         # tags reach outside the boxes; at least a tag's height above, a little to the right
         return self._bounds.adjusted(-2, -40, 200, 40) if self.records else QRectF()
 
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None) -> None:
-        if not self._draw:
+        if not self.records:
             return
-        # Axis-aligned outlines gain nothing from antialiasing, and it doubles their cost.
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)
-        painter.setPen(self.pen)
-        painter.setBrush(Qt.BrushStyle.NoBrush)
-        painter.drawRects(self._draw)
+        if self._draw:
+            # Axis-aligned outlines gain nothing from antialiasing, and it doubles their cost.
+            painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)
+            painter.setPen(self.pen)
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+            painter.drawRects(self._draw)
         self._paint_tags(painter, option)
 
     def _paint_tags(self, painter: QPainter, option: QStyleOptionGraphicsItem) -> None:
@@ -286,6 +313,72 @@ class ReviewBox(QGraphicsRectItem):
             self.viewer.box_edited.emit(self.annotation.id, old, [round(v, 2) for v in after])
 
 
+def polygon_path(rec: AnnotationRecord) -> QPainterPath | None:
+    """A polygon annotation's rings as one path (even-odd: a ring inside another is a hole); None if it has none."""
+    rs = rings(rec)
+    if not rs:
+        return None
+    path = QPainterPath()
+    path.setFillRule(Qt.FillRule.OddEvenFill)
+    for ring in rs:
+        path.addPolygon(QPolygonF([QPointF(x, y) for x, y in ring]))
+        path.closeSubpath()
+    return path
+
+
+class ReviewArea:
+    """What a mask or polygon drawn in the review knows: its annotation and kind; the selected one carries its tag
+    and is not dragged (its box is not what it is)."""
+    annotation: AnnotationRecord
+    kind: str
+    editable = False
+    tag: LabelTag | None = None
+
+    def _setup(self, rec: AnnotationRecord, kind: str, viewer: ReviewViewer, selected: bool) -> None:
+        self.annotation, self.kind = rec, kind
+        self.setData(0, rec.id)
+        self.setToolTip(caption(rec, kind))
+        if selected:
+            self.setFlags(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable)
+            self.setZValue(100)
+            l, t, _r, b = self.scene_box()
+            self.tag = LabelTag(caption(rec, kind, viewer.show_scores), kind_color(kind),
+                                prediction=rec.is_prediction, below=rec.is_prediction, parent=self)
+            self.tag.setPos(QPointF(l, b) if rec.is_prediction else QPointF(l, t))
+
+
+class ReviewMask(ReviewArea, MaskItem):
+    """A mask in the review, in its kind's colour."""
+
+    def __init__(self, rec: AnnotationRecord, kind: str, viewer: ReviewViewer, geometry: MaskGeometry,
+                 selected: bool = False):
+        MaskItem.__init__(self, rec, kind_color(kind), rec.is_prediction, pen=area_pen(kind, rec.is_prediction,
+                                                                                       selected),
+                          fill_alpha=area_fill(kind, selected).alpha(), geometry=geometry)
+        self._setup(rec, kind, viewer, selected)
+
+    def scene_box(self) -> list[float]:
+        return self.box
+
+
+class ReviewPolygon(ReviewArea, QGraphicsPathItem):
+    """A polygon annotation in the review, in its kind's colour."""
+
+    def __init__(self, rec: AnnotationRecord, kind: str, viewer: ReviewViewer, path: QPainterPath,
+                 selected: bool = False):
+        QGraphicsPathItem.__init__(self, path)
+        self.setPen(area_pen(kind, rec.is_prediction, selected))
+        self.setBrush(area_fill(kind, selected))
+        self._setup(rec, kind, viewer, selected)
+
+    def scene_box(self) -> list[float]:
+        r = self.path().boundingRect()
+        return [r.left(), r.top(), r.right(), r.bottom()]
+
+    def hit(self, x: float, y: float) -> bool:
+        return self.path().contains(QPointF(x, y))
+
+
 class ReviewViewer(ImageViewer):
     box_edited = Signal(int, list, list)            # annotation id, old [l, t, r, b], new
     box_drawn = Signal(list)                        # draw mode: a new box [l, t, r, b] dragged out
@@ -298,7 +391,9 @@ class ReviewViewer(ImageViewer):
         self.records: list[AnnotationRecord] = []
         self.focus_id: int | None = None
         self.tag_cache = TagCache()
-        self.selected_box: ReviewBox | None = None
+        self.selected_box: ReviewBox | ReviewArea | None = None
+        self.area_items: dict[int, ReviewMask | ReviewPolygon] = {}   # annotation id -> its mask / polygon
+        self._geometry: dict[tuple, MaskGeometry] = {}                  # decoded masks of the item shown
         self.selected_chip: QGraphicsItem | None = None      # a class annotation (classification) selected
         self.box_layers: dict[str, BoxLayer] = {}
         self.layer_items = {}
@@ -324,6 +419,10 @@ class ReviewViewer(ImageViewer):
         for chip in self._chips:
             self.scene().removeItem(chip)
         self._chips = []
+        for item in self.area_items.values():
+            self.scene().removeItem(item)
+        self.area_items = {}
+        geometry, self._geometry = self._geometry, {}
         self.records = list(records)
         self.tags = dict(tags)
         self.focus_id = focus_id
@@ -333,7 +432,15 @@ class ReviewViewer(ImageViewer):
             if self.tags.get(rec.id) == "below":    # under the confidence threshold: the figures leave it out
                 continue
             kind = record_kind(rec, self.tags)
-            if rec.type in ("box", "binary") and rec.box is not None:
+            if rec.type in AREA_TYPES:
+                area = self._area_item(rec, kind, geometry)
+                if area is not None:
+                    area.setParentItem(self.layer_items[kind])
+                    self.area_items[rec.id] = area
+                    by_kind[kind].append(rec)
+                elif rec.type == "binary" and rec.box is not None:
+                    by_kind[kind].append(rec)           # a damaged mask: its box, as before
+            elif rec.type == "box" and rec.box is not None:
                 by_kind[kind].append(rec)
             elif rec.type == "class":
                 chip = QGraphicsRectItem(QRectF())
@@ -349,7 +456,7 @@ class ReviewViewer(ImageViewer):
                 chip.setParentItem(self.layer_items[kind])
                 self._chips.append(chip)
         for kind, layer in self.box_layers.items():
-            layer.set_records(by_kind[kind], self.show_scores)
+            layer.set_records(by_kind[kind], self.show_scores, {r.id for r in by_kind[kind] if r.id in self.area_items})
             layer.set_hidden(None)
         if focus_id is None and self._chips and not any(by_kind.values()):
             # A classification item: its class is the one thing to fix, so its ground truth starts selected
@@ -360,6 +467,38 @@ class ReviewViewer(ImageViewer):
             self.select_annotation(focus_id)
         else:
             self.annotation_selected.emit(None)
+
+    def _area_item(self, rec: AnnotationRecord, kind: str, cache: dict[tuple, MaskGeometry],
+                   selected: bool = False) -> ReviewMask | ReviewPolygon | None:
+        """The item drawing a mask or polygon in its kind's colours; None when it cannot be drawn as one (a
+        damaged or empty mask, a polygon without rings, no box to tag it at)."""
+        if rec.box is None:
+            return None
+        if rec.type == "segment":
+            path = polygon_path(rec)
+            return ReviewPolygon(rec, kind, self, path, selected) if path is not None else None
+        if not isinstance(rec.coordinates, dict):
+            return None
+        counts = rec.coordinates.get("counts")
+        key = (rec.id, str(rec.coordinates.get("size")), counts if isinstance(counts, str) else repr(counts))
+        g = cache.get(key)
+        if g is None:
+            try:
+                g = MaskGeometry(rec.coordinates)
+            except (ValueError, TypeError, KeyError):
+                return None
+        self._geometry[key] = g
+        return ReviewMask(rec, kind, self, g, selected)
+
+    def masks(self, kind: str | None = None) -> list[tuple[AnnotationRecord, str, ReviewMask | ReviewPolygon]]:
+        """The masks and polygons drawn as areas: annotation, kind, item (the selected one's own item)."""
+        out = []
+        for aid, item in self.area_items.items():
+            if kind is None or item.kind == kind:
+                sel = self.selected_box
+                shown = sel if sel is not None and isinstance(sel, ReviewArea) and sel.annotation.id == aid else item
+                out.append((item.annotation, item.kind, shown))
+        return out
 
     def boxes(self, kind: str | None = None) -> list[DrawnBox]:
         kinds = [kind] if kind else list(self.box_layers)
@@ -379,6 +518,9 @@ class ReviewViewer(ImageViewer):
             hit = np.flatnonzero((b[:, 0] <= pos.x()) & (pos.x() <= b[:, 2]) & (b[:, 1] <= pos.y()) &
                                  (pos.y() <= b[:, 3]))
             for k in hit.tolist():
+                drawn = self.area_items.get(layer.records[k].id)
+                if drawn is not None and not drawn.hit(pos.x(), pos.y()):
+                    continue                          # inside a mask's box but not on its pixels
                 area = (b[k, 2] - b[k, 0]) * (b[k, 3] - b[k, 1])
                 if best is None or area < best[0]:
                     best = (area, layer.records[k], kind)
@@ -401,7 +543,11 @@ class ReviewViewer(ImageViewer):
             self.annotation_selected.emit(getattr(chip, "annotation", None))
             return
         rec, kind = found
-        box = ReviewBox(rec, kind, self)
+        if rec.id in self.area_items:
+            box = self._area_item(rec, kind, self._geometry, selected=True)
+            self.area_items[rec.id].setVisible(False)
+        else:
+            box = ReviewBox(rec, kind, self)
         box.setParentItem(self.layer_items[kind])
         box.setSelected(True)
         self.selected_box = box
@@ -416,6 +562,9 @@ class ReviewViewer(ImageViewer):
         if self.selected_box is not None:
             box, self.selected_box = self.selected_box, None
             self.box_layers[box.kind].set_hidden(None)
+            area = self.area_items.get(box.annotation.id)
+            if area is not None:
+                area.setVisible(True)
             self.scene().removeItem(box)
 
     def selected_annotation(self) -> AnnotationRecord | None:
