@@ -562,7 +562,7 @@ class ReviewPanel(QWidget):
             rec = self.catalog.get_annotation(ed.target.id)
         except NotFoundError:
             rec = None
-        ed.set_target(rec if rec is not None and rec.item_id == self.current_item_id else None)
+        ed.follow(rec if rec is not None and rec.item_id == self.current_item_id else None)
 
     def _on_edit_target(self, pane: int, rec: AnnotationRecord | None) -> None:
         if pane != self.active or not self.edit_button.isChecked():

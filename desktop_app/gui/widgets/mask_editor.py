@@ -246,6 +246,16 @@ class MaskEditor(QObject):
         self.target_changed.emit(self.target)
         return rec is not None
 
+    def follow(self, rec: AnnotationRecord | None) -> bool:
+        """The target as stored again (after an edit, an undo, a redraw): kept as it is when the catalog holds
+        what the editor shows (its own edit: no decoding a big mask again), else opened afresh."""
+        if rec is not None and self.target is not None and rec.id == self.target.id and rec.coordinates == self.stored:
+            self.target = rec
+            self._hidden = [it for it in self._hidden if it.scene() is not None]
+            self._hide_drawn(rec.id)            # the viewer drew the shape again: hide the new drawing
+            return True
+        return self.set_target(rec)
+
     def _hide_drawn(self, annotation_id: int) -> None:
         """The viewer's own drawing of the target goes while the overlay stands in for it."""
         items = list(self.viewer.annotation_items())
