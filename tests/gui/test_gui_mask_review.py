@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from PIL import Image
-from PySide6.QtCore import QPointF, QRectF
+from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QImage, QPainter
 
 from desktop_app.catalog import AnnotationRecord, Catalog
@@ -53,10 +53,7 @@ def segm(tmp_path):
         block = _block(10, 95, 45, 140)
         poly = [[[20.0, 70.0], [70.0, 70.0], [70.0, 110.0], [20.0, 110.0]]]     # a polygon ground truth
         path = tmp_path / f"im{n}.png"
-        img = np.full((H, W, 3), 235, np.uint8)
-        img[disc] = (90, 90, 200)
-        img[block] = (200, 120, 60)
-        Image.fromarray(img).save(path)
+        Image.fromarray(np.full((H, W, 3), 235, np.uint8)).save(path)       # plain grey: what is drawn shows
         entries.append(ImageEntry(source=path, name=path.name, width=W, height=H, annotations=[
             Annotation(type="binary", label="disc", coordinates=dm.encode(disc)),
             Annotation(type="binary", label="block", coordinates=dm.encode(block)),
@@ -242,3 +239,112 @@ def test_a_threshold_change_recolours_masks_without_decoding_them_again(qtbot, s
         assert item.pen().color().rgb() == QColor(KIND_COLORS["fn"]).rgb()
         if aid in before:
             assert item.geometry is before[aid]
+
+
+# -- the error gallery ------------------------------------------------------------------------------------------
+
+def _cell_point(view, row: int, region: QRectF, x: float, y: float) -> tuple[int, int]:
+    """Where image point (x, y) lands in gallery row `row`'s crop (the delegate's layout)."""
+    from PySide6.QtCore import QRect
+
+    from desktop_app.gui.widgets.error_gallery import PAD, THUMB
+    from desktop_app.gui.widgets.gallery import fit_in
+    rect = view.visualRect(view.model().index(row, 0))
+    area = QRect(rect.x() + (rect.width() - THUMB) // 2, rect.y() + PAD, THUMB, THUMB)
+    target = fit_in(int(region.width() * 100), int(region.height() * 100), area)
+    return (int(target.x() + (x - region.x()) * target.width() / region.width()),
+            int(target.y() + (y - region.y()) * target.height() / region.height()))
+
+
+def test_the_error_gallery_crops_around_a_mask_and_draws_it_in_its_kind_colour(qtbot, segm):
+    from desktop_app.evaluation.review import InstanceFilter
+    from desktop_app.gui.widgets.annotation_items import MaskThumb
+    from desktop_app.gui.widgets.error_gallery import ErrorGallery, InstanceDelegate, crop_region
+    session = _session(segm)
+    g = ErrorGallery(segm.cat)
+    qtbot.addWidget(g)
+    g.resize(700, 500)
+    g.show()
+    flt = InstanceFilter(kinds=("fn", "fp"))
+    idx = session.select(flt)
+    g.show_rows(session.table, idx, session.counts(flt))
+    model = g.model
+    assert model.draws_masks and model.rowCount() == 6                 # an FN block and an FP blob on each image
+    t = model.table
+    for row in range(model.rowCount()):
+        model.data(model.index(row), Qt.ItemDataRole.DecorationRole)    # asks for the thumbnails
+    qtbot.waitUntil(lambda: all(model.row_ready(r) for r in range(model.rowCount())), timeout=20000)
+    rows = {t.row(model.table_row(r))["kind"]: r for r in range(model.rowCount())}
+    fn_row, fp_row = rows["fn"], rows["fp"]
+    item = model.item(model.item_id_at(fn_row))
+    areas = model.areas_of(item.id)
+    fn_mask = areas[int(t.annotation_id[model.table_row(fn_row)])]
+    assert isinstance(fn_mask, MaskThumb) and fn_mask.rect == QRectF(95, 10, 45, 35)
+    # the crop: the mask's box with context, kept inside the image
+    region = InstanceDelegate.region(t, model.table_row(fn_row), item, areas)
+    assert region == crop_region((95, 10, 45, 35), W, H)
+    assert region.contains(QRectF(95, 10, 45, 35)) and region.width() < W
+
+    img = g.gallery.viewport().grab().toImage()
+    # inside the missed block: orange (FN) over the grey image; beside it, in the crop, the grey image
+    inside = img.pixelColor(*_cell_point(g.gallery, fn_row, region, 117.5, 27.5))
+    outside = img.pixelColor(*_cell_point(g.gallery, fn_row, region, 90.5, 55.5))
+    assert inside.red() - inside.blue() > 80, inside.name()
+    assert abs(outside.red() - outside.blue()) < 20, outside.name()
+    fp_item = model.item(model.item_id_at(fp_row))
+    fp_region = InstanceDelegate.region(t, model.table_row(fp_row), fp_item, model.areas_of(fp_item.id))
+    on_fp = img.pixelColor(*_cell_point(g.gallery, fp_row, fp_region, 135.5, 100.5))
+    assert on_fp.red() - on_fp.green() > 80 and on_fp.red() - on_fp.blue() > 80, on_fp.name()   # red: FP
+    g.shutdown()
+
+
+def test_a_box_evaluation_reads_no_masks_for_the_gallery(qtbot, catalog):
+    from desktop_app.gui.itemmodels.instances_model import InstancesModel
+    m = InstancesModel(catalog)
+    assert not m.draws_masks and m.areas_of(1) == {}
+    m.shutdown()
+
+
+# -- the dataset gallery's thumbnails ---------------------------------------------------------------------------
+
+def test_gallery_thumbnails_draw_masks_as_their_pixels(qtbot, segm):
+    from PySide6.QtGui import QPixmap
+    from PySide6.QtWidgets import QStyleOptionViewItem
+
+    from desktop_app.gui.colors import LabelColors
+    from desktop_app.gui.itemmodels.gallery_model import make_row
+    from desktop_app.gui.widgets.annotation_items import MaskThumb
+    from desktop_app.gui.widgets.gallery import GalleryDelegate, fit_in, thumb_rect
+    item = segm.cat.get_item(segm.item_ids[0])
+    anns = segm.cat.list_annotations(item_ids=[item.id], ground_truth=True)
+    row = make_row(item, anns)
+    kinds = {sh.type for sh in row.shapes}
+    assert kinds == {"mask", "segment"}
+    assert all(isinstance(sh.geometry, MaskThumb) for sh in row.shapes if sh.type == "mask")
+    assert [sh.type for sh in row.shapes][0] in ("mask", "segment")          # areas drawn first
+    pm = QPixmap(str(segm.cat.store.path(item.sha256))).scaled(128, 96)
+    d = GalleryDelegate()
+    colors = LabelColors(LABELS)
+    d.set_colors(colors)
+    option = QStyleOptionViewItem()
+    size = d.cell_size()
+    option.rect = QRectF(0, 0, size.width(), size.height()).toRect()
+    img = QImage(size.width(), size.height(), QImage.Format.Format_ARGB32)
+    img.fill(QColor("white"))
+    p = QPainter(img)
+    d.paint_row(p, option, row, pm, None)
+    p.end()
+    target = fit_in(pm.width(), pm.height(), thumb_rect(option.rect, d.thumb_size))
+    sx = target.width() / W
+
+    def at(x, y):
+        return img.pixelColor(int(target.x() + x * sx), int(target.y() + y * sx))
+    block, disc, bare = at(117.5, 27.5), at(40.5, 35.5), at(150.5, 115.5)
+    assert abs(bare.red() - 235) < 6 and abs(bare.blue() - 235) < 6                   # the image, untouched
+    for got, label in ((block, "block"), (disc, "disc")):
+        c = colors(label)
+        # the label's colour over the grey: each channel moved from 235 towards it
+        pairs = ((got.red(), c.red()), (got.green(), c.green()), (got.blue(), c.blue()))
+        for ch, want in pairs:
+            assert abs(ch - want) < abs(235 - want) - 5 or abs(235 - want) < 30, (label, got.name(), c.name())
+        assert max(abs(ch - 235) for ch, _ in pairs) > 25, (label, got.name())

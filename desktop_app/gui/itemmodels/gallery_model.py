@@ -95,7 +95,7 @@ def make_row(item: ItemRecord, anns: list[AnnotationRecord]) -> GalleryRow:
 
 
 def _draw_order(a: AnnotationRecord) -> tuple:
-    return ({"segment": 0, "box": 1, "point": 2}.get(a.type, 3), a.is_prediction, a.id)
+    return ({"segment": 0, "binary": 0, "box": 1, "point": 2}.get(a.type, 3), a.is_prediction, a.id)
 
 
 def page_range(first: int, last: int, count: int, page_size: int = PAGE_SIZE, margin: int = 0) -> range:

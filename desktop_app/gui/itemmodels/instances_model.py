@@ -2,7 +2,9 @@
 
 It adapts `evaluation.review.InstanceTable` + an index array (the filtered, ordered rows) and owns no
 data: a new filter is a reset with a new array, O(1) here. Item records and thumbnails load for the rows
-in sight only (a page of records at a time; thumbnails decoded off the GUI thread).
+in sight only (a page of records at a time; thumbnails decoded off the GUI thread). For a mask evaluation (an
+instance segmentation model's) the masks and polygons of the items in sight are read too, small enough to draw
+in a crop (annotation_items.MaskThumb), and kept for the last few hundred items.
 """
 
 from __future__ import annotations
@@ -11,14 +13,19 @@ from collections import OrderedDict
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QAbstractListModel, QModelIndex, QObject, QPersistentModelIndex, Qt
+from PySide6.QtCore import QAbstractListModel, QModelIndex, QObject, QPersistentModelIndex, QPointF, Qt
+from PySide6.QtGui import QPainterPath, QPolygonF
 
 from desktop_app.catalog import Catalog, ItemRecord
+from desktop_app.errors import NotFoundError
 from desktop_app.evaluation.review import InstanceTable
 from desktop_app.gui.thumbnails import ImageLoader, thumbs_dir
+from desktop_app.gui.widgets.annotation_items import MaskThumb, rings
 
 CROP_THUMB = 256                 # crops come from a larger thumbnail than the dataset gallery's
 MAX_ITEMS = 4000
+MAX_AREA_ITEMS = 400             # items whose masks / polygons are kept, ready to draw
+AREA_TYPES = ("binary", "segment")
 InstanceRole = Qt.ItemDataRole.UserRole + 1        # dict (review row) in crop mode
 ItemIdRole = Qt.ItemDataRole.UserRole + 2
 TableRowRole = Qt.ItemDataRole.UserRole + 3        # row index in the instance table (crop mode), else -1
@@ -34,6 +41,8 @@ class InstancesModel(QAbstractListModel):
         self.item_ids = np.zeros(0, np.int64)     # image mode: one row per item
         self.mode = "crops"
         self._items: OrderedDict[int, ItemRecord | None] = OrderedDict()
+        self._areas: OrderedDict[int, dict[int, MaskThumb | QPainterPath]] = OrderedDict()
+        self._masks_of: tuple[int, bool] | None = None     # (id of the table's annotation ids, a mask evaluation)
         self._waiting: dict[str, set[int]] = {}
         self.thumbnails = thumbnails
         if catalog is not None and thumbnails is None:
@@ -58,9 +67,11 @@ class InstancesModel(QAbstractListModel):
         """Drop cached item records (after a fix changed them); all when None."""
         if item_ids is None:
             self._items.clear()
+            self._areas.clear()
         else:
             for i in item_ids:
                 self._items.pop(int(i), None)
+                self._areas.pop(int(i), None)
 
     def shutdown(self) -> None:
         if self.thumbnails is not None:
@@ -121,6 +132,58 @@ class InstancesModel(QAbstractListModel):
         else:
             self._items.move_to_end(item_id)
         return rec
+
+    @property
+    def draws_masks(self) -> bool:
+        """Whether the rows are masks or polygons (a mask evaluation): judged once per evaluation, from the type of
+        one prediction and one ground truth (an evaluation scores one kind of geometry)."""
+        t = self.table
+        if t is None or self.catalog is None or not len(t):
+            return False
+        key = id(t.annotation_id)             # static columns: the same array across threshold updates
+        if self._masks_of is None or self._masks_of[0] != key:
+            found = False
+            for side in (True, False):
+                rows = np.flatnonzero((t.is_prediction == side) & (t.annotation_id >= 0))
+                if rows.size:
+                    try:
+                        rec = self.catalog.get_annotation(int(t.annotation_id[rows[0]]))
+                    except NotFoundError:         # deleted meanwhile (a review fix): judge by the other side
+                        continue
+                    found = rec.type in AREA_TYPES
+                    break
+            self._masks_of = (key, found)
+        return self._masks_of[1]
+
+    def areas_of(self, item_id: int) -> dict[int, MaskThumb | QPainterPath]:
+        """annotation id -> its mask (a MaskThumb) or polygon (a path) on one item, when the rows are masks;
+        damaged masks are left out (their box is drawn)."""
+        if not self.draws_masks:
+            return {}
+        out = self._areas.get(item_id)
+        if out is not None:
+            self._areas.move_to_end(item_id)
+            return out
+        out = {}
+        for rec in self.catalog.list_annotations(item_ids=[int(item_id)], types=list(AREA_TYPES)):
+            if rec.type == "binary":
+                try:
+                    out[rec.id] = MaskThumb(rec.coordinates)
+                except (ValueError, TypeError, KeyError, AttributeError):
+                    continue
+            else:
+                rs = rings(rec)
+                if rs:
+                    path = QPainterPath()
+                    path.setFillRule(Qt.FillRule.OddEvenFill)
+                    for ring in rs:
+                        path.addPolygon(QPolygonF([QPointF(x, y) for x, y in ring]))
+                        path.closeSubpath()
+                    out[rec.id] = path
+        self._areas[item_id] = out
+        while len(self._areas) > MAX_AREA_ITEMS:
+            self._areas.popitem(last=False)
+        return out
 
     def thumbnail(self, row: int, item: ItemRecord | None):
         if item is None or not item.sha256 or self.thumbnails is None or self.catalog is None:

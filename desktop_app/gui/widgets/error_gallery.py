@@ -1,5 +1,7 @@
 """The error gallery: filters (TP / FP / FN, class, confidence and IoU ranges, order, crops or images) with
 counts, over a virtualised grid of crops or whole images with the annotations drawn in their TP/FP/FN colours.
+In a mask evaluation a crop is cut around the mask (its box, with context) and the masks and polygons are drawn
+as their areas (translucent, outlined), as the review viewer draws them.
 
 A thin binder: it reports the filter (`filter_changed`) and shows the rows the page selected with
 `show_rows`; selection and counting live in `evaluation.review`. A right-click (or Ctrl+Shift+F) on an image
@@ -9,7 +11,7 @@ asks for the items like it (`find_similar`: the window opens its dataset's galle
 from __future__ import annotations
 
 from PySide6.QtCore import QModelIndex, QRect, QRectF, QSize, Qt, Signal
-from PySide6.QtGui import QColor, QFont, QFontMetrics, QKeySequence, QPainter, QPalette, QPen, QShortcut
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QKeySequence, QPainter, QPainterPath, QPalette, QPen, QShortcut
 from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QMenu, QStyle, QStyledItemDelegate,
                                QStyleOptionViewItem, QToolButton, QVBoxLayout, QWidget)
 from superqt import QLabeledDoubleRangeSlider
@@ -19,9 +21,9 @@ from desktop_app.evaluation.review import FN, FP, GT_MATCHED, TP, InstanceFilter
 
 from ..itemmodels.instances_model import InstancesModel
 from ..style import muted
-from .annotation_items import text_color_on
+from .annotation_items import MaskThumb, text_color_on
 from .gallery import GalleryView, fit_in
-from .review_viewer import KIND_COLORS
+from .review_viewer import AREA_ALPHA, KIND_COLORS, SELECTED_ALPHA
 
 THUMB = 132
 PAD = 5
@@ -52,7 +54,12 @@ class InstanceDelegate(QStyledItemDelegate):
         self.colors = {k: QColor(v) for k, v in KIND_COLORS.items()}
         self._chip_w: dict[str, float] = {}
         self.pens = {}
+        self.fills = {}
         for k, c in self.colors.items():
+            for focus in (False, True):
+                fill = QColor(c)
+                fill.setAlpha(SELECTED_ALPHA if focus else AREA_ALPHA.get(k, AREA_ALPHA["gt"]))
+                self.fills[(k, focus)] = fill
             for focus in (False, True):
                 pen = QPen(c, 2.6 if focus else 1.4)
                 pen.setCosmetic(True)
@@ -85,16 +92,14 @@ class InstanceDelegate(QStyledItemDelegate):
         t: InstanceTable = model.table
         focus = model.table_row(i)
         if pm is not None and not pm.isNull() and item is not None and item.width and item.height:
-            if focus >= 0 and t.boxes[focus][2] > 0:
-                region = crop_region(t.boxes[focus], item.width, item.height)
-            else:
-                region = QRectF(0, 0, item.width, item.height)
+            areas = model.areas_of(item_id)
+            region = self.region(t, focus, item, areas)
             target = fit_in(int(region.width() * 100), int(region.height() * 100), area)
             sx, sy = pm.width() / item.width, pm.height() / item.height
             src = QRectF(region.x() * sx, region.y() * sy, region.width() * sx, region.height() * sy)
             painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, True)
             painter.drawPixmap(target, pm, src)
-            self._paint_boxes(painter, t, model.rows_of_item(item_id), focus, region, target)
+            self._paint_boxes(painter, t, model.rows_of_item(item_id), focus, region, target, areas)
         else:   # no image (yet): an opaque fill, several times cheaper than a translucent one
             painter.fillRect(area, pal.color(QPalette.ColorRole.AlternateBase))
         self._paint_caption(painter, option, model, i, area, item)
@@ -104,8 +109,23 @@ class InstanceDelegate(QStyledItemDelegate):
             painter.drawRoundedRect(cell, 4, 4)
         painter.restore()
 
+    @staticmethod
+    def region(t: InstanceTable, focus: int, item, areas: dict | None = None) -> QRectF:
+        """The part of the image a cell shows: around the focused row's mask (its pixels' box) or box, with
+        context (crop_region); the whole image in image mode or without geometry."""
+        area = (areas or {}).get(int(t.annotation_id[focus])) if focus >= 0 else None
+        if isinstance(area, MaskThumb):
+            r = area.rect
+            return crop_region((r.x(), r.y(), r.width(), r.height()), item.width, item.height)
+        if isinstance(area, QPainterPath):
+            r = area.boundingRect()
+            return crop_region((r.x(), r.y(), r.width(), r.height()), item.width, item.height)
+        if focus >= 0 and t.boxes[focus][2] > 0:
+            return crop_region(t.boxes[focus], item.width, item.height)
+        return QRectF(0, 0, item.width, item.height)
+
     def _paint_boxes(self, painter: QPainter, t: InstanceTable, rows, focus: int, region: QRectF,
-                     target: QRectF) -> None:
+                     target: QRectF, areas: dict | None = None) -> None:
         painter.save()
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
         painter.setClipRect(target)
@@ -117,6 +137,16 @@ class InstanceDelegate(QStyledItemDelegate):
         for r in sorted(rows.tolist(), key=lambda r: r == focus):
             kind = KIND_OF_CODE.get(int(t.kind[r]))
             if kind is None:
+                continue
+            area = areas.get(int(t.annotation_id[r])) if areas else None
+            if isinstance(area, MaskThumb):
+                area.paint(painter, self.fills[(kind, r == focus)], self.pens[(kind, r == focus)])
+                continue
+            if isinstance(area, QPainterPath):
+                painter.setPen(self.pens[(kind, r == focus)])
+                painter.setBrush(self.fills[(kind, r == focus)])
+                painter.drawPath(area)
+                painter.setBrush(Qt.BrushStyle.NoBrush)
                 continue
             x, y, w, h = t.boxes[r]
             if w <= 0 and h <= 0:

@@ -20,7 +20,7 @@ from desktop_app.gui.gc_policy import note_activity
 from desktop_app.gui.itemmodels.gallery_model import GalleryRow, NoteRole, RowRole, ThumbErrorRole
 from desktop_app.gui.thumbnails import THUMB_SIZE
 
-from .annotation_items import annotation_pen, fill_color, text_color_on
+from .annotation_items import MASK_ALPHA, annotation_pen, fill_color, text_color_on
 
 PAD = 6
 TEXT_H = 18
@@ -278,6 +278,10 @@ class GalleryDelegate(QStyledItemDelegate):
                 painter.setBrush(fill_color(color, sh.prediction))
                 for poly in sh.geometry:
                     painter.drawPolygon(poly)
+            elif sh.type == "mask":        # its pixels, translucent, and its outline (a MaskThumb: a few KB)
+                fill = QColor(color)
+                fill.setAlpha(MASK_ALPHA[0 if sh.prediction else 1])
+                sh.geometry.paint(painter, fill, self._pen(sh.label, sh.prediction))
             elif sh.type == "point":
                 painter.setPen(Qt.PenStyle.NoPen)
                 painter.setBrush(color)
