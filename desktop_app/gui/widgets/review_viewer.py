@@ -40,8 +40,8 @@ HANDLE_PX = 7          # how close (screen pixels) to a corner a press resizes i
 MAX_TAGS = 200         # label tags per layer and frame: past that many, the largest boxes on screen get one
 MIN_TAG_BOX_PX = 14    # a box narrower than this on screen carries no tag (unless it is one of few)
 # A mask's fill by kind: a matched ground truth faint (its TP prediction, under it, shows through), errors strong.
-AREA_ALPHA = {"gt": 45, "tp": 90, "fp": 110, "fn": 110, "pred": 90}
-SELECTED_ALPHA = 150
+AREA_ALPHA = {"gt": 30, "tp": 130, "fp": 140, "fn": 140, "pred": 120}
+SELECTED_ALPHA = 170
 AREA_TYPES = ("binary", "segment")
 
 
