@@ -115,7 +115,7 @@ def test_the_segmentation_schemas_validate():
             conf = default_config(task, arch)
             assert conf["arch"] == arch and conf["epochs"] >= 1 and conf["image_size"] >= 16
             assert validate_config(schema_for(task, arch), {"arch": arch, "epochs": "3"})["epochs"] == 3
-    assert default_config("semantic_segmentation")["image_size"] == 64
+    assert default_config("semantic_segmentation")["image_size"] == 48
     with pytest.raises(ValidationError, match="arch: 'tinydet' is not a semantic_segmentation architecture"):
         schema_for("semantic_segmentation", "tinydet")
     with pytest.raises(ValidationError, match="learning_rate"):

@@ -181,29 +181,6 @@ class InstanceSegmentationAdapter(TorchvisionAdapter):
     task = "instance_segmentation"
 
 
-class _AsMaskModel:
-    """The model entity seen with output type 'binary': what its data layout reads (see prepare_data)."""
-
-    def __init__(self, model: Any):
-        self._model = model
-
-    output_type = "binary"
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._model, name)
-
-
 class SemanticSegmentationAdapter(TorchvisionAdapter):
     """Predicts one `binary` annotation per class present in an image (the masks do not overlap)."""
     task = "semantic_segmentation"
-
-    def prepare_data(self, *args: Any, **kwargs: Any):
-        # WORKAROUND: BaseModelAdapter.prepare_data keeps the ground truth of the model's output type only
-        # (ml.adapter._wanted_types), and knows no 'semantic': a semantic model learns from masks and polygons,
-        # which it keeps for 'binary'.
-        model = self.model_entity
-        self.model_entity = _AsMaskModel(model)
-        try:
-            return super().prepare_data(*args, **kwargs)
-        finally:
-            self.model_entity = model
