@@ -165,7 +165,10 @@ class InstancesModel(QAbstractListModel):
             self._areas.move_to_end(item_id)
             return out
         out = {}
+        wanted = set(self.table.annotation_id[self.rows_of_item(item_id)].tolist())   # not other models' masks
         for rec in self.catalog.list_annotations(item_ids=[int(item_id)], types=list(AREA_TYPES)):
+            if rec.id not in wanted:
+                continue
             if rec.type == "binary":
                 try:
                     out[rec.id] = MaskThumb(rec.coordinates)
