@@ -157,3 +157,35 @@ def test_semantic_predictions_are_one_rle_a_class_at_the_image_size():
     inst = _instance_annotations(pred, 16, 12, LABELS, "m", conf_threshold=0.2)
     assert [(a.label, a.score) for a in inst] == [("dog", pytest.approx(0.8)), ("cat", pytest.approx(0.3))]
     assert masks.decode(inst[1].coordinates).shape == (12, 16)
+
+
+def test_the_ignore_mask_travels_through_the_layout(tmp_path):
+    from desktop_app.ml.layout import read_layout, write_layout
+
+    ignore = _rect(20, 40, 0, 0, 20, 10)
+    e = _entry(tmp_path, [Annotation("binary", "dog", masks.encode(_rect(20, 40, 0, 20, 20, 40)))],
+               metadata={"ignore_mask": masks.encode(ignore)})
+    e.subset = "train"
+    write_layout(tmp_path / "data", {"train": [e]}, LABELS)
+    (back,) = read_layout(tmp_path / "data", "train")
+    _, target, _ = mldata.SemanticSegmentationDataset([back], LABELS, 40, train=False)[0]
+    assert set(np.unique(target[:, :10].numpy())) == {255} and set(np.unique(target[:, 20:].numpy())) == {2}
+
+
+def test_validation_mask_metrics_score_a_perfect_and_an_empty_prediction():
+    from desktop_app.ml.metrics import instance_map, mask_rles, semantic_scores
+
+    m = np.zeros((2, 16, 16), np.uint8)
+    m[0, 2:8, 2:8] = 1
+    m[1, 10:14, 9:15] = 1
+    gt = {"boxes": np.array([[2, 2, 8, 8], [9, 10, 15, 14]], float), "labels": np.array([0, 1]),
+          "rles": mask_rles(m)}
+    perfect = {**gt, "scores": np.array([0.9, 0.8])}
+    ones = {"mask_map50": 1.0, "mask_map": 1.0, "map50": 1.0}
+    assert instance_map([perfect], [gt], 2, (16, 16)) == pytest.approx(ones)
+    none = {"boxes": np.zeros((0, 4)), "labels": np.zeros(0, np.int64), "scores": np.zeros(0), "rles": []}
+    assert instance_map([none], [gt], 2, (16, 16)) == {"mask_map50": 0.0, "mask_map": 0.0, "map50": 0.0}
+    matrix = np.array([[8, 2], [0, 10]])
+    got = semantic_scores(matrix)
+    assert got["pixel_accuracy"] == pytest.approx(18 / 20)
+    assert got["miou"] == pytest.approx((8 / 10 + 10 / 12) / 2)
