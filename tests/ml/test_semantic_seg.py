@@ -89,8 +89,8 @@ def test_lraspp_trains_a_step_and_predicts_masks_at_the_image_size(tmp_path, one
     assert embed_images(bundle_, [image]).shape == (1, 960)
 
 
-def test_a_trained_tinyseg_predicts_its_classes_where_they_are(tmp_path, one_thread):
-    """Predictions of a few epochs' model, at the image's size, against the item's own masks."""
+def test_a_trained_tinyseg_predicts_one_mask_a_class_at_the_image_size(tmp_path, one_thread):
+    """An epoch's model read back from its weights file: masks at the image's size (48 px, trained at 32)."""
     data, bundle = _layout(tmp_path, n=40, size=48)
     result = train("semantic_segmentation", data, tmp_path / "out", {**TINYSEG, "epochs": 1, "image_size": 32})
     model = load_for_inference(result.weights_path, "cpu")
