@@ -22,6 +22,7 @@ from desktop_app.errors import ValidationError
 
 from . import masks
 from .cache import FLOAT, INT, TEXT, check_range, decode_cache, encode_cache, invalid
+from .detection_cache import DETECTION_CACHE, inputs_from_npz as detection_from_npz
 from .inputs import Detections, GroundTruth
 
 IOU_TYPE = "segm"
@@ -174,9 +175,8 @@ _PAIR_CACHE = {"iou_type": TEXT, "d_area": FLOAT, "p_d": INT, "p_g": INT, "p_iou
 
 def inputs_from_npz(data: bytes, *, where: str = "the evaluation cache") -> MaskInputs:
     """A mask evaluation's cached inputs; a malformed or hostile cache is a ValidationError naming `where`."""
-    from .run import _DETECTION_CACHE, inputs_from_npz as detection_from_npz
     base = detection_from_npz(data, where=where)
-    z = decode_cache(data, {**_DETECTION_CACHE, **_PAIR_CACHE}, where=where)
+    z = decode_cache(data, {**DETECTION_CACHE, **_PAIR_CACHE}, where=where)
     if z["iou_type"].tolist() != [IOU_TYPE]:
         raise invalid(where, f"it is not a mask ({IOU_TYPE}) evaluation's cache")
     n_dt, n_gt = len(base.dt), len(base.gt)

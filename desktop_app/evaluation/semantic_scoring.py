@@ -224,8 +224,11 @@ class SemanticReview:
 
     def update(self, *, iou_threshold: float | None = None, score_threshold=None) -> None:
         if iou_threshold is not None:
-            from .store import check_iou
-            self.iou_threshold = check_iou(iou_threshold)
+            from .classification import check_threshold
+            v = check_threshold(iou_threshold, "iou_threshold")
+            if v <= 0.0:
+                raise ValidationError(f"iou_threshold must be within (0, 1], got {iou_threshold!r}")
+            self.iou_threshold = v
 
     def worst(self, label: str | None = None, limit: int | None = None) -> list[dict]:
         return self.items.worst(label, limit, self.iou_threshold)

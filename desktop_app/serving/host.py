@@ -41,6 +41,19 @@ class Thresholds:
         return score >= self.per_class.get(a.label, self.conf)
 
 
+def _mask_of(a: Annotation, height: int, width: int, image: int) -> dict[str, Any]:
+    """A predicted mask as compressed COCO RLE of the image's size; ModelFailed naming it otherwise."""
+    from desktop_app.domain import masks
+
+    problem = masks.rle_problem(a.coordinates, width, height, allow_empty=True)
+    if problem:
+        raise ModelFailed(f"predict returned a bad mask for {a.label!r} on image {image}: {problem}")
+    counts = a.coordinates["counts"]
+    if not isinstance(counts, str):
+        counts = masks.counts_string(masks.counts_of(a.coordinates))
+    return {"size": [height, width], "counts": counts}
+
+
 def _threshold(name: str, value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
             or not 0.0 <= value <= 1.0:
@@ -74,7 +87,12 @@ class ModelHost:
             got = len(out) if isinstance(out, (list, tuple)) else type(out).__name__
             raise ModelFailed(f"{type(self.adapter).__name__}.predict returned {got} results for "
                               f"{len(images)} images")
-        return [self._normalise(o) for o in out]
+        results = [self._normalise(o) for o in out]
+        for k, (anns, img) in enumerate(zip(results, images)):
+            for a in anns:
+                if a.type == "binary":
+                    a.coordinates = _mask_of(a, img.shape[0], img.shape[1], k)
+        return results
 
     def _normalise(self, result: Any) -> list[Annotation]:
         from desktop_app.domain.dataloop import AnnotationCollection, BaseDefinition
@@ -107,7 +125,15 @@ class ModelHost:
         return kept
 
     def dataloop_json(self, anns: Sequence[Annotation]) -> list[dict[str, Any]]:
-        return [to_dataloop_annotation(a) for a in anns]
+        """Dataloop annotation JSON (a mask: type 'binary', its coordinates the PNG data URI Dataloop stores);
+        a mask's COCO RLE rides along in metadata.user.rle, for a client that would rather not decode a PNG."""
+        out = []
+        for a in anns:
+            d = to_dataloop_annotation(a)
+            if a.type == "binary":
+                d.setdefault("metadata", {}).setdefault("user", {})["rle"] = a.coordinates
+            out.append(d)
+        return out
 
     def close(self) -> None:
         if self.work_dir is not None:

@@ -5,6 +5,14 @@ and KServe clients send binary data in JSON) or UINT8 [N, H, W, 3] (row-major, f
 Outputs, one row per kept annotation across the batch: `labels` BYTES [D], `scores` FP32 [D],
 `batch_index` INT32 [D] (which image of the request), `boxes` FP32 [D, 4] (left, top, right, bottom,
 pixels) when any annotation has an extent, `polygons` / `masks` BYTES [D] (JSON) for those types.
+
+Masks (segmentation models, output type "binary" for instances, "semantic" for one mask a class present):
+row d of `masks` is the JSON text of the mask as COCO RLE at the image's size, column-major, counts as
+pycocotools' compressed string: ``{"size": [height, width], "counts": "..."}`` (pycocotools.mask.decode reads
+it after ``counts.encode()``; desktop_app.domain.masks.decode as it is), "null" for a row without a mask;
+`boxes` row d is the mask's bounds, `labels` / `scores` its class and confidence (an instance's score, or a
+class's mean pixel confidence). Model metadata lists the outputs and says the output type in
+parameters.output_type.
 """
 
 from __future__ import annotations
@@ -28,6 +36,7 @@ from .jsonbody import JsonString, TensorData
 DATATYPES = ("BOOL", "UINT8", "UINT16", "UINT32", "UINT64", "INT8", "INT16", "INT32", "INT64",
              "FP16", "FP32", "FP64", "BYTES")
 OUTPUTS = ("boxes", "scores", "labels", "batch_index", "polygons", "masks")
+MASK_TYPES = ("binary", "semantic")      # output types whose predictions are masks
 
 
 def parse_json(body: bytes | bytearray) -> Any:
@@ -315,12 +324,14 @@ def model_metadata(name: str, version: str, platform: str, output_type: str, lab
     outputs = [{"name": "scores", "datatype": "FP32", "shape": [-1]},
                {"name": "labels", "datatype": "BYTES", "shape": [-1]},
                {"name": "batch_index", "datatype": "INT32", "shape": [-1]}]
-    if output_type in ("box", "segment", "binary"):
+    if output_type in ("box", "segment") + MASK_TYPES:
         outputs.insert(0, {"name": "boxes", "datatype": "FP32", "shape": [-1, 4]})
     if output_type == "segment":
         outputs.append({"name": "polygons", "datatype": "BYTES", "shape": [-1]})
-    if output_type == "binary":
-        outputs.append({"name": "masks", "datatype": "BYTES", "shape": [-1]})
+    if output_type in MASK_TYPES:
+        outputs.append({"name": "masks", "datatype": "BYTES", "shape": [-1],
+                        "parameters": {"content_type": "application/json",
+                                       "description": 'COCO RLE per row: {"size": [h, w], "counts": "..."}'}})
     return {
         "name": name, "versions": [version], "platform": platform,
         "inputs": [
