@@ -117,3 +117,23 @@ def test_segmentation_headline_metrics_come_first():
     for key in ("validation/miou", "validation/mask_map50", "test/eval/miou", "test/eval/pixel_accuracy",
                 "test/eval/mean_accuracy"):
         assert lb.higher_better(lb.metric_column(key)) is True
+
+
+def test_the_instance_pair_opens_in_the_review_with_the_core_regressions(qtbot, seg, page):
+    from desktop_app.evaluation.compare import regressions
+    from desktop_app.gui.views.review_page import ReviewPage
+    client, project, ds = seg
+    a, ev_a = mf.instance_evaluation(client, project, ds, name="inst-a", seed=1, miss=0.05, confuse=0.05)
+    b, ev_b = mf.instance_evaluation(client, project, ds, name="inst-b", seed=2, miss=0.3, confuse=0.3)
+    page.set_models([a.id, b.id])
+    with qtbot.waitSignal(page.navigate) as sig:
+        page.review_button.click()
+    review = ReviewPage(client)
+    qtbot.addWidget(review)
+    with qtbot.waitSignal(review.loaded, timeout=30_000):
+        review.set_evaluations(sig.args[1])
+    va, vb = (EvaluationView(client.catalog, client.catalog.get_evaluation(e.id)).review() for e in (ev_a, ev_b))
+    want = regressions(va.item_errors(), vb.item_errors(), va.table.item_ids.tolist(), vb.table.item_ids.tolist())
+    assert want and review.item_lists()["regressions"] == want
+    assert review.list.count() == len(want)
+    review.shutdown()
