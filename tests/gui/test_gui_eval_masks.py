@@ -79,7 +79,7 @@ def test_an_instance_segmentation_evaluation_reads_as_mask_ap_with_live_threshol
     assert page.gallery.model.rowCount() == want["fp"] + want["fn"]
 
 
-def test_a_semantic_evaluation_shows_pixel_figures_and_a_row_normalised_pixel_matrix(qtbot, seg, page):
+def test_a_semantic_evaluation_shows_pixel_figures_and_a_row_normalised_pixel_matrix(qtbot, seg, page, tmp_path):
     client, project, ds = seg
     _, rec = mf.semantic_evaluation(client, project, ds)
     assert rec.method == "semantic"
@@ -140,6 +140,8 @@ def test_a_semantic_evaluation_shows_pixel_figures_and_a_row_normalised_pixel_ma
     assert sum(len(r["below"]) for r in strict) > sum(len(r["below"]) for r in worst)
     assert wt.horizontalHeaderItem(3).text() == "classes below IoU 0.90"
     assert page.summary_values()["miou"] == format_value(summary["miou"])        # the pixel figures stay
+    files = page.export(tmp_path / "export")          # figures and the pixel matrix; no empty PR chart
+    assert sorted(f.name for f in files) == ["test-confusion.png", "test.csv", "test.json"]
     # then an instance evaluation on the same page: its controls return, its matrix counts instances again
     _, inst = mf.instance_evaluation(client, project, ds)
     load(qtbot, page, inst.id)

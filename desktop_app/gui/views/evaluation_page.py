@@ -582,7 +582,8 @@ class EvaluationPage(QWidget):
     def export(self, folder: str | Path) -> list[Path]:
         out = Path(folder)
         files = self.view.export(out)
-        files.append(self.pr_chart.export_png(out / f"{self.view.name}-pr.png"))
+        if self.kind != "semantic":          # pixels have no precision-recall curve
+            files.append(self.pr_chart.export_png(out / f"{self.view.name}-pr.png"))
         files.append(save_png(self.confusion, out / f"{self.view.name}-confusion.png"))
         self.message.emit(f"Exported {len(files)} files to {out}")
         return files
