@@ -471,7 +471,7 @@ def check_predictions(item: Any, anns: list, labels: list[str]) -> None:
 
 
 def _wanted_types(output_type: str) -> set[str]:
-    if output_type in ("segment", "binary"):
+    if output_type in ("segment", "binary", "semantic"):
         return {"segment", "binary"}
     if output_type == "box":
         return {"box", "segment"}  # a polygon's bounds are a box too

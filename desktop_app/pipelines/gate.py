@@ -12,19 +12,23 @@ from desktop_app.errors import ValidationError
 SUMMARY_METRICS = {
     "classification": ("accuracy", "macro_f1", "weighted_f1", "macro_precision", "macro_recall", "top3_accuracy"),
     "coco": ("mAP", "mAP50", "mAP75", "AR100", "precision", "recall", "f1", "tp", "fp", "fn"),
+    "semantic": ("miou", "miou_foreground", "pixel_accuracy", "mean_accuracy"),
 }
 CLASS_METRICS = {
     "classification": ("f1", "precision", "recall", "ap", "roc_auc"),
     "coco": ("AP", "AP50", "f1", "precision", "recall"),
+    "semantic": ("iou", "accuracy"),
 }
-DEFAULT_METRIC = {"classification": "accuracy", "coco": "mAP"}
-DEFAULT_CLASS_METRIC = {"classification": "f1", "coco": "AP"}
+DEFAULT_METRIC = {"classification": "accuracy", "coco": "mAP", "semantic": "miou"}
+DEFAULT_CLASS_METRIC = {"classification": "f1", "coco": "AP", "semantic": "iou"}
 LOWER_IS_BETTER = {"fp", "fn"}
 CLASSES_CHECK = "classes"        # in `checks`: one check per class, on the class metric
 CLASS_PREFIX = "class:"          # in `checks`: "class:circle" checks one class
 
 
 def method_for(output_type: str) -> str:
+    if output_type == "semantic":
+        return "semantic"
     return "classification" if output_type == "class" else "coco"
 
 

@@ -46,7 +46,8 @@ SAMPLERS = ("tpe", "cmaes", "random")
 INSTALL_HINT = "pip install -e '.[sweep]'"
 DRIVER_ENTRY = "desktop_app.workflows.sweep_driver"
 # A package's main validation metric, by what its models predict; anything else minimizes validation/loss.
-DEFAULT_OBJECTIVES = {"class": ("validation/accuracy", "maximize"), "box": ("validation/map50", "maximize")}
+DEFAULT_OBJECTIVES = {"class": ("validation/accuracy", "maximize"), "box": ("validation/map50", "maximize"),
+                      "binary": ("validation/mask_map50", "maximize"), "semantic": ("validation/miou", "maximize")}
 FALLBACK_OBJECTIVE = ("validation/loss", "minimize")
 
 

@@ -65,8 +65,9 @@ def damage(db, how: str) -> None:
     elif how == "truncated":
         data = data[:len(data) // 3]
     elif how == "middle":
-        mid = len(data) // 2
-        data = data[:mid] + bytes((i * 31 + 7) % 256 for i in range(300_000)) + data[mid + 300_000:]
+        # the middle half: every table of the sample (its masks make the file large) has pages in it
+        start, span = len(data) // 4, len(data) // 2
+        data = data[:start] + bytes((i * 31 + 7) % 256 for i in range(span)) + data[start + span:]
     db.write_bytes(data)
 
 

@@ -65,7 +65,7 @@ def test_create_refuses_a_duplicate_and_a_missing_project_naming_the_fix(client,
     with pytest.raises(SystemExit) as exc:
         main(["datasets", "create", "x"])
     assert exc.value.code == 2 and "required: --project" in capsys.readouterr().err
-    assert [d.name for d in client.datasets.list()] == ["shapes", "shapes-detection"]
+    assert [d.name for d in client.datasets.list()] == ["shapes", "shapes-detection", "shapes-segmentation"]
 
 
 @pytest.mark.parametrize("by", ["name", "id"])

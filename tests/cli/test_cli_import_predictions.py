@@ -53,4 +53,4 @@ def test_import_predictions_then_evaluate_without_predicting(client, capsys, tmp
     (gt_dir / "annotations.json").write_text(json.dumps(scored))
     code, out, err = run(capsys, "import", str(gt_dir), "--format", "coco", "--dataset", "from-scored")
     assert code == 2 and "every annotation has a score" in err and "import-predictions" in err
-    assert [d.name for d in client.sample_project.datasets.list()] == ["shapes", "shapes-detection"]
+    assert [d.name for d in client.sample_project.datasets.list()] == ["shapes", "shapes-detection", "shapes-segmentation"]
