@@ -33,7 +33,8 @@ def test_list_commands(client, capsys):
     assert code == 0 and "pretrained-resnet50" in out and "pre-trained" in out
     code, out, _ = run(capsys, "datasets", "--json")
     rows = json.loads(out)
-    assert {r["name"]: r["items"] for r in rows} == {"shapes": 1000, "shapes-detection": 1000}
+    assert {r["name"]: r["items"] for r in rows} == {"shapes": 1000, "shapes-detection": 1000,
+                                                         "shapes-segmentation": 1000}
     code, out, _ = run(capsys, "packages")
     assert "tinydet" in out and "fasterrcnn" in out
     code, out, _ = run(capsys, "projects", "list")

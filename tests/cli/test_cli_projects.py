@@ -34,7 +34,7 @@ def test_create_then_list_as_table_and_json(capsys):
 def test_list_counts_datasets_and_models(client, capsys):
     code, out, _ = run(capsys, "projects", "--json")
     sample = next(r for r in json.loads(out) if r["name"] == "Sample project")
-    assert sample["datasets"] == 2 and sample["models"] == len(client.sample_project.models.list()) > 0
+    assert sample["datasets"] == 3 and sample["models"] == len(client.sample_project.models.list()) > 0
 
 
 def test_a_duplicate_name_is_refused_naming_it(capsys):

@@ -14,7 +14,8 @@ def test_sample_command_makes_the_sample_once(capsys):
     out = capsys.readouterr().out
     assert "generating the sample project" in out and "shapes (1,000 items)" in out
     datasets = {d.name: d for d in catalog.list_datasets()}
-    assert {n: catalog.count_items(d.id) for n, d in datasets.items()} == {"shapes": 1000, "shapes-detection": 1000}
+    assert {n: catalog.count_items(d.id) for n, d in datasets.items()} == {"shapes": 1000, "shapes-detection": 1000,
+                                                                  "shapes-segmentation": 1000}
     builtins = {m.name: m.dataset_id for m in catalog.find_models()}
     assert builtins["pretrained-resnet"] == datasets["shapes"].id
     assert builtins["pretrained-tinydet"] == datasets["shapes-detection"].id
@@ -23,4 +24,4 @@ def test_sample_command_makes_the_sample_once(capsys):
     out = capsys.readouterr().out
     assert "generating" not in out and "already there" in out
     assert {d.name: d.id for d in catalog.list_datasets()} == {n: d.id for n, d in datasets.items()}
-    assert sum(catalog.count_items(d.id) for d in catalog.list_datasets()) == 2000
+    assert sum(catalog.count_items(d.id) for d in catalog.list_datasets()) == 3000

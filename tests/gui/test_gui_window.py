@@ -50,7 +50,7 @@ def test_navigator_shows_lineage_and_other_pages(window, qtbot, client, model_na
     assert pkg_page.title.text() == "resnet" and pkg_page.hparams.topLevelItemCount() > 10
     window.navigate("project", client.sample_project.id)
     proj = window.pages.currentWidget()
-    assert proj.models.topLevelItemCount() == 7 and proj.datasets.topLevelItemCount() == 2
+    assert proj.models.topLevelItemCount() == 11 and proj.datasets.topLevelItemCount() == 3
     window.navigate("dataset", client.datasets.get("shapes").id)
     assert window.pages.current_kind() == "dataset"
 

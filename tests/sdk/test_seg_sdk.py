@@ -46,8 +46,9 @@ def test_tinyseg_clone_trains_cancels_resumes_and_predicts_masks(dl, seg_dataset
     ex.cancel()
     wait_for(lambda: ex.refresh().status == "canceled", 60, what="the cancel", details=lambda: ex.logs()[-3000:])
     stopped_at = len(cat.list_metrics(model.id, figure="miou", legend="validation"))
-    assert stopped_at < 12, "the cancel came too late to leave anything to resume"
-    model.configuration["epochs"] = 12
+    assert 2 <= stopped_at < 200, "the cancel did not stop the run"
+    total = stopped_at + 2                        # the resume has epochs left, however late the cancel landed
+    model.configuration["epochs"] = total
     model.update()
     with pytest.warns(UserWarning, match="tinyseg starts from random initialisation"):   # pretrained is off
         again = model.train(resume=True)
@@ -57,7 +58,7 @@ def test_tinyseg_clone_trains_cancels_resumes_and_predicts_masks(dl, seg_dataset
     assert model.status == "trained"
     assert {a.filename for a in model.artifacts.list()} >= {"weights.pt"}
     miou = [s.y for s in cat.list_metrics(model.id, figure="miou", legend="validation")]
-    assert len(miou) == 12 and all(0.0 <= v <= 1.0 for v in miou)
+    assert len(miou) == total and all(0.0 <= v <= 1.0 for v in miou)
 
     items = list(seg_dataset.items.list())[:3]
     done = model.predict(item_ids=[it.id for it in items])
