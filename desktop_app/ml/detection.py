@@ -202,11 +202,14 @@ class TorchvisionDetector(TaskModel):
     def _inputs(self, images: torch.Tensor) -> list[torch.Tensor]:
         return list(images.float().div(255.0))
 
+    def _target(self, t: dict) -> dict:
+        """Our target as torchvision's: class 0 is its background."""
+        return {"boxes": t["boxes"], "labels": t["labels"] + 1}
+
     def forward(self, images, targets=None):
         if targets is None:
             return self.net(self._inputs(images))
-        shifted = [{"boxes": t["boxes"], "labels": t["labels"] + 1} for t in targets]
-        losses = self.net(self._inputs(images), shifted)
+        losses = self.net(self._inputs(images), [self._target(t) for t in targets])
         return sum(losses.values())
 
     def _shift(self, outputs):
@@ -237,8 +240,8 @@ class TorchvisionDetector(TaskModel):
 
     @torch.no_grad()
     def features(self, images: torch.Tensor) -> torch.Tensor:
-        """The backbone's last feature map (MobileNet V3's, before the FPN), average-pooled, on the images as the
-        detector sees them (its own resize and normalisation)."""
+        """The backbone's last feature map (before the FPN), average-pooled, on the images as the detector sees
+        them (its own resize and normalisation)."""
         batch, _ = self.net.transform(self._inputs(images))
         maps = self.net.backbone.body(batch.tensors)
         return list(maps.values())[-1].float().mean(dim=(2, 3))

@@ -16,7 +16,7 @@ import torch.nn.functional as F
 from torch import nn
 from torchvision.ops import batched_nms
 
-from desktop_app.ml.detection import TinyDet, _conv
+from desktop_app.ml.detection import TinyDet, TorchvisionDetector, _conv
 from desktop_app.ml.taskmodel import TaskModel
 
 ARCHS = ("tinyinst", "maskrcnn_resnet50_fpn")
@@ -150,61 +150,24 @@ class TinyInst(TinyDet):
         return out
 
 
-class TorchvisionInstanceSegmenter(TaskModel):
-    """torchvision's Mask R-CNN (ResNet-50 FPN) with box and mask heads for our classes (+ background)."""
+class TorchvisionInstanceSegmenter(TorchvisionDetector):
+    """torchvision's Mask R-CNN (ResNet-50 FPN) with box and mask heads for our classes (+ background); the loss,
+    evaluate, predict and features of the Faster R-CNN wrapper, with masks in the targets and predictions."""
 
     task = "instance_segmentation"
     head_prefixes = ("net.roi_heads.box_predictor.", "net.roi_heads.mask_predictor.mask_fcn_logits.")
 
     def __init__(self, arch: str, num_classes: int, image_size: int = 512):
-        super().__init__(arch, num_classes, image_size)
+        TaskModel.__init__(self, arch, num_classes, image_size)
         from torchvision.models.detection import maskrcnn_resnet50_fpn
 
         # torchvision's GeneralizedRCNNTransform normalises (ImageNet statistics) and resizes itself
         self.net = maskrcnn_resnet50_fpn(weights=None, weights_backbone=None, num_classes=num_classes + 1,
                                          min_size=image_size, max_size=image_size, box_score_thresh=0.01)
 
-    def _inputs(self, images: torch.Tensor) -> list[torch.Tensor]:
-        return list(images.float().div(255.0))
-
-    def forward(self, images, targets=None):
-        if targets is None:
-            return self.net(self._inputs(images))
-        shifted = [{"boxes": t["boxes"].float(), "labels": t["labels"] + 1, "masks": t["masks"]} for t in targets]
-        losses = self.net(self._inputs(images), shifted)
-        return sum(losses.values())
+    def _target(self, t: dict) -> dict:
+        return {"boxes": t["boxes"].float(), "labels": t["labels"] + 1, "masks": t["masks"]}
 
     def _shift(self, outputs) -> list[dict]:
         return [{"boxes": o["boxes"], "scores": o["scores"], "labels": o["labels"] - 1,
                  "masks": o["masks"][:, 0].float()} for o in outputs]
-
-    @torch.no_grad()
-    def evaluate(self, images, targets):
-        was_training = self.training
-        # the loss needs train mode; keep batch-norm statistics frozen while we measure it
-        self.train()
-        for m in self.modules():
-            if isinstance(m, nn.modules.batchnorm._BatchNorm):
-                m.eval()
-        loss = self.forward(images, targets)
-        self.eval()
-        preds = self._shift(self.net(self._inputs(images)))
-        self.train(was_training)
-        return loss, preds
-
-    @torch.no_grad()
-    def predict(self, images, conf_threshold: float = 0.0):
-        outs = self._shift(self.net(self._inputs(images)))
-        return [{k: v[o["scores"] >= conf_threshold] for k, v in o.items()} for o in outs]
-
-    @property
-    def feature_size(self) -> int:
-        return self.net.backbone.body.layer4[-1].conv3.out_channels
-
-    @torch.no_grad()
-    def features(self, images: torch.Tensor) -> torch.Tensor:
-        """The backbone's last feature map (ResNet-50's layer4, before the FPN), average-pooled, on the images
-        as Mask R-CNN sees them (its own resize and normalisation)."""
-        batch, _ = self.net.transform(self._inputs(images))
-        maps = self.net.backbone.body(batch.tensors)
-        return list(maps.values())[-1].float().mean(dim=(2, 3))
