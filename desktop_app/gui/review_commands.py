@@ -87,27 +87,6 @@ class RelabelAnnotation(_CatalogCommand):
         self._changed()
 
 
-class MoveAnnotation(_CatalogCommand):
-    """Move or resize a box: new [left, top, right, bottom]."""
-
-    def __init__(self, catalog: Any, annotation: AnnotationRecord, old: list[float], new: list[float], *,
-                 who: str = "", on_change: Changed | None = None):
-        what = "resize" if abs((new[2] - new[0]) - (old[2] - old[0])) > 0.01 or \
-            abs((new[3] - new[1]) - (old[3] - old[1])) > 0.01 else "move"
-        super().__init__(catalog, f"{what} {annotation.label}", annotation.item_id, who, on_change)
-        self.annotation_id = annotation.id
-        self.old, self.new = [float(v) for v in old], [float(v) for v in new]
-
-    def redo(self) -> None:
-        self.catalog.update_annotation(self.annotation_id, who=self.who, coordinates=self.new)
-        self._changed()
-
-    def undo(self) -> None:
-        self.catalog.update_annotation(self.annotation_id, who=self.who, coordinates=self.old)
-        self._restore_reviewed()
-        self._changed()
-
-
 class EditShape(_CatalogCommand):
     """A mask repainted (brush / eraser: the new RLE) or a polygon's vertices edited (the new rings): the old and
     new coordinates whole, so undo puts back exactly what was stored."""
@@ -126,6 +105,17 @@ class EditShape(_CatalogCommand):
         self.catalog.update_annotation(self.annotation_id, who=self.who, coordinates=self.old)
         self._restore_reviewed()
         self._changed()
+
+
+class MoveAnnotation(EditShape):
+    """Move or resize a box: new [left, top, right, bottom]."""
+
+    def __init__(self, catalog: Any, annotation: AnnotationRecord, old: list[float], new: list[float], *,
+                 who: str = "", on_change: Changed | None = None):
+        what = "resize" if abs((new[2] - new[0]) - (old[2] - old[0])) > 0.01 or \
+            abs((new[3] - new[1]) - (old[3] - old[1])) > 0.01 else "move"
+        super().__init__(catalog, annotation, [float(v) for v in old], [float(v) for v in new],
+                         text=f"{what} {annotation.label}", who=who, on_change=on_change)
 
 
 class AddAnnotation(_CatalogCommand):
