@@ -49,6 +49,20 @@ def rings(rec: AnnotationRecord) -> list[list[tuple[float, float]]]:
     return out
 
 
+def polygon_path(rec: AnnotationRecord, rs: list | None = None) -> QPainterPath | None:
+    """A polygon annotation's rings (`rs`, if its caller read them already) as one path (even-odd: a ring inside
+    another is a hole); None if it has none."""
+    rs = rings(rec) if rs is None else rs
+    if not rs:
+        return None
+    path = QPainterPath()
+    path.setFillRule(Qt.FillRule.OddEvenFill)
+    for ring in rs:
+        path.addPolygon(QPolygonF([QPointF(x, y) for x, y in ring]))
+        path.closeSubpath()
+    return path
+
+
 class Shape(NamedTuple):
     """An annotation ready to paint: geometry as Qt value types, built off the GUI thread."""
     layer: str
@@ -481,13 +495,9 @@ def make_annotation_item(rec: AnnotationRecord, color: QColor, *, class_slot: in
         return _finish(item, rec, anchor, color, pred, below=pred)
     if rec.type == "segment":
         rs = rings(rec)
-        if not rs:
+        path = polygon_path(rec, rs)
+        if path is None:
             return None
-        path = QPainterPath()
-        path.setFillRule(Qt.FillRule.OddEvenFill)
-        for ring in rs:
-            path.addPolygon(QPolygonF([QPointF(x, y) for x, y in ring]))
-            path.closeSubpath()
         item = QGraphicsPathItem(path)
         item.setPen(pen)
         item.setBrush(QBrush(fill_color(color, pred)))

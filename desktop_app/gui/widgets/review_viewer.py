@@ -24,13 +24,12 @@ from dataclasses import dataclass
 import numpy as np
 from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QFontMetricsF, QMouseEvent, QPainter, QPainterPath, QPen, QPixmap
-from PySide6.QtGui import QPolygonF
 from PySide6.QtWidgets import (QGraphicsItem, QGraphicsPathItem, QGraphicsPixmapItem, QGraphicsRectItem,
                                QGraphicsSceneMouseEvent, QGraphicsView, QStyleOptionGraphicsItem, QWidget)
 
 from desktop_app.catalog import AnnotationRecord
 
-from .annotation_items import LabelTag, MaskGeometry, MaskItem, annotation_pen, mask_pen, rings, text_color_on
+from .annotation_items import LabelTag, MaskGeometry, MaskItem, annotation_pen, mask_pen, polygon_path, text_color_on
 from .image_viewer import ImageViewer
 
 KIND_COLORS = {"tp": "#2ca02c", "fp": "#e03131", "fn": "#f59f00", "gt": "#4dabf7", "pred": "#ae3ec9"}
@@ -311,19 +310,6 @@ class ReviewBox(QGraphicsRectItem):
         old = [before.left(), before.top(), before.right(), before.bottom()]
         if max(abs(a - b) for a, b in zip(after, old)) > 0.25:
             self.viewer.box_edited.emit(self.annotation.id, old, [round(v, 2) for v in after])
-
-
-def polygon_path(rec: AnnotationRecord) -> QPainterPath | None:
-    """A polygon annotation's rings as one path (even-odd: a ring inside another is a hole); None if it has none."""
-    rs = rings(rec)
-    if not rs:
-        return None
-    path = QPainterPath()
-    path.setFillRule(Qt.FillRule.OddEvenFill)
-    for ring in rs:
-        path.addPolygon(QPolygonF([QPointF(x, y) for x, y in ring]))
-        path.closeSubpath()
-    return path
 
 
 class ReviewArea:
